@@ -1,0 +1,300 @@
+//! Who sees and does what (domain §5, 谁主管、谁负责) — the one place that decides it.
+//!
+//! A [`Viewer`] is resolved once per request. Its [`Viewer::case_scope`] is a SQL condition
+//! over `cases` that every read path adds to its query (by id, by number, node, lists, counts,
+//! search, nested lists): no code loads a case and asks afterwards. Masking of personal data
+//! and the capabilities behind `viewerCan` are decided here too, from the same facts.
+//!
+//! This module knows nothing of HTTP or GraphQL.
+
+use crate::domain::{CaseStatus, Category, OrgUnitKind, Role, UnitRelation};
+use crate::error::{AppError, Result, forbidden};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
+use xinfang_entity::case;
+
+/// The unit a staff account belongs to, with what the rules need to know about it.
+#[derive(Clone, Debug)]
+pub struct UnitScope {
+    pub id: i64,
+    pub name: String,
+    pub kind: OrgUnitKind,
+    pub county_id: Option<i64>,
+    pub petition_bureau: bool,
+    /// Materialized path `/root/…/self/`.
+    pub path: String,
+}
+
+impl UnitScope {
+    /// This unit and every unit above it.
+    pub fn self_and_ancestors(&self) -> Vec<i64> {
+        self.path
+            .split('/')
+            .filter_map(|s| s.parse().ok())
+            .collect()
+    }
+
+    /// Whether a unit (by its path) is this unit or inside it.
+    pub fn contains_path(&self, other_path: &str) -> bool {
+        other_path.starts_with(&self.path)
+    }
+
+    pub fn is_county_unit(&self) -> bool {
+        self.kind == OrgUnitKind::County
+    }
+}
+
+/// The signed-in account of a request.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub session_id: String,
+    pub role: Role,
+    /// None for petitioners.
+    pub unit: Option<UnitScope>,
+}
+
+/// How much of a case's personal data (petitioner identity, ID numbers, phones) a viewer sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersonalData {
+    /// Everything as registered.
+    Full,
+    /// Names and addresses; ID numbers and phones masked to their shape.
+    Masked,
+    /// An accusation's petitioners read as confidential: no name, ID number, phone or address.
+    Confidential,
+}
+
+/// The table alias every case query uses, so scope conditions can refer to it.
+pub const CASES: &str = "cases";
+
+fn col(name: &'static str) -> Expr {
+    Expr::col((Alias::new(CASES), Alias::new(name)))
+}
+
+impl Viewer {
+    pub fn is_petitioner(&self) -> bool {
+        self.role == Role::Petitioner
+    }
+
+    /// The unit of a STAFF or LEADER account: the roles that handle cases.
+    pub fn handling_unit(&self) -> Result<&UnitScope> {
+        match (&self.unit, self.role) {
+            (Some(unit), Role::Staff | Role::Leader) => Ok(unit),
+            _ => Err(forbidden("only staff and leaders of a unit may do this")),
+        }
+    }
+
+    /// The unit of an ADMIN account, whose subtree it manages.
+    pub fn admin_unit(&self) -> Result<&UnitScope> {
+        match (&self.unit, self.role) {
+            (Some(unit), Role::Admin) => Ok(unit),
+            _ => Err(forbidden("only an administrator may do this")),
+        }
+    }
+
+    /// The condition, over the `cases` alias, that limits any query to the cases this viewer
+    /// may see. Rules (domain §5): the county unit and the petition bureau see their county's
+    /// cases; a unit with a relation row (lead, assisting, territory, registered, pending
+    /// referral) sees that case; an accusation is hidden from its accused unit and everything
+    /// inside it, whatever the rule, except from the petition bureau. Administrators see no case
+    /// content by their role; petitioners see the cases they submitted or are named on.
+    pub fn case_scope(&self) -> Condition {
+        match (self.role, &self.unit) {
+            (Role::Petitioner, _) => {
+                let named = Query::select()
+                    .expr(Expr::val(1))
+                    .from(Alias::new("case_petitioners"))
+                    .and_where(
+                        Expr::col((Alias::new("case_petitioners"), Alias::new("case_id")))
+                            .equals((Alias::new(CASES), Alias::new("id"))),
+                    )
+                    .and_where(
+                        Expr::col((Alias::new("case_petitioners"), Alias::new("user_id")))
+                            .eq(self.user_id),
+                    )
+                    .to_owned();
+                Condition::any()
+                    .add(col("submitted_by_user_id").eq(self.user_id))
+                    .add(Expr::exists(named))
+            }
+            (Role::Staff | Role::Leader, Some(unit)) => {
+                let Some(county_id) = unit.county_id else {
+                    return self.related_rows_scope(unit);
+                };
+                if unit.petition_bureau {
+                    Condition::all().add(col("county_id").eq(county_id))
+                } else if unit.is_county_unit() {
+                    Condition::all()
+                        .add(col("county_id").eq(county_id))
+                        .add(not_accused(unit))
+                } else {
+                    self.related_rows_scope(unit)
+                }
+            }
+            // ADMIN (and any account without a unit that is not a petitioner): nothing.
+            _ => Condition::all().add(Expr::val(1).eq(0)),
+        }
+    }
+
+    fn related_rows_scope(&self, unit: &UnitScope) -> Condition {
+        let related = Query::select()
+            .expr(Expr::val(1))
+            .from(Alias::new("case_units"))
+            .and_where(
+                Expr::col((Alias::new("case_units"), Alias::new("case_id")))
+                    .equals((Alias::new(CASES), Alias::new("id"))),
+            )
+            .and_where(Expr::col((Alias::new("case_units"), Alias::new("unit_id"))).eq(unit.id))
+            .to_owned();
+        Condition::all()
+            .add(Expr::exists(related))
+            .add(not_accused(unit))
+    }
+
+    fn is_bureau_of(&self, case: &case::Model) -> bool {
+        matches!(&self.unit, Some(u) if u.petition_bureau && u.county_id == Some(case.county_id))
+    }
+
+    fn is_unit(&self, unit_id: i64) -> bool {
+        matches!(&self.unit, Some(u) if u.id == unit_id)
+    }
+
+    /// Personal data of a case the viewer can already see (domain §5, masking).
+    pub fn personal_data(&self, case: &case::Model) -> PersonalData {
+        let lead_or_bureau = self.is_unit(case.lead_unit_id) || self.is_bureau_of(case);
+        let accusation = case.category == Category::Accusation.as_str();
+        if self.is_petitioner() {
+            // Petitioners see their own entry in full (decided per petitioner by the caller),
+            // and the others masked — or confidential on an accusation.
+            return if accusation {
+                PersonalData::Confidential
+            } else {
+                PersonalData::Masked
+            };
+        }
+        if accusation {
+            return if lead_or_bureau {
+                PersonalData::Full
+            } else {
+                PersonalData::Confidential
+            };
+        }
+        if lead_or_bureau || self.is_unit(case.registered_by_unit_id) {
+            PersonalData::Full
+        } else {
+            PersonalData::Masked
+        }
+    }
+
+    /// The condition under which a case's petitioner ID numbers and phones are visible in
+    /// full to this viewer, for searching by them: searching a masked field must not match.
+    pub fn full_personal_data_scope(&self) -> Condition {
+        match (self.role, &self.unit) {
+            (Role::Staff | Role::Leader, Some(unit)) => {
+                if unit.petition_bureau {
+                    return Condition::all();
+                }
+                let accusation = col("category").eq(Category::Accusation.as_str());
+                Condition::any().add(col("lead_unit_id").eq(unit.id)).add(
+                    Condition::all()
+                        .add(col("registered_by_unit_id").eq(unit.id))
+                        .add(accusation.not()),
+                )
+            }
+            _ => Condition::all().add(Expr::val(1).eq(0)),
+        }
+    }
+
+    /// The condition under which petitioner names are visible (searching by name).
+    pub fn petitioner_name_scope(&self) -> Condition {
+        let not_accusation = col("category").ne(Category::Accusation.as_str());
+        match (self.role, &self.unit) {
+            (Role::Staff | Role::Leader, Some(unit)) if unit.petition_bureau => Condition::all(),
+            (Role::Staff | Role::Leader, Some(unit)) => Condition::any()
+                .add(not_accusation)
+                .add(col("lead_unit_id").eq(unit.id)),
+            _ => Condition::all().add(Expr::val(1).eq(0)),
+        }
+    }
+
+    /// What this viewer may do to a case now (drives `viewerCan`, and guards the mutations).
+    pub fn capabilities(&self, case: &case::Model, relations: &[UnitRelation]) -> Capabilities {
+        let Ok(status) = CaseStatus::from_db(&case.status) else {
+            return Capabilities::default();
+        };
+        let handling = self.handling_unit().ok();
+        let lead = handling.is_some_and(|u| u.id == case.lead_unit_id);
+        let bureau = handling.is_some() && self.is_bureau_of(case);
+        let leader_of_lead = lead && self.role == Role::Leader;
+        let assisting = handling.is_some() && relations.contains(&UnitRelation::Assisting);
+        let county_leader = self.role == Role::Leader
+            && matches!(&self.unit, Some(u) if u.is_county_unit() && u.county_id == Some(case.county_id));
+        let open = status.is_open();
+        use CaseStatus::*;
+        Capabilities {
+            transfer: (lead && matches!(status, Registered | InProgress)) || (bureau && open),
+            decide_acceptance: lead && status == Registered,
+            add_progress_note: lead && status == InProgress,
+            request_extension: lead && status == InProgress,
+            reply: leader_of_lead && status == InProgress,
+            add_assisting_unit: (lead || bureau) && matches!(status, Registered | InProgress),
+            add_assisting_opinion: assisting && status == InProgress,
+            issue_supervision: bureau && matches!(status, Registered | InProgress | Reported),
+            take_leader_ownership: (leader_of_lead || county_leader) && open,
+            evaluate: status == Replied && (self.is_petitioner() || lead || bureau),
+            request_review: matches!(status, Replied | Reviewed)
+                && (self.is_petitioner() || lead || bureau),
+            close: (lead || bureau) && status == Replied,
+            see_full_personal_data: self.personal_data(case) == PersonalData::Full,
+        }
+    }
+
+    /// Refuses an action the capabilities do not allow, naming the state when that is why.
+    pub fn require(&self, allowed: bool, case: &case::Model, action: &str) -> Result<()> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "you may not {action} case {}",
+                case.number
+            )))
+        }
+    }
+}
+
+/// Hides an accusation from the accused unit and every unit inside it.
+fn not_accused(unit: &UnitScope) -> Condition {
+    Condition::any()
+        .add(col("accused_unit_id").is_null())
+        .add(col("accused_unit_id").is_not_in(unit.self_and_ancestors()))
+}
+
+/// The actions a viewer may take on a case now. Each is decided from the action table of
+/// domain §5 and the case's state; the workflow's own checks (deadlines, versions) still apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub transfer: bool,
+    pub decide_acceptance: bool,
+    pub add_progress_note: bool,
+    pub request_extension: bool,
+    pub reply: bool,
+    pub add_assisting_unit: bool,
+    pub add_assisting_opinion: bool,
+    pub issue_supervision: bool,
+    pub take_leader_ownership: bool,
+    pub evaluate: bool,
+    pub request_review: bool,
+    pub close: bool,
+    pub see_full_personal_data: bool,
+}
+
+/// Which units an administrator may manage: its own unit and everything below it.
+pub fn admin_may_manage(admin: &UnitScope, target_path: &str) -> Result<()> {
+    if admin.contains_path(target_path) {
+        Ok(())
+    } else {
+        Err(forbidden(
+            "administrators manage only their own unit and the units below it",
+        ))
+    }
+}

@@ -1,0 +1,654 @@
+//! Passwords (argon2id), access tokens (JWT), refresh sessions and sign-in throttling.
+//!
+//! - Passwords are hashed with argon2id at m=19456 KiB, t=2, p=1 on a blocking thread, and
+//!   re-hashed at sign-in when the stored hash used weaker parameters.
+//! - Access tokens are HS256 JWTs with `iss`, `aud`, `sub`, `iat`, `exp`, `typ = at+jwt` and the
+//!   session id `sid`. The server pins the algorithm; the header only chooses among our keys by
+//!   `kid`. Expiry is checked against the server's clock, with 30 s of leeway.
+//! - A refresh token is 256 random bits, stored only as its SHA-256, and spent on use. A spent
+//!   token presented again revokes its whole session (the family), as theft is the likely cause.
+//! - Every request re-reads the session and the account, so revoking a session, deactivating
+//!   an account or changing its role or unit takes effect on the next request.
+//! - Unknown usernames and wrong passwords fail alike, after the same argon2 work. After
+//!   [`FREE_FAILURES`] consecutive failures a username backs off exponentially; the counter
+//!   lives in the database so every server process honours it.
+
+use crate::access::{UnitScope, Viewer};
+use crate::clock::Clock;
+use crate::domain::{OrgUnitKind, Role};
+use crate::error::{AppError, Result, bad_input, internal};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use xinfang_entity::{org_unit, rate_limit, refresh_token, session, user};
+
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const FREE_FAILURES: i32 = 5;
+const LEEWAY_SECONDS: i64 = 30;
+const MAX_BACKOFF_SECONDS: i64 = 15 * 60;
+const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    rand::rng().fill_bytes(&mut buf);
+    buf
+}
+
+pub fn random_token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(32))
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: TimeDelta,
+    pub refresh_idle: TimeDelta,
+    pub refresh_absolute: TimeDelta,
+    pub signing_kid: String,
+    pub signing_key: EncodingKey,
+    pub verification_keys: HashMap<String, DecodingKey>,
+    pub argon_params: Params,
+    /// A hash of a random password, verified against when the username is unknown so that
+    /// both failures cost the same time.
+    pub dummy_hash: String,
+}
+
+impl AuthConfig {
+    pub fn new(
+        issuer: String,
+        audience: String,
+        access_ttl_seconds: i64,
+        refresh_idle_days: i64,
+        refresh_absolute_days: i64,
+        signing_kid: String,
+        signing_secret: &[u8],
+        previous_keys: &[(String, Vec<u8>)],
+    ) -> Result<Self> {
+        let argon_params = Params::new(19_456, 2, 1, None).map_err(|e| internal(e.to_string()))?;
+        let mut verification_keys = HashMap::new();
+        for (kid, secret) in previous_keys {
+            verification_keys.insert(kid.clone(), DecodingKey::from_secret(secret));
+        }
+        verification_keys.insert(
+            signing_kid.clone(),
+            DecodingKey::from_secret(signing_secret),
+        );
+        let dummy_hash = hash_with(&argon_params, &random_token())?;
+        Ok(AuthConfig {
+            issuer,
+            audience,
+            access_ttl: TimeDelta::seconds(access_ttl_seconds),
+            refresh_idle: TimeDelta::days(refresh_idle_days),
+            refresh_absolute: TimeDelta::days(refresh_absolute_days),
+            signing_kid,
+            signing_key: EncodingKey::from_secret(signing_secret),
+            verification_keys,
+            argon_params,
+            dummy_hash,
+        })
+    }
+
+    fn phc_prefix(&self) -> String {
+        format!(
+            "$argon2id$v=19$m={},t={},p={}$",
+            self.argon_params.m_cost(),
+            self.argon_params.t_cost(),
+            self.argon_params.p_cost()
+        )
+    }
+}
+
+fn hash_with(params: &Params, password: &str) -> Result<String> {
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| internal(format!("argon2: {e}")))
+}
+
+/// Password length rule: 8 to 128 characters, taken exactly as typed.
+pub fn check_password_rules(field: &str, password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Err(bad_input(
+            field,
+            format!("passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters long"),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the executor.
+pub async fn hash_password(config: &AuthConfig, password: &str) -> Result<String> {
+    let params = config.argon_params.clone();
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_with(&params, &password))
+        .await
+        .map_err(|e| internal(e.to_string()))?
+}
+
+/// Verifies on a blocking thread. A malformed stored hash verifies as false (and is logged).
+pub async fn verify_password(hash: &str, password: &str) -> Result<bool> {
+    let hash = hash.to_owned();
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "stored password hash is malformed");
+            false
+        }
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    iat: i64,
+    exp: i64,
+    sid: String,
+}
+
+pub fn issue_access_token(
+    config: &AuthConfig,
+    user_id: i64,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>)> {
+    let expires_at = now + config.access_ttl;
+    let claims = AccessClaims {
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
+        sub: user_id.to_string(),
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+        sid: session_id.to_string(),
+    };
+    let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some(ACCESS_TOKEN_TYPE.into());
+    header.kid = Some(config.signing_kid.clone());
+    let token = jsonwebtoken::encode(&header, &claims, &config.signing_key)
+        .map_err(|e| internal(format!("jwt: {e}")))?;
+    Ok((token, expires_at))
+}
+
+/// Checks an access token's signature, type, issuer, audience and expiry; returns the
+/// (user id, session id, expiry) it names. Any failure is simply "not a valid token".
+pub fn verify_access_token(
+    config: &AuthConfig,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Option<(i64, String, DateTime<Utc>)> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != jsonwebtoken::Algorithm::HS256
+        || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE)
+    {
+        return None;
+    }
+    let key = config.verification_keys.get(header.kid.as_deref()?)?;
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    // Expiry is judged by the server's own clock below, the one every deadline uses.
+    validation.validate_exp = false;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).ok()?;
+    let claims = data.claims;
+    if claims.exp + LEEWAY_SECONDS < now.timestamp()
+        || claims.iat - LEEWAY_SECONDS > now.timestamp()
+    {
+        return None;
+    }
+    let user_id = claims.sub.parse().ok()?;
+    Some((
+        user_id,
+        claims.sid,
+        DateTime::from_timestamp(claims.exp, 0)?,
+    ))
+}
+
+/// What a successful sign-in or refresh hands back.
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+fn login_bucket(username_key: &str) -> String {
+    format!("login:{username_key}")
+}
+
+fn backoff(failures: i32) -> TimeDelta {
+    let over = Ord::clamp(failures - FREE_FAILURES, 0, 20);
+    TimeDelta::seconds(Ord::min(1_i64 << over, MAX_BACKOFF_SECONDS))
+}
+
+pub fn username_key(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+/// Signs in. Each call counts as one attempt, however many share a request.
+pub async fn login(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    username: &str,
+    password: &str,
+) -> Result<Tokens> {
+    let key = username_key(username);
+    let now = clock.now();
+    let bucket = login_bucket(&key);
+    if let Some(throttle) = rate_limit::Entity::find_by_id(bucket.clone())
+        .one(db)
+        .await?
+        && throttle.hits >= FREE_FAILURES
+        && now < throttle.window_start + backoff(throttle.hits)
+    {
+        tracing::warn!(username = %key, failures = throttle.hits, "sign-in refused: backing off");
+        return Err(AppError::RateLimited(
+            "too many failed sign-ins; wait a moment and try again".into(),
+        ));
+    }
+    let account = user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(&key))
+        .one(db)
+        .await?;
+    let (hash, account) = match account {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (config.dummy_hash.clone(), None),
+    };
+    let verified = verify_password(&hash, password).await?;
+    let account = match account {
+        Some(u) if verified && u.active => u,
+        _ => {
+            record_failure(db, &bucket, now).await?;
+            tracing::warn!(username = %key, "sign-in failed");
+            return Err(wrong_credentials());
+        }
+    };
+    rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
+    if !account.password_hash.starts_with(&config.phc_prefix()) {
+        let rehashed = hash_password(config, password).await?;
+        let mut active: user::ActiveModel = account.clone().into();
+        active.password_hash = Set(rehashed);
+        active.update(db).await?;
+        tracing::info!(
+            user_id = account.id,
+            "password re-hashed with current parameters"
+        );
+    }
+    start_session(db, config, now, account).await
+}
+
+fn wrong_credentials() -> AppError {
+    AppError::Unauthenticated("wrong username or password")
+}
+
+async fn record_failure(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>) -> Result<()> {
+    let row = rate_limit::ActiveModel {
+        bucket: Set(bucket.to_string()),
+        window_start: Set(now),
+        hits: Set(1),
+    };
+    rate_limit::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(rate_limit::Column::Bucket)
+                .value(
+                    rate_limit::Column::Hits,
+                    Expr::col(rate_limit::Column::Hits).add(1),
+                )
+                .value(rate_limit::Column::WindowStart, now)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Counts a hit in a fixed window; false when the limit is already reached.
+pub async fn take_rate_limit(
+    db: &DatabaseConnection,
+    bucket: &str,
+    limit: i32,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = crate::db::begin_write(db).await?;
+    let current = rate_limit::Entity::find_by_id(bucket.to_string())
+        .one(&tx)
+        .await?;
+    let allowed = match current {
+        Some(row) if now < row.window_start + window => {
+            if row.hits >= limit {
+                false
+            } else {
+                let mut active: rate_limit::ActiveModel = row.into();
+                active.hits = Set(active.hits.as_ref() + 1);
+                active.update(&tx).await?;
+                true
+            }
+        }
+        Some(row) => {
+            let mut active: rate_limit::ActiveModel = row.into();
+            active.hits = Set(1);
+            active.window_start = Set(now);
+            active.update(&tx).await?;
+            true
+        }
+        None => {
+            rate_limit::ActiveModel {
+                bucket: Set(bucket.to_string()),
+                window_start: Set(now),
+                hits: Set(1),
+            }
+            .insert(&tx)
+            .await?;
+            true
+        }
+    };
+    tx.commit().await?;
+    Ok(allowed)
+}
+
+/// Opens a new session (refresh family) for an account and issues its first tokens.
+pub async fn start_session(
+    db: &impl ConnectionTrait,
+    config: &AuthConfig,
+    now: DateTime<Utc>,
+    account: user::Model,
+) -> Result<Tokens> {
+    let session_id = random_token();
+    session::ActiveModel {
+        id: Set(session_id.clone()),
+        user_id: Set(account.id),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + config.refresh_absolute),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let refresh = random_token();
+    refresh_token::ActiveModel {
+        token_hash: Set(sha256_hex(refresh.as_bytes())),
+        session_id: Set(session_id.clone()),
+        created_at: Set(now),
+        spent_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let (access_token, expires_at) = issue_access_token(config, account.id, &session_id, now)?;
+    Ok(Tokens {
+        access_token,
+        refresh_token: refresh,
+        expires_at,
+        user: account,
+    })
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::Unauthenticated("this session has ended; sign in again")
+}
+
+/// Rotates a refresh token. A spent token revokes its session; the caller gets
+/// `UNAUTHENTICATED` either way.
+pub async fn refresh(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    token: &str,
+) -> Result<Tokens> {
+    let now = clock.now();
+    let hash = sha256_hex(token.as_bytes());
+    let tx = crate::db::begin_write(db).await?;
+    let Some(stored) = refresh_token::Entity::find_by_id(hash).one(&tx).await? else {
+        return Err(invalid_refresh());
+    };
+    let Some(sess) = session::Entity::find_by_id(stored.session_id.clone())
+        .one(&tx)
+        .await?
+    else {
+        return Err(invalid_refresh());
+    };
+    if stored.spent_at.is_some() {
+        revoke_sessions(
+            &tx,
+            session::Column::Id.eq(sess.id.clone()),
+            now,
+            "refresh token reused",
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(session = %short(&sess.id), "spent refresh token presented again: session revoked");
+        return Err(invalid_refresh());
+    }
+    if sess.revoked_at.is_some()
+        || now >= sess.expires_at
+        || now >= sess.last_used_at + config.refresh_idle
+    {
+        return Err(invalid_refresh());
+    }
+    let Some(account) = user::Entity::find_by_id(sess.user_id).one(&tx).await? else {
+        return Err(invalid_refresh());
+    };
+    if !account.active {
+        return Err(invalid_refresh());
+    }
+    // Spend it only if nobody spent it meanwhile: a concurrent refresh with the same token
+    // loses, as a replay would.
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::SpentAt, Expr::val(now).into())
+        .filter(refresh_token::Column::TokenHash.eq(stored.token_hash.clone()))
+        .filter(refresh_token::Column::SpentAt.is_null())
+        .exec(&tx)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(invalid_refresh());
+    }
+    let next = random_token();
+    refresh_token::ActiveModel {
+        token_hash: Set(sha256_hex(next.as_bytes())),
+        session_id: Set(sess.id.clone()),
+        created_at: Set(now),
+        spent_at: Set(None),
+    }
+    .insert(&tx)
+    .await?;
+    let session_id = sess.id.clone();
+    let mut active: session::ActiveModel = sess.into();
+    active.last_used_at = Set(now);
+    active.update(&tx).await?;
+    tx.commit().await?;
+    let (access_token, expires_at) = issue_access_token(config, account.id, &session_id, now)?;
+    Ok(Tokens {
+        access_token,
+        refresh_token: next,
+        expires_at,
+        user: account,
+    })
+}
+
+/// Ends the session a refresh token belongs to. Unknown tokens are ignored (logging out
+/// twice is not an error).
+pub async fn logout(db: &DatabaseConnection, clock: &Clock, token: &str) -> Result<()> {
+    let hash = sha256_hex(token.as_bytes());
+    if let Some(stored) = refresh_token::Entity::find_by_id(hash).one(db).await? {
+        revoke_sessions(
+            db,
+            session::Column::Id.eq(stored.session_id),
+            clock.now(),
+            "logged out",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes the sessions matching a condition (one session, or all of a user's).
+pub async fn revoke_sessions(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::val(now).into())
+        .col_expr(session::Column::RevokedReason, Expr::val(reason).into())
+        .filter(which)
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A short, non-secret prefix of an identifier for logs.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(6)]
+}
+
+/// Resolves the viewer of a request from its bearer token: the token must verify and its
+/// session and account must still be live. `Ok(None)` means "not a valid token".
+pub async fn resolve_viewer(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    token: &str,
+) -> Result<Option<(Viewer, DateTime<Utc>)>> {
+    let now = clock.now();
+    let Some((user_id, session_id, expires_at)) = verify_access_token(config, token, now) else {
+        return Ok(None);
+    };
+    let Some(sess) = session::Entity::find_by_id(session_id.clone())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if sess.user_id != user_id || sess.revoked_at.is_some() || now >= sess.expires_at {
+        return Ok(None);
+    }
+    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if !account.active {
+        return Ok(None);
+    }
+    let viewer = viewer_for(db, &account, session_id).await?;
+    Ok(viewer.map(|v| (v, expires_at)))
+}
+
+/// Builds the viewer of an account (its unit and the unit's county facts).
+pub async fn viewer_for(
+    db: &impl ConnectionTrait,
+    account: &user::Model,
+    session_id: String,
+) -> Result<Option<Viewer>> {
+    let role = Role::from_db(&account.role)?;
+    let unit = match account.org_unit_id {
+        Some(unit_id) => {
+            let Some(unit) = org_unit::Entity::find_by_id(unit_id).one(db).await? else {
+                return Ok(None);
+            };
+            if !unit.active {
+                return Ok(None);
+            }
+            Some(unit_scope(&unit)?)
+        }
+        None => None,
+    };
+    Ok(Some(Viewer {
+        user_id: account.id,
+        session_id,
+        role,
+        unit,
+    }))
+}
+
+pub fn unit_scope(unit: &org_unit::Model) -> Result<UnitScope> {
+    Ok(UnitScope {
+        id: unit.id,
+        name: unit.name.clone(),
+        kind: OrgUnitKind::from_db(&unit.kind)?,
+        county_id: unit.county_id,
+        petition_bureau: unit.petition_bureau,
+        path: unit.path.clone(),
+    })
+}
+
+/// Changes the viewer's own password and ends their other sessions.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    viewer: &Viewer,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    check_password_rules("newPassword", new)?;
+    let account = user::Entity::find_by_id(viewer.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated("sign in first"))?;
+    if !verify_password(&account.password_hash, current).await? {
+        return Err(bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
+    }
+    let hash = hash_password(config, new).await?;
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    let mut active: user::ActiveModel = account.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(now);
+    active.update(&tx).await?;
+    revoke_sessions(
+        &tx,
+        session::Column::UserId
+            .eq(viewer.user_id)
+            .and(session::Column::Id.ne(viewer.session_id.clone())),
+        now,
+        "password changed",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_after_the_free_failures_and_is_capped() {
+        assert_eq!(backoff(5), TimeDelta::seconds(1));
+        assert_eq!(backoff(6), TimeDelta::seconds(2));
+        assert_eq!(backoff(9), TimeDelta::seconds(16));
+        assert_eq!(backoff(40), TimeDelta::seconds(MAX_BACKOFF_SECONDS));
+    }
+}

@@ -1,0 +1,976 @@
+//! Cases: registration (by staff and by citizens), numbering, idempotency, repeat linking,
+//! the unit-relation rows that the access scope reads, and the scoped read paths.
+//!
+//! Every read here takes a [`Viewer`] and adds its [`Viewer::case_scope`] to the SQL.
+
+use crate::access::{CASES, Viewer};
+use crate::audit::{self, Actor};
+use crate::calendar::{WARNING_DAYS, WorkCalendar, local_date};
+use crate::clock::Clock;
+use crate::db;
+use crate::domain::{CaseStatus, Category, Channel, OrgUnitKind, Role, UnitRelation};
+use crate::error::{Result, bad_input, conflict, internal};
+use crate::identity::find_unit;
+use crate::validate;
+use base64::Engine;
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use xinfang_entity::{
+    calendar_day, case, case_petitioner, case_unit, idempotency_key, org_unit, subject, user,
+};
+
+pub const TITLE_MAX: usize = 200;
+pub const CONTENT_MAX: usize = 20_000;
+pub const PETITIONERS_MAX: usize = 100;
+pub const GROUP_SIZE: i32 = 5;
+pub const REPRESENTATIVES_MAX: usize = 5;
+pub const ACCEPTANCE_DAYS: u32 = 15;
+pub const IDEMPOTENCY_KEY_MAX: usize = 128;
+
+#[derive(Clone, Debug)]
+pub struct PetitionerEntry {
+    pub name: String,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub representative: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewCase {
+    pub channel: Channel,
+    pub category: Category,
+    pub subject: String,
+    pub title: String,
+    pub content: String,
+    pub township_id: Option<i64>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub petitioners: Vec<PetitionerEntry>,
+    pub person_count: Option<i32>,
+    pub accused_unit_id: Option<i64>,
+    pub lead_unit_id: Option<i64>,
+}
+
+/// The calendar of a county: weekends plus its configured exceptions.
+pub async fn work_calendar(db: &impl ConnectionTrait, county_id: i64) -> Result<WorkCalendar> {
+    let rows = calendar_day::Entity::find()
+        .filter(calendar_day::Column::CountyId.eq(county_id))
+        .all(db)
+        .await?;
+    let days = rows
+        .into_iter()
+        .filter_map(|r| {
+            NaiveDate::parse_from_str(&r.day, "%Y-%m-%d")
+                .ok()
+                .map(|d| (d, r.working))
+        })
+        .collect::<Vec<_>>();
+    Ok(WorkCalendar::new(days))
+}
+
+fn validate_petitioners(entries: &[PetitionerEntry]) -> Result<Vec<PetitionerEntry>> {
+    if entries.is_empty() {
+        return Err(bad_input("petitioners", "name at least one petitioner"));
+    }
+    if entries.len() > PETITIONERS_MAX {
+        return Err(bad_input(
+            "petitioners",
+            format!("at most {PETITIONERS_MAX} petitioners may be listed"),
+        ));
+    }
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = |name: &str| format!("petitioners[{i}].{name}");
+            validate::text(&f("name"), &p.name, 1, 50)?;
+            validate::optional_text(&f("address"), p.address.as_deref(), 200)?;
+            Ok(PetitionerEntry {
+                name: p.name.trim().to_string(),
+                id_number: p
+                    .id_number
+                    .as_deref()
+                    .map(|v| validate::id_number(&f("idNumber"), v))
+                    .transpose()?,
+                phone: p
+                    .phone
+                    .as_deref()
+                    .map(|v| validate::phone(&f("phone"), v))
+                    .transpose()?,
+                address: p.address.clone(),
+                representative: p.representative,
+            })
+        })
+        .collect()
+}
+
+/// Checks that do not need the database. Returns the normalised petitioners and person count.
+fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<PetitionerEntry>, i32)> {
+    validate::text("title", &input.title, 1, TITLE_MAX)?;
+    validate::text("content", &input.content, 1, CONTENT_MAX)?;
+    let petitioners = validate_petitioners(&input.petitioners)?;
+    let listed = petitioners.len() as i32;
+    let person_count = input.person_count.unwrap_or(listed);
+    if person_count < listed {
+        return Err(bad_input(
+            "personCount",
+            "personCount cannot be less than the number of petitioners listed",
+        ));
+    }
+    if person_count > 100_000 {
+        return Err(bad_input("personCount", "personCount is implausibly large"));
+    }
+    let representatives = petitioners.iter().filter(|p| p.representative).count();
+    if person_count >= GROUP_SIZE {
+        if representatives == 0 || representatives > REPRESENTATIVES_MAX {
+            return Err(bad_input(
+                "petitioners",
+                format!(
+                    "a group petition of {GROUP_SIZE} or more people names 1 to {REPRESENTATIVES_MAX} representatives"
+                ),
+            ));
+        }
+    } else if representatives > 0 {
+        return Err(bad_input(
+            "petitioners",
+            "representatives are named only for group petitions",
+        ));
+    }
+    if input.category != Category::Accusation && input.accused_unit_id.is_some() {
+        return Err(bad_input(
+            "accusedUnitId",
+            "only an accusation names an accused unit",
+        ));
+    }
+    if let Some(at) = input.received_at
+        && at > now + TimeDelta::minutes(5)
+    {
+        return Err(bad_input(
+            "receivedAt",
+            "receivedAt cannot be in the future",
+        ));
+    }
+    Ok((petitioners, person_count))
+}
+
+async fn check_subject(db: &impl ConnectionTrait, code: &str) -> Result<()> {
+    match subject::Entity::find_by_id(code.to_string())
+        .one(db)
+        .await?
+    {
+        Some(s) if s.active => Ok(()),
+        _ => Err(bad_input(
+            "subject",
+            "unknown subject; see the `subjects` query",
+        )),
+    }
+}
+
+/// A unit of the given county that may be named in a case field.
+async fn unit_in_county(
+    db: &impl ConnectionTrait,
+    field: &str,
+    id: i64,
+    county_id: i64,
+) -> Result<org_unit::Model> {
+    let unit = org_unit::Entity::find_by_id(id).one(db).await?;
+    match unit {
+        Some(u) if u.active && u.county_id == Some(county_id) => Ok(u),
+        _ => Err(bad_input(field, "no such active unit in this county")),
+    }
+}
+
+/// A fingerprint of an input, to tell a retry from a different request under the same key.
+fn fingerprint(operation: &str, input: &NewCase) -> String {
+    crate::auth::sha256_hex(format!("{operation}\u{1f}{input:?}").as_bytes())
+}
+
+pub enum Registrar<'a> {
+    /// STAFF or LEADER registering what reached their unit.
+    Staff(&'a Viewer),
+    /// A citizen submitting online; the case lands at the county's petition bureau.
+    Petitioner(&'a Viewer, &'a user::Model, Option<i64>),
+}
+
+/// Registers a case (both `registerCase` and `submitPetition`). With an idempotency key, a
+/// retry returns the first case and a different input under the same key is refused.
+pub async fn register(
+    db_conn: &DatabaseConnection,
+    clock: &Clock,
+    registrar: Registrar<'_>,
+    mut input: NewCase,
+    idempotency_key: Option<String>,
+) -> Result<case::Model> {
+    let viewer = match &registrar {
+        Registrar::Staff(v) | Registrar::Petitioner(v, _, _) => *v,
+    };
+    if let Some(key) = &idempotency_key {
+        validate::text("idempotencyKey", key, 1, IDEMPOTENCY_KEY_MAX)?;
+    }
+    let now = clock.now();
+    // Which unit registers, which county, and the petitioner of an online submission.
+    let (registering_unit, county_id) = match &registrar {
+        Registrar::Staff(v) => {
+            let unit = v.handling_unit()?;
+            let county = unit
+                .county_id
+                .ok_or_else(|| bad_input("leadUnitId", "only units of a county register cases"))?;
+            (unit.id, county)
+        }
+        Registrar::Petitioner(_, account, county_hint) => {
+            let county_id =
+                resolve_petition_county(db_conn, input.township_id, *county_hint).await?;
+            input.petitioners = vec![PetitionerEntry {
+                name: account.display_name.clone(),
+                id_number: account.id_number.clone(),
+                phone: account.phone.clone(),
+                address: None,
+                representative: false,
+            }];
+            let bureau = org_unit::Entity::find()
+                .filter(org_unit::Column::BureauOfCountyId.eq(county_id))
+                .one(db_conn)
+                .await?
+                .ok_or_else(|| internal("the county has no petition bureau"))?;
+            input.lead_unit_id = Some(bureau.id);
+            (bureau.id, county_id)
+        }
+    };
+    let (petitioners, person_count) = validate_new_case(&input, now)?;
+    let request_hash = fingerprint(
+        if viewer.is_petitioner() {
+            "submitPetition"
+        } else {
+            "registerCase"
+        },
+        &input,
+    );
+
+    let attempt = register_in_tx(
+        db_conn,
+        viewer,
+        &input,
+        &petitioners,
+        person_count,
+        registering_unit,
+        county_id,
+        now,
+        idempotency_key.as_deref(),
+        &request_hash,
+    )
+    .await;
+    match attempt {
+        Err(e) if e.is_unique_violation() && idempotency_key.is_some() => {
+            // A concurrent request with the same key won the race; answer as a retry would.
+            let key = idempotency_key.as_deref().unwrap_or_default();
+            match replay(db_conn, viewer.user_id, key, &request_hash).await? {
+                Some(case) => Ok(case),
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn resolve_petition_county(
+    db: &DatabaseConnection,
+    township_id: Option<i64>,
+    county_hint: Option<i64>,
+) -> Result<i64> {
+    if let Some(id) = county_hint {
+        let unit = find_unit(db, id)
+            .await
+            .map_err(|_| bad_input("countyId", "no such county"))?;
+        if unit.kind != OrgUnitKind::County.as_str() {
+            return Err(bad_input("countyId", "not a county"));
+        }
+        return Ok(unit.id);
+    }
+    if let Some(id) = township_id {
+        let unit = find_unit(db, id)
+            .await
+            .map_err(|_| bad_input("townshipId", "no such township"))?;
+        return unit
+            .county_id
+            .ok_or_else(|| bad_input("townshipId", "not a township of a county"));
+    }
+    let counties = org_unit::Entity::find()
+        .filter(org_unit::Column::Kind.eq(OrgUnitKind::County.as_str()))
+        .filter(org_unit::Column::Active.eq(true))
+        .limit(2)
+        .all(db)
+        .await?;
+    match counties.as_slice() {
+        [only] => Ok(only.id),
+        _ => Err(bad_input(
+            "countyId",
+            "name the county (countyId) or the township (townshipId)",
+        )),
+    }
+}
+
+async fn replay(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<case::Model>> {
+    let Some(row) = idempotency_key::Entity::find_by_id((user_id, key.to_string()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.request_hash != request_hash {
+        return Err(conflict(
+            "this idempotency key was already used for a different request",
+        ));
+    }
+    Ok(case::Entity::find_by_id(row.case_id).one(db).await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn register_in_tx(
+    db_conn: &DatabaseConnection,
+    viewer: &Viewer,
+    input: &NewCase,
+    petitioners: &[PetitionerEntry],
+    person_count: i32,
+    registering_unit: i64,
+    county_id: i64,
+    now: DateTime<Utc>,
+    idempotency_key: Option<&str>,
+    request_hash: &str,
+) -> Result<case::Model> {
+    let tx = db::begin_write(db_conn).await?;
+    if let Some(key) = idempotency_key
+        && let Some(case) = replay(&tx, viewer.user_id, key, request_hash).await?
+    {
+        return Ok(case);
+    }
+    check_subject(&tx, &input.subject).await?;
+    let township = match input.township_id {
+        Some(id) => {
+            let t = unit_in_county(&tx, "townshipId", id, county_id).await?;
+            if t.kind != OrgUnitKind::Township.as_str() {
+                return Err(bad_input("townshipId", "townshipId must name a township"));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let lead = unit_in_county(
+        &tx,
+        "leadUnitId",
+        input.lead_unit_id.unwrap_or(registering_unit),
+        county_id,
+    )
+    .await?;
+    let accused = match input.accused_unit_id {
+        Some(id) => Some(unit_in_county(&tx, "accusedUnitId", id, county_id).await?),
+        None => None,
+    };
+    // An accusation may not be led by its accused unit, nor by a unit inside it.
+    let inside_accused = |unit: &org_unit::Model| {
+        accused
+            .as_ref()
+            .is_some_and(|a| unit.path.starts_with(&a.path))
+    };
+    if inside_accused(&lead) {
+        return Err(bad_input(
+            "leadUnitId",
+            "an accusation cannot be led by the accused unit; route it to another unit",
+        ));
+    }
+    let received_at = input.received_at.unwrap_or(now);
+    let calendar = work_calendar(&tx, county_id).await?;
+    let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
+
+    // Repeat petitions: the same person (by ID number) on the same subject, still open or
+    // finalized. A repeat of a finalized matter cannot be accepted again (不再受理).
+    let id_numbers: Vec<String> = petitioners
+        .iter()
+        .filter_map(|p| p.id_number.clone())
+        .collect();
+    let earlier = if id_numbers.is_empty() {
+        None
+    } else {
+        earlier_matter(&tx, county_id, &input.subject, &id_numbers).await?
+    };
+
+    let number = next_number(&tx, county_id, local_date(now).year()).await?;
+    let created = case::ActiveModel {
+        county_id: Set(county_id),
+        number: Set(number),
+        version: Set(1),
+        status: Set(CaseStatus::Registered.as_str().into()),
+        channel: Set(input.channel.as_str().into()),
+        category: Set(input.category.as_str().into()),
+        subject: Set(input.subject.clone()),
+        title: Set(input.title.clone()),
+        content: Set(input.content.clone()),
+        received_at: Set(received_at),
+        township_id: Set(township.as_ref().map(|t| t.id)),
+        lead_unit_id: Set(lead.id),
+        registered_by_unit_id: Set(registering_unit),
+        registered_by_user_id: Set(viewer.user_id),
+        accused_unit_id: Set(accused.as_ref().map(|a| a.id)),
+        person_count: Set(person_count),
+        is_group: Set(person_count >= GROUP_SIZE),
+        repeat_of_id: Set(earlier.as_ref().map(|(id, _)| *id)),
+        not_acceptable: Set(earlier
+            .as_ref()
+            .is_some_and(|(_, s)| *s == CaseStatus::Finalized)),
+        submitted_by_user_id: Set(viewer.is_petitioner().then_some(viewer.user_id)),
+        accept_by: Set(Some(accept_by)),
+        handle_by: Set(None),
+        due_at: Set(Some(accept_by)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+
+    for (i, p) in petitioners.iter().enumerate() {
+        let linked_user = match &p.id_number {
+            Some(idn) => user::Entity::find()
+                .filter(user::Column::IdNumber.eq(idn.clone()))
+                .filter(user::Column::Role.eq(Role::Petitioner.as_str()))
+                .one(&tx)
+                .await?
+                .map(|u| u.id),
+            None => None,
+        };
+        case_petitioner::ActiveModel {
+            case_id: Set(created.id),
+            position: Set(i as i32),
+            name: Set(p.name.clone()),
+            id_number: Set(p.id_number.clone()),
+            phone: Set(p.phone.clone()),
+            address: Set(p.address.clone()),
+            representative: Set(p.representative),
+            user_id: Set(linked_user),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
+
+    let registering = find_unit(&tx, registering_unit).await?;
+    let mut relations = vec![(lead.id, UnitRelation::Lead)];
+    if !inside_accused(&registering) {
+        relations.push((registering.id, UnitRelation::Registered));
+    }
+    if let Some(t) = &township
+        && !inside_accused(t)
+    {
+        relations.push((t.id, UnitRelation::Territory));
+    }
+    for (unit_id, relation) in relations {
+        add_relation(&tx, &created, unit_id, relation).await?;
+    }
+
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        unit_id: viewer.unit.as_ref().map(|u| u.id),
+    };
+    let detail = serde_json::json!({
+        "number": created.number,
+        "channel": created.channel,
+        "category": created.category,
+        "subject": created.subject,
+        "leadUnitId": created.lead_unit_id,
+        "townshipId": created.township_id,
+        "personCount": created.person_count,
+        "repeatOfId": created.repeat_of_id,
+        "acceptBy": accept_by,
+    });
+    audit::append(&tx, created.id, now, actor, "REGISTER", detail, true).await?;
+
+    if let Some(key) = idempotency_key {
+        idempotency_key::ActiveModel {
+            user_id: Set(viewer.user_id),
+            key: Set(key.to_string()),
+            operation: Set(if viewer.is_petitioner() {
+                "submitPetition".into()
+            } else {
+                "registerCase".into()
+            }),
+            request_hash: Set(request_hash.to_string()),
+            case_id: Set(created.id),
+            created_at: Set(now),
+        }
+        .insert(&tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Adds a unit's relation row to a case (idempotent).
+pub async fn add_relation(
+    tx: &impl ConnectionTrait,
+    case: &case::Model,
+    unit_id: i64,
+    relation: UnitRelation,
+) -> Result<()> {
+    case_unit::Entity::insert(case_unit::ActiveModel {
+        case_id: Set(case.id),
+        unit_id: Set(unit_id),
+        relation: Set(relation.as_str().into()),
+        received_at: Set(case.received_at),
+    })
+    .on_conflict_do_nothing()
+    .exec(tx)
+    .await?;
+    Ok(())
+}
+
+async fn earlier_matter(
+    tx: &impl ConnectionTrait,
+    county_id: i64,
+    subject: &str,
+    id_numbers: &[String],
+) -> Result<Option<(i64, CaseStatus)>> {
+    let named = Query::select()
+        .column(case_petitioner::Column::CaseId)
+        .from(case_petitioner::Entity)
+        .and_where(case_petitioner::Column::IdNumber.is_in(id_numbers.to_vec()))
+        .to_owned();
+    let candidates = case::Entity::find()
+        .filter(case::Column::CountyId.eq(county_id))
+        .filter(case::Column::Subject.eq(subject))
+        .filter(case::Column::Id.in_subquery(named))
+        .filter(case::Column::Status.is_not_in([
+            CaseStatus::NotAccepted.as_str(),
+            CaseStatus::Closed.as_str(),
+        ]))
+        .order_by_desc(case::Column::ReceivedAt)
+        .order_by_desc(case::Column::Id)
+        .limit(50)
+        .all(tx)
+        .await?;
+    let mut parsed = candidates
+        .into_iter()
+        .filter_map(|c| CaseStatus::from_db(&c.status).ok().map(|s| (c.id, s)));
+    let all: Vec<_> = parsed.by_ref().collect();
+    Ok(all
+        .iter()
+        .find(|(_, s)| *s == CaseStatus::Finalized)
+        .or(all.first())
+        .copied())
+}
+
+/// Hands out the next case number of a county and year, under concurrency: the counter row
+/// is incremented by one statement, so two registrations never share a number.
+async fn next_number(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Result<String> {
+    let table = Alias::new("case_number_counters");
+    let stmt = Query::insert()
+        .into_table(table.clone())
+        .columns([
+            Alias::new("county_id"),
+            Alias::new("year"),
+            Alias::new("last_value"),
+        ])
+        .values_panic([county_id.into(), year.into(), 1_i64.into()])
+        .on_conflict(
+            OnConflict::columns([Alias::new("county_id"), Alias::new("year")])
+                .value(
+                    Alias::new("last_value"),
+                    Expr::col((table.clone(), Alias::new("last_value"))).add(1),
+                )
+                .to_owned(),
+        )
+        .returning_col(Alias::new("last_value"))
+        .to_owned();
+    let row = tx
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| internal("the case counter returned no row"))?;
+    let value: i64 = row.try_get("", "last_value")?;
+    Ok(format!("XF-{year}-{value:06}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading, always through the viewer's scope.
+
+/// A visible case by id; `None` when it does not exist or the viewer may not see it.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<case::Model>> {
+    Ok(case::Entity::find()
+        .filter(case::Column::Id.eq(id))
+        .filter(viewer.case_scope())
+        .one(db)
+        .await?)
+}
+
+pub async fn find_visible_by_number(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    number: &str,
+) -> Result<Option<case::Model>> {
+    Ok(case::Entity::find()
+        .filter(case::Column::Number.eq(number))
+        .filter(viewer.case_scope())
+        .one(db)
+        .await?)
+}
+
+/// Visible cases among a set of ids (for nested fields), in no particular order.
+pub async fn visible_among(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ids: Vec<i64>,
+) -> Result<Vec<case::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(case::Entity::find()
+        .filter(case::Column::Id.is_in(ids))
+        .filter(viewer.case_scope())
+        .all(db)
+        .await?)
+}
+
+/// Visible repeats of a case.
+pub async fn visible_repeats(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    case_id: i64,
+) -> Result<Vec<case::Model>> {
+    Ok(case::Entity::find()
+        .filter(case::Column::RepeatOfId.eq(case_id))
+        .filter(viewer.case_scope())
+        .order_by_asc(case::Column::ReceivedAt)
+        .limit(100)
+        .all(db)
+        .await?)
+}
+
+pub async fn relations_of(
+    db: &impl ConnectionTrait,
+    case_id: i64,
+    unit_id: i64,
+) -> Result<Vec<UnitRelation>> {
+    let rows = case_unit::Entity::find()
+        .filter(case_unit::Column::CaseId.eq(case_id))
+        .filter(case_unit::Column::UnitId.eq(unit_id))
+        .all(db)
+        .await?;
+    rows.iter()
+        .map(|r| UnitRelation::from_db(&r.relation))
+        .collect()
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub status: Vec<CaseStatus>,
+    pub category: Vec<Category>,
+    pub channel: Vec<Channel>,
+    pub subject: Vec<String>,
+    pub township_id: Option<i64>,
+    pub lead_unit_id: Option<i64>,
+    pub overdue: Option<bool>,
+    pub warning: Option<bool>,
+    pub repeat: Option<bool>,
+    pub group: Option<bool>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
+    pub search: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortField {
+    ReceivedAt,
+    DueAt,
+    UpdatedAt,
+    Number,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CaseOrder {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+fn c(name: &'static str) -> Expr {
+    Expr::col((Alias::new(CASES), Alias::new(name)))
+}
+
+/// Sorts cases whose due date is unset after every dated one, on both databases.
+fn no_deadline() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or_default()
+}
+
+fn sort_expr(field: SortField) -> Expr {
+    match field {
+        SortField::ReceivedAt => c("received_at"),
+        SortField::UpdatedAt => c("updated_at"),
+        SortField::Number => c("number"),
+        SortField::DueAt => {
+            Expr::cust_with_exprs("COALESCE($1, $2)", [c("due_at"), Expr::val(no_deadline())])
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    v: String,
+    id: i64,
+}
+
+fn sort_value(case: &case::Model, field: SortField) -> String {
+    match field {
+        SortField::ReceivedAt => case.received_at.to_rfc3339(),
+        SortField::UpdatedAt => case.updated_at.to_rfc3339(),
+        SortField::DueAt => case.due_at.unwrap_or_else(no_deadline).to_rfc3339(),
+        SortField::Number => case.number.clone(),
+    }
+}
+
+pub fn cursor_of(case: &case::Model, order: CaseOrder) -> String {
+    let json = serde_json::to_vec(&Cursor {
+        v: sort_value(case, order.field),
+        id: case.id,
+    })
+    .unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(cursor: &str, field: SortField) -> Result<(sea_orm::Value, i64)> {
+    let bad = || bad_input("after", "not a cursor of this list");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let cur: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let value = match field {
+        SortField::Number => sea_orm::Value::from(cur.v),
+        _ => {
+            let at = DateTime::parse_from_rfc3339(&cur.v)
+                .map_err(|_| bad())?
+                .to_utc();
+            sea_orm::Value::from(at)
+        }
+    };
+    Ok((value, cur.id))
+}
+
+/// The filter of a `cases` query as a condition (without the scope).
+fn filter_condition(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    now: DateTime<Utc>,
+) -> Result<Condition> {
+    let mut cond = Condition::all();
+    let strings = |v: &[&'static str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    if !filter.status.is_empty() {
+        cond = cond.add(c("status").is_in(strings(
+            &filter.status.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        )));
+    }
+    if !filter.category.is_empty() {
+        cond = cond.add(
+            c("category").is_in(strings(
+                &filter
+                    .category
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            )),
+        );
+    }
+    if !filter.channel.is_empty() {
+        cond = cond.add(
+            c("channel").is_in(strings(
+                &filter
+                    .channel
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            )),
+        );
+    }
+    if !filter.subject.is_empty() {
+        cond = cond.add(c("subject").is_in(filter.subject.clone()));
+    }
+    if let Some(t) = filter.township_id {
+        cond = cond.add(c("township_id").eq(t));
+    }
+    if let Some(u) = filter.lead_unit_id {
+        cond = cond.add(c("lead_unit_id").eq(u));
+    }
+    if let Some(overdue) = filter.overdue {
+        let is_overdue = c("due_at").lt(now);
+        cond = cond.add(if overdue {
+            is_overdue
+        } else {
+            Condition::any()
+                .add(c("due_at").is_null())
+                .add(c("due_at").gte(now))
+                .into()
+        });
+    }
+    if let Some(warning) = filter.warning {
+        let in_warning = c("due_at")
+            .gte(now)
+            .and(c("due_at").lte(now + TimeDelta::days(WARNING_DAYS)));
+        cond = cond.add(if warning {
+            in_warning
+        } else {
+            in_warning.not()
+        });
+    }
+    if let Some(repeat) = filter.repeat {
+        cond = cond.add(if repeat {
+            c("repeat_of_id").is_not_null()
+        } else {
+            c("repeat_of_id").is_null()
+        });
+    }
+    if let Some(group) = filter.group {
+        cond = cond.add(c("is_group").eq(group));
+    }
+    if let Some(from) = filter.received_from {
+        cond = cond.add(c("received_at").gte(from));
+    }
+    if let Some(to) = filter.received_to {
+        cond = cond.add(c("received_at").lt(to));
+    }
+    if let Some(search) = filter.search.as_deref() {
+        validate::text("filter.search", search, 1, 100)?;
+        cond = cond.add(search_condition(db, viewer, search.trim()));
+    }
+    Ok(cond)
+}
+
+/// Search over number, title, content and petitioner name (and ID number and phone, only
+/// where the viewer would see them in full). `%`, `_` and quotes match themselves.
+fn search_condition(db: &impl ConnectionTrait, viewer: &Viewer, text: &str) -> Condition {
+    let backend = db.get_database_backend();
+    let p = |name: &'static str| Expr::col((Alias::new("case_petitioners"), Alias::new(name)));
+    let petitioner_match = |what: Condition| {
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new("case_petitioners"))
+                .and_where(p("case_id").equals((Alias::new(CASES), Alias::new("id"))))
+                .cond_where(what)
+                .to_owned(),
+        )
+    };
+    Condition::any()
+        .add(db::contains(backend, c("number"), text))
+        .add(db::contains(backend, c("title"), text))
+        .add(db::contains(backend, c("content"), text))
+        .add(
+            Condition::all()
+                .add(viewer.petitioner_name_scope())
+                .add(petitioner_match(Condition::all().add(db::contains(
+                    backend,
+                    p("name"),
+                    text,
+                )))),
+        )
+        .add(
+            Condition::all()
+                .add(viewer.full_personal_data_scope())
+                .add(petitioner_match(
+                    Condition::any()
+                        .add(db::contains(backend, p("id_number"), text))
+                        .add(db::contains(backend, p("phone"), text)),
+                )),
+        )
+}
+
+/// One page of visible cases, and whether more follow.
+pub async fn list_visible(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    order: CaseOrder,
+    first: u64,
+    after: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<case::Model>, bool)> {
+    let mut query = case::Entity::find()
+        .filter(viewer.case_scope())
+        .filter(filter_condition(db, viewer, filter, now)?);
+    let key = sort_expr(order.field);
+    if let Some(cursor) = after {
+        let (value, id) = decode_cursor(cursor, order.field)?;
+        let (beyond, id_beyond) = if order.descending {
+            (key.clone().lt(Expr::val(value.clone())), c("id").lt(id))
+        } else {
+            (key.clone().gt(Expr::val(value.clone())), c("id").gt(id))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(beyond)
+                .add(key.clone().eq(Expr::val(value)).and(id_beyond)),
+        );
+    }
+    let dir = if order.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let mut rows = query
+        .order_by(key, dir.clone())
+        .order_by(case::Column::Id, dir)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// How many visible cases match a filter (only computed when `totalCount` is asked for).
+pub async fn count_visible(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(case::Entity::find()
+        .filter(viewer.case_scope())
+        .filter(filter_condition(db, viewer, filter, now)?)
+        .count(db)
+        .await?)
+}
+
+/// Petitioners of a case, in order.
+pub async fn petitioners_of(
+    db: &impl ConnectionTrait,
+    case_ids: Vec<i64>,
+) -> Result<Vec<case_petitioner::Model>> {
+    Ok(case_petitioner::Entity::find()
+        .filter(case_petitioner::Column::CaseId.is_in(case_ids))
+        .order_by_asc(case_petitioner::Column::CaseId)
+        .order_by_asc(case_petitioner::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Units with a given relation to cases (assisting units, for example).
+pub async fn related_units(
+    db: &impl ConnectionTrait,
+    case_ids: Vec<i64>,
+    relation: UnitRelation,
+) -> Result<Vec<case_unit::Model>> {
+    Ok(case_unit::Entity::find()
+        .filter(case_unit::Column::CaseId.is_in(case_ids))
+        .filter(case_unit::Column::Relation.eq(relation.as_str()))
+        .all(db)
+        .await?)
+}

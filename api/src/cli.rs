@@ -1,0 +1,232 @@
+//! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`.
+
+use crate::auth::AuthConfig;
+use crate::clock::Clock;
+use crate::config::{Cli, Command, LogFormat, MigrateAction, Settings};
+use crate::db::{self, DbSettings};
+use crate::graphql::{self, SchemaLimits};
+use crate::http::{self, Metrics};
+use crate::state::AppState;
+use clap::Parser;
+use sea_orm::DatabaseConnection;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use xinfang_migration::Migrator;
+use xinfang_migration::MigratorTrait;
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("XINFANG_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+fn parse_previous_keys(spec: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let Some(spec) = spec else { return Ok(vec![]) };
+    spec.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|pair| {
+            let (kid, secret) = pair
+                .split_once('=')
+                .ok_or("previous keys are written kid=secret,kid2=secret2")?;
+            if secret.len() < 32 {
+                return Err(format!("previous key {kid} is shorter than 32 bytes"));
+            }
+            Ok((kid.trim().to_string(), secret.trim().as_bytes().to_vec()))
+        })
+        .collect()
+}
+
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, String> {
+    let db_settings = DbSettings {
+        url: settings.database_url.clone(),
+        pool_size: settings.db_pool_size,
+        statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
+    };
+    db::connect(&db_settings)
+        .await
+        .map_err(|e| format!("cannot open the database: {}", e.message_for_operator()))
+}
+
+pub fn auth_config(settings: &Settings) -> Result<AuthConfig, String> {
+    let secret = settings.jwt_secret()?;
+    let previous = parse_previous_keys(settings.jwt_previous_keys.as_deref())?;
+    AuthConfig::new(
+        settings.jwt_issuer.clone(),
+        settings.jwt_audience.clone(),
+        settings.access_token_ttl,
+        settings.refresh_idle_days,
+        settings.refresh_absolute_days,
+        settings.jwt_kid.clone(),
+        &secret,
+        &previous,
+    )
+    .map_err(|e| e.message_for_operator())
+}
+
+/// Opens the database, applies pending migrations and assembles the shared state.
+pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {
+    settings.validate()?;
+    let auth = auth_config(&settings)?;
+    let db = connect(&settings).await?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(Arc::new(AppState {
+        db,
+        clock,
+        auth,
+        settings,
+        metrics: Metrics::default(),
+    }))
+}
+
+pub fn schema_for(state: &Arc<AppState>) -> graphql::AppSchema {
+    let s = &state.settings;
+    graphql::build_schema(
+        state.clone(),
+        SchemaLimits {
+            max_depth: s.max_depth,
+            max_complexity: s.max_complexity,
+            introspection: !s.production() || s.introspection,
+        },
+    )
+}
+
+fn clock_for(settings: &Settings) -> Arc<Clock> {
+    Arc::new(if settings.test_clock {
+        Clock::movable()
+    } else {
+        Clock::system()
+    })
+}
+
+async fn serve(state: Arc<AppState>) -> Result<(), String> {
+    let schema = schema_for(&state);
+    let bind = state.settings.bind.clone();
+    let (server, addr) =
+        http::start(state, schema, &bind).map_err(|e| format!("cannot listen: {e}"))?;
+    tracing::info!(%addr, "listening");
+    server.await.map_err(|e| e.to_string())
+}
+
+/// The binary's entry point: an actix system (on tokio) running the command line.
+pub fn main() -> ExitCode {
+    actix_web::rt::System::new().block_on(run())
+}
+
+/// Runs the command line; the process exits with the returned code.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.settings.log_format);
+    match dispatch(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), String> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let clock = clock_for(&settings);
+            serve(build_state(settings, clock).await?).await
+        }
+        Command::Migrate { action } => {
+            let db = connect(&settings).await?;
+            match action {
+                MigrateAction::Up => {
+                    Migrator::up(&db, None)
+                        .await
+                        .map_err(|e| format!("migration failed: {e}"))?;
+                    println!("migrations applied");
+                }
+                MigrateAction::Status => {
+                    let applied = Migrator::get_applied_migrations(&db)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let pending = Migrator::get_pending_migrations(&db)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for m in applied {
+                        println!("applied  {}", m.name());
+                    }
+                    for m in pending {
+                        println!("pending  {}", m.name());
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Bootstrap(args) => {
+            let password = match &args.admin_password_file {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string(),
+                None => std::env::var("XINFANG_ADMIN_PASSWORD").map_err(|_| {
+                    "give the password with --admin-password-file or XINFANG_ADMIN_PASSWORD"
+                        .to_string()
+                })?,
+            };
+            let clock = clock_for(&settings);
+            let state = build_state(settings, clock).await?;
+            let (county, bureau, admin) = crate::identity::bootstrap(
+                &state.db,
+                &state.auth,
+                &state.clock,
+                &args.county_name,
+                &args.bureau_name,
+                &args.admin_username,
+                &password,
+            )
+            .await
+            .map_err(|e| e.message_for_operator())?;
+            println!(
+                "bootstrapped {} (petition bureau: {}), administrator {}",
+                county.name, bureau.name, admin.username
+            );
+            Ok(())
+        }
+        Command::Demo { demo_db } => {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{}{suffix}", demo_db.display());
+                let _ = std::fs::remove_file(&path);
+            }
+            let mut settings = settings;
+            settings.database_url = format!("sqlite://{}?mode=rwc", demo_db.display());
+            settings.run_env = crate::config::RunEnv::Dev;
+            let clock = clock_for(&settings);
+            let state = build_state(settings, clock).await?;
+            let logins = crate::demo::seed(&state)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            println!(
+                "\nXinfang demo county is ready. GraphiQL: http://{}/graphiql\n",
+                state.settings.bind
+            );
+            println!(
+                "Sign in with `mutation {{ login(input: {{username: \"…\", password: \"{}\"}}) {{ accessToken }} }}`:",
+                crate::demo::PASSWORD
+            );
+            for (username, what) in logins {
+                println!("  {username:<18} {what}");
+            }
+            println!();
+            serve(state).await
+        }
+    }
+}

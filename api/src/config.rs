@@ -1,0 +1,253 @@
+//! The command line and its environment-variable fallbacks, defaults and validation.
+//! Every flag can also be set through the variable named in `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "xinfang",
+    version,
+    about = "Xinfang: the GraphQL API for county petition (信访) case management"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Apply pending migrations, then serve (the default).
+    Serve,
+    /// Apply or inspect migrations.
+    Migrate {
+        #[arg(value_enum, default_value_t = MigrateAction::Up)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Create the county, its petition bureau and the first administrator.
+    Bootstrap(BootstrapArgs),
+    /// Start over with a fresh SQLite database holding a demo county, and serve it.
+    Demo {
+        /// The SQLite file the demo recreates on every start.
+        #[arg(long, env = "XINFANG_DEMO_DB", default_value = "xinfang-demo.db")]
+        demo_db: PathBuf,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateAction {
+    Up,
+    Status,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BootstrapArgs {
+    #[arg(long, env = "XINFANG_COUNTY_NAME")]
+    pub county_name: String,
+    #[arg(long, env = "XINFANG_ADMIN_USERNAME")]
+    pub admin_username: String,
+    /// A file holding the administrator's password (or set XINFANG_ADMIN_PASSWORD).
+    #[arg(long, env = "XINFANG_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+    #[arg(long, env = "XINFANG_BUREAU_NAME", default_value = "信访局")]
+    pub bureau_name: String,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnv {
+    Dev,
+    Production,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "XINFANG_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// SQLite (`sqlite://file.db?mode=rwc`) or PostgreSQL (`postgres://…`).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://xinfang.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+    #[arg(long = "env", env = "XINFANG_ENV", value_enum, default_value_t = RunEnv::Dev, global = true)]
+    pub run_env: RunEnv,
+    #[arg(long, env = "XINFANG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Database connections per process.
+    #[arg(
+        long,
+        env = "XINFANG_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_pool_size: u32,
+    /// PostgreSQL statement timeout, in milliseconds.
+    #[arg(
+        long,
+        env = "XINFANG_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub db_statement_timeout_ms: u64,
+    /// The JWT signing secret (at least 32 bytes). Required in production.
+    #[arg(
+        long,
+        env = "XINFANG_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// A file holding the JWT signing secret.
+    #[arg(long, env = "XINFANG_JWT_SECRET_FILE", global = true)]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Key id of the signing secret, written into each token's header.
+    #[arg(long, env = "XINFANG_JWT_KID", default_value = "k1", global = true)]
+    pub jwt_kid: String,
+    /// Older verification keys still accepted during a rotation: `kid=secret,kid2=secret2`.
+    #[arg(
+        long,
+        env = "XINFANG_JWT_PREVIOUS_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_previous_keys: Option<String>,
+    #[arg(
+        long,
+        env = "XINFANG_JWT_ISSUER",
+        default_value = "xinfang",
+        global = true
+    )]
+    pub jwt_issuer: String,
+    #[arg(
+        long,
+        env = "XINFANG_JWT_AUDIENCE",
+        default_value = "xinfang-api",
+        global = true
+    )]
+    pub jwt_audience: String,
+    /// Access-token lifetime, in seconds.
+    #[arg(
+        long,
+        env = "XINFANG_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl: i64,
+    /// A refresh token unused this many days expires.
+    #[arg(
+        long,
+        env = "XINFANG_REFRESH_IDLE_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub refresh_idle_days: i64,
+    /// A sign-in ends this many days after it began, whatever the refreshes.
+    #[arg(
+        long,
+        env = "XINFANG_REFRESH_ABSOLUTE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_absolute_days: i64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "XINFANG_BODY_LIMIT", default_value_t = 256 * 1024, global = true)]
+    pub body_limit: usize,
+    #[arg(long, env = "XINFANG_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+    #[arg(
+        long,
+        env = "XINFANG_MAX_COMPLEXITY",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+    /// Allow introspection in production (always on in dev).
+    #[arg(long, env = "XINFANG_INTROSPECTION", global = true)]
+    pub introspection: bool,
+    /// Origins allowed by CORS and for WebSockets, comma-separated.
+    #[arg(
+        long,
+        env = "XINFANG_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+    /// Petitioner sign-ups allowed per client address per hour.
+    #[arg(
+        long,
+        env = "XINFANG_SIGNUPS_PER_HOUR",
+        default_value_t = 10,
+        global = true
+    )]
+    pub signups_per_hour: i32,
+    /// Let tests move the server's clock. Refused with `--env production`.
+    #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
+    pub test_clock: bool,
+}
+
+impl Settings {
+    pub fn production(&self) -> bool {
+        self.run_env == RunEnv::Production
+    }
+
+    /// The signing secret: from the flag, the variable or the file; in dev a random one
+    /// (with a warning) when none is set; in production, an error.
+    pub fn jwt_secret(&self) -> Result<Vec<u8>, String> {
+        let configured = match (&self.jwt_secret, &self.jwt_secret_file) {
+            (Some(s), _) => Some(s.trim().as_bytes().to_vec()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        format!("cannot read the JWT secret file {}: {e}", path.display())
+                    })?
+                    .trim()
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            (None, None) => None,
+        };
+        match configured {
+            Some(secret) if secret.len() >= 32 => Ok(secret),
+            Some(_) => Err("the JWT secret must be at least 32 bytes".into()),
+            None if self.production() => {
+                Err("production needs a JWT secret: set XINFANG_JWT_SECRET or XINFANG_JWT_SECRET_FILE (32 bytes or more)".into())
+            }
+            None => {
+                tracing::warn!("no JWT secret configured: using a random one; tokens will not survive a restart");
+                Ok(crate::auth::random_bytes(32))
+            }
+        }
+    }
+
+    /// Checks that hold before anything starts.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.production() && self.test_clock {
+            return Err("the test clock cannot be enabled in production".into());
+        }
+        if self.cors_origins.iter().any(|o| o.trim() == "*") {
+            return Err("CORS origins must be listed; `*` is not allowed".into());
+        }
+        if !(1..=3600).contains(&self.access_token_ttl) {
+            return Err("the access-token lifetime must be 1 to 3600 seconds".into());
+        }
+        Ok(())
+    }
+}

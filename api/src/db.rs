@@ -1,0 +1,81 @@
+//! Connecting to SQLite or PostgreSQL, and every place where the two differ.
+//!
+//! SQLite runs in WAL mode with foreign keys on and a busy timeout, and write transactions
+//! begin IMMEDIATE: a writer takes the write lock up front instead of failing with "database is
+//! locked" when it upgrades later. PostgreSQL gets an explicit pool size and statement timeout.
+
+use crate::error::Result;
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub statement_timeout: Duration,
+}
+
+pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(settings.url.clone());
+    opts.max_connections(settings.pool_size)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if settings.url.starts_with("postgres") {
+        opts.statement_timeout(settings.statement_timeout);
+    } else {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    }
+    Ok(Database::connect(opts).await?)
+}
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: match db.get_database_backend() {
+            DatabaseBackend::Sqlite => Some(SqliteTransactionMode::Immediate),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Escapes `%`, `_` and `\` so user text matches itself literally in a `LIKE … ESCAPE '\'`,
+/// and wraps it for a "contains" match.
+pub fn like_contains(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+/// A case-insensitive "contains" test of a column against user text. PostgreSQL's `LIKE` is
+/// case-sensitive, SQLite's is not (for ASCII): `ILIKE` makes them agree.
+pub fn contains(backend: DatabaseBackend, column: SimpleExpr, text: &str) -> SimpleExpr {
+    let op = match backend {
+        DatabaseBackend::Postgres => "ILIKE",
+        _ => "LIKE",
+    };
+    Expr::cust_with_exprs(
+        format!("$1 {op} $2 ESCAPE '\\'"),
+        [column, Expr::val(like_contains(text)).into()],
+    )
+}

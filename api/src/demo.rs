@@ -1,0 +1,253 @@
+//! `xinfang demo`: a realistic demo county — townships, departments, accounts of every role
+//! and cases — on a fresh SQLite database.
+
+use crate::access::Viewer;
+use crate::auth;
+use crate::cases::{self, NewCase, PetitionerEntry, Registrar};
+use crate::domain::{Category, Channel, OrgUnitKind, Role};
+use crate::error::Result;
+use crate::identity::{self, NewUnit, NewUser};
+use crate::state::AppState;
+use chrono::TimeDelta;
+use sea_orm::EntityTrait;
+use xinfang_entity::user;
+
+/// Every demo account's password. Demo only: the demo database is recreated on each start.
+pub const PASSWORD: &str = "demo-password-2026";
+
+async fn viewer_of(state: &AppState, user_id: i64) -> Result<Viewer> {
+    let account = user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("user"))?;
+    auth::viewer_for(&state.db, &account, "demo".into())
+        .await?
+        .ok_or_else(|| crate::error::internal("demo account has no viewer"))
+}
+
+/// Seeds the demo county and returns the logins to print.
+pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
+    let (db, cfg, clock) = (&state.db, &state.auth, &state.clock);
+    let (county, bureau, admin) =
+        identity::bootstrap(db, cfg, clock, "清河县", "清河县信访局", "admin", PASSWORD).await?;
+    let admin_v = viewer_of(state, admin.id).await?;
+    let mut units = vec![];
+    for (name, kind) in [
+        ("东关镇", OrgUnitKind::Township),
+        ("西营乡", OrgUnitKind::Township),
+        ("南湖街道", OrgUnitKind::Township),
+        ("县住建局", OrgUnitKind::Department),
+        ("县人社局", OrgUnitKind::Department),
+        ("县自然资源局", OrgUnitKind::Department),
+        ("县纪委监委", OrgUnitKind::Department),
+    ] {
+        let unit = identity::create_org_unit(
+            db,
+            clock,
+            &admin_v,
+            NewUnit {
+                name: name.into(),
+                kind,
+                parent_id: county.id,
+                petition_bureau: false,
+            },
+        )
+        .await?;
+        units.push(unit);
+    }
+    let (dongguan, xiying, zhujian, renshe) = (&units[0], &units[1], &units[3], &units[4]);
+    let mut logins = vec![(
+        "admin".to_string(),
+        "ADMIN of 清河县 (accounts and units)".to_string(),
+    )];
+    let mut make =
+        |username: &'static str, name: &'static str, unit: i64, role: Role, what: String| {
+            logins.push((username.to_string(), what));
+            NewUser {
+                username: username.into(),
+                password: PASSWORD.into(),
+                display_name: name.into(),
+                org_unit_id: unit,
+                role,
+            }
+        };
+    let accounts = vec![
+        make(
+            "county_leader",
+            "王县长",
+            county.id,
+            Role::Leader,
+            "LEADER of the county (oversight)".into(),
+        ),
+        make(
+            "bureau_staff",
+            "李信访",
+            bureau.id,
+            Role::Staff,
+            "STAFF of the petition bureau".into(),
+        ),
+        make(
+            "bureau_leader",
+            "赵局长",
+            bureau.id,
+            Role::Leader,
+            "LEADER of the petition bureau".into(),
+        ),
+        make(
+            "dongguan_staff",
+            "陈镇干",
+            dongguan.id,
+            Role::Staff,
+            "STAFF of 东关镇 (a township)".into(),
+        ),
+        make(
+            "dongguan_leader",
+            "周书记",
+            dongguan.id,
+            Role::Leader,
+            "LEADER of 东关镇".into(),
+        ),
+        make(
+            "xiying_staff",
+            "吴乡干",
+            xiying.id,
+            Role::Staff,
+            "STAFF of 西营乡 (another township)".into(),
+        ),
+        make(
+            "zhujian_staff",
+            "孙科员",
+            zhujian.id,
+            Role::Staff,
+            "STAFF of 县住建局 (a department)".into(),
+        ),
+        make(
+            "zhujian_leader",
+            "钱局长",
+            zhujian.id,
+            Role::Leader,
+            "LEADER of 县住建局".into(),
+        ),
+        make(
+            "renshe_staff",
+            "郑科员",
+            renshe.id,
+            Role::Staff,
+            "STAFF of 县人社局".into(),
+        ),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for a in accounts {
+        let username = a.username.clone();
+        let created = identity::create_user(db, cfg, clock, &admin_v, a).await?;
+        ids.insert(username, created.id);
+    }
+    identity::register_petitioner(
+        db,
+        cfg,
+        clock,
+        identity::NewPetitioner {
+            username: "citizen".into(),
+            password: PASSWORD.into(),
+            name: "张三".into(),
+            phone: "13800138000".into(),
+            id_number: "11010519491231002X".into(),
+        },
+    )
+    .await?;
+    logins.push((
+        "citizen".into(),
+        "a citizen (PETITIONER) using the mobile app".into(),
+    ));
+
+    let bureau_staff = viewer_of(state, ids["bureau_staff"]).await?;
+    let dongguan_staff = viewer_of(state, ids["dongguan_staff"]).await?;
+    let now = clock.now();
+    let person = |name: &str, id: &str, phone: &str| PetitionerEntry {
+        name: name.into(),
+        id_number: Some(id.into()),
+        phone: Some(phone.into()),
+        address: Some("清河县东关镇和平路12号".into()),
+        representative: false,
+    };
+    let samples = [
+        (
+            &bureau_staff,
+            Channel::Visit,
+            Category::Appeal,
+            "HOUSING_DEMOLITION",
+            "拆迁补偿款未足额发放",
+            Some(dongguan.id),
+            Some(zhujian.id),
+            person("李四", "440524188001010014", "13912345678"),
+            1,
+        ),
+        (
+            &dongguan_staff,
+            Channel::Phone,
+            Category::Appeal,
+            "MIGRANT_WORKER_WAGES",
+            "工地拖欠农民工工资",
+            Some(dongguan.id),
+            None,
+            person("张三", "11010519491231002X", "13800138000"),
+            1,
+        ),
+        (
+            &bureau_staff,
+            Channel::Letter,
+            Category::Suggestion,
+            "ENVIRONMENT",
+            "建议整治南湖水质",
+            None,
+            None,
+            person("王五", "33010619900101123X", "13700001111"),
+            1,
+        ),
+        (
+            &bureau_staff,
+            Channel::Hotline12345,
+            Category::Appeal,
+            "LABOR_SOCIAL_SECURITY",
+            "社保转移接续办理缓慢",
+            Some(xiying.id),
+            Some(renshe.id),
+            person("赵六", "330106198502022346", "13600002222"),
+            1,
+        ),
+    ];
+    for (i, (who, channel, category, subject, title, township, lead, p, count)) in
+        samples.into_iter().enumerate()
+    {
+        let input = NewCase {
+            channel,
+            category,
+            subject: subject.into(),
+            title: title.into(),
+            content: format!("{title}。请有关部门依法处理并答复。"),
+            township_id: township,
+            received_at: Some(now - TimeDelta::days(10 - i as i64 * 3)),
+            petitioners: vec![p],
+            person_count: Some(count),
+            accused_unit_id: None,
+            lead_unit_id: lead,
+        };
+        cases::register(db, clock, Registrar::Staff(who), input, None).await?;
+    }
+    // An accusation against the township: invisible to 东关镇 itself.
+    let accusation = NewCase {
+        channel: Channel::Letter,
+        category: Category::Accusation,
+        subject: "OFFICIAL_CONDUCT".into(),
+        title: "反映某镇干部违规收取费用".into(),
+        content: "实名举报东关镇工作人员在办理宅基地审批时收取费用。".into(),
+        township_id: Some(dongguan.id),
+        received_at: Some(now - TimeDelta::days(2)),
+        petitioners: vec![person("钱七", "330106197703033450", "13500003333")],
+        person_count: None,
+        accused_unit_id: Some(dongguan.id),
+        lead_unit_id: Some(units[6].id),
+    };
+    cases::register(db, clock, Registrar::Staff(&bureau_staff), accusation, None).await?;
+    Ok(logins)
+}

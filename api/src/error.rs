@@ -1,0 +1,121 @@
+//! The error policy, in one place.
+//!
+//! - Domain code returns [`AppError`]: a value for everything a client can cause, each with the
+//!   code of api.md, and `Internal`/`Db` for bugs and outages.
+//! - The GraphQL layer turns an `AppError` into an error with `extensions.code` (and `field`,
+//!   `status`, `action` where they apply). Messages of client errors are plain and safe to
+//!   show; internal errors are logged (inside the request's span, so with its request id) and
+//!   reach the client only as "internal error".
+//! - A case the viewer may not see is `NotFound`, exactly like one that does not exist.
+//!
+//! Helpers such as [`bad_input`] keep call sites short.
+
+use sea_orm::{DbErr, SqlErr};
+
+///
+/// `AppError` deliberately does not implement `Display`: async-graphql converts anything
+/// displayable into an error *without* extensions, and a `?` that silently dropped the code
+/// would be a bug. The only way out of the domain is [`AppError::message`] and the GraphQL
+/// layer's conversion, which keeps the code.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(&'static str),
+    Forbidden(String),
+    NotFound(&'static str),
+    BadInput { field: String, message: String },
+    Conflict(String),
+    InvalidTransition { status: String, action: String },
+    DeadlinePassed(String),
+    RateLimited(String),
+    Unavailable(String),
+    Internal(String),
+    Db(DbErr),
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        AppError::Db(e)
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// `BAD_USER_INPUT` naming the offending input field (as the client spelled it).
+pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> AppError {
+    AppError::BadInput {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+pub fn forbidden(message: impl Into<String>) -> AppError {
+    AppError::Forbidden(message.into())
+}
+
+pub fn conflict(message: impl Into<String>) -> AppError {
+    AppError::Conflict(message.into())
+}
+
+pub fn internal(detail: impl Into<String>) -> AppError {
+    AppError::Internal(detail.into())
+}
+
+impl AppError {
+    /// The message a client may see. Internal detail never appears here.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Unauthenticated(m) => (*m).to_string(),
+            AppError::NotFound(what) => format!("{what} not found"),
+            AppError::BadInput { message, .. } => message.clone(),
+            AppError::InvalidTransition { status, action } => {
+                format!("cannot {action} a case that is {status}")
+            }
+            AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::DeadlinePassed(m)
+            | AppError::RateLimited(m)
+            | AppError::Unavailable(m) => m.clone(),
+            AppError::Internal(_) | AppError::Db(_) => "internal error".to_string(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::InvalidTransition { .. } => "INVALID_TRANSITION",
+            AppError::DeadlinePassed(_) => "DEADLINE_PASSED",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Internal(_) | AppError::Db(_) => "INTERNAL",
+        }
+    }
+
+    /// Whether the database refused a write because of a unique constraint; callers turn
+    /// that into a user error by what they were inserting, never by parsing the message.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, AppError::Db(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+
+    /// Whether the database is out of reach (as opposed to refusing a statement).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            AppError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+        )
+    }
+}
+
+impl AppError {
+    /// The full detail, for an operator at a terminal (never sent to clients).
+    pub fn message_for_operator(&self) -> String {
+        match self {
+            AppError::Internal(detail) => detail.clone(),
+            AppError::Db(e) => e.to_string(),
+            other => other.message(),
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! GraphQL types and operations for cases.
+
+use super::identity::{OrgUnit, load_unit};
+use super::{GqlResult, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer};
+use crate::access::{Capabilities, PersonalData, Viewer};
+use crate::calendar::{DeadlineState, deadline_state};
+use crate::cases::{
+    self as domain, CaseFilter, CaseOrder, NewCase, PetitionerEntry, Registrar, SortField,
+};
+use crate::domain::{CaseStatus, Category, Channel, UnitRelation};
+use crate::error::{AppError, Result};
+use crate::validate;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use xinfang_entity::{case, case_event, case_petitioner, user};
+
+/// 信访事项 — one matter raised by one or more petitioners through one channel.
+#[derive(Clone)]
+pub struct Case(pub case::Model);
+
+/// 信访人 — a person a case names. Masked per the viewer's relation to the case.
+#[derive(SimpleObject)]
+pub struct Petitioner {
+    /// 姓名 — the name, or 保密 when the identity is confidential to this viewer.
+    pub name: String,
+    /// 身份证号 — full, masked (`3301**********1234`) or null.
+    pub id_number: Option<String>,
+    /// 联系电话 — full, masked (`138****5678`) or null.
+    pub phone: Option<String>,
+    /// 住址 — the address, or null when confidential.
+    pub address: Option<String>,
+    /// 代表 — a representative of a group petition.
+    pub representative: bool,
+    /// 身份保密 — the identity is withheld from this viewer (accusations).
+    pub confidential: bool,
+}
+
+/// 期限 — the case's deadlines, as instants (end of the local day they fall on).
+#[derive(SimpleObject)]
+pub struct Deadlines {
+    /// 受理告知期限 — the acceptance decision is due by then.
+    pub accept_by: Option<DateTime<Utc>>,
+    /// 办理期限 — the reply is due by then.
+    pub handle_by: Option<DateTime<Utc>>,
+    /// 复查申请期限 — a review may be requested until then.
+    pub review_request_by: Option<DateTime<Utc>>,
+    /// 复查/复核决定期限 — the pending review decision is due by then.
+    pub decide_by: Option<DateTime<Utc>>,
+}
+
+/// 可执行操作 — what the viewer may do to this case now, so a frontend shows only working buttons.
+#[derive(SimpleObject)]
+pub struct ViewerCan {
+    /// 转送/交办
+    pub transfer: bool,
+    /// 受理告知
+    pub decide_acceptance: bool,
+    /// 办理情况
+    pub add_progress_note: bool,
+    /// 申请延期
+    pub request_extension: bool,
+    /// 出具处理意见书 (LEADER of the lead unit)
+    pub reply: bool,
+    /// 增加协办单位
+    pub add_assisting_unit: bool,
+    /// 协办意见
+    pub add_assisting_opinion: bool,
+    /// 督办
+    pub issue_supervision: bool,
+    /// 领导包案
+    pub take_leader_ownership: bool,
+    /// 满意度评价
+    pub evaluate: bool,
+    /// 申请复查/复核
+    pub request_review: bool,
+    /// 办结
+    pub close: bool,
+    /// Sees petitioners' ID numbers and phones in full.
+    pub see_full_personal_data: bool,
+}
+
+impl From<Capabilities> for ViewerCan {
+    fn from(c: Capabilities) -> Self {
+        ViewerCan {
+            transfer: c.transfer,
+            decide_acceptance: c.decide_acceptance,
+            add_progress_note: c.add_progress_note,
+            request_extension: c.request_extension,
+            reply: c.reply,
+            add_assisting_unit: c.add_assisting_unit,
+            add_assisting_opinion: c.add_assisting_opinion,
+            issue_supervision: c.issue_supervision,
+            take_leader_ownership: c.take_leader_ownership,
+            evaluate: c.evaluate,
+            request_review: c.request_review,
+            close: c.close,
+            see_full_personal_data: c.see_full_personal_data,
+        }
+    }
+}
+
+/// 办理记录 — one entry of a case's tamper-evident timeline.
+#[derive(SimpleObject)]
+pub struct TimelineEntry {
+    pub id: ID,
+    /// 序号 — 1, 2, 3 … within the case.
+    pub seq: i32,
+    /// 时间 — when it happened.
+    pub at: DateTime<Utc>,
+    /// 操作 — what happened, e.g. `REGISTER`.
+    pub action: String,
+    /// 经办单位 — the unit that acted (null for a citizen).
+    pub unit_name: Option<String>,
+    /// 经办人 — who acted; shown to staff only.
+    pub actor_name: Option<String>,
+    /// 详情 — the changed fields, as JSON.
+    pub detail: String,
+    /// 公开 — whether the petitioner sees this entry.
+    pub public: bool,
+    /// The SHA-256 link of this entry.
+    pub hash: String,
+}
+
+/// A page of timeline entries.
+#[derive(SimpleObject)]
+pub struct TimelineConnection {
+    pub nodes: Vec<TimelineEntry>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+impl Case {
+    fn status_value(&self) -> Result<CaseStatus> {
+        CaseStatus::from_db(&self.0.status)
+    }
+}
+
+#[Object]
+impl Case {
+    pub async fn id(&self) -> ID {
+        global_id("Case", self.0.id)
+    }
+    /// 案件编号 — e.g. `XF-2026-000123`, unique.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// 版本 — pass it back as `expectedVersion` when changing the case.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// 办理状态
+    async fn status(&self) -> Result<CaseStatus> {
+        self.status_value()
+    }
+    /// 信访形式
+    async fn channel(&self) -> Result<Channel> {
+        Channel::from_db(&self.0.channel)
+    }
+    /// 信访事项类别
+    async fn category(&self) -> Result<Category> {
+        Category::from_db(&self.0.category)
+    }
+    /// 事项分类 — the subject code (see `subjects`).
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    /// 标题
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// 信访内容
+    async fn content(&self) -> &str {
+        &self.0.content
+    }
+    /// 收到时间 — when the matter was received.
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.received_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// 属地 — the township the matter arises in (null for county-wide matters).
+    async fn township(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.0.township_id).await
+    }
+    /// 主办单位 — the unit in charge now; it owns the deadlines.
+    async fn lead_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.lead_unit_id)).await
+    }
+    /// 首接单位 — the unit that first registered the matter.
+    async fn registered_by(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.registered_by_unit_id)).await
+    }
+    /// 被反映单位 — for accusations, the unit accused.
+    async fn accused_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        let me = viewer(ctx)?;
+        if me.is_petitioner() {
+            return Ok(None);
+        }
+        load_unit(ctx, self.0.accused_unit_id).await
+    }
+    /// 协办单位 — units that contribute opinions; hidden from petitioners.
+    async fn assisting_units(&self, ctx: &Context<'_>) -> GqlResult<Vec<OrgUnit>> {
+        let me = viewer(ctx)?;
+        if me.is_petitioner() {
+            return Ok(vec![]);
+        }
+        let rows =
+            domain::related_units(&state(ctx).db, vec![self.0.id], UnitRelation::Assisting).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(u) = load_unit(ctx, Some(r.unit_id)).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+    /// 信访人 — masked per the viewer's relation to the case (domain §5).
+    async fn petitioners(&self, ctx: &Context<'_>) -> GqlResult<Vec<Petitioner>> {
+        let me = viewer(ctx)?;
+        let level = me.personal_data(&self.0);
+        let rows = domain::petitioners_of(&state(ctx).db, vec![self.0.id]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|p| present_petitioner(me, level, p))
+            .collect())
+    }
+    /// 人次 — people involved.
+    async fn person_count(&self) -> i32 {
+        self.0.person_count
+    }
+    /// 集体访 — five or more people.
+    async fn is_group(&self) -> bool {
+        self.0.is_group
+    }
+    /// 重复信访 — the earlier case on the same matter, when the viewer may see it.
+    async fn repeat_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
+        let Some(id) = self.0.repeat_of_id else {
+            return Ok(None);
+        };
+        let me = viewer(ctx)?;
+        Ok(domain::find_visible(&state(ctx).db, me, id)
+            .await?
+            .map(Case))
+    }
+    /// Whether this case repeats an earlier one.
+    async fn is_repeat(&self) -> bool {
+        self.0.repeat_of_id.is_some()
+    }
+    /// 不再受理 — a repeat of a finalized matter; it cannot be accepted again.
+    async fn not_acceptable(&self) -> bool {
+        self.0.not_acceptable
+    }
+    /// Later cases that repeat this one, as far as the viewer may see them.
+    async fn repeats(&self, ctx: &Context<'_>) -> GqlResult<Vec<Case>> {
+        let me = viewer(ctx)?;
+        Ok(domain::visible_repeats(&state(ctx).db, me, self.0.id)
+            .await?
+            .into_iter()
+            .map(Case)
+            .collect())
+    }
+    /// 期限
+    async fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            accept_by: self.0.accept_by,
+            handle_by: self.0.handle_by,
+            review_request_by: None,
+            decide_by: None,
+        }
+    }
+    /// 当前期限 — the deadline of whatever the case waits for now.
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+    /// 超期 — the pending deadline has passed.
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        self.0
+            .due_at
+            .is_some_and(|d| deadline_state(d, state(ctx).clock.now()) == DeadlineState::Overdue)
+    }
+    /// 预警 — the pending deadline falls within the next 3 days.
+    async fn warning(&self, ctx: &Context<'_>) -> bool {
+        self.0
+            .due_at
+            .is_some_and(|d| deadline_state(d, state(ctx).clock.now()) == DeadlineState::Warning)
+    }
+    /// 可执行操作 — the actions this viewer may take now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ViewerCan> {
+        let me = viewer(ctx)?;
+        let relations = match &me.unit {
+            Some(u) => domain::relations_of(&state(ctx).db, self.0.id, u.id).await?,
+            None => vec![],
+        };
+        Ok(me.capabilities(&self.0, &relations).into())
+    }
+    /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<TimelineConnection> {
+        let me = viewer(ctx)?;
+        let db = &state(ctx).db;
+        let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(self.0.id));
+        if me.is_petitioner() {
+            query = query.filter(case_event::Column::Public.eq(true));
+        }
+        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let after_seq = match after.as_deref() {
+            Some(c) => c
+                .parse::<i32>()
+                .map_err(|_| crate::error::bad_input("after", "not a cursor of this list"))?,
+            None => 0,
+        };
+        let size = page_size(first);
+        let mut rows = query
+            .filter(case_event::Column::Seq.gt(after_seq))
+            .order_by_asc(case_event::Column::Seq)
+            .limit(size + 1)
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        let mut nodes = Vec::with_capacity(rows.len());
+        for e in rows {
+            let unit_name = load_unit(ctx, e.actor_unit_id).await?.map(|u| u.0.name);
+            let actor_name = match (me.is_petitioner(), e.actor_user_id) {
+                (false, Some(uid)) => user::Entity::find_by_id(uid)
+                    .one(db)
+                    .await
+                    .map_err(AppError::from)?
+                    .map(|u| u.display_name),
+                _ => None,
+            };
+            nodes.push(TimelineEntry {
+                id: global_id("TimelineEntry", e.id),
+                seq: e.seq,
+                at: e.at,
+                action: e.action,
+                unit_name,
+                actor_name,
+                detail: e.detail,
+                public: e.public,
+                hash: e.hash,
+            });
+        }
+        let page_info = PageInfo {
+            has_next_page: more,
+            has_previous_page: after_seq > 0,
+            start_cursor: nodes.first().map(|n| n.seq.to_string()),
+            end_cursor: nodes.last().map(|n| n.seq.to_string()),
+        };
+        Ok(TimelineConnection {
+            nodes,
+            page_info,
+            total_count: total,
+        })
+    }
+}
+
+fn present_petitioner(me: &Viewer, level: PersonalData, p: case_petitioner::Model) -> Petitioner {
+    let own = me.is_petitioner() && p.user_id == Some(me.user_id);
+    let level = if own { PersonalData::Full } else { level };
+    match level {
+        PersonalData::Full => Petitioner {
+            name: p.name,
+            id_number: p.id_number,
+            phone: p.phone,
+            address: p.address,
+            representative: p.representative,
+            confidential: false,
+        },
+        PersonalData::Masked => Petitioner {
+            name: p.name,
+            id_number: p.id_number.as_deref().map(validate::mask_id_number),
+            phone: p.phone.as_deref().map(validate::mask_phone),
+            address: p.address,
+            representative: p.representative,
+            confidential: false,
+        },
+        PersonalData::Confidential => Petitioner {
+            name: "保密".into(),
+            id_number: None,
+            phone: None,
+            address: None,
+            representative: p.representative,
+            confidential: true,
+        },
+    }
+}
+
+pub async fn case_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Case>> {
+    let me = viewer(ctx)?;
+    let Some(n) = lookup_id("Case", id) else {
+        return Err(AppError::NotFound("case"));
+    };
+    match domain::find_visible(&state(ctx).db, me, n).await? {
+        Some(c) => Ok(Some(Case(c))),
+        None => Err(AppError::NotFound("case")),
+    }
+}
+
+/// 排序字段
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CaseOrderField {
+    /// 收到时间
+    ReceivedAt,
+    /// 当前期限
+    DueAt,
+    /// 最近更新
+    UpdatedAt,
+    /// 案件编号
+    Number,
+}
+
+/// 排序方向
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+#[derive(InputObject)]
+pub struct CaseOrderBy {
+    pub field: CaseOrderField,
+    #[graphql(default_with = "OrderDirection::Desc")]
+    pub direction: OrderDirection,
+}
+
+/// Filters of `cases`; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct CaseFilterInput {
+    pub status: Option<Vec<CaseStatus>>,
+    pub category: Option<Vec<Category>>,
+    pub channel: Option<Vec<Channel>>,
+    pub subject: Option<Vec<String>>,
+    pub township_id: Option<ID>,
+    pub lead_unit_id: Option<ID>,
+    /// 超期 — the pending deadline has passed.
+    pub overdue: Option<bool>,
+    /// 预警 — the pending deadline is within 3 days.
+    pub warning: Option<bool>,
+    /// 重复信访
+    pub repeat: Option<bool>,
+    /// 集体访
+    pub group: Option<bool>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub received_to: Option<DateTime<Utc>>,
+    /// Words in the number, title, content or petitioner name (ID number and phone too,
+    /// where the viewer sees them in full). Matched literally.
+    pub search: Option<String>,
+}
+
+impl CaseFilterInput {
+    fn into_domain(self) -> Result<CaseFilter> {
+        Ok(CaseFilter {
+            status: self.status.unwrap_or_default(),
+            category: self.category.unwrap_or_default(),
+            channel: self.channel.unwrap_or_default(),
+            subject: self.subject.unwrap_or_default(),
+            township_id: self
+                .township_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "filter.townshipId", i))
+                .transpose()?,
+            lead_unit_id: self
+                .lead_unit_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "filter.leadUnitId", i))
+                .transpose()?,
+            overdue: self.overdue,
+            warning: self.warning,
+            repeat: self.repeat,
+            group: self.group,
+            received_from: self.received_from,
+            received_to: self.received_to,
+            search: self.search,
+        })
+    }
+}
+
+pub struct CaseEdge {
+    cursor: String,
+    node: Case,
+}
+
+#[Object]
+impl CaseEdge {
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    async fn node(&self) -> &Case {
+        &self.node
+    }
+}
+
+/// A page of the cases the viewer may see.
+pub struct CaseConnection {
+    edges: Vec<CaseEdge>,
+    page_info: PageInfo,
+    filter: CaseFilter,
+    has_previous: bool,
+}
+
+#[Object]
+impl CaseConnection {
+    async fn edges(&self) -> &[CaseEdge] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<&Case> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous,
+            ..self.page_info.clone()
+        }
+    }
+    /// How many visible cases match the filter (counted only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        Ok(domain::count_visible(&s.db, me, &self.filter, s.clock.now()).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct CaseQuery;
+
+#[Object]
+impl CaseQuery {
+    /// 信访事项 — a case by ID; `null` with NOT_FOUND when it does not exist or is not visible.
+    async fn case(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Case>> {
+        Ok(case_by_id(ctx, &id).await?)
+    }
+
+    /// 信访事项 — a case by its number; `null` with NOT_FOUND when not visible.
+    async fn case_by_number(&self, ctx: &Context<'_>, number: String) -> GqlResult<Option<Case>> {
+        let me = viewer(ctx)?;
+        match domain::find_visible_by_number(&state(ctx).db, me, number.trim()).await? {
+            Some(c) => Ok(Some(Case(c))),
+            None => Err(AppError::NotFound("case").into()),
+        }
+    }
+
+    /// 信访事项列表 — the cases the viewer may see, newest first by default.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CaseFilterInput>,
+        order_by: Option<CaseOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<CaseConnection> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = match order_by {
+            Some(o) => CaseOrder {
+                field: match o.field {
+                    CaseOrderField::ReceivedAt => SortField::ReceivedAt,
+                    CaseOrderField::DueAt => SortField::DueAt,
+                    CaseOrderField::UpdatedAt => SortField::UpdatedAt,
+                    CaseOrderField::Number => SortField::Number,
+                },
+                descending: o.direction == OrderDirection::Desc,
+            },
+            None => CaseOrder {
+                field: SortField::ReceivedAt,
+                descending: true,
+            },
+        };
+        let (rows, more) = domain::list_visible(
+            &s.db,
+            me,
+            &filter,
+            order,
+            page_size(first),
+            after.as_deref(),
+            s.clock.now(),
+        )
+        .await?;
+        let edges: Vec<CaseEdge> = rows
+            .into_iter()
+            .map(|c| CaseEdge {
+                cursor: domain::cursor_of(&c, order),
+                node: Case(c),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: more,
+            has_previous_page: false,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Ok(CaseConnection {
+            edges,
+            page_info,
+            filter,
+            has_previous: after.is_some(),
+        })
+    }
+}
+
+#[derive(InputObject, Clone)]
+pub struct PetitionerInput {
+    /// 姓名
+    pub name: String,
+    /// 身份证号 (18 characters; checked)
+    pub id_number: Option<String>,
+    /// 联系电话 (mobile or landline with area code)
+    pub phone: Option<String>,
+    /// 住址
+    pub address: Option<String>,
+    /// 代表 — a representative of a group petition.
+    #[graphql(default)]
+    pub representative: bool,
+}
+
+#[derive(InputObject)]
+pub struct RegisterCaseInput {
+    pub channel: Channel,
+    pub category: Category,
+    /// A subject code from `subjects`.
+    pub subject: String,
+    /// 1–200 characters.
+    pub title: String,
+    /// 1–20,000 characters.
+    pub content: String,
+    pub township_id: Option<ID>,
+    /// When the matter was received (default: now).
+    pub received_at: Option<DateTime<Utc>>,
+    pub petitioners: Vec<PetitionerInput>,
+    /// 人次 (default: the number of petitioners listed).
+    pub person_count: Option<i32>,
+    /// For accusations: the unit accused.
+    pub accused_unit_id: Option<ID>,
+    /// The unit in charge (default: the registering unit).
+    pub lead_unit_id: Option<ID>,
+    /// Retries with the same key return the first case.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct SubmitPetitionInput {
+    pub category: Category,
+    pub subject: String,
+    pub title: String,
+    pub content: String,
+    pub township_id: Option<ID>,
+    /// The county, when the deployment has several and no township is given.
+    pub county_id: Option<ID>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CasePayload {
+    pub case: Case,
+}
+
+#[derive(Default)]
+pub struct CaseMutation;
+
+#[Object]
+impl CaseMutation {
+    /// 登记 — registers a case received by the viewer's unit. STAFF or LEADER.
+    async fn register_case(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterCaseInput,
+    ) -> GqlResult<CasePayload> {
+        let me = viewer(ctx)?;
+        me.handling_unit()?;
+        let s = state(ctx);
+        let new = NewCase {
+            channel: input.channel,
+            category: input.category,
+            subject: input.subject,
+            title: input.title,
+            content: input.content,
+            township_id: input
+                .township_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "townshipId", i))
+                .transpose()?,
+            received_at: input.received_at,
+            petitioners: input
+                .petitioners
+                .into_iter()
+                .map(|p| PetitionerEntry {
+                    name: p.name,
+                    id_number: p.id_number,
+                    phone: p.phone,
+                    address: p.address,
+                    representative: p.representative,
+                })
+                .collect(),
+            person_count: input.person_count,
+            accused_unit_id: input
+                .accused_unit_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "accusedUnitId", i))
+                .transpose()?,
+            lead_unit_id: input
+                .lead_unit_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "leadUnitId", i))
+                .transpose()?,
+        };
+        let case = domain::register(
+            &s.db,
+            &s.clock,
+            Registrar::Staff(me),
+            new,
+            input.idempotency_key,
+        )
+        .await?;
+        Ok(CasePayload { case: Case(case) })
+    }
+
+    /// 网上信访 — a citizen submits a petition; it arrives at the county's petition bureau.
+    async fn submit_petition(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitPetitionInput,
+    ) -> GqlResult<CasePayload> {
+        let me = viewer(ctx)?;
+        if !me.is_petitioner() {
+            return Err(AppError::Forbidden(
+                "only citizens submit petitions; staff use registerCase".into(),
+            )
+            .into());
+        }
+        let s = state(ctx);
+        let account = user::Entity::find_by_id(me.user_id)
+            .one(&s.db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::Unauthenticated("sign in first"))?;
+        let county = input
+            .county_id
+            .as_ref()
+            .map(|i| input_id("OrgUnit", "countyId", i))
+            .transpose()?;
+        let new = NewCase {
+            channel: Channel::Online,
+            category: input.category,
+            subject: input.subject,
+            title: input.title,
+            content: input.content,
+            township_id: input
+                .township_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "townshipId", i))
+                .transpose()?,
+            received_at: None,
+            petitioners: vec![],
+            person_count: None,
+            accused_unit_id: None,
+            lead_unit_id: None,
+        };
+        let case = domain::register(
+            &s.db,
+            &s.clock,
+            Registrar::Petitioner(me, &account, county),
+            new,
+            input.idempotency_key,
+        )
+        .await?;
+        Ok(CasePayload { case: Case(case) })
+    }
+}

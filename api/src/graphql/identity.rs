@@ -1,0 +1,687 @@
+//! GraphQL types and operations for units, accounts and sessions.
+
+use super::{
+    GqlResult, Loaders, PageInfo, global_id, input_id, lookup_id, page_size, request, state, viewer,
+};
+use crate::auth::{self, Tokens};
+use crate::domain::{OrgUnitKind, Role};
+use crate::error::{AppError, Result};
+use crate::identity::{self as domain, NewPetitioner, NewUnit, NewUser, UserChanges};
+use crate::validate;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use xinfang_entity::{org_unit, subject, user};
+
+/// 单位 — an organisational unit: the county, a township, a department (the petition bureau
+/// is one), or a city above counties.
+#[derive(Clone)]
+pub struct OrgUnit(pub org_unit::Model);
+
+#[Object]
+impl OrgUnit {
+    pub async fn id(&self) -> ID {
+        global_id("OrgUnit", self.0.id)
+    }
+    /// 单位名称 — the unit's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 单位类别 — the unit's kind.
+    async fn kind(&self) -> Result<OrgUnitKind> {
+        OrgUnitKind::from_db(&self.0.kind)
+    }
+    /// 信访局 — whether this unit is its county's petition bureau.
+    async fn petition_bureau(&self) -> bool {
+        self.0.petition_bureau
+    }
+    /// Whether the unit is in service; deactivated units receive no new cases or accounts.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// 上级单位 — the unit above this one.
+    async fn parent(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.0.parent_id).await
+    }
+    /// 所属县 — the county this unit belongs to.
+    async fn county(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.0.county_id).await
+    }
+    /// 下级单位 — the units directly below this one.
+    async fn children(&self, ctx: &Context<'_>) -> GqlResult<Vec<OrgUnit>> {
+        viewer(ctx)?;
+        let rows = org_unit::Entity::find()
+            .filter(org_unit::Column::ParentId.eq(self.0.id))
+            .order_by_asc(org_unit::Column::Id)
+            .all(&state(ctx).db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(OrgUnit).collect())
+    }
+}
+
+pub async fn load_unit(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<OrgUnit>> {
+    let Some(id) = id else { return Ok(None) };
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let unit = loaders
+        .units
+        .load_one(id)
+        .await
+        .map_err(|e| async_graphql::Error::new(e.message()))?;
+    Ok(unit.map(OrgUnit))
+}
+
+/// 账号 — an account: staff of a unit, or a citizen (信访人) using the mobile app.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        global_id("User", self.0.id)
+    }
+    /// 用户名 — the sign-in name (unique, case-insensitively).
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+    /// 姓名 — the name shown to colleagues.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    /// 角色 — the account's role.
+    async fn role(&self) -> Result<Role> {
+        Role::from_db(&self.0.role)
+    }
+    /// 所属单位 — the unit of a staff account; null for citizens.
+    async fn org_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.0.org_unit_id).await
+    }
+    /// Whether the account may sign in.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// 信访人资料 — a citizen's own profile; shown only to that citizen.
+    async fn petitioner(&self, ctx: &Context<'_>) -> Option<PetitionerProfile> {
+        let me = request(ctx).viewer.as_ref()?;
+        if me.user_id != self.0.id || self.0.role != Role::Petitioner.as_str() {
+            return None;
+        }
+        Some(PetitionerProfile {
+            name: self.0.display_name.clone(),
+            phone: self.0.phone.clone().unwrap_or_default(),
+            id_number: self
+                .0
+                .id_number
+                .as_deref()
+                .map(validate::mask_id_number)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// 信访人资料 — a citizen's profile as the citizen sees it (the ID number masked).
+#[derive(SimpleObject)]
+pub struct PetitionerProfile {
+    /// 姓名 — name.
+    pub name: String,
+    /// 手机号 — mobile number.
+    pub phone: String,
+    /// 身份证号 — resident ID number, masked.
+    pub id_number: String,
+}
+
+/// 事项分类 — a policy area a case can be about.
+#[derive(SimpleObject)]
+pub struct Subject {
+    /// The code used in inputs and filters, e.g. `LAND_EXPROPRIATION`.
+    pub code: String,
+    /// 名称 — the Chinese name, e.g. 土地征收.
+    pub name: String,
+}
+
+/// A page of units.
+#[derive(SimpleObject)]
+pub struct OrgUnitConnection {
+    pub nodes: Vec<OrgUnit>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+/// A page of accounts.
+#[derive(SimpleObject)]
+pub struct UserConnection {
+    pub nodes: Vec<User>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+fn offset_cursor(n: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{n}"))
+}
+
+fn offset_of(after: Option<&str>) -> Result<u64> {
+    let Some(c) = after else { return Ok(0) };
+    let bad = || crate::error::bad_input("after", "not a cursor of this list");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("o:")
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|n| n + 1)
+        .ok_or_else(bad)
+}
+
+fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
+    PageInfo {
+        has_next_page: offset + (len as u64) < total,
+        has_previous_page: offset > 0,
+        start_cursor: (len > 0).then(|| offset_cursor(offset)),
+        end_cursor: (len > 0).then(|| offset_cursor(offset + len as u64 - 1)),
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OrgUnitFilter {
+    pub kind: Option<OrgUnitKind>,
+    pub parent_id: Option<ID>,
+    /// Include deactivated units (default false).
+    pub include_inactive: Option<bool>,
+}
+
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    pub org_unit_id: Option<ID>,
+    pub role: Option<Role>,
+    pub include_inactive: Option<bool>,
+}
+
+pub async fn unit_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<OrgUnit>> {
+    viewer(ctx)?;
+    let Some(n) = lookup_id("OrgUnit", id) else {
+        return Ok(None);
+    };
+    Ok(org_unit::Entity::find_by_id(n)
+        .one(&state(ctx).db)
+        .await?
+        .map(OrgUnit))
+}
+
+/// Accounts are visible to the account itself and to administrators of its unit's subtree.
+pub async fn user_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<User>> {
+    let me = viewer(ctx)?;
+    let Some(n) = lookup_id("User", id) else {
+        return Ok(None);
+    };
+    let mut query = user::Entity::find_by_id(n);
+    if me.user_id != n {
+        let Ok(admin) = me.admin_unit() else {
+            return Ok(None);
+        };
+        query = query.filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
+    }
+    Ok(query.one(&state(ctx).db).await?.map(User))
+}
+
+fn subtree_units(path: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(org_unit::Column::Id)
+        .from(org_unit::Entity)
+        .and_where(Expr::col(org_unit::Column::Path).like(format!("{}%", path)))
+        .to_owned()
+}
+
+#[derive(Default)]
+pub struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// The signed-in account, with its unit and role (and, for a citizen, their profile).
+    async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<User> {
+        let me = viewer(ctx)?;
+        let account = user::Entity::find_by_id(me.user_id)
+            .one(&state(ctx).db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(User(
+            account.ok_or(AppError::Unauthenticated("sign in first"))?,
+        ))
+    }
+
+    /// 单位 — the unit tree. Any signed-in account may read it (citizens need townships).
+    async fn org_units(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrgUnitFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<OrgUnitConnection> {
+        viewer(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let mut query = org_unit::Entity::find();
+        if let Some(kind) = filter.kind {
+            query = query.filter(org_unit::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(parent) = &filter.parent_id {
+            query = query.filter(org_unit::Column::ParentId.eq(input_id(
+                "OrgUnit",
+                "filter.parentId",
+                parent,
+            )?));
+        }
+        if !filter.include_inactive.unwrap_or(false) {
+            query = query.filter(org_unit::Column::Active.eq(true));
+        }
+        let db = &state(ctx).db;
+        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let offset = offset_of(after.as_deref())?;
+        let rows = query
+            .order_by_asc(org_unit::Column::Id)
+            .offset(offset)
+            .limit(page_size(first))
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(OrgUnitConnection {
+            page_info: offset_page_info(offset, rows.len(), total),
+            total_count: total,
+            nodes: rows.into_iter().map(OrgUnit).collect(),
+        })
+    }
+
+    /// 单位 — one unit by ID.
+    async fn org_unit(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<OrgUnit>> {
+        Ok(unit_by_id(ctx, &id).await?)
+    }
+
+    /// 账号 — staff accounts in the administrator's subtree. ADMIN only.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<UserConnection> {
+        let admin = viewer(ctx)?.admin_unit()?;
+        let filter = filter.unwrap_or_default();
+        let mut query = user::Entity::find()
+            .filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
+        if let Some(unit) = &filter.org_unit_id {
+            query = query.filter(user::Column::OrgUnitId.eq(input_id(
+                "OrgUnit",
+                "filter.orgUnitId",
+                unit,
+            )?));
+        }
+        if let Some(role) = filter.role {
+            query = query.filter(user::Column::Role.eq(role.as_str()));
+        }
+        if !filter.include_inactive.unwrap_or(false) {
+            query = query.filter(user::Column::Active.eq(true));
+        }
+        let db = &state(ctx).db;
+        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let offset = offset_of(after.as_deref())?;
+        let rows = query
+            .order_by_asc(user::Column::Id)
+            .offset(offset)
+            .limit(page_size(first))
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(UserConnection {
+            page_info: offset_page_info(offset, rows.len(), total),
+            total_count: total,
+            nodes: rows.into_iter().map(User).collect(),
+        })
+    }
+
+    /// 事项分类 — the subjects a case can be filed under.
+    async fn subjects(&self, ctx: &Context<'_>) -> GqlResult<Vec<Subject>> {
+        viewer(ctx)?;
+        let rows = subject::Entity::find()
+            .filter(subject::Column::Active.eq(true))
+            .order_by_asc(subject::Column::SortOrder)
+            .all(&state(ctx).db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|s| Subject {
+                code: s.code,
+                name: s.name,
+            })
+            .collect())
+    }
+}
+
+/// A signed-in session's tokens.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Short-lived JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Opaque token for `refreshSession`; it rotates on every use.
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+impl From<Tokens> for AuthPayload {
+    fn from(t: Tokens) -> Self {
+        AuthPayload {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: t.expires_at,
+            user: User(t.user),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct LogoutInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(InputObject)]
+pub struct RegisterPetitionerInput {
+    pub username: String,
+    pub password: String,
+    /// 姓名 — the citizen's name.
+    pub name: String,
+    /// 手机号 — mainland mobile number.
+    pub phone: String,
+    /// 身份证号 — 18-character resident ID number.
+    pub id_number: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateOrgUnitInput {
+    pub name: String,
+    pub kind: OrgUnitKind,
+    pub parent_id: ID,
+    #[graphql(default)]
+    pub petition_bureau: bool,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrgUnitInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    pub org_unit_id: ID,
+    pub role: Role,
+}
+
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub id: ID,
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub org_unit_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct DeactivateUserInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    pub id: ID,
+    pub new_password: String,
+}
+
+/// The outcome of an operation that has nothing else to return.
+#[derive(SimpleObject)]
+pub struct OkPayload {
+    pub ok: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct OrgUnitPayload {
+    pub org_unit: OrgUnit,
+}
+
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct IdentityMutation;
+
+#[Object]
+impl IdentityMutation {
+    /// 登录 — sign in with username and password.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
+        let s = state(ctx);
+        Ok(
+            auth::login(&s.db, &s.auth, &s.clock, &input.username, &input.password)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Exchanges a refresh token for a new pair; the old refresh token is spent.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshSessionInput,
+    ) -> GqlResult<AuthPayload> {
+        let s = state(ctx);
+        Ok(
+            auth::refresh(&s.db, &s.auth, &s.clock, &input.refresh_token)
+                .await?
+                .into(),
+        )
+    }
+
+    /// 退出 — ends the session the refresh token belongs to.
+    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> GqlResult<OkPayload> {
+        let s = state(ctx);
+        auth::logout(&s.db, &s.clock, &input.refresh_token).await?;
+        Ok(OkPayload { ok: true })
+    }
+
+    /// 修改密码 — changes the viewer's password and ends their other sessions.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> GqlResult<OkPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        auth::change_password(
+            &s.db,
+            &s.auth,
+            &s.clock,
+            me,
+            &input.current_password,
+            &input.new_password,
+        )
+        .await?;
+        Ok(OkPayload { ok: true })
+    }
+
+    /// 信访人注册 — a citizen account for the mobile app; signs the citizen in.
+    async fn register_petitioner(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterPetitionerInput,
+    ) -> GqlResult<AuthPayload> {
+        let s = state(ctx);
+        let bucket = format!("signup:{}", request(ctx).client_addr);
+        if !auth::take_rate_limit(
+            &s.db,
+            &bucket,
+            s.settings.signups_per_hour,
+            TimeDelta::hours(1),
+            s.clock.now(),
+        )
+        .await?
+        {
+            return Err(AppError::RateLimited(
+                "too many sign-ups from this address; try again later".into(),
+            )
+            .into());
+        }
+        let tokens = domain::register_petitioner(
+            &s.db,
+            &s.auth,
+            &s.clock,
+            NewPetitioner {
+                username: input.username,
+                password: input.password,
+                name: input.name,
+                phone: input.phone,
+                id_number: input.id_number,
+            },
+        )
+        .await?;
+        Ok(tokens.into())
+    }
+
+    /// 新建单位 — ADMIN, under a unit of their own subtree.
+    async fn create_org_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrgUnitInput,
+    ) -> GqlResult<OrgUnitPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let unit = domain::create_org_unit(
+            &s.db,
+            &s.clock,
+            me,
+            NewUnit {
+                name: input.name,
+                kind: input.kind,
+                parent_id: input_id("OrgUnit", "parentId", &input.parent_id)?,
+                petition_bureau: input.petition_bureau,
+            },
+        )
+        .await?;
+        Ok(OrgUnitPayload {
+            org_unit: OrgUnit(unit),
+        })
+    }
+
+    /// 修改单位 — rename or (de)activate a unit of the administrator's subtree.
+    async fn update_org_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrgUnitInput,
+    ) -> GqlResult<OrgUnitPayload> {
+        let me = viewer(ctx)?;
+        let id = input_id("OrgUnit", "id", &input.id)?;
+        let unit =
+            domain::update_org_unit(&state(ctx).db, me, id, input.name, input.active).await?;
+        Ok(OrgUnitPayload {
+            org_unit: OrgUnit(unit),
+        })
+    }
+
+    /// 新建账号 — a staff account in the administrator's subtree.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> GqlResult<UserPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let new = NewUser {
+            username: input.username,
+            password: input.password,
+            display_name: input.display_name,
+            org_unit_id: input_id("OrgUnit", "orgUnitId", &input.org_unit_id)?,
+            role: input.role,
+        };
+        Ok(UserPayload {
+            user: User(domain::create_user(&s.db, &s.auth, &s.clock, me, new).await?),
+        })
+    }
+
+    /// 修改账号 — display name, role or unit; a new role or unit ends the account's sessions.
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserInput,
+    ) -> GqlResult<UserPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let id = input_id("User", "id", &input.id)?;
+        let changes = UserChanges {
+            display_name: input.display_name,
+            role: input.role,
+            org_unit_id: input
+                .org_unit_id
+                .as_ref()
+                .map(|u| input_id("OrgUnit", "orgUnitId", u))
+                .transpose()?,
+        };
+        Ok(UserPayload {
+            user: User(domain::update_user(&s.db, &s.clock, me, id, changes).await?),
+        })
+    }
+
+    /// 停用账号 — the account can no longer sign in; its sessions end at once.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> GqlResult<UserPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let id = input_id("User", "id", &input.id)?;
+        Ok(UserPayload {
+            user: User(domain::deactivate_user(&s.db, &s.clock, me, id).await?),
+        })
+    }
+
+    /// 重置密码 — sets a new password; the account's sessions end at once.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> GqlResult<UserPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let id = input_id("User", "id", &input.id)?;
+        Ok(UserPayload {
+            user: User(
+                domain::reset_password(&s.db, &s.auth, &s.clock, me, id, &input.new_password)
+                    .await?,
+            ),
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! The GraphQL layer: schema roots, object and input types, connections, DataLoaders, and
+//! the mapping of domain errors to `extensions.code`. Resolvers state what they need on their
+//! first line (`viewer(ctx)?`, `.handling_unit()?`, …) and call the domain; they never build
+//! SQL or decide access themselves.
+
+mod cases;
+mod identity;
+mod loaders;
+
+use crate::access::Viewer;
+use crate::error::{AppError, Result, bad_input};
+use crate::state::AppState;
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, ID, Interface, MergedObject, Schema, SchemaBuilder,
+};
+use base64::Engine;
+use std::sync::Arc;
+
+pub use cases::Case;
+pub use identity::{OrgUnit, User};
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(identity::IdentityQuery, cases::CaseQuery, NodeQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(identity::IdentityMutation, cases::CaseMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// What one request carries into the resolvers.
+pub struct RequestContext {
+    pub viewer: Option<Viewer>,
+    /// The client's address, for per-address rate limits.
+    pub client_addr: String,
+}
+
+pub struct SchemaLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+}
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+}
+
+pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
+    let mut b = builder()
+        .data(state)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(10)
+        .disable_suggestions();
+    if !limits.introspection {
+        b = b.disable_introspection();
+    }
+    b.finish()
+}
+
+/// The schema as SDL, with fields, arguments and enum values sorted so the output is stable.
+pub fn sdl() -> String {
+    let options = async_graphql::SDLExportOptions::new()
+        .sorted_fields()
+        .sorted_arguments()
+        .sorted_enum_items();
+    builder().finish().sdl_with_options(options)
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        let message = match &e {
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "internal error".to_string()
+            }
+            AppError::Db(err) if e.is_unavailable() => {
+                tracing::error!(error = %err, "database unavailable");
+                return async_graphql::Error::new("the service is temporarily unavailable")
+                    .extend_with(|_, ext| ext.set("code", "SERVICE_UNAVAILABLE"));
+            }
+            AppError::Db(err) => {
+                tracing::error!(error = %err, "database error");
+                "internal error".to_string()
+            }
+            other => other.message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            match &e {
+                AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
+                AppError::InvalidTransition { status, action } => {
+                    ext.set("status", status.as_str());
+                    ext.set("action", action.as_str());
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+pub type GqlResult<T> = std::result::Result<T, async_graphql::Error>;
+
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<Arc<AppState>>()
+}
+
+pub fn request<'a>(ctx: &Context<'a>) -> &'a RequestContext {
+    ctx.data_unchecked::<RequestContext>()
+}
+
+/// The signed-in viewer, or `UNAUTHENTICATED`.
+pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer> {
+    request(ctx)
+        .viewer
+        .as_ref()
+        .ok_or(AppError::Unauthenticated("sign in first"))
+}
+
+/// Relay global IDs: base64 of `Type:number`, opaque to clients.
+pub fn global_id(kind: &str, id: i64) -> ID {
+    ID(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+fn parse_global(id: &str) -> Option<(String, i64)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, num) = text.split_once(':')?;
+    Some((kind.to_string(), num.parse().ok()?))
+}
+
+/// Decodes an input ID of a given type; anything else is `BAD_USER_INPUT` on that field.
+pub fn input_id(kind: &str, field: &str, id: &ID) -> Result<i64> {
+    match parse_global(id) {
+        Some((k, n)) if k == kind => Ok(n),
+        _ => Err(bad_input(field, format!("{field} is not a {kind} id"))),
+    }
+}
+
+/// Decodes an ID used for a lookup; a malformed one simply finds nothing.
+pub fn lookup_id(kind: &str, id: &ID) -> Option<i64> {
+    match parse_global(id) {
+        Some((k, n)) if k == kind => Some(n),
+        _ => None,
+    }
+}
+
+/// Any object with a global ID (Relay `Node`).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The object's opaque global ID."))]
+pub enum Node {
+    Case(Case),
+    OrgUnit(OrgUnit),
+    User(User),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[async_graphql::Object]
+impl NodeQuery {
+    /// Any object the viewer may see, by its global ID; `null` (with NOT_FOUND) otherwise.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
+        let Some((kind, _)) = parse_global(&id) else {
+            return Err(AppError::NotFound("object").into());
+        };
+        Ok(match kind.as_str() {
+            "Case" => cases::case_by_id(ctx, &id).await?.map(Node::Case),
+            "OrgUnit" => identity::unit_by_id(ctx, &id).await?.map(Node::OrgUnit),
+            "User" => identity::user_by_id(ctx, &id).await?.map(Node::User),
+            _ => return Err(AppError::NotFound("object").into()),
+        })
+    }
+}
+
+/// `first` of a connection: default 20, clamped to 1..=100.
+pub fn page_size(first: Option<i32>) -> u64 {
+    first.unwrap_or(20).clamp(1, 100) as u64
+}
+
+/// Relay page information.
+#[derive(async_graphql::SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    /// Whether more items follow the last one of this page.
+    pub has_next_page: bool,
+    /// Whether items precede the first one of this page.
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+pub use loaders::Loaders;

@@ -1,0 +1,541 @@
+//! The actix application: routes, the GraphQL endpoint's HTTP rules, request ids, security
+//! headers, CORS, health and metrics. It knows no SQL and no rules.
+//!
+//! The stock GraphQL integration is not used for `/graphql`, because it parses before it
+//! checks: here the body is capped before parsing (413), only `application/json` is accepted
+//! (415), batches are refused (400), and a mutation over GET is refused before anything runs
+//! (405).
+
+use crate::auth;
+use crate::graphql::{AppSchema, Loaders, RequestContext};
+use crate::state::AppState;
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{App, Error, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Prometheus counters, kept by hand: a handful of atomics is all we need.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    latency_buckets: [AtomicU64; LATENCY_BOUNDS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+}
+
+const LATENCY_BOUNDS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+impl Metrics {
+    fn observe(&self, path: &str, status: u16, seconds: f64) {
+        let route = match path {
+            "/graphql" | "/healthz" | "/readyz" | "/metrics" | "/graphiql" => path,
+            _ => "other",
+        };
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route.to_string(), status)).or_default() += 1;
+        }
+        for (i, bound) in LATENCY_BOUNDS.iter().enumerate() {
+            if seconds <= *bound {
+                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn count_error(&self, code: &str) {
+        if let Ok(mut m) = self.errors.lock() {
+            *m.entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    fn render(&self, pool: Option<(u32, usize)>) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP xinfang_http_requests_total HTTP requests by route and status.\n# TYPE xinfang_http_requests_total counter\n");
+        if let Ok(m) = self.requests.lock() {
+            for ((route, status), n) in m.iter() {
+                out.push_str(&format!(
+                    "xinfang_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+                ));
+            }
+        }
+        out.push_str("# HELP xinfang_http_request_duration_seconds Request latency.\n# TYPE xinfang_http_request_duration_seconds histogram\n");
+        for (i, bound) in LATENCY_BOUNDS.iter().enumerate() {
+            let n = self.latency_buckets[i].load(Ordering::Relaxed);
+            out.push_str(&format!(
+                "xinfang_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}\n"
+            ));
+        }
+        let count = self.latency_count.load(Ordering::Relaxed);
+        out.push_str(&format!(
+            "xinfang_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"
+        ));
+        out.push_str(&format!(
+            "xinfang_http_request_duration_seconds_sum {}\nxinfang_http_request_duration_seconds_count {count}\n",
+            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+        out.push_str("# HELP xinfang_graphql_errors_total GraphQL errors by extensions.code.\n# TYPE xinfang_graphql_errors_total counter\n");
+        if let Ok(m) = self.errors.lock() {
+            for (code, n) in m.iter() {
+                out.push_str(&format!(
+                    "xinfang_graphql_errors_total{{code=\"{code}\"}} {n}\n"
+                ));
+            }
+        }
+        if let Some((size, idle)) = pool {
+            out.push_str("# HELP xinfang_db_pool_connections Database pool connections.\n# TYPE xinfang_db_pool_connections gauge\n");
+            out.push_str(&format!(
+                "xinfang_db_pool_connections{{state=\"open\"}} {size}\n"
+            ));
+            out.push_str(&format!(
+                "xinfang_db_pool_connections{{state=\"idle\"}} {idle}\n"
+            ));
+        }
+        out
+    }
+}
+
+/// The request id of a request (accepted from `X-Request-Id` when well-formed, else new).
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+fn acceptable_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Request ids, a tracing span per request, security headers, `no-store`, and metrics.
+async fn surround(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| hex::encode(auth::random_bytes(8)));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let path = req.path().to_owned();
+    let state = req.app_data::<web::Data<Arc<AppState>>>().cloned();
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let h = res.headers_mut();
+    h.insert(
+        header::HeaderName::from_static("x-request-id"),
+        HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("invalid")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if path != "/graphiql" {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(state) = state {
+        state.metrics.observe(&path, status, elapsed);
+    }
+    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed * 1000.0, "done"));
+    Ok(res)
+}
+
+fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .json(serde_json::json!({
+            "errors": [{ "message": message, "extensions": { "code": code } }]
+        }))
+}
+
+/// Which media type the client accepts for a GraphQL response.
+fn negotiate(req: &HttpRequest) -> Option<&'static str> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.trim().is_empty() {
+        return Some("application/json");
+    }
+    let types: Vec<String> = accept
+        .split(',')
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    if types
+        .iter()
+        .any(|t| t == "application/graphql-response+json")
+    {
+        Some("application/graphql-response+json")
+    } else if types
+        .iter()
+        .any(|t| t == "application/json" || t == "*/*" || t == "application/*")
+    {
+        Some("application/json")
+    } else {
+        None
+    }
+}
+
+async fn viewer_of(state: &AppState, req: &HttpRequest) -> Option<crate::access::Viewer> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    match auth::resolve_viewer(&state.db, &state.auth, &state.clock, token).await {
+        Ok(v) => v.map(|(viewer, _)| viewer),
+        Err(e) => {
+            tracing::error!(
+                error = e.message(),
+                code = e.code(),
+                "could not resolve the viewer"
+            );
+            None
+        }
+    }
+}
+
+async fn execute(
+    state: &Arc<AppState>,
+    schema: &AppSchema,
+    req: &HttpRequest,
+    gql: async_graphql::Request,
+    media: &'static str,
+) -> HttpResponse {
+    let viewer = viewer_of(state, req).await;
+    let client_addr = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let gql = gql
+        .data(RequestContext {
+            viewer,
+            client_addr,
+        })
+        .data(Loaders::new(state.db.clone()));
+    let response = schema.execute(gql).await;
+    for e in &response.errors {
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(|v| v.to_string().trim_matches('"').to_string());
+        state
+            .metrics
+            .count_error(code.as_deref().unwrap_or("GRAPHQL_VALIDATION"));
+    }
+    // A request error (it could not be parsed or validated: nothing ran) is a 400 for clients
+    // that speak application/graphql-response+json; field errors keep 200.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if media == "application/graphql-response+json" && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type(format!("{media}; charset=utf-8"))
+        .json(&response)
+}
+
+async fn graphql_post(
+    state: web::Data<Arc<AppState>>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as application/json",
+        );
+    }
+    let Some(media) = negotiate(&req) else {
+        return error_body(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the body is not valid JSON",
+            );
+        }
+    };
+    if value.is_array() {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "batched requests are not supported",
+        );
+    }
+    let gql: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the body must be a GraphQL request object with a string `query`",
+            );
+        }
+    };
+    execute(&state, &schema, &req, gql, media).await
+}
+
+#[derive(serde::Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// Whether the operation a GET would run is a mutation (or a subscription): those are refused.
+fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return true; // let execution report the syntax error
+    };
+    let ty = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    };
+    !matches!(
+        ty,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
+}
+
+async fn graphql_get(
+    state: web::Data<Arc<AppState>>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let Some(media) = negotiate(&req) else {
+        return error_body(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let params = match web::Query::<GetParams>::from_query(req.query_string()) {
+        Ok(p) => p.into_inner(),
+        Err(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "malformed query string",
+            );
+        }
+    };
+    let Some(query) = params.query else {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "a `query` parameter is required",
+        );
+    };
+    if !is_read_only(&query, params.operation_name.as_deref()) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(serde_json::json!({"errors": [{"message": "mutations are sent with POST", "extensions": {"code": "METHOD_NOT_ALLOWED"}}]}));
+    }
+    let mut gql = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        gql = gql.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        match serde_json::from_str::<serde_json::Value>(&vars) {
+            Ok(v) => gql = gql.variables(async_graphql::Variables::from_json(v)),
+            Err(_) => {
+                return error_body(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "`variables` is not valid JSON",
+                );
+            }
+        }
+    }
+    if let Some(ext) = params.extensions
+        && serde_json::from_str::<serde_json::Value>(&ext).is_err()
+    {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "`extensions` is not valid JSON",
+        );
+    }
+    execute(&state, &schema, &req, gql, media).await
+}
+
+async fn graphiql() -> HttpResponse {
+    let page = async_graphql::http::GraphiQLSource::build()
+        .endpoint("/graphql")
+        .title("Xinfang GraphiQL")
+        .finish();
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database unreachable");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unreachable")
+        }
+    }
+}
+
+fn pool_usage(state: &AppState) -> Option<(u32, usize)> {
+    match state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = state.db.get_sqlite_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        _ => None,
+    }
+}
+
+async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(pool_usage(&state)))
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .max_age(600);
+    for o in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        cors = cors.allowed_origin(o);
+    }
+    cors
+}
+
+/// Configures the application's routes for one worker.
+pub fn configure(
+    state: Arc<AppState>,
+    schema: AppSchema,
+) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        let body_limit = state.settings.body_limit;
+        let production = state.settings.production();
+        cfg.app_data(web::Data::new(state.clone()))
+            .app_data(web::Data::new(schema.clone()))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(graphql_post))
+                    .route(web::get().to(graphql_get)),
+            );
+        if !production {
+            cfg.route("/graphiql", web::get().to(graphiql));
+        }
+    }
+}
+
+/// Binds and returns the running server (not yet awaited) and the address it bound.
+pub fn start(
+    state: Arc<AppState>,
+    schema: AppSchema,
+    bind: &str,
+) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+    let origins = state.settings.cors_origins.clone();
+    let routes = configure(state, schema);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(cors(&origins))
+            .wrap(actix_web::middleware::from_fn(surround))
+            .configure(routes.clone())
+    })
+    .workers(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(8),
+    )
+    .bind(bind)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no address bound"))?;
+    Ok((server.run(), addr))
+}

@@ -1,0 +1,487 @@
+//! Units and accounts: the unit tree, staff accounts managed by administrators inside their
+//! own subtree, citizen sign-up, and the first county created by `xinfang bootstrap`.
+
+use crate::access::{Viewer, admin_may_manage};
+use crate::auth::{
+    self, AuthConfig, check_password_rules, hash_password, revoke_sessions, username_key,
+};
+use crate::clock::Clock;
+use crate::domain::{OrgUnitKind, Role};
+use crate::error::{AppError, Result, bad_input, conflict, forbidden};
+use crate::validate;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
+};
+use xinfang_entity::{case_petitioner, org_unit, session, user};
+
+pub const NAME_MAX: usize = 100;
+pub const USERNAME_MAX: usize = 64;
+
+fn check_username(username: &str) -> Result<()> {
+    let ok = !username.is_empty()
+        && username.chars().count() <= USERNAME_MAX
+        && username
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_input(
+            "username",
+            "usernames are 1 to 64 letters, digits, `_`, `-`, `.` or `@`",
+        ))
+    }
+}
+
+pub async fn find_unit(db: &impl ConnectionTrait, id: i64) -> Result<org_unit::Model> {
+    org_unit::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("unit"))
+}
+
+/// Inserts a unit under `parent` (or as a root) and fills in its path and county.
+async fn insert_unit(
+    db: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    name: &str,
+    kind: OrgUnitKind,
+    parent: Option<&org_unit::Model>,
+    petition_bureau: bool,
+) -> Result<org_unit::Model> {
+    let county_id = match (kind, parent) {
+        (OrgUnitKind::City, _) | (OrgUnitKind::County, _) => None,
+        (_, Some(p)) => p.county_id,
+        (_, None) => None,
+    };
+    let created = org_unit::ActiveModel {
+        name: Set(name.to_string()),
+        kind: Set(kind.as_str().to_string()),
+        parent_id: Set(parent.map(|p| p.id)),
+        county_id: Set(county_id),
+        petition_bureau: Set(petition_bureau),
+        bureau_of_county_id: Set(if petition_bureau { county_id } else { None }),
+        path: Set(String::new()),
+        active: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(AppError::from)
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            conflict("this county already has a petition bureau")
+        } else {
+            e
+        }
+    })?;
+    let path = format!(
+        "{}{}/",
+        parent.map(|p| p.path.as_str()).unwrap_or("/"),
+        created.id
+    );
+    let mut active: org_unit::ActiveModel = created.into();
+    active.path = Set(path);
+    if kind == OrgUnitKind::County {
+        active.county_id = Set(Some(*active.id.as_ref()));
+    }
+    Ok(active.update(db).await?)
+}
+
+pub struct NewUnit {
+    pub name: String,
+    pub kind: OrgUnitKind,
+    pub parent_id: i64,
+    pub petition_bureau: bool,
+}
+
+pub async fn create_org_unit(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    viewer: &Viewer,
+    input: NewUnit,
+) -> Result<org_unit::Model> {
+    let admin = viewer.admin_unit()?;
+    validate::text("name", &input.name, 1, NAME_MAX)?;
+    let tx = crate::db::begin_write(db).await?;
+    let parent = find_unit(&tx, input.parent_id).await?;
+    admin_may_manage(admin, &parent.path)?;
+    let parent_kind = OrgUnitKind::from_db(&parent.kind)?;
+    let allowed_parent = match input.kind {
+        OrgUnitKind::City => false,
+        OrgUnitKind::County => parent_kind == OrgUnitKind::City,
+        OrgUnitKind::Township | OrgUnitKind::Department => parent_kind == OrgUnitKind::County,
+    };
+    if !allowed_parent {
+        return Err(bad_input(
+            "parentId",
+            "townships and departments belong to a county; counties to a city",
+        ));
+    }
+    if input.petition_bureau && input.kind != OrgUnitKind::Department {
+        return Err(bad_input(
+            "petitionBureau",
+            "only a department can be the petition bureau",
+        ));
+    }
+    if !parent.active {
+        return Err(bad_input("parentId", "the parent unit is deactivated"));
+    }
+    let unit = insert_unit(
+        &tx,
+        clock.now(),
+        input.name.trim(),
+        input.kind,
+        Some(&parent),
+        input.petition_bureau,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(unit)
+}
+
+pub async fn update_org_unit(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    name: Option<String>,
+    active: Option<bool>,
+) -> Result<org_unit::Model> {
+    let admin = viewer.admin_unit()?;
+    if let Some(n) = &name {
+        validate::text("name", n, 1, NAME_MAX)?;
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let unit = find_unit(&tx, id).await?;
+    admin_may_manage(admin, &unit.path)?;
+    if active == Some(false) && unit.id == admin.id {
+        return Err(forbidden("administrators cannot deactivate their own unit"));
+    }
+    let mut model: org_unit::ActiveModel = unit.into();
+    if let Some(n) = name {
+        model.name = Set(n.trim().to_string());
+    }
+    if let Some(a) = active {
+        model.active = Set(a);
+    }
+    let updated = model.update(&tx).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    pub org_unit_id: i64,
+    pub role: Role,
+}
+
+fn staff_role(field: &str, role: Role) -> Result<()> {
+    if role == Role::Petitioner {
+        return Err(bad_input(
+            field,
+            "petitioner accounts sign up through registerPetitioner",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create_user(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    viewer: &Viewer,
+    input: NewUser,
+) -> Result<user::Model> {
+    let admin = viewer.admin_unit()?;
+    check_username(&input.username)?;
+    check_password_rules("password", &input.password)?;
+    validate::text("displayName", &input.display_name, 1, NAME_MAX)?;
+    staff_role("role", input.role)?;
+    let unit = find_unit(db, input.org_unit_id).await?;
+    admin_may_manage(admin, &unit.path)?;
+    if !unit.active {
+        return Err(bad_input("orgUnitId", "the unit is deactivated"));
+    }
+    let hash = hash_password(config, &input.password).await?;
+    let now = clock.now();
+    user::ActiveModel {
+        username: Set(input.username.clone()),
+        username_key: Set(username_key(&input.username)),
+        display_name: Set(input.display_name.trim().to_string()),
+        role: Set(input.role.as_str().to_string()),
+        org_unit_id: Set(Some(unit.id)),
+        password_hash: Set(hash),
+        active: Set(true),
+        phone: Set(None),
+        id_number: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(AppError::from)
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            bad_input("username", "this username is taken")
+        } else {
+            e
+        }
+    })
+}
+
+/// Loads a staff account an administrator may manage.
+async fn managed_user(db: &impl ConnectionTrait, viewer: &Viewer, id: i64) -> Result<user::Model> {
+    let admin = viewer.admin_unit()?;
+    let account = user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let Some(unit_id) = account.org_unit_id else {
+        return Err(AppError::NotFound("user"));
+    };
+    let unit = find_unit(db, unit_id).await?;
+    if !admin.contains_path(&unit.path) {
+        // Accounts outside the subtree are not listed to this administrator either.
+        return Err(AppError::NotFound("user"));
+    }
+    Ok(account)
+}
+
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub org_unit_id: Option<i64>,
+}
+
+pub async fn update_user(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    viewer: &Viewer,
+    id: i64,
+    changes: UserChanges,
+) -> Result<user::Model> {
+    let admin = viewer.admin_unit()?;
+    if let Some(n) = &changes.display_name {
+        validate::text("displayName", n, 1, NAME_MAX)?;
+    }
+    if let Some(r) = changes.role {
+        staff_role("role", r)?;
+    }
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    let account = managed_user(&tx, viewer, id).await?;
+    let mut access_changed = false;
+    let mut model: user::ActiveModel = account.clone().into();
+    if let Some(n) = changes.display_name {
+        model.display_name = Set(n.trim().to_string());
+    }
+    if let Some(r) = changes.role
+        && r.as_str() != account.role
+    {
+        if account.id == viewer.user_id {
+            return Err(forbidden("administrators cannot change their own role"));
+        }
+        model.role = Set(r.as_str().to_string());
+        access_changed = true;
+    }
+    if let Some(unit_id) = changes.org_unit_id
+        && Some(unit_id) != account.org_unit_id
+    {
+        let unit = find_unit(&tx, unit_id).await?;
+        admin_may_manage(admin, &unit.path)?;
+        if !unit.active {
+            return Err(bad_input("orgUnitId", "the unit is deactivated"));
+        }
+        model.org_unit_id = Set(Some(unit_id));
+        access_changed = true;
+    }
+    model.updated_at = Set(now);
+    let updated = model.update(&tx).await?;
+    if access_changed {
+        revoke_sessions(
+            &tx,
+            session::Column::UserId.eq(id),
+            now,
+            "role or unit changed",
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub async fn deactivate_user(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<user::Model> {
+    if id == viewer.user_id {
+        return Err(forbidden("administrators cannot deactivate themselves"));
+    }
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    let account = managed_user(&tx, viewer, id).await?;
+    let mut model: user::ActiveModel = account.into();
+    model.active = Set(false);
+    model.updated_at = Set(now);
+    let updated = model.update(&tx).await?;
+    revoke_sessions(
+        &tx,
+        session::Column::UserId.eq(id),
+        now,
+        "account deactivated",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    viewer: &Viewer,
+    id: i64,
+    password: &str,
+) -> Result<user::Model> {
+    check_password_rules("newPassword", password)?;
+    managed_user(db, viewer, id).await?;
+    let hash = hash_password(config, password).await?;
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    let account = managed_user(&tx, viewer, id).await?;
+    let mut model: user::ActiveModel = account.into();
+    model.password_hash = Set(hash);
+    model.updated_at = Set(now);
+    let updated = model.update(&tx).await?;
+    revoke_sessions(&tx, session::Column::UserId.eq(id), now, "password reset").await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub struct NewPetitioner {
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub phone: String,
+    pub id_number: String,
+}
+
+/// Citizen sign-up for the mobile app. Rate-limited per client address by the caller.
+pub async fn register_petitioner(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    input: NewPetitioner,
+) -> Result<auth::Tokens> {
+    check_username(&input.username)?;
+    check_password_rules("password", &input.password)?;
+    validate::text("name", &input.name, 1, NAME_MAX)?;
+    let phone = validate::mobile("phone", &input.phone)?;
+    let id_number = validate::id_number("idNumber", &input.id_number)?;
+    if user::Entity::find()
+        .filter(user::Column::IdNumber.eq(&id_number))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(conflict("an account with this ID number already exists"));
+    }
+    let hash = hash_password(config, &input.password).await?;
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    let account = user::ActiveModel {
+        username: Set(input.username.clone()),
+        username_key: Set(username_key(&input.username)),
+        display_name: Set(input.name.trim().to_string()),
+        role: Set(Role::Petitioner.as_str().to_string()),
+        org_unit_id: Set(None),
+        password_hash: Set(hash),
+        active: Set(true),
+        phone: Set(Some(phone)),
+        id_number: Set(Some(id_number.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .map_err(AppError::from);
+    let account = match account {
+        Ok(a) => a,
+        Err(e) if e.is_unique_violation() => {
+            return Err(conflict("this username or ID number is already registered"));
+        }
+        Err(e) => return Err(e),
+    };
+    // Cases registered earlier that name this person become theirs to follow.
+    case_petitioner::Entity::update_many()
+        .col_expr(
+            case_petitioner::Column::UserId,
+            Expr::val(account.id).into(),
+        )
+        .filter(case_petitioner::Column::IdNumber.eq(id_number))
+        .filter(case_petitioner::Column::UserId.is_null())
+        .exec(&tx)
+        .await?;
+    let tokens = auth::start_session(&tx, config, now, account).await?;
+    tx.commit().await?;
+    Ok(tokens)
+}
+
+/// `xinfang bootstrap`: the county, its petition bureau and the first administrator, in one
+/// transaction. Refused when any unit exists.
+pub async fn bootstrap(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    clock: &Clock,
+    county_name: &str,
+    bureau_name: &str,
+    admin_username: &str,
+    admin_password: &str,
+) -> Result<(org_unit::Model, org_unit::Model, user::Model)> {
+    validate::text("countyName", county_name, 1, NAME_MAX)?;
+    check_username(admin_username)?;
+    check_password_rules("adminPassword", admin_password)?;
+    let hash = hash_password(config, admin_password).await?;
+    let now = clock.now();
+    let tx = crate::db::begin_write(db).await?;
+    if org_unit::Entity::find().count(&tx).await? > 0 {
+        return Err(conflict("this database is already bootstrapped"));
+    }
+    let county = insert_unit(&tx, now, county_name, OrgUnitKind::County, None, false).await?;
+    let bureau = insert_unit(
+        &tx,
+        now,
+        bureau_name,
+        OrgUnitKind::Department,
+        Some(&county),
+        true,
+    )
+    .await?;
+    let admin = user::ActiveModel {
+        username: Set(admin_username.to_string()),
+        username_key: Set(username_key(admin_username)),
+        display_name: Set("管理员".to_string()),
+        role: Set(Role::Admin.as_str().to_string()),
+        org_unit_id: Set(Some(county.id)),
+        password_hash: Set(hash),
+        active: Set(true),
+        phone: Set(None),
+        id_number: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok((county, bureau, admin))
+}

@@ -1,0 +1,22 @@
+//! The Xinfang server: a GraphQL API for county petition (信访) case management.
+//!
+//! Data flows one way: HTTP (`http`) → GraphQL (`graphql`) → domain (`identity`, `cases`,
+//! `access`, `audit`, `calendar`) → database (`db`, the `entity` crate).
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod calendar;
+pub mod cases;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod identity;
+pub mod state;
+pub mod validate;

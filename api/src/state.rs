@@ -1,0 +1,17 @@
+//! What every request shares: the database, the clock, the auth keys, the settings and the
+//! metrics.
+
+use crate::auth::AuthConfig;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::Metrics;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub clock: Arc<Clock>,
+    pub auth: AuthConfig,
+    pub settings: Settings,
+    pub metrics: Metrics,
+}

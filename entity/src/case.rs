@@ -1,0 +1,43 @@
+//! `cases`: one petition matter (信访事项).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub county_id: i64,
+    #[sea_orm(unique)]
+    pub number: String,
+    pub version: i32,
+    pub status: String,
+    pub channel: String,
+    pub category: String,
+    pub subject: String,
+    pub title: String,
+    pub content: String,
+    pub received_at: DateTimeUtc,
+    pub township_id: Option<i64>,
+    pub lead_unit_id: i64,
+    pub registered_by_unit_id: i64,
+    pub registered_by_user_id: i64,
+    pub accused_unit_id: Option<i64>,
+    pub person_count: i32,
+    pub is_group: bool,
+    pub repeat_of_id: Option<i64>,
+    /// 不再受理: a repeat of a finalized matter, which cannot be accepted again.
+    pub not_acceptable: bool,
+    /// The petitioner account that submitted it online, if any.
+    pub submitted_by_user_id: Option<i64>,
+    pub accept_by: Option<DateTimeUtc>,
+    pub handle_by: Option<DateTimeUtc>,
+    /// The deadline of whatever the case waits for now (sort key for DUE_AT).
+    pub due_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,17 @@
+//! SeaORM entities of Xinfang: one module per table and nothing else. Enumerated columns are
+//! plain strings here; their meaning (and the GraphQL enums) live in the `api` crate, so this
+//! crate knows neither rules nor GraphQL.
+
+pub mod calendar_day;
+pub mod case;
+pub mod case_event;
+pub mod case_number_counter;
+pub mod case_petitioner;
+pub mod case_unit;
+pub mod idempotency_key;
+pub mod org_unit;
+pub mod rate_limit;
+pub mod refresh_token;
+pub mod session;
+pub mod subject;
+pub mod user;

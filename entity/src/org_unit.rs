@@ -1,0 +1,28 @@
+//! `org_units`: the tree of units (city, county, township, department).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "org_units")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    /// CITY, COUNTY, TOWNSHIP or DEPARTMENT.
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    /// The county this unit belongs to (a county unit points at itself; a city at nothing).
+    pub county_id: Option<i64>,
+    pub petition_bureau: bool,
+    /// Equals `county_id` for a petition bureau and is NULL otherwise; a unique index on it
+    /// lets the database itself refuse a second bureau in one county.
+    pub bureau_of_county_id: Option<i64>,
+    /// Materialized path of ids from the root, e.g. `/1/4/`; subtree tests are prefix tests.
+    pub path: String,
+    pub active: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Schema migrations, applied at start-up (`xinfang serve`) and by `xinfang migrate`.
+//! Each migration works on SQLite and PostgreSQL; where they differ, the branch is explicit.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}
