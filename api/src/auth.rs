@@ -72,16 +72,14 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
+    /// Keys and lifetimes from the settings; `previous_keys` are older verification keys
+    /// (by `kid`) still accepted during a key rotation.
     pub fn new(
-        issuer: String,
-        audience: String,
-        access_ttl_seconds: i64,
-        refresh_idle_days: i64,
-        refresh_absolute_days: i64,
-        signing_kid: String,
+        settings: &crate::config::Settings,
         signing_secret: &[u8],
         previous_keys: &[(String, Vec<u8>)],
     ) -> Result<Self> {
+        let signing_kid = settings.jwt_kid.clone();
         let argon_params = Params::new(19_456, 2, 1, None).map_err(|e| internal(e.to_string()))?;
         let mut verification_keys = HashMap::new();
         for (kid, secret) in previous_keys {
@@ -93,11 +91,11 @@ impl AuthConfig {
         );
         let dummy_hash = hash_with(&argon_params, &random_token())?;
         Ok(AuthConfig {
-            issuer,
-            audience,
-            access_ttl: TimeDelta::seconds(access_ttl_seconds),
-            refresh_idle: TimeDelta::days(refresh_idle_days),
-            refresh_absolute: TimeDelta::days(refresh_absolute_days),
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            access_ttl: TimeDelta::seconds(settings.access_token_ttl),
+            refresh_idle: TimeDelta::days(settings.refresh_idle_days),
+            refresh_absolute: TimeDelta::days(settings.refresh_absolute_days),
             signing_kid,
             signing_key: EncodingKey::from_secret(signing_secret),
             verification_keys,
@@ -319,7 +317,7 @@ async fn record_failure(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc
             OnConflict::column(rate_limit::Column::Bucket)
                 .value(
                     rate_limit::Column::Hits,
-                    Expr::col(rate_limit::Column::Hits).add(1),
+                    Expr::col((rate_limit::Entity, rate_limit::Column::Hits)).add(1),
                 )
                 .value(rate_limit::Column::WindowStart, now)
                 .to_owned(),
@@ -462,7 +460,7 @@ pub async fn refresh(
     // Spend it only if nobody spent it meanwhile: a concurrent refresh with the same token
     // loses, as a replay would.
     let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::SpentAt, Expr::val(now).into())
+        .col_expr(refresh_token::Column::SpentAt, Expr::val(now))
         .filter(refresh_token::Column::TokenHash.eq(stored.token_hash.clone()))
         .filter(refresh_token::Column::SpentAt.is_null())
         .exec(&tx)
@@ -517,8 +515,8 @@ pub async fn revoke_sessions(
     reason: &str,
 ) -> Result<()> {
     session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::val(now).into())
-        .col_expr(session::Column::RevokedReason, Expr::val(reason).into())
+        .col_expr(session::Column::RevokedAt, Expr::val(now))
+        .col_expr(session::Column::RevokedReason, Expr::val(reason))
         .filter(which)
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)

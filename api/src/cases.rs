@@ -14,7 +14,7 @@ use crate::identity::find_unit;
 use crate::validate;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -716,9 +716,7 @@ fn sort_expr(field: SortField) -> Expr {
         SortField::ReceivedAt => c("received_at"),
         SortField::UpdatedAt => c("updated_at"),
         SortField::Number => c("number"),
-        SortField::DueAt => {
-            Expr::cust_with_exprs("COALESCE($1, $2)", [c("due_at"), Expr::val(no_deadline())])
-        }
+        SortField::DueAt => Func::coalesce([c("due_at"), Expr::val(no_deadline())]).into(),
     }
 }
 

@@ -57,17 +57,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, String> 
 pub fn auth_config(settings: &Settings) -> Result<AuthConfig, String> {
     let secret = settings.jwt_secret()?;
     let previous = parse_previous_keys(settings.jwt_previous_keys.as_deref())?;
-    AuthConfig::new(
-        settings.jwt_issuer.clone(),
-        settings.jwt_audience.clone(),
-        settings.access_token_ttl,
-        settings.refresh_idle_days,
-        settings.refresh_absolute_days,
-        settings.jwt_kid.clone(),
-        &secret,
-        &previous,
-    )
-    .map_err(|e| e.message_for_operator())
+    AuthConfig::new(settings, &secret, &previous).map_err(|e| e.message_for_operator())
 }
 
 /// Opens the database, applies pending migrations and assembles the shared state.

@@ -5,7 +5,7 @@
 //! locked" when it upgrades later. PostgreSQL gets an explicit pool size and statement timeout.
 
 use crate::error::Result;
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, SimpleExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
@@ -68,14 +68,15 @@ pub fn like_contains(text: &str) -> String {
 }
 
 /// A case-insensitive "contains" test of a column against user text. PostgreSQL's `LIKE` is
-/// case-sensitive, SQLite's is not (for ASCII): `ILIKE` makes them agree.
+/// case-sensitive, SQLite's is not (for ASCII): `ILIKE` makes them agree. (sea-query renders
+/// `ILIKE … ESCAPE` with stray parentheses, so that branch is written out; `$1`/`$2` are
+/// PostgreSQL's own placeholders there.)
 pub fn contains(backend: DatabaseBackend, column: SimpleExpr, text: &str) -> SimpleExpr {
-    let op = match backend {
-        DatabaseBackend::Postgres => "ILIKE",
-        _ => "LIKE",
-    };
-    Expr::cust_with_exprs(
-        format!("$1 {op} $2 ESCAPE '\\'"),
-        [column, Expr::val(like_contains(text)).into()],
-    )
+    let pattern = like_contains(text);
+    match backend {
+        DatabaseBackend::Postgres => {
+            Expr::cust_with_exprs("$1 ILIKE $2 ESCAPE '\\'", [column, Expr::val(pattern)])
+        }
+        _ => column.like(LikeExpr::new(pattern).escape('\\')),
+    }
 }

@@ -262,12 +262,13 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if media == "application/graphql-response+json" && request_error {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    HttpResponse::build(status)
+    if media == "application/graphql-response+json" && request_error {
+        // Nothing ran, so there is no `data` entry at all (GraphQL over HTTP).
+        return HttpResponse::BadRequest()
+            .content_type(format!("{media}; charset=utf-8"))
+            .json(serde_json::json!({ "errors": response.errors }));
+    }
+    HttpResponse::Ok()
         .content_type(format!("{media}; charset=utf-8"))
         .json(&response)
 }

@@ -423,10 +423,7 @@ pub async fn register_petitioner(
     };
     // Cases registered earlier that name this person become theirs to follow.
     case_petitioner::Entity::update_many()
-        .col_expr(
-            case_petitioner::Column::UserId,
-            Expr::val(account.id).into(),
-        )
+        .col_expr(case_petitioner::Column::UserId, Expr::val(account.id))
         .filter(case_petitioner::Column::IdNumber.eq(id_number))
         .filter(case_petitioner::Column::UserId.is_null())
         .exec(&tx)

@@ -66,7 +66,7 @@ pub fn id_number(field: &str, value: &str) -> Result<String> {
     }
     let (first17, last) = normalised.split_at(17);
     let expected = id_check_char(first17).ok_or_else(bad)?;
-    if last.chars().next() != Some(expected) {
+    if !last.starts_with(expected) {
         return Err(bad());
     }
     let birth = &first17[6..14];

@@ -1,1 +1,9 @@
-fn main() {}
+//! Xinfang's black-box suite: each test starts the real server on a free port with a fresh
+//! database (SQLite, or PostgreSQL with `TEST_DATABASE_URL`) and talks to it as a client would.
+
+mod access_matrix;
+mod cases;
+mod fixtures;
+mod foundation;
+mod identity;
+mod support;

@@ -1,7 +1,9 @@
 //! GraphQL types and operations for cases.
 
 use super::identity::{OrgUnit, load_unit};
-use super::{GqlResult, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer};
+use super::{
+    GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
+};
 use crate::access::{Capabilities, PersonalData, Viewer};
 use crate::calendar::{DeadlineState, deadline_state};
 use crate::cases::{
@@ -11,7 +13,6 @@ use crate::domain::{CaseStatus, Category, Channel, UnitRelation};
 use crate::error::{AppError, Result};
 use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use xinfang_entity::{case, case_event, case_petitioner, user};
 
@@ -40,13 +41,13 @@ pub struct Petitioner {
 #[derive(SimpleObject)]
 pub struct Deadlines {
     /// 受理告知期限 — the acceptance decision is due by then.
-    pub accept_by: Option<DateTime<Utc>>,
+    pub accept_by: Option<Instant>,
     /// 办理期限 — the reply is due by then.
-    pub handle_by: Option<DateTime<Utc>>,
+    pub handle_by: Option<Instant>,
     /// 复查申请期限 — a review may be requested until then.
-    pub review_request_by: Option<DateTime<Utc>>,
+    pub review_request_by: Option<Instant>,
     /// 复查/复核决定期限 — the pending review decision is due by then.
-    pub decide_by: Option<DateTime<Utc>>,
+    pub decide_by: Option<Instant>,
 }
 
 /// 可执行操作 — what the viewer may do to this case now, so a frontend shows only working buttons.
@@ -107,7 +108,7 @@ pub struct TimelineEntry {
     /// 序号 — 1, 2, 3 … within the case.
     pub seq: i32,
     /// 时间 — when it happened.
-    pub at: DateTime<Utc>,
+    pub at: Instant,
     /// 操作 — what happened, e.g. `REGISTER`.
     pub action: String,
     /// 经办单位 — the unit that acted (null for a citizen).
@@ -174,14 +175,14 @@ impl Case {
         &self.0.content
     }
     /// 收到时间 — when the matter was received.
-    async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
+    async fn received_at(&self) -> Instant {
+        Instant(self.0.received_at)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Instant {
+        Instant(self.0.updated_at)
     }
     /// 属地 — the township the matter arises in (null for county-wide matters).
     async fn township(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
@@ -267,15 +268,15 @@ impl Case {
     /// 期限
     async fn deadlines(&self) -> Deadlines {
         Deadlines {
-            accept_by: self.0.accept_by,
-            handle_by: self.0.handle_by,
+            accept_by: self.0.accept_by.map(Instant),
+            handle_by: self.0.handle_by.map(Instant),
             review_request_by: None,
             decide_by: None,
         }
     }
     /// 当前期限 — the deadline of whatever the case waits for now.
-    async fn due_at(&self) -> Option<DateTime<Utc>> {
-        self.0.due_at
+    async fn due_at(&self) -> Option<Instant> {
+        self.0.due_at.map(Instant)
     }
     /// 超期 — the pending deadline has passed.
     async fn overdue(&self, ctx: &Context<'_>) -> bool {
@@ -342,7 +343,7 @@ impl Case {
             nodes.push(TimelineEntry {
                 id: global_id("TimelineEntry", e.id),
                 seq: e.seq,
-                at: e.at,
+                at: Instant(e.at),
                 action: e.action,
                 unit_name,
                 actor_name,
@@ -452,9 +453,9 @@ pub struct CaseFilterInput {
     /// 集体访
     pub group: Option<bool>,
     /// Received at or after.
-    pub received_from: Option<DateTime<Utc>>,
+    pub received_from: Option<Instant>,
     /// Received before.
-    pub received_to: Option<DateTime<Utc>>,
+    pub received_to: Option<Instant>,
     /// Words in the number, title, content or petitioner name (ID number and phone too,
     /// where the viewer sees them in full). Matched literally.
     pub search: Option<String>,
@@ -481,8 +482,8 @@ impl CaseFilterInput {
             warning: self.warning,
             repeat: self.repeat,
             group: self.group,
-            received_from: self.received_from,
-            received_to: self.received_to,
+            received_from: self.received_from.map(|t| t.0),
+            received_to: self.received_to.map(|t| t.0),
             search: self.search,
         })
     }
@@ -639,7 +640,7 @@ pub struct RegisterCaseInput {
     pub content: String,
     pub township_id: Option<ID>,
     /// When the matter was received (default: now).
-    pub received_at: Option<DateTime<Utc>>,
+    pub received_at: Option<Instant>,
     pub petitioners: Vec<PetitionerInput>,
     /// 人次 (default: the number of petitioners listed).
     pub person_count: Option<i32>,
@@ -693,7 +694,7 @@ impl CaseMutation {
                 .as_ref()
                 .map(|i| input_id("OrgUnit", "townshipId", i))
                 .transpose()?,
-            received_at: input.received_at,
+            received_at: input.received_at.map(|t| t.0),
             petitioners: input
                 .petitioners
                 .into_iter()

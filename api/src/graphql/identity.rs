@@ -1,7 +1,8 @@
 //! GraphQL types and operations for units, accounts and sessions.
 
 use super::{
-    GqlResult, Loaders, PageInfo, global_id, input_id, lookup_id, page_size, request, state, viewer,
+    GqlResult, Instant, Loaders, PageInfo, global_id, input_id, lookup_id, page_size, request,
+    state, viewer,
 };
 use crate::auth::{self, Tokens};
 use crate::domain::{OrgUnitKind, Role};
@@ -10,7 +11,7 @@ use crate::identity::{self as domain, NewPetitioner, NewUnit, NewUser, UserChang
 use crate::validate;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use xinfang_entity::{org_unit, subject, user};
@@ -74,8 +75,11 @@ pub async fn load_unit(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<O
 }
 
 /// 账号 — an account: staff of a unit, or a citizen (信访人) using the mobile app.
+///
+/// The flag says whether the account is the requester's own (the viewer, or the account
+/// that just signed in), which alone shows the citizen profile.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub user::Model, pub bool);
 
 #[Object]
 impl User {
@@ -102,13 +106,17 @@ impl User {
     async fn active(&self) -> bool {
         self.0.active
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
     }
     /// 信访人资料 — a citizen's own profile; shown only to that citizen.
     async fn petitioner(&self, ctx: &Context<'_>) -> Option<PetitionerProfile> {
-        let me = request(ctx).viewer.as_ref()?;
-        if me.user_id != self.0.id || self.0.role != Role::Petitioner.as_str() {
+        let own = self.1
+            || request(ctx)
+                .viewer
+                .as_ref()
+                .is_some_and(|me| me.user_id == self.0.id);
+        if !own || self.0.role != Role::Petitioner.as_str() {
             return None;
         }
         Some(PetitionerProfile {
@@ -225,7 +233,7 @@ pub async fn user_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<User>> {
         };
         query = query.filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
     }
-    Ok(query.one(&state(ctx).db).await?.map(User))
+    Ok(query.one(&state(ctx).db).await?.map(|u| User(u, false)))
 }
 
 fn subtree_units(path: &str) -> sea_orm::sea_query::SelectStatement {
@@ -250,6 +258,7 @@ impl IdentityQuery {
             .map_err(AppError::from)?;
         Ok(User(
             account.ok_or(AppError::Unauthenticated("sign in first"))?,
+            true,
         ))
     }
 
@@ -337,7 +346,7 @@ impl IdentityQuery {
         Ok(UserConnection {
             page_info: offset_page_info(offset, rows.len(), total),
             total_count: total,
-            nodes: rows.into_iter().map(User).collect(),
+            nodes: rows.into_iter().map(|u| User(u, false)).collect(),
         })
     }
 
@@ -368,7 +377,7 @@ pub struct AuthPayload {
     /// Opaque token for `refreshSession`; it rotates on every use.
     pub refresh_token: String,
     /// When the access token expires.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Instant,
     pub user: User,
 }
 
@@ -377,8 +386,8 @@ impl From<Tokens> for AuthPayload {
         AuthPayload {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
-            expires_at: t.expires_at,
-            user: User(t.user),
+            expires_at: Instant(t.expires_at),
+            user: User(t.user, true),
         }
     }
 }
@@ -627,7 +636,10 @@ impl IdentityMutation {
             role: input.role,
         };
         Ok(UserPayload {
-            user: User(domain::create_user(&s.db, &s.auth, &s.clock, me, new).await?),
+            user: User(
+                domain::create_user(&s.db, &s.auth, &s.clock, me, new).await?,
+                false,
+            ),
         })
     }
 
@@ -650,7 +662,10 @@ impl IdentityMutation {
                 .transpose()?,
         };
         Ok(UserPayload {
-            user: User(domain::update_user(&s.db, &s.clock, me, id, changes).await?),
+            user: User(
+                domain::update_user(&s.db, &s.clock, me, id, changes).await?,
+                false,
+            ),
         })
     }
 
@@ -664,7 +679,10 @@ impl IdentityMutation {
         let s = state(ctx);
         let id = input_id("User", "id", &input.id)?;
         Ok(UserPayload {
-            user: User(domain::deactivate_user(&s.db, &s.clock, me, id).await?),
+            user: User(
+                domain::deactivate_user(&s.db, &s.clock, me, id).await?,
+                false,
+            ),
         })
     }
 
@@ -681,6 +699,7 @@ impl IdentityMutation {
             user: User(
                 domain::reset_password(&s.db, &s.auth, &s.clock, me, id, &input.new_password)
                     .await?,
+                false,
             ),
         })
     }

@@ -197,3 +197,34 @@ pub struct PageInfo {
 }
 
 pub use loaders::Loaders;
+
+/// 时间 — an instant, written as an RFC 3339 string in UTC with milliseconds, e.g.
+/// `2026-11-17T15:59:59.999Z`. Inputs may carry any offset; they are converted to UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instant(pub chrono::DateTime<chrono::Utc>);
+
+#[async_graphql::Scalar(name = "DateTime")]
+impl async_graphql::ScalarType for Instant {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| Instant(t.to_utc()))
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom(
+                        "expected an RFC 3339 date-time such as 2026-11-22T08:00:00Z",
+                    )
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for Instant {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        Instant(t)
+    }
+}

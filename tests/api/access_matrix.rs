@@ -1,0 +1,482 @@
+//! The access rules of domain §5 as a matrix: every viewer against every read path and the
+//! masking of each personal field, with the expected answer written in the table.
+//!
+//! Scenario (one county):
+//! - Case **P**, an appeal about 东关镇 (t1), received and registered by 县自然资源局 (dept_c),
+//!   led by 县住建局 (dept_a), with 县人社局 (dept_b) assisting. Petitioner 李四.
+//! - Case **A**, an accusation against 东关镇 (t1), registered by the petition bureau and led
+//!   by 县纪委监委 (discipline). Petitioner 钱七.
+//! - The citizen account `li_si` is 李四 (same ID number); `wang_wu` is another citizen.
+
+use crate::fixtures::{self, County, case_input};
+use crate::support::{TestApp, code, gid, spawn_app};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Shown {
+    /// Name, ID number, phone and address as registered.
+    Full,
+    /// Name and address; ID number and phone masked to their shape.
+    Masked,
+    /// Identity withheld: name reads 保密, the rest is null.
+    Confidential,
+}
+
+use Shown::*;
+
+struct Cell {
+    viewer: &'static str,
+    case: &'static str,
+    /// By id, by number, node, list and count alike.
+    sees: bool,
+    shown: Option<Shown>,
+    finds_by_name: bool,
+    finds_by_phone: bool,
+}
+
+const fn see(
+    viewer: &'static str,
+    case: &'static str,
+    shown: Shown,
+    finds_by_name: bool,
+    finds_by_phone: bool,
+) -> Cell {
+    Cell {
+        viewer,
+        case,
+        sees: true,
+        shown: Some(shown),
+        finds_by_name,
+        finds_by_phone,
+    }
+}
+
+const fn blind(viewer: &'static str, case: &'static str) -> Cell {
+    Cell {
+        viewer,
+        case,
+        sees: false,
+        shown: None,
+        finds_by_name: false,
+        finds_by_phone: false,
+    }
+}
+
+#[rustfmt::skip]
+const MATRIX: &[Cell] = &[
+    // viewer            case  shown          by name by phone
+    see("county_staff",  "P",  Masked,        true,   false),  // rule 1: county oversight
+    see("county_leader", "P",  Masked,        true,   false),
+    see("bureau_staff",  "P",  Full,          true,   true),   // rule 1: the bureau
+    see("a_staff",       "P",  Full,          true,   true),   // rule 2: lead unit
+    see("b_staff",       "P",  Masked,        true,   false),  // rule 2: assisting unit
+    blind("disc_staff",  "P"),                                 // unrelated department
+    see("t1_staff",      "P",  Masked,        true,   false),  // rule 3: territory
+    blind("t2_staff",    "P"),                                 // sibling township
+    see("c_staff",       "P",  Full,          true,   true),   // rule 4: registered it, moved on
+    blind("county_admin","P"),                                 // ADMIN sees no case content
+    see("li_si",         "P",  Full,          false,  false),  // the petitioner: own entry
+    blind("wang_wu",     "P"),                                 // another petitioner
+
+    see("county_staff",  "A",  Confidential,  false,  false),  // oversight, identity withheld
+    see("county_leader", "A",  Confidential,  false,  false),
+    see("bureau_staff",  "A",  Full,          true,   true),   // the bureau sees all
+    see("disc_staff",    "A",  Full,          true,   true),   // lead unit
+    blind("t1_staff",    "A"),                                 // the accused unit (and territory)
+    blind("t2_staff",    "A"),
+    blind("a_staff",     "A"),
+    blind("b_staff",     "A"),
+    blind("c_staff",     "A"),
+    blind("county_admin","A"),
+    blind("li_si",       "A"),
+    blind("wang_wu",     "A"),
+];
+
+struct Scenario {
+    county: County,
+    /// Case name → (global id, number).
+    cases: std::collections::HashMap<&'static str, (String, String)>,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+impl Scenario {
+    fn token(&self, viewer: &str) -> &str {
+        self.tokens
+            .get(viewer)
+            .map(String::as_str)
+            .unwrap_or_else(|| self.county.token(viewer))
+    }
+}
+
+const LI_SI_ID: &str = "440524188001010014";
+const LI_SI_PHONE: &str = "13912345678";
+const QIAN_QI_ID: &str = "11010519491231002X";
+const QIAN_QI_PHONE: &str = "13500003333";
+
+async fn citizen(app: &TestApp, username: &str, name: &str, id: &str) -> String {
+    let body = app
+        .gql(
+            None,
+            "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
+            json!({"i": {"username": username, "password": "citizen password", "name": name, "phone": "13800138000", "idNumber": id}}),
+        )
+        .await;
+    body["data"]["registerPetitioner"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
+}
+
+async fn scenario(app: &TestApp) -> Scenario {
+    let county = fixtures::county(app).await;
+    let mut tokens = std::collections::HashMap::new();
+    tokens.insert("li_si", citizen(app, "li_si", "李四", LI_SI_ID).await);
+    tokens.insert(
+        "wang_wu",
+        citizen(app, "wang_wu", "王五", "33010619900101123X").await,
+    );
+    let p = fixtures::register(
+        app,
+        county.token("c_staff"),
+        json!({"townshipId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.dept_a),
+               "petitioners": [{"name": "李四", "idNumber": LI_SI_ID, "phone": LI_SI_PHONE, "address": "东关镇和平路12号"}]}),
+    )
+    .await;
+    // Assisting units are added by the workflow's addAssistingUnit; until then the fixture
+    // writes the relation row the way that mutation will.
+    {
+        use sea_orm::EntityTrait;
+        let id: i64 =
+            p.1.trim_start_matches("XF-")
+                .split('-')
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+        let model = xinfang_entity::case::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.number == p.1)
+            .unwrap();
+        assert_eq!(id, 1);
+        xinfang_api::cases::add_relation(
+            app.db(),
+            &model,
+            county.dept_b,
+            xinfang_api::domain::UnitRelation::Assisting,
+        )
+        .await
+        .unwrap();
+    }
+    let a = fixtures::register(
+        app,
+        county.token("bureau_staff"),
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费", "content": "实名举报。",
+               "townshipId": gid("OrgUnit", county.t1), "accusedUnitId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.discipline),
+               "petitioners": [{"name": "钱七", "idNumber": QIAN_QI_ID, "phone": QIAN_QI_PHONE, "address": "西营乡"}]}),
+    )
+    .await;
+    Scenario {
+        county,
+        cases: [("P", p), ("A", a)].into(),
+        tokens,
+    }
+}
+
+const PETITIONERS: &str = "petitioners { name idNumber phone address confidential }";
+
+fn expected_petitioner(case: &str, shown: Shown) -> Value {
+    let (name, id, phone, address) = match case {
+        "P" => ("李四", LI_SI_ID, LI_SI_PHONE, "东关镇和平路12号"),
+        _ => ("钱七", QIAN_QI_ID, QIAN_QI_PHONE, "西营乡"),
+    };
+    match shown {
+        Full => {
+            json!({"name": name, "idNumber": id, "phone": phone, "address": address, "confidential": false})
+        }
+        Masked => {
+            json!({"name": name, "idNumber": format!("{}**********{}", &id[..4], &id[14..]), "phone": format!("{}****{}", &phone[..3], &phone[7..]), "address": address, "confidential": false})
+        }
+        Confidential => {
+            json!({"name": "保密", "idNumber": null, "phone": null, "address": null, "confidential": true})
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_viewer_sees_exactly_what_the_rules_allow_on_every_read_path() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    let mut failures = vec![];
+    for cell in MATRIX {
+        let token = s.token(cell.viewer);
+        let (id, number) = &s.cases[cell.case];
+        let label = format!("{} on {}", cell.viewer, cell.case);
+
+        let by_id = app
+            .gql(
+                Some(token),
+                &format!("query($id: ID!) {{ case(id: $id) {{ number {PETITIONERS} }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        let by_number = app
+            .gql(
+                Some(token),
+                "query($n: String!) { caseByNumber(number: $n) { number } }",
+                json!({"n": number}),
+            )
+            .await;
+        let node = app
+            .gql(
+                Some(token),
+                "query($id: ID!) { node(id: $id) { ... on Case { number } } }",
+                json!({"id": id}),
+            )
+            .await;
+        let list = app
+            .gql(
+                Some(token),
+                "{ cases(first: 100) { nodes { number } } }",
+                json!({}),
+            )
+            .await;
+        let listed = list["data"]["cases"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["number"] == *number);
+
+        if cell.sees {
+            if by_id["data"]["case"]["number"] != *number {
+                failures.push(format!("{label}: by id {by_id}"))
+            }
+            if by_number["data"]["caseByNumber"]["number"] != *number {
+                failures.push(format!("{label}: by number {by_number}"))
+            }
+            if node["data"]["node"]["number"] != *number {
+                failures.push(format!("{label}: node {node}"))
+            }
+            if !listed {
+                failures.push(format!("{label}: not listed"))
+            }
+            let shown = by_id["data"]["case"]["petitioners"][0].clone();
+            if shown != expected_petitioner(cell.case, cell.shown.unwrap()) {
+                failures.push(format!("{label}: masking {shown}"))
+            }
+        } else {
+            for (path, body, key) in [
+                ("by id", &by_id, "case"),
+                ("by number", &by_number, "caseByNumber"),
+                ("node", &node, "node"),
+            ] {
+                let hidden = body["data"][key].is_null() && code(body) == Some("NOT_FOUND");
+                if !hidden {
+                    failures.push(format!("{label}: {path} must be NOT_FOUND: {body}"))
+                }
+            }
+            if listed {
+                failures.push(format!("{label}: listed"))
+            }
+        }
+
+        let name = if cell.case == "P" { "李四" } else { "钱七" };
+        let phone = if cell.case == "P" {
+            LI_SI_PHONE
+        } else {
+            QIAN_QI_PHONE
+        };
+        for (what, text, expected) in [
+            ("name", name, cell.finds_by_name),
+            ("phone", phone, cell.finds_by_phone),
+        ] {
+            let found = app.gql(Some(token), "query($q: String!) { cases(filter: {search: $q}) { totalCount nodes { number } } }", json!({"q": text})).await;
+            let hit = found["data"]["cases"]["nodes"]
+                .as_array()
+                .map(|n| n.iter().any(|n| n["number"] == *number))
+                .unwrap_or(false);
+            if hit != expected {
+                failures.push(format!(
+                    "{label}: search by {what} expected {expected}, got {found}"
+                ))
+            }
+        }
+    }
+    // Counts: totalCount equals the number of cases the table says each viewer sees.
+    let mut viewers: Vec<&str> = MATRIX.iter().map(|c| c.viewer).collect();
+    viewers.dedup();
+    for viewer in viewers {
+        let expected = MATRIX
+            .iter()
+            .filter(|c| c.viewer == viewer && c.sees)
+            .count();
+        let body = app
+            .gql(Some(s.token(viewer)), "{ cases { totalCount } }", json!({}))
+            .await;
+        let got = body["data"]["cases"]["totalCount"]
+            .as_u64()
+            .map(|n| n as usize)
+            .unwrap_or(usize::MAX);
+        if got != expected {
+            failures.push(format!(
+                "{viewer}: totalCount {got}, expected {expected}: {body}"
+            ))
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells disagree with the rules:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn an_invisible_case_is_indistinguishable_from_a_missing_one() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    let hidden = app
+        .gql(
+            Some(s.token("t2_staff")),
+            "query($id: ID!) { case(id: $id) { number } }",
+            json!({"id": s.cases["P"].0}),
+        )
+        .await;
+    let missing = app
+        .gql(
+            Some(s.token("t2_staff")),
+            "query($id: ID!) { case(id: $id) { number } }",
+            json!({"id": gid("Case", 987654)}),
+        )
+        .await;
+    assert_eq!(
+        hidden["errors"][0]["message"],
+        missing["errors"][0]["message"]
+    );
+    assert_eq!(
+        hidden["errors"][0]["extensions"],
+        missing["errors"][0]["extensions"]
+    );
+    assert_eq!(hidden["data"], missing["data"]);
+    let by_number = app
+        .gql(
+            Some(s.token("t1_staff")),
+            "query($n: String!) { caseByNumber(number: $n) { number } }",
+            json!({"n": s.cases["A"].1}),
+        )
+        .await;
+    let no_number = app
+        .gql(
+            Some(s.token("t1_staff")),
+            "query($n: String!) { caseByNumber(number: $n) { number } }",
+            json!({"n": "XF-2026-999999"}),
+        )
+        .await;
+    assert_eq!(by_number, no_number);
+}
+
+#[tokio::test]
+async fn nested_lists_respect_the_scope() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    // A repeat of P (same person, same subject), registered by the territory township.
+    let repeat = fixtures::register(
+        &app,
+        s.county.token("t1_staff"),
+        json!({"townshipId": gid("OrgUnit", s.county.t1)}),
+    )
+    .await;
+    let q = "query($id: ID!) { case(id: $id) { repeatOf { number } repeats { number } } }";
+    // The lead unit of P sees P but not the repeat (only the township relates to it).
+    let lead = app
+        .gql(Some(s.token("a_staff")), q, json!({"id": s.cases["P"].0}))
+        .await;
+    assert_eq!(lead["data"]["case"]["repeats"], json!([]), "{lead}");
+    // The township sees both, linked.
+    let township = app
+        .gql(Some(s.token("t1_staff")), q, json!({"id": repeat.0}))
+        .await;
+    assert_eq!(
+        township["data"]["case"]["repeatOf"]["number"], s.cases["P"].1,
+        "{township}"
+    );
+    let township_p = app
+        .gql(Some(s.token("t1_staff")), q, json!({"id": s.cases["P"].0}))
+        .await;
+    assert_eq!(
+        township_p["data"]["case"]["repeats"],
+        json!([{"number": repeat.1}])
+    );
+    // The accused township never sees the accusation against it through a nested path either:
+    // the accusation's number does not appear anywhere in its answers.
+    let everything = app
+        .gql(
+            Some(s.token("t1_staff")),
+            "{ cases(first: 100) { nodes { number repeatOf { number } repeats { number } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(!everything.to_string().contains(&s.cases["A"].1));
+}
+
+#[tokio::test]
+async fn viewer_can_shows_only_the_buttons_that_will_work() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    let q = "query($id: ID!) { case(id: $id) { viewerCan { transfer decideAcceptance reply addAssistingOpinion issueSupervision takeLeaderOwnership seeFullPersonalData } } }";
+    #[rustfmt::skip]
+    let expected = [
+        // viewer           transfer decide reply  opinion superv. ownership full data
+        ("a_staff",        [true,    true,  false, false,  false,  false,    true]),   // lead STAFF
+        ("a_leader",       [true,    true,  false, false,  false,  true,     true]),   // lead LEADER: no reply before acceptance
+        ("b_staff",        [false,   false, false, false,  false,  false,    false]),  // assisting: opinions only once in progress
+        ("bureau_staff",   [true,    false, false, false,  true,   false,    true]),   // the bureau routes and supervises
+        ("county_leader",  [false,   false, false, false,  false,  true,     false]),  // county LEADER may take ownership
+        ("t1_staff",       [false,   false, false, false,  false,  false,    false]),  // territory sees, acts not
+        ("c_staff",        [false,   false, false, false,  false,  false,    true]),   // registrant
+        ("li_si",          [false,   false, false, false,  false,  false,    false]),
+    ];
+    let keys = [
+        "transfer",
+        "decideAcceptance",
+        "reply",
+        "addAssistingOpinion",
+        "issueSupervision",
+        "takeLeaderOwnership",
+        "seeFullPersonalData",
+    ];
+    for (viewer, want) in expected {
+        let body = app
+            .gql(Some(s.token(viewer)), q, json!({"id": s.cases["P"].0}))
+            .await;
+        let can = &body["data"]["case"]["viewerCan"];
+        let got: Vec<bool> = keys
+            .iter()
+            .map(|k| {
+                can[k]
+                    .as_bool()
+                    .unwrap_or_else(|| panic!("{viewer}: {body}"))
+            })
+            .collect();
+        assert_eq!(got, want, "{viewer}");
+    }
+}
+
+#[tokio::test]
+async fn a_petitioner_who_signs_up_later_sees_the_cases_that_name_them() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let (id, number) =
+        fixtures::register(&app, county.token("a_staff"), case_input(json!({}))).await;
+    let token = citizen(&app, "li_si_late", "李四", LI_SI_ID).await;
+    let body = app
+        .gql(
+            Some(&token),
+            "query($id: ID!) { case(id: $id) { number } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(body["data"]["case"]["number"], number, "{body}");
+}

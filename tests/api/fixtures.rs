@@ -1,0 +1,181 @@
+//! A county to test in: its units and an account of each kind the rules distinguish.
+
+use crate::support::{PASSWORD, TestApp};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use xinfang_api::domain::{OrgUnitKind, Role};
+use xinfang_api::identity::{self, NewUnit, NewUser};
+
+pub struct County {
+    pub county: i64,
+    pub bureau: i64,
+    /// 东关镇
+    pub t1: i64,
+    /// 西营乡
+    pub t2: i64,
+    /// 县住建局
+    pub dept_a: i64,
+    /// 县人社局
+    pub dept_b: i64,
+    /// 县纪委监委
+    pub discipline: i64,
+    users: HashMap<&'static str, i64>,
+    tokens: HashMap<&'static str, String>,
+}
+
+impl County {
+    pub fn user(&self, name: &str) -> i64 {
+        *self
+            .users
+            .get(name)
+            .unwrap_or_else(|| panic!("no fixture account {name}"))
+    }
+    pub fn token(&self, name: &str) -> &str {
+        self.tokens
+            .get(name)
+            .unwrap_or_else(|| panic!("no fixture token {name}"))
+    }
+}
+
+/// Account name, unit (by fixture field), role.
+const ACCOUNTS: &[(&str, &str, Role)] = &[
+    ("county_staff", "county", Role::Staff),
+    ("county_leader", "county", Role::Leader),
+    ("bureau_staff", "bureau", Role::Staff),
+    ("bureau_leader", "bureau", Role::Leader),
+    ("t1_staff", "t1", Role::Staff),
+    ("t1_leader", "t1", Role::Leader),
+    ("t1_admin", "t1", Role::Admin),
+    ("t2_staff", "t2", Role::Staff),
+    ("a_staff", "dept_a", Role::Staff),
+    ("a_leader", "dept_a", Role::Leader),
+    ("b_staff", "dept_b", Role::Staff),
+    ("c_staff", "dept_c", Role::Staff),
+    ("disc_staff", "discipline", Role::Staff),
+];
+
+pub async fn county(app: &TestApp) -> County {
+    let s = &app.state;
+    let (county, bureau, admin) = identity::bootstrap(
+        &s.db,
+        &s.auth,
+        &s.clock,
+        "清河县",
+        "清河县信访局",
+        "county_admin",
+        PASSWORD,
+    )
+    .await
+    .expect("bootstrap");
+    let admin_v = app.viewer(admin.id).await;
+    let unit = |name: &str, kind| {
+        let admin_v = admin_v.clone();
+        let name = name.to_string();
+        async move {
+            identity::create_org_unit(
+                &s.db,
+                &s.clock,
+                &admin_v,
+                NewUnit {
+                    name,
+                    kind,
+                    parent_id: county.id,
+                    petition_bureau: false,
+                },
+            )
+            .await
+            .expect("unit")
+            .id
+        }
+    };
+    let t1 = unit("东关镇", OrgUnitKind::Township).await;
+    let t2 = unit("西营乡", OrgUnitKind::Township).await;
+    let dept_a = unit("县住建局", OrgUnitKind::Department).await;
+    let dept_b = unit("县人社局", OrgUnitKind::Department).await;
+    let dept_c = unit("县自然资源局", OrgUnitKind::Department).await;
+    let discipline = unit("县纪委监委", OrgUnitKind::Department).await;
+    let units: HashMap<&str, i64> = [
+        ("county", county.id),
+        ("bureau", bureau.id),
+        ("t1", t1),
+        ("t2", t2),
+        ("dept_a", dept_a),
+        ("dept_b", dept_b),
+        ("dept_c", dept_c),
+        ("discipline", discipline),
+    ]
+    .into();
+    let mut users = HashMap::from([("county_admin", admin.id)]);
+    for (name, unit, role) in ACCOUNTS {
+        let created = identity::create_user(
+            &s.db,
+            &s.auth,
+            &s.clock,
+            &admin_v,
+            NewUser {
+                username: name.to_string(),
+                password: PASSWORD.into(),
+                display_name: name.to_string(),
+                org_unit_id: units[unit],
+                role: *role,
+            },
+        )
+        .await
+        .expect("account");
+        users.insert(*name, created.id);
+    }
+    let mut tokens = HashMap::new();
+    for (name, id) in &users {
+        tokens.insert(*name, app.token_for(*id).await);
+    }
+    County {
+        county: county.id,
+        bureau: bureau.id,
+        t1,
+        t2,
+        dept_a,
+        dept_b,
+        discipline,
+        users,
+        tokens,
+    }
+}
+
+pub const REGISTER: &str = r#"mutation($input: RegisterCaseInput!) {
+  registerCase(input: $input) { case { id number status version leadUnit { name } } }
+}"#;
+
+/// A valid registration input; tests override what they exercise.
+pub fn case_input(overrides: Value) -> Value {
+    let mut input = json!({
+        "channel": "VISIT",
+        "category": "APPEAL",
+        "subject": "HOUSING_DEMOLITION",
+        "title": "拆迁补偿款未足额发放",
+        "content": "二〇二五年房屋被征收，补偿款至今未足额发放。",
+        "petitioners": [{ "name": "李四", "idNumber": "440524188001010014", "phone": "13912345678", "address": "东关镇和平路12号" }],
+    });
+    if let (Some(base), Some(extra)) = (input.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    input
+}
+
+/// Registers a case as `token` and returns (global id, number); panics on an error.
+pub async fn register(app: &TestApp, token: &str, overrides: Value) -> (String, String) {
+    let body = app
+        .gql(
+            Some(token),
+            REGISTER,
+            json!({"input": case_input(overrides)}),
+        )
+        .await;
+    let case = &body["data"]["registerCase"]["case"];
+    assert!(case.is_object(), "registration failed: {body}");
+    (
+        case["id"].as_str().unwrap().to_string(),
+        case["number"].as_str().unwrap().to_string(),
+    )
+}

@@ -1,0 +1,220 @@
+//! The test app: the real server on a free port with a fresh database, and a GraphQL client.
+//!
+//! The database is a temporary SQLite file, or — when `TEST_DATABASE_URL` names a PostgreSQL
+//! server — a fresh database created for the test and dropped after it.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use xinfang_api::access::Viewer;
+use xinfang_api::clock::Clock;
+use xinfang_api::config::Cli;
+use xinfang_api::state::AppState;
+
+pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!";
+pub const PASSWORD: &str = "correct horse battery";
+
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside any runtime we may block on: use a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(db) = sea_orm::Database::connect(&admin_url).await {
+                        use sea_orm::ConnectionTrait;
+                        let _ = db
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            use sea_orm::ConnectionTrait;
+            let name = format!("xinfang_test_{}", hex_id());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .expect("a database URL with a path");
+            (
+                format!("{base}/{name}"),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+fn hex_id() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}{n}", std::process::id(), t)
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub state: Arc<AppState>,
+    _db: TestDb,
+}
+
+/// Options for the server under test, as command-line flags.
+pub fn spawn_app() -> impl std::future::Future<Output = TestApp> {
+    spawn_app_with(&[])
+}
+
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    // Server logs only when asked for: XINFANG_LOG=debug cargo test … -- --nocapture
+    if std::env::var("XINFANG_LOG").is_ok() {
+        xinfang_api::cli::init_tracing(xinfang_api::config::LogFormat::Pretty);
+    }
+    let (url, db) = fresh_database().await;
+    let mut args = vec![
+        "xinfang",
+        "--database-url",
+        &url,
+        "--bind",
+        "127.0.0.1:0",
+        "--jwt-secret",
+        SECRET,
+    ];
+    if !extra.contains(&"production") {
+        args.push("--test-clock");
+    }
+    args.extend_from_slice(extra);
+    let cli = <Cli as clap::Parser>::try_parse_from(args).expect("valid test flags");
+    let clock = Arc::new(if cli.settings.test_clock {
+        Clock::movable()
+    } else {
+        Clock::system()
+    });
+    let state = xinfang_api::cli::build_state(cli.settings, clock)
+        .await
+        .expect("the server starts");
+    let schema = xinfang_api::cli::schema_for(&state);
+    let (server, addr) =
+        xinfang_api::http::start(state.clone(), schema, "127.0.0.1:0").expect("bind");
+    tokio::spawn(server);
+    TestApp {
+        url: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        state,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request and returns the whole JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        res.json().await.expect("a JSON body")
+    }
+
+    pub fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.state.db
+    }
+
+    /// Signs an account in directly (real session, real JWT) and returns its access token.
+    pub async fn token_for(&self, user_id: i64) -> String {
+        use sea_orm::EntityTrait;
+        let account = xinfang_entity::user::Entity::find_by_id(user_id)
+            .one(self.db())
+            .await
+            .unwrap()
+            .expect("account exists");
+        let tokens = xinfang_api::auth::start_session(
+            self.db(),
+            &self.state.auth,
+            self.state.clock.now(),
+            account,
+        )
+        .await
+        .expect("session");
+        tokens.access_token
+    }
+
+    pub async fn viewer(&self, user_id: i64) -> Viewer {
+        use sea_orm::EntityTrait;
+        let account = xinfang_entity::user::Entity::find_by_id(user_id)
+            .one(self.db())
+            .await
+            .unwrap()
+            .expect("account exists");
+        xinfang_api::auth::viewer_for(self.db(), &account, "fixture".into())
+            .await
+            .unwrap()
+            .expect("viewer")
+    }
+
+    pub fn advance_days(&self, days: i64) {
+        assert!(
+            self.state.clock.advance(chrono::TimeDelta::days(days)),
+            "the test clock is movable"
+        );
+    }
+}
+
+/// The first error's `extensions.code`, if any.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub fn field(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["field"].as_str()
+}
+
+pub fn gid(kind: &str, id: i64) -> String {
+    xinfang_api::graphql::global_id(kind, id).0
+}
+
+/// Builds a valid resident ID number from 17 digits by computing the GB 11643 check digit.
+pub fn id_number(first17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{first17}{}", C[(sum % 11) as usize] as char)
+}
