@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, Set,
 };
-use xinfang_entity::{case_petitioner, org_unit, session, user};
+use xinfang_entity::{case_petitioner, org_unit, session, subject, user};
 
 pub const NAME_MAX: usize = 100;
 pub const USERNAME_MAX: usize = 64;
@@ -481,4 +481,58 @@ pub async fn bootstrap(
     .await?;
     tx.commit().await?;
     Ok((county, bureau, admin))
+}
+
+/// Adds or changes a subject. Only an administrator of a top-level unit may: the list is
+/// shared by every county of the deployment.
+pub async fn set_subject(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    code: &str,
+    name: &str,
+    active: bool,
+) -> Result<subject::Model> {
+    let admin = viewer.admin_unit()?;
+    if admin.self_and_ancestors().len() != 1 {
+        return Err(forbidden(
+            "only an administrator of the top-level unit manages subjects",
+        ));
+    }
+    let code_ok = (2..=40).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_uppercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !code_ok {
+        return Err(bad_input(
+            "code",
+            "codes are 2 to 40 characters: A–Z, digits and `_`, starting with a letter",
+        ));
+    }
+    validate::text("name", name, 1, 50)?;
+    let tx = crate::db::begin_write(db).await?;
+    let saved = match subject::Entity::find_by_id(code.to_string())
+        .one(&tx)
+        .await?
+    {
+        Some(existing) => {
+            let mut model: subject::ActiveModel = existing.into();
+            model.name = Set(name.trim().to_string());
+            model.active = Set(active);
+            model.update(&tx).await?
+        }
+        None => {
+            let next = subject::Entity::find().count(&tx).await? as i32;
+            subject::ActiveModel {
+                code: Set(code.to_string()),
+                name: Set(name.trim().to_string()),
+                active: Set(active),
+                sort_order: Set(next),
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(saved)
 }

@@ -409,6 +409,35 @@ async fn nested_lists_respect_the_scope() {
         township_p["data"]["case"]["repeats"],
         json!([{"number": repeat.1}])
     );
+    // A unit's cases: the lead unit's list of P, as each viewer may see it.
+    let unit_cases = "query($u: ID!) { orgUnit(id: $u) { cases { totalCount nodes { number } } } }";
+    let dept_a = json!({"u": gid("OrgUnit", s.county.dept_a)});
+    for (viewer, expected) in [
+        ("a_staff", 1),
+        ("bureau_staff", 1),
+        ("t1_staff", 1),
+        ("disc_staff", 0),
+        ("t2_staff", 0),
+        ("county_admin", 0),
+    ] {
+        let body = app
+            .gql(Some(s.token(viewer)), unit_cases, dept_a.clone())
+            .await;
+        assert_eq!(
+            body["data"]["orgUnit"]["cases"]["totalCount"], expected,
+            "{viewer}: {body}"
+        );
+    }
+    // The discipline unit leads A; the accused township asking for that list sees nothing.
+    let disc = json!({"u": gid("OrgUnit", s.county.discipline)});
+    let body = app
+        .gql(Some(s.token("t1_staff")), unit_cases, disc.clone())
+        .await;
+    assert_eq!(body["data"]["orgUnit"]["cases"]["totalCount"], 0);
+    let body = app
+        .gql(Some(s.token("county_staff")), unit_cases, disc)
+        .await;
+    assert_eq!(body["data"]["orgUnit"]["cases"]["totalCount"], 1);
     // The accused township never sees the accusation against it through a nested path either:
     // the accusation's number does not appear anywhere in its answers.
     let everything = app

@@ -778,3 +778,74 @@ async fn passwords_hashed_with_weaker_parameters_are_rehashed_at_sign_in() {
         after.password_hash
     );
 }
+
+#[tokio::test]
+async fn the_subject_list_is_configured_by_the_top_administrator() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let set = "mutation($i: SetSubjectInput!) { setSubject(input: $i) { subject { code name } } }";
+    let added = app
+        .gql(
+            Some(county.token("county_admin")),
+            set,
+            json!({"i": {"code": "RURAL_ROADS", "name": "农村道路"}}),
+        )
+        .await;
+    assert_eq!(
+        added["data"]["setSubject"]["subject"],
+        json!({"code": "RURAL_ROADS", "name": "农村道路"})
+    );
+    let township = app
+        .gql(
+            Some(county.token("t1_admin")),
+            set,
+            json!({"i": {"code": "X_Y", "name": "乡定"}}),
+        )
+        .await;
+    assert_eq!(code(&township), Some("FORBIDDEN"));
+    let bad = app
+        .gql(
+            Some(county.token("county_admin")),
+            set,
+            json!({"i": {"code": "lower", "name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        (code(&bad), field(&bad)),
+        (Some("BAD_USER_INPUT"), Some("code"))
+    );
+    // New cases may use it; retired subjects are refused for new cases.
+    let used = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            fixtures::REGISTER,
+            json!({"input": fixtures::case_input(json!({"subject": "RURAL_ROADS"}))}),
+        )
+        .await;
+    assert!(used["data"]["registerCase"]["case"].is_object(), "{used}");
+    app.gql(
+        Some(county.token("county_admin")),
+        set,
+        json!({"i": {"code": "RURAL_ROADS", "name": "农村道路", "active": false}}),
+    )
+    .await;
+    let retired = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            fixtures::REGISTER,
+            json!({"input": fixtures::case_input(json!({"subject": "RURAL_ROADS"}))}),
+        )
+        .await;
+    assert_eq!(
+        (code(&retired), field(&retired)),
+        (Some("BAD_USER_INPUT"), Some("subject"))
+    );
+    let list = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            "{ subjects { code } }",
+            json!({}),
+        )
+        .await;
+    assert!(!list.to_string().contains("RURAL_ROADS"));
+}

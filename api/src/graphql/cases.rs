@@ -462,7 +462,7 @@ pub struct CaseFilterInput {
 }
 
 impl CaseFilterInput {
-    fn into_domain(self) -> Result<CaseFilter> {
+    pub(super) fn into_domain(self) -> Result<CaseFilter> {
         Ok(CaseFilter {
             status: self.status.unwrap_or_default(),
             category: self.category.unwrap_or_default(),
@@ -563,53 +563,8 @@ impl CaseQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<CaseConnection> {
-        let me = viewer(ctx)?;
-        let s = state(ctx);
         let filter = filter.unwrap_or_default().into_domain()?;
-        let order = match order_by {
-            Some(o) => CaseOrder {
-                field: match o.field {
-                    CaseOrderField::ReceivedAt => SortField::ReceivedAt,
-                    CaseOrderField::DueAt => SortField::DueAt,
-                    CaseOrderField::UpdatedAt => SortField::UpdatedAt,
-                    CaseOrderField::Number => SortField::Number,
-                },
-                descending: o.direction == OrderDirection::Desc,
-            },
-            None => CaseOrder {
-                field: SortField::ReceivedAt,
-                descending: true,
-            },
-        };
-        let (rows, more) = domain::list_visible(
-            &s.db,
-            me,
-            &filter,
-            order,
-            page_size(first),
-            after.as_deref(),
-            s.clock.now(),
-        )
-        .await?;
-        let edges: Vec<CaseEdge> = rows
-            .into_iter()
-            .map(|c| CaseEdge {
-                cursor: domain::cursor_of(&c, order),
-                node: Case(c),
-            })
-            .collect();
-        let page_info = PageInfo {
-            has_next_page: more,
-            has_previous_page: false,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        };
-        Ok(CaseConnection {
-            edges,
-            page_info,
-            filter,
-            has_previous: after.is_some(),
-        })
+        case_connection(ctx, filter, order_by, first, after).await
     }
 }
 
@@ -780,4 +735,61 @@ impl CaseMutation {
         .await?;
         Ok(CasePayload { case: Case(case) })
     }
+}
+
+/// One page of the viewer's visible cases matching a filter: the shared body of every case
+/// list (`cases`, a unit's `cases`).
+pub async fn case_connection(
+    ctx: &Context<'_>,
+    filter: CaseFilter,
+    order_by: Option<CaseOrderBy>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> GqlResult<CaseConnection> {
+    let me = viewer(ctx)?;
+    let s = state(ctx);
+    let order = match order_by {
+        Some(o) => CaseOrder {
+            field: match o.field {
+                CaseOrderField::ReceivedAt => SortField::ReceivedAt,
+                CaseOrderField::DueAt => SortField::DueAt,
+                CaseOrderField::UpdatedAt => SortField::UpdatedAt,
+                CaseOrderField::Number => SortField::Number,
+            },
+            descending: o.direction == OrderDirection::Desc,
+        },
+        None => CaseOrder {
+            field: SortField::ReceivedAt,
+            descending: true,
+        },
+    };
+    let (rows, more) = domain::list_visible(
+        &s.db,
+        me,
+        &filter,
+        order,
+        page_size(first),
+        after.as_deref(),
+        s.clock.now(),
+    )
+    .await?;
+    let edges: Vec<CaseEdge> = rows
+        .into_iter()
+        .map(|c| CaseEdge {
+            cursor: domain::cursor_of(&c, order),
+            node: Case(c),
+        })
+        .collect();
+    let page_info = PageInfo {
+        has_next_page: more,
+        has_previous_page: false,
+        start_cursor: edges.first().map(|e| e.cursor.clone()),
+        end_cursor: edges.last().map(|e| e.cursor.clone()),
+    };
+    Ok(CaseConnection {
+        edges,
+        page_info,
+        filter,
+        has_previous: after.is_some(),
+    })
 }

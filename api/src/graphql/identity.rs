@@ -1,5 +1,6 @@
 //! GraphQL types and operations for units, accounts and sessions.
 
+use super::cases::{CaseConnection, CaseFilterInput, CaseOrderBy, case_connection};
 use super::{
     GqlResult, Instant, Loaders, PageInfo, global_id, input_id, lookup_id, page_size, request,
     state, viewer,
@@ -49,6 +50,20 @@ impl OrgUnit {
     /// 所属县 — the county this unit belongs to.
     async fn county(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
         load_unit(ctx, self.0.county_id).await
+    }
+    /// 主办案件 — the cases this unit leads now, as far as the viewer may see them.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CaseFilterInput>,
+        order_by: Option<CaseOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<CaseConnection> {
+        let mut filter = filter.unwrap_or_default().into_domain()?;
+        filter.lead_unit_id = Some(self.0.id);
+        case_connection(ctx, filter, order_by, first, after).await
     }
     /// 下级单位 — the units directly below this one.
     async fn children(&self, ctx: &Context<'_>) -> GqlResult<Vec<OrgUnit>> {
@@ -486,6 +501,22 @@ pub struct UserPayload {
     pub user: User,
 }
 
+#[derive(InputObject)]
+pub struct SetSubjectInput {
+    /// `SCREAMING_CASE` code, e.g. `RURAL_ROADS`.
+    pub code: String,
+    /// 名称 — the Chinese name.
+    pub name: String,
+    /// Inactive subjects are refused for new cases but stay on old ones.
+    #[graphql(default = true)]
+    pub active: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct SubjectPayload {
+    pub subject: Subject,
+}
+
 #[derive(Default)]
 pub struct IdentityMutation;
 
@@ -602,6 +633,24 @@ impl IdentityMutation {
         .await?;
         Ok(OrgUnitPayload {
             org_unit: OrgUnit(unit),
+        })
+    }
+
+    /// 事项分类 — adds or changes a subject of the configurable list. ADMIN of a top-level
+    /// unit (the county, or the city above it), since the list is shared.
+    async fn set_subject(
+        &self,
+        ctx: &Context<'_>,
+        input: SetSubjectInput,
+    ) -> GqlResult<SubjectPayload> {
+        let me = viewer(ctx)?;
+        let s = state(ctx);
+        let saved = domain::set_subject(&s.db, me, &input.code, &input.name, input.active).await?;
+        Ok(SubjectPayload {
+            subject: Subject {
+                code: saved.code,
+                name: saved.name,
+            },
         })
     }
 
