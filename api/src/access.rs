@@ -7,7 +7,7 @@
 //!
 //! This module knows nothing of HTTP or GraphQL.
 
-use crate::domain::{CaseStatus, Category, OrgUnitKind, Role, UnitRelation};
+use crate::domain::{Action, Category, OrgUnitKind, Role, UnitRelation};
 use crate::error::{AppError, Result, forbidden};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use xinfang_entity::case;
@@ -217,48 +217,55 @@ impl Viewer {
         }
     }
 
-    /// What this viewer may do to a case now (drives `viewerCan`, and guards the mutations).
-    pub fn capabilities(&self, case: &case::Model, relations: &[UnitRelation]) -> Capabilities {
-        let Ok(status) = CaseStatus::from_db(&case.status) else {
-            return Capabilities::default();
-        };
+    /// Whether this viewer's role and unit allow an action on a case they can see (the "who"
+    /// of domain §5's action table). Whether the case's state allows it now is the
+    /// workflow's question; `viewerCan` asks both.
+    pub fn may(&self, case: &case::Model, relations: &[UnitRelation], action: Action) -> bool {
         let handling = self.handling_unit().ok();
         let lead = handling.is_some_and(|u| u.id == case.lead_unit_id);
         let bureau = handling.is_some() && self.is_bureau_of(case);
-        let leader_of_lead = lead && self.role == Role::Leader;
-        let assisting = handling.is_some() && relations.contains(&UnitRelation::Assisting);
-        let county_leader = self.role == Role::Leader
-            && matches!(&self.unit, Some(u) if u.is_county_unit() && u.county_id == Some(case.county_id));
-        let open = status.is_open();
-        use CaseStatus::*;
-        Capabilities {
-            transfer: (lead && matches!(status, Registered | InProgress)) || (bureau && open),
-            decide_acceptance: lead && status == Registered,
-            add_progress_note: lead && status == InProgress,
-            request_extension: lead && status == InProgress,
-            reply: leader_of_lead && status == InProgress,
-            add_assisting_unit: (lead || bureau) && matches!(status, Registered | InProgress),
-            add_assisting_opinion: assisting && status == InProgress,
-            issue_supervision: bureau && matches!(status, Registered | InProgress | Reported),
-            take_leader_ownership: (leader_of_lead || county_leader) && open,
-            evaluate: status == Replied && (self.is_petitioner() || lead || bureau),
-            request_review: matches!(status, Replied | Reviewed)
-                && (self.is_petitioner() || lead || bureau),
-            close: (lead || bureau) && status == Replied,
-            see_full_personal_data: self.personal_data(case) == PersonalData::Full,
+        let leader = self.role == Role::Leader;
+        let county_unit = matches!(handling, Some(u) if u.is_county_unit() && u.county_id == Some(case.county_id));
+        match action {
+            Action::Transfer | Action::AddAssistingUnit | Action::Close => lead || bureau,
+            Action::DecideAcceptance
+            | Action::AddProgressNote
+            | Action::RequestExtension
+            | Action::AnswerSupervision
+            | Action::FileCompletionReport => lead,
+            Action::DecideExtension | Action::Reply => lead && leader,
+            Action::AddAssistingOpinion => {
+                handling.is_some() && relations.contains(&UnitRelation::Assisting)
+            }
+            Action::IssueSupervision | Action::DecideCompletionReport => bureau,
+            Action::TakeLeaderOwnership => leader && (lead || county_unit),
+            // A petitioner who can see the case is on it; staff act on their behalf.
+            Action::Evaluate | Action::RequestReview => self.is_petitioner() || lead || bureau,
+            Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
         }
     }
 
-    /// Refuses an action the capabilities do not allow, naming the state when that is why.
-    pub fn require(&self, allowed: bool, case: &case::Model, action: &str) -> Result<()> {
-        if allowed {
+    /// `FORBIDDEN` unless [`Viewer::may`].
+    pub fn require(
+        &self,
+        case: &case::Model,
+        relations: &[UnitRelation],
+        action: Action,
+    ) -> Result<()> {
+        if self.may(case, relations, action) {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
-                "you may not {action} case {}",
+                "your unit or role may not {} on case {}",
+                action.name(),
                 case.number
             )))
         }
+    }
+
+    /// Whether this viewer acts for the citizen (staff recording on a petitioner's behalf).
+    pub fn acts_on_behalf(&self) -> bool {
+        !self.is_petitioner()
     }
 }
 
@@ -269,21 +276,26 @@ fn not_accused(unit: &UnitScope) -> Condition {
         .add(col("accused_unit_id").is_not_in(unit.self_and_ancestors()))
 }
 
-/// The actions a viewer may take on a case now. Each is decided from the action table of
-/// domain §5 and the case's state; the workflow's own checks (deadlines, versions) still apply.
+/// The actions a viewer may take on a case now: [`Viewer::may`] and the workflow's state
+/// table together (see `workflow::capabilities`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Capabilities {
     pub transfer: bool,
     pub decide_acceptance: bool,
     pub add_progress_note: bool,
     pub request_extension: bool,
+    pub decide_extension: bool,
     pub reply: bool,
     pub add_assisting_unit: bool,
     pub add_assisting_opinion: bool,
     pub issue_supervision: bool,
+    pub answer_supervision: bool,
+    pub file_completion_report: bool,
+    pub decide_completion_report: bool,
     pub take_leader_ownership: bool,
     pub evaluate: bool,
     pub request_review: bool,
+    pub decide_review: bool,
     pub close: bool,
     pub see_full_personal_data: bool,
 }

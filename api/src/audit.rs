@@ -125,3 +125,19 @@ pub async fn verify_case(db: &impl ConnectionTrait, case_id: i64) -> Result<Opti
     }
     Ok(None)
 }
+
+/// Verifies every case's chain: how many cases were checked, and (number, first broken link)
+/// for each broken one.
+pub async fn verify_all(db: &impl ConnectionTrait) -> Result<(usize, Vec<(String, BrokenLink)>)> {
+    let cases = xinfang_entity::case::Entity::find()
+        .order_by_asc(xinfang_entity::case::Column::Id)
+        .all(db)
+        .await?;
+    let mut broken = vec![];
+    for c in &cases {
+        if let Some(link) = verify_case(db, c.id).await? {
+            broken.push((c.number.clone(), link));
+        }
+    }
+    Ok((cases.len(), broken))
+}

@@ -2,7 +2,7 @@
 
 use crate::auth::AuthConfig;
 use crate::clock::Clock;
-use crate::config::{Cli, Command, LogFormat, MigrateAction, Settings};
+use crate::config::{AuditAction, Cli, Command, LogFormat, MigrateAction, Settings};
 use crate::db::{self, DbSettings};
 use crate::graphql::{self, SchemaLimits};
 use crate::http::{self, Metrics};
@@ -156,6 +156,26 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 }
             }
             Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let db = connect(&settings).await?;
+            let (checked, broken) = crate::audit::verify_all(&db)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            for (number, link) in &broken {
+                println!("BROKEN  {number}: entry {} — {}", link.seq, link.reason);
+            }
+            println!(
+                "{checked} cases checked, {} with a broken record",
+                broken.len()
+            );
+            if broken.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} case records are broken", broken.len()))
+            }
         }
         Command::Schema => {
             print!("{}", graphql::sdl());

@@ -36,6 +36,18 @@ impl Clock {
         DateTime::from_timestamp_millis(ms).unwrap_or_default()
     }
 
+    /// Sets the clock to an instant (time then runs on from there); refused on a system clock.
+    pub fn set(&self, at: DateTime<Utc>) -> bool {
+        if !self.movable {
+            return false;
+        }
+        self.offset_ms.store(
+            at.timestamp_millis() - Utc::now().timestamp_millis(),
+            Ordering::Relaxed,
+        );
+        true
+    }
+
     /// Moves the clock forward; refused (returns false) on a system clock.
     pub fn advance(&self, by: TimeDelta) -> bool {
         if !self.movable {

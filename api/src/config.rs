@@ -30,12 +30,24 @@ pub enum Command {
     Schema,
     /// Create the county, its petition bureau and the first administrator.
     Bootstrap(BootstrapArgs),
+    /// Check the tamper-evident record.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Start over with a fresh SQLite database holding a demo county, and serve it.
     Demo {
         /// The SQLite file the demo recreates on every start.
         #[arg(long, env = "XINFANG_DEMO_DB", default_value = "xinfang-demo.db")]
         demo_db: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// Re-compute every case's hash chain and report the first broken link of each
+    /// (exit code 1 when any is broken).
+    Verify,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

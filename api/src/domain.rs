@@ -140,8 +140,173 @@ pub enum UnitRelation {
     Territory,
     Registered,
     PendingReferral,
+    /// The body deciding a review or re-review of the case.
+    Reviewing,
 }
 stored_enum!(UnitRelation {
     Lead => "LEAD", Assisting => "ASSISTING", Territory => "TERRITORY", Registered => "REGISTERED",
-    PendingReferral => "PENDING_REFERRAL",
+    PendingReferral => "PENDING_REFERRAL", Reviewing => "REVIEWING",
 });
+
+/// 受理告知 — the acceptance decision.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AcceptanceDecision {
+    /// 受理 — accept; the 60-day handling clock starts.
+    Accept,
+    /// 不予受理 — decline, with a reason (not this unit's remit, already under way, finalized).
+    Decline,
+    /// 导入法定途径 — the appeal belongs to another statutory procedure.
+    RedirectToLegalRoute,
+}
+stored_enum!(AcceptanceDecision { Accept => "ACCEPT", Decline => "DECLINE", RedirectToLegalRoute => "REDIRECT_TO_LEGAL_ROUTE" });
+
+/// 法定途径 — the statutory procedure an appeal is redirected to.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LegalRoute {
+    /// 诉讼
+    Litigation,
+    /// 仲裁
+    Arbitration,
+    /// 行政复议
+    AdministrativeReconsideration,
+    /// 纪检监察
+    Disciplinary,
+    /// 其他法定途径
+    OtherStatutory,
+}
+stored_enum!(LegalRoute {
+    Litigation => "LITIGATION", Arbitration => "ARBITRATION",
+    AdministrativeReconsideration => "ADMINISTRATIVE_RECONSIDERATION", Disciplinary => "DISCIPLINARY",
+    OtherStatutory => "OTHER_STATUTORY",
+});
+
+/// 处理意见 — the outcome a written reply states.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplyOutcome {
+    /// 支持
+    Supported,
+    /// 部分支持
+    PartiallySupported,
+    /// 不予支持
+    NotSupported,
+    /// 解释说明 (suggestions)
+    Explained,
+}
+stored_enum!(ReplyOutcome { Supported => "SUPPORTED", PartiallySupported => "PARTIALLY_SUPPORTED", NotSupported => "NOT_SUPPORTED", Explained => "EXPLAINED" });
+
+/// 满意度 — the petitioner's rating of the reply.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 基本满意
+    BasicallySatisfied,
+    /// 不满意
+    Dissatisfied,
+}
+stored_enum!(Satisfaction { Satisfied => "SATISFIED", BasicallySatisfied => "BASICALLY_SATISFIED", Dissatisfied => "DISSATISFIED" });
+
+/// 复查/复核决定 — a review body's decision on the decision below.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReviewDecision {
+    /// 维持 — upholds it.
+    Uphold,
+    /// 撤销/变更 — changes it.
+    Change,
+}
+stored_enum!(ReviewDecision { Uphold => "UPHOLD", Change => "CHANGE" });
+
+/// 复查 or 复核.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReviewStage {
+    /// 复查 — review by the lead unit's superior body.
+    Review,
+    /// 复核 — re-review by the reviewing body's superior.
+    ReReview,
+}
+stored_enum!(ReviewStage { Review => "REVIEW", ReReview => "RE_REVIEW" });
+
+/// 转送/交办 — how a case is handed on.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReferralMode {
+    /// 转送 — responsibility moves; no report back.
+    Transfer,
+    /// 交办 — responsibility moves; the receiver owes a completion report by a deadline.
+    Assign,
+}
+stored_enum!(ReferralMode { Transfer => "TRANSFER", Assign => "ASSIGN" });
+
+/// 转交办状态 — where a referral stands.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReferralStatus {
+    /// 待签收 — arrived, not yet acknowledged or objected to.
+    Pending,
+    /// 已签收
+    Acknowledged,
+    /// 异议中 — the receiver objects; the sender or the bureau decides.
+    Objected,
+    /// 已退回 — the objection was approved; the case went back to the sender.
+    Returned,
+    /// 异议驳回 — the objection was overruled; the receiver keeps the case.
+    Kept,
+}
+stored_enum!(ReferralStatus { Pending => "PENDING", Acknowledged => "ACKNOWLEDGED", Objected => "OBJECTED", Returned => "RETURNED", Kept => "KEPT" });
+
+/// 审批状态 — of an extension request or a completion report.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ApprovalStatus {
+    /// 待审批
+    Pending,
+    /// 已批准
+    Approved,
+    /// 已驳回
+    Rejected,
+}
+stored_enum!(ApprovalStatus { Pending => "PENDING", Approved => "APPROVED", Rejected => "REJECTED" });
+
+/// An action on a case (domain §5's action table). Its name is the mutation's.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Transfer,
+    DecideAcceptance,
+    AddProgressNote,
+    RequestExtension,
+    DecideExtension,
+    Reply,
+    AddAssistingUnit,
+    AddAssistingOpinion,
+    IssueSupervision,
+    AnswerSupervision,
+    FileCompletionReport,
+    DecideCompletionReport,
+    TakeLeaderOwnership,
+    Evaluate,
+    RequestReview,
+    DecideReview,
+    Close,
+}
+
+impl Action {
+    /// The mutation that performs it, as clients know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Transfer => "transferCase",
+            Action::DecideAcceptance => "decideAcceptance",
+            Action::AddProgressNote => "addProgressNote",
+            Action::RequestExtension => "requestExtension",
+            Action::DecideExtension => "decideExtension",
+            Action::Reply => "issueReply",
+            Action::AddAssistingUnit => "addAssistingUnit",
+            Action::AddAssistingOpinion => "addAssistingOpinion",
+            Action::IssueSupervision => "issueSupervision",
+            Action::AnswerSupervision => "answerSupervision",
+            Action::FileCompletionReport => "fileCompletionReport",
+            Action::DecideCompletionReport => "decideCompletionReport",
+            Action::TakeLeaderOwnership => "takeLeaderOwnership",
+            Action::Evaluate => "evaluateCase",
+            Action::RequestReview => "requestReview",
+            Action::DecideReview => "decideReview",
+            Action::Close => "closeCase",
+        }
+    }
+}

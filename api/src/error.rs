@@ -22,9 +22,18 @@ pub enum AppError {
     Unauthenticated(&'static str),
     Forbidden(String),
     NotFound(&'static str),
-    BadInput { field: String, message: String },
+    BadInput {
+        field: String,
+        message: String,
+    },
     Conflict(String),
-    InvalidTransition { status: String, action: String },
+    /// The case's state does not allow the action; `why` adds a condition when the state
+    /// alone does not explain it.
+    InvalidTransition {
+        status: String,
+        action: String,
+        why: Option<String>,
+    },
     DeadlinePassed(String),
     RateLimited(String),
     Unavailable(String),
@@ -67,9 +76,14 @@ impl AppError {
             AppError::Unauthenticated(m) => (*m).to_string(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::BadInput { message, .. } => message.clone(),
-            AppError::InvalidTransition { status, action } => {
-                format!("cannot {action} a case that is {status}")
-            }
+            AppError::InvalidTransition {
+                status,
+                action,
+                why,
+            } => match why {
+                Some(why) => format!("cannot {action} a case that is {status}: {why}"),
+                None => format!("cannot {action} a case that is {status}"),
+            },
             AppError::Forbidden(m)
             | AppError::Conflict(m)
             | AppError::DeadlinePassed(m)

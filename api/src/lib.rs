@@ -20,3 +20,4 @@ pub mod http;
 pub mod identity;
 pub mod state;
 pub mod validate;
+pub mod workflow;

@@ -33,6 +33,26 @@ pub struct Model {
     pub handle_by: Option<DateTimeUtc>,
     /// The deadline of whatever the case waits for now (sort key for DUE_AT).
     pub due_at: Option<DateTimeUtc>,
+    /// ACCEPT, DECLINE or REDIRECT_TO_LEGAL_ROUTE, once decided.
+    pub acceptance_decision: Option<String>,
+    pub acceptance_reason: Option<String>,
+    pub legal_route: Option<String>,
+    pub accept_decided_at: Option<DateTimeUtc>,
+    pub replied_at: Option<DateTimeUtc>,
+    /// Until when the petitioner may ask for the next review (复查 or 复核).
+    pub review_request_by: Option<DateTimeUtc>,
+    /// When the pending review decision is due.
+    pub decide_by: Option<DateTimeUtc>,
+    /// The body that reviews (or last reviewed) the case.
+    pub reviewing_unit_id: Option<i64>,
+    /// Approved extension days so far (at most 30).
+    pub extension_days: i32,
+    /// 包案领导.
+    pub leader_user_id: Option<i64>,
+    /// The assignment (交办) whose completion report the lead unit owes, if any.
+    pub assignment_id: Option<i64>,
+    pub report_approved: bool,
+    pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

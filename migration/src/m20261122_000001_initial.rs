@@ -203,6 +203,19 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("accept_by"))
                     .col(timestamp_with_time_zone_null("handle_by"))
                     .col(timestamp_with_time_zone_null("due_at"))
+                    .col(string_null("acceptance_decision"))
+                    .col(text_null("acceptance_reason"))
+                    .col(string_null("legal_route"))
+                    .col(timestamp_with_time_zone_null("accept_decided_at"))
+                    .col(timestamp_with_time_zone_null("replied_at"))
+                    .col(timestamp_with_time_zone_null("review_request_by"))
+                    .col(timestamp_with_time_zone_null("decide_by"))
+                    .col(big_integer_null("reviewing_unit_id"))
+                    .col(integer("extension_days").default(0))
+                    .col(big_integer_null("leader_user_id"))
+                    .col(big_integer_null("assignment_id"))
+                    .col(boolean("report_approved").default(false))
+                    .col(timestamp_with_time_zone_null("closed_at"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .foreign_key(
@@ -416,6 +429,180 @@ impl MigrationTrait for Migration {
                 .unique()
                 .to_owned(),
             )
+            .await?;
+        // The workflow's records: each hangs off a case and is written only inside that case's
+        // transaction, together with its timeline entry.
+        let fk = |table: &'static str, col: &'static str, to: &'static str| {
+            ForeignKey::create()
+                .from(table, col)
+                .to(to, "id")
+                .to_owned()
+        };
+        manager
+            .create_table(
+                Table::create()
+                    .table("referrals")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id"))
+                    .col(string("mode"))
+                    .col(big_integer("from_unit_id"))
+                    .col(big_integer("to_unit_id"))
+                    .col(text("reason"))
+                    .col(timestamp_with_time_zone_null("report_due_at"))
+                    .col(string("status"))
+                    .col(timestamp_with_time_zone("object_by"))
+                    .col(text_null("objection_reason"))
+                    .col(big_integer("created_by_user_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(big_integer_null("resolved_by_user_id"))
+                    .col(timestamp_with_time_zone_null("resolved_at"))
+                    .col(text_null("resolution_note"))
+                    .foreign_key(&mut fk("referrals", "case_id", "cases"))
+                    .foreign_key(&mut fk("referrals", "from_unit_id", "org_units"))
+                    .foreign_key(&mut fk("referrals", "to_unit_id", "org_units"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("ix_referrals_case", "referrals", &["case_id", "id"]))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_referrals_from",
+                "referrals",
+                &["from_unit_id", "created_at"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_referrals_to",
+                "referrals",
+                &["to_unit_id", "created_at"],
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("extensions")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id"))
+                    .col(integer("days"))
+                    .col(text("reason"))
+                    .col(string("status"))
+                    .col(big_integer("requested_by_user_id"))
+                    .col(timestamp_with_time_zone("requested_at"))
+                    .col(big_integer_null("decided_by_user_id"))
+                    .col(timestamp_with_time_zone_null("decided_at"))
+                    .col(text_null("note"))
+                    .foreign_key(&mut fk("extensions", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("ix_extensions_case", "extensions", &["case_id"]))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("replies")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id").unique_key())
+                    .col(string("outcome"))
+                    .col(text("facts"))
+                    .col(text("reasons"))
+                    .col(text("basis"))
+                    .col(big_integer("signed_by_user_id"))
+                    .col(big_integer("unit_id"))
+                    .col(big_integer_null("review_unit_id"))
+                    .col(timestamp_with_time_zone("review_request_by"))
+                    .col(timestamp_with_time_zone("issued_at"))
+                    .foreign_key(&mut fk("replies", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("evaluations")
+                    .col(big_integer("case_id").primary_key())
+                    .col(string("satisfaction"))
+                    .col(text_null("comment"))
+                    .col(boolean("on_behalf"))
+                    .col(big_integer("by_user_id"))
+                    .col(timestamp_with_time_zone("at"))
+                    .foreign_key(&mut fk("evaluations", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("reviews")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id"))
+                    .col(string("stage"))
+                    .col(text("reason"))
+                    .col(big_integer("requested_by_user_id"))
+                    .col(boolean("on_behalf"))
+                    .col(timestamp_with_time_zone("requested_at"))
+                    .col(big_integer("reviewing_unit_id"))
+                    .col(timestamp_with_time_zone("decide_by"))
+                    .col(string_null("decision"))
+                    .col(text_null("text"))
+                    .col(big_integer_null("decided_by_user_id"))
+                    .col(timestamp_with_time_zone_null("decided_at"))
+                    .foreign_key(&mut fk("reviews", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("ix_reviews_case", "reviews", &["case_id"]))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("supervisions")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id"))
+                    .col(text("text"))
+                    .col(timestamp_with_time_zone("due_at"))
+                    .col(big_integer("issued_by_user_id"))
+                    .col(timestamp_with_time_zone("issued_at"))
+                    .col(text_null("answer"))
+                    .col(big_integer_null("answered_by_user_id"))
+                    .col(timestamp_with_time_zone_null("answered_at"))
+                    .foreign_key(&mut fk("supervisions", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("ix_supervisions_case", "supervisions", &["case_id"]))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("completion_reports")
+                    .col(big_pk_auto("id"))
+                    .col(big_integer("case_id"))
+                    .col(big_integer("referral_id"))
+                    .col(text("text"))
+                    .col(big_integer("filed_by_user_id"))
+                    .col(timestamp_with_time_zone("filed_at"))
+                    .col(string("status"))
+                    .col(big_integer_null("decided_by_user_id"))
+                    .col(timestamp_with_time_zone_null("decided_at"))
+                    .col(text_null("note"))
+                    .foreign_key(&mut fk("completion_reports", "case_id", "cases"))
+                    .foreign_key(&mut fk("completion_reports", "referral_id", "referrals"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "ix_completion_reports_case",
+                "completion_reports",
+                &["case_id"],
+            ))
             .await?;
         manager
             .create_table(

@@ -35,6 +35,13 @@ impl County {
             .get(name)
             .unwrap_or_else(|| panic!("no fixture token {name}"))
     }
+    /// Signs every account in again: access tokens live 15 minutes of the server's clock, so
+    /// a test that moves the clock needs new ones.
+    pub async fn renew(&mut self, app: &TestApp) {
+        for (name, id) in &self.users {
+            self.tokens.insert(*name, app.token_for(*id).await);
+        }
+    }
 }
 
 /// Account name, unit (by fixture field), role.

@@ -7,3 +7,4 @@ mod fixtures;
 mod foundation;
 mod identity;
 mod support;
+mod workflow;

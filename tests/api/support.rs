@@ -86,6 +86,8 @@ fn hex_id() -> String {
 
 pub struct TestApp {
     pub url: String,
+    /// The database the server uses (for tests that run the binary against it).
+    pub db_url: String,
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
     _db: TestDb,
@@ -130,6 +132,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     tokio::spawn(server);
     TestApp {
         url: format!("http://{addr}"),
+        db_url: url.clone(),
         client: reqwest::Client::new(),
         state,
         _db: db,

@@ -53,29 +53,39 @@ pub struct Deadlines {
 /// 可执行操作 — what the viewer may do to this case now, so a frontend shows only working buttons.
 #[derive(SimpleObject)]
 pub struct ViewerCan {
-    /// 转送/交办
+    /// 转送/交办 (transferCase)
     pub transfer: bool,
-    /// 受理告知
+    /// 受理告知 (decideAcceptance)
     pub decide_acceptance: bool,
-    /// 办理情况
+    /// 办理情况 (addProgressNote)
     pub add_progress_note: bool,
-    /// 申请延期
+    /// 申请延期 (requestExtension)
     pub request_extension: bool,
-    /// 出具处理意见书 (LEADER of the lead unit)
+    /// 审批延期 (decideExtension; LEADER of the lead unit, not the requester)
+    pub decide_extension: bool,
+    /// 出具处理意见书 (issueReply; LEADER of the lead unit)
     pub reply: bool,
-    /// 增加协办单位
+    /// 增加协办单位 (addAssistingUnit)
     pub add_assisting_unit: bool,
-    /// 协办意见
+    /// 协办意见 (addAssistingOpinion)
     pub add_assisting_opinion: bool,
-    /// 督办
+    /// 督办 (issueSupervision)
     pub issue_supervision: bool,
-    /// 领导包案
+    /// 督办回复 (answerSupervision)
+    pub answer_supervision: bool,
+    /// 办结报告 (fileCompletionReport)
+    pub file_completion_report: bool,
+    /// 审核办结报告 (decideCompletionReport)
+    pub decide_completion_report: bool,
+    /// 领导包案 (takeLeaderOwnership)
     pub take_leader_ownership: bool,
-    /// 满意度评价
+    /// 满意度评价 (evaluateCase)
     pub evaluate: bool,
-    /// 申请复查/复核
+    /// 申请复查/复核 (requestReview)
     pub request_review: bool,
-    /// 办结
+    /// 复查/复核决定 (decideReview)
+    pub decide_review: bool,
+    /// 办结 (closeCase)
     pub close: bool,
     /// Sees petitioners' ID numbers and phones in full.
     pub see_full_personal_data: bool,
@@ -88,13 +98,18 @@ impl From<Capabilities> for ViewerCan {
             decide_acceptance: c.decide_acceptance,
             add_progress_note: c.add_progress_note,
             request_extension: c.request_extension,
+            decide_extension: c.decide_extension,
             reply: c.reply,
             add_assisting_unit: c.add_assisting_unit,
             add_assisting_opinion: c.add_assisting_opinion,
             issue_supervision: c.issue_supervision,
+            answer_supervision: c.answer_supervision,
+            file_completion_report: c.file_completion_report,
+            decide_completion_report: c.decide_completion_report,
             take_leader_ownership: c.take_leader_ownership,
             evaluate: c.evaluate,
             request_review: c.request_review,
+            decide_review: c.decide_review,
             close: c.close,
             see_full_personal_data: c.see_full_personal_data,
         }
@@ -265,13 +280,61 @@ impl Case {
             .map(Case)
             .collect())
     }
+    /// 受理告知 — the acceptance decision, once made.
+    async fn acceptance(&self) -> Result<Option<super::workflow::Acceptance>> {
+        super::workflow::acceptance_of(&self.0)
+    }
+    /// 延期 — extension requests (petitioners see the approved ones, with their reasons).
+    async fn extensions(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Extension>> {
+        Ok(super::workflow::extensions_of(ctx, self.0.id).await?)
+    }
+    /// 处理意见书 — the written reply, once issued.
+    async fn reply(&self, ctx: &Context<'_>) -> GqlResult<Option<super::workflow::Reply>> {
+        Ok(super::workflow::reply_of(ctx, self.0.id).await?)
+    }
+    /// 满意度评价
+    async fn evaluation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::workflow::Evaluation>> {
+        Ok(super::workflow::evaluation_of(ctx, self.0.id).await?)
+    }
+    /// 复查/复核
+    async fn reviews(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Review>> {
+        Ok(super::workflow::reviews_of(ctx, self.0.id).await?)
+    }
+    /// 督办 — supervision orders (staff only).
+    async fn supervisions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<super::workflow::Supervision>> {
+        Ok(super::workflow::supervisions_of(ctx, self.0.id).await?)
+    }
+    /// 办结报告 — completion reports of an assigned case (staff only).
+    async fn completion_reports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<super::workflow::CompletionReport>> {
+        Ok(super::workflow::completion_reports_of(ctx, self.0.id).await?)
+    }
+    /// 转送/交办记录 — the whole chain of referrals, oldest first.
+    async fn referrals(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Referral>> {
+        Ok(super::workflow::referrals_of(ctx, self.0.id).await?)
+    }
+    /// 包案领导 — staff only.
+    async fn leader(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::workflow::LeaderOwnership>> {
+        super::workflow::leader_of(ctx, &self.0).await
+    }
     /// 期限
     async fn deadlines(&self) -> Deadlines {
         Deadlines {
             accept_by: self.0.accept_by.map(Instant),
             handle_by: self.0.handle_by.map(Instant),
-            review_request_by: None,
-            decide_by: None,
+            review_request_by: self.0.review_request_by.map(Instant),
+            decide_by: self.0.decide_by.map(Instant),
         }
     }
     /// 当前期限 — the deadline of whatever the case waits for now.
@@ -293,11 +356,12 @@ impl Case {
     /// 可执行操作 — the actions this viewer may take now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ViewerCan> {
         let me = viewer(ctx)?;
-        let relations = match &me.unit {
-            Some(u) => domain::relations_of(&state(ctx).db, self.0.id, u.id).await?,
-            None => vec![],
-        };
-        Ok(me.capabilities(&self.0, &relations).into())
+        let s = state(ctx);
+        Ok(
+            crate::workflow::capabilities(&s.db, me, &self.0, s.clock.now())
+                .await?
+                .into(),
+        )
     }
     /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
     async fn timeline(

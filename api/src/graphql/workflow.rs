@@ -1,0 +1,1061 @@
+//! GraphQL types and operations of the workflow: the records a case accumulates and the
+//! mutations that move it along. Each mutation states what it needs and calls `workflow`.
+
+use super::cases::Case;
+use super::identity::{OrgUnit, load_unit};
+use super::{GqlResult, Instant, global_id, input_id, state, viewer};
+use crate::access::Viewer;
+use crate::domain::{
+    AcceptanceDecision, ApprovalStatus, LegalRoute, ReferralMode, ReferralStatus, ReplyOutcome,
+    ReviewDecision, ReviewStage, Satisfaction,
+};
+use crate::error::{AppError, Result, bad_input, forbidden};
+use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput, TransferInput};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use xinfang_entity::{
+    calendar_day, case, completion_report, evaluation, extension, referral, reply, review,
+    supervision, user,
+};
+
+fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
+    let s = state(ctx);
+    Ok(Caller {
+        db: &s.db,
+        clock: &s.clock,
+        viewer: viewer(ctx)?,
+    })
+}
+
+/// The case after an action, as the viewer may still see it (a transfer can take it away).
+async fn visible(ctx: &Context<'_>, id: i64) -> Result<Option<Case>> {
+    Ok(crate::cases::find_visible(&state(ctx).db, viewer(ctx)?, id)
+        .await?
+        .map(Case))
+}
+
+async fn staff_name(
+    ctx: &Context<'_>,
+    me: &Viewer,
+    user_id: Option<i64>,
+) -> Result<Option<String>> {
+    if me.is_petitioner() {
+        return Ok(None);
+    }
+    let Some(id) = user_id else { return Ok(None) };
+    Ok(user::Entity::find_by_id(id)
+        .one(&state(ctx).db)
+        .await?
+        .map(|u| u.display_name))
+}
+
+// ---- records ---------------------------------------------------------------------------
+
+/// 受理告知 — the acceptance decision, once made.
+#[derive(SimpleObject)]
+pub struct Acceptance {
+    pub decision: AcceptanceDecision,
+    /// 理由 — why it was declined (or any note).
+    pub reason: Option<String>,
+    /// 法定途径 — where a redirected appeal belongs.
+    pub legal_route: Option<LegalRoute>,
+    pub decided_at: Instant,
+}
+
+pub fn acceptance_of(case: &case::Model) -> Result<Option<Acceptance>> {
+    let (Some(decision), Some(at)) = (&case.acceptance_decision, case.accept_decided_at) else {
+        return Ok(None);
+    };
+    Ok(Some(Acceptance {
+        decision: AcceptanceDecision::from_db(decision)?,
+        reason: case.acceptance_reason.clone(),
+        legal_route: case
+            .legal_route
+            .as_deref()
+            .map(LegalRoute::from_db)
+            .transpose()?,
+        decided_at: Instant(at),
+    }))
+}
+
+/// 延期 — a request to extend the handling deadline.
+pub struct Extension(pub extension::Model);
+
+#[Object]
+impl Extension {
+    async fn id(&self) -> ID {
+        global_id("Extension", self.0.id)
+    }
+    /// 延期天数
+    async fn days(&self) -> i32 {
+        self.0.days
+    }
+    /// 延期理由 — shown to the petitioner once approved.
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn status(&self) -> Result<ApprovalStatus> {
+        ApprovalStatus::from_db(&self.0.status)
+    }
+    async fn requested_at(&self) -> Instant {
+        Instant(self.0.requested_at)
+    }
+    /// 申请人 — staff only.
+    async fn requested_by(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        Ok(staff_name(ctx, viewer(ctx)?, Some(self.0.requested_by_user_id)).await?)
+    }
+    async fn decided_at(&self) -> Option<Instant> {
+        self.0.decided_at.map(Instant)
+    }
+    /// 审批意见
+    async fn note(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        Ok(if viewer(ctx)?.is_petitioner() {
+            None
+        } else {
+            self.0.note.as_deref()
+        })
+    }
+}
+
+/// 处理意见书 — the written reply.
+pub struct Reply(pub reply::Model);
+
+#[Object]
+impl Reply {
+    async fn outcome(&self) -> Result<ReplyOutcome> {
+        ReplyOutcome::from_db(&self.0.outcome)
+    }
+    /// 事实
+    async fn facts(&self) -> &str {
+        &self.0.facts
+    }
+    /// 理由
+    async fn reasons(&self) -> &str {
+        &self.0.reasons
+    }
+    /// 依据
+    async fn basis(&self) -> &str {
+        &self.0.basis
+    }
+    /// 出具单位 — the signing unit.
+    async fn unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.unit_id)).await
+    }
+    /// 签发人 — staff only; petitioners see the signing unit.
+    async fn signed_by(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        Ok(staff_name(ctx, viewer(ctx)?, Some(self.0.signed_by_user_id)).await?)
+    }
+    /// 复查机关 — where a review may be requested (null when there is no superior body).
+    async fn review_body(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.0.review_unit_id).await
+    }
+    /// 复查申请期限 — the 30-day window for a review request ends then.
+    async fn review_request_by(&self) -> Instant {
+        Instant(self.0.review_request_by)
+    }
+    async fn issued_at(&self) -> Instant {
+        Instant(self.0.issued_at)
+    }
+}
+
+/// 满意度评价
+#[derive(SimpleObject)]
+pub struct Evaluation {
+    pub satisfaction: Satisfaction,
+    pub comment: Option<String>,
+    /// 代评 — recorded by staff on the petitioner's behalf (回访).
+    pub on_behalf: bool,
+    pub at: Instant,
+}
+
+impl Evaluation {
+    fn from_model(e: evaluation::Model) -> Result<Self> {
+        Ok(Evaluation {
+            satisfaction: Satisfaction::from_db(&e.satisfaction)?,
+            comment: e.comment,
+            on_behalf: e.on_behalf,
+            at: Instant(e.at),
+        })
+    }
+}
+
+/// 复查/复核 — a review request and its decision.
+pub struct Review(pub review::Model);
+
+#[Object]
+impl Review {
+    async fn id(&self) -> ID {
+        global_id("Review", self.0.id)
+    }
+    async fn stage(&self) -> Result<ReviewStage> {
+        ReviewStage::from_db(&self.0.stage)
+    }
+    /// 申请理由
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// 代为申请 — requested by staff on the petitioner's behalf.
+    async fn on_behalf(&self) -> bool {
+        self.0.on_behalf
+    }
+    async fn requested_at(&self) -> Instant {
+        Instant(self.0.requested_at)
+    }
+    /// 复查/复核机关
+    async fn reviewing_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.reviewing_unit_id)).await
+    }
+    /// 决定期限
+    async fn decide_by(&self) -> Instant {
+        Instant(self.0.decide_by)
+    }
+    async fn decision(&self) -> Result<Option<ReviewDecision>> {
+        self.0
+            .decision
+            .as_deref()
+            .map(ReviewDecision::from_db)
+            .transpose()
+    }
+    /// 决定书内容
+    async fn text(&self) -> Option<&str> {
+        self.0.text.as_deref()
+    }
+    async fn decided_at(&self) -> Option<Instant> {
+        self.0.decided_at.map(Instant)
+    }
+}
+
+/// 督办 — a supervision order from the petition bureau (staff only).
+pub struct Supervision(pub supervision::Model);
+
+#[Object]
+impl Supervision {
+    async fn id(&self) -> ID {
+        global_id("Supervision", self.0.id)
+    }
+    /// 督办要求
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// 督办期限
+    async fn due_at(&self) -> Instant {
+        Instant(self.0.due_at)
+    }
+    async fn issued_at(&self) -> Instant {
+        Instant(self.0.issued_at)
+    }
+    /// 回复
+    async fn answer(&self) -> Option<&str> {
+        self.0.answer.as_deref()
+    }
+    async fn answered_at(&self) -> Option<Instant> {
+        self.0.answered_at.map(Instant)
+    }
+    /// 超期 — unanswered past its deadline.
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        self.0.answered_at.is_none() && state(ctx).clock.now() > self.0.due_at
+    }
+}
+
+/// 办结报告 — the completion report of an assigned case (staff only).
+pub struct CompletionReport(pub completion_report::Model);
+
+#[Object]
+impl CompletionReport {
+    async fn id(&self) -> ID {
+        global_id("CompletionReport", self.0.id)
+    }
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    async fn filed_at(&self) -> Instant {
+        Instant(self.0.filed_at)
+    }
+    async fn status(&self) -> Result<ApprovalStatus> {
+        ApprovalStatus::from_db(&self.0.status)
+    }
+    /// 审核意见
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn decided_at(&self) -> Option<Instant> {
+        self.0.decided_at.map(Instant)
+    }
+}
+
+/// 转送/交办 — one hand-over of a case between units.
+pub struct Referral(pub referral::Model);
+
+#[Object]
+impl Referral {
+    async fn id(&self) -> ID {
+        global_id("Referral", self.0.id)
+    }
+    async fn mode(&self) -> Result<ReferralMode> {
+        ReferralMode::from_db(&self.0.mode)
+    }
+    async fn status(&self) -> Result<ReferralStatus> {
+        ReferralStatus::from_db(&self.0.status)
+    }
+    /// 转出单位
+    async fn from_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.from_unit_id)).await
+    }
+    /// 接收单位
+    async fn to_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, Some(self.0.to_unit_id)).await
+    }
+    /// 转办理由
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// 报告期限 — when an assignment's completion report is due.
+    async fn report_due_at(&self) -> Option<Instant> {
+        self.0.report_due_at.map(Instant)
+    }
+    /// 异议期限 — the receiver may object until then (5 working days).
+    async fn object_by(&self) -> Instant {
+        Instant(self.0.object_by)
+    }
+    /// 异议理由
+    async fn objection_reason(&self) -> Option<&str> {
+        self.0.objection_reason.as_deref()
+    }
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
+    }
+    async fn resolved_at(&self) -> Option<Instant> {
+        self.0.resolved_at.map(Instant)
+    }
+    /// 案件编号 — shown to both ends of the referral, even after the case moved on.
+    async fn case_number(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        Ok(case_facts(ctx, self.0.case_id).await?.0)
+    }
+    /// 标题
+    async fn case_title(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        Ok(case_facts(ctx, self.0.case_id).await?.1)
+    }
+    /// The case itself, when the viewer may still see it.
+    async fn case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
+        Ok(visible(ctx, self.0.case_id).await?)
+    }
+}
+
+async fn case_facts(ctx: &Context<'_>, case_id: i64) -> Result<(String, String)> {
+    let c = case::Entity::find_by_id(case_id)
+        .one(&state(ctx).db)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok((c.number, c.title))
+}
+
+/// 包案领导 — the leader who took personal ownership (staff only).
+#[derive(SimpleObject)]
+pub struct LeaderOwnership {
+    pub name: String,
+    pub unit: Option<OrgUnit>,
+}
+
+// ---- the records of one case, as Case's fields read them ------------------------------
+
+pub async fn extensions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Extension>> {
+    let me = viewer(ctx)?;
+    let mut q = extension::Entity::find().filter(extension::Column::CaseId.eq(case_id));
+    if me.is_petitioner() {
+        q = q.filter(extension::Column::Status.eq(ApprovalStatus::Approved.as_str()));
+    }
+    Ok(q.order_by_asc(extension::Column::Id)
+        .all(&state(ctx).db)
+        .await?
+        .into_iter()
+        .map(Extension)
+        .collect())
+}
+
+pub async fn reply_of(ctx: &Context<'_>, case_id: i64) -> Result<Option<Reply>> {
+    Ok(reply::Entity::find()
+        .filter(reply::Column::CaseId.eq(case_id))
+        .one(&state(ctx).db)
+        .await?
+        .map(Reply))
+}
+
+pub async fn evaluation_of(ctx: &Context<'_>, case_id: i64) -> Result<Option<Evaluation>> {
+    evaluation::Entity::find_by_id(case_id)
+        .one(&state(ctx).db)
+        .await?
+        .map(Evaluation::from_model)
+        .transpose()
+}
+
+pub async fn reviews_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Review>> {
+    let rows = review::Entity::find()
+        .filter(review::Column::CaseId.eq(case_id))
+        .order_by_asc(review::Column::Id)
+        .all(&state(ctx).db)
+        .await?;
+    Ok(rows.into_iter().map(Review).collect())
+}
+
+pub async fn supervisions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Supervision>> {
+    if viewer(ctx)?.is_petitioner() {
+        return Ok(vec![]);
+    }
+    let rows = supervision::Entity::find()
+        .filter(supervision::Column::CaseId.eq(case_id))
+        .order_by_asc(supervision::Column::Id)
+        .all(&state(ctx).db)
+        .await?;
+    Ok(rows.into_iter().map(Supervision).collect())
+}
+
+pub async fn completion_reports_of(
+    ctx: &Context<'_>,
+    case_id: i64,
+) -> Result<Vec<CompletionReport>> {
+    if viewer(ctx)?.is_petitioner() {
+        return Ok(vec![]);
+    }
+    let rows = completion_report::Entity::find()
+        .filter(completion_report::Column::CaseId.eq(case_id))
+        .order_by_asc(completion_report::Column::Id)
+        .all(&state(ctx).db)
+        .await?;
+    Ok(rows.into_iter().map(CompletionReport).collect())
+}
+
+pub async fn referrals_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Referral>> {
+    let rows = referral::Entity::find()
+        .filter(referral::Column::CaseId.eq(case_id))
+        .order_by_asc(referral::Column::Id)
+        .all(&state(ctx).db)
+        .await?;
+    Ok(rows.into_iter().map(Referral).collect())
+}
+
+pub async fn leader_of(
+    ctx: &Context<'_>,
+    case: &case::Model,
+) -> GqlResult<Option<LeaderOwnership>> {
+    let me = viewer(ctx)?;
+    let (false, Some(id)) = (me.is_petitioner(), case.leader_user_id) else {
+        return Ok(None);
+    };
+    let Some(leader) = user::Entity::find_by_id(id)
+        .one(&state(ctx).db)
+        .await
+        .map_err(AppError::from)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(LeaderOwnership {
+        name: leader.display_name,
+        unit: load_unit(ctx, leader.org_unit_id).await?,
+    }))
+}
+
+// ---- inputs and payloads ---------------------------------------------------------------
+
+#[derive(InputObject)]
+pub struct DecideAcceptanceInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    pub decision: AcceptanceDecision,
+    /// Required when declining.
+    pub reason: Option<String>,
+    /// Required when redirecting an appeal to its legal route.
+    pub legal_route: Option<LegalRoute>,
+}
+
+#[derive(InputObject)]
+pub struct AddProgressNoteInput {
+    pub case_id: ID,
+    pub text: String,
+    /// Internal notes are never shown to the petitioner (default true).
+    #[graphql(default = true)]
+    pub internal: bool,
+}
+
+#[derive(InputObject)]
+pub struct RequestExtensionInput {
+    pub case_id: ID,
+    /// 1 to 30; all extensions of a case total at most 30 days.
+    pub days: i32,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct DecideExtensionInput {
+    pub extension_id: ID,
+    pub approve: bool,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct IssueReplyInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    pub outcome: ReplyOutcome,
+    /// 事实
+    pub facts: String,
+    /// 理由
+    pub reasons: String,
+    /// 依据
+    pub basis: String,
+}
+
+#[derive(InputObject)]
+pub struct EvaluateCaseInput {
+    pub case_id: ID,
+    pub satisfaction: Satisfaction,
+    pub comment: Option<String>,
+    /// Staff recording a call-back set this to true; petitioners leave it false.
+    #[graphql(default)]
+    pub on_behalf: bool,
+}
+
+#[derive(InputObject)]
+pub struct RequestReviewInput {
+    pub case_id: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct DecideReviewInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    pub decision: ReviewDecision,
+    pub text: String,
+}
+
+#[derive(InputObject)]
+pub struct IssueSupervisionInput {
+    pub case_id: ID,
+    pub text: String,
+    pub due_at: Instant,
+}
+
+#[derive(InputObject)]
+pub struct AnswerSupervisionInput {
+    pub supervision_id: ID,
+    pub text: String,
+}
+
+#[derive(InputObject)]
+pub struct TakeLeaderOwnershipInput {
+    pub case_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CloseCaseInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+}
+
+#[derive(InputObject)]
+pub struct AddAssistingUnitInput {
+    pub case_id: ID,
+    pub unit_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct AddAssistingOpinionInput {
+    pub case_id: ID,
+    pub text: String,
+}
+
+#[derive(InputObject)]
+pub struct FileCompletionReportInput {
+    pub case_id: ID,
+    pub text: String,
+}
+
+#[derive(InputObject)]
+pub struct DecideCompletionReportInput {
+    pub report_id: ID,
+    pub approve: bool,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct TransferCaseInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    pub to_unit_id: ID,
+    pub mode: ReferralMode,
+    pub reason: String,
+    /// For ASSIGN: when the completion report is due (default: 60 days).
+    pub report_due_at: Option<Instant>,
+}
+
+#[derive(InputObject)]
+pub struct CalendarDayInput {
+    /// `YYYY-MM-DD`
+    pub date: String,
+    /// true: a working day (调休 make-up day); false: a holiday.
+    pub working: bool,
+    #[graphql(default)]
+    pub note: String,
+}
+
+#[derive(InputObject)]
+pub struct SetCalendarDaysInput {
+    pub days: Vec<CalendarDayInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct CaseActionPayload {
+    /// The case after the action.
+    pub case: Case,
+}
+
+#[derive(SimpleObject)]
+pub struct ExtensionPayload {
+    pub extension: Extension,
+    pub case: Case,
+}
+
+#[derive(SimpleObject)]
+pub struct SupervisionPayload {
+    pub supervision: Supervision,
+    pub case: Case,
+}
+
+#[derive(SimpleObject)]
+pub struct CompletionReportPayload {
+    pub report: CompletionReport,
+    pub case: Case,
+}
+
+#[derive(SimpleObject)]
+pub struct ReferralPayload {
+    pub referral: Referral,
+    /// The case, when the acting unit may still see it after handing it on.
+    pub case: Option<Case>,
+}
+
+/// 节假日设置 — one exception to the weekend rule.
+#[derive(SimpleObject)]
+pub struct CalendarDay {
+    pub date: String,
+    pub working: bool,
+    pub note: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CalendarPayload {
+    pub days: Vec<CalendarDay>,
+}
+
+/// 审计校验 — the result of re-computing a case's hash chain.
+#[derive(SimpleObject)]
+pub struct AuditIntegrity {
+    /// Every entry is unchanged and none is missing.
+    pub intact: bool,
+    pub entries: i32,
+    /// The first entry whose link or content does not check out.
+    pub broken_at_seq: Option<i32>,
+    pub reason: Option<String>,
+}
+
+fn case_payload(case: case::Model) -> CaseActionPayload {
+    CaseActionPayload { case: Case(case) }
+}
+
+#[derive(Default)]
+pub struct WorkflowMutation;
+
+#[Object]
+impl WorkflowMutation {
+    /// 受理告知 — accept, decline or redirect. STAFF/LEADER of the lead unit.
+    async fn decide_acceptance(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideAcceptanceInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let a = AcceptanceInput {
+            decision: input.decision,
+            reason: input.reason,
+            legal_route: input.legal_route,
+        };
+        Ok(case_payload(
+            workflow::decide_acceptance(&c, id, input.expected_version, a).await?,
+        ))
+    }
+
+    /// 办理情况 — a progress note. STAFF/LEADER of the lead unit.
+    async fn add_progress_note(
+        &self,
+        ctx: &Context<'_>,
+        input: AddProgressNoteInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(
+            workflow::add_progress_note(&c, id, &input.text, input.internal).await?,
+        ))
+    }
+
+    /// 申请延期 — STAFF/LEADER of the lead unit, before the handling deadline.
+    async fn request_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestExtensionInput,
+    ) -> GqlResult<ExtensionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let created = workflow::request_extension(&c, id, input.days, &input.reason).await?;
+        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
+        Ok(ExtensionPayload {
+            extension: Extension(created),
+            case,
+        })
+    }
+
+    /// 审批延期 — a LEADER of the lead unit other than the requester.
+    async fn decide_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideExtensionInput,
+    ) -> GqlResult<ExtensionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Extension", "extensionId", &input.extension_id)?;
+        let (decided, case) =
+            workflow::decide_extension(&c, id, input.approve, input.note.as_deref()).await?;
+        Ok(ExtensionPayload {
+            extension: Extension(decided),
+            case: Case(case),
+        })
+    }
+
+    /// 出具处理意见书 — LEADER of the lead unit.
+    async fn issue_reply(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueReplyInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let r = ReplyInput {
+            outcome: input.outcome,
+            facts: input.facts,
+            reasons: input.reasons,
+            basis: input.basis,
+        };
+        Ok(case_payload(
+            workflow::issue_reply(&c, id, input.expected_version, r).await?,
+        ))
+    }
+
+    /// 满意度评价 — once, within the review window.
+    async fn evaluate_case(
+        &self,
+        ctx: &Context<'_>,
+        input: EvaluateCaseInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let case = workflow::evaluate(
+            &c,
+            id,
+            input.satisfaction,
+            input.comment.as_deref(),
+            input.on_behalf,
+        )
+        .await?;
+        Ok(case_payload(case))
+    }
+
+    /// 申请复查/复核 — the case's stage decides which.
+    async fn request_review(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestReviewInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(
+            workflow::request_review(&c, id, &input.reason).await?,
+        ))
+    }
+
+    /// 复查/复核决定 — STAFF/LEADER of the reviewing body.
+    async fn decide_review(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideReviewInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(
+            workflow::decide_review(&c, id, input.expected_version, input.decision, &input.text)
+                .await?,
+        ))
+    }
+
+    /// 督办 — the petition bureau.
+    async fn issue_supervision(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueSupervisionInput,
+    ) -> GqlResult<SupervisionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let created = workflow::issue_supervision(&c, id, &input.text, input.due_at.0).await?;
+        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
+        Ok(SupervisionPayload {
+            supervision: Supervision(created),
+            case,
+        })
+    }
+
+    /// 督办回复 — the lead unit answers a supervision order.
+    async fn answer_supervision(
+        &self,
+        ctx: &Context<'_>,
+        input: AnswerSupervisionInput,
+    ) -> GqlResult<SupervisionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Supervision", "supervisionId", &input.supervision_id)?;
+        let answered = workflow::answer_supervision(&c, id, &input.text).await?;
+        let case = visible(ctx, answered.case_id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        Ok(SupervisionPayload {
+            supervision: Supervision(answered),
+            case,
+        })
+    }
+
+    /// 领导包案 — a LEADER of the lead unit or of the county.
+    async fn take_leader_ownership(
+        &self,
+        ctx: &Context<'_>,
+        input: TakeLeaderOwnershipInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(workflow::take_leader_ownership(&c, id).await?))
+    }
+
+    /// 办结 — when the review window has lapsed or the petitioner is satisfied.
+    async fn close_case(
+        &self,
+        ctx: &Context<'_>,
+        input: CloseCaseInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(
+            workflow::close_case(&c, id, input.expected_version).await?,
+        ))
+    }
+
+    /// 增加协办单位 — the lead unit or the petition bureau.
+    async fn add_assisting_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAssistingUnitInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let unit = input_id("OrgUnit", "unitId", &input.unit_id)?;
+        Ok(case_payload(
+            workflow::add_assisting_unit(&c, id, unit).await?,
+        ))
+    }
+
+    /// 协办意见 — an assisting unit's opinion (never shown to the petitioner).
+    async fn add_assisting_opinion(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAssistingOpinionInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        Ok(case_payload(
+            workflow::add_assisting_opinion(&c, id, &input.text).await?,
+        ))
+    }
+
+    /// 办结报告 — the lead unit of an assigned case reports completion.
+    async fn file_completion_report(
+        &self,
+        ctx: &Context<'_>,
+        input: FileCompletionReportInput,
+    ) -> GqlResult<CompletionReportPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let report = workflow::file_completion_report(&c, id, &input.text).await?;
+        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
+        Ok(CompletionReportPayload {
+            report: CompletionReport(report),
+            case,
+        })
+    }
+
+    /// 审核办结报告 — the petition bureau approves or returns a completion report.
+    async fn decide_completion_report(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideCompletionReportInput,
+    ) -> GqlResult<CompletionReportPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("CompletionReport", "reportId", &input.report_id)?;
+        let (report, case) =
+            workflow::decide_completion_report(&c, id, input.approve, input.note.as_deref())
+                .await?;
+        Ok(CompletionReportPayload {
+            report: CompletionReport(report),
+            case: Case(case),
+        })
+    }
+
+    /// 转送/交办 — the lead unit, or the petition bureau, hands the case on.
+    async fn transfer_case(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferCaseInput,
+    ) -> GqlResult<ReferralPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let t = TransferInput {
+            to_unit_id: input_id("OrgUnit", "toUnitId", &input.to_unit_id)?,
+            mode: input.mode,
+            reason: input.reason,
+            report_due_at: input.report_due_at.map(|t| t.0),
+        };
+        let (created, _) = workflow::transfer(&c, id, input.expected_version, t).await?;
+        Ok(ReferralPayload {
+            referral: Referral(created),
+            case: visible(ctx, id).await?,
+        })
+    }
+
+    /// 节假日设置 — holidays and make-up working days of the administrator's county.
+    async fn set_calendar_days(
+        &self,
+        ctx: &Context<'_>,
+        input: SetCalendarDaysInput,
+    ) -> GqlResult<CalendarPayload> {
+        let me = viewer(ctx)?;
+        let admin = me.admin_unit()?;
+        let county_id = admin
+            .county_id
+            .ok_or_else(|| forbidden("only an administrator of a county sets its calendar"))?;
+        if !admin.is_county_unit() {
+            return Err(forbidden("only the county's administrator sets its calendar").into());
+        }
+        if input.days.is_empty() || input.days.len() > 366 {
+            return Err(bad_input("days", "give 1 to 366 days").into());
+        }
+        let s = state(ctx);
+        let tx = crate::db::begin_write(&s.db).await?;
+        let mut out = vec![];
+        for (i, d) in input.days.iter().enumerate() {
+            let date = chrono::NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").map_err(|_| {
+                bad_input(format!("days[{i}].date"), "dates are written YYYY-MM-DD")
+            })?;
+            crate::validate::text(&format!("days[{i}].note"), &d.note, 0, 100)?;
+            let row = calendar_day::ActiveModel {
+                county_id: sea_orm::Set(county_id),
+                day: sea_orm::Set(date.to_string()),
+                working: sea_orm::Set(d.working),
+                note: sea_orm::Set(d.note.clone()),
+            };
+            calendar_day::Entity::insert(row)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        calendar_day::Column::CountyId,
+                        calendar_day::Column::Day,
+                    ])
+                    .update_columns([calendar_day::Column::Working, calendar_day::Column::Note])
+                    .to_owned(),
+                )
+                .exec(&tx)
+                .await
+                .map_err(AppError::from)?;
+            out.push(CalendarDay {
+                date: date.to_string(),
+                working: d.working,
+                note: d.note.clone(),
+            });
+        }
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(CalendarPayload { days: out })
+    }
+}
+
+#[derive(Default)]
+pub struct WorkflowQuery;
+
+#[Object]
+impl WorkflowQuery {
+    /// 审计校验 — re-computes a case's hash chain. The petition bureau only.
+    async fn audit_integrity(&self, ctx: &Context<'_>, case_id: ID) -> GqlResult<AuditIntegrity> {
+        let me = viewer(ctx)?;
+        let Some(id) = super::lookup_id("Case", &case_id) else {
+            return Err(AppError::NotFound("case").into());
+        };
+        let s = state(ctx);
+        let case = crate::cases::find_visible(&s.db, me, id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        let bureau =
+            matches!(&me.unit, Some(u) if u.petition_bureau && u.county_id == Some(case.county_id));
+        if !bureau || me.is_petitioner() {
+            return Err(forbidden("only the petition bureau verifies the record").into());
+        }
+        let entries = xinfang_entity::case_event::Entity::find()
+            .filter(xinfang_entity::case_event::Column::CaseId.eq(id))
+            .all(&s.db)
+            .await
+            .map_err(AppError::from)?
+            .len() as i32;
+        let broken = crate::audit::verify_case(&s.db, id).await?;
+        Ok(AuditIntegrity {
+            intact: broken.is_none(),
+            entries,
+            broken_at_seq: broken.as_ref().map(|b| b.seq),
+            reason: broken.map(|b| b.reason),
+        })
+    }
+
+    /// 节假日 — the calendar exceptions of the viewer's county, between two dates.
+    async fn calendar_days(
+        &self,
+        ctx: &Context<'_>,
+        from: String,
+        to: String,
+    ) -> GqlResult<Vec<CalendarDay>> {
+        let me = viewer(ctx)?;
+        let county_id = me
+            .unit
+            .as_ref()
+            .and_then(|u| u.county_id)
+            .ok_or_else(|| forbidden("only staff of a county read its calendar"))?;
+        let parse = |field: &str, v: &str| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| bad_input(field, "dates are written YYYY-MM-DD"))
+        };
+        let (from, to) = (parse("from", &from)?, parse("to", &to)?);
+        let rows = calendar_day::Entity::find()
+            .filter(calendar_day::Column::CountyId.eq(county_id))
+            .filter(calendar_day::Column::Day.gte(from.to_string()))
+            .filter(calendar_day::Column::Day.lte(to.to_string()))
+            .order_by_asc(calendar_day::Column::Day)
+            .all(&state(ctx).db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CalendarDay {
+                date: r.day,
+                working: r.working,
+                note: r.note,
+            })
+            .collect())
+    }
+}

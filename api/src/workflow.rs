@@ -1,0 +1,1225 @@
+//! The statutory life of a case (domain §3–§4): which action each state allows, the
+//! deadlines each action sets, and every transition as one transaction — check, change,
+//! timeline entry — or nothing.
+//!
+//! Every action goes through [`open`]: the case is loaded through the viewer's scope (so an
+//! invisible case is `NOT_FOUND`) and locked; the access module says whether the viewer's unit
+//! and role may act (`FORBIDDEN`); a stale `expectedVersion` is `CONFLICT`; the state table
+//! says whether the state allows it (`INVALID_TRANSITION`). [`save`] then writes the change
+//! with `version = version + 1 … WHERE version = <read>` and appends the timeline entry.
+
+use crate::access::{Capabilities, PersonalData, Viewer};
+use crate::audit::{self, Actor};
+use crate::calendar::WorkCalendar;
+use crate::cases::{self, add_relation, work_calendar};
+use crate::clock::Clock;
+use crate::db;
+use crate::domain::{
+    AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, LegalRoute, OrgUnitKind,
+    ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction,
+    UnitRelation,
+};
+use crate::error::{AppError, Result, bad_input, conflict, forbidden};
+use crate::identity::find_unit;
+use crate::validate;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+use xinfang_entity::{
+    case, case_unit, completion_report, evaluation, extension, org_unit, referral, reply, review,
+    supervision,
+};
+
+/// 受理告知: decided within 15 days of receipt.
+pub const ACCEPTANCE_DAYS: u32 = cases::ACCEPTANCE_DAYS;
+/// 办理: 60 days from acceptance.
+pub const HANDLING_DAYS: u32 = 60;
+/// 延期: at most 30 days in total.
+pub const MAX_EXTENSION_DAYS: i32 = 30;
+/// 复查/复核 requests and decisions: 30 days each.
+pub const REVIEW_DAYS: u32 = 30;
+/// 异议: a receiver may object to a referral within 5 working days.
+pub const OBJECTION_WORKING_DAYS: u32 = 5;
+pub const TEXT_MAX: usize = 5_000;
+
+/// Whether a case's state allows an action now (the "when"; the "who" is
+/// [`Viewer::may`]). Conditions beyond the state that belong to the state machine (an
+/// assigned case replies only after its report is approved) are here too.
+pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
+    use CaseStatus::*;
+    let assignment_open = case.assignment_id.is_some() && !case.report_approved;
+    match action {
+        Action::Transfer | Action::AddAssistingUnit => matches!(status, Registered | InProgress),
+        Action::DecideAcceptance => status == Registered,
+        Action::AddProgressNote | Action::AddAssistingOpinion => {
+            matches!(status, InProgress | Reported)
+        }
+        Action::RequestExtension | Action::DecideExtension => status == InProgress,
+        Action::Reply => status == InProgress && !assignment_open,
+        Action::FileCompletionReport => status == InProgress && assignment_open,
+        Action::DecideCompletionReport => status == Reported,
+        Action::IssueSupervision => matches!(status, Registered | InProgress | Reported),
+        Action::AnswerSupervision | Action::TakeLeaderOwnership => status.is_open(),
+        Action::Evaluate => status == Replied,
+        Action::RequestReview => matches!(status, Replied | Reviewed),
+        Action::DecideReview => matches!(status, UnderReview | UnderReReview),
+        Action::Close => matches!(status, Replied | Reviewed),
+    }
+}
+
+fn invalid(case: &case::Model, action: Action, why: Option<&str>) -> AppError {
+    AppError::InvalidTransition {
+        status: case.status.clone(),
+        action: action.name().into(),
+        why: why.map(str::to_owned),
+    }
+}
+
+/// What the viewer may do to a case now: the access module's "who" and the state table's
+/// "when", plus the windows that are already known to have closed.
+pub async fn capabilities(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    case: &case::Model,
+    now: DateTime<Utc>,
+) -> Result<Capabilities> {
+    let relations = match &viewer.unit {
+        Some(u) => cases::relations_of(db, case.id, u.id).await?,
+        None => vec![],
+    };
+    let status = CaseStatus::from_db(&case.status)?;
+    let can = |action| viewer.may(case, &relations, action) && state_allows(case, status, action);
+    let window_open = case.review_request_by.is_some_and(|by| now <= by);
+    let evaluated = if can(Action::Evaluate) || can(Action::Close) {
+        evaluation::Entity::find_by_id(case.id).one(db).await?
+    } else {
+        None
+    };
+    let satisfied = evaluated
+        .as_ref()
+        .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied.as_str());
+    Ok(Capabilities {
+        transfer: can(Action::Transfer),
+        decide_acceptance: can(Action::DecideAcceptance),
+        add_progress_note: can(Action::AddProgressNote),
+        request_extension: can(Action::RequestExtension)
+            && case.extension_days < MAX_EXTENSION_DAYS,
+        decide_extension: can(Action::DecideExtension),
+        reply: can(Action::Reply),
+        add_assisting_unit: can(Action::AddAssistingUnit),
+        add_assisting_opinion: can(Action::AddAssistingOpinion),
+        issue_supervision: can(Action::IssueSupervision),
+        answer_supervision: can(Action::AnswerSupervision),
+        file_completion_report: can(Action::FileCompletionReport),
+        decide_completion_report: can(Action::DecideCompletionReport),
+        take_leader_ownership: can(Action::TakeLeaderOwnership) && case.leader_user_id.is_none(),
+        evaluate: can(Action::Evaluate) && window_open && evaluated.is_none(),
+        request_review: can(Action::RequestReview) && window_open,
+        decide_review: can(Action::DecideReview),
+        close: can(Action::Close) && (!window_open || (status == CaseStatus::Replied && satisfied)),
+        see_full_personal_data: viewer.personal_data(case) == PersonalData::Full,
+    })
+}
+
+/// The caller of a workflow action.
+pub struct Caller<'a> {
+    pub db: &'a DatabaseConnection,
+    pub clock: &'a Clock,
+    pub viewer: &'a Viewer,
+}
+
+/// A case opened for an action: locked, checked, inside its transaction.
+struct Open {
+    tx: DatabaseTransaction,
+    case: case::Model,
+    now: DateTime<Utc>,
+    actor: Actor,
+    calendar: WorkCalendar,
+}
+
+async fn open(
+    caller: &Caller<'_>,
+    case_id: i64,
+    action: Action,
+    expected_version: Option<i32>,
+) -> Result<Open> {
+    let tx = db::begin_write(caller.db).await?;
+    let case = case::Entity::find()
+        .filter(case::Column::Id.eq(case_id))
+        .filter(caller.viewer.case_scope())
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    let relations = match &caller.viewer.unit {
+        Some(u) => cases::relations_of(&tx, case.id, u.id).await?,
+        None => vec![],
+    };
+    caller.viewer.require(&case, &relations, action)?;
+    if let Some(v) = expected_version
+        && v != case.version
+    {
+        return Err(conflict(format!(
+            "case {} changed since you read it (version {} now, you sent {v}); reload and try again",
+            case.number, case.version
+        )));
+    }
+    if !state_allows(&case, CaseStatus::from_db(&case.status)?, action) {
+        return Err(invalid(&case, action, None));
+    }
+    let calendar = work_calendar(&tx, case.county_id).await?;
+    let actor = Actor {
+        user_id: Some(caller.viewer.user_id),
+        unit_id: caller.viewer.unit.as_ref().map(|u| u.id),
+    };
+    Ok(Open {
+        tx,
+        case,
+        now: caller.clock.now(),
+        actor,
+        calendar,
+    })
+}
+
+/// Writes the case's changes (bumping its version, guarded by the version read), appends the
+/// timeline entry and commits.
+async fn save(
+    open: Open,
+    mut changes: case::ActiveModel,
+    action: &str,
+    detail: serde_json::Value,
+    public: bool,
+) -> Result<case::Model> {
+    let Open {
+        tx,
+        case,
+        now,
+        actor,
+        ..
+    } = open;
+    changes.updated_at = Set(now);
+    let result = case::Entity::update_many()
+        .set(changes)
+        .col_expr(
+            case::Column::Version,
+            Expr::col(case::Column::Version).add(1),
+        )
+        .filter(case::Column::Id.eq(case.id))
+        .filter(case::Column::Version.eq(case.version))
+        .exec(&tx)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(conflict(format!(
+            "case {} changed meanwhile; reload and try again",
+            case.number
+        )));
+    }
+    audit::append(&tx, case.id, now, actor, action, detail, public).await?;
+    let saved = case::Entity::find_by_id(case.id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+fn unchanged() -> case::ActiveModel {
+    Default::default()
+}
+
+fn text(field: &str, value: &str) -> Result<()> {
+    validate::text(field, value, 1, TEXT_MAX)
+}
+
+// ---------------------------------------------------------------------------------------
+// Acceptance and handling
+
+pub struct AcceptanceInput {
+    pub decision: AcceptanceDecision,
+    pub reason: Option<String>,
+    pub legal_route: Option<LegalRoute>,
+}
+
+/// 受理告知: accept (the 60-day clock starts), decline with a reason, or redirect an appeal to
+/// its statutory route. The petitioner is told in each case (a public timeline entry).
+pub async fn decide_acceptance(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    input: AcceptanceInput,
+) -> Result<case::Model> {
+    if let Some(r) = &input.reason {
+        text("reason", r)?;
+    }
+    match input.decision {
+        AcceptanceDecision::Accept => {}
+        AcceptanceDecision::Decline if input.reason.is_none() => {
+            return Err(bad_input("reason", "a decline states its reason"));
+        }
+        AcceptanceDecision::RedirectToLegalRoute if input.legal_route.is_none() => {
+            return Err(bad_input(
+                "legalRoute",
+                "name the statutory route the matter belongs to",
+            ));
+        }
+        _ => {}
+    }
+    let open = open(
+        caller,
+        case_id,
+        Action::DecideAcceptance,
+        Some(expected_version),
+    )
+    .await?;
+    let case = &open.case;
+    if input.decision == AcceptanceDecision::Accept && case.not_acceptable {
+        return Err(bad_input(
+            "decision",
+            "this repeats a finalized matter, which is not accepted again (不再受理)",
+        ));
+    }
+    if input.decision == AcceptanceDecision::RedirectToLegalRoute
+        && case.category != Category::Appeal.as_str()
+    {
+        return Err(bad_input(
+            "decision",
+            "only appeal matters are redirected to a legal route",
+        ));
+    }
+    let mut changes = unchanged();
+    changes.acceptance_decision = Set(Some(input.decision.as_str().into()));
+    changes.acceptance_reason = Set(input.reason.clone());
+    changes.legal_route = Set(input.legal_route.map(|r| r.as_str().into()));
+    changes.accept_decided_at = Set(Some(open.now));
+    let (status, handle_by) = match input.decision {
+        AcceptanceDecision::Accept => (
+            CaseStatus::InProgress,
+            Some(open.calendar.due_after_days(open.now, HANDLING_DAYS)),
+        ),
+        _ => (CaseStatus::NotAccepted, None),
+    };
+    changes.status = Set(status.as_str().into());
+    changes.handle_by = Set(handle_by);
+    changes.due_at = Set(handle_by);
+    let on_time = case.accept_by.is_none_or(|by| open.now <= by);
+    let detail = json!({
+        "decision": input.decision.as_str(),
+        "reason": input.reason,
+        "legalRoute": input.legal_route.map(|r| r.as_str()),
+        "handleBy": handle_by,
+        "onTime": on_time,
+    });
+    save(open, changes, input.decision.as_str(), detail, true).await
+}
+
+/// 办理情况: a progress note by the lead unit, internal or shown to the petitioner.
+pub async fn add_progress_note(
+    caller: &Caller<'_>,
+    case_id: i64,
+    note: &str,
+    internal: bool,
+) -> Result<case::Model> {
+    text("text", note)?;
+    let open = open(caller, case_id, Action::AddProgressNote, None).await?;
+    save(
+        open,
+        unchanged(),
+        "PROGRESS_NOTE",
+        json!({ "text": note }),
+        !internal,
+    )
+    .await
+}
+
+/// 延期申请: extends the handling deadline once a LEADER of the lead unit other than the
+/// requester approves. At most 30 days in all; one request pending at a time.
+pub async fn request_extension(
+    caller: &Caller<'_>,
+    case_id: i64,
+    days: i32,
+    reason: &str,
+) -> Result<extension::Model> {
+    text("reason", reason)?;
+    if !(1..=MAX_EXTENSION_DAYS).contains(&days) {
+        return Err(bad_input(
+            "days",
+            format!("an extension is 1 to {MAX_EXTENSION_DAYS} days"),
+        ));
+    }
+    let open = open(caller, case_id, Action::RequestExtension, None).await?;
+    if open.case.handle_by.is_some_and(|by| open.now > by) {
+        return Err(AppError::DeadlinePassed(
+            "the handling deadline has passed; an extension must be asked before it".into(),
+        ));
+    }
+    if open.case.extension_days + days > MAX_EXTENSION_DAYS {
+        return Err(bad_input(
+            "days",
+            format!(
+                "extensions total at most {MAX_EXTENSION_DAYS} days; {} already granted",
+                open.case.extension_days
+            ),
+        ));
+    }
+    let pending = extension::Entity::find()
+        .filter(extension::Column::CaseId.eq(open.case.id))
+        .filter(extension::Column::Status.eq(ApprovalStatus::Pending.as_str()))
+        .one(&open.tx)
+        .await?;
+    if pending.is_some() {
+        return Err(conflict(
+            "an extension request is already waiting for a decision",
+        ));
+    }
+    let created = extension::ActiveModel {
+        case_id: Set(open.case.id),
+        days: Set(days),
+        reason: Set(reason.to_string()),
+        status: Set(ApprovalStatus::Pending.as_str().into()),
+        requested_by_user_id: Set(caller.viewer.user_id),
+        requested_at: Set(open.now),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    save(
+        open,
+        unchanged(),
+        "EXTENSION_REQUESTED",
+        json!({ "extensionId": created.id, "days": days, "reason": reason }),
+        false,
+    )
+    .await?;
+    Ok(created)
+}
+
+pub async fn decide_extension(
+    caller: &Caller<'_>,
+    extension_id: i64,
+    approve: bool,
+    note: Option<&str>,
+) -> Result<(extension::Model, case::Model)> {
+    validate::optional_text("note", note, TEXT_MAX)?;
+    let request = extension::Entity::find_by_id(extension_id)
+        .one(caller.db)
+        .await?
+        .ok_or(AppError::NotFound("extension"))?;
+    let open = open(caller, request.case_id, Action::DecideExtension, None).await?;
+    let request = extension::Entity::find_by_id(extension_id)
+        .one(&open.tx)
+        .await?
+        .ok_or(AppError::NotFound("extension"))?;
+    if request.status != ApprovalStatus::Pending.as_str() {
+        return Err(conflict("this extension request was already decided"));
+    }
+    if request.requested_by_user_id == caller.viewer.user_id {
+        return Err(forbidden(
+            "an extension is approved by a leader other than the one who asked for it",
+        ));
+    }
+    if approve && open.case.extension_days + request.days > MAX_EXTENSION_DAYS {
+        return Err(bad_input(
+            "approve",
+            format!("extensions total at most {MAX_EXTENSION_DAYS} days"),
+        ));
+    }
+    let status = if approve {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Rejected
+    };
+    let mut decided: extension::ActiveModel = request.clone().into();
+    decided.status = Set(status.as_str().into());
+    decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
+    decided.decided_at = Set(Some(open.now));
+    decided.note = Set(note.map(str::to_owned));
+    let decided = decided.update(&open.tx).await?;
+    let mut changes = unchanged();
+    let mut new_deadline = None;
+    if approve {
+        let base = open.case.handle_by.unwrap_or(open.now);
+        let handle_by = open.calendar.due_after_days(base, request.days as u32);
+        new_deadline = Some(handle_by);
+        changes.handle_by = Set(Some(handle_by));
+        changes.due_at = Set(Some(handle_by));
+        changes.extension_days = Set(open.case.extension_days + request.days);
+    }
+    let action = if approve {
+        "EXTENSION_APPROVED"
+    } else {
+        "EXTENSION_REJECTED"
+    };
+    // An approved extension, with its reason, is shown to the petitioner.
+    let detail = json!({ "extensionId": request.id, "days": request.days, "reason": request.reason, "handleBy": new_deadline });
+    let case = save(open, changes, action, detail, approve).await?;
+    Ok((decided, case))
+}
+
+pub struct ReplyInput {
+    pub outcome: ReplyOutcome,
+    pub facts: String,
+    pub reasons: String,
+    pub basis: String,
+}
+
+/// 处理意见书: signed by a LEADER of the lead unit. It names the review body (the lead unit's
+/// superior) and the 30-day window for asking it.
+pub async fn issue_reply(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    input: ReplyInput,
+) -> Result<case::Model> {
+    text("facts", &input.facts)?;
+    text("reasons", &input.reasons)?;
+    text("basis", &input.basis)?;
+    let open = open(caller, case_id, Action::Reply, Some(expected_version)).await?;
+    let lead = find_unit(&open.tx, open.case.lead_unit_id).await?;
+    let review_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
+    reply::ActiveModel {
+        case_id: Set(open.case.id),
+        outcome: Set(input.outcome.as_str().into()),
+        facts: Set(input.facts.clone()),
+        reasons: Set(input.reasons.clone()),
+        basis: Set(input.basis.clone()),
+        signed_by_user_id: Set(caller.viewer.user_id),
+        unit_id: Set(lead.id),
+        review_unit_id: Set(lead.parent_id),
+        review_request_by: Set(review_by),
+        issued_at: Set(open.now),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    let mut changes = unchanged();
+    changes.status = Set(CaseStatus::Replied.as_str().into());
+    changes.replied_at = Set(Some(open.now));
+    changes.review_request_by = Set(Some(review_by));
+    changes.due_at = Set(None);
+    let on_time = open.case.handle_by.is_none_or(|by| open.now <= by);
+    let detail = json!({ "outcome": input.outcome.as_str(), "reviewUnitId": lead.parent_id, "reviewRequestBy": review_by, "onTime": on_time });
+    save(open, changes, "REPLY", detail, true).await
+}
+
+// ---------------------------------------------------------------------------------------
+// The petitioner's side: evaluation and review
+
+/// 满意度评价: once, within the review window, by the petitioner or by staff of the lead unit or
+/// the bureau on their behalf (marked).
+pub async fn evaluate(
+    caller: &Caller<'_>,
+    case_id: i64,
+    satisfaction: Satisfaction,
+    comment: Option<&str>,
+    on_behalf: bool,
+) -> Result<case::Model> {
+    validate::optional_text("comment", comment, TEXT_MAX)?;
+    if on_behalf != caller.viewer.acts_on_behalf() {
+        return Err(bad_input(
+            "onBehalf",
+            "staff record evaluations on the petitioner's behalf (onBehalf: true); petitioners for themselves",
+        ));
+    }
+    let open = open(caller, case_id, Action::Evaluate, None).await?;
+    if open.case.review_request_by.is_some_and(|by| open.now > by) {
+        return Err(AppError::DeadlinePassed(
+            "the evaluation window has closed".into(),
+        ));
+    }
+    if evaluation::Entity::find_by_id(open.case.id)
+        .one(&open.tx)
+        .await?
+        .is_some()
+    {
+        return Err(conflict("this case was already evaluated"));
+    }
+    evaluation::ActiveModel {
+        case_id: Set(open.case.id),
+        satisfaction: Set(satisfaction.as_str().into()),
+        comment: Set(comment.map(str::to_owned)),
+        on_behalf: Set(on_behalf),
+        by_user_id: Set(caller.viewer.user_id),
+        at: Set(open.now),
+    }
+    .insert(&open.tx)
+    .await?;
+    save(
+        open,
+        unchanged(),
+        "EVALUATE",
+        json!({ "satisfaction": satisfaction.as_str(), "onBehalf": on_behalf }),
+        true,
+    )
+    .await
+}
+
+/// 复查/复核申请: within 30 days of the reply (review) or of the review decision (re-review),
+/// to the superior of the body below. The case says which stage it is in.
+pub async fn request_review(
+    caller: &Caller<'_>,
+    case_id: i64,
+    reason: &str,
+) -> Result<case::Model> {
+    text("reason", reason)?;
+    let open = open(caller, case_id, Action::RequestReview, None).await?;
+    if open.case.review_request_by.is_some_and(|by| open.now > by) {
+        return Err(AppError::DeadlinePassed(
+            "the 30-day window to ask for a review has closed".into(),
+        ));
+    }
+    let (stage, body_below) = if open.case.status == CaseStatus::Replied.as_str() {
+        (ReviewStage::Review, open.case.lead_unit_id)
+    } else {
+        (
+            ReviewStage::ReReview,
+            open.case
+                .reviewing_unit_id
+                .unwrap_or(open.case.lead_unit_id),
+        )
+    };
+    let below = find_unit(&open.tx, body_below).await?;
+    let Some(reviewer_id) = below.parent_id else {
+        return Err(bad_input(
+            "caseId",
+            format!("{} has no superior body to review its decision", below.name),
+        ));
+    };
+    let reviewer = find_unit(&open.tx, reviewer_id).await?;
+    if !reviewer.active {
+        return Err(bad_input(
+            "caseId",
+            format!("the reviewing body {} is deactivated", reviewer.name),
+        ));
+    }
+    let decide_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
+    review::ActiveModel {
+        case_id: Set(open.case.id),
+        stage: Set(stage.as_str().into()),
+        reason: Set(reason.to_string()),
+        requested_by_user_id: Set(caller.viewer.user_id),
+        on_behalf: Set(caller.viewer.acts_on_behalf()),
+        requested_at: Set(open.now),
+        reviewing_unit_id: Set(reviewer.id),
+        decide_by: Set(decide_by),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    if !inside_accused(&open.tx, &open.case, &reviewer).await? {
+        add_relation(&open.tx, &open.case, reviewer.id, UnitRelation::Reviewing).await?;
+    }
+    let mut changes = unchanged();
+    let status = if stage == ReviewStage::Review {
+        CaseStatus::UnderReview
+    } else {
+        CaseStatus::UnderReReview
+    };
+    changes.status = Set(status.as_str().into());
+    changes.reviewing_unit_id = Set(Some(reviewer.id));
+    changes.decide_by = Set(Some(decide_by));
+    changes.due_at = Set(Some(decide_by));
+    let detail = json!({ "stage": stage.as_str(), "reviewingUnitId": reviewer.id, "decideBy": decide_by, "onBehalf": caller.viewer.acts_on_behalf() });
+    save(open, changes, "REVIEW_REQUESTED", detail, true).await
+}
+
+/// 复查/复核决定 by the reviewing body. After a re-review the matter is finalized.
+pub async fn decide_review(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    decision: ReviewDecision,
+    decision_text: &str,
+) -> Result<case::Model> {
+    text("text", decision_text)?;
+    let open = open(
+        caller,
+        case_id,
+        Action::DecideReview,
+        Some(expected_version),
+    )
+    .await?;
+    let pending = review::Entity::find()
+        .filter(review::Column::CaseId.eq(open.case.id))
+        .filter(review::Column::Decision.is_null())
+        .order_by_desc(review::Column::Id)
+        .one(&open.tx)
+        .await?
+        .ok_or_else(|| {
+            invalid(
+                &open.case,
+                Action::DecideReview,
+                Some("no review is pending"),
+            )
+        })?;
+    let mut decided: review::ActiveModel = pending.clone().into();
+    decided.decision = Set(Some(decision.as_str().into()));
+    decided.text = Set(Some(decision_text.to_string()));
+    decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
+    decided.decided_at = Set(Some(open.now));
+    decided.update(&open.tx).await?;
+    let mut changes = unchanged();
+    changes.decide_by = Set(None);
+    changes.due_at = Set(None);
+    let on_time = open.now <= pending.decide_by;
+    if pending.stage == ReviewStage::Review.as_str() {
+        changes.status = Set(CaseStatus::Reviewed.as_str().into());
+        changes.review_request_by = Set(Some(open.calendar.due_after_days(open.now, REVIEW_DAYS)));
+    } else {
+        changes.status = Set(CaseStatus::Finalized.as_str().into());
+        changes.review_request_by = Set(None);
+    }
+    let detail =
+        json!({ "stage": pending.stage, "decision": decision.as_str(), "onTime": on_time });
+    save(open, changes, "REVIEW_DECIDED", detail, true).await
+}
+
+/// 办结: a replied case closes once its review window has lapsed or the petitioner is
+/// satisfied; a reviewed case once the re-review window has lapsed.
+pub async fn close_case(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+) -> Result<case::Model> {
+    let open = open(caller, case_id, Action::Close, Some(expected_version)).await?;
+    let window_open = open.case.review_request_by.is_some_and(|by| open.now <= by);
+    if window_open {
+        let satisfied = open.case.status == CaseStatus::Replied.as_str()
+            && evaluation::Entity::find_by_id(open.case.id)
+                .one(&open.tx)
+                .await?
+                .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied.as_str());
+        if !satisfied {
+            return Err(invalid(
+                &open.case,
+                Action::Close,
+                Some("the review window is still open and the petitioner is not satisfied"),
+            ));
+        }
+    }
+    let mut changes = unchanged();
+    changes.status = Set(CaseStatus::Closed.as_str().into());
+    changes.closed_at = Set(Some(open.now));
+    changes.due_at = Set(None);
+    save(open, changes, "CLOSE", json!({}), true).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Supervision, leadership, assisting units
+
+/// 督办: the petition bureau orders the lead unit to act by a date.
+pub async fn issue_supervision(
+    caller: &Caller<'_>,
+    case_id: i64,
+    order: &str,
+    due_at: DateTime<Utc>,
+) -> Result<supervision::Model> {
+    text("text", order)?;
+    let now = caller.clock.now();
+    if due_at <= now {
+        return Err(bad_input(
+            "dueAt",
+            "the supervision deadline must be in the future",
+        ));
+    }
+    let open = open(caller, case_id, Action::IssueSupervision, None).await?;
+    let created = supervision::ActiveModel {
+        case_id: Set(open.case.id),
+        text: Set(order.to_string()),
+        due_at: Set(due_at),
+        issued_by_user_id: Set(caller.viewer.user_id),
+        issued_at: Set(open.now),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    save(
+        open,
+        unchanged(),
+        "SUPERVISION_ISSUED",
+        json!({ "supervisionId": created.id, "dueAt": due_at }),
+        false,
+    )
+    .await?;
+    Ok(created)
+}
+
+pub async fn answer_supervision(
+    caller: &Caller<'_>,
+    supervision_id: i64,
+    answer: &str,
+) -> Result<supervision::Model> {
+    text("text", answer)?;
+    let order = supervision::Entity::find_by_id(supervision_id)
+        .one(caller.db)
+        .await?
+        .ok_or(AppError::NotFound("supervision"))?;
+    let open = open(caller, order.case_id, Action::AnswerSupervision, None).await?;
+    let order = supervision::Entity::find_by_id(supervision_id)
+        .one(&open.tx)
+        .await?
+        .ok_or(AppError::NotFound("supervision"))?;
+    if order.answered_at.is_some() {
+        return Err(conflict("this supervision order was already answered"));
+    }
+    let on_time = open.now <= order.due_at;
+    let mut answered: supervision::ActiveModel = order.into();
+    answered.answer = Set(Some(answer.to_string()));
+    answered.answered_by_user_id = Set(Some(caller.viewer.user_id));
+    answered.answered_at = Set(Some(open.now));
+    let answered = answered.update(&open.tx).await?;
+    save(
+        open,
+        unchanged(),
+        "SUPERVISION_ANSWERED",
+        json!({ "supervisionId": supervision_id, "onTime": on_time }),
+        false,
+    )
+    .await?;
+    Ok(answered)
+}
+
+/// 包案: a LEADER of the lead unit or of the county takes personal ownership.
+pub async fn take_leader_ownership(caller: &Caller<'_>, case_id: i64) -> Result<case::Model> {
+    let open = open(caller, case_id, Action::TakeLeaderOwnership, None).await?;
+    if let Some(current) = open.case.leader_user_id {
+        if current == caller.viewer.user_id {
+            return Err(conflict("you already own this case"));
+        }
+        return Err(conflict("another leader already owns this case"));
+    }
+    let mut changes = unchanged();
+    changes.leader_user_id = Set(Some(caller.viewer.user_id));
+    save(
+        open,
+        changes,
+        "LEADER_OWNERSHIP",
+        json!({ "unitId": caller.viewer.unit.as_ref().map(|u| u.id) }),
+        false,
+    )
+    .await
+}
+
+/// Whether a unit is a case's accused unit or inside it: such a unit is never related to
+/// the case.
+async fn inside_accused(
+    db: &impl ConnectionTrait,
+    case: &case::Model,
+    unit: &org_unit::Model,
+) -> Result<bool> {
+    let Some(accused_id) = case.accused_unit_id else {
+        return Ok(false);
+    };
+    let accused = find_unit(db, accused_id).await?;
+    Ok(unit.path.starts_with(&accused.path))
+}
+
+/// A unit that may take part in a case: active, of the case's county, and not its accused unit.
+async fn participant(
+    db: &impl ConnectionTrait,
+    case: &case::Model,
+    field: &str,
+    unit_id: i64,
+) -> Result<org_unit::Model> {
+    let unit = org_unit::Entity::find_by_id(unit_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| bad_input(field, "no such unit"))?;
+    if !unit.active {
+        return Err(bad_input(field, format!("{} is deactivated", unit.name)));
+    }
+    if unit.county_id != Some(case.county_id) {
+        return Err(bad_input(
+            field,
+            format!("{} belongs to another county", unit.name),
+        ));
+    }
+    if OrgUnitKind::from_db(&unit.kind)? == OrgUnitKind::City {
+        return Err(bad_input(field, "a city unit does not handle county cases"));
+    }
+    if inside_accused(db, case, &unit).await? {
+        return Err(bad_input(
+            field,
+            "an accusation is never handed to the accused unit",
+        ));
+    }
+    Ok(unit)
+}
+
+/// 协办单位: the lead unit or the bureau asks another unit to contribute.
+pub async fn add_assisting_unit(
+    caller: &Caller<'_>,
+    case_id: i64,
+    unit_id: i64,
+) -> Result<case::Model> {
+    let open = open(caller, case_id, Action::AddAssistingUnit, None).await?;
+    let unit = participant(&open.tx, &open.case, "unitId", unit_id).await?;
+    if unit.id == open.case.lead_unit_id {
+        return Err(bad_input("unitId", "the lead unit cannot also assist"));
+    }
+    if cases::relations_of(&open.tx, open.case.id, unit.id)
+        .await?
+        .contains(&UnitRelation::Assisting)
+    {
+        return Err(conflict(format!(
+            "{} already assists on this case",
+            unit.name
+        )));
+    }
+    add_relation(&open.tx, &open.case, unit.id, UnitRelation::Assisting).await?;
+    save(
+        open,
+        unchanged(),
+        "ASSISTING_UNIT_ADDED",
+        json!({ "unitId": unit.id }),
+        false,
+    )
+    .await
+}
+
+/// 协办意见: an assisting unit's opinion, never shown to the petitioner.
+pub async fn add_assisting_opinion(
+    caller: &Caller<'_>,
+    case_id: i64,
+    opinion: &str,
+) -> Result<case::Model> {
+    text("text", opinion)?;
+    let open = open(caller, case_id, Action::AddAssistingOpinion, None).await?;
+    let unit = caller.viewer.unit.as_ref().map(|u| u.id);
+    save(
+        open,
+        unchanged(),
+        "ASSISTING_OPINION",
+        json!({ "unitId": unit, "text": opinion }),
+        false,
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Referrals and completion reports
+
+pub struct TransferInput {
+    pub to_unit_id: i64,
+    pub mode: ReferralMode,
+    pub reason: String,
+    pub report_due_at: Option<DateTime<Utc>>,
+}
+
+/// 转送/交办: responsibility moves to the receiver at once, with a fresh 15-day acceptance
+/// clock; an assignment also owes a completion report by `reportDueAt` (default: 60 days).
+pub async fn transfer(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    input: TransferInput,
+) -> Result<(referral::Model, case::Model)> {
+    text("reason", &input.reason)?;
+    if input.mode == ReferralMode::Transfer && input.report_due_at.is_some() {
+        return Err(bad_input(
+            "reportDueAt",
+            "only an assignment (ASSIGN) has a report deadline",
+        ));
+    }
+    let open = open(caller, case_id, Action::Transfer, Some(expected_version)).await?;
+    let receiver = participant(&open.tx, &open.case, "toUnitId", input.to_unit_id).await?;
+    if receiver.id == open.case.lead_unit_id {
+        return Err(bad_input(
+            "toUnitId",
+            format!("{} already leads this case", receiver.name),
+        ));
+    }
+    let report_due_at = match (input.mode, input.report_due_at) {
+        (ReferralMode::Assign, Some(at)) if at <= open.now => {
+            return Err(bad_input(
+                "reportDueAt",
+                "the report deadline must be in the future",
+            ));
+        }
+        (ReferralMode::Assign, Some(at)) => Some(at),
+        (ReferralMode::Assign, None) => Some(open.calendar.due_after_days(open.now, HANDLING_DAYS)),
+        (ReferralMode::Transfer, _) => None,
+    };
+    let sender = open.case.lead_unit_id;
+    let created = referral::ActiveModel {
+        case_id: Set(open.case.id),
+        mode: Set(input.mode.as_str().into()),
+        from_unit_id: Set(sender),
+        to_unit_id: Set(receiver.id),
+        reason: Set(input.reason.clone()),
+        report_due_at: Set(report_due_at),
+        status: Set(ReferralStatus::Pending.as_str().into()),
+        object_by: Set(open
+            .calendar
+            .due_after_working_days(open.now, OBJECTION_WORKING_DAYS)),
+        created_by_user_id: Set(caller.viewer.user_id),
+        created_at: Set(open.now),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    move_lead(&open, sender, receiver.id).await?;
+    add_relation(
+        &open.tx,
+        &open.case,
+        receiver.id,
+        UnitRelation::PendingReferral,
+    )
+    .await?;
+    let mut changes = restart_acceptance(&open, receiver.id);
+    changes.assignment_id = Set((input.mode == ReferralMode::Assign).then_some(created.id));
+    let detail = json!({
+        "referralId": created.id, "mode": input.mode.as_str(), "fromUnitId": sender, "toUnitId": receiver.id,
+        "reason": input.reason, "reportDueAt": report_due_at,
+    });
+    let case = save(open, changes, input.mode.as_str(), detail, true).await?;
+    Ok((created, case))
+}
+
+/// Moves the LEAD relation row from one unit to another.
+async fn move_lead(open: &Open, from: i64, to: i64) -> Result<()> {
+    case_unit::Entity::delete_many()
+        .filter(case_unit::Column::CaseId.eq(open.case.id))
+        .filter(case_unit::Column::UnitId.eq(from))
+        .filter(case_unit::Column::Relation.is_in([
+            UnitRelation::Lead.as_str(),
+            UnitRelation::PendingReferral.as_str(),
+        ]))
+        .exec(&open.tx)
+        .await?;
+    add_relation(&open.tx, &open.case, to, UnitRelation::Lead).await
+}
+
+/// The changes that hand a case to a new lead unit: it must decide acceptance afresh.
+fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
+    let accept_by = open.calendar.due_after_days(open.now, ACCEPTANCE_DAYS);
+    let mut changes = unchanged();
+    changes.lead_unit_id = Set(new_lead);
+    changes.status = Set(CaseStatus::Registered.as_str().into());
+    changes.accept_by = Set(Some(accept_by));
+    changes.due_at = Set(Some(accept_by));
+    changes.handle_by = Set(None);
+    changes.acceptance_decision = Set(None);
+    changes.acceptance_reason = Set(None);
+    changes.legal_route = Set(None);
+    changes.accept_decided_at = Set(None);
+    changes.extension_days = Set(0);
+    changes.assignment_id = Set(None);
+    changes.report_approved = Set(false);
+    changes
+}
+
+/// 办结报告: the lead unit of an assigned case reports completion to the bureau.
+pub async fn file_completion_report(
+    caller: &Caller<'_>,
+    case_id: i64,
+    report: &str,
+) -> Result<completion_report::Model> {
+    text("text", report)?;
+    let open = open(caller, case_id, Action::FileCompletionReport, None).await?;
+    let referral_id = open.case.assignment_id.ok_or_else(|| {
+        invalid(
+            &open.case,
+            Action::FileCompletionReport,
+            Some("the case was not assigned"),
+        )
+    })?;
+    let created = completion_report::ActiveModel {
+        case_id: Set(open.case.id),
+        referral_id: Set(referral_id),
+        text: Set(report.to_string()),
+        filed_by_user_id: Set(caller.viewer.user_id),
+        filed_at: Set(open.now),
+        status: Set(ApprovalStatus::Pending.as_str().into()),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    let mut changes = unchanged();
+    changes.status = Set(CaseStatus::Reported.as_str().into());
+    save(
+        open,
+        changes,
+        "COMPLETION_REPORT_FILED",
+        json!({ "reportId": created.id }),
+        false,
+    )
+    .await?;
+    Ok(created)
+}
+
+/// The bureau approves a completion report (the case may then be replied to and closed) or
+/// sends it back (the case returns to handling).
+pub async fn decide_completion_report(
+    caller: &Caller<'_>,
+    report_id: i64,
+    approve: bool,
+    note: Option<&str>,
+) -> Result<(completion_report::Model, case::Model)> {
+    validate::optional_text("note", note, TEXT_MAX)?;
+    let report = completion_report::Entity::find_by_id(report_id)
+        .one(caller.db)
+        .await?
+        .ok_or(AppError::NotFound("completion report"))?;
+    let open = open(caller, report.case_id, Action::DecideCompletionReport, None).await?;
+    let report = completion_report::Entity::find_by_id(report_id)
+        .one(&open.tx)
+        .await?
+        .ok_or(AppError::NotFound("completion report"))?;
+    if report.status != ApprovalStatus::Pending.as_str() {
+        return Err(conflict("this completion report was already decided"));
+    }
+    let status = if approve {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Rejected
+    };
+    let mut decided: completion_report::ActiveModel = report.clone().into();
+    decided.status = Set(status.as_str().into());
+    decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
+    decided.decided_at = Set(Some(open.now));
+    decided.note = Set(note.map(str::to_owned));
+    let decided = decided.update(&open.tx).await?;
+    let mut changes = unchanged();
+    changes.status = Set(CaseStatus::InProgress.as_str().into());
+    changes.report_approved = Set(approve);
+    let action = if approve {
+        "COMPLETION_REPORT_APPROVED"
+    } else {
+        "COMPLETION_REPORT_REJECTED"
+    };
+    let case = save(
+        open,
+        changes,
+        action,
+        json!({ "reportId": report_id, "note": note }),
+        false,
+    )
+    .await?;
+    Ok((decided, case))
+}
+
+/// How long a referral's receiver may still object.
+pub fn objection_open(referral: &referral::Model, now: DateTime<Utc>) -> bool {
+    referral.status == ReferralStatus::Pending.as_str() && now <= referral.object_by
+}
+
+/// A deadline `days` calendar days from now in a county's calendar (for callers outside a
+/// transaction, e.g. defaults shown in the UI).
+pub async fn due_after_days(
+    db: &impl ConnectionTrait,
+    county_id: i64,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<DateTime<Utc>> {
+    Ok(work_calendar(db, county_id)
+        .await?
+        .due_after_days(now, days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_in(status: CaseStatus) -> case::Model {
+        case::Model {
+            id: 1,
+            county_id: 1,
+            number: "XF-2026-000001".into(),
+            version: 1,
+            status: status.as_str().into(),
+            channel: "VISIT".into(),
+            category: "APPEAL".into(),
+            subject: "OTHER".into(),
+            title: "t".into(),
+            content: "c".into(),
+            received_at: Utc::now(),
+            township_id: None,
+            lead_unit_id: 2,
+            registered_by_unit_id: 2,
+            registered_by_user_id: 1,
+            accused_unit_id: None,
+            person_count: 1,
+            is_group: false,
+            repeat_of_id: None,
+            not_acceptable: false,
+            submitted_by_user_id: None,
+            accept_by: None,
+            handle_by: None,
+            due_at: None,
+            acceptance_decision: None,
+            acceptance_reason: None,
+            legal_route: None,
+            accept_decided_at: None,
+            replied_at: None,
+            review_request_by: None,
+            decide_by: None,
+            reviewing_unit_id: None,
+            extension_days: 0,
+            leader_user_id: None,
+            assignment_id: None,
+            report_approved: false,
+            closed_at: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// The state machine of domain §4, as a table: for each action, the states that allow it.
+    #[test]
+    fn each_action_is_allowed_in_exactly_its_states() {
+        use CaseStatus::*;
+        #[rustfmt::skip]
+        let table: &[(Action, &[CaseStatus])] = &[
+            (Action::DecideAcceptance,       &[Registered]),
+            (Action::Transfer,               &[Registered, InProgress]),
+            (Action::AddAssistingUnit,       &[Registered, InProgress]),
+            (Action::AddProgressNote,        &[InProgress, Reported]),
+            (Action::AddAssistingOpinion,    &[InProgress, Reported]),
+            (Action::RequestExtension,       &[InProgress]),
+            (Action::DecideExtension,        &[InProgress]),
+            (Action::Reply,                  &[InProgress]),
+            (Action::FileCompletionReport,   &[]),
+            (Action::DecideCompletionReport, &[Reported]),
+            (Action::IssueSupervision,       &[Registered, InProgress, Reported]),
+            (Action::AnswerSupervision,      &[Registered, InProgress, Reported, Replied, UnderReview, Reviewed, UnderReReview]),
+            (Action::TakeLeaderOwnership,    &[Registered, InProgress, Reported, Replied, UnderReview, Reviewed, UnderReReview]),
+            (Action::Evaluate,               &[Replied]),
+            (Action::RequestReview,          &[Replied, Reviewed]),
+            (Action::DecideReview,           &[UnderReview, UnderReReview]),
+            (Action::Close,                  &[Replied, Reviewed]),
+        ];
+        for (action, allowed) in table {
+            for status in CaseStatus::ALL {
+                let case = case_in(*status);
+                assert_eq!(
+                    state_allows(&case, *status, *action),
+                    allowed.contains(status),
+                    "{action:?} in {status:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_assigned_case_reports_before_it_replies() {
+        let mut case = case_in(CaseStatus::InProgress);
+        case.assignment_id = Some(7);
+        assert!(state_allows(
+            &case,
+            CaseStatus::InProgress,
+            Action::FileCompletionReport
+        ));
+        assert!(!state_allows(&case, CaseStatus::InProgress, Action::Reply));
+        case.report_approved = true;
+        assert!(!state_allows(
+            &case,
+            CaseStatus::InProgress,
+            Action::FileCompletionReport
+        ));
+        assert!(state_allows(&case, CaseStatus::InProgress, Action::Reply));
+    }
+}

@@ -1,0 +1,27 @@
+//! `replies`: the written reply (处理意见书) of a case, one per case.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "replies")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub case_id: i64,
+    /// SUPPORTED, PARTIALLY_SUPPORTED, NOT_SUPPORTED or EXPLAINED.
+    pub outcome: String,
+    pub facts: String,
+    pub reasons: String,
+    pub basis: String,
+    pub signed_by_user_id: i64,
+    pub unit_id: i64,
+    /// The body a review may be asked of (the lead unit's parent), if there is one.
+    pub review_unit_id: Option<i64>,
+    pub review_request_by: DateTimeUtc,
+    pub issued_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+//! `reviews`: requests for review (复查) and re-review (复核), and their decisions.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "reviews")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub case_id: i64,
+    /// REVIEW or RE_REVIEW.
+    pub stage: String,
+    pub reason: String,
+    pub requested_by_user_id: i64,
+    pub on_behalf: bool,
+    pub requested_at: DateTimeUtc,
+    pub reviewing_unit_id: i64,
+    pub decide_by: DateTimeUtc,
+    /// UPHOLD or CHANGE, once decided.
+    pub decision: Option<String>,
+    pub text: Option<String>,
+    pub decided_by_user_id: Option<i64>,
+    pub decided_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
