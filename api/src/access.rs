@@ -10,7 +10,7 @@
 use crate::domain::{Action, Category, OrgUnitKind, Role, UnitRelation};
 use crate::error::{AppError, Result, forbidden};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
-use xinfang_entity::case;
+use xinfang_entity::{case, referral};
 
 /// The unit a staff account belongs to, with what the rules need to know about it.
 #[derive(Clone, Debug)]
@@ -242,6 +242,38 @@ impl Viewer {
             // A petitioner who can see the case is on it; staff act on their behalf.
             Action::Evaluate | Action::RequestReview => self.is_petitioner() || lead || bureau,
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
+        }
+    }
+
+    /// Whether the viewer's unit is a party to a referral (sender or receiver) or the county's
+    /// petition bureau: they see the referral (number, title, receiver, status) even when they
+    /// no longer see the case.
+    pub fn sees_referral(&self, referral: &referral::Model, county_id: i64) -> bool {
+        match self.handling_unit() {
+            Ok(u) => {
+                u.id == referral.from_unit_id
+                    || u.id == referral.to_unit_id
+                    || (u.petition_bureau && u.county_id == Some(county_id))
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Who acts on a referral: the receiver acknowledges or objects; the sender or the
+    /// bureau resolves an objection.
+    pub fn may_on_referral(
+        &self,
+        referral: &referral::Model,
+        county_id: i64,
+        resolve: bool,
+    ) -> bool {
+        let Ok(u) = self.handling_unit() else {
+            return false;
+        };
+        if resolve {
+            u.id == referral.from_unit_id || (u.petition_bureau && u.county_id == Some(county_id))
+        } else {
+            u.id == referral.to_unit_id
         }
     }
 

@@ -22,7 +22,7 @@ pub struct Actor {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn entry_hash(
+pub fn entry_hash(
     prev: &str,
     case_id: i64,
     seq: i32,

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::db;
 use crate::domain::{CaseStatus, Category, Channel, OrgUnitKind, Role, UnitRelation};
 use crate::error::{Result, bad_input, conflict, internal};
+use crate::events::{Bus, Event};
 use crate::identity::find_unit;
 use crate::validate;
 use base64::Engine;
@@ -202,6 +203,7 @@ pub enum Registrar<'a> {
 pub async fn register(
     db_conn: &DatabaseConnection,
     clock: &Clock,
+    bus: &Bus,
     registrar: Registrar<'_>,
     mut input: NewCase,
     idempotency_key: Option<String>,
@@ -253,6 +255,7 @@ pub async fn register(
 
     let attempt = register_in_tx(
         db_conn,
+        bus,
         viewer,
         &input,
         &petitioners,
@@ -337,6 +340,7 @@ async fn replay(
 #[allow(clippy::too_many_arguments)]
 async fn register_in_tx(
     db_conn: &DatabaseConnection,
+    bus: &Bus,
     viewer: &Viewer,
     input: &NewCase,
     petitioners: &[PetitionerEntry],
@@ -491,7 +495,20 @@ async fn register_in_tx(
         "repeatOfId": created.repeat_of_id,
         "acceptBy": accept_by,
     });
-    audit::append(&tx, created.id, now, actor, "REGISTER", detail, true).await?;
+    let entry = audit::append(&tx, created.id, now, actor, "REGISTER", detail, true).await?;
+    let event = Event {
+        case_id: created.id,
+        entry_id: Some(entry.id),
+        action: "REGISTER".into(),
+        public: true,
+        at: now,
+        inbox_unit: None,
+        inbox_kind: None,
+        referral_id: None,
+        deadline: None,
+        due_at: None,
+    };
+    bus.stage(&tx, &event).await?;
 
     if let Some(key) = idempotency_key {
         idempotency_key::ActiveModel {
@@ -510,6 +527,7 @@ async fn register_in_tx(
         .await?;
     }
     tx.commit().await?;
+    bus.committed(event);
     Ok(created)
 }
 

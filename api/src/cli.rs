@@ -1,4 +1,4 @@
-//! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`.
+//! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`, `seed`, `audit verify`.
 
 use crate::auth::AuthConfig;
 use crate::clock::Clock;
@@ -68,12 +68,14 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     Migrator::up(&db, None)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
+    let bus = crate::events::Bus::new(db.get_database_backend());
     Ok(Arc::new(AppState {
         db,
         clock,
         auth,
         settings,
         metrics: Metrics::default(),
+        bus,
     }))
 }
 
@@ -97,11 +99,24 @@ fn clock_for(settings: &Settings) -> Arc<Clock> {
     })
 }
 
-async fn serve(state: Arc<AppState>) -> Result<(), String> {
+/// Binds the HTTP server and starts the background work that goes with it: the event
+/// listener (PostgreSQL) and the deadline scanner. Tests start servers through this too.
+pub fn start_server(
+    state: Arc<AppState>,
+    bind: &str,
+) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+    state.bus.spawn_listener(&state.db);
+    crate::notices::spawn_scanner(
+        state.clone(),
+        Duration::from_secs(state.settings.deadline_scan_seconds.max(1)),
+    );
     let schema = schema_for(&state);
+    http::start(state, schema, bind)
+}
+
+async fn serve(state: Arc<AppState>) -> Result<(), String> {
     let bind = state.settings.bind.clone();
-    let (server, addr) =
-        http::start(state, schema, &bind).map_err(|e| format!("cannot listen: {e}"))?;
+    let (server, addr) = start_server(state, &bind).map_err(|e| format!("cannot listen: {e}"))?;
     tracing::info!(%addr, "listening");
     server.await.map_err(|e| e.to_string())
 }
@@ -176,6 +191,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             } else {
                 Err(format!("{} case records are broken", broken.len()))
             }
+        }
+        Command::Seed { cases, password } => {
+            crate::seed::run(settings, crate::seed::SeedOptions { cases, password }).await
         }
         Command::Schema => {
             print!("{}", graphql::sdl());

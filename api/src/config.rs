@@ -35,6 +35,20 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Fill an empty database with a generated county and its cases (for benchmarks).
+    Seed {
+        /// How many cases to generate, spread over the last three years.
+        #[arg(long, env = "XINFANG_SEED_CASES", default_value_t = 100_000)]
+        cases: u64,
+        /// The password every generated account gets.
+        #[arg(
+            long,
+            env = "XINFANG_SEED_PASSWORD",
+            default_value = "bench-password-2026",
+            hide_env_values = true
+        )]
+        password: String,
+    },
     /// Start over with a fresh SQLite database holding a demo county, and serve it.
     Demo {
         /// The SQLite file the demo recreates on every start.
@@ -210,6 +224,14 @@ pub struct Settings {
         global = true
     )]
     pub signups_per_hour: i32,
+    /// How often to look for deadlines entering warning or overdue, in seconds.
+    #[arg(
+        long,
+        env = "XINFANG_DEADLINE_SCAN_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub deadline_scan_seconds: u64,
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,

@@ -232,7 +232,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             accused_unit_id: None,
             lead_unit_id: lead,
         };
-        cases::register(db, clock, Registrar::Staff(who), input, None).await?;
+        cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?;
     }
     // An accusation against the township: invisible to 东关镇 itself.
     let accusation = NewCase {
@@ -248,6 +248,14 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         accused_unit_id: Some(dongguan.id),
         lead_unit_id: Some(units[6].id),
     };
-    cases::register(db, clock, Registrar::Staff(&bureau_staff), accusation, None).await?;
+    cases::register(
+        db,
+        clock,
+        &state.bus,
+        Registrar::Staff(&bureau_staff),
+        accusation,
+        None,
+    )
+    .await?;
     Ok(logins)
 }

@@ -16,7 +16,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{App, Error, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use async_graphql::http::WebSocketProtocols;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -424,9 +426,173 @@ async fn graphql_get(
     execute(&state, &schema, &req, gql, media).await
 }
 
+/// The close code sent when a socket's access token expires or its token is refused.
+const WS_UNAUTHORIZED: u16 = 4401;
+const WS_FORBIDDEN: u16 = 4403;
+/// How async-graphql reports a refused `connection_init`; we turn it into 4403.
+const INIT_REFUSED: &str = "the connection_init payload carries no valid access token";
+
+/// Whether a browser's `Origin` may open a socket: one from the CORS allowlist, or the
+/// server's own. Clients that send no `Origin` (mobile apps, services) are not browsers.
+fn origin_allowed(req: &HttpRequest, origins: &[String]) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    if origins.iter().any(|o| o.trim() == origin) {
+        return true;
+    }
+    let host = req.connection_info().host().to_string();
+    origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+/// `graphql-transport-ws` (and the older `graphql-ws`) at `/graphql/ws`. Authentication is
+/// the `authorization: Bearer …` entry of the `connection_init` payload; a refused token
+/// closes the socket with 4403, and the socket closes with 4401 when the token expires.
+async fn graphql_ws(
+    state: web::Data<Arc<AppState>>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !origin_allowed(&req, &state.settings.cors_origins) {
+        return Ok(error_body(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "this origin may not open a socket",
+        ));
+    }
+    let offered = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let protocol = offered
+        .split(',')
+        .map(str::trim)
+        .find_map(|p| p.parse::<WebSocketProtocols>().ok())
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
+    let (response, session, messages) =
+        actix_ws::handle_with_protocols(&req, body, &[protocol.sec_websocket_protocol()])?;
+    let client_addr = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let state = state.get_ref().clone();
+    let schema = schema.get_ref().clone();
+    actix_web::rt::spawn(run_socket(
+        state,
+        schema,
+        protocol,
+        session,
+        messages,
+        client_addr,
+    ));
+    Ok(response)
+}
+
+async fn run_socket(
+    state: Arc<AppState>,
+    schema: AppSchema,
+    protocol: WebSocketProtocols,
+    mut session: actix_ws::Session,
+    mut messages: actix_ws::MessageStream,
+    client_addr: String,
+) {
+    let expires: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>> = Arc::default();
+    let (to_engine, from_client) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let input = futures_util::stream::unfold(from_client, |mut rx| async move {
+        rx.recv().await.map(|m| (m, rx))
+    });
+    let init_state = state.clone();
+    let init_expires = expires.clone();
+    let engine = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
+        move |payload| async move {
+            let token = ["authorization", "Authorization"]
+                .iter()
+                .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string();
+            let resolved =
+                auth::resolve_viewer(&init_state.db, &init_state.auth, &init_state.clock, &token)
+                    .await;
+            let Ok(Some((viewer, expiry))) = resolved else {
+                return Err(async_graphql::Error::new(INIT_REFUSED));
+            };
+            if let Ok(mut e) = init_expires.lock() {
+                *e = Some(expiry);
+            }
+            let mut data = async_graphql::Data::default();
+            data.insert(RequestContext {
+                viewer: Some(viewer),
+                client_addr,
+            });
+            data.insert(Loaders::new(init_state.db.clone()));
+            Ok(data)
+        },
+    );
+    let mut engine = Box::pin(engine);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let close = |code: u16, reason: &str| {
+        Some(actix_ws::CloseReason {
+            code: actix_ws::CloseCode::Other(code),
+            description: Some(reason.to_string()),
+        })
+    };
+    loop {
+        tokio::select! {
+            incoming = messages.next() => match incoming {
+                Some(Ok(actix_ws::Message::Text(text))) => {
+                    if to_engine.send(text.to_string()).is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(actix_ws::Message::Ping(bytes))) => {
+                    if session.pong(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            outgoing = engine.next() => match outgoing {
+                Some(async_graphql::http::WsMessage::Text(text)) => {
+                    if session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                Some(async_graphql::http::WsMessage::Close(code, reason)) => {
+                    let code = if reason == INIT_REFUSED { WS_FORBIDDEN } else { code };
+                    let _ = session.close(close(code, &reason)).await;
+                    return;
+                }
+                None => break,
+            },
+            _ = tick.tick() => {
+                let expired = expires.lock().ok().and_then(|e| *e).is_some_and(|at| state.clock.now() > at);
+                if expired {
+                    let _ = session.close(close(WS_UNAUTHORIZED, "the access token expired; reconnect with a fresh one")).await;
+                    return;
+                }
+            }
+        }
+    }
+    let _ = session.close(None).await;
+}
+
 async fn graphiql() -> HttpResponse {
     let page = async_graphql::http::GraphiQLSource::build()
         .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
         .title("Xinfang GraphiQL")
         .finish();
     HttpResponse::Ok()
@@ -505,7 +671,8 @@ pub fn configure(
                 web::resource("/graphql")
                     .route(web::post().to(graphql_post))
                     .route(web::get().to(graphql_get)),
-            );
+            )
+            .route("/graphql/ws", web::get().to(graphql_ws));
         if !production {
             cfg.route("/graphiql", web::get().to(graphiql));
         }

@@ -4,6 +4,7 @@
 use crate::auth::AuthConfig;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::events::Bus;
 use crate::http::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -14,4 +15,5 @@ pub struct AppState {
     pub auth: AuthConfig,
     pub settings: Settings,
     pub metrics: Metrics,
+    pub bus: Bus,
 }

@@ -20,6 +20,7 @@ use crate::domain::{
     UnitRelation,
 };
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
+use crate::events::{Bus, Event, InboxKind};
 use crate::identity::find_unit;
 use crate::validate;
 use chrono::{DateTime, Utc};
@@ -130,6 +131,7 @@ pub struct Caller<'a> {
     pub db: &'a DatabaseConnection,
     pub clock: &'a Clock,
     pub viewer: &'a Viewer,
+    pub bus: &'a Bus,
 }
 
 /// A case opened for an action: locked, checked, inside its transaction.
@@ -139,6 +141,9 @@ struct Open {
     now: DateTime<Utc>,
     actor: Actor,
     calendar: WorkCalendar,
+    bus: Bus,
+    /// Whose inbox the resulting event belongs in, if anyone's.
+    inbox: Option<(i64, InboxKind, Option<i64>)>,
 }
 
 async fn open(
@@ -171,6 +176,14 @@ async fn open(
     if !state_allows(&case, CaseStatus::from_db(&case.status)?, action) {
         return Err(invalid(&case, action, None));
     }
+    finish_open(caller, tx, case).await
+}
+
+async fn finish_open(
+    caller: &Caller<'_>,
+    tx: DatabaseTransaction,
+    case: case::Model,
+) -> Result<Open> {
     let calendar = work_calendar(&tx, case.county_id).await?;
     let actor = Actor {
         user_id: Some(caller.viewer.user_id),
@@ -182,6 +195,8 @@ async fn open(
         now: caller.clock.now(),
         actor,
         calendar,
+        bus: caller.bus.clone(),
+        inbox: None,
     })
 }
 
@@ -199,6 +214,8 @@ async fn save(
         case,
         now,
         actor,
+        bus,
+        inbox,
         ..
     } = open;
     changes.updated_at = Set(now);
@@ -218,12 +235,26 @@ async fn save(
             case.number
         )));
     }
-    audit::append(&tx, case.id, now, actor, action, detail, public).await?;
+    let entry = audit::append(&tx, case.id, now, actor, action, detail, public).await?;
+    let event = Event {
+        case_id: case.id,
+        entry_id: Some(entry.id),
+        action: action.to_string(),
+        public,
+        at: now,
+        inbox_unit: inbox.map(|(unit, _, _)| unit),
+        inbox_kind: inbox.map(|(_, kind, _)| kind),
+        referral_id: inbox.and_then(|(_, _, referral)| referral),
+        deadline: None,
+        due_at: None,
+    };
+    bus.stage(&tx, &event).await?;
     let saved = case::Entity::find_by_id(case.id)
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("case"))?;
     tx.commit().await?;
+    bus.committed(event);
     Ok(saved)
 }
 
@@ -736,6 +767,8 @@ pub async fn issue_supervision(
     }
     .insert(&open.tx)
     .await?;
+    let mut open = open;
+    open.inbox = Some((open.case.lead_unit_id, InboxKind::Supervision, None));
     save(
         open,
         unchanged(),
@@ -971,6 +1004,13 @@ pub async fn transfer(
     .await?;
     let mut changes = restart_acceptance(&open, receiver.id);
     changes.assignment_id = Set((input.mode == ReferralMode::Assign).then_some(created.id));
+    let kind = if input.mode == ReferralMode::Assign {
+        InboxKind::Assignment
+    } else {
+        InboxKind::Referral
+    };
+    let mut open = open;
+    open.inbox = Some((receiver.id, kind, Some(created.id)));
     let detail = json!({
         "referralId": created.id, "mode": input.mode.as_str(), "fromUnitId": sender, "toUnitId": receiver.id,
         "reason": input.reason, "reportDueAt": report_due_at,
@@ -1100,6 +1140,207 @@ pub async fn decide_completion_report(
     )
     .await?;
     Ok((decided, case))
+}
+
+/// What a referral's parties may do with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferralAction {
+    Acknowledge,
+    Object,
+    Resolve,
+}
+
+impl ReferralAction {
+    fn name(self) -> &'static str {
+        match self {
+            ReferralAction::Acknowledge => "acknowledgeReferral",
+            ReferralAction::Object => "objectReferral",
+            ReferralAction::Resolve => "resolveObjection",
+        }
+    }
+}
+
+/// Opens a referral's case for an action by a party to the referral. The referral, not the
+/// case scope, is what entitles the sender: it may no longer see the case it handed on.
+async fn open_referral(
+    caller: &Caller<'_>,
+    referral_id: i64,
+    action: ReferralAction,
+) -> Result<(Open, referral::Model)> {
+    let found = referral::Entity::find_by_id(referral_id)
+        .one(caller.db)
+        .await?
+        .ok_or(AppError::NotFound("referral"))?;
+    let county_id = case::Entity::find_by_id(found.case_id)
+        .one(caller.db)
+        .await?
+        .ok_or(AppError::NotFound("referral"))?
+        .county_id;
+    if !caller.viewer.sees_referral(&found, county_id) {
+        return Err(AppError::NotFound("referral"));
+    }
+    if !caller
+        .viewer
+        .may_on_referral(&found, county_id, action == ReferralAction::Resolve)
+    {
+        return Err(forbidden(format!(
+            "your unit may not {} on this referral",
+            action.name()
+        )));
+    }
+    let tx = db::begin_write(caller.db).await?;
+    let case = case::Entity::find()
+        .filter(case::Column::Id.eq(found.case_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("referral"))?;
+    let current = referral::Entity::find_by_id(referral_id)
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("referral"))?;
+    let expected = match action {
+        ReferralAction::Acknowledge | ReferralAction::Object => ReferralStatus::Pending,
+        ReferralAction::Resolve => ReferralStatus::Objected,
+    };
+    if current.status != expected.as_str() {
+        return Err(AppError::InvalidTransition {
+            status: current.status.clone(),
+            action: action.name().into(),
+            why: Some("of the referral".into()),
+        });
+    }
+    if case.lead_unit_id != current.to_unit_id {
+        return Err(conflict(
+            "the case has moved on from this referral's receiver",
+        ));
+    }
+    let open = finish_open(caller, tx, case).await?;
+    Ok((open, current))
+}
+
+async fn drop_pending_relation(open: &Open, unit_id: i64) -> Result<()> {
+    case_unit::Entity::delete_many()
+        .filter(case_unit::Column::CaseId.eq(open.case.id))
+        .filter(case_unit::Column::UnitId.eq(unit_id))
+        .filter(case_unit::Column::Relation.eq(UnitRelation::PendingReferral.as_str()))
+        .exec(&open.tx)
+        .await?;
+    Ok(())
+}
+
+/// 签收: the receiver acknowledges a referral.
+pub async fn acknowledge_referral(
+    caller: &Caller<'_>,
+    referral_id: i64,
+) -> Result<referral::Model> {
+    let (open, found) = open_referral(caller, referral_id, ReferralAction::Acknowledge).await?;
+    let mut row: referral::ActiveModel = found.clone().into();
+    row.status = Set(ReferralStatus::Acknowledged.as_str().into());
+    row.resolved_at = Set(Some(open.now));
+    row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
+    let row = row.update(&open.tx).await?;
+    drop_pending_relation(&open, found.to_unit_id).await?;
+    save(
+        open,
+        unchanged(),
+        "REFERRAL_ACKNOWLEDGED",
+        json!({ "referralId": referral_id }),
+        false,
+    )
+    .await?;
+    Ok(row)
+}
+
+/// 异议: within 5 working days of arrival, before accepting, the receiver objects that the
+/// case was misrouted. It keeps the case until the sender or the bureau decides.
+pub async fn object_referral(
+    caller: &Caller<'_>,
+    referral_id: i64,
+    reason: &str,
+) -> Result<referral::Model> {
+    text("reason", reason)?;
+    let (mut open, found) = open_referral(caller, referral_id, ReferralAction::Object).await?;
+    if open.now > found.object_by {
+        return Err(AppError::DeadlinePassed(
+            "the 5 working days to object have passed".into(),
+        ));
+    }
+    if open.case.status != CaseStatus::Registered.as_str() {
+        return Err(invalid(
+            &open.case,
+            Action::Transfer,
+            Some("an objection comes before the acceptance decision"),
+        ));
+    }
+    let mut row: referral::ActiveModel = found.clone().into();
+    row.status = Set(ReferralStatus::Objected.as_str().into());
+    row.objection_reason = Set(Some(reason.to_string()));
+    let row = row.update(&open.tx).await?;
+    open.inbox = Some((found.from_unit_id, InboxKind::Objection, Some(referral_id)));
+    save(
+        open,
+        unchanged(),
+        "REFERRAL_OBJECTED",
+        json!({ "referralId": referral_id, "reason": reason }),
+        false,
+    )
+    .await?;
+    Ok(row)
+}
+
+/// 异议处理: the sender or the bureau approves an objection (the case returns to the sender,
+/// which must decide acceptance afresh) or overrules it (the receiver keeps the case).
+pub async fn resolve_objection(
+    caller: &Caller<'_>,
+    referral_id: i64,
+    approve: bool,
+    note: Option<&str>,
+) -> Result<referral::Model> {
+    validate::optional_text("note", note, TEXT_MAX)?;
+    let (mut open, found) = open_referral(caller, referral_id, ReferralAction::Resolve).await?;
+    let status = if approve {
+        ReferralStatus::Returned
+    } else {
+        ReferralStatus::Kept
+    };
+    let mut row: referral::ActiveModel = found.clone().into();
+    row.status = Set(status.as_str().into());
+    row.resolved_at = Set(Some(open.now));
+    row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
+    row.resolution_note = Set(note.map(str::to_owned));
+    let row = row.update(&open.tx).await?;
+    drop_pending_relation(&open, found.to_unit_id).await?;
+    let changes = if approve {
+        move_lead(&open, found.to_unit_id, found.from_unit_id).await?;
+        open.inbox = Some((
+            found.from_unit_id,
+            InboxKind::ObjectionResolved,
+            Some(referral_id),
+        ));
+        restart_acceptance(&open, found.from_unit_id)
+    } else {
+        open.inbox = Some((
+            found.to_unit_id,
+            InboxKind::ObjectionResolved,
+            Some(referral_id),
+        ));
+        unchanged()
+    };
+    let action = if approve {
+        "OBJECTION_APPROVED"
+    } else {
+        "OBJECTION_OVERRULED"
+    };
+    save(
+        open,
+        changes,
+        action,
+        json!({ "referralId": referral_id, "note": note }),
+        false,
+    )
+    .await?;
+    Ok(row)
 }
 
 /// How long a referral's receiver may still object.

@@ -9,6 +9,7 @@ pub mod case_number_counter;
 pub mod case_petitioner;
 pub mod case_unit;
 pub mod completion_report;
+pub mod deadline_notice;
 pub mod evaluation;
 pub mod extension;
 pub mod idempotency_key;

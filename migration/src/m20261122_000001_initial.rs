@@ -604,6 +604,29 @@ impl MigrationTrait for Migration {
                 &["case_id"],
             ))
             .await?;
+        // One row per deadline notice sent (case, deadline, due instant, level): inserting it
+        // is what claims the right to publish, so each notice goes out once, across restarts
+        // and across server processes.
+        manager
+            .create_table(
+                Table::create()
+                    .table("deadline_notices")
+                    .col(big_integer("case_id"))
+                    .col(string("deadline"))
+                    .col(timestamp_with_time_zone("due_at"))
+                    .col(string("level"))
+                    .col(timestamp_with_time_zone("sent_at"))
+                    .primary_key(
+                        Index::create()
+                            .col("case_id")
+                            .col("deadline")
+                            .col("due_at")
+                            .col("level"),
+                    )
+                    .foreign_key(&mut fk("deadline_notices", "case_id", "cases"))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

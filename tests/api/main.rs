@@ -6,5 +6,6 @@ mod cases;
 mod fixtures;
 mod foundation;
 mod identity;
+mod referrals;
 mod support;
 mod workflow;

@@ -112,6 +112,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         "127.0.0.1:0",
         "--jwt-secret",
         SECRET,
+        "--deadline-scan-seconds",
+        "1",
     ];
     if !extra.contains(&"production") {
         args.push("--test-clock");
@@ -126,9 +128,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let state = xinfang_api::cli::build_state(cli.settings, clock)
         .await
         .expect("the server starts");
-    let schema = xinfang_api::cli::schema_for(&state);
     let (server, addr) =
-        xinfang_api::http::start(state.clone(), schema, "127.0.0.1:0").expect("bind");
+        xinfang_api::cli::start_server(state.clone(), "127.0.0.1:0").expect("bind");
     tokio::spawn(server);
     TestApp {
         url: format!("http://{addr}"),
@@ -220,4 +221,100 @@ pub fn id_number(first17: &str) -> String {
         .map(|(c, w)| c.to_digit(10).unwrap() * w)
         .sum();
     format!("{first17}{}", C[(sum % 11) as usize] as char)
+}
+
+/// A `graphql-transport-ws` client, as a browser or app would use it.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+pub enum WsEvent {
+    Message(Value),
+    Closed(u16),
+    Nothing,
+}
+
+impl Ws {
+    /// Opens `/graphql/ws` (with an optional `Origin`) and sends `connection_init`.
+    pub async fn open(app_url: &str, token: &str, origin: Option<&str>) -> Result<Ws, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("{}/graphql/ws", app_url.replace("http://", "ws://"))
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        let (stream, _) = match tokio_tungstenite::connect_async(request).await {
+            Ok(ok) => ok,
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                return Err(res.status().as_u16());
+            }
+            Err(e) => panic!("websocket: {e}"),
+        };
+        let mut ws = Ws { stream };
+        ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
+        Ok(ws)
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                value.to_string().into(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The next protocol message, a close, or nothing within `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> WsEvent {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return WsEvent::Nothing,
+                Ok(None) => return WsEvent::Closed(1006),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return WsEvent::Message(serde_json::from_str(&t).unwrap());
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return WsEvent::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) => return WsEvent::Closed(1006),
+            }
+        }
+    }
+
+    /// Expects `connection_ack`.
+    pub async fn acked(&mut self) {
+        match self.next(std::time::Duration::from_secs(5)).await {
+            WsEvent::Message(m) if m["type"] == "connection_ack" => {}
+            WsEvent::Message(m) => panic!("expected connection_ack, got {m}"),
+            WsEvent::Closed(code) => panic!("closed with {code} instead of acknowledging"),
+            WsEvent::Nothing => panic!("no connection_ack"),
+        }
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}})).await;
+    }
+
+    /// The payload of the next `next` message of subscription `id` (panics on anything else
+    /// but a timeout, which returns None).
+    pub async fn next_data(&mut self, wait: std::time::Duration) -> Option<Value> {
+        match self.next(wait).await {
+            WsEvent::Message(m) if m["type"] == "next" => Some(m["payload"]["data"].clone()),
+            WsEvent::Message(m) => panic!("unexpected message {m}"),
+            WsEvent::Closed(code) => panic!("closed with {code}"),
+            WsEvent::Nothing => None,
+        }
+    }
 }

@@ -740,6 +740,7 @@ impl CaseMutation {
         let case = domain::register(
             &s.db,
             &s.clock,
+            &s.bus,
             Registrar::Staff(me),
             new,
             input.idempotency_key,
@@ -792,6 +793,7 @@ impl CaseMutation {
         let case = domain::register(
             &s.db,
             &s.clock,
+            &s.bus,
             Registrar::Petitioner(me, &account, county),
             new,
             input.idempotency_key,

@@ -187,7 +187,7 @@ fn offset_cursor(n: u64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{n}"))
 }
 
-fn offset_of(after: Option<&str>) -> Result<u64> {
+pub(super) fn offset_of(after: Option<&str>) -> Result<u64> {
     let Some(c) = after else { return Ok(0) };
     let bad = || crate::error::bad_input("after", "not a cursor of this list");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -200,7 +200,7 @@ fn offset_of(after: Option<&str>) -> Result<u64> {
         .ok_or_else(bad)
 }
 
-fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
+pub(super) fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
     PageInfo {
         has_next_page: offset + (len as u64) < total,
         has_previous_page: offset > 0,

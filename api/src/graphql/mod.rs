@@ -6,14 +6,14 @@
 mod cases;
 mod identity;
 mod loaders;
+mod subscriptions;
+pub use subscriptions::SubscriptionRoot;
 mod workflow;
 
 use crate::access::Viewer;
 use crate::error::{AppError, Result, bad_input};
 use crate::state::AppState;
-use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, Interface, MergedObject, Schema, SchemaBuilder,
-};
+use async_graphql::{Context, ErrorExtensions, ID, Interface, MergedObject, Schema, SchemaBuilder};
 use base64::Engine;
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ pub struct MutationRoot(
     workflow::WorkflowMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// What one request carries into the resolvers.
 pub struct RequestContext {
@@ -50,11 +50,11 @@ pub struct SchemaLimits {
     pub introspection: bool,
 }
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
 }
 

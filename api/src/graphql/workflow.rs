@@ -24,6 +24,7 @@ fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
         db: &s.db,
         clock: &s.clock,
         viewer: viewer(ctx)?,
+        bus: &s.bus,
     })
 }
 
@@ -589,6 +590,39 @@ pub struct TransferCaseInput {
 }
 
 #[derive(InputObject)]
+pub struct AcknowledgeReferralInput {
+    pub referral_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ObjectReferralInput {
+    pub referral_id: ID,
+    /// Why the case is not this unit's (within 5 working days of arrival).
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct ResolveObjectionInput {
+    pub referral_id: ID,
+    /// true: the case returns to the sender; false: the receiver keeps it.
+    pub approve: bool,
+    pub note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ReferralActionPayload {
+    pub referral: Referral,
+}
+
+/// A page of referrals.
+#[derive(SimpleObject)]
+pub struct ReferralConnection {
+    pub nodes: Vec<Referral>,
+    pub page_info: super::PageInfo,
+    pub total_count: u64,
+}
+
+#[derive(InputObject)]
 pub struct CalendarDayInput {
     /// `YYYY-MM-DD`
     pub date: String,
@@ -934,6 +968,47 @@ impl WorkflowMutation {
         })
     }
 
+    /// 签收 — the receiving unit acknowledges a referral.
+    async fn acknowledge_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: AcknowledgeReferralInput,
+    ) -> GqlResult<ReferralActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Referral", "referralId", &input.referral_id)?;
+        Ok(ReferralActionPayload {
+            referral: Referral(workflow::acknowledge_referral(&c, id).await?),
+        })
+    }
+
+    /// 异议 — the receiving unit objects to a misrouted referral (5 working days).
+    async fn object_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: ObjectReferralInput,
+    ) -> GqlResult<ReferralActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Referral", "referralId", &input.referral_id)?;
+        Ok(ReferralActionPayload {
+            referral: Referral(workflow::object_referral(&c, id, &input.reason).await?),
+        })
+    }
+
+    /// 异议处理 — the sending unit or the petition bureau approves or overrules an objection.
+    async fn resolve_objection(
+        &self,
+        ctx: &Context<'_>,
+        input: ResolveObjectionInput,
+    ) -> GqlResult<ReferralActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Referral", "referralId", &input.referral_id)?;
+        let resolved =
+            workflow::resolve_objection(&c, id, input.approve, input.note.as_deref()).await?;
+        Ok(ReferralActionPayload {
+            referral: Referral(resolved),
+        })
+    }
+
     /// 节假日设置 — holidays and make-up working days of the administrator's county.
     async fn set_calendar_days(
         &self,
@@ -1023,6 +1098,29 @@ impl WorkflowQuery {
         })
     }
 
+    /// 已转出 — referrals the viewer's unit sent, newest first; still listed after the case
+    /// has left the unit's sight.
+    async fn referrals_sent(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<ReferralStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ReferralConnection> {
+        referral_page(ctx, referral::Column::FromUnitId, status, first, after).await
+    }
+
+    /// 待签收/已收到 — referrals the viewer's unit received, newest first.
+    async fn referrals_received(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<ReferralStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ReferralConnection> {
+        referral_page(ctx, referral::Column::ToUnitId, status, first, after).await
+    }
+
     /// 节假日 — the calendar exceptions of the viewer's county, between two dates.
     async fn calendar_days(
         &self,
@@ -1058,4 +1156,35 @@ impl WorkflowQuery {
             })
             .collect())
     }
+}
+
+async fn referral_page(
+    ctx: &Context<'_>,
+    unit_column: referral::Column,
+    status: Option<Vec<ReferralStatus>>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> GqlResult<ReferralConnection> {
+    let unit = viewer(ctx)?.handling_unit()?;
+    let mut query = referral::Entity::find().filter(unit_column.eq(unit.id));
+    if let Some(statuses) = status.filter(|s| !s.is_empty()) {
+        query = query.filter(referral::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    let db = &state(ctx).db;
+    let total = sea_orm::PaginatorTrait::count(query.clone(), db)
+        .await
+        .map_err(AppError::from)?;
+    let offset = super::identity::offset_of(after.as_deref())?;
+    let rows = sea_orm::QuerySelect::limit(
+        sea_orm::QuerySelect::offset(query.order_by_desc(referral::Column::Id), offset),
+        super::page_size(first),
+    )
+    .all(db)
+    .await
+    .map_err(AppError::from)?;
+    Ok(ReferralConnection {
+        page_info: super::identity::offset_page_info(offset, rows.len(), total),
+        total_count: total,
+        nodes: rows.into_iter().map(Referral).collect(),
+    })
 }

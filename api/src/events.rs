@@ -1,0 +1,144 @@
+//! Publishing what happened to subscribers, inside one process and across processes.
+//!
+//! Every committed timeline entry (and every deadline notice) becomes an [`Event`]. With
+//! SQLite — one process — events go straight to an in-process broadcast channel after the
+//! transaction commits. With PostgreSQL they travel as `NOTIFY xinfang_events` issued *inside*
+//! the transaction, so PostgreSQL delivers them exactly when (and only if) the change commits,
+//! to every `xinfang` process listening on the database, this one included; each process's
+//! listener re-broadcasts them locally.
+//!
+//! An event carries ids, never content: subscribers re-read what they may see through the
+//! access scope. This module knows no rules.
+
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+const CHANNEL: &str = "xinfang_events";
+
+/// Why an event belongs in a unit's inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+pub enum InboxKind {
+    /// 转送 — a case was transferred to the unit.
+    Referral,
+    /// 交办 — a case was assigned to the unit, with a report due.
+    Assignment,
+    /// 异议 — a unit the case was sent to objects; the sender (or the bureau) decides.
+    Objection,
+    /// 异议处理 — an objection was decided.
+    ObjectionResolved,
+    /// 督办 — a supervision order for the unit.
+    Supervision,
+    /// 临期预警 — a deadline falls within 3 days.
+    DeadlineWarning,
+    /// 超期 — a deadline has passed.
+    DeadlineOverdue,
+    /// 案件动态 — a public step on a petitioner's own case.
+    CaseEvent,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub case_id: i64,
+    /// The timeline entry, when the event is one.
+    pub entry_id: Option<i64>,
+    pub action: String,
+    /// Whether petitioners may see it.
+    pub public: bool,
+    pub at: DateTime<Utc>,
+    /// The unit whose inbox it belongs in, and why.
+    pub inbox_unit: Option<i64>,
+    pub inbox_kind: Option<InboxKind>,
+    pub referral_id: Option<i64>,
+    /// For deadline notices: which deadline and when it falls.
+    pub deadline: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// The event bus of one process.
+#[derive(Clone)]
+pub struct Bus {
+    local: broadcast::Sender<Event>,
+    backend: DatabaseBackend,
+}
+
+impl Bus {
+    pub fn new(backend: DatabaseBackend) -> Self {
+        // Slow subscribers that fall this far behind miss events (and are told so by the
+        // channel); the record itself is never lost, only the live notification.
+        let (local, _) = broadcast::channel(1024);
+        Bus { local, backend }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.local.subscribe()
+    }
+
+    /// Hands an event to the database inside the writing transaction (PostgreSQL), so it is
+    /// delivered when, and only if, the transaction commits.
+    pub async fn stage(&self, tx: &impl ConnectionTrait, event: &Event) -> Result<()> {
+        if self.backend == DatabaseBackend::Postgres {
+            let payload =
+                serde_json::to_string(event).map_err(|e| crate::error::internal(e.to_string()))?;
+            tx.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), payload.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// After the commit: with SQLite, publish to this process's subscribers.
+    pub fn committed(&self, event: Event) {
+        if self.backend != DatabaseBackend::Postgres {
+            // No subscriber is not an error.
+            let _ = self.local.send(event);
+        }
+    }
+
+    /// On PostgreSQL, listens for events from every process (this one included) and
+    /// re-broadcasts them here. Reconnects by itself when the connection drops.
+    pub fn spawn_listener(&self, db: &DatabaseConnection) {
+        if self.backend != DatabaseBackend::Postgres {
+            return;
+        }
+        let pool = db.get_postgres_connection_pool().clone();
+        let local = self.local.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener =
+                    match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot listen for events; retrying");
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            continue;
+                        }
+                    };
+                if let Err(e) = listener.listen(CHANNEL).await {
+                    tracing::error!(error = %e, "cannot LISTEN for events; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                loop {
+                    match listener.recv().await {
+                        Ok(n) => match serde_json::from_str::<Event>(n.payload()) {
+                            Ok(event) => {
+                                let _ = local.send(event);
+                            }
+                            Err(e) => tracing::error!(error = %e, "malformed event notification"),
+                        },
+                        Err(e) => {
+                            tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

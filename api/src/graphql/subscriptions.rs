@@ -1,0 +1,220 @@
+//! Live updates: `caseEvents(caseId)` and `inbox`. Each event from the bus is checked against
+//! the subscriber's scope when it arrives, not when the subscription started: a case that
+//! leaves the viewer's sight ends its stream, and nothing invisible is ever sent.
+
+use super::cases::TimelineEntry;
+use super::workflow::Referral;
+use super::{Instant, global_id, lookup_id, viewer};
+use crate::access::Viewer;
+use crate::cases::find_visible;
+use crate::error::{AppError, Result};
+use crate::events::{Event, InboxKind};
+use crate::state::AppState;
+use async_graphql::{Context, ID, SimpleObject, Subscription};
+use futures_util::Stream;
+use futures_util::stream;
+use sea_orm::EntityTrait;
+use std::sync::Arc;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use xinfang_entity::{case_event, org_unit, referral, user};
+
+/// Waits for the next event that passes `keep`; `None` when the bus closes.
+async fn next_event(rx: &mut Receiver<Event>) -> Option<Event> {
+    loop {
+        match rx.recv().await {
+            Ok(event) => return Some(event),
+            // A subscriber that fell behind skips what it missed; the record stays queryable.
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "subscriber lagged behind the event bus")
+            }
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+/// Builds a timeline entry as `viewer` may see it (petitioners get no staff names).
+pub async fn timeline_entry(
+    state: &AppState,
+    me: &Viewer,
+    e: case_event::Model,
+) -> Result<TimelineEntry> {
+    let unit_name = match e.actor_unit_id {
+        Some(id) => org_unit::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(|u| u.name),
+        None => None,
+    };
+    let actor_name = match (me.is_petitioner(), e.actor_user_id) {
+        (false, Some(id)) => user::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(|u| u.display_name),
+        _ => None,
+    };
+    Ok(TimelineEntry {
+        id: global_id("TimelineEntry", e.id),
+        seq: e.seq,
+        at: Instant(e.at),
+        action: e.action,
+        unit_name,
+        actor_name,
+        detail: e.detail,
+        public: e.public,
+        hash: e.hash,
+    })
+}
+
+/// 待办消息 — something for the viewer's unit (or, for a citizen, their own case).
+#[derive(SimpleObject)]
+pub struct InboxItem {
+    pub kind: InboxKind,
+    /// What happened, e.g. `TRANSFER`, `SUPERVISION_ISSUED`, `DEADLINE_WARNING`.
+    pub action: String,
+    pub at: Instant,
+    pub case_id: ID,
+    /// 案件编号
+    pub case_number: String,
+    /// 标题
+    pub case_title: String,
+    /// The referral concerned, for referral, assignment and objection items.
+    pub referral: Option<Referral>,
+    /// For deadline items: ACCEPTANCE, HANDLING, REVIEW_DECISION or SUPERVISION.
+    pub deadline: Option<String>,
+    pub due_at: Option<Instant>,
+}
+
+/// Whether an event belongs in this viewer's inbox, checked against the scope now.
+async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Option<InboxItem>> {
+    let (kind, case) = if me.is_petitioner() {
+        if !event.public || event.entry_id.is_none() {
+            return Ok(None);
+        }
+        match find_visible(&state.db, me, event.case_id).await? {
+            Some(c) => (InboxKind::CaseEvent, c),
+            None => return Ok(None),
+        }
+    } else {
+        let (Some(unit), Some(kind)) = (event.inbox_unit, event.inbox_kind) else {
+            return Ok(None);
+        };
+        if me.unit.as_ref().map(|u| u.id) != Some(unit) || me.handling_unit().is_err() {
+            return Ok(None);
+        }
+        let case = match kind {
+            // The sender of a referral hears about objections even after the case left its
+            // sight; the referral itself entitles it to the number and title.
+            InboxKind::Objection | InboxKind::ObjectionResolved => {
+                xinfang_entity::case::Entity::find_by_id(event.case_id)
+                    .one(&state.db)
+                    .await?
+            }
+            _ => find_visible(&state.db, me, event.case_id).await?,
+        };
+        match case {
+            Some(c) => (kind, c),
+            None => return Ok(None),
+        }
+    };
+    let referral = match event.referral_id {
+        Some(id) => referral::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(Referral),
+        None => None,
+    };
+    Ok(Some(InboxItem {
+        kind,
+        action: event.action.clone(),
+        at: Instant(event.at),
+        case_id: global_id("Case", case.id),
+        case_number: case.number,
+        case_title: case.title,
+        referral,
+        deadline: event.deadline.clone(),
+        due_at: event.due_at.map(Instant),
+    }))
+}
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// 案件动态 — every new timeline entry of a case the viewer may see. The stream ends when
+    /// the viewer loses sight of the case (for example, it was transferred away).
+    async fn case_events(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = TimelineEntry>> {
+        let me = viewer(ctx)?.clone();
+        let state = ctx.data_unchecked::<Arc<AppState>>().clone();
+        let id = lookup_id("Case", &case_id).ok_or(AppError::NotFound("case"))?;
+        find_visible(&state.db, &me, id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        let rx = state.bus.subscribe();
+        Ok(stream::unfold(
+            (rx, state, me, id),
+            |(mut rx, state, me, id)| async move {
+                loop {
+                    let event = next_event(&mut rx).await?;
+                    let Some(entry_id) = event.entry_id.filter(|_| event.case_id == id) else {
+                        continue;
+                    };
+                    match find_visible(&state.db, &me, id).await {
+                        Ok(Some(_)) => {}
+                        _ => return None, // out of sight now: the stream ends
+                    }
+                    if me.is_petitioner() && !event.public {
+                        continue;
+                    }
+                    let Ok(Some(row)) = case_event::Entity::find_by_id(entry_id)
+                        .one(&state.db)
+                        .await
+                    else {
+                        continue;
+                    };
+                    match timeline_entry(&state, &me, row).await {
+                        Ok(entry) => return Some((entry, (rx, state, me, id))),
+                        Err(e) => tracing::error!(
+                            error = e.message_for_operator(),
+                            "cannot build a timeline event"
+                        ),
+                    }
+                }
+            },
+        ))
+    }
+
+    /// 待办 — referrals, assignments, objections, supervision orders and deadline notices for
+    /// the viewer's unit; for a citizen, the public steps of their own cases.
+    async fn inbox(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = InboxItem>> {
+        let me = viewer(ctx)?.clone();
+        if !me.is_petitioner() {
+            me.handling_unit()?;
+        }
+        let state = ctx.data_unchecked::<Arc<AppState>>().clone();
+        let rx = state.bus.subscribe();
+        Ok(stream::unfold(
+            (rx, state, me),
+            |(mut rx, state, me)| async move {
+                loop {
+                    let event = next_event(&mut rx).await?;
+                    match inbox_item(&state, &me, &event).await {
+                        Ok(Some(item)) => return Some((item, (rx, state, me))),
+                        Ok(None) => continue,
+                        Err(e) => tracing::error!(
+                            error = e.message_for_operator(),
+                            "cannot build an inbox item"
+                        ),
+                    }
+                }
+            },
+        ))
+    }
+}

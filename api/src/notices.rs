@@ -1,0 +1,215 @@
+//! Deadline notices: a background task notices cases (and supervision orders) entering
+//! warning (due within 3 days) or overdue, and publishes one inbox event per case, deadline,
+//! due instant and level.
+//!
+//! "Once" holds across ticks, restarts and processes because claiming a notice is inserting
+//! its row into `deadline_notices`: only the transaction whose insert succeeds publishes, in
+//! the same transaction (see `events`).
+
+use crate::calendar::WARNING_DAYS;
+use crate::domain::CaseStatus;
+use crate::error::Result;
+use crate::events::{Event, InboxKind};
+use crate::state::AppState;
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::sync::Arc;
+use xinfang_entity::{case, deadline_notice, supervision};
+
+/// At most this many notices per kind and tick; the rest follow on the next tick.
+const BATCH: u64 = 500;
+
+fn deadline_of(status: &str) -> Option<&'static str> {
+    match CaseStatus::from_db(status).ok()? {
+        CaseStatus::Registered => Some("ACCEPTANCE"),
+        CaseStatus::InProgress | CaseStatus::Reported => Some("HANDLING"),
+        CaseStatus::UnderReview | CaseStatus::UnderReReview => Some("REVIEW_DECISION"),
+        _ => None,
+    }
+}
+
+fn not_yet_sent(level: &'static str, case_col: Expr, due_col: Expr) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(deadline_notice::Entity)
+            .and_where(
+                Expr::col((deadline_notice::Entity, deadline_notice::Column::CaseId)).eq(case_col),
+            )
+            .and_where(
+                Expr::col((deadline_notice::Entity, deadline_notice::Column::DueAt)).eq(due_col),
+            )
+            .and_where(
+                Expr::col((deadline_notice::Entity, deadline_notice::Column::Level)).eq(level),
+            )
+            .to_owned(),
+    )
+    .not()
+}
+
+/// One pass: claims and publishes every notice that is due now. Returns how many it sent.
+pub async fn scan(state: &AppState) -> Result<usize> {
+    let now = state.clock.now();
+    let horizon = now + TimeDelta::days(WARNING_DAYS);
+    let mut sent = 0;
+    for (level, overdue) in [("OVERDUE", true), ("WARNING", false)] {
+        let window = if overdue {
+            case::Column::DueAt.lt(now)
+        } else {
+            case::Column::DueAt
+                .gte(now)
+                .and(case::Column::DueAt.lte(horizon))
+        };
+        let cases = case::Entity::find()
+            .filter(window)
+            .filter(case::Column::Status.is_in([
+                "REGISTERED",
+                "IN_PROGRESS",
+                "REPORTED",
+                "UNDER_REVIEW",
+                "UNDER_RE_REVIEW",
+            ]))
+            .filter(not_yet_sent(
+                level,
+                Expr::col((case::Entity, case::Column::Id)),
+                Expr::col((case::Entity, case::Column::DueAt)),
+            ))
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        for c in cases {
+            let (Some(deadline), Some(due)) = (deadline_of(&c.status), c.due_at) else {
+                continue;
+            };
+            if claim(state, c.id, c.lead_unit_id, deadline, due, level, now).await? {
+                sent += 1;
+            }
+        }
+        let window = if overdue {
+            supervision::Column::DueAt.lt(now)
+        } else {
+            supervision::Column::DueAt
+                .gte(now)
+                .and(supervision::Column::DueAt.lte(horizon))
+        };
+        let orders = supervision::Entity::find()
+            .filter(window)
+            .filter(supervision::Column::AnsweredAt.is_null())
+            .filter(not_yet_sent(
+                level,
+                Expr::col((supervision::Entity, supervision::Column::CaseId)),
+                Expr::col((supervision::Entity, supervision::Column::DueAt)),
+            ))
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        for order in orders {
+            let Some(c) = case::Entity::find_by_id(order.case_id)
+                .one(&state.db)
+                .await?
+            else {
+                continue;
+            };
+            if claim(
+                state,
+                c.id,
+                c.lead_unit_id,
+                "SUPERVISION",
+                order.due_at,
+                level,
+                now,
+            )
+            .await?
+            {
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Inserts the notice row; if this call inserted it, publishes the inbox event in the same
+/// transaction and returns true.
+async fn claim(
+    state: &AppState,
+    case_id: i64,
+    unit_id: i64,
+    deadline: &str,
+    due: DateTime<Utc>,
+    level: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let insert = Query::insert()
+        .into_table(deadline_notice::Entity)
+        .columns([
+            deadline_notice::Column::CaseId,
+            deadline_notice::Column::Deadline,
+            deadline_notice::Column::DueAt,
+            deadline_notice::Column::Level,
+            deadline_notice::Column::SentAt,
+        ])
+        .values_panic([
+            case_id.into(),
+            deadline.into(),
+            due.into(),
+            level.into(),
+            now.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([
+                deadline_notice::Column::CaseId,
+                deadline_notice::Column::Deadline,
+                deadline_notice::Column::DueAt,
+                deadline_notice::Column::Level,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .to_owned();
+    if tx.execute(&insert).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let overdue = level == "OVERDUE";
+    let event = Event {
+        case_id,
+        entry_id: None,
+        action: if overdue {
+            "DEADLINE_OVERDUE".into()
+        } else {
+            "DEADLINE_WARNING".into()
+        },
+        public: false,
+        at: now,
+        inbox_unit: Some(unit_id),
+        inbox_kind: Some(if overdue {
+            InboxKind::DeadlineOverdue
+        } else {
+            InboxKind::DeadlineWarning
+        }),
+        referral_id: None,
+        deadline: Some(deadline.to_string()),
+        due_at: Some(due),
+    };
+    state.bus.stage(&tx, &event).await?;
+    tx.commit().await?;
+    state.bus.committed(event);
+    Ok(true)
+}
+
+/// Runs [`scan`] every `every` until the process ends.
+pub fn spawn_scanner(state: Arc<AppState>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match scan(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notices = n, "deadline notices sent"),
+                Err(e) => tracing::error!(error = e.message_for_operator(), "deadline scan failed"),
+            }
+        }
+    });
+}

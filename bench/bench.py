@@ -1,0 +1,634 @@
+#!/usr/bin/env python3
+"""The Xinfang benchmark: seed a fresh database, serve it, load it with oha, and compare
+with the same reads as raw SQL under pgbench.
+
+Run through bench/run.sh (which builds the release binary first); see bench/README.md.
+Only the Python standard library is used, so nothing needs installing beyond oha and the
+PostgreSQL client tools.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.path.join(ROOT, "target", "release", "xinfang")
+PASSWORD = "bench-password-2026"
+USERS = ["county_staff", "township_staff", "department_staff"]
+JWT_SECRET = "bench-only-secret-not-for-production-0123456789"
+
+LIST_QUERY = (
+    "{ cases(first: 20) { nodes { number title leadUnit { name } township { name } "
+    "timeline(first: 5) { nodes { action at } } } } }"
+)
+CASE_QUERY = (
+    "query($id: ID!) { case(id: $id) { number title status "
+    "petitioners { name idNumber phone } assistingUnits { name } "
+    "referrals { mode toUnit { name } } } }"
+)
+REGISTER_MUTATION = (
+    "mutation($input: RegisterCaseInput!) { registerCase(input: $input) "
+    "{ case { id number status } } }"
+)
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kwargs):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, text=True, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Talking to the server
+
+
+class Server:
+    """A `xinfang serve` process we started and must stop."""
+
+    def __init__(self, args, database_url, log_path):
+        self.url = f"http://127.0.0.1:{args.port}"
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": database_url,
+                "XINFANG_JWT_SECRET": JWT_SECRET,
+                "XINFANG_ENV": "production",
+                "XINFANG_BIND": f"127.0.0.1:{args.port}",
+                # Tokens must outlive the whole run (the default is 15 minutes).
+                "XINFANG_ACCESS_TOKEN_TTL": "3600",
+                "XINFANG_LOG": "warn",
+                "XINFANG_LOG_FORMAT": "json",
+            }
+        )
+        self.log_file = open(log_path, "a")
+        self.proc = subprocess.Popen(
+            [BINARY, "serve"], env=env, stdout=self.log_file, stderr=self.log_file
+        )
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server exited at start; see {log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        log(f"server ready (pid {self.proc.pid})")
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise SystemExit("the server did not become ready within 120 s")
+
+    def memory(self):
+        """(peak RSS, current RSS) of the server in MiB, from /proc."""
+        values = {}
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in ("VmHWM", "VmRSS"):
+                    values[key] = int(rest.split()[0]) / 1024
+        return values.get("VmHWM", 0.0), values.get("VmRSS", 0.0)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+
+    def graphql(self, query, variables=None, token=None):
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(
+            self.url + "/graphql",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        if token:
+            req.add_header("authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            answer = json.load(r)
+        if answer.get("errors"):
+            raise SystemExit(f"GraphQL error: {answer['errors']}")
+        return answer["data"]
+
+
+def login(server, username):
+    data = server.graphql(
+        "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) "
+        "{ accessToken } }",
+        {"u": username, "p": PASSWORD},
+    )
+    return data["login"]["accessToken"]
+
+
+def pick_case(server, token):
+    """A visible case with as much to show as possible (assisting units, referrals)."""
+    data = server.graphql(
+        "{ cases(first: 100) { nodes { id number assistingUnits { name } "
+        "referrals { mode } petitioners { name } } } }",
+        token=token,
+    )
+    nodes = data["cases"]["nodes"]
+    if not nodes:
+        raise SystemExit("this user sees no case; seed more cases")
+    nodes.sort(
+        key=lambda n: (len(n["assistingUnits"]) > 0, len(n["referrals"]) > 0),
+        reverse=True,
+    )
+    return nodes[0]
+
+
+def viewer_unit(server, token):
+    data = server.graphql("{ viewer { orgUnit { id name kind } } }", token=token)
+    return data["viewer"]["orgUnit"]
+
+
+def townships(server, token):
+    data = server.graphql("{ orgUnits { nodes { id name kind } } }", token=token)
+    return [u for u in data["orgUnits"]["nodes"] if u["kind"] == "TOWNSHIP"]
+
+
+def register_input(key, township_id):
+    return {
+        "channel": "VISIT",
+        "category": "APPEAL",
+        "subject": "MIGRANT_WORKER_WAGES",
+        "title": "工地拖欠农民工工资（压测）",
+        "content": "信访人反映某建筑工地拖欠工资三个月，请求协调解决。此件由压测脚本登记。",
+        "townshipId": township_id,
+        "petitioners": [
+            {"name": "张三", "idNumber": "11010519491231002X", "phone": "13800138000"}
+        ],
+        "idempotencyKey": key,
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Load
+
+
+def oha(server, token, concurrency, duration, out_json, body=None, body_lines=None):
+    cmd = [
+        "oha",
+        "--no-tui",
+        "--output-format",
+        "json",
+        "-o",
+        out_json,
+        "-z",
+        f"{duration}s",
+        "-w",
+        "-c",
+        str(concurrency),
+        "-m",
+        "POST",
+        "-T",
+        "application/json",
+        "-H",
+        f"authorization: Bearer {token}",
+    ]
+    if body is not None:
+        cmd += ["-d", body]
+    else:
+        cmd += ["-Z", body_lines]
+    cmd.append(server.url + "/graphql")
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with open(out_json) as f:
+        result = json.load(f)
+    summary = result["summary"]
+    statuses = result.get("statusCodeDistribution", {})
+    ok = statuses.get("200", 0)
+    total = sum(statuses.values())
+    return {
+        "rps": summary["requestsPerSec"],
+        "p50_ms": result["latencyPercentiles"]["p50"] * 1000,
+        "p99_ms": result["latencyPercentiles"]["p99"] * 1000,
+        "requests": total,
+        "non_200": total - ok,
+    }
+
+
+def pgbench(args, script_path, concurrency, duration, log_prefix):
+    for old in glob.glob(log_prefix + ".*"):
+        os.remove(old)
+    cmd = [
+        "pgbench",
+        "-n",
+        "-M",
+        "prepared",
+        "-h",
+        args.pg_host,
+        "-p",
+        str(args.pg_port),
+        "-U",
+        args.pg_user,
+        "-f",
+        script_path,
+        "-c",
+        str(concurrency),
+        "-j",
+        str(min(concurrency, os.cpu_count() or 1)),
+        "-T",
+        str(duration),
+        "-l",
+        "--log-prefix",
+        log_prefix,
+        args.db,
+    ]
+    out = run(cmd, capture_output=True).stdout
+    tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
+    latencies = []
+    for path in glob.glob(log_prefix + ".*"):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    latencies.append(int(parts[2]) / 1000.0)
+        os.remove(path)
+    latencies.sort()
+
+    def pct(p):
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))]
+
+    return {"rps": tps, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "requests": len(latencies)}
+
+
+# ------------------------------------------------------------------------------------------
+# The same reads as SQL
+
+
+def psql(args, sql):
+    out = run(
+        [
+            "psql",
+            "-X",
+            "-At",
+            "-h",
+            args.pg_host,
+            "-p",
+            str(args.pg_port),
+            "-U",
+            args.pg_user,
+            "-d",
+            args.db,
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+    ).stdout
+    return out.strip()
+
+
+def scope_sql(args, username):
+    """`Viewer::case_scope` (api/src/access.rs) for a staff account, written out as SQL."""
+    row = psql(
+        args,
+        "SELECT o.id, o.kind, o.petition_bureau, o.county_id, o.path FROM users u "
+        f"JOIN org_units o ON o.id = u.org_unit_id WHERE u.username = '{username}'",
+    )
+    unit_id, kind, bureau, county_id, path = row.split("|")
+    ancestors = ",".join(p for p in path.split("/") if p)
+    not_accused = f"(cases.accused_unit_id IS NULL OR cases.accused_unit_id NOT IN ({ancestors}))"
+    if bureau == "t":
+        return f"cases.county_id = {county_id}"
+    if kind == "COUNTY":
+        return f"cases.county_id = {county_id} AND {not_accused}"
+    return (
+        "EXISTS (SELECT 1 FROM case_units WHERE case_units.case_id = cases.id "
+        f"AND case_units.unit_id = {unit_id}) AND {not_accused}"
+    )
+
+
+def list_sql(scope):
+    # The page the server reads (every column, newest first, one extra row for hasNextPage),
+    # with the unit names and the first five timeline entries joined in one statement: what
+    # the list op returns, fetched as a hand-written query would.
+    return f"""WITH page AS (
+  SELECT * FROM cases WHERE {scope}
+  ORDER BY cases.received_at DESC, cases.id DESC LIMIT 21
+)
+SELECT p.*, lead.name AS lead_name, town.name AS township_name, e.action, e.at
+FROM page p
+JOIN org_units lead ON lead.id = p.lead_unit_id
+LEFT JOIN org_units town ON town.id = p.township_id
+LEFT JOIN LATERAL (
+  SELECT action, at FROM case_events WHERE case_events.case_id = p.id ORDER BY seq LIMIT 5
+) e ON true
+ORDER BY p.received_at DESC, p.id DESC, e.at;
+"""
+
+
+def case_sql(scope, case_id):
+    return f"""\\set id {case_id}
+SELECT * FROM cases WHERE cases.id = :id AND {scope};
+SELECT * FROM case_petitioners WHERE case_id = :id ORDER BY position;
+SELECT o.name FROM case_units cu JOIN org_units o ON o.id = cu.unit_id
+  WHERE cu.case_id = :id AND cu.relation = 'ASSISTING';
+SELECT r.mode, o.name FROM referrals r JOIN org_units o ON o.id = r.to_unit_id
+  WHERE r.case_id = :id ORDER BY r.id;
+"""
+
+
+def decode_id(global_id):
+    import base64
+
+    padded = global_id + "=" * (-len(global_id) % 4)
+    return int(base64.urlsafe_b64decode(padded).decode().split(":")[1])
+
+
+# ------------------------------------------------------------------------------------------
+# Explain plans of the list query, as the server runs it
+
+
+def explain_list(args, server_factory, tokens, out_dir):
+    logs = sorted(glob.glob("/var/log/postgresql/postgresql-*-main.log"))
+    pg_log = args.pg_log or (logs[-1] if logs else None)
+    if not pg_log or not os.access(pg_log, os.R_OK):
+        log("no readable PostgreSQL log; skipping the explain plans (give --pg-log)")
+        return None
+    settings = {
+        "session_preload_libraries": "'auto_explain'",
+        "auto_explain.log_min_duration": "0",
+        "auto_explain.log_analyze": "on",
+        "auto_explain.log_buffers": "on",
+        "auto_explain.log_timing": "on",
+    }
+    for key, value in settings.items():
+        psql(args, f"ALTER DATABASE {args.db} SET {key} = {value}")
+    plans = {}
+    try:
+        # New connections pick up the settings: a fresh server process has only new ones.
+        server = server_factory()
+        try:
+            for username, token in tokens.items():
+                start = os.path.getsize(pg_log)
+                server.graphql(LIST_QUERY, token=token)
+                time.sleep(1.0)
+                with open(pg_log, errors="replace") as f:
+                    f.seek(start)
+                    text = f.read()
+                plans[username] = extract_list_plan(text)
+        finally:
+            server.stop()
+    finally:
+        for key in settings:
+            psql(args, f"ALTER DATABASE {args.db} RESET {key}")
+    with open(os.path.join(out_dir, "explain-list.txt"), "w") as f:
+        for username, plan in plans.items():
+            f.write(f"=== {username}\n{plan}\n\n")
+    return plans
+
+
+def extract_list_plan(text):
+    """The auto_explain entry of the page query (the one ordered by received_at)."""
+    entries = re.split(r"\n(?=\S.*LOG:  duration: )", text)
+    for entry in entries:
+        if "plan:" in entry and 'ORDER BY "cases"."received_at" DESC' in entry:
+            body = entry.split("plan:", 1)[1]
+            return "\n".join(line.rstrip() for line in body.strip("\n").splitlines())
+    return "(not found in the log)"
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--sqlite", action="store_true", help="seed and serve SQLite instead")
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
+    parser.add_argument("--pg-user", default=os.environ.get("PGUSER", "postgres"))
+    parser.add_argument("--pg-log", help="the PostgreSQL server log, for the explain plans")
+    parser.add_argument("--db", default="xinfang_bench", help="database (PostgreSQL) name")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--ops", default="list,case,register")
+    parser.add_argument("--out", help="results directory (default bench/out/<time>)")
+    args = parser.parse_args()
+
+    if not shutil.which("oha"):
+        raise SystemExit("oha is missing: cargo install oha --locked")
+    if not os.path.exists(BINARY):
+        raise SystemExit(f"{BINARY} is missing: cargo build --release -p xinfang")
+    if not args.sqlite:
+        for tool in ("psql", "createdb", "dropdb", "pgbench"):
+            if not shutil.which(tool):
+                raise SystemExit(f"{tool} is missing (PostgreSQL client tools)")
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    ops = args.ops.split(",")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or os.path.join(ROOT, "bench", "out", stamp)
+    os.makedirs(out_dir, exist_ok=True)
+
+    # 1. A fresh database, seeded.
+    if args.sqlite:
+        path = os.path.join(out_dir, "bench.db")
+        database_url = f"sqlite://{path}?mode=rwc"
+        if not args.reuse:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+    else:
+        database_url = (
+            f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db}"
+        )
+        if not args.reuse:
+            pg = ["-h", args.pg_host, "-p", str(args.pg_port), "-U", args.pg_user]
+            run(["dropdb", "--if-exists", *pg, args.db])
+            run(["createdb", *pg, args.db])
+    seed_seconds = None
+    if not args.reuse:
+        started = time.time()
+        seeded = run(
+            [BINARY, "--database-url", database_url, "seed", "--cases", str(args.cases)],
+            capture_output=True,
+        )
+        seed_seconds = time.time() - started
+        with open(os.path.join(out_dir, "seed.txt"), "w") as f:
+            f.write(seeded.stdout)
+        print(seeded.stdout, file=sys.stderr)
+
+    # 2. The server, and one token per user.
+    server_log = os.path.join(out_dir, "server.log")
+    server = Server(args, database_url, server_log)
+    results = []
+    plans = None
+    try:
+        tokens = {u: login(server, u) for u in USERS}
+        units = {u: viewer_unit(server, tokens[u]) for u in USERS}
+        towns = townships(server, tokens["county_staff"])
+        cases = {u: pick_case(server, tokens[u]) for u in USERS}
+        for u in USERS:
+            log(f"{u}: unit {units[u]['name']}, case {cases[u]['number']}")
+        # Check once that every operation answers without GraphQL errors: oha sees only the
+        # HTTP status, and GraphQL errors come with 200.
+        for u in USERS:
+            server.graphql(LIST_QUERY, token=tokens[u])
+            server.graphql(CASE_QUERY, {"id": cases[u]["id"]}, token=tokens[u])
+
+        def record(op, user, concurrency, api, sql=None):
+            peak, current = server.memory()
+            row = {
+                "op": op,
+                "user": user,
+                "concurrency": concurrency,
+                "api": api,
+                "sql": sql,
+                "server_peak_rss_mib": round(peak, 1),
+                "server_rss_mib": round(current, 1),
+            }
+            results.append(row)
+            ratio = f"{api['rps'] / sql['rps']:.3f}" if sql else "-"
+            log(
+                f"{op:<8} {user:<17} c={concurrency:<3} api {api['rps']:8.1f}/s "
+                f"p50 {api['p50_ms']:7.2f} ms p99 {api['p99_ms']:7.2f} ms"
+                + (f" | sql {sql['rps']:8.1f}/s p50 {sql['p50_ms']:6.2f} ms" if sql else "")
+                + f" | api/sql {ratio} | peak RSS {peak:.0f} MiB"
+            )
+
+        scripts = os.path.join(out_dir, "sql")
+        os.makedirs(scripts, exist_ok=True)
+        for op in ("list", "case"):
+            if op not in ops:
+                continue
+            for u in USERS:
+                if op == "list":
+                    body = json.dumps({"query": LIST_QUERY})
+                else:
+                    body = json.dumps({"query": CASE_QUERY, "variables": {"id": cases[u]["id"]}})
+                script = None
+                if not args.sqlite:
+                    scope = scope_sql(args, u)
+                    script = os.path.join(scripts, f"{op}-{u}.sql")
+                    with open(script, "w") as f:
+                        f.write(
+                            list_sql(scope)
+                            if op == "list"
+                            else case_sql(scope, decode_id(cases[u]["id"]))
+                        )
+                for c in concurrencies:
+                    api = oha(
+                        server,
+                        tokens[u],
+                        c,
+                        args.duration,
+                        os.path.join(out_dir, f"oha-{op}-{u}-c{c}.json"),
+                        body=body,
+                    )
+                    sql = None
+                    if script:
+                        sql = pgbench(
+                            args, script, c, args.duration, os.path.join(out_dir, "pgbench")
+                        )
+                    record(op, u, c, api, sql)
+
+        if "register" in ops:
+            for u in USERS:
+                own = units[u]
+                township = own["id"] if own["kind"] == "TOWNSHIP" else towns[1]["id"]
+                for c in concurrencies:
+                    # oha sends the lines of this file as bodies, one per request, so every
+                    # request carries a fresh idempotency key. More lines than requests.
+                    lines = os.path.join(out_dir, f"register-{u}-c{c}.jsonl")
+                    count = max(2_000, args.duration * 1_500)
+                    with open(lines, "w") as f:
+                        for i in range(count):
+                            key = f"bench-{stamp}-{u}-c{c}-{i}"
+                            f.write(
+                                json.dumps(
+                                    {
+                                        "query": REGISTER_MUTATION,
+                                        "variables": {"input": register_input(key, township)},
+                                    },
+                                    ensure_ascii=False,
+                                )
+                                + "\n"
+                            )
+                    api = oha(
+                        server,
+                        tokens[u],
+                        c,
+                        args.duration,
+                        os.path.join(out_dir, f"oha-register-{u}-c{c}.json"),
+                        body_lines=lines,
+                    )
+                    os.remove(lines)
+                    if api["requests"] > count:
+                        log(f"warning: {api['requests']} requests but {count} keys; some replayed")
+                    api["keys"] = count
+                    record("register", u, c, api)
+            # stats: PLACEHOLDER — the `statistics` query does not exist yet; add its op here
+            # (and its SQL) once it does.
+        peak, _ = server.memory()
+    finally:
+        server.stop()
+
+    if not args.sqlite and not args.no_explain and "list" in ops:
+        plans = explain_list(args, lambda: Server(args, database_url, server_log), tokens, out_dir)
+
+    summary = {
+        "date": stamp,
+        "database": "sqlite" if args.sqlite else "postgresql",
+        "cases": args.cases,
+        "seed_seconds": seed_seconds,
+        "duration_s": args.duration,
+        "server_peak_rss_mib": round(peak, 1),
+        "results": results,
+        "explain_list": plans,
+    }
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(summary, f, indent=2, ensure_ascii=False)
+    print_table(summary)
+    log(f"results in {out_dir}")
+
+
+def print_table(summary):
+    print(
+        f"\n{summary['database']}, {summary['cases']} cases"
+        + (f", seeded in {summary['seed_seconds']:.1f} s" if summary["seed_seconds"] else "")
+        + f", {summary['duration_s']} s per measurement\n"
+    )
+    print(
+        "| op | user | c | API req/s | API p50 ms | API p99 ms | SQL tx/s | SQL p50 ms "
+        "| SQL p99 ms | API/SQL | server peak RSS MiB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in summary["results"]:
+        a, s = r["api"], r["sql"]
+        sql_cols = (
+            f"{s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {a['rps'] / s['rps']:.3f}"
+            if s
+            else "- | - | - | -"
+        )
+        print(
+            f"| {r['op']} | {r['user']} | {r['concurrency']} | {a['rps']:.1f} | "
+            f"{a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {sql_cols} | {r['server_peak_rss_mib']:.0f} |"
+        )
+    print("| stats | — | — | not measured: the `statistics` query does not exist yet | | | | | | | |")
+
+
+if __name__ == "__main__":
+    main()
