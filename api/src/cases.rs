@@ -8,7 +8,7 @@ use crate::audit::{self, Actor};
 use crate::calendar::{WARNING_DAYS, WorkCalendar, local_date};
 use crate::clock::Clock;
 use crate::db;
-use crate::domain::{CaseStatus, Category, Channel, OrgUnitKind, Role, UnitRelation};
+use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, Role, UnitRelation};
 use crate::error::{Result, bad_input, conflict, internal};
 use crate::events::{Bus, Event};
 use crate::identity::find_unit;
@@ -22,7 +22,8 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use xinfang_entity::{
-    calendar_day, case, case_petitioner, case_unit, idempotency_key, org_unit, subject, user,
+    calendar_day, case, case_petitioner, case_unit, idempotency_key, org_unit, subject,
+    supervision, user,
 };
 
 pub const TITLE_MAX: usize = 200;
@@ -704,6 +705,8 @@ pub struct CaseFilter {
     pub received_from: Option<DateTime<Utc>>,
     pub received_to: Option<DateTime<Utc>>,
     pub search: Option<String>,
+    /// Which pending deadline `overdue` and `warning` refer to (any, when absent).
+    pub deadline: Option<DeadlineKind>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -824,6 +827,50 @@ fn filter_condition(
     }
     if let Some(u) = filter.lead_unit_id {
         cond = cond.add(c("lead_unit_id").eq(u));
+    }
+    match filter.deadline {
+        Some(DeadlineKind::Supervision) => {
+            // Unanswered supervision orders; `overdue`/`warning` apply to their own deadlines.
+            let window = match (filter.overdue, filter.warning) {
+                (Some(true), _) => {
+                    Some(Expr::col((supervision::Entity, supervision::Column::DueAt)).lt(now))
+                }
+                (_, Some(true)) => Some(
+                    Expr::col((supervision::Entity, supervision::Column::DueAt))
+                        .gte(now)
+                        .and(
+                            Expr::col((supervision::Entity, supervision::Column::DueAt))
+                                .lte(now + TimeDelta::days(WARNING_DAYS)),
+                        ),
+                ),
+                _ => None,
+            };
+            let mut q = Query::select();
+            q.expr(Expr::val(1))
+                .from(supervision::Entity)
+                .and_where(
+                    Expr::col((supervision::Entity, supervision::Column::CaseId))
+                        .equals((Alias::new(CASES), Alias::new("id"))),
+                )
+                .and_where(
+                    Expr::col((supervision::Entity, supervision::Column::AnsweredAt)).is_null(),
+                );
+            if let Some(w) = window {
+                q.and_where(w);
+            }
+            return Ok(cond.add(Expr::exists(q.to_owned())));
+        }
+        Some(kind) => {
+            cond = cond.add(
+                c("status").is_in(
+                    kind.statuses()
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+            );
+        }
+        None => {}
     }
     if let Some(overdue) = filter.overdue {
         let is_overdue = c("due_at").lt(now);

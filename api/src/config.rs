@@ -232,6 +232,10 @@ pub struct Settings {
         global = true
     )]
     pub deadline_scan_seconds: u64,
+    /// Count replied cases left unrated after their review window as satisfied in the
+    /// satisfaction rate (as some provinces do). Off by default.
+    #[arg(long, env = "XINFANG_UNRATED_COUNTS_AS_SATISFIED", global = true)]
+    pub unrated_counts_as_satisfied: bool,
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,

@@ -80,3 +80,14 @@ pub fn contains(backend: DatabaseBackend, column: SimpleExpr, text: &str) -> Sim
         _ => column.like(LikeExpr::new(pattern).escape('\\')),
     }
 }
+
+/// The year and month (`YYYY-MM`) of an instant in China time, for grouping by month.
+pub fn local_month(backend: DatabaseBackend, column: SimpleExpr) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust_with_exprs(
+            "to_char($1 AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+            [column],
+        ),
+        _ => Expr::cust_with_exprs("strftime('%Y-%m', ?, '+8 hours')", [column]),
+    }
+}

@@ -310,3 +310,48 @@ impl Action {
         }
     }
 }
+
+/// 期限类别 — which deadline a case (or a supervision order) is waiting on.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeadlineKind {
+    /// 受理告知期限 — while REGISTERED.
+    Acceptance,
+    /// 办理期限 — while IN_PROGRESS or REPORTED.
+    Handling,
+    /// 复查/复核决定期限 — while UNDER_REVIEW or UNDER_RE_REVIEW.
+    ReviewDecision,
+    /// 督办期限 — an unanswered supervision order.
+    Supervision,
+}
+stored_enum!(DeadlineKind { Acceptance => "ACCEPTANCE", Handling => "HANDLING", ReviewDecision => "REVIEW_DECISION", Supervision => "SUPERVISION" });
+
+impl DeadlineKind {
+    /// The case states in which this deadline is the pending one (none for supervision).
+    pub fn statuses(self) -> &'static [CaseStatus] {
+        match self {
+            DeadlineKind::Acceptance => &[CaseStatus::Registered],
+            DeadlineKind::Handling => &[CaseStatus::InProgress, CaseStatus::Reported],
+            DeadlineKind::ReviewDecision => &[CaseStatus::UnderReview, CaseStatus::UnderReReview],
+            DeadlineKind::Supervision => &[],
+        }
+    }
+
+    pub fn of_status(status: CaseStatus) -> Option<DeadlineKind> {
+        [
+            DeadlineKind::Acceptance,
+            DeadlineKind::Handling,
+            DeadlineKind::ReviewDecision,
+        ]
+        .into_iter()
+        .find(|k| k.statuses().contains(&status))
+    }
+}
+
+/// 预警级别 — due within 3 days, or past due.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DeadlineLevel {
+    /// 临期 — due within the next 3 days.
+    Warning,
+    /// 超期 — past due.
+    Overdue,
+}

@@ -7,6 +7,8 @@
 //! (405).
 
 use crate::auth;
+use crate::cases::CaseFilter;
+use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::graphql::{AppSchema, Loaders, RequestContext};
 use crate::state::AppState;
 use actix_cors::Cors;
@@ -41,7 +43,8 @@ const LATENCY_BOUNDS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 impl Metrics {
     fn observe(&self, path: &str, status: u16, seconds: f64) {
         let route = match path {
-            "/graphql" | "/healthz" | "/readyz" | "/metrics" | "/graphiql" => path,
+            "/graphql" | "/graphql/ws" | "/export/cases.csv" | "/healthz" | "/readyz"
+            | "/metrics" | "/graphiql" => path,
             _ => "other",
         };
         if let Ok(mut m) = self.requests.lock() {
@@ -589,6 +592,135 @@ async fn run_socket(
     let _ = session.close(None).await;
 }
 
+/// Query parameters of `/export/cases.csv`: the `cases` filter, flattened. Lists are
+/// comma-separated; ids are the API's global ids.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportParams {
+    status: Option<String>,
+    category: Option<String>,
+    channel: Option<String>,
+    subject: Option<String>,
+    township_id: Option<String>,
+    lead_unit_id: Option<String>,
+    overdue: Option<bool>,
+    warning: Option<bool>,
+    repeat: Option<bool>,
+    group: Option<bool>,
+    received_from: Option<String>,
+    received_to: Option<String>,
+    search: Option<String>,
+    deadline: Option<String>,
+}
+
+fn export_filter(p: ExportParams) -> Result<CaseFilter, (String, String)> {
+    fn list<T>(
+        field: &str,
+        v: &Option<String>,
+        parse: fn(&str) -> crate::error::Result<T>,
+    ) -> Result<Vec<T>, (String, String)> {
+        v.as_deref()
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(|x| {
+                        parse(x)
+                            .map_err(|_| (field.to_string(), format!("unknown {field} value {x}")))
+                    })
+                    .collect()
+            })
+            .unwrap_or(Ok(vec![]))
+    }
+    let id = |field: &str, v: &Option<String>| -> Result<Option<i64>, (String, String)> {
+        match v {
+            None => Ok(None),
+            Some(raw) => crate::graphql::lookup_id("OrgUnit", &async_graphql::ID(raw.clone()))
+                .map(Some)
+                .ok_or((field.to_string(), format!("{field} is not a unit id"))),
+        }
+    };
+    let time = |field: &str,
+                v: &Option<String>|
+     -> Result<Option<chrono::DateTime<chrono::Utc>>, (String, String)> {
+        match v {
+            None => Ok(None),
+            Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| Some(t.to_utc()))
+                .map_err(|_| {
+                    (
+                        field.to_string(),
+                        format!("{field} is not an RFC 3339 time"),
+                    )
+                }),
+        }
+    };
+    Ok(CaseFilter {
+        status: list("status", &p.status, CaseStatus::from_db)?,
+        category: list("category", &p.category, Category::from_db)?,
+        channel: list("channel", &p.channel, Channel::from_db)?,
+        subject: list("subject", &p.subject, |s| Ok(s.to_string()))?,
+        township_id: id("townshipId", &p.township_id)?,
+        lead_unit_id: id("leadUnitId", &p.lead_unit_id)?,
+        overdue: p.overdue,
+        warning: p.warning,
+        repeat: p.repeat,
+        group: p.group,
+        received_from: time("receivedFrom", &p.received_from)?,
+        received_to: time("receivedTo", &p.received_to)?,
+        search: p.search,
+        deadline: p
+            .deadline
+            .as_deref()
+            .map(DeadlineKind::from_db)
+            .transpose()
+            .map_err(|_| ("deadline".to_string(), "unknown deadline".to_string()))?,
+    })
+}
+
+/// `GET /export/cases.csv`: the viewer's visible cases as CSV, with the `cases` filters,
+/// authenticated by bearer token, streamed.
+async fn export_cases(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let Some(viewer) = viewer_of(&state, &req).await else {
+        return error_body(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send a valid access token as Authorization: Bearer …",
+        );
+    };
+    let params = match web::Query::<ExportParams>::from_query(req.query_string()) {
+        Ok(p) => p.into_inner(),
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("bad export parameters: {e}"),
+            );
+        }
+    };
+    let filter = match export_filter(params) {
+        Ok(f) => f,
+        Err((field, message)) => {
+            return HttpResponse::BadRequest().json(serde_json::json!({"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT", "field": field}}]}));
+        }
+    };
+    let body =
+        crate::export::csv(state.get_ref().clone(), viewer, filter).map(|chunk| match chunk {
+            Ok(text) => Ok::<_, Error>(web::Bytes::from(text)),
+            Err(e) => {
+                tracing::error!(error = e.message_for_operator(), "export failed midway");
+                Err(actix_web::error::ErrorInternalServerError("export failed"))
+            }
+        });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cases.csv\"",
+        ))
+        .streaming(body)
+}
+
 async fn graphiql() -> HttpResponse {
     let page = async_graphql::http::GraphiQLSource::build()
         .endpoint("/graphql")
@@ -672,7 +804,8 @@ pub fn configure(
                     .route(web::post().to(graphql_post))
                     .route(web::get().to(graphql_get)),
             )
-            .route("/graphql/ws", web::get().to(graphql_ws));
+            .route("/graphql/ws", web::get().to(graphql_ws))
+            .route("/export/cases.csv", web::get().to(export_cases));
         if !production {
             cfg.route("/graphiql", web::get().to(graphiql));
         }

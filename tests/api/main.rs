@@ -7,5 +7,6 @@ mod fixtures;
 mod foundation;
 mod identity;
 mod referrals;
+mod statistics;
 mod support;
 mod workflow;

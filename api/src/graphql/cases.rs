@@ -9,7 +9,7 @@ use crate::calendar::{DeadlineState, deadline_state};
 use crate::cases::{
     self as domain, CaseFilter, CaseOrder, NewCase, PetitionerEntry, Registrar, SortField,
 };
-use crate::domain::{CaseStatus, Category, Channel, UnitRelation};
+use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, UnitRelation};
 use crate::error::{AppError, Result};
 use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -523,6 +523,9 @@ pub struct CaseFilterInput {
     /// Words in the number, title, content or petitioner name (ID number and phone too,
     /// where the viewer sees them in full). Matched literally.
     pub search: Option<String>,
+    /// Which pending deadline `overdue` and `warning` refer to; SUPERVISION means unanswered
+    /// supervision orders (past due, or due within 3 days).
+    pub deadline: Option<DeadlineKind>,
 }
 
 impl CaseFilterInput {
@@ -549,6 +552,7 @@ impl CaseFilterInput {
             received_from: self.received_from.map(|t| t.0),
             received_to: self.received_to.map(|t| t.0),
             search: self.search,
+            deadline: self.deadline,
         })
     }
 }

@@ -6,6 +6,7 @@
 mod cases;
 mod identity;
 mod loaders;
+mod stats;
 mod subscriptions;
 pub use subscriptions::SubscriptionRoot;
 mod workflow;
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     cases::CaseQuery,
     workflow::WorkflowQuery,
+    stats::StatsQuery,
     NodeQuery,
 );
 

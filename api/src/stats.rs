@@ -1,0 +1,393 @@
+//! Statistics (domain §6): counts and rates, computed in one SQL statement over the viewer's
+//! scope — the same condition as every other read — for cases received in a period.
+//!
+//! Formulas, as computed (now = the server's clock):
+//! - 件次 `cases`: cases received in the period. 人次 `persons`: the sum of `person_count`.
+//!   批次 `groupPetitions`: cases with `person_count ≥ 5`. `repeats`: cases with `repeat_of`.
+//! - 及时受理率 = decided by `accept_by` ÷ (decided by + decided after + undecided with
+//!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT.
+//! - 按期办结率 = replied by `handle_by` ÷ (replied by + replied after + unreplied with
+//!   `handle_by` passed). Only accepted cases have a `handle_by`.
+//! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated. With the setting
+//!   `unrated_counts_as_satisfied`, replied cases left unrated after their review window count
+//!   in both.
+//! - 重复信访率 = repeats ÷ cases.
+//! - 一次性化解率 = first petitions (not repeats) closed or finalized without any review ÷ first
+//!   petitions closed or finalized.
+//! - A rate whose denominator is 0 is `None`.
+
+use crate::access::{CASES, Viewer};
+use crate::db;
+use crate::domain::{CaseStatus, DeadlineKind, Satisfaction};
+use crate::error::{Result, internal};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    Unit,
+    Township,
+    Category,
+    Channel,
+    Subject,
+    Month,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figures {
+    pub cases: i64,
+    pub persons: i64,
+    pub group_petitions: i64,
+    pub repeats: i64,
+    pub by_status: Vec<(CaseStatus, i64)>,
+    pub accepted_on_time: i64,
+    pub accepted_late: i64,
+    pub undecided_overdue: i64,
+    pub replied_on_time: i64,
+    pub replied_late: i64,
+    pub unreplied_overdue: i64,
+    pub satisfied: i64,
+    pub rated: i64,
+    pub unrated_lapsed: i64,
+    pub first_closed: i64,
+    pub first_closed_without_review: i64,
+    unrated_counts_as_satisfied: bool,
+}
+
+fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+impl Figures {
+    pub fn timely_acceptance_rate(&self) -> Option<f64> {
+        ratio(
+            self.accepted_on_time,
+            self.accepted_on_time + self.accepted_late + self.undecided_overdue,
+        )
+    }
+    pub fn on_time_completion_rate(&self) -> Option<f64> {
+        ratio(
+            self.replied_on_time,
+            self.replied_on_time + self.replied_late + self.unreplied_overdue,
+        )
+    }
+    pub fn satisfaction_rate(&self) -> Option<f64> {
+        if self.unrated_counts_as_satisfied {
+            ratio(
+                self.satisfied + self.unrated_lapsed,
+                self.rated + self.unrated_lapsed,
+            )
+        } else {
+            ratio(self.satisfied, self.rated)
+        }
+    }
+    pub fn repeat_rate(&self) -> Option<f64> {
+        ratio(self.repeats, self.cases)
+    }
+    pub fn first_time_resolution_rate(&self) -> Option<f64> {
+        ratio(self.first_closed_without_review, self.first_closed)
+    }
+}
+
+/// One group's key (as text: a unit id, an enum value, `YYYY-MM`; `None` for "no township")
+/// and its figures.
+pub struct Group {
+    pub key: Option<String>,
+    pub figures: Figures,
+}
+
+fn c(name: &'static str) -> SimpleExpr {
+    Expr::col((Alias::new(CASES), Alias::new(name)))
+}
+
+/// `COALESCE(CAST(expr AS BIGINT), 0)`: both databases then hand back an i64, and an empty
+/// set counts 0.
+fn bigint_or_zero(expr: SimpleExpr) -> SimpleExpr {
+    let cast: SimpleExpr = Func::cast_as(expr, Alias::new("BIGINT")).into();
+    let zero: SimpleExpr = Expr::val(0i64);
+    Func::coalesce::<[SimpleExpr; 2], SimpleExpr>([cast, zero]).into()
+}
+
+fn count_if(cond: SimpleExpr) -> SimpleExpr {
+    let when: SimpleExpr = Expr::case(cond, 1).finally(0).into();
+    bigint_or_zero(Func::sum(when).into())
+}
+
+/// The measures, in a fixed order, as (alias, expression).
+fn measures(now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
+    let ev = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("ev"), Alias::new(name))) };
+    let decided = c("accept_decided_at").is_not_null();
+    let replied = c("replied_at").is_not_null();
+    let closed = c("status").is_in([CaseStatus::Closed.as_str(), CaseStatus::Finalized.as_str()]);
+    let first = c("repeat_of_id").is_null();
+    let mut m: Vec<(&'static str, SimpleExpr)> = vec![
+        (
+            "cases",
+            Func::cast_as(Func::count(Expr::val(1)), Alias::new("BIGINT")).into(),
+        ),
+        (
+            "persons",
+            bigint_or_zero(Func::sum(c("person_count")).into()),
+        ),
+        ("group_petitions", count_if(c("person_count").gte(5))),
+        ("repeats", count_if(c("repeat_of_id").is_not_null())),
+        (
+            "accepted_on_time",
+            count_if(
+                decided
+                    .clone()
+                    .and(c("accept_decided_at").lte(c("accept_by"))),
+            ),
+        ),
+        (
+            "accepted_late",
+            count_if(
+                decided
+                    .clone()
+                    .and(c("accept_decided_at").gt(c("accept_by"))),
+            ),
+        ),
+        (
+            "undecided_overdue",
+            count_if(decided.not().and(c("accept_by").lt(now))),
+        ),
+        (
+            "replied_on_time",
+            count_if(replied.clone().and(c("replied_at").lte(c("handle_by")))),
+        ),
+        (
+            "replied_late",
+            count_if(replied.clone().and(c("replied_at").gt(c("handle_by")))),
+        ),
+        (
+            "unreplied_overdue",
+            count_if(replied.clone().not().and(c("handle_by").lt(now))),
+        ),
+        (
+            "satisfied",
+            count_if(ev("satisfaction").is_in([
+                Satisfaction::Satisfied.as_str(),
+                Satisfaction::BasicallySatisfied.as_str(),
+            ])),
+        ),
+        ("rated", count_if(ev("case_id").is_not_null())),
+        (
+            "unrated_lapsed",
+            count_if(
+                replied
+                    .and(ev("case_id").is_null())
+                    .and(c("review_request_by").lt(now)),
+            ),
+        ),
+        ("first_closed", count_if(first.clone().and(closed.clone()))),
+        (
+            "first_closed_without_review",
+            count_if(first.and(closed).and(c("reviewing_unit_id").is_null())),
+        ),
+    ];
+    for status in CaseStatus::ALL {
+        m.push((
+            status_alias(*status),
+            count_if(c("status").eq(status.as_str())),
+        ));
+    }
+    m
+}
+
+fn status_alias(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Registered => "s_registered",
+        CaseStatus::InProgress => "s_in_progress",
+        CaseStatus::Reported => "s_reported",
+        CaseStatus::Replied => "s_replied",
+        CaseStatus::UnderReview => "s_under_review",
+        CaseStatus::Reviewed => "s_reviewed",
+        CaseStatus::UnderReReview => "s_under_re_review",
+        CaseStatus::Finalized => "s_finalized",
+        CaseStatus::NotAccepted => "s_not_accepted",
+        CaseStatus::Closed => "s_closed",
+    }
+}
+
+fn group_key(db: &DatabaseConnection, by: GroupBy) -> SimpleExpr {
+    match by {
+        GroupBy::Unit => c("lead_unit_id"),
+        GroupBy::Township => c("township_id"),
+        GroupBy::Category => c("category"),
+        GroupBy::Channel => c("channel"),
+        GroupBy::Subject => c("subject"),
+        GroupBy::Month => db::local_month(db.get_database_backend(), c("received_at")),
+    }
+}
+
+/// The figures of the viewer's visible cases received in `[from, to)`, in total and per group.
+pub async fn statistics(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<GroupBy>,
+    now: DateTime<Utc>,
+    unrated_counts_as_satisfied: bool,
+) -> Result<(Figures, Vec<Group>)> {
+    let measures = measures(now);
+    let build = |key: Option<SimpleExpr>| {
+        let mut q = Query::select();
+        q.from(Alias::new(CASES))
+            .join_as(
+                JoinType::LeftJoin,
+                Alias::new("evaluations"),
+                Alias::new("ev"),
+                Expr::col((Alias::new("ev"), Alias::new("case_id")))
+                    .equals((Alias::new(CASES), Alias::new("id"))),
+            )
+            .cond_where(viewer.case_scope())
+            .and_where(c("received_at").gte(from))
+            .and_where(c("received_at").lt(to));
+        if let Some(k) = key.clone() {
+            q.expr_as(k.clone(), Alias::new("group_key"))
+                .add_group_by([k]);
+        }
+        for (alias, expr) in &measures {
+            q.expr_as(expr.clone(), Alias::new(*alias));
+        }
+        q
+    };
+    let total_rows = db.query_all(&build(None)).await?;
+    let total = total_rows
+        .first()
+        .map(|r| read(r, unrated_counts_as_satisfied))
+        .transpose()?
+        .unwrap_or_default();
+    let mut groups = vec![];
+    if let Some(by) = group_by {
+        for row in db.query_all(&build(Some(group_key(db, by)))).await? {
+            let key = match by {
+                GroupBy::Unit | GroupBy::Township => row
+                    .try_get::<Option<i64>>("", "group_key")?
+                    .map(|v| v.to_string()),
+                _ => row.try_get::<Option<String>>("", "group_key")?,
+            };
+            groups.push(Group {
+                key,
+                figures: read(&row, unrated_counts_as_satisfied)?,
+            });
+        }
+        groups.sort_by(|a, b| {
+            b.figures
+                .cases
+                .cmp(&a.figures.cases)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+    }
+    Ok((total, groups))
+}
+
+fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result<Figures> {
+    let get = |name: &str| {
+        row.try_get::<i64>("", name)
+            .map_err(|e| internal(format!("statistics column {name}: {e}")))
+    };
+    let mut by_status = vec![];
+    for status in CaseStatus::ALL {
+        let n = get(status_alias(*status))?;
+        if n > 0 {
+            by_status.push((*status, n));
+        }
+    }
+    Ok(Figures {
+        cases: get("cases")?,
+        persons: get("persons")?,
+        group_petitions: get("group_petitions")?,
+        repeats: get("repeats")?,
+        by_status,
+        accepted_on_time: get("accepted_on_time")?,
+        accepted_late: get("accepted_late")?,
+        undecided_overdue: get("undecided_overdue")?,
+        replied_on_time: get("replied_on_time")?,
+        replied_late: get("replied_late")?,
+        unreplied_overdue: get("unreplied_overdue")?,
+        satisfied: get("satisfied")?,
+        rated: get("rated")?,
+        unrated_lapsed: get("unrated_lapsed")?,
+        first_closed: get("first_closed")?,
+        first_closed_without_review: get("first_closed_without_review")?,
+        unrated_counts_as_satisfied,
+    })
+}
+
+/// Per lead unit and deadline kind, how many visible cases are past due (or due within 3
+/// days): case deadlines by the pending `due_at`, and unanswered supervision orders by theirs.
+pub async fn oversight(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    overdue: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, DeadlineKind, i64)>> {
+    let horizon = now + chrono::TimeDelta::days(crate::calendar::WARNING_DAYS);
+    let window = |col: SimpleExpr| -> SimpleExpr {
+        if overdue {
+            col.lt(now)
+        } else {
+            col.clone().gte(now).and(col.lte(horizon))
+        }
+    };
+    let pending: Vec<&str> = [
+        DeadlineKind::Acceptance,
+        DeadlineKind::Handling,
+        DeadlineKind::ReviewDecision,
+    ]
+    .iter()
+    .flat_map(|k| k.statuses().iter().map(|s| s.as_str()))
+    .collect();
+    let count: SimpleExpr = Func::cast_as(Func::count(Expr::val(1)), Alias::new("BIGINT")).into();
+    let cases_q = Query::select()
+        .expr_as(c("lead_unit_id"), Alias::new("unit_id"))
+        .expr_as(c("status"), Alias::new("status"))
+        .expr_as(count.clone(), Alias::new("n"))
+        .from(Alias::new(CASES))
+        .cond_where(viewer.case_scope())
+        .and_where(c("status").is_in(pending))
+        .and_where(window(c("due_at")))
+        .add_group_by([c("lead_unit_id"), c("status")])
+        .to_owned();
+    let mut totals: std::collections::BTreeMap<(i64, DeadlineKind), i64> = Default::default();
+    for row in db.query_all(&cases_q).await? {
+        let unit: i64 = row.try_get("", "unit_id")?;
+        let status = CaseStatus::from_db(&row.try_get::<String>("", "status")?)?;
+        let n: i64 = row.try_get("", "n")?;
+        if let Some(kind) = DeadlineKind::of_status(status) {
+            *totals.entry((unit, kind)).or_default() += n;
+        }
+    }
+    let sup =
+        |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("sv"), Alias::new(name))) };
+    let orders_q = Query::select()
+        .expr_as(c("lead_unit_id"), Alias::new("unit_id"))
+        .expr_as(
+            Func::cast_as(Func::count_distinct(c("id")), Alias::new("BIGINT")),
+            Alias::new("n"),
+        )
+        .from(Alias::new(CASES))
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new("supervisions"),
+            Alias::new("sv"),
+            sup("case_id").equals((Alias::new(CASES), Alias::new("id"))),
+        )
+        .cond_where(viewer.case_scope())
+        .and_where(sup("answered_at").is_null())
+        .and_where(window(sup("due_at")))
+        .add_group_by([c("lead_unit_id")])
+        .to_owned();
+    for row in db.query_all(&orders_q).await? {
+        let unit: i64 = row.try_get("", "unit_id")?;
+        let n: i64 = row.try_get("", "n")?;
+        *totals.entry((unit, DeadlineKind::Supervision)).or_default() += n;
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((unit, kind), n)| (unit, kind, n))
+        .collect())
+}

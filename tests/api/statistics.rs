@@ -1,0 +1,621 @@
+//! Statistics, oversight lists and export (issue: statistics), over a fixture whose figures
+//! were worked out by hand from domain.md §6 and are written below.
+//!
+//! The fixture: 12 cases received Monday 2026-03-02 (day 0), acceptance due day 15 (Mar 17),
+//! plus one received in February (outside the period). Each case then lives the plan below;
+//! the figures are read on day 110 (Jun 20).
+//!
+//! | case | lead | township | category | persons | plan |
+//! |---|---|---|---|---|---|
+//! | C1 | 住建局 A | 东关镇 T1 | APPEAL | 1 | accept d5 · reply d30 · SATISFIED · close d31 |
+//! | C2 | A | T1 | APPEAL | 2 | accept d5 · reply d70 (late; due d65) · DISSATISFIED · review d71 · upheld d72 · close d105 |
+//! | C3 | A | 西营乡 T2 | APPEAL | 1 | accept d20 (late) · reply d40 (due d80) · BASICALLY_SATISFIED |
+//! | C4 | A | — | SUGGESTION | 1 | accept d5 · never replied (due d65) · supervision due d20, unanswered |
+//! | C5 | A | T1 | APPEAL | 6 | never decided |
+//! | C6 | 人社局 B | T2 | APPEAL | 1 | decline d3 |
+//! | C7 | B | T2 | APPEAL | 1 | accept d3 · reply d20 · never rated (window ends d50) |
+//! | C8 | B | — | SUGGESTION | 3 | accept d3 · reply d20 · SATISFIED · close d22 |
+//! | C9 | T1 | T1 | APPEAL | 1 | accept d1 · reply d10 · DISSATISFIED · close d50 |
+//! | C10 | T1 | T1 | APPEAL | 5 | accept d16 (late) · never replied (due d77) |
+//! | C11 | T1 | T1 | APPEAL | 1 | repeat of C9 (same person and subject) · never decided |
+//! | C12 | T2 | T2 | ACCUSATION against T1 | 1 | accept d2 · never replied (due d63) |
+//! | C13 | bureau | — | APPEAL | 1 | received 2026-02-10 · never decided |
+
+use crate::fixtures::{self, County};
+use crate::support::{TestApp, code, gid, id_number, spawn_app};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// name, lead unit, township, category, channel, subject, persons, petitioner number
+type Plan = (
+    &'static str,
+    i64,
+    Option<i64>,
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    u32,
+);
+
+const DAY0: &str = "2026-03-02T02:00:00Z";
+
+fn day(n: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(DAY0).unwrap().to_utc() + chrono::TimeDelta::days(n)
+}
+
+struct Fixture {
+    county: County,
+    b_leader_id: i64,
+    b_leader: String,
+    cases: HashMap<&'static str, (String, String)>,
+}
+
+async fn mutate(app: &TestApp, token: &str, name: &str, input: Value) {
+    let ty = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
+    let body = app
+        .gql(
+            Some(token),
+            &format!("mutation($i: {ty}!) {{ {name}(input: $i) {{ __typename }} }}"),
+            json!({"i": input}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{name} {input}: {body}");
+}
+
+async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { version } }",
+            json!({"id": id}),
+        )
+        .await;
+    body["data"]["case"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+async fn build(app: &TestApp) -> Fixture {
+    let mut county = fixtures::county(app).await;
+    let b_leader_id = {
+        let s = &app.state;
+        let admin = app.viewer(county.user("county_admin")).await;
+        xinfang_api::identity::create_user(
+            &s.db,
+            &s.auth,
+            &s.clock,
+            &admin,
+            xinfang_api::identity::NewUser {
+                username: "b_leader".into(),
+                password: crate::support::PASSWORD.into(),
+                display_name: "人社局长".into(),
+                org_unit_id: county.dept_b,
+                role: xinfang_api::domain::Role::Leader,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    };
+    assert!(app.state.clock.set(day(0)));
+    county.renew(app).await;
+    let (a, b, t1, t2) = (county.dept_a, county.dept_b, county.t1, county.t2);
+    let person = |n: u32, count: usize| -> Value {
+        let mut people = vec![
+            json!({"name": format!("信访人{n}"), "idNumber": id_number(&format!("33010619900101{n:03}")), "phone": "13912345678", "representative": count >= 5}),
+        ];
+        for i in 1..count.min(3) {
+            people.push(json!({"name": format!("同行{n}-{i}")}));
+        }
+        json!(people)
+    };
+    #[rustfmt::skip]
+    let plan: Vec<Plan> = vec![
+        // name, lead, township, category, channel, subject, persons, petitioner
+        ("C1",  a,  Some(t1), "APPEAL",     "VISIT",         "HOUSING_DEMOLITION",   1, 1),
+        ("C2",  a,  Some(t1), "APPEAL",     "LETTER",        "HOUSING_DEMOLITION",   2, 2),
+        ("C3",  a,  Some(t2), "APPEAL",     "PHONE",         "LABOR_SOCIAL_SECURITY", 1, 3),
+        ("C4",  a,  None,     "SUGGESTION", "EMAIL",         "ENVIRONMENT",          1, 4),
+        ("C5",  a,  Some(t1), "APPEAL",     "VISIT",         "HOUSING_DEMOLITION",   6, 5),
+        ("C6",  b,  Some(t2), "APPEAL",     "HOTLINE_12345", "LABOR_SOCIAL_SECURITY", 1, 6),
+        ("C7",  b,  Some(t2), "APPEAL",     "HOTLINE_12345", "LABOR_SOCIAL_SECURITY", 1, 7),
+        ("C8",  b,  None,     "SUGGESTION", "LETTER",        "EDUCATION",            3, 8),
+        ("C9",  t1, Some(t1), "APPEAL",     "VISIT",         "MIGRANT_WORKER_WAGES", 1, 9),
+        ("C10", t1, Some(t1), "APPEAL",     "VISIT",         "HEALTHCARE",           5, 10),
+        ("C11", t1, Some(t1), "APPEAL",     "PHONE",         "MIGRANT_WORKER_WAGES", 1, 9),
+    ];
+    let mut cases = HashMap::new();
+    for (name, lead, township, category, channel, subject, persons, who) in plan {
+        let mut input = json!({"leadUnitId": gid("OrgUnit", lead), "category": category, "channel": channel, "subject": subject,
+            "title": format!("{name} 反映事项"), "personCount": persons, "petitioners": person(who, persons)});
+        if let Some(t) = township {
+            input["townshipId"] = json!(gid("OrgUnit", t));
+        }
+        cases.insert(
+            name,
+            fixtures::register(app, county.token("bureau_staff"), input).await,
+        );
+    }
+    let c12 = json!({"leadUnitId": gid("OrgUnit", t2), "townshipId": gid("OrgUnit", t2), "category": "ACCUSATION", "channel": "LETTER", "subject": "OFFICIAL_CONDUCT",
+        "title": "C12 举报", "accusedUnitId": gid("OrgUnit", t1), "petitioners": person(12, 1)});
+    cases.insert(
+        "C12",
+        fixtures::register(app, county.token("bureau_staff"), c12).await,
+    );
+    let c13 = json!({"title": "=HYPERLINK(\"http://x\")", "receivedAt": "2026-02-10T02:00:00Z", "petitioners": person(13, 1)});
+    cases.insert(
+        "C13",
+        fixtures::register(app, county.token("bureau_staff"), c13).await,
+    );
+    let b_leader = app.token_for(b_leader_id).await;
+    Fixture {
+        county,
+        b_leader_id,
+        b_leader,
+        cases,
+    }
+}
+
+impl Fixture {
+    async fn go_to(&mut self, app: &TestApp, n: i64) {
+        assert!(app.state.clock.set(day(n)));
+        self.county.renew(app).await;
+        self.b_leader = app.token_for(self.b_leader_id).await;
+    }
+}
+
+async fn decide(app: &TestApp, token: &str, id: &str, decision: &str) {
+    let v = version(app, token, id).await;
+    mutate(app, token, "decideAcceptance", json!({"caseId": id, "expectedVersion": v, "decision": decision, "reason": "不属于本单位职权"})).await;
+}
+
+async fn reply(app: &TestApp, token: &str, id: &str) {
+    let v = version(app, token, id).await;
+    mutate(app, token, "issueReply", json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "事实", "reasons": "理由", "basis": "依据"})).await;
+}
+
+async fn rate(app: &TestApp, token: &str, id: &str, satisfaction: &str) {
+    mutate(
+        app,
+        token,
+        "evaluateCase",
+        json!({"caseId": id, "satisfaction": satisfaction, "onBehalf": true}),
+    )
+    .await;
+}
+
+async fn close(app: &TestApp, token: &str, id: &str) {
+    let v = version(app, token, id).await;
+    mutate(
+        app,
+        token,
+        "closeCase",
+        json!({"caseId": id, "expectedVersion": v}),
+    )
+    .await;
+}
+
+/// Lives the plan of the module comment and leaves the clock on day 110.
+async fn lived(app: &TestApp) -> Fixture {
+    let mut f = build(app).await;
+    let ids: HashMap<&str, String> = f.cases.iter().map(|(k, v)| (*k, v.0.clone())).collect();
+    let id = |n: &str| ids[n].clone();
+    f.go_to(app, 1).await;
+    decide(app, f.county.token("t1_staff"), &id("C9"), "ACCEPT").await;
+    f.go_to(app, 2).await;
+    decide(app, f.county.token("t2_staff"), &id("C12"), "ACCEPT").await;
+    f.go_to(app, 3).await;
+    decide(app, f.county.token("b_staff"), &id("C6"), "DECLINE").await;
+    decide(app, f.county.token("b_staff"), &id("C7"), "ACCEPT").await;
+    decide(app, f.county.token("b_staff"), &id("C8"), "ACCEPT").await;
+    f.go_to(app, 5).await;
+    for c in ["C1", "C2", "C4"] {
+        decide(app, f.county.token("a_staff"), &id(c), "ACCEPT").await;
+    }
+    f.go_to(app, 6).await;
+    mutate(
+        app,
+        f.county.token("bureau_staff"),
+        "issueSupervision",
+        json!({"caseId": id("C4"), "text": "请尽快办理", "dueAt": day(20).to_rfc3339()}),
+    )
+    .await;
+    f.go_to(app, 10).await;
+    reply(app, f.county.token("t1_leader"), &id("C9")).await;
+    f.go_to(app, 11).await;
+    rate(app, f.county.token("t1_staff"), &id("C9"), "DISSATISFIED").await;
+    f.go_to(app, 16).await;
+    decide(app, f.county.token("t1_staff"), &id("C10"), "ACCEPT").await;
+    f.go_to(app, 20).await;
+    decide(app, f.county.token("a_staff"), &id("C3"), "ACCEPT").await;
+    reply(app, &f.b_leader, &id("C7")).await;
+    reply(app, &f.b_leader, &id("C8")).await;
+    f.go_to(app, 21).await;
+    rate(app, f.county.token("b_staff"), &id("C8"), "SATISFIED").await;
+    f.go_to(app, 22).await;
+    close(app, f.county.token("b_staff"), &id("C8")).await;
+    f.go_to(app, 30).await;
+    reply(app, f.county.token("a_leader"), &id("C1")).await;
+    f.go_to(app, 31).await;
+    rate(app, f.county.token("a_staff"), &id("C1"), "SATISFIED").await;
+    close(app, f.county.token("a_staff"), &id("C1")).await;
+    f.go_to(app, 40).await;
+    reply(app, f.county.token("a_leader"), &id("C3")).await;
+    f.go_to(app, 41).await;
+    rate(
+        app,
+        f.county.token("a_staff"),
+        &id("C3"),
+        "BASICALLY_SATISFIED",
+    )
+    .await;
+    f.go_to(app, 50).await;
+    close(app, f.county.token("t1_staff"), &id("C9")).await;
+    f.go_to(app, 70).await;
+    reply(app, f.county.token("a_leader"), &id("C2")).await;
+    f.go_to(app, 71).await;
+    rate(app, f.county.token("a_staff"), &id("C2"), "DISSATISFIED").await;
+    mutate(
+        app,
+        f.county.token("a_staff"),
+        "requestReview",
+        json!({"caseId": id("C2"), "reason": "代为申请复查"}),
+    )
+    .await;
+    f.go_to(app, 72).await;
+    let v = version(app, f.county.token("county_staff"), &id("C2")).await;
+    mutate(
+        app,
+        f.county.token("county_staff"),
+        "decideReview",
+        json!({"caseId": id("C2"), "expectedVersion": v, "decision": "UPHOLD", "text": "维持"}),
+    )
+    .await;
+    f.go_to(app, 105).await;
+    close(app, f.county.token("a_staff"), &id("C2")).await;
+    f.go_to(app, 110).await;
+    f
+}
+
+const STATS: &str = "query($g: StatisticsGroupBy) { statistics(from: \"2026-02-28T16:00:00Z\", to: \"2026-03-31T16:00:00Z\", groupBy: $g) {
+    total { ...F } groups { key label figures { ...F } } } }
+  fragment F on StatisticsFigures { cases persons groupPetitions repeats byStatus { status count }
+    timelyAcceptanceRate onTimeCompletionRate satisfactionRate repeatRate firstTimeResolutionRate }";
+
+fn figures(
+    cases: i64,
+    persons: i64,
+    groups: i64,
+    repeats: i64,
+    statuses: Value,
+    rates: [Option<f64>; 5],
+) -> Value {
+    json!({"cases": cases, "persons": persons, "groupPetitions": groups, "repeats": repeats, "byStatus": statuses,
+        "timelyAcceptanceRate": rates[0], "onTimeCompletionRate": rates[1], "satisfactionRate": rates[2], "repeatRate": rates[3], "firstTimeResolutionRate": rates[4]})
+}
+
+/// Rounds every float of a JSON value to 4 places, so hand-written fractions compare.
+fn rounded(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            json!((n.as_f64().unwrap() * 10_000.0).round() / 10_000.0)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(rounded).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), rounded(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+async fn total(app: &TestApp, token: &str) -> Value {
+    let body = app.gql(Some(token), STATS, json!({"g": null})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    rounded(&body["data"]["statistics"]["total"])
+}
+
+fn r(x: f64) -> Option<f64> {
+    Some((x * 10_000.0).round() / 10_000.0)
+}
+
+#[tokio::test]
+async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
+    let app = spawn_app().await;
+    let f = lived(&app).await;
+
+    // The county sees all twelve cases of March (the accusation is against a township, not it).
+    let county = total(&app, f.county.token("county_staff")).await;
+    assert_eq!(
+        county,
+        rounded(&figures(
+            12,
+            24,
+            2,
+            1,
+            json!([{"status": "REGISTERED", "count": 2}, {"status": "IN_PROGRESS", "count": 3}, {"status": "REPLIED", "count": 2}, {"status": "NOT_ACCEPTED", "count": 1}, {"status": "CLOSED", "count": 4}]),
+            // timely 8/12, on time 5/9, satisfied 3/5, repeats 1/12, first-time 3/4
+            [
+                r(8.0 / 12.0),
+                r(5.0 / 9.0),
+                r(3.0 / 5.0),
+                r(1.0 / 12.0),
+                r(3.0 / 4.0)
+            ]
+        ))
+    );
+
+    // The township 东关镇 sees its six (C1, C2, C5, C9, C10, C11) — never the accusation C12.
+    let township = total(&app, f.county.token("t1_staff")).await;
+    assert_eq!(
+        township,
+        rounded(&figures(
+            6,
+            16,
+            2,
+            1,
+            json!([{"status": "REGISTERED", "count": 2}, {"status": "IN_PROGRESS", "count": 1}, {"status": "CLOSED", "count": 3}]),
+            [
+                r(3.0 / 6.0),
+                r(2.0 / 4.0),
+                r(1.0 / 3.0),
+                r(1.0 / 6.0),
+                r(2.0 / 3.0)
+            ]
+        ))
+    );
+
+    // Department A sees the five it leads.
+    let department = total(&app, f.county.token("a_staff")).await;
+    assert_eq!(
+        department,
+        rounded(&figures(
+            5,
+            11,
+            1,
+            0,
+            json!([{"status": "REGISTERED", "count": 1}, {"status": "IN_PROGRESS", "count": 1}, {"status": "REPLIED", "count": 1}, {"status": "CLOSED", "count": 2}]),
+            [
+                r(3.0 / 5.0),
+                r(2.0 / 4.0),
+                r(2.0 / 3.0),
+                Some(0.0),
+                r(1.0 / 2.0)
+            ]
+        ))
+    );
+
+    // Groups: by unit, by category (an empty denominator is null), by month.
+    let by_unit = app
+        .gql(
+            Some(f.county.token("county_staff")),
+            STATS,
+            json!({"g": "UNIT"}),
+        )
+        .await;
+    let counts: HashMap<String, i64> = by_unit["data"]["statistics"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["label"].as_str().unwrap().to_string(),
+                g["figures"]["cases"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        HashMap::from([
+            ("县住建局".into(), 5),
+            ("县人社局".into(), 3),
+            ("东关镇".into(), 3),
+            ("西营乡".into(), 1)
+        ])
+    );
+    let by_category = app
+        .gql(
+            Some(f.county.token("county_staff")),
+            STATS,
+            json!({"g": "CATEGORY"}),
+        )
+        .await;
+    let accusation = by_category["data"]["statistics"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "ACCUSATION")
+        .unwrap()
+        .clone();
+    assert_eq!(accusation["label"], "检举控告");
+    assert_eq!(accusation["figures"]["cases"], 1);
+    assert_eq!(
+        accusation["figures"]["satisfactionRate"],
+        Value::Null,
+        "nobody rated it: no rate, not 0 or 100"
+    );
+    assert_eq!(accusation["figures"]["timelyAcceptanceRate"], 1.0);
+    let by_month = app
+        .gql(
+            Some(f.county.token("county_staff")),
+            STATS,
+            json!({"g": "MONTH"}),
+        )
+        .await;
+    let months: Vec<(Value, Value)> = by_month["data"]["statistics"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].clone(), g["figures"]["cases"].clone()))
+        .collect();
+    assert_eq!(months, [(json!("2026-03"), json!(12))]);
+
+    // The setting that counts unrated replies past their window as satisfied (C7), on another
+    // server process over the same data: 4/6 for the county.
+    let mut settings = app.state.settings.clone();
+    settings.unrated_counts_as_satisfied = true;
+    let other = xinfang_api::cli::build_state(settings, app.state.clock.clone())
+        .await
+        .unwrap();
+    let (server, addr) = xinfang_api::cli::start_server(other, "127.0.0.1:0").unwrap();
+    tokio::spawn(server);
+    let body: Value = app
+        .client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(f.county.token("county_staff"))
+        .json(&json!({"query": STATS, "variables": {"g": null}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rounded(&body["data"]["statistics"]["total"]["satisfactionRate"]),
+        json!(r(4.0 / 6.0))
+    );
+    // The township had no such case: unchanged at 1/3 either way.
+    let body: Value = app
+        .client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(f.county.token("t1_staff"))
+        .json(&json!({"query": STATS, "variables": {"g": null}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rounded(&body["data"]["statistics"]["total"]["satisfactionRate"]),
+        json!(r(1.0 / 3.0))
+    );
+
+    // Oversight: past-due work by unit and deadline, as the bureau sees it.
+    let oversight = |token: &str| {
+        let token = token.to_string();
+        let app = &app;
+        async move {
+            let body = app
+                .gql(
+                    Some(&token),
+                    "{ oversight(level: OVERDUE) { unit { name } deadline count } }",
+                    json!({}),
+                )
+                .await;
+            let mut rows: Vec<(String, String, i64)> = body["data"]["oversight"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|r| {
+                    (
+                        r["unit"]["name"].as_str().unwrap().to_string(),
+                        r["deadline"].as_str().unwrap().to_string(),
+                        r["count"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        }
+    };
+    let s = |a: &str, b: &str, n: i64| (a.to_string(), b.to_string(), n);
+    assert_eq!(
+        oversight(f.county.token("bureau_staff")).await,
+        vec![
+            s("东关镇", "ACCEPTANCE", 1),
+            s("东关镇", "HANDLING", 1),
+            s("县住建局", "ACCEPTANCE", 1),
+            s("县住建局", "HANDLING", 1),
+            s("县住建局", "SUPERVISION", 1),
+            s("清河县信访局", "ACCEPTANCE", 1),
+            s("西营乡", "HANDLING", 1),
+        ]
+    );
+    assert_eq!(
+        oversight(f.county.token("t1_staff")).await,
+        vec![
+            s("东关镇", "ACCEPTANCE", 1),
+            s("东关镇", "HANDLING", 1),
+            s("县住建局", "ACCEPTANCE", 1)
+        ]
+    );
+    let listed = app.gql(Some(f.county.token("bureau_staff")), "query($u: ID!) { cases(filter: {deadline: SUPERVISION, overdue: true, leadUnitId: $u}) { nodes { number } } }", json!({"u": gid("OrgUnit", f.county.dept_a)})).await;
+    assert_eq!(
+        listed["data"]["cases"]["nodes"],
+        json!([{"number": f.cases["C4"].1}])
+    );
+
+    // Statistics are for staff; a bad period is a clear error.
+    assert_eq!(
+        code(
+            &app.gql(
+                Some(f.county.token("county_admin")),
+                STATS,
+                json!({"g": null})
+            )
+            .await
+        ),
+        Some("FORBIDDEN")
+    );
+    let backwards = app.gql(Some(f.county.token("county_staff")), "{ statistics(from: \"2026-04-01T00:00:00Z\", to: \"2026-03-01T00:00:00Z\") { total { cases } } }", json!({})).await;
+    assert_eq!(code(&backwards), Some("BAD_USER_INPUT"));
+
+    // Export: the same scope and masking, as CSV with a BOM; formulas are defused.
+    let export = |token: &str, query: &str| {
+        let req = app
+            .client
+            .get(format!("{}/export/cases.csv{query}", app.url))
+            .bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let res = export(f.county.token("t1_staff"), "").await;
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], "\u{feff}".as_bytes());
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        7,
+        "header and the township's six cases:\n{text}"
+    );
+    assert!(lines[0].starts_with("案件编号,收到时间"));
+    assert!(
+        !text.contains(&f.cases["C12"].1),
+        "the accusation against the township is not exported to it"
+    );
+    let c9 = lines
+        .iter()
+        .find(|l| l.starts_with(&f.cases["C9"].1))
+        .unwrap();
+    assert!(
+        c9.contains(&id_number("33010619900101009")),
+        "the township leads C9: full ID number"
+    );
+    let c1 = lines
+        .iter()
+        .find(|l| l.starts_with(&f.cases["C1"].1))
+        .unwrap();
+    assert!(
+        c1.contains("3301**********") && c1.contains("139****5678"),
+        "C1 is led by A: masked for the township: {c1}"
+    );
+    let filtered = export(
+        f.county.token("county_staff"),
+        "?status=REGISTERED&receivedTo=2026-03-01T00:00:00Z",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(filtered.lines().count(), 2, "only C13: {filtered}");
+    assert!(
+        filtered.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "a formula is defused: {filtered}"
+    );
+    assert_eq!(export("not-a-token", "").await.status(), 401);
+    let bad = export(f.county.token("county_staff"), "?status=FLYING").await;
+    assert_eq!(bad.status(), 400);
+}
