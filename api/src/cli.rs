@@ -44,12 +44,18 @@ fn parse_previous_keys(spec: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, Str
 }
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, String> {
+    Ok(connect_counted(settings).await?.0)
+}
+
+async fn connect_counted(
+    settings: &Settings,
+) -> Result<(DatabaseConnection, Arc<db::StatementCounter>), String> {
     let db_settings = DbSettings {
         url: settings.database_url.clone(),
         pool_size: settings.db_pool_size,
         statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
     };
-    db::connect(&db_settings)
+    db::connect_counted(&db_settings)
         .await
         .map_err(|e| format!("cannot open the database: {}", e.message_for_operator()))
 }
@@ -64,7 +70,7 @@ pub fn auth_config(settings: &Settings) -> Result<AuthConfig, String> {
 pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {
     settings.validate()?;
     let auth = auth_config(&settings)?;
-    let db = connect(&settings).await?;
+    let (db, statements) = connect_counted(&settings).await?;
     Migrator::up(&db, None)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -76,6 +82,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         settings,
         metrics: Metrics::default(),
         bus,
+        statements,
     }))
 }
 

@@ -20,7 +20,25 @@ pub struct DbSettings {
     pub statement_timeout: Duration,
 }
 
+/// Counts the SQL statements a connection pool runs (exported as a metric; the N+1 test reads
+/// it through `/metrics`).
+#[derive(Debug, Default)]
+pub struct StatementCounter(std::sync::atomic::AtomicU64);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection> {
+    Ok(connect_counted(settings).await?.0)
+}
+
+/// Connects and counts every statement run through the connection (and its transactions).
+pub async fn connect_counted(
+    settings: &DbSettings,
+) -> Result<(DatabaseConnection, std::sync::Arc<StatementCounter>)> {
     let mut opts = ConnectOptions::new(settings.url.clone());
     opts.max_connections(settings.pool_size)
         .min_connections(1)
@@ -37,7 +55,15 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(30))
         });
     }
-    Ok(Database::connect(opts).await?)
+    let mut db = Database::connect(opts).await?;
+    let counter = std::sync::Arc::new(StatementCounter::default());
+    let counting = counter.clone();
+    db.set_metric_callback(move |_| {
+        counting
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    Ok((db, counter))
 }
 
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`.

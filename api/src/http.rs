@@ -66,8 +66,10 @@ impl Metrics {
         }
     }
 
-    fn render(&self, pool: Option<(u32, usize)>) -> String {
+    fn render(&self, pool: Option<(u32, usize)>, statements: u64) -> String {
         let mut out = String::new();
+        out.push_str("# HELP xinfang_db_statements_total SQL statements run.\n# TYPE xinfang_db_statements_total counter\n");
+        out.push_str(&format!("xinfang_db_statements_total {statements}\n"));
         out.push_str("# HELP xinfang_http_requests_total HTTP requests by route and status.\n# TYPE xinfang_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {
@@ -765,7 +767,11 @@ fn pool_usage(state: &AppState) -> Option<(u32, usize)> {
 async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(pool_usage(&state)))
+        .body(
+            state
+                .metrics
+                .render(pool_usage(&state), state.statements.get()),
+        )
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -16,4 +16,6 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: Metrics,
     pub bus: Bus,
+    /// SQL statements run so far (for `/metrics`).
+    pub statements: Arc<crate::db::StatementCounter>,
 }

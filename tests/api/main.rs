@@ -6,6 +6,7 @@ mod cases;
 mod fixtures;
 mod foundation;
 mod identity;
+mod performance;
 mod referrals;
 mod statistics;
 mod support;

@@ -112,9 +112,10 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         "127.0.0.1:0",
         "--jwt-secret",
         SECRET,
-        "--deadline-scan-seconds",
-        "1",
     ];
+    if !extra.contains(&"--deadline-scan-seconds") {
+        args.extend(["--deadline-scan-seconds", "1"]);
+    }
     if !extra.contains(&"production") {
         args.push("--test-clock");
     }

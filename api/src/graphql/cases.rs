@@ -1,6 +1,8 @@
 //! GraphQL types and operations for cases.
 
+use super::Loaders;
 use super::identity::{OrgUnit, load_unit};
+use super::loaders::LatestKey;
 use super::{
     GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
 };
@@ -9,7 +11,7 @@ use crate::calendar::{DeadlineState, deadline_state};
 use crate::cases::{
     self as domain, CaseFilter, CaseOrder, NewCase, PetitionerEntry, Registrar, SortField,
 };
-use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, UnitRelation};
+use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::error::{AppError, Result};
 use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -225,21 +227,34 @@ impl Case {
         if me.is_petitioner() {
             return Ok(vec![]);
         }
-        let rows =
-            domain::related_units(&state(ctx).db, vec![self.0.id], UnitRelation::Assisting).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            if let Some(u) = load_unit(ctx, Some(r.unit_id)).await? {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let ids = loaders
+            .assisting
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let units = loaders
+            .units
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| units.get(id).cloned().map(OrgUnit))
+            .collect())
     }
     /// 信访人 — masked per the viewer's relation to the case (domain §5).
     async fn petitioners(&self, ctx: &Context<'_>) -> GqlResult<Vec<Petitioner>> {
         let me = viewer(ctx)?;
         let level = me.personal_data(&self.0);
-        let rows = domain::petitioners_of(&state(ctx).db, vec![self.0.id]).await?;
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let rows = loaders
+            .petitioners
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|p| present_petitioner(me, level, p))
@@ -364,13 +379,23 @@ impl Case {
         )
     }
     /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
+    /// With `last: n`, the latest n entries (still oldest first) — batched across a list.
     async fn timeline(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
     ) -> GqlResult<TimelineConnection> {
         let me = viewer(ctx)?;
+        if let Some(n) = last {
+            if first.is_some() || after.is_some() {
+                return Err(
+                    crate::error::bad_input("last", "use either first/after or last").into(),
+                );
+            }
+            return latest_entries(ctx, me, self.0.id, page_size(Some(n)) as u32).await;
+        }
         let db = &state(ctx).db;
         let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(self.0.id));
         if me.is_petitioner() {
@@ -428,6 +453,74 @@ impl Case {
             total_count: total,
         })
     }
+}
+
+fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
+    async_graphql::Error::new(e.message())
+}
+
+/// The latest `n` entries of a case's timeline through the batch loader.
+async fn latest_entries(
+    ctx: &Context<'_>,
+    me: &crate::access::Viewer,
+    case_id: i64,
+    n: u32,
+) -> GqlResult<TimelineConnection> {
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let key = LatestKey {
+        case_id,
+        public_only: me.is_petitioner(),
+        last: n,
+    };
+    let (rows, total) = loaders
+        .latest_events
+        .load_one(key)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default();
+    let unit_ids: Vec<i64> = rows.iter().filter_map(|e| e.actor_unit_id).collect();
+    let units = loaders
+        .units
+        .load_many(unit_ids)
+        .await
+        .map_err(loader_error)?;
+    let user_ids: Vec<i64> = if me.is_petitioner() {
+        vec![]
+    } else {
+        rows.iter().filter_map(|e| e.actor_user_id).collect()
+    };
+    let users = loaders
+        .users
+        .load_many(user_ids)
+        .await
+        .map_err(loader_error)?;
+    let nodes: Vec<TimelineEntry> = rows
+        .into_iter()
+        .map(|e| TimelineEntry {
+            id: global_id("TimelineEntry", e.id),
+            seq: e.seq,
+            at: Instant(e.at),
+            unit_name: e
+                .actor_unit_id
+                .and_then(|u| units.get(&u).map(|u| u.name.clone())),
+            actor_name: e.actor_user_id.and_then(|u| users.get(&u).cloned()),
+            action: e.action,
+            detail: e.detail,
+            public: e.public,
+            hash: e.hash,
+        })
+        .collect();
+    let page_info = PageInfo {
+        has_next_page: false,
+        has_previous_page: (nodes.len() as i64) < total,
+        start_cursor: nodes.first().map(|n| n.seq.to_string()),
+        end_cursor: nodes.last().map(|n| n.seq.to_string()),
+    };
+    Ok(TimelineConnection {
+        nodes,
+        page_info,
+        total_count: total.max(0) as u64,
+    })
 }
 
 fn present_petitioner(me: &Viewer, level: PersonalData, p: case_petitioner::Model) -> Petitioner {
@@ -807,6 +900,110 @@ impl CaseMutation {
     }
 }
 
+/// Loads, in one statement per kind, what the rows of a case list will ask for — read from
+/// the query's own selection — so the rows find it in the loaders' caches. This is what keeps
+/// the number of statements of a list independent of its length.
+pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let me = viewer(ctx)?;
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let look = ctx.look_ahead();
+    let node = |name: &str| {
+        let a = look.field("nodes").field(name);
+        let b = look.field("edges").field("node").field(name);
+        if a.exists() {
+            Some(a)
+        } else if b.exists() {
+            Some(b)
+        } else {
+            None
+        }
+    };
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut unit_ids: Vec<i64> = vec![];
+    for c in rows {
+        unit_ids.extend(
+            [
+                Some(c.lead_unit_id),
+                c.township_id,
+                Some(c.registered_by_unit_id),
+                c.accused_unit_id,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    if node("petitioners").is_some() {
+        loaders
+            .petitioners
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+    }
+    if node("assistingUnits").is_some() && !me.is_petitioner() {
+        let assisting = loaders
+            .assisting
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+        unit_ids.extend(assisting.values().flatten().copied());
+    }
+    if node("referrals").is_some() {
+        let referrals = loaders
+            .referrals
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+        unit_ids.extend(
+            referrals
+                .values()
+                .flatten()
+                .flat_map(|r| [r.from_unit_id, r.to_unit_id]),
+        );
+    }
+    if let Some(timeline) = node("timeline") {
+        let last = timeline
+            .selection_fields()
+            .first()
+            .and_then(|f| f.arguments().ok())
+            .and_then(|args| args.into_iter().find(|(name, _)| name.as_str() == "last"))
+            .and_then(|(_, value)| match value {
+                async_graphql::Value::Number(n) => n.as_i64(),
+                _ => None,
+            });
+        if let Some(n) = last {
+            let n = page_size(Some(n as i32)) as u32;
+            let keys = ids.iter().map(|&case_id| LatestKey {
+                case_id,
+                public_only: me.is_petitioner(),
+                last: n,
+            });
+            let events = loaders
+                .latest_events
+                .load_many(keys)
+                .await
+                .map_err(loader_error)?;
+            let entries = events.values().flat_map(|(rows, _)| rows.iter());
+            let mut users = vec![];
+            for e in entries {
+                unit_ids.extend(e.actor_unit_id);
+                users.extend(e.actor_user_id);
+            }
+            if !me.is_petitioner() {
+                loaders.users.load_many(users).await.map_err(loader_error)?;
+            }
+        }
+    }
+    loaders
+        .units
+        .load_many(unit_ids)
+        .await
+        .map_err(loader_error)?;
+    Ok(())
+}
+
 /// One page of the viewer's visible cases matching a filter: the shared body of every case
 /// list (`cases`, a unit's `cases`).
 pub async fn case_connection(
@@ -843,6 +1040,7 @@ pub async fn case_connection(
         s.clock.now(),
     )
     .await?;
+    prefetch(ctx, &rows).await?;
     let edges: Vec<CaseEdge> = rows
         .into_iter()
         .map(|c| CaseEdge {

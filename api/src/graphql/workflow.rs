@@ -426,6 +426,10 @@ pub async fn completion_reports_of(
 }
 
 pub async fn referrals_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Referral>> {
+    let loaders = ctx.data_unchecked::<super::Loaders>();
+    if let Ok(Some(rows)) = loaders.referrals.load_one(case_id).await {
+        return Ok(rows.into_iter().map(Referral).collect());
+    }
     let rows = referral::Entity::find()
         .filter(referral::Column::CaseId.eq(case_id))
         .order_by_asc(referral::Column::Id)
