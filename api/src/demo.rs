@@ -4,10 +4,12 @@
 use crate::access::Viewer;
 use crate::auth;
 use crate::cases::{self, NewCase, PetitionerEntry, Registrar};
+use crate::domain::{AcceptanceDecision, ReferralMode, ReplyOutcome};
 use crate::domain::{Category, Channel, OrgUnitKind, Role};
 use crate::error::Result;
 use crate::identity::{self, NewUnit, NewUser};
 use crate::state::AppState;
+use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput};
 use chrono::TimeDelta;
 use sea_orm::EntityTrait;
 use xinfang_entity::user;
@@ -170,6 +172,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         address: Some("清河县东关镇和平路12号".into()),
         representative: false,
     };
+    let mut registered = vec![];
     let samples = [
         (
             &bureau_staff,
@@ -232,7 +235,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             accused_unit_id: None,
             lead_unit_id: lead,
         };
-        cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?;
+        registered.push(
+            cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?,
+        );
     }
     // An accusation against the township: invisible to 东关镇 itself.
     let accusation = NewCase {
@@ -257,5 +262,96 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         None,
     )
     .await?;
+    move_along(state, &ids, &registered, zhujian.id).await?;
     Ok(logins)
+}
+
+/// Moves the demo cases into the states a desk sees every day: accepted, replied, under
+/// review, closed, declined, handed on, supervised.
+async fn move_along(
+    state: &AppState,
+    ids: &std::collections::HashMap<String, i64>,
+    registered: &[xinfang_entity::case::Model],
+    zhujian: i64,
+) -> Result<()> {
+    let as_user = |name: &str| ids[name];
+    let zhujian_staff = viewer_of(state, as_user("zhujian_staff")).await?;
+    let dongguan_staff = viewer_of(state, as_user("dongguan_staff")).await?;
+    let dongguan_leader = viewer_of(state, as_user("dongguan_leader")).await?;
+    let renshe_staff = viewer_of(state, as_user("renshe_staff")).await?;
+    let bureau_staff = viewer_of(state, as_user("bureau_staff")).await?;
+    let accept = AcceptanceInput {
+        decision: AcceptanceDecision::Accept,
+        reason: None,
+        legal_route: None,
+    };
+    let reply = || ReplyInput {
+        outcome: ReplyOutcome::PartiallySupported,
+        facts: "经核查，所反映情况部分属实。".into(),
+        reasons: "相关款项已按程序拨付，剩余部分待审计确认。".into(),
+        basis: "《信访工作条例》第三十二条及相关规定。".into(),
+    };
+    // 拆迁补偿 at 住建局: accepted, with a public progress note.
+    let c = workflow::decide_acceptance(
+        &caller(state, &zhujian_staff),
+        registered[0].id,
+        registered[0].version,
+        accept.clone(),
+    )
+    .await?;
+    workflow::add_progress_note(
+        &caller(state, &zhujian_staff),
+        c.id,
+        "已约谈拆迁实施单位，责令限期补足。",
+        false,
+    )
+    .await?;
+    // 工地欠薪 at 东关镇: accepted and replied; the petitioner may now ask for a review.
+    let c = workflow::decide_acceptance(
+        &caller(state, &dongguan_staff),
+        registered[1].id,
+        registered[1].version,
+        accept.clone(),
+    )
+    .await?;
+    workflow::issue_reply(&caller(state, &dongguan_leader), c.id, c.version, reply()).await?;
+    // 社保转移 at 人社局: accepted and supervised by the bureau.
+    let c = workflow::decide_acceptance(
+        &caller(state, &renshe_staff),
+        registered[3].id,
+        registered[3].version,
+        accept.clone(),
+    )
+    .await?;
+    workflow::issue_supervision(
+        &caller(state, &bureau_staff),
+        c.id,
+        "请于本月底前办结并报告。",
+        state.clock.now() + TimeDelta::days(10),
+    )
+    .await?;
+    // 南湖水质 (a suggestion at the bureau): handed on to 住建局, waiting to be acknowledged.
+    let transfer = workflow::TransferInput {
+        to_unit_id: zhujian,
+        mode: ReferralMode::Transfer,
+        reason: "属城市建设管理职能".into(),
+        report_due_at: None,
+    };
+    workflow::transfer(
+        &caller(state, &bureau_staff),
+        registered[2].id,
+        registered[2].version,
+        transfer,
+    )
+    .await?;
+    Ok(())
+}
+
+fn caller<'a>(state: &'a AppState, viewer: &'a Viewer) -> Caller<'a> {
+    Caller {
+        db: &state.db,
+        clock: &state.clock,
+        viewer,
+        bus: &state.bus,
+    }
 }

@@ -269,6 +269,7 @@ fn text(field: &str, value: &str) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // Acceptance and handling
 
+#[derive(Clone, Debug)]
 pub struct AcceptanceInput {
     pub decision: AcceptanceDecision,
     pub reason: Option<String>,

@@ -643,3 +643,67 @@ fn production_refuses_to_start_without_a_strong_secret_or_with_the_test_clock() 
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("test clock"));
 }
+
+#[tokio::test]
+async fn demo_serves_a_county_with_graphiql_and_working_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = xinfang()
+        .args(["demo", "--bind", &format!("127.0.0.1:{port}"), "--demo-db"])
+        .arg(dir.path().join("demo.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("{url}/graphiql"))
+            .send()
+            .await
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let result = async {
+        assert!(up, "the demo did not start");
+        let body: Value = client.post(format!("{url}/graphql")).json(&json!({"query": "{ __typename }"})).send().await.unwrap().json().await.unwrap();
+        assert_eq!(body["data"]["__typename"], "QueryRoot");
+        let login = json!({"query": "mutation { login(input: {username: \"bureau_staff\", password: \"demo-password-2026\"}) { accessToken } }"});
+        let body: Value = client.post(format!("{url}/graphql")).json(&login).send().await.unwrap().json().await.unwrap();
+        let token = body["data"]["login"]["accessToken"].as_str().expect("the printed demo login works").to_string();
+        let statuses: Value = client
+            .post(format!("{url}/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": "{ cases { nodes { status } } }"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut seen: Vec<String> = statuses["data"]["cases"]["nodes"].as_array().unwrap().iter().map(|n| n["status"].as_str().unwrap().to_string()).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, ["IN_PROGRESS", "REGISTERED", "REPLIED"], "the demo has cases in several states");
+    }
+    .await;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains("/graphiql") && printed.contains("bureau_staff"),
+        "the demo prints its logins and GraphiQL: {printed}"
+    );
+    result
+}
