@@ -186,3 +186,37 @@ pub async fn register(app: &TestApp, token: &str, overrides: Value) -> (String, 
         case["number"].as_str().unwrap().to_string(),
     )
 }
+
+/// Runs a mutation by name (its input type is `<Name>Input`) and returns the whole body.
+pub async fn mutate(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    input: Value,
+    selection: &str,
+) -> Value {
+    let ty = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
+    let q = format!("mutation($i: {ty}!) {{ {name}(input: $i) {{ {selection} }} }}");
+    app.gql(Some(token), &q, json!({"i": input})).await
+}
+
+/// Runs a mutation that must succeed; returns its payload.
+pub async fn ok(app: &TestApp, token: &str, name: &str, input: Value, selection: &str) -> Value {
+    let body = mutate(app, token, name, input, selection).await;
+    assert!(body["errors"].is_null(), "{name} failed: {body}");
+    body["data"][name].clone()
+}
+
+/// The case's current version, as `expectedVersion` wants it.
+pub async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { version } }",
+            json!({"id": id}),
+        )
+        .await;
+    body["data"]["case"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
+}

@@ -1,38 +1,9 @@
 //! Referrals between units and live updates (issue: referrals and subscriptions).
 
-use crate::fixtures::{self, County};
+use crate::fixtures::{self, County, mutate, ok, version};
 use crate::support::{TestApp, Ws, WsEvent, code, gid, spawn_app};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-async fn mutate(app: &TestApp, token: &str, name: &str, input: Value, selection: &str) -> Value {
-    let ty = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
-    app.gql(
-        Some(token),
-        &format!("mutation($i: {ty}!) {{ {name}(input: $i) {{ {selection} }} }}"),
-        json!({"i": input}),
-    )
-    .await
-}
-
-async fn ok(app: &TestApp, token: &str, name: &str, input: Value, selection: &str) -> Value {
-    let body = mutate(app, token, name, input, selection).await;
-    assert!(body["errors"].is_null(), "{name}: {body}");
-    body["data"][name].clone()
-}
-
-async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
-    let body = app
-        .gql(
-            Some(token),
-            "query($id: ID!) { case(id: $id) { version } }",
-            json!({"id": id}),
-        )
-        .await;
-    body["data"]["case"]["version"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{body}"))
-}
 
 /// Which of the fixture units see the case now, by its id.
 async fn who_sees(app: &TestApp, county: &County, id: &str) -> Vec<&'static str> {

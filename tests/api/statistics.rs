@@ -21,7 +21,7 @@
 //! | C12 | T2 | T2 | ACCUSATION against T1 | 1 | accept d2 · never replied (due d63) |
 //! | C13 | bureau | — | APPEAL | 1 | received 2026-02-10 · never decided |
 
-use crate::fixtures::{self, County};
+use crate::fixtures::{self, County, ok, version};
 use crate::support::{TestApp, code, gid, id_number, spawn_app};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -49,31 +49,6 @@ struct Fixture {
     b_leader_id: i64,
     b_leader: String,
     cases: HashMap<&'static str, (String, String)>,
-}
-
-async fn mutate(app: &TestApp, token: &str, name: &str, input: Value) {
-    let ty = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
-    let body = app
-        .gql(
-            Some(token),
-            &format!("mutation($i: {ty}!) {{ {name}(input: $i) {{ __typename }} }}"),
-            json!({"i": input}),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{name} {input}: {body}");
-}
-
-async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
-    let body = app
-        .gql(
-            Some(token),
-            "query($id: ID!) { case(id: $id) { version } }",
-            json!({"id": id}),
-        )
-        .await;
-    body["data"]["case"]["version"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{body}"))
 }
 
 async fn build(app: &TestApp) -> Fixture {
@@ -167,31 +142,33 @@ impl Fixture {
 
 async fn decide(app: &TestApp, token: &str, id: &str, decision: &str) {
     let v = version(app, token, id).await;
-    mutate(app, token, "decideAcceptance", json!({"caseId": id, "expectedVersion": v, "decision": decision, "reason": "不属于本单位职权"})).await;
+    ok(app, token, "decideAcceptance", json!({"caseId": id, "expectedVersion": v, "decision": decision, "reason": "不属于本单位职权"}), "__typename").await;
 }
 
 async fn reply(app: &TestApp, token: &str, id: &str) {
     let v = version(app, token, id).await;
-    mutate(app, token, "issueReply", json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "事实", "reasons": "理由", "basis": "依据"})).await;
+    ok(app, token, "issueReply", json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "事实", "reasons": "理由", "basis": "依据"}), "__typename").await;
 }
 
 async fn rate(app: &TestApp, token: &str, id: &str, satisfaction: &str) {
-    mutate(
+    ok(
         app,
         token,
         "evaluateCase",
         json!({"caseId": id, "satisfaction": satisfaction, "onBehalf": true}),
+        "__typename",
     )
     .await;
 }
 
 async fn close(app: &TestApp, token: &str, id: &str) {
     let v = version(app, token, id).await;
-    mutate(
+    ok(
         app,
         token,
         "closeCase",
         json!({"caseId": id, "expectedVersion": v}),
+        "__typename",
     )
     .await;
 }
@@ -214,11 +191,12 @@ async fn lived(app: &TestApp) -> Fixture {
         decide(app, f.county.token("a_staff"), &id(c), "ACCEPT").await;
     }
     f.go_to(app, 6).await;
-    mutate(
+    ok(
         app,
         f.county.token("bureau_staff"),
         "issueSupervision",
         json!({"caseId": id("C4"), "text": "请尽快办理", "dueAt": day(20).to_rfc3339()}),
+        "__typename",
     )
     .await;
     f.go_to(app, 10).await;
@@ -256,20 +234,22 @@ async fn lived(app: &TestApp) -> Fixture {
     reply(app, f.county.token("a_leader"), &id("C2")).await;
     f.go_to(app, 71).await;
     rate(app, f.county.token("a_staff"), &id("C2"), "DISSATISFIED").await;
-    mutate(
+    ok(
         app,
         f.county.token("a_staff"),
         "requestReview",
         json!({"caseId": id("C2"), "reason": "代为申请复查"}),
+        "__typename",
     )
     .await;
     f.go_to(app, 72).await;
     let v = version(app, f.county.token("county_staff"), &id("C2")).await;
-    mutate(
+    ok(
         app,
         f.county.token("county_staff"),
         "decideReview",
         json!({"caseId": id("C2"), "expectedVersion": v, "decision": "UPHOLD", "text": "维持"}),
+        "__typename",
     )
     .await;
     f.go_to(app, 105).await;

@@ -1,23 +1,9 @@
 //! The statutory workflow (issue: workflow): deadlines, every transition and its refusals,
 //! concurrency, and the tamper-evident record.
 
-use crate::fixtures::{self, County};
+use crate::fixtures::{self, County, mutate, ok};
 use crate::support::{TestApp, code, field, gid, spawn_app};
 use serde_json::{Value, json};
-
-/// Runs a workflow mutation by name (its input type is `<Name>Input`) and returns the body.
-async fn mutate(app: &TestApp, token: &str, name: &str, input: Value, selection: &str) -> Value {
-    let ty = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
-    let q = format!("mutation($i: {ty}!) {{ {name}(input: $i) {{ {selection} }} }}");
-    app.gql(Some(token), &q, json!({"i": input})).await
-}
-
-/// Runs a mutation that must succeed; returns its payload.
-async fn ok(app: &TestApp, token: &str, name: &str, input: Value, selection: &str) -> Value {
-    let body = mutate(app, token, name, input, selection).await;
-    assert!(body["errors"].is_null(), "{name} failed: {body}");
-    body["data"][name].clone()
-}
 
 const CASE: &str = "query($id: ID!) { case(id: $id) { status version dueAt overdue warning
     deadlines { acceptBy handleBy reviewRequestBy decideBy } leadUnit { name }
