@@ -301,6 +301,21 @@ impl Viewer {
     }
 }
 
+/// The detail of a public timeline entry as a petitioner may read it: the reasons units
+/// give each other when handing a case on stay between them.
+pub fn detail_for_petitioner(action: &str, detail: &str) -> String {
+    if !matches!(action, "TRANSFER" | "ASSIGN") {
+        return detail.to_string();
+    }
+    match serde_json::from_str::<serde_json::Value>(detail) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.remove("reason");
+            serde_json::Value::Object(fields).to_string()
+        }
+        _ => "{}".to_string(),
+    }
+}
+
 /// Hides an accusation from the accused unit and every unit inside it.
 fn not_accused(unit: &UnitScope) -> Condition {
     Condition::any()

@@ -344,6 +344,18 @@ async fn the_life_of_a_typical_case_end_to_end() {
         json!([{"reason": "需等待审计结果"}]),
         "the extension's reason is shown to the petitioner"
     );
+    // Units' reasons for handing the case on stay between the units.
+    let handed = app
+        .gql(Some(&citizen), "query($id: ID!) { case(id: $id) { referrals { reason toUnit { name } } timeline(first: 2) { nodes { action detail } } } }", json!({"id": id}))
+        .await;
+    assert_eq!(
+        handed["data"]["case"]["referrals"],
+        json!([{"reason": null, "toUnit": {"name": "东关镇"}}])
+    );
+    let assign_detail = handed["data"]["case"]["timeline"]["nodes"][1]["detail"]
+        .as_str()
+        .unwrap();
+    assert!(!assign_detail.contains("属地管理"), "{assign_detail}");
     let integrity = app
         .gql(
             Some(bureau),

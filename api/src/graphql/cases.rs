@@ -433,10 +433,14 @@ impl Case {
                 id: global_id("TimelineEntry", e.id),
                 seq: e.seq,
                 at: Instant(e.at),
-                action: e.action,
+                action: e.action.clone(),
                 unit_name,
                 actor_name,
-                detail: e.detail,
+                detail: if me.is_petitioner() {
+                    crate::access::detail_for_petitioner(&e.action, &e.detail)
+                } else {
+                    e.detail.clone()
+                },
                 public: e.public,
                 hash: e.hash,
             });
@@ -504,8 +508,12 @@ async fn latest_entries(
                 .actor_unit_id
                 .and_then(|u| units.get(&u).map(|u| u.name.clone())),
             actor_name: e.actor_user_id.and_then(|u| users.get(&u).cloned()),
-            action: e.action,
-            detail: e.detail,
+            action: e.action.clone(),
+            detail: if me.is_petitioner() {
+                crate::access::detail_for_petitioner(&e.action, &e.detail)
+            } else {
+                e.detail.clone()
+            },
             public: e.public,
             hash: e.hash,
         })

@@ -56,10 +56,14 @@ pub async fn timeline_entry(
         id: global_id("TimelineEntry", e.id),
         seq: e.seq,
         at: Instant(e.at),
-        action: e.action,
+        action: e.action.clone(),
         unit_name,
         actor_name,
-        detail: e.detail,
+        detail: if me.is_petitioner() {
+            crate::access::detail_for_petitioner(&e.action, &e.detail)
+        } else {
+            e.detail.clone()
+        },
         public: e.public,
         hash: e.hash,
     })

@@ -306,9 +306,13 @@ impl Referral {
     async fn to_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
         load_unit(ctx, Some(self.0.to_unit_id)).await
     }
-    /// 转办理由
-    async fn reason(&self) -> &str {
-        &self.0.reason
+    /// 转办理由 — between units; null for petitioners.
+    async fn reason(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        Ok(if viewer(ctx)?.is_petitioner() {
+            None
+        } else {
+            Some(self.0.reason.as_str())
+        })
     }
     /// 报告期限 — when an assignment's completion report is due.
     async fn report_due_at(&self) -> Option<Instant> {
@@ -318,9 +322,13 @@ impl Referral {
     async fn object_by(&self) -> Instant {
         Instant(self.0.object_by)
     }
-    /// 异议理由
-    async fn objection_reason(&self) -> Option<&str> {
-        self.0.objection_reason.as_deref()
+    /// 异议理由 — between units; null for petitioners.
+    async fn objection_reason(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
+        Ok(if viewer(ctx)?.is_petitioner() {
+            None
+        } else {
+            self.0.objection_reason.as_deref()
+        })
     }
     async fn created_at(&self) -> Instant {
         Instant(self.0.created_at)
