@@ -146,9 +146,15 @@ impl Viewer {
             )
             .and_where(Expr::col((Alias::new("case_units"), Alias::new("unit_id"))).eq(unit.id))
             .to_owned();
-        Condition::all()
+        let mut scope = Condition::all()
             .add(Expr::exists(related))
-            .add(not_accused(unit))
+            .add(not_accused(unit));
+        // Relation rows only ever name units of the case's own county; saying so lets the
+        // database walk the county's newest cases in index order instead of scanning them all.
+        if let Some(county_id) = unit.county_id {
+            scope = scope.add(col("county_id").eq(county_id));
+        }
+        scope
     }
 
     fn is_bureau_of(&self, case: &case::Model) -> bool {
