@@ -405,7 +405,14 @@ async fn register_in_tx(
     let earlier = if id_numbers.is_empty() {
         None
     } else {
-        earlier_matter(&tx, county_id, &input.subject, &id_numbers).await?
+        earlier_matter(
+            &tx,
+            county_id,
+            &input.subject,
+            input.category == Category::Accusation,
+            &id_numbers,
+        )
+        .await?
     };
 
     let number = next_number(&tx, county_id, local_date(now).year()).await?;
@@ -443,14 +450,22 @@ async fn register_in_tx(
     .await?;
 
     for (i, p) in petitioners.iter().enumerate() {
-        let linked_user = match &p.id_number {
-            Some(idn) => user::Entity::find()
+        // A citizen account follows the case when it submitted it, or when both its ID
+        // number and its mobile number are the ones recorded here — never on an accusation
+        // it did not submit itself (see identity::register_petitioner).
+        let submitted_by_this_person =
+            viewer.is_petitioner() && p.id_number == petitioners[0].id_number && i == 0;
+        let linked_user = match (&p.id_number, &p.phone) {
+            _ if submitted_by_this_person => Some(viewer.user_id),
+            _ if input.category == Category::Accusation => None,
+            (Some(idn), Some(phone)) => user::Entity::find()
                 .filter(user::Column::IdNumber.eq(idn.clone()))
+                .filter(user::Column::Phone.eq(phone.clone()))
                 .filter(user::Column::Role.eq(Role::Petitioner.as_str()))
                 .one(&tx)
                 .await?
                 .map(|u| u.id),
-            None => None,
+            _ => None,
         };
         case_petitioner::ActiveModel {
             case_id: Set(created.id),
@@ -555,6 +570,7 @@ async fn earlier_matter(
     tx: &impl ConnectionTrait,
     county_id: i64,
     subject: &str,
+    accusation: bool,
     id_numbers: &[String],
 ) -> Result<Option<(i64, CaseStatus)>> {
     let named = Query::select()
@@ -566,6 +582,13 @@ async fn earlier_matter(
         .filter(case::Column::CountyId.eq(county_id))
         .filter(case::Column::Subject.eq(subject))
         .filter(case::Column::Id.in_subquery(named))
+        // An accusation repeats only accusations (and others only others): a link across
+        // would lead from a confidential accuser to the same person's ordinary petition.
+        .filter(if accusation {
+            case::Column::Category.eq(Category::Accusation.as_str())
+        } else {
+            case::Column::Category.ne(Category::Accusation.as_str())
+        })
         .filter(case::Column::Status.is_not_in([
             CaseStatus::NotAccepted.as_str(),
             CaseStatus::Closed.as_str(),
@@ -858,7 +881,7 @@ fn filter_condition(
             if let Some(w) = window {
                 q.and_where(w);
             }
-            return Ok(cond.add(Expr::exists(q.to_owned())));
+            cond = cond.add(Expr::exists(q.to_owned()));
         }
         Some(kind) => {
             cond = cond.add(
@@ -872,7 +895,9 @@ fn filter_condition(
         }
         None => {}
     }
-    if let Some(overdue) = filter.overdue {
+    // For supervision orders, `overdue`/`warning` were applied to the orders' own deadlines.
+    let case_deadline = filter.deadline != Some(DeadlineKind::Supervision);
+    if let Some(overdue) = filter.overdue.filter(|_| case_deadline) {
         let is_overdue = c("due_at").lt(now);
         cond = cond.add(if overdue {
             is_overdue
@@ -883,7 +908,7 @@ fn filter_condition(
                 .into()
         });
     }
-    if let Some(warning) = filter.warning {
+    if let Some(warning) = filter.warning.filter(|_| case_deadline) {
         let in_warning = c("due_at")
             .gte(now)
             .and(c("due_at").lte(now + TimeDelta::days(WARNING_DAYS)));

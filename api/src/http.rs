@@ -515,6 +515,10 @@ async fn run_socket(
     });
     let init_state = state.clone();
     let init_expires = expires.clone();
+    // The token the socket signed in with: the session behind it is re-checked while the socket
+    // lives, so revoking it (sign-out, deactivation, a new role or unit) ends the socket too.
+    let token_slot: Arc<Mutex<Option<String>>> = Arc::default();
+    let init_token = token_slot.clone();
     let engine = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
         move |payload| async move {
             let token = ["authorization", "Authorization"]
@@ -536,6 +540,9 @@ async fn run_socket(
             if let Ok(mut e) = init_expires.lock() {
                 *e = Some(expiry);
             }
+            if let Ok(mut t) = init_token.lock() {
+                *t = Some(token.clone());
+            }
             let mut data = async_graphql::Data::default();
             data.insert(RequestContext {
                 viewer: Some(viewer),
@@ -547,6 +554,7 @@ async fn run_socket(
     );
     let mut engine = Box::pin(engine);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut ticks: u64 = 0;
     let close = |code: u16, reason: &str| {
         Some(actix_ws::CloseReason {
             code: actix_ws::CloseCode::Other(code),
@@ -557,6 +565,10 @@ async fn run_socket(
         tokio::select! {
             incoming = messages.next() => match incoming {
                 Some(Ok(actix_ws::Message::Text(text))) => {
+                    if !session_live(&state, &token_slot).await {
+                        let _ = session.close(close(WS_UNAUTHORIZED, "the session has ended")).await;
+                        return;
+                    }
                     if to_engine.send(text.to_string()).is_err() {
                         break;
                     }
@@ -583,7 +595,11 @@ async fn run_socket(
                 None => break,
             },
             _ = tick.tick() => {
-                let expired = expires.lock().ok().and_then(|e| *e).is_some_and(|at| state.clock.now() > at);
+                ticks += 1;
+                let mut expired = expires.lock().ok().and_then(|e| *e).is_some_and(|at| state.clock.now() > at);
+                if !expired && ticks.is_multiple_of(10) {
+                    expired = !session_live(&state, &token_slot).await;
+                }
                 if expired {
                     let _ = session.close(close(WS_UNAUTHORIZED, "the access token expired; reconnect with a fresh one")).await;
                     return;
@@ -657,6 +673,14 @@ fn export_filter(p: ExportParams) -> Result<CaseFilter, (String, String)> {
                 }),
         }
     };
+    if let Some(search) = &p.search
+        && crate::validate::text("search", search, 1, 100).is_err()
+    {
+        return Err((
+            "search".into(),
+            "search is 1 to 100 characters without control characters".into(),
+        ));
+    }
     Ok(CaseFilter {
         status: list("status", &p.status, CaseStatus::from_db)?,
         category: list("category", &p.category, Category::from_db)?,
@@ -721,6 +745,18 @@ async fn export_cases(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Http
             "attachment; filename=\"cases.csv\"",
         ))
         .streaming(body)
+}
+
+/// Whether the session a socket signed in with is still live (true before sign-in).
+async fn session_live(state: &AppState, token_slot: &Mutex<Option<String>>) -> bool {
+    let token = token_slot.lock().ok().and_then(|t| t.clone());
+    match token {
+        None => true,
+        Some(t) => matches!(
+            auth::resolve_viewer(&state.db, &state.auth, &state.clock, &t).await,
+            Ok(Some(_))
+        ),
+    }
 }
 
 async fn graphiql() -> HttpResponse {

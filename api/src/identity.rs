@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
 use crate::validate;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, Set,
@@ -366,6 +366,10 @@ pub async fn reset_password(
     Ok(updated)
 }
 
+/// One message for a taken username and a taken ID number alike: which one it was is not
+/// the caller's business.
+const SIGN_UP_REFUSED: &str = "this username or ID number cannot be registered";
+
 pub struct NewPetitioner {
     pub username: String,
     pub password: String,
@@ -392,7 +396,7 @@ pub async fn register_petitioner(
         .await?
         > 0
     {
-        return Err(conflict("an account with this ID number already exists"));
+        return Err(conflict(SIGN_UP_REFUSED));
     }
     let hash = hash_password(config, &input.password).await?;
     let now = clock.now();
@@ -417,15 +421,27 @@ pub async fn register_petitioner(
     let account = match account {
         Ok(a) => a,
         Err(e) if e.is_unique_violation() => {
-            return Err(conflict("this username or ID number is already registered"));
+            return Err(conflict(SIGN_UP_REFUSED));
         }
         Err(e) => return Err(e),
     };
-    // Cases registered earlier that name this person become theirs to follow.
+    // Cases registered earlier that name this person become theirs to follow — only where
+    // both the ID number and the mobile number match what the case recorded, and never an
+    // accusation: nothing verifies who signs up, and an accuser's identity must stay hidden.
+    let accusations = sea_orm::sea_query::Query::select()
+        .column(xinfang_entity::case::Column::Id)
+        .from(xinfang_entity::case::Entity)
+        .and_where(
+            Expr::col(xinfang_entity::case::Column::Category)
+                .eq(crate::domain::Category::Accusation.as_str()),
+        )
+        .to_owned();
     case_petitioner::Entity::update_many()
         .col_expr(case_petitioner::Column::UserId, Expr::val(account.id))
         .filter(case_petitioner::Column::IdNumber.eq(id_number))
+        .filter(case_petitioner::Column::Phone.eq(account.phone.clone()))
         .filter(case_petitioner::Column::UserId.is_null())
+        .filter(case_petitioner::Column::CaseId.not_in_subquery(accusations))
         .exec(&tx)
         .await?;
     let tokens = auth::start_session(&tx, config, now, account).await?;

@@ -82,7 +82,13 @@ pub async fn scan(state: &AppState) -> Result<usize> {
             let (Some(deadline), Some(due)) = (deadline_of(&c.status), c.due_at) else {
                 continue;
             };
-            if claim(state, c.id, c.lead_unit_id, deadline, due, level, now).await? {
+            // A review decision is owed by the reviewing body, everything else by the lead unit.
+            let owner = if deadline == "REVIEW_DECISION" {
+                c.reviewing_unit_id.unwrap_or(c.lead_unit_id)
+            } else {
+                c.lead_unit_id
+            };
+            if claim(state, c.id, owner, deadline, due, level, now).await? {
                 sent += 1;
             }
         }

@@ -432,6 +432,7 @@ pub async fn request_extension(
 pub async fn decide_extension(
     caller: &Caller<'_>,
     extension_id: i64,
+    expected_version: Option<i32>,
     approve: bool,
     note: Option<&str>,
 ) -> Result<(extension::Model, case::Model)> {
@@ -439,12 +440,18 @@ pub async fn decide_extension(
     let request = extension::Entity::find_by_id(extension_id)
         .one(caller.db)
         .await?
-        .ok_or(AppError::NotFound("extension"))?;
-    let open = open(caller, request.case_id, Action::DecideExtension, None).await?;
+        .ok_or(AppError::NotFound("case"))?;
+    let open = open(
+        caller,
+        request.case_id,
+        Action::DecideExtension,
+        expected_version,
+    )
+    .await?;
     let request = extension::Entity::find_by_id(extension_id)
         .one(&open.tx)
         .await?
-        .ok_or(AppError::NotFound("extension"))?;
+        .ok_or(AppError::NotFound("case"))?;
     if request.status != ApprovalStatus::Pending.as_str() {
         return Err(conflict("this extension request was already decided"));
     }
@@ -594,10 +601,11 @@ pub async fn evaluate(
 pub async fn request_review(
     caller: &Caller<'_>,
     case_id: i64,
+    expected_version: Option<i32>,
     reason: &str,
 ) -> Result<case::Model> {
     text("reason", reason)?;
-    let open = open(caller, case_id, Action::RequestReview, None).await?;
+    let open = open(caller, case_id, Action::RequestReview, expected_version).await?;
     if open.case.review_request_by.is_some_and(|by| open.now > by) {
         return Err(AppError::DeadlinePassed(
             "the 30-day window to ask for a review has closed".into(),
@@ -790,12 +798,12 @@ pub async fn answer_supervision(
     let order = supervision::Entity::find_by_id(supervision_id)
         .one(caller.db)
         .await?
-        .ok_or(AppError::NotFound("supervision"))?;
+        .ok_or(AppError::NotFound("case"))?;
     let open = open(caller, order.case_id, Action::AnswerSupervision, None).await?;
     let order = supervision::Entity::find_by_id(supervision_id)
         .one(&open.tx)
         .await?
-        .ok_or(AppError::NotFound("supervision"))?;
+        .ok_or(AppError::NotFound("case"))?;
     if order.answered_at.is_some() {
         return Err(conflict("this supervision order was already answered"));
     }
@@ -1057,10 +1065,17 @@ fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
 pub async fn file_completion_report(
     caller: &Caller<'_>,
     case_id: i64,
+    expected_version: Option<i32>,
     report: &str,
 ) -> Result<completion_report::Model> {
     text("text", report)?;
-    let open = open(caller, case_id, Action::FileCompletionReport, None).await?;
+    let open = open(
+        caller,
+        case_id,
+        Action::FileCompletionReport,
+        expected_version,
+    )
+    .await?;
     let referral_id = open.case.assignment_id.ok_or_else(|| {
         invalid(
             &open.case,
@@ -1097,6 +1112,7 @@ pub async fn file_completion_report(
 pub async fn decide_completion_report(
     caller: &Caller<'_>,
     report_id: i64,
+    expected_version: Option<i32>,
     approve: bool,
     note: Option<&str>,
 ) -> Result<(completion_report::Model, case::Model)> {
@@ -1104,12 +1120,18 @@ pub async fn decide_completion_report(
     let report = completion_report::Entity::find_by_id(report_id)
         .one(caller.db)
         .await?
-        .ok_or(AppError::NotFound("completion report"))?;
-    let open = open(caller, report.case_id, Action::DecideCompletionReport, None).await?;
+        .ok_or(AppError::NotFound("case"))?;
+    let open = open(
+        caller,
+        report.case_id,
+        Action::DecideCompletionReport,
+        expected_version,
+    )
+    .await?;
     let report = completion_report::Entity::find_by_id(report_id)
         .one(&open.tx)
         .await?
-        .ok_or(AppError::NotFound("completion report"))?;
+        .ok_or(AppError::NotFound("case"))?;
     if report.status != ApprovalStatus::Pending.as_str() {
         return Err(conflict("this completion report was already decided"));
     }
@@ -1167,6 +1189,7 @@ async fn open_referral(
     caller: &Caller<'_>,
     referral_id: i64,
     action: ReferralAction,
+    expected_version: Option<i32>,
 ) -> Result<(Open, referral::Model)> {
     let found = referral::Entity::find_by_id(referral_id)
         .one(caller.db)
@@ -1216,6 +1239,14 @@ async fn open_referral(
             "the case has moved on from this referral's receiver",
         ));
     }
+    if let Some(v) = expected_version
+        && v != case.version
+    {
+        return Err(conflict(format!(
+            "case {} changed since you read it; reload and try again",
+            case.number
+        )));
+    }
     let open = finish_open(caller, tx, case).await?;
     Ok((open, current))
 }
@@ -1235,7 +1266,8 @@ pub async fn acknowledge_referral(
     caller: &Caller<'_>,
     referral_id: i64,
 ) -> Result<referral::Model> {
-    let (open, found) = open_referral(caller, referral_id, ReferralAction::Acknowledge).await?;
+    let (open, found) =
+        open_referral(caller, referral_id, ReferralAction::Acknowledge, None).await?;
     let mut row: referral::ActiveModel = found.clone().into();
     row.status = Set(ReferralStatus::Acknowledged.as_str().into());
     row.resolved_at = Set(Some(open.now));
@@ -1261,7 +1293,8 @@ pub async fn object_referral(
     reason: &str,
 ) -> Result<referral::Model> {
     text("reason", reason)?;
-    let (mut open, found) = open_referral(caller, referral_id, ReferralAction::Object).await?;
+    let (mut open, found) =
+        open_referral(caller, referral_id, ReferralAction::Object, None).await?;
     if open.now > found.object_by {
         return Err(AppError::DeadlinePassed(
             "the 5 working days to object have passed".into(),
@@ -1295,11 +1328,18 @@ pub async fn object_referral(
 pub async fn resolve_objection(
     caller: &Caller<'_>,
     referral_id: i64,
+    expected_version: Option<i32>,
     approve: bool,
     note: Option<&str>,
 ) -> Result<referral::Model> {
     validate::optional_text("note", note, TEXT_MAX)?;
-    let (mut open, found) = open_referral(caller, referral_id, ReferralAction::Resolve).await?;
+    let (mut open, found) = open_referral(
+        caller,
+        referral_id,
+        ReferralAction::Resolve,
+        expected_version,
+    )
+    .await?;
     let status = if approve {
         ReferralStatus::Returned
     } else {

@@ -113,12 +113,12 @@ const LI_SI_PHONE: &str = "13912345678";
 const QIAN_QI_ID: &str = "11010519491231002X";
 const QIAN_QI_PHONE: &str = "13500003333";
 
-async fn citizen(app: &TestApp, username: &str, name: &str, id: &str) -> String {
+async fn citizen(app: &TestApp, username: &str, name: &str, id: &str, phone: &str) -> String {
     let body = app
         .gql(
             None,
             "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
-            json!({"i": {"username": username, "password": "citizen password", "name": name, "phone": "13800138000", "idNumber": id}}),
+            json!({"i": {"username": username, "password": "citizen password", "name": name, "phone": phone, "idNumber": id}}),
         )
         .await;
     body["data"]["registerPetitioner"]["accessToken"]
@@ -130,10 +130,13 @@ async fn citizen(app: &TestApp, username: &str, name: &str, id: &str) -> String 
 async fn scenario(app: &TestApp) -> Scenario {
     let county = fixtures::county(app).await;
     let mut tokens = std::collections::HashMap::new();
-    tokens.insert("li_si", citizen(app, "li_si", "李四", LI_SI_ID).await);
+    tokens.insert(
+        "li_si",
+        citizen(app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await,
+    );
     tokens.insert(
         "wang_wu",
-        citizen(app, "wang_wu", "王五", "33010619900101123X").await,
+        citizen(app, "wang_wu", "王五", "33010619900101123X", "13800138000").await,
     );
     let p = fixtures::register(
         app,
@@ -499,7 +502,7 @@ async fn a_petitioner_who_signs_up_later_sees_the_cases_that_name_them() {
     let county = fixtures::county(&app).await;
     let (id, number) =
         fixtures::register(&app, county.token("a_staff"), case_input(json!({}))).await;
-    let token = citizen(&app, "li_si_late", "李四", LI_SI_ID).await;
+    let token = citizen(&app, "li_si_late", "李四", LI_SI_ID, LI_SI_PHONE).await;
     let body = app
         .gql(
             Some(&token),
@@ -508,4 +511,67 @@ async fn a_petitioner_who_signs_up_later_sees_the_cases_that_name_them() {
         )
         .await;
     assert_eq!(body["data"]["case"]["number"], number, "{body}");
+}
+
+#[tokio::test]
+async fn an_id_number_alone_does_not_open_someone_elses_cases() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // Li Si's appeal, and an accusation he filed at the counter.
+    let (appeal, _) =
+        fixtures::register(&app, county.token("a_staff"), case_input(json!({}))).await;
+    let (accusation, _) = fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "accusedUnitId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.discipline),
+               "petitioners": [{"name": "李四", "idNumber": LI_SI_ID, "phone": LI_SI_PHONE}]}),
+    )
+    .await;
+    // Someone who knows his ID number but not his phone signs up first: they see nothing.
+    let impostor = citizen(&app, "impostor", "李四", LI_SI_ID, "13700000000").await;
+    for id in [&appeal, &accusation] {
+        let body = app
+            .gql(
+                Some(&impostor),
+                "query($id: ID!) { case(id: $id) { id } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(code(&body), Some("NOT_FOUND"));
+    }
+    // Nor does a second sign-up with the same ID number reveal that it is taken.
+    let again = app
+        .gql(None, "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
+            json!({"i": {"username": "li_si_real", "password": "citizen password", "name": "李四", "phone": LI_SI_PHONE, "idNumber": LI_SI_ID}}))
+        .await;
+    assert_eq!(
+        again["errors"][0]["message"],
+        "this username or ID number cannot be registered"
+    );
+}
+
+#[tokio::test]
+async fn an_accusation_is_never_linked_to_an_account_by_id_number() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = citizen(&app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await;
+    let (accusation, _) = fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "accusedUnitId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.discipline),
+               "petitioners": [{"name": "李四", "idNumber": LI_SI_ID, "phone": LI_SI_PHONE}]}),
+    )
+    .await;
+    let body = app
+        .gql(
+            Some(&token),
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({"id": accusation}),
+        )
+        .await;
+    assert_eq!(
+        code(&body),
+        Some("NOT_FOUND"),
+        "an accusation filed at the counter is followed there, not in the app"
+    );
 }

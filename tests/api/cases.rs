@@ -518,3 +518,55 @@ async fn a_citizen_submits_online_and_the_petition_lands_at_the_bureau() {
         json!([{"action": "REGISTER", "actorName": null}])
     );
 }
+
+#[tokio::test]
+async fn an_accusation_is_not_linked_as_a_repeat_of_an_ordinary_petition() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    fixtures::register(&app, token, json!({"subject": "OFFICIAL_CONDUCT"})).await;
+    let (accusation, _) = fixtures::register(
+        &app,
+        token,
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "accusedUnitId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.discipline)}),
+    )
+    .await;
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { isRepeat repeatOf { id } } }",
+            json!({"id": accusation}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["case"],
+        json!({"isRepeat": false, "repeatOf": null})
+    );
+}
+
+#[tokio::test]
+async fn registering_a_case_one_may_not_see_returns_its_number_only() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // The township records an accusation against itself and routes it to the discipline unit.
+    let body = app
+        .gql(
+            Some(county.token("t1_staff")),
+            "mutation($input: RegisterCaseInput!) { registerCase(input: $input) { number case { id } } }",
+            json!({"input": case_input(json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "accusedUnitId": gid("OrgUnit", county.t1),
+                "leadUnitId": gid("OrgUnit", county.discipline), "idempotencyKey": "self-report"}))}),
+        )
+        .await;
+    assert!(
+        body["data"]["registerCase"]["number"]
+            .as_str()
+            .unwrap()
+            .starts_with("XF-"),
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["registerCase"]["case"],
+        Value::Null,
+        "the accused unit does not see it, not even through the payload"
+    );
+}

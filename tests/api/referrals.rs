@@ -621,3 +621,23 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_is_revoked() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let mut ws = open(&app, county.token("a_staff")).await;
+    ws.subscribe("1", INBOX, json!({})).await;
+    ok(
+        &app,
+        county.token("county_admin"),
+        "deactivateUser",
+        json!({"id": gid("User", county.user("a_staff"))}),
+        "user { active }",
+    )
+    .await;
+    match ws.next(Duration::from_secs(8)).await {
+        WsEvent::Closed(code) => assert_eq!(code, 4401),
+        _ => panic!("the socket of a deactivated account must close"),
+    }
+}

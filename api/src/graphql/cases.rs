@@ -136,8 +136,8 @@ pub struct TimelineEntry {
     pub detail: String,
     /// 公开 — whether the petitioner sees this entry.
     pub public: bool,
-    /// The SHA-256 link of this entry.
-    pub hash: String,
+    /// The SHA-256 link of this entry (staff only: it covers details petitioners do not see).
+    pub hash: Option<String>,
 }
 
 /// A page of timeline entries.
@@ -442,7 +442,7 @@ impl Case {
                     e.detail.clone()
                 },
                 public: e.public,
-                hash: e.hash,
+                hash: (!me.is_petitioner()).then(|| e.hash.clone()),
             });
         }
         let page_info = PageInfo {
@@ -515,7 +515,7 @@ async fn latest_entries(
                 e.detail.clone()
             },
             public: e.public,
-            hash: e.hash,
+            hash: (!me.is_petitioner()).then(|| e.hash.clone()),
         })
         .collect();
     let page_info = PageInfo {
@@ -790,7 +790,23 @@ pub struct SubmitPetitionInput {
 
 #[derive(SimpleObject)]
 pub struct CasePayload {
-    pub case: Case,
+    /// The case as the registrant may see it now — null when registering left it outside
+    /// their sight (for example, an accusation against their own unit, led elsewhere).
+    pub case: Option<Case>,
+    /// 案件编号 — to give the petitioner, whatever the registrant may see.
+    pub number: String,
+}
+
+async fn registered(
+    ctx: &Context<'_>,
+    me: &crate::access::Viewer,
+    created: case::Model,
+) -> GqlResult<CasePayload> {
+    let visible = domain::find_visible(&state(ctx).db, me, created.id).await?;
+    Ok(CasePayload {
+        case: visible.map(Case),
+        number: created.number,
+    })
 }
 
 #[derive(Default)]
@@ -851,7 +867,7 @@ impl CaseMutation {
             input.idempotency_key,
         )
         .await?;
-        Ok(CasePayload { case: Case(case) })
+        registered(ctx, me, case).await
     }
 
     /// 网上信访 — a citizen submits a petition; it arrives at the county's petition bureau.
@@ -904,7 +920,7 @@ impl CaseMutation {
             input.idempotency_key,
         )
         .await?;
-        Ok(CasePayload { case: Case(case) })
+        registered(ctx, me, case).await
     }
 }
 

@@ -196,7 +196,7 @@ pub(super) fn offset_of(after: Option<&str>) -> Result<u64> {
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     text.strip_prefix("o:")
         .and_then(|n| n.parse::<u64>().ok())
-        .map(|n| n + 1)
+        .and_then(|n| n.checked_add(1))
         .ok_or_else(bad)
 }
 

@@ -65,7 +65,7 @@ pub async fn timeline_entry(
             e.detail.clone()
         },
         public: e.public,
-        hash: e.hash,
+        hash: (!me.is_petitioner()).then(|| e.hash.clone()),
     })
 }
 

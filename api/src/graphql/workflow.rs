@@ -499,6 +499,8 @@ pub struct RequestExtensionInput {
 
 #[derive(InputObject)]
 pub struct DecideExtensionInput {
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
     pub extension_id: ID,
     pub approve: bool,
     pub note: Option<String>,
@@ -529,6 +531,8 @@ pub struct EvaluateCaseInput {
 
 #[derive(InputObject)]
 pub struct RequestReviewInput {
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
     pub case_id: ID,
     pub reason: String,
 }
@@ -579,12 +583,16 @@ pub struct AddAssistingOpinionInput {
 
 #[derive(InputObject)]
 pub struct FileCompletionReportInput {
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
     pub case_id: ID,
     pub text: String,
 }
 
 #[derive(InputObject)]
 pub struct DecideCompletionReportInput {
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
     pub report_id: ID,
     pub approve: bool,
     pub note: Option<String>,
@@ -615,6 +623,8 @@ pub struct ObjectReferralInput {
 
 #[derive(InputObject)]
 pub struct ResolveObjectionInput {
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
     pub referral_id: ID,
     /// true: the case returns to the sender; false: the receiver keeps it.
     pub approve: bool,
@@ -768,8 +778,14 @@ impl WorkflowMutation {
     ) -> GqlResult<ExtensionPayload> {
         let c = caller(ctx)?;
         let id = input_id("Extension", "extensionId", &input.extension_id)?;
-        let (decided, case) =
-            workflow::decide_extension(&c, id, input.approve, input.note.as_deref()).await?;
+        let (decided, case) = workflow::decide_extension(
+            &c,
+            id,
+            input.expected_version,
+            input.approve,
+            input.note.as_deref(),
+        )
+        .await?;
         Ok(ExtensionPayload {
             extension: Extension(decided),
             case: Case(case),
@@ -823,7 +839,7 @@ impl WorkflowMutation {
         let c = caller(ctx)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         Ok(case_payload(
-            workflow::request_review(&c, id, &input.reason).await?,
+            workflow::request_review(&c, id, input.expected_version, &input.reason).await?,
         ))
     }
 
@@ -934,7 +950,8 @@ impl WorkflowMutation {
     ) -> GqlResult<CompletionReportPayload> {
         let c = caller(ctx)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        let report = workflow::file_completion_report(&c, id, &input.text).await?;
+        let report =
+            workflow::file_completion_report(&c, id, input.expected_version, &input.text).await?;
         let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
         Ok(CompletionReportPayload {
             report: CompletionReport(report),
@@ -950,9 +967,14 @@ impl WorkflowMutation {
     ) -> GqlResult<CompletionReportPayload> {
         let c = caller(ctx)?;
         let id = input_id("CompletionReport", "reportId", &input.report_id)?;
-        let (report, case) =
-            workflow::decide_completion_report(&c, id, input.approve, input.note.as_deref())
-                .await?;
+        let (report, case) = workflow::decide_completion_report(
+            &c,
+            id,
+            input.expected_version,
+            input.approve,
+            input.note.as_deref(),
+        )
+        .await?;
         Ok(CompletionReportPayload {
             report: CompletionReport(report),
             case: Case(case),
@@ -1014,8 +1036,14 @@ impl WorkflowMutation {
     ) -> GqlResult<ReferralActionPayload> {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
-        let resolved =
-            workflow::resolve_objection(&c, id, input.approve, input.note.as_deref()).await?;
+        let resolved = workflow::resolve_objection(
+            &c,
+            id,
+            input.expected_version,
+            input.approve,
+            input.note.as_deref(),
+        )
+        .await?;
         Ok(ReferralActionPayload {
             referral: Referral(resolved),
         })
