@@ -241,7 +241,7 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
         let bar = ProgressBar::new(options.cases);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} seeding cases [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                "{spinner} seeding cases [{bar:40}] {pos}/{len} ({elapsed}, about {eta} left)",
             )
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
@@ -252,17 +252,37 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     };
 
     // Generation (simulation, texts, hashes) runs on its own thread and hands finished
-    // chunks to the writer, so the CPU work overlaps the database's.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(4);
+    // chunks to the writers, so the CPU work overlaps the database's.
+    //
+    // PostgreSQL gets several writers, each on its own connection. sqlx 0.9.0 leaves Nagle's
+    // algorithm on (transact-rs/sqlx#4335), so each large INSERT over TCP idles ~40 ms for
+    // a delayed ACK; one writer spent most of its time waiting (about 5x slower than over a
+    // Unix socket), and parallel writers overlap those waits. SQLite has one writer anyway.
+    let writers = match db.get_database_backend() {
+        DatabaseBackend::Postgres => settings.db_pool_size.clamp(1, 8) as usize,
+        _ => 1,
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(writers + 2);
+    let receiver = tokio::sync::Mutex::new(receiver);
     let total = options.cases as usize;
     let generator = std::thread::spawn(move || generate(world, total, sender));
-    while let Some(batch) = receiver.recv().await {
-        let cases = batch.cases;
-        write_batch(&db, batch)
-            .await
-            .map_err(|e| e.message_for_operator())?;
-        bar.inc(cases as u64);
-    }
+    let writer = || async {
+        loop {
+            let next = receiver.lock().await.recv().await;
+            let Some(batch) = next else {
+                return Ok::<(), String>(());
+            };
+            let cases = batch.cases;
+            write_batch(&db, batch)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            bar.inc(cases as u64);
+        }
+    };
+    let written = futures_util::future::try_join_all((0..writers).map(|_| writer())).await;
+    // On an error the receiver is gone, the generator's next send fails and it stops.
+    drop(receiver);
+    written?;
     let summary = generator
         .join()
         .map_err(|_| "the generator thread panicked".to_string())?;
@@ -287,7 +307,8 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
         "rows: {} petitioners, {} unit relations, {} referrals, {} timeline entries",
         summary.petitioners, summary.relations, summary.referrals, summary.events
     );
-    println!("every account's password: {}", options.password);
+    // The password itself is not echoed: it may be a chosen one, and output ends up in logs.
+    println!("every account's password: the --password given (default bench-password-2026)");
     println!("county user:     {COUNTY_USER}");
     println!("township user:   {TOWNSHIP_USER} ({})", TOWNSHIPS[0]);
     println!("department user: {DEPARTMENT_USER} ({})", DEPARTMENTS[0]);
@@ -812,6 +833,7 @@ fn route_target(world: &World, facts: &Facts, rng: &mut ChaCha8Rng) -> i64 {
 fn draw_steps(
     world: &World,
     facts: &Facts,
+    received_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     not_acceptable: bool,
     forks: Forks,
@@ -823,7 +845,8 @@ fn draw_steps(
         kind: StepKind::Register,
     }];
     let mut lead = facts.first_lead;
-    let mut clock_from = created_at;
+    // The acceptance clock runs from receipt, and afresh from a referral's arrival.
+    let mut clock_from = received_at;
     let mut t = created_at;
     let mut assigned = false;
     let wants_assign = forks.assign;
@@ -865,6 +888,7 @@ fn draw_steps(
         (t + hours(rng, 4.0, 24.0 * 12.0)).min(accept_by - TimeDelta::hours(2))
     };
     t = decided.max(t + TimeDelta::minutes(10));
+    // Now and then the bureau presses for the decision (督办) shortly before it comes.
     if rng.random_bool(0.03) {
         steps.push(Step {
             at: t - hours(rng, 0.5, 2.0).min((t - steps[steps.len() - 1].at) / 2),
@@ -1133,7 +1157,13 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
         let forced = pinned.get(&i).copied();
         if forced.is_none() && i > 0 && rng.random_bool(0.07) {
             for _ in 0..8 {
-                let j = i - 1 - rng.random_range(0..i.min(3_000));
+                // Most repeats follow within weeks; some come back long after, when the
+                // matter may have been finalized (and is then not accepted again).
+                let j = if rng.random_bool(0.7) {
+                    i - 1 - rng.random_range(0..i.min(3_000))
+                } else {
+                    rng.random_range(0..i)
+                };
                 let earlier = &plans[j];
                 let open_then = earlier.ended_at.is_none_or(|end| end > created_at);
                 let finalized_before = earlier.finalized_at.is_some_and(|f| f <= created_at);
@@ -1167,12 +1197,12 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
         };
         let forks = match forced {
             Some(s) => forks_for(s),
-            None if rng.random_bool(0.02) => Forks {
+            None if rng.random_bool(0.015) => Forks {
                 stall: Some(pick(
                     &mut rng,
                     &[
-                        (CaseStatus::Registered, 3),
-                        (CaseStatus::InProgress, 5),
+                        (CaseStatus::Registered, 1),
+                        (CaseStatus::InProgress, 4),
                         (CaseStatus::Replied, 2),
                     ],
                 )),
@@ -1180,7 +1210,15 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
             },
             None => Forks::default(),
         };
-        let mut steps = draw_steps(world, &facts, created_at, not_acceptable, forks, &mut rng);
+        let mut steps = draw_steps(
+            world,
+            &facts,
+            received_at,
+            created_at,
+            not_acceptable,
+            forks,
+            &mut rng,
+        );
         let status = cut(&mut steps, now, forks.stall);
         let last = steps[steps.len() - 1].at;
         let ended_at =
@@ -1456,6 +1494,8 @@ struct Summary {
     relations: usize,
     referrals: usize,
     events: usize,
+    /// (case, the earlier case it repeats).
+    repeats: Vec<(i64, i64)>,
 }
 
 /// Next ids of the tables whose ids other rows (or timeline details) refer to.
@@ -1494,6 +1534,9 @@ fn generate(world: World, total: usize, sender: tokio::sync::mpsc::Sender<Batch>
                 .by_status
                 .entry(plans[i].status.as_str())
                 .or_insert(0) += 1;
+            if let Some(j) = plans[i].repeat_of {
+                summary.repeats.push((i as i64 + 1, j as i64 + 1));
+            }
         }
         summary.petitioners += batch.petitioners.rows.len();
         summary.relations += batch.relations.rows.len();
@@ -1575,10 +1618,13 @@ struct ReferralRow {
     from: i64,
     to: i64,
     report_due_at: Option<DateTime<Utc>>,
+    reason: &'static str,
     status: ReferralStatus,
     object_by: DateTime<Utc>,
     by: i64,
     at: DateTime<Utc>,
+    /// Who acknowledged it, and when (as `workflow::acknowledge_referral` records it).
+    resolved: Option<(i64, DateTime<Utc>)>,
 }
 
 /// An extension request, supervision order or completion report: who filed it when, and
@@ -1774,6 +1820,11 @@ fn build_case(
                 let from = state.lead;
                 let report_due_at =
                     (mode == ReferralMode::Assign).then(|| cal.due_after_days(at, 60));
+                let reason = if facts.category == Category::Accusation {
+                    "检举控告事项，按管理权限转纪检监察机关办理"
+                } else {
+                    "按照属地管理、分级负责和谁主管、谁负责的原则转办"
+                };
                 referrals.push(Open {
                     id,
                     row: ReferralRow {
@@ -1782,10 +1833,12 @@ fn build_case(
                         from,
                         to,
                         report_due_at,
+                        reason,
                         status: ReferralStatus::Pending,
                         object_by: cal.due_after_working_days(at, 5),
                         by: staff,
                         at,
+                        resolved: None,
                     },
                 });
                 relations.retain(|&(u, r)| {
@@ -1802,11 +1855,6 @@ fn build_case(
                 state.extension_days = 0;
                 state.report_approved = false;
                 state.assignment = (mode == ReferralMode::Assign).then_some(id);
-                let reason = if facts.category == Category::Accusation {
-                    "检举控告事项，按管理权限转纪检监察机关办理"
-                } else {
-                    "按照属地管理、分级负责和谁主管、谁负责的原则转办"
-                };
                 let detail = json!({
                     "referralId": id, "mode": mode.as_str(), "fromUnitId": from, "toUnitId": to,
                     "reason": reason, "reportDueAt": report_due_at,
@@ -1816,6 +1864,7 @@ fn build_case(
             StepKind::Acknowledge => {
                 let r = referrals.last_mut().map(|r| {
                     r.row.status = ReferralStatus::Acknowledged;
+                    r.row.resolved = Some((staff, at));
                     r.id
                 });
                 let lead = state.lead;
@@ -2140,7 +2189,9 @@ fn build_case(
         facts.accused.into(),
         facts.person_count.into(),
         group.into(),
-        plan.repeat_of.map(|j| j as i64 + 1).into(),
+        // Linked in `finish`: the earlier case may sit in a chunk another writer has not
+        // committed yet, and the foreign key would refuse the link.
+        Option::<i64>::None.into(),
         plan.not_acceptable.into(),
         Option::<i64>::None.into(),
         state.accept_by.into(),
@@ -2181,15 +2232,15 @@ fn build_case(
             r_.mode.as_str().into(),
             r_.from.into(),
             r_.to.into(),
-            "按照属地管理、分级负责和谁主管、谁负责的原则转办".into(),
+            r_.reason.into(),
             r_.report_due_at.into(),
             r_.status.as_str().into(),
             r_.object_by.into(),
             Option::<String>::None.into(),
             r_.by.into(),
             r_.at.into(),
-            Option::<i64>::None.into(),
-            Option::<DateTime<Utc>>::None.into(),
+            r_.resolved.map(|(by, _)| by).into(),
+            r_.resolved.map(|(_, at)| at).into(),
             Option::<String>::None.into(),
         ]);
     }
@@ -2278,6 +2329,20 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
         ]);
     }
     counters.insert(db).await?;
+    for links in summary.repeats.chunks(500) {
+        // Integers only, so writing them into the text is safe; CASE works on both databases.
+        let cases: Vec<String> = links
+            .iter()
+            .map(|(case, earlier)| format!("WHEN {case} THEN {earlier}"))
+            .collect();
+        let ids: Vec<String> = links.iter().map(|(case, _)| case.to_string()).collect();
+        db.execute_unprepared(&format!(
+            "UPDATE cases SET repeat_of_id = CASE id {} END WHERE id IN ({})",
+            cases.join(" "),
+            ids.join(",")
+        ))
+        .await?;
+    }
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // Explicit ids do not advance PostgreSQL's sequences; without this the next
         // `registerCase` would collide with case 1. (SQLite takes max(rowid) + 1 by itself.)
