@@ -5,6 +5,10 @@
 //! search, nested lists): no code loads a case and asks afterwards. Masking of personal data
 //! and the capabilities behind `viewerCan` are decided here too, from the same facts.
 //!
+//! One deliberate exception, decided here too ([`Viewer::sees_referral`]): the parties to a
+//! referral read that referral — the case's number, title, receiver and status — even after
+//! the case has left their sight, as domain §5 asks; they reach nothing else of the case.
+//!
 //! This module knows nothing of HTTP or GraphQL.
 
 use crate::domain::{Action, Category, OrgUnitKind, Role, UnitRelation};
@@ -163,6 +167,12 @@ impl Viewer {
 
     fn is_unit(&self, unit_id: i64) -> bool {
         matches!(&self.unit, Some(u) if u.id == unit_id)
+    }
+
+    /// Whether the viewer may verify a case's record (`auditIntegrity`): its county's petition
+    /// bureau, staff or leader.
+    pub fn may_verify_record(&self, case: &case::Model) -> bool {
+        self.handling_unit().is_ok() && self.is_bureau_of(case)
     }
 
     /// Personal data of a case the viewer can already see (domain §5, masking).

@@ -667,22 +667,6 @@ pub async fn find_visible_by_number(
         .await?)
 }
 
-/// Visible cases among a set of ids (for nested fields), in no particular order.
-pub async fn visible_among(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    ids: Vec<i64>,
-) -> Result<Vec<case::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(case::Entity::find()
-        .filter(case::Column::Id.is_in(ids))
-        .filter(viewer.case_scope())
-        .all(db)
-        .await?)
-}
-
 /// Visible repeats of a case.
 pub async fn visible_repeats(
     db: &impl ConnectionTrait,
@@ -1046,19 +1030,6 @@ pub async fn petitioners_of(
         .filter(case_petitioner::Column::CaseId.is_in(case_ids))
         .order_by_asc(case_petitioner::Column::CaseId)
         .order_by_asc(case_petitioner::Column::Position)
-        .all(db)
-        .await?)
-}
-
-/// Units with a given relation to cases (assisting units, for example).
-pub async fn related_units(
-    db: &impl ConnectionTrait,
-    case_ids: Vec<i64>,
-    relation: UnitRelation,
-) -> Result<Vec<case_unit::Model>> {
-    Ok(case_unit::Entity::find()
-        .filter(case_unit::Column::CaseId.is_in(case_ids))
-        .filter(case_unit::Column::Relation.eq(relation.as_str()))
         .all(db)
         .await?)
 }

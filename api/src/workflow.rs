@@ -1384,24 +1384,6 @@ pub async fn resolve_objection(
     Ok(row)
 }
 
-/// How long a referral's receiver may still object.
-pub fn objection_open(referral: &referral::Model, now: DateTime<Utc>) -> bool {
-    referral.status == ReferralStatus::Pending.as_str() && now <= referral.object_by
-}
-
-/// A deadline `days` calendar days from now in a county's calendar (for callers outside a
-/// transaction, e.g. defaults shown in the UI).
-pub async fn due_after_days(
-    db: &impl ConnectionTrait,
-    county_id: i64,
-    now: DateTime<Utc>,
-    days: u32,
-) -> Result<DateTime<Utc>> {
-    Ok(work_calendar(db, county_id)
-        .await?
-        .due_after_days(now, days))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,6 +148,34 @@ pub struct TimelineConnection {
     pub total_count: u64,
 }
 
+impl TimelineEntry {
+    /// A timeline entry as `me` may read it: petitioners get no staff names, no hash (it covers
+    /// details they do not see) and the detail trimmed by `access::detail_for_petitioner`.
+    pub fn seen_by(
+        me: &crate::access::Viewer,
+        e: xinfang_entity::case_event::Model,
+        unit_name: Option<String>,
+        actor_name: Option<String>,
+    ) -> Self {
+        let petitioner = me.is_petitioner();
+        TimelineEntry {
+            id: global_id("TimelineEntry", e.id),
+            seq: e.seq,
+            at: Instant(e.at),
+            unit_name,
+            actor_name: actor_name.filter(|_| !petitioner),
+            detail: if petitioner {
+                crate::access::detail_for_petitioner(&e.action, &e.detail)
+            } else {
+                e.detail
+            },
+            hash: (!petitioner).then_some(e.hash),
+            action: e.action,
+            public: e.public,
+        }
+    }
+}
+
 impl Case {
     fn status_value(&self) -> Result<CaseStatus> {
         CaseStatus::from_db(&self.0.status)
@@ -429,21 +457,7 @@ impl Case {
                     .map(|u| u.display_name),
                 _ => None,
             };
-            nodes.push(TimelineEntry {
-                id: global_id("TimelineEntry", e.id),
-                seq: e.seq,
-                at: Instant(e.at),
-                action: e.action.clone(),
-                unit_name,
-                actor_name,
-                detail: if me.is_petitioner() {
-                    crate::access::detail_for_petitioner(&e.action, &e.detail)
-                } else {
-                    e.detail.clone()
-                },
-                public: e.public,
-                hash: (!me.is_petitioner()).then(|| e.hash.clone()),
-            });
+            nodes.push(TimelineEntry::seen_by(me, e, unit_name, actor_name));
         }
         let page_info = PageInfo {
             has_next_page: more,
@@ -500,22 +514,14 @@ async fn latest_entries(
         .map_err(loader_error)?;
     let nodes: Vec<TimelineEntry> = rows
         .into_iter()
-        .map(|e| TimelineEntry {
-            id: global_id("TimelineEntry", e.id),
-            seq: e.seq,
-            at: Instant(e.at),
-            unit_name: e
-                .actor_unit_id
-                .and_then(|u| units.get(&u).map(|u| u.name.clone())),
-            actor_name: e.actor_user_id.and_then(|u| users.get(&u).cloned()),
-            action: e.action.clone(),
-            detail: if me.is_petitioner() {
-                crate::access::detail_for_petitioner(&e.action, &e.detail)
-            } else {
-                e.detail.clone()
-            },
-            public: e.public,
-            hash: (!me.is_petitioner()).then(|| e.hash.clone()),
+        .map(|e| {
+            TimelineEntry::seen_by(
+                me,
+                e.clone(),
+                e.actor_unit_id
+                    .and_then(|u| units.get(&u).map(|u| u.name.clone())),
+                e.actor_user_id.and_then(|u| users.get(&u).cloned()),
+            )
         })
         .collect();
     let page_info = PageInfo {

@@ -52,21 +52,7 @@ pub async fn timeline_entry(
             .map(|u| u.display_name),
         _ => None,
     };
-    Ok(TimelineEntry {
-        id: global_id("TimelineEntry", e.id),
-        seq: e.seq,
-        at: Instant(e.at),
-        action: e.action.clone(),
-        unit_name,
-        actor_name,
-        detail: if me.is_petitioner() {
-            crate::access::detail_for_petitioner(&e.action, &e.detail)
-        } else {
-            e.detail.clone()
-        },
-        public: e.public,
-        hash: (!me.is_petitioner()).then(|| e.hash.clone()),
-    })
+    Ok(TimelineEntry::seen_by(me, e, unit_name, actor_name))
 }
 
 /// 待办消息 — something for the viewer's unit (or, for a citizen, their own case).

@@ -1118,9 +1118,7 @@ impl WorkflowQuery {
         let case = crate::cases::find_visible(&s.db, me, id)
             .await?
             .ok_or(AppError::NotFound("case"))?;
-        let bureau =
-            matches!(&me.unit, Some(u) if u.petition_bureau && u.county_id == Some(case.county_id));
-        if !bureau || me.is_petitioner() {
+        if !me.may_verify_record(&case) {
             return Err(forbidden("only the petition bureau verifies the record").into());
         }
         let entries = xinfang_entity::case_event::Entity::find()
