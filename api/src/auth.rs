@@ -7,8 +7,9 @@
 //!   `kid`. Expiry is checked against the server's clock, with 30 s of leeway.
 //! - A refresh token is 256 random bits, stored only as its SHA-256, and spent on use. A spent
 //!   token presented again revokes its whole session (the family), as theft is the likely cause.
-//! - Every request re-reads the session and the account, so revoking a session, deactivating
-//!   an account or changing its role or unit takes effect on the next request.
+//! - Every request re-reads the session, the account and its unit (one joined statement), so
+//!   revoking a session, deactivating an account or changing its role or unit takes effect on
+//!   the next request.
 //! - Unknown usernames and wrong passwords fail alike, after the same argon2 work. After
 //!   [`FREE_FAILURES`] consecutive failures a username backs off exponentially; the counter
 //!   lives in the database so every server process honours it.
@@ -24,10 +25,10 @@ use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -529,8 +530,29 @@ pub fn short(id: &str) -> &str {
     &id[..id.len().min(6)]
 }
 
+/// What one statement reads about a bearer token's session: the session, its account and the
+/// account's unit, joined.
+#[derive(FromQueryResult)]
+struct LiveSession {
+    user_id: i64,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    active: bool,
+    role: String,
+    unit_id: Option<i64>,
+    unit_name: Option<String>,
+    unit_kind: Option<String>,
+    unit_county_id: Option<i64>,
+    unit_petition_bureau: Option<bool>,
+    unit_path: Option<String>,
+    unit_active: Option<bool>,
+}
+
 /// Resolves the viewer of a request from its bearer token: the token must verify and its
-/// session and account must still be live. `Ok(None)` means "not a valid token".
+/// session, account and unit must still be live. `Ok(None)` means "not a valid token".
+///
+/// Every request pays for this, so it is one statement (session ⋈ account ⟕ unit) rather than
+/// three; nothing is cached, so a revocation or a change of role or unit holds at once.
 pub async fn resolve_viewer(
     db: &DatabaseConnection,
     config: &AuthConfig,
@@ -541,23 +563,77 @@ pub async fn resolve_viewer(
     let Some((user_id, session_id, expires_at)) = verify_access_token(config, token, now) else {
         return Ok(None);
     };
-    let Some(sess) = session::Entity::find_by_id(session_id.clone())
-        .one(db)
-        .await?
-    else {
+    let (s, u, o) = (Alias::new("s"), Alias::new("u"), Alias::new("o"));
+    let query = Query::select()
+        .column((s.clone(), session::Column::UserId))
+        .column((s.clone(), session::Column::ExpiresAt))
+        .column((s.clone(), session::Column::RevokedAt))
+        .column((u.clone(), user::Column::Active))
+        .column((u.clone(), user::Column::Role))
+        .expr_as(Expr::col((o.clone(), org_unit::Column::Id)), "unit_id")
+        .expr_as(Expr::col((o.clone(), org_unit::Column::Name)), "unit_name")
+        .expr_as(Expr::col((o.clone(), org_unit::Column::Kind)), "unit_kind")
+        .expr_as(
+            Expr::col((o.clone(), org_unit::Column::CountyId)),
+            "unit_county_id",
+        )
+        .expr_as(
+            Expr::col((o.clone(), org_unit::Column::PetitionBureau)),
+            "unit_petition_bureau",
+        )
+        .expr_as(Expr::col((o.clone(), org_unit::Column::Path)), "unit_path")
+        .expr_as(
+            Expr::col((o.clone(), org_unit::Column::Active)),
+            "unit_active",
+        )
+        .from_as(session::Entity, s.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            u.clone(),
+            Expr::col((u.clone(), user::Column::Id)).equals((s.clone(), session::Column::UserId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            org_unit::Entity,
+            o.clone(),
+            Expr::col((o.clone(), org_unit::Column::Id))
+                .equals((u.clone(), user::Column::OrgUnitId)),
+        )
+        .and_where(Expr::col((s, session::Column::Id)).eq(session_id.as_str()))
+        .to_owned();
+    let stmt = db.get_database_backend().build(&query);
+    let Some(live) = LiveSession::find_by_statement(stmt).one(db).await? else {
         return Ok(None);
     };
-    if sess.user_id != user_id || sess.revoked_at.is_some() || now >= sess.expires_at {
+    if live.user_id != user_id
+        || live.revoked_at.is_some()
+        || now >= live.expires_at
+        || !live.active
+    {
         return Ok(None);
     }
-    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(None);
+    let role = Role::from_db(&live.role)?;
+    let unit = match live.unit_id {
+        None => None,
+        // An account whose unit was deactivated signs nobody in.
+        Some(_) if live.unit_active != Some(true) => return Ok(None),
+        Some(id) => Some(UnitScope {
+            id,
+            name: live.unit_name.unwrap_or_default(),
+            kind: OrgUnitKind::from_db(live.unit_kind.as_deref().unwrap_or_default())?,
+            county_id: live.unit_county_id,
+            petition_bureau: live.unit_petition_bureau.unwrap_or(false),
+            path: live.unit_path.unwrap_or_default(),
+        }),
     };
-    if !account.active {
-        return Ok(None);
-    }
-    let viewer = viewer_for(db, &account, session_id).await?;
-    Ok(viewer.map(|v| (v, expires_at)))
+    let viewer = Viewer {
+        user_id,
+        session_id,
+        role,
+        unit,
+    };
+    Ok(Some((viewer, expires_at)))
 }
 
 /// Builds the viewer of an account (its unit and the unit's county facts).

@@ -17,8 +17,9 @@ use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use xinfang_entity::{
@@ -254,6 +255,21 @@ pub async fn register(
         &input,
     );
 
+    if let Some(key) = &idempotency_key
+        && let Some(case) = replay(db_conn, viewer.user_id, key, &request_hash).await?
+    {
+        return Ok(case);
+    }
+    let number = match db_conn.get_database_backend() {
+        // On PostgreSQL the number is taken in a transaction of its own, so the counter's
+        // row is locked only for that one statement rather than until the registration
+        // commits: concurrent registrations in a county would otherwise queue behind each
+        // other's whole transaction. A registration that then fails leaves a gap in the
+        // numbers, which domain §2 allows.
+        DatabaseBackend::Postgres => Some(take_number(db_conn, county_id, now).await?),
+        // SQLite has one writer at a time anyway; the number is taken inside the registration.
+        _ => None,
+    };
     let attempt = register_in_tx(
         db_conn,
         bus,
@@ -266,6 +282,7 @@ pub async fn register(
         now,
         idempotency_key.as_deref(),
         &request_hash,
+        number,
     )
     .await;
     match attempt {
@@ -351,6 +368,7 @@ async fn register_in_tx(
     now: DateTime<Utc>,
     idempotency_key: Option<&str>,
     request_hash: &str,
+    number: Option<String>,
 ) -> Result<case::Model> {
     let tx = db::begin_write(db_conn).await?;
     if let Some(key) = idempotency_key
@@ -415,7 +433,10 @@ async fn register_in_tx(
         .await?
     };
 
-    let number = next_number(&tx, county_id, local_date(now).year()).await?;
+    let number = match number {
+        Some(n) => n,
+        None => next_number(&tx, county_id, local_date(now).year()).await?,
+    };
     let created = case::ActiveModel {
         county_id: Set(county_id),
         number: Set(number),
@@ -611,6 +632,23 @@ async fn earlier_matter(
 
 /// Hands out the next case number of a county and year, under concurrency: the counter row
 /// is incremented by one statement, so two registrations never share a number.
+/// Takes the next case number in a short transaction of its own (PostgreSQL). Its commit does
+/// not wait for the disk: if the server crashed before the WAL reached it, the registration
+/// that would use the number has not committed either (its own commit flushes the WAL up to
+/// and past this one), so no committed case can ever share a number.
+async fn take_number(
+    db: &DatabaseConnection,
+    county_id: i64,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let tx = db.begin().await?;
+    tx.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+        .await?;
+    let number = next_number(&tx, county_id, local_date(now).year()).await?;
+    tx.commit().await?;
+    Ok(number)
+}
+
 async fn next_number(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Result<String> {
     let table = Alias::new("case_number_counters");
     let stmt = Query::insert()
@@ -996,12 +1034,17 @@ pub async fn list_visible(
     } else {
         Order::Asc
     };
-    let mut rows = query
+    let statement = query
         .order_by(key, dir.clone())
         .order_by(case::Column::Id, dir)
         .limit(first + 1)
-        .all(db)
-        .await?;
+        .build(db.get_database_backend());
+    let mut rows = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(case::Model::from_row)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let more = rows.len() as u64 > first;
     rows.truncate(first as usize);
     Ok((rows, more))
@@ -1032,4 +1075,106 @@ pub async fn petitioners_of(
         .order_by_asc(case_petitioner::Column::Position)
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectOptions, Database, IntoActiveModel, Statement};
+    use xinfang_entity::case_event;
+    use xinfang_migration::MigratorTrait;
+
+    /// `case::Model::from_row` reads columns by position; it must agree with the derived
+    /// decoder on a row where every column holds a different value.
+    #[tokio::test]
+    async fn columns_decode_in_declaration_order() {
+        let mut opts = ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(opts).await.unwrap();
+        db.execute_unprepared("PRAGMA foreign_keys = OFF")
+            .await
+            .unwrap();
+        xinfang_migration::Migrator::up(&db, None).await.unwrap();
+        let t = |s: i64| DateTime::from_timestamp(1_780_000_000 + s, 0).unwrap();
+        let text = |s: &str| s.to_string();
+        let written = case::Model {
+            id: 11,
+            county_id: 12,
+            number: text("number"),
+            version: 13,
+            status: text("status"),
+            channel: text("channel"),
+            category: text("category"),
+            subject: text("subject"),
+            title: text("title"),
+            content: text("content"),
+            received_at: t(1),
+            township_id: Some(14),
+            lead_unit_id: 15,
+            registered_by_unit_id: 16,
+            registered_by_user_id: 17,
+            accused_unit_id: Some(18),
+            person_count: 19,
+            is_group: true,
+            repeat_of_id: Some(20),
+            not_acceptable: false,
+            submitted_by_user_id: Some(21),
+            accept_by: Some(t(2)),
+            handle_by: Some(t(3)),
+            due_at: Some(t(4)),
+            acceptance_decision: Some(text("decision")),
+            acceptance_reason: Some(text("reason")),
+            legal_route: Some(text("route")),
+            accept_decided_at: Some(t(5)),
+            replied_at: Some(t(6)),
+            review_request_by: Some(t(7)),
+            decide_by: Some(t(8)),
+            reviewing_unit_id: Some(22),
+            extension_days: 23,
+            leader_user_id: Some(24),
+            assignment_id: Some(25),
+            report_approved: true,
+            closed_at: Some(t(9)),
+            created_at: t(10),
+            updated_at: t(11),
+        };
+        case::Entity::insert(written.clone().into_active_model())
+            .exec(&db)
+            .await
+            .unwrap();
+        let derived = case::Entity::find().one(&db).await.unwrap().unwrap();
+        let statement = case::Entity::find().build(db.get_database_backend());
+        let rows = db.query_all_raw(statement).await.unwrap();
+        let positional = case::Model::from_row(&rows[0]).unwrap();
+        assert_eq!(derived, written);
+        assert_eq!(positional, written);
+
+        let event = case_event::Model {
+            id: 31,
+            case_id: 11,
+            seq: 32,
+            at: t(12),
+            actor_user_id: Some(33),
+            actor_unit_id: Some(34),
+            action: text("action"),
+            detail: text("detail"),
+            public: true,
+            prev_hash: text("prev"),
+            hash: text("hash"),
+        };
+        case_event::Entity::insert(event.clone().into_active_model())
+            .exec(&db)
+            .await
+            .unwrap();
+        let columns = case_event::Model::COLUMNS.join(", ");
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT 0 AS skipped, {columns} FROM case_events"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(case_event::Model::from_row(&row, 1).unwrap(), event);
+    }
 }

@@ -117,3 +117,53 @@ pub fn local_month(backend: DatabaseBackend, column: SimpleExpr) -> SimpleExpr {
         _ => Expr::cust_with_exprs("strftime('%Y-%m', ?, '+8 hours')", [column]),
     }
 }
+
+/// The ids of an `IN (…)` list, sorted, without repeats, and padded (by repeating the last) to
+/// a power of two.
+///
+/// Every distinct SQL text is a new prepared statement on each pooled connection: PostgreSQL
+/// parses and plans it again, and the driver's per-connection statement cache fills with
+/// one-off entries and evicts the statements that are used on every request. Batched lookups
+/// of 1 to 1,000 keys would otherwise produce up to 1,000 texts; padded, at most 11.
+pub fn bucketed_ids(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    ids
+}
+
+/// `n` placeholders for a hand-written statement, in the backend's own syntax.
+pub fn placeholders(backend: DatabaseBackend, n: usize) -> String {
+    (1..=n)
+        .map(|i| match backend {
+            DatabaseBackend::Postgres => format!("${i}"),
+            _ => "?".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_come_in_a_few_lengths() {
+        assert_eq!(bucketed_ids([]), Vec::<i64>::new());
+        assert_eq!(bucketed_ids([7]), vec![7]);
+        assert_eq!(bucketed_ids([3, 1, 3]), vec![1, 3]);
+        assert_eq!(bucketed_ids([5, 4, 3]), vec![3, 4, 5, 5]);
+        let lengths: std::collections::BTreeSet<usize> =
+            (1..=1000).map(|n| bucketed_ids(0..n).len()).collect();
+        assert_eq!(lengths.len(), 11, "{lengths:?}");
+    }
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        assert_eq!(placeholders(DatabaseBackend::Postgres, 3), "$1,$2,$3");
+        assert_eq!(placeholders(DatabaseBackend::Sqlite, 2), "?,?");
+    }
+}

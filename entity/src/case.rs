@@ -61,3 +61,60 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Decodes a row of `SELECT` every column of `cases`, in declaration order (as
+    /// `Entity::find()` selects them), by position.
+    ///
+    /// The derived decoder looks every column up by name and, for each NULL, formats an error
+    /// it then discards; on a page of cases that was a tenth of the server's CPU time. The
+    /// `columns_decode_in_declaration_order` test in the server crate keeps the two in step.
+    pub fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
+        let mut i = 0usize;
+        let mut at = || {
+            i += 1;
+            i - 1
+        };
+        Ok(Model {
+            id: row.try_get_by_index(at())?,
+            county_id: row.try_get_by_index(at())?,
+            number: row.try_get_by_index(at())?,
+            version: row.try_get_by_index(at())?,
+            status: row.try_get_by_index(at())?,
+            channel: row.try_get_by_index(at())?,
+            category: row.try_get_by_index(at())?,
+            subject: row.try_get_by_index(at())?,
+            title: row.try_get_by_index(at())?,
+            content: row.try_get_by_index(at())?,
+            received_at: row.try_get_by_index(at())?,
+            township_id: row.try_get_by_index(at())?,
+            lead_unit_id: row.try_get_by_index(at())?,
+            registered_by_unit_id: row.try_get_by_index(at())?,
+            registered_by_user_id: row.try_get_by_index(at())?,
+            accused_unit_id: row.try_get_by_index(at())?,
+            person_count: row.try_get_by_index(at())?,
+            is_group: row.try_get_by_index(at())?,
+            repeat_of_id: row.try_get_by_index(at())?,
+            not_acceptable: row.try_get_by_index(at())?,
+            submitted_by_user_id: row.try_get_by_index(at())?,
+            accept_by: row.try_get_by_index(at())?,
+            handle_by: row.try_get_by_index(at())?,
+            due_at: row.try_get_by_index(at())?,
+            acceptance_decision: row.try_get_by_index(at())?,
+            acceptance_reason: row.try_get_by_index(at())?,
+            legal_route: row.try_get_by_index(at())?,
+            accept_decided_at: row.try_get_by_index(at())?,
+            replied_at: row.try_get_by_index(at())?,
+            review_request_by: row.try_get_by_index(at())?,
+            decide_by: row.try_get_by_index(at())?,
+            reviewing_unit_id: row.try_get_by_index(at())?,
+            extension_days: row.try_get_by_index(at())?,
+            leader_user_id: row.try_get_by_index(at())?,
+            assignment_id: row.try_get_by_index(at())?,
+            report_approved: row.try_get_by_index(at())?,
+            closed_at: row.try_get_by_index(at())?,
+            created_at: row.try_get_by_index(at())?,
+            updated_at: row.try_get_by_index(at())?,
+        })
+    }
+}

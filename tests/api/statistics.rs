@@ -371,6 +371,8 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
             json!({"g": "UNIT"}),
         )
         .await;
+    // However the figures are grouped, the total is the same as the ungrouped one.
+    assert_eq!(rounded(&by_unit["data"]["statistics"]["total"]), county);
     let counts: HashMap<String, i64> = by_unit["data"]["statistics"]["groups"]
         .as_array()
         .unwrap()
@@ -405,6 +407,7 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
         .find(|g| g["key"] == "ACCUSATION")
         .unwrap()
         .clone();
+    assert_eq!(rounded(&by_category["data"]["statistics"]["total"]), county);
     assert_eq!(accusation["label"], "检举控告");
     assert_eq!(accusation["figures"]["cases"], 1);
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use super::Loaders;
 use super::identity::{OrgUnit, load_unit};
-use super::loaders::LatestKey;
+use super::loaders::{LatestEntries, LatestKey};
 use super::{
     GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
 };
@@ -490,39 +490,15 @@ async fn latest_entries(
         public_only: me.is_petitioner(),
         last: n,
     };
-    let (rows, total) = loaders
+    let LatestEntries { entries, total } = loaders
         .latest_events
         .load_one(key)
         .await
         .map_err(loader_error)?
         .unwrap_or_default();
-    let unit_ids: Vec<i64> = rows.iter().filter_map(|e| e.actor_unit_id).collect();
-    let units = loaders
-        .units
-        .load_many(unit_ids)
-        .await
-        .map_err(loader_error)?;
-    let user_ids: Vec<i64> = if me.is_petitioner() {
-        vec![]
-    } else {
-        rows.iter().filter_map(|e| e.actor_user_id).collect()
-    };
-    let users = loaders
-        .users
-        .load_many(user_ids)
-        .await
-        .map_err(loader_error)?;
-    let nodes: Vec<TimelineEntry> = rows
+    let nodes: Vec<TimelineEntry> = entries
         .into_iter()
-        .map(|e| {
-            TimelineEntry::seen_by(
-                me,
-                e.clone(),
-                e.actor_unit_id
-                    .and_then(|u| units.get(&u).map(|u| u.name.clone())),
-                e.actor_user_id.and_then(|u| users.get(&u).cloned()),
-            )
-        })
+        .map(|e| TimelineEntry::seen_by(me, e.entry, e.unit_name, e.actor_name))
         .collect();
     let page_info = PageInfo {
         has_next_page: false,
@@ -933,6 +909,8 @@ impl CaseMutation {
 /// Loads, in one statement per kind, what the rows of a case list will ask for — read from
 /// the query's own selection — so the rows find it in the loaders' caches. This is what keeps
 /// the number of statements of a list independent of its length.
+type LoadResult = std::result::Result<Vec<i64>, std::sync::Arc<AppError>>;
+
 pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> {
     if rows.is_empty() {
         return Ok(());
@@ -965,36 +943,10 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
             .flatten(),
         );
     }
-    if node("petitioners").is_some() {
-        loaders
-            .petitioners
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(loader_error)?;
-    }
-    if node("assistingUnits").is_some() && !me.is_petitioner() {
-        let assisting = loaders
-            .assisting
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(loader_error)?;
-        unit_ids.extend(assisting.values().flatten().copied());
-    }
-    if node("referrals").is_some() {
-        let referrals = loaders
-            .referrals
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(loader_error)?;
-        unit_ids.extend(
-            referrals
-                .values()
-                .flatten()
-                .flat_map(|r| [r.from_unit_id, r.to_unit_id]),
-        );
-    }
-    if let Some(timeline) = node("timeline") {
-        let last = timeline
+    // What the rows will ask for, loaded side by side (each on its own pooled connection):
+    // the units the rows name, and whichever nested lists the request selects.
+    let timeline_last = node("timeline").and_then(|timeline| {
+        timeline
             .selection_fields()
             .first()
             .and_then(|f| f.arguments().ok())
@@ -1002,33 +954,63 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
             .and_then(|(_, value)| match value {
                 async_graphql::Value::Number(n) => n.as_i64(),
                 _ => None,
-            });
-        if let Some(n) = last {
+            })
+    });
+    let petitioners = async {
+        if node("petitioners").is_some() {
+            loaders.petitioners.load_many(ids.iter().copied()).await?;
+        }
+        LoadResult::Ok(vec![])
+    };
+    let assisting = async {
+        if node("assistingUnits").is_some() && !me.is_petitioner() {
+            let assisting = loaders.assisting.load_many(ids.iter().copied()).await?;
+            return LoadResult::Ok(assisting.into_values().flatten().collect());
+        }
+        LoadResult::Ok(vec![])
+    };
+    let referrals = async {
+        if node("referrals").is_some() {
+            let referrals = loaders.referrals.load_many(ids.iter().copied()).await?;
+            return LoadResult::Ok(
+                referrals
+                    .values()
+                    .flatten()
+                    .flat_map(|r| [r.from_unit_id, r.to_unit_id])
+                    .collect(),
+            );
+        }
+        LoadResult::Ok(vec![])
+    };
+    let timeline = async {
+        if let Some(n) = timeline_last {
             let n = page_size(Some(n as i32)) as u32;
             let keys = ids.iter().map(|&case_id| LatestKey {
                 case_id,
                 public_only: me.is_petitioner(),
                 last: n,
             });
-            let events = loaders
-                .latest_events
-                .load_many(keys)
-                .await
-                .map_err(loader_error)?;
-            let entries = events.values().flat_map(|(rows, _)| rows.iter());
-            let mut users = vec![];
-            for e in entries {
-                unit_ids.extend(e.actor_unit_id);
-                users.extend(e.actor_user_id);
-            }
-            if !me.is_petitioner() {
-                loaders.users.load_many(users).await.map_err(loader_error)?;
-            }
+            loaders.latest_events.load_many(keys).await?;
         }
-    }
+        LoadResult::Ok(vec![])
+    };
+    let units = async {
+        loaders.units.load_many(unit_ids).await?;
+        LoadResult::Ok(vec![])
+    };
+    let more_units: Vec<Vec<i64>> = futures_util::future::try_join_all([
+        Box::pin(petitioners) as std::pin::Pin<Box<dyn Future<Output = LoadResult> + Send>>,
+        Box::pin(assisting),
+        Box::pin(referrals),
+        Box::pin(timeline),
+        Box::pin(units),
+    ])
+    .await
+    .map_err(loader_error)?;
+    // Units named only by assisting rows and referrals (the cache skips the rest).
     loaders
         .units
-        .load_many(unit_ids)
+        .load_many(more_units.into_iter().flatten())
         .await
         .map_err(loader_error)?;
     Ok(())
