@@ -47,6 +47,19 @@ CASE_QUERY = (
     "petitioners { name idNumber phone } assistingUnits { name } "
     "referrals { mode toUnit { name } } } }"
 )
+# The stats op: `statistics` grouped by lead unit over one calendar year (China time), as a
+# dashboard asks for it; "stats-all" is the same over every seeded case (three years).
+STATS_QUERY = (
+    "query($from: DateTime!, $to: DateTime!) { statistics(from: $from, to: $to, groupBy: UNIT) "
+    "{ total { cases persons timelyAcceptanceRate onTimeCompletionRate satisfactionRate } "
+    "groups { key label figures { cases persons groupPetitions repeats "
+    "byStatus { status count } timelyAcceptanceRate onTimeCompletionRate satisfactionRate "
+    "repeatRate firstTimeResolutionRate } } } }"
+)
+STATS_PERIODS = {
+    "stats": ("2025-01-01T00:00:00+08:00", "2026-01-01T00:00:00+08:00"),
+    "stats-all": ("2020-01-01T00:00:00+08:00", "2030-01-01T00:00:00+08:00"),
+}
 REGISTER_MUTATION = (
     "mutation($input: RegisterCaseInput!) { registerCase(input: $input) "
     "{ case { id number status } } }"
@@ -402,8 +415,8 @@ def scope_sql(args, username):
         return f"cases.county_id = {county_id}"
     if kind == "COUNTY":
         return f"cases.county_id = {county_id} AND {not_accused}"
-    # Since 6bea982 the relation-row scope also names the county, which lets the database
-    # walk the county's newest cases by index; without it this SQL scans every case.
+    # The relation-row scope also names the county, which lets the database walk the county's
+    # newest cases by index; without it this SQL scans every case.
     return (
         "EXISTS (SELECT 1 FROM case_units WHERE case_units.case_id = cases.id "
         f"AND case_units.unit_id = {unit_id}) AND {not_accused} "
@@ -411,15 +424,35 @@ def scope_sql(args, username):
     )
 
 
-def list_sql(scope, timeline):
+def sight_unit(args, username):
+    """The unit whose `case_sight` rows a township's or department's list walks (None for the
+    county unit and the bureau), as `Viewer::sight_unit` decides it."""
+    row = psql(
+        args,
+        "SELECT o.id, o.kind, o.petition_bureau FROM users u "
+        f"JOIN org_units o ON o.id = u.org_unit_id WHERE u.username = '{username}'",
+    )
+    unit_id, kind, bureau = row.split("|")
+    return None if bureau == "t" or kind == "COUNTY" else int(unit_id)
+
+
+def list_sql(scope, timeline, unit=None):
     # The page the server reads (every column, newest first, one extra row for hasNextPage),
     # with the unit names and five timeline entries (the latest, or the first, as the API
     # request asks) joined in one statement: what the list op returns, fetched as a
-    # hand-written query would.
+    # hand-written query would. A township or department walks its own case_sight rows, as
+    # the server does (the join makes the EXISTS of the scope redundant, so it is left out).
     order = "seq DESC" if timeline == "last" else "seq"
+    if unit is None:
+        page = f"""SELECT * FROM cases WHERE {scope}
+  ORDER BY cases.received_at DESC, cases.id DESC LIMIT 21"""
+    else:
+        rest = scope.split(") AND ", 1)[1]  # what follows the EXISTS (…)
+        page = f"""SELECT cases.* FROM case_sight s JOIN cases ON cases.id = s.case_id
+  WHERE s.unit_id = {unit} AND {rest}
+  ORDER BY s.received_at DESC, s.case_id DESC LIMIT 21"""
     return f"""WITH page AS (
-  SELECT * FROM cases WHERE {scope}
-  ORDER BY cases.received_at DESC, cases.id DESC LIMIT 21
+  {page}
 )
 SELECT p.*, lead.name AS lead_name, town.name AS township_name, e.action, e.at
 FROM page p
@@ -440,6 +473,45 @@ SELECT o.name FROM case_units cu JOIN org_units o ON o.id = cu.unit_id
   WHERE cu.case_id = :id AND cu.relation = 'ASSISTING';
 SELECT r.mode, o.name FROM referrals r JOIN org_units o ON o.id = r.to_unit_id
   WHERE r.case_id = :id ORDER BY r.id;
+"""
+
+
+def stats_sql(scope, period):
+    """The statistics the server computes (api/src/stats.rs), written by hand: one pass over
+    the viewer's cases of the period with their evaluations, grouped by lead unit, with the
+    unit names joined."""
+    start, end = period
+    statuses = [
+        "REGISTERED", "IN_PROGRESS", "REPORTED", "REPLIED", "UNDER_REVIEW", "REVIEWED",
+        "UNDER_RE_REVIEW", "FINALIZED", "NOT_ACCEPTED", "CLOSED",
+    ]
+    by_status = ",\n  ".join(
+        f"count(*) FILTER (WHERE status = '{st}') AS s_{st.lower()}" for st in statuses
+    )
+    return f"""SELECT g.*, o.name FROM (
+SELECT cases.lead_unit_id,
+  count(*) AS cases,
+  coalesce(sum(person_count), 0) AS persons,
+  count(*) FILTER (WHERE person_count >= 5) AS group_petitions,
+  count(*) FILTER (WHERE repeat_of_id IS NOT NULL) AS repeats,
+  count(*) FILTER (WHERE accept_decided_at <= accept_by) AS accepted_on_time,
+  count(*) FILTER (WHERE accept_decided_at > accept_by) AS accepted_late,
+  count(*) FILTER (WHERE accept_decided_at IS NULL AND accept_by < now()) AS undecided_overdue,
+  count(*) FILTER (WHERE replied_at <= handle_by) AS replied_on_time,
+  count(*) FILTER (WHERE replied_at > handle_by) AS replied_late,
+  count(*) FILTER (WHERE replied_at IS NULL AND handle_by < now()) AS unreplied_overdue,
+  count(*) FILTER (WHERE ev.satisfaction IN ('SATISFIED', 'BASICALLY_SATISFIED')) AS satisfied,
+  count(ev.case_id) AS rated,
+  count(*) FILTER (WHERE replied_at IS NOT NULL AND ev.case_id IS NULL
+                   AND review_request_by < now()) AS unrated_lapsed,
+  count(*) FILTER (WHERE repeat_of_id IS NULL AND status IN ('CLOSED', 'FINALIZED')) AS first_closed,
+  count(*) FILTER (WHERE repeat_of_id IS NULL AND status IN ('CLOSED', 'FINALIZED')
+                   AND reviewing_unit_id IS NULL) AS first_closed_without_review,
+  {by_status}
+FROM cases LEFT JOIN evaluations ev ON ev.case_id = cases.id
+WHERE {scope} AND cases.received_at >= '{start}' AND cases.received_at < '{end}'
+GROUP BY cases.lead_unit_id
+) g JOIN org_units o ON o.id = g.lead_unit_id;
 """
 
 
@@ -513,14 +585,19 @@ def main():
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--sqlite", action="store_true", help="seed and serve SQLite instead")
     parser.add_argument("--port", type=int, default=18080)
-    parser.add_argument("--pg-host", default=os.environ.get("PGHOST", "127.0.0.1"))
+    parser.add_argument(
+        "--pg-host",
+        default=os.environ.get("PGHOST", "/var/run/postgresql"),
+        help="PostgreSQL host, or a Unix-socket directory (the default); both the server "
+        "and pgbench connect through it",
+    )
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("PGPORT", "5432")))
     parser.add_argument("--pg-user", default=os.environ.get("PGUSER", "postgres"))
     parser.add_argument("--pg-log", help="the PostgreSQL server log, for the explain plans")
     parser.add_argument("--db", default="xinfang_bench", help="database (PostgreSQL) name")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--no-explain", action="store_true")
-    parser.add_argument("--ops", default="list,case,register")
+    parser.add_argument("--ops", default="list,case,stats,stats-all,register")
     parser.add_argument(
         "--timeline",
         choices=["last", "first"],
@@ -553,9 +630,16 @@ def main():
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
     else:
-        database_url = (
-            f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db}"
-        )
+        if args.pg_host.startswith("/"):
+            # A Unix-socket directory: the server and pgbench both connect through it.
+            database_url = (
+                f"postgres://{args.pg_user}@localhost:{args.pg_port}/{args.db}"
+                f"?host={args.pg_host}"
+            )
+        else:
+            database_url = (
+                f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db}"
+            )
         if not args.reuse:
             pg = ["-h", args.pg_host, "-p", str(args.pg_port), "-U", args.pg_user]
             run(["dropdb", "--if-exists", *pg, args.db])
@@ -621,24 +705,30 @@ def main():
 
         scripts = os.path.join(out_dir, "sql")
         os.makedirs(scripts, exist_ok=True)
-        for op in ("list", "case"):
+        for op in ("list", "case", "stats", "stats-all"):
             if op not in ops:
                 continue
             for u in USERS:
                 if op == "list":
                     body = json.dumps({"query": LIST_QUERY})
-                else:
+                elif op == "case":
                     body = json.dumps({"query": CASE_QUERY, "variables": {"id": cases[u]["id"]}})
+                else:
+                    start, end = STATS_PERIODS[op]
+                    variables = {"from": start, "to": end}
+                    server.graphql(STATS_QUERY, variables, token=tokens[u])
+                    body = json.dumps({"query": STATS_QUERY, "variables": variables})
                 script = None
                 if not args.sqlite:
                     scope = scope_sql(args, u)
                     script = os.path.join(scripts, f"{op}-{u}.sql")
                     with open(script, "w") as f:
-                        f.write(
-                            list_sql(scope, timeline)
-                            if op == "list"
-                            else case_sql(scope, decode_id(cases[u]["id"]))
-                        )
+                        if op == "list":
+                            f.write(list_sql(scope, timeline, sight_unit(args, u)))
+                        elif op == "case":
+                            f.write(case_sql(scope, decode_id(cases[u]["id"])))
+                        else:
+                            f.write(stats_sql(scope, STATS_PERIODS[op]))
                 for c in concurrencies:
                     api = oha(
                         server,
@@ -669,8 +759,6 @@ def main():
                         township,
                     )
                     record("register", u, c, api)
-            # stats: PLACEHOLDER — not measured yet. The `statistics` query did not exist when
-            # this harness was written; its op (and its SQL under pgbench) belongs here.
         peak, _ = server.memory()
     finally:
         server.stop()
@@ -693,6 +781,7 @@ def main():
         "head": git("rev-parse", "--short", "HEAD"),
         "uncommitted_files": (git("status", "--short") or "").splitlines(),
         "database": "sqlite" if args.sqlite else "postgresql",
+        "pg_host": None if args.sqlite else args.pg_host,
         "cases": args.cases,
         "seed_seconds": seed_seconds,
         "duration_s": args.duration,
@@ -729,7 +818,6 @@ def print_table(summary):
             f"| {r['op']} | {r['user']} | {r['concurrency']} | {a['rps']:.1f} | "
             f"{a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {sql_cols} | {r['server_peak_rss_mib']:.0f} |"
         )
-    print("| stats | — | — | placeholder: the `statistics` query is not measured yet | | | | | | | |")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,22 @@ impl Viewer {
         }
     }
 
+    /// The unit whose relation rows decide what this viewer sees, when that is the rule (a
+    /// township's or department's staff and leaders): every visible case has a `case_sight`
+    /// row for it, so lists may walk those rows. `None` for the county unit, the petition
+    /// bureau, petitioners and administrators.
+    pub fn sight_unit(&self) -> Option<i64> {
+        match (self.role, &self.unit) {
+            (Role::Staff | Role::Leader, Some(unit))
+                if !(unit.county_id.is_some()
+                    && (unit.petition_bureau || unit.is_county_unit())) =>
+            {
+                Some(unit.id)
+            }
+            _ => None,
+        }
+    }
+
     fn related_rows_scope(&self, unit: &UnitScope) -> Condition {
         let related = Query::select()
             .expr(Expr::val(1))

@@ -15,7 +15,9 @@ use crate::identity::find_unit;
 use crate::validate;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, Func, JoinType, OnConflict, Order, Query,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
@@ -1014,16 +1016,51 @@ pub async fn list_visible(
 ) -> Result<(Vec<case::Model>, bool)> {
     let mut query = case::Entity::find()
         .filter(viewer.case_scope())
-        .filter(filter_condition(db, viewer, filter, now)?);
-    let key = sort_expr(order.field);
+        .filter(filter_condition(db, viewer, filter, now)?)
+        .into_query();
+    // A township or department sees the cases its unit has relation rows for. Newest first,
+    // those are walked in the order of the unit's own `case_sight` rows (index on unit,
+    // received time, case), so the database reads about as many rows as it returns instead
+    // of walking the county's newest cases until enough of them are the unit's. The scope
+    // above still applies in full; the join only chooses the order of the walk.
+    let sight = viewer
+        .sight_unit()
+        .filter(|_| order.field == SortField::ReceivedAt);
+    let (key, id) = match sight {
+        Some(unit_id) => {
+            let s = Alias::new("s");
+            query.join_as(
+                JoinType::InnerJoin,
+                Alias::new("case_sight"),
+                s.clone(),
+                Condition::all()
+                    .add(
+                        Expr::col((s.clone(), Alias::new("case_id")))
+                            .equals((Alias::new(CASES), Alias::new("id"))),
+                    )
+                    .add(Expr::col((s.clone(), Alias::new("unit_id"))).eq(unit_id)),
+            );
+            (
+                Expr::col((s.clone(), Alias::new("received_at"))),
+                Expr::col((s, Alias::new("case_id"))),
+            )
+        }
+        None => (sort_expr(order.field), c("id")),
+    };
     if let Some(cursor) = after {
-        let (value, id) = decode_cursor(cursor, order.field)?;
+        let (value, last_id) = decode_cursor(cursor, order.field)?;
         let (beyond, id_beyond) = if order.descending {
-            (key.clone().lt(Expr::val(value.clone())), c("id").lt(id))
+            (
+                key.clone().lt(Expr::val(value.clone())),
+                id.clone().lt(last_id),
+            )
         } else {
-            (key.clone().gt(Expr::val(value.clone())), c("id").gt(id))
+            (
+                key.clone().gt(Expr::val(value.clone())),
+                id.clone().gt(last_id),
+            )
         };
-        query = query.filter(
+        query.cond_where(
             Condition::any()
                 .add(beyond)
                 .add(key.clone().eq(Expr::val(value)).and(id_beyond)),
@@ -1034,11 +1071,11 @@ pub async fn list_visible(
     } else {
         Order::Asc
     };
-    let statement = query
-        .order_by(key, dir.clone())
-        .order_by(case::Column::Id, dir)
-        .limit(first + 1)
-        .build(db.get_database_backend());
+    query
+        .order_by_expr(key, dir.clone())
+        .order_by_expr(id, dir)
+        .limit(first + 1);
+    let statement = db.get_database_backend().build(&query);
     let mut rows = db
         .query_all_raw(statement)
         .await?

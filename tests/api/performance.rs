@@ -59,4 +59,32 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
     // Resolving the viewer (session ⋈ account ⟕ unit: 1), the page (1), the units the rows
     // name (1), and the latest timeline entries with their totals and names (1).
     assert_eq!(hundred, 4, "the list costs {hundred} statements");
+
+    // A township walks its own relation rows (case_sight) instead: the same four statements,
+    // and only its own half of the cases, newest first.
+    let township = county.token("t1_staff");
+    cost(&app, township, 5).await;
+    let (five, n5) = cost(&app, township, 5).await;
+    let (all, n_all) = cost(&app, township, 100).await;
+    assert_eq!((n5, n_all), (5, 50));
+    assert_eq!((five, all), (4, 4));
+    let body = app
+        .gql(
+            Some(township),
+            "{ cases(first: 100) { nodes { title } } }",
+            json!({}),
+        )
+        .await;
+    let titles: Vec<String> = body["data"]["cases"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..100)
+        .rev()
+        .filter(|i| i % 2 == 0)
+        .map(|i| format!("第{i}件"))
+        .collect();
+    assert_eq!(titles, expected, "the township's cases, newest first");
 }
