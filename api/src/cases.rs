@@ -589,6 +589,9 @@ pub async fn add_relation(
     Ok(())
 }
 
+/// How many of a person's most recent matters repeat detection looks through.
+const REPEAT_LOOKBACK: u64 = 5_000;
+
 async fn earlier_matter(
     tx: &impl ConnectionTrait,
     county_id: i64,
@@ -596,15 +599,25 @@ async fn earlier_matter(
     accusation: bool,
     id_numbers: &[String],
 ) -> Result<Option<(i64, CaseStatus)>> {
-    let named = Query::select()
+    // The person's earlier matters first, by the ID-number index; most registrations name
+    // someone new and stop here. (As one statement with a subquery, SQLite preferred to walk
+    // the county's cases newest first looking for them: every case, for a new person.)
+    let named: Vec<i64> = case_petitioner::Entity::find()
+        .select_only()
         .column(case_petitioner::Column::CaseId)
-        .from(case_petitioner::Entity)
-        .and_where(case_petitioner::Column::IdNumber.is_in(id_numbers.to_vec()))
-        .to_owned();
+        .filter(case_petitioner::Column::IdNumber.is_in(id_numbers.to_vec()))
+        .order_by_desc(case_petitioner::Column::CaseId)
+        .limit(REPEAT_LOOKBACK)
+        .into_tuple()
+        .all(tx)
+        .await?;
+    if named.is_empty() {
+        return Ok(None);
+    }
     let candidates = case::Entity::find()
         .filter(case::Column::CountyId.eq(county_id))
         .filter(case::Column::Subject.eq(subject))
-        .filter(case::Column::Id.in_subquery(named))
+        .filter(case::Column::Id.is_in(db::bucketed_ids(named)))
         // An accusation repeats only accusations (and others only others): a link across
         // would lead from a confidential accuser to the same person's ordinary petition.
         .filter(if accusation {
