@@ -116,6 +116,35 @@ class Server:
         self.stop()
         raise SystemExit("the server did not become ready within 120 s")
 
+    def wait_idle(self, args):
+        """Waits until the work of the last measurement has drained.
+
+        The load tool stops after its time, but requests it had sent keep running in the
+        server (a `statistics` queued at concurrency 64 finishes seconds later), and would
+        otherwise be measured as part of the next operation. Idle means: the server used
+        under 5% of a core over half a second and, on PostgreSQL, no query of the benchmark
+        database is active."""
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            before = self.cpu_ticks()
+            time.sleep(0.5)
+            busy = self.cpu_ticks() - before > 0.05 * 0.5 * os.sysconf("SC_CLK_TCK")
+            if not busy and not args.sqlite:
+                active = psql(
+                    args,
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND pid <> pg_backend_pid()",
+                )
+                busy = active not in ("", "0")
+            if not busy:
+                return
+        log("the server did not go idle within 120 s; measuring anyway")
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
     def memory(self):
         """(peak RSS, current RSS) of the server in MiB, from /proc."""
         values = {}
@@ -566,10 +595,14 @@ def explain_list(args, server_factory, tokens, out_dir):
 
 
 def extract_list_plan(text):
-    """The auto_explain entry of the page query (the one ordered by received_at)."""
+    """The auto_explain entry of the page query (the one ordered by received time: the
+    case's own, or for a township or department that of its `case_sight` rows)."""
     entries = re.split(r"\n(?=\S.*LOG:  duration: )", text)
     for entry in entries:
-        if "plan:" in entry and 'ORDER BY "cases"."received_at" DESC' in entry:
+        if "plan:" in entry and (
+            'ORDER BY "cases"."received_at" DESC' in entry
+            or 'ORDER BY "s"."received_at" DESC' in entry
+        ):
             body = entry.split("plan:", 1)[1]
             return "\n".join(line.rstrip() for line in body.strip("\n").splitlines())
     return "(not found in the log)"
@@ -730,6 +763,7 @@ def main():
                         else:
                             f.write(stats_sql(scope, STATS_PERIODS[op]))
                 for c in concurrencies:
+                    server.wait_idle(args)
                     api = oha(
                         server,
                         tokens[u],
@@ -740,6 +774,7 @@ def main():
                     )
                     sql = None
                     if script:
+                        server.wait_idle(args)
                         sql = pgbench(
                             args, script, c, args.duration, os.path.join(out_dir, "pgbench")
                         )
@@ -750,6 +785,7 @@ def main():
                 own = units[u]
                 township = own["id"] if own["kind"] == "TOWNSHIP" else towns[1]["id"]
                 for c in concurrencies:
+                    server.wait_idle(args)
                     api = register_load(
                         server,
                         tokens[u],
