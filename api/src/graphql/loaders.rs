@@ -1,6 +1,7 @@
 //! Per-request DataLoaders: nested fields of a list cost one query per kind and level, not
-//! one per row. Each loader gathers the keys asked for during one short window and answers
-//! them with a single `… IN (…)` statement.
+//! one per row. Each loader gathers the keys its sibling fields ask for before the request's
+//! task yields (see [`loader`]) and answers them with a single `… IN (…)` statement whose id
+//! list is padded to a few fixed lengths ([`crate::db::bucketed_ids`]).
 
 use crate::db::{bucketed_ids, placeholders};
 use crate::domain::UnitRelation;
