@@ -410,15 +410,7 @@ async fn health_readiness_and_metrics() {
         200
     );
     app.gql(None, "{ viewer { id } }", json!({})).await; // an UNAUTHENTICATED error, counted
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("xinfang_http_requests_total{route=\"/graphql\",status=\"200\"}"),
         "{text}"

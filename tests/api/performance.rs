@@ -10,15 +10,7 @@ const LIST: &str =
     timeline(last: 5) { totalCount nodes { action at } } } } }";
 
 async fn statements(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     let line = text
         .lines()
         .find(|l| l.starts_with("xinfang_db_statements_total "))

@@ -142,6 +142,18 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 }
 
 impl TestApp {
+    /// The text of `/metrics` (Prometheus exposition format).
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// POSTs a GraphQL request and returns the whole JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req = self
