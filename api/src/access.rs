@@ -5,16 +5,23 @@
 //! search, nested lists): no code loads a case and asks afterwards. Masking of personal data
 //! and the capabilities behind `viewerCan` are decided here too, from the same facts.
 //!
+//! What a viewer sees *of* a visible case is decided here too, field by field, by one
+//! decision: [`Viewer::sight`] gives a [`CaseSight`] — which level of personal data applies,
+//! whether staff-only records show, and how a person's name reads wherever it appears
+//! (petitioners, timeline actors, export, subscriptions). Presenters ask it; none decides.
+//!
 //! One deliberate exception, decided here too ([`Viewer::sees_referral`]): the parties to a
 //! referral read that referral — the case's number, title, receiver and status — even after
-//! the case has left their sight, as domain §5 asks; they reach nothing else of the case.
+//! the case has left their sight, as domain §5 asks; they reach nothing else of the case. An
+//! accused unit is never such a party to an accusation against it.
 //!
 //! This module knows nothing of HTTP or GraphQL.
 
-use crate::domain::{Action, Category, OrgUnitKind, Role, UnitRelation};
+use crate::domain::{Action, CaseStatus, Category, Channel, OrgUnitKind, Role, UnitRelation};
 use crate::error::{AppError, Result, forbidden};
+use crate::validate::{mask_id_number, mask_phone};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
-use xinfang_entity::{case, referral};
+use xinfang_entity::{case, case_petitioner, org_unit, referral};
 
 /// The unit a staff account belongs to, with what the rules need to know about it.
 #[derive(Clone, Debug)]
@@ -24,6 +31,8 @@ pub struct UnitScope {
     pub kind: OrgUnitKind,
     pub county_id: Option<i64>,
     pub petition_bureau: bool,
+    /// 纪委监委 — the county's discipline body.
+    pub discipline_body: bool,
     /// Materialized path `/root/…/self/`.
     pub path: String,
 }
@@ -45,6 +54,52 @@ impl UnitScope {
     pub fn is_county_unit(&self) -> bool {
         self.kind == OrgUnitKind::County
     }
+
+    /// The units whose accusation hides a case from this unit: the unit itself and the units
+    /// above it that are below its county. Accusing the county unit (its leadership) hides
+    /// the case from the county unit alone, not from its townships and departments, which
+    /// must still be able to handle it — see [`accusation_hides_from`].
+    pub fn hidden_when_accused(&self) -> Vec<i64> {
+        let path = self.self_and_ancestors();
+        let below_county = match self.county_id {
+            Some(county) if county != self.id => path
+                .iter()
+                .position(|&id| id == county)
+                .map(|i| i + 1)
+                .unwrap_or(path.len().saturating_sub(1)),
+            _ => path.len().saturating_sub(1),
+        };
+        path[below_county..].to_vec()
+    }
+}
+
+/// Whether naming `accused` on an accusation hides the case from `unit` (domain §5): the
+/// accused unit itself, and every unit inside it unless the accused is a county or a city —
+/// an accusation against a county's leadership is still handled by the county's own
+/// discipline body. The petition bureau is exempt from this rule; callers ask
+/// [`Viewer::case_scope`] or check `petition_bureau` for that.
+pub fn accusation_hides_from(accused: &org_unit::Model, unit: &org_unit::Model) -> bool {
+    if unit.id == accused.id {
+        return true;
+    }
+    let above_county = matches!(accused.kind.as_str(), "COUNTY" | "CITY");
+    !above_county && unit.path.starts_with(&accused.path)
+}
+
+/// Whether a case is an online accusation that names no accused unit yet: until it does,
+/// only the petition bureau, the county's discipline body and the units it is explicitly
+/// routed to see it — never the territory township or the county unit (domain §5).
+pub fn awaits_accused_unit(case: &case::Model) -> bool {
+    case.category == Category::Accusation.as_str()
+        && case.channel == Channel::Online.as_str()
+        && case.accused_unit_id.is_none()
+}
+
+fn awaiting_accused_unit() -> Condition {
+    Condition::all()
+        .add(col("category").eq(Category::Accusation.as_str()))
+        .add(col("channel").eq(Channel::Online.as_str()))
+        .add(col("accused_unit_id").is_null())
 }
 
 /// The signed-in account of a request.
@@ -131,6 +186,15 @@ impl Viewer {
                     Condition::all()
                         .add(col("county_id").eq(county_id))
                         .add(not_accused(unit))
+                        .add(awaiting_accused_unit().not())
+                } else if unit.discipline_body {
+                    // The related rows as for any unit, and the county's online accusations
+                    // that name no accused unit yet.
+                    Condition::any().add(self.related_rows_scope(unit)).add(
+                        Condition::all()
+                            .add(col("county_id").eq(county_id))
+                            .add(awaiting_accused_unit()),
+                    )
                 } else {
                     self.related_rows_scope(unit)
                 }
@@ -143,12 +207,13 @@ impl Viewer {
     /// The unit whose relation rows decide what this viewer sees, when that is the rule (a
     /// township's or department's staff and leaders): every visible case has a `case_sight`
     /// row for it, so lists may walk those rows. `None` for the county unit, the petition
-    /// bureau, petitioners and administrators.
+    /// bureau, the discipline body (which also sees accusations it has no row for),
+    /// petitioners and administrators.
     pub fn sight_unit(&self) -> Option<i64> {
         match (self.role, &self.unit) {
             (Role::Staff | Role::Leader, Some(unit))
                 if !(unit.county_id.is_some()
-                    && (unit.petition_bureau || unit.is_county_unit())) =>
+                    && (unit.petition_bureau || unit.is_county_unit() || unit.discipline_body)) =>
             {
                 Some(unit.id)
             }
@@ -191,8 +256,34 @@ impl Viewer {
         self.handling_unit().is_ok() && self.is_bureau_of(case)
     }
 
+    /// What this viewer sees of a case it can see (domain §5): see [`CaseSight`].
+    pub fn sight(&self, case: &case::Model) -> CaseSight {
+        CaseSight {
+            personal_data: self.personal_data(case),
+            ..self.record_sight()
+        }
+    }
+
+    /// What this viewer sees of records it reaches without seeing their case (the referrals
+    /// its unit was party to): the staff-only parts by role, and no personal data at all.
+    pub fn record_sight(&self) -> CaseSight {
+        let staff = self.sees_staff_records();
+        CaseSight {
+            personal_data: PersonalData::Confidential,
+            staff_records: staff,
+            staff_names: staff,
+            viewer_user_id: self.user_id,
+        }
+    }
+
+    /// Whether staff-only records show to this viewer at all (everyone but petitioners; an
+    /// administrator sees no case in the first place).
+    pub fn sees_staff_records(&self) -> bool {
+        !self.is_petitioner()
+    }
+
     /// Personal data of a case the viewer can already see (domain §5, masking).
-    pub fn personal_data(&self, case: &case::Model) -> PersonalData {
+    fn personal_data(&self, case: &case::Model) -> PersonalData {
         let lead_or_bureau = self.is_unit(case.lead_unit_id) || self.is_bureau_of(case);
         let accusation = case.category == Category::Accusation.as_str();
         if self.is_petitioner() {
@@ -274,21 +365,50 @@ impl Viewer {
             // A petitioner who can see the case is on it; staff act on their behalf.
             Action::Evaluate | Action::RequestReview => self.is_petitioner() || lead || bureau,
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
+            // 大口进入、分类处理: the bureau corrects a case's classification at any time; the
+            // lead unit only before it has decided acceptance.
+            Action::Reclassify => {
+                bureau || (lead && case.status == CaseStatus::Registered.as_str())
+            }
         }
     }
 
     /// Whether the viewer's unit is a party to a referral (sender or receiver) or the county's
     /// petition bureau: they see the referral (number, title, receiver, status) even when they
-    /// no longer see the case.
-    pub fn sees_referral(&self, referral: &referral::Model, county_id: i64) -> bool {
+    /// no longer see the case — except a party that the case's accusation names as accused
+    /// (or contains), which sees nothing of it.
+    pub fn sees_referral(&self, referral: &referral::Model, case: &case::Model) -> bool {
         match self.handling_unit() {
+            Ok(u) if u.petition_bureau && u.county_id == Some(case.county_id) => true,
             Ok(u) => {
-                u.id == referral.from_unit_id
-                    || u.id == referral.to_unit_id
-                    || (u.petition_bureau && u.county_id == Some(county_id))
+                (u.id == referral.from_unit_id || u.id == referral.to_unit_id)
+                    && !case
+                        .accused_unit_id
+                        .is_some_and(|a| u.hidden_when_accused().contains(&a))
             }
             Err(_) => false,
         }
+    }
+
+    /// The condition, over the `referrals` table joined to its case as `cases`, that limits a
+    /// list of referrals to those the viewer's unit sent (or received, with `received`),
+    /// leaving out accusations against the unit. `None` for accounts without a handling unit.
+    pub fn referral_list_scope(&self, received: bool) -> Option<Condition> {
+        let unit = self.handling_unit().ok()?;
+        let party = if received {
+            "to_unit_id"
+        } else {
+            "from_unit_id"
+        };
+        Some(
+            Condition::all()
+                .add(Expr::col((Alias::new("referrals"), Alias::new(party))).eq(unit.id))
+                .add(if unit.petition_bureau {
+                    Condition::all()
+                } else {
+                    not_accused(unit)
+                }),
+        )
     }
 
     /// Who acts on a referral: the receiver acknowledges or objects; the sender or the
@@ -296,14 +416,18 @@ impl Viewer {
     pub fn may_on_referral(
         &self,
         referral: &referral::Model,
-        county_id: i64,
+        case: &case::Model,
         resolve: bool,
     ) -> bool {
         let Ok(u) = self.handling_unit() else {
             return false;
         };
+        if !self.sees_referral(referral, case) {
+            return false;
+        }
         if resolve {
-            u.id == referral.from_unit_id || (u.petition_bureau && u.county_id == Some(county_id))
+            u.id == referral.from_unit_id
+                || (u.petition_bureau && u.county_id == Some(case.county_id))
         } else {
             u.id == referral.to_unit_id
         }
@@ -327,32 +451,165 @@ impl Viewer {
         }
     }
 
+    /// Whose inbox this viewer reads: a citizen's own (the public steps of their cases), or
+    /// their unit's (referrals, supervision, deadlines) for staff and leaders.
+    pub fn inbox(&self) -> Result<Inbox> {
+        if self.is_petitioner() {
+            return Ok(Inbox::Citizen);
+        }
+        Ok(Inbox::Unit(self.handling_unit()?.id))
+    }
+
     /// Whether this viewer acts for the citizen (staff recording on a petitioner's behalf).
     pub fn acts_on_behalf(&self) -> bool {
         !self.is_petitioner()
     }
 }
 
-/// The detail of a public timeline entry as a petitioner may read it: the reasons units
-/// give each other when handing a case on stay between them.
-pub fn detail_for_petitioner(action: &str, detail: &str) -> String {
-    if !matches!(action, "TRANSFER" | "ASSIGN") {
-        return detail.to_string();
-    }
-    match serde_json::from_str::<serde_json::Value>(detail) {
-        Ok(serde_json::Value::Object(mut fields)) => {
-            fields.remove("reason");
-            serde_json::Value::Object(fields).to_string()
+/// Whose `inbox` a viewer reads ([`Viewer::inbox`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbox {
+    /// The public steps of the citizen's own cases.
+    Citizen,
+    /// The items addressed to this unit.
+    Unit(i64),
+}
+
+/// What a viewer sees of a case it can see: the one decision every presenter (resolvers,
+/// the CSV export, subscriptions) asks, field by field. Made by [`Viewer::sight`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaseSight {
+    /// Which level of the petitioners' personal data applies (a citizen always reads their
+    /// own entry in full).
+    pub personal_data: PersonalData,
+    /// Staff-only records show: internal notes and other non-public timeline entries,
+    /// assisting units and their opinions, referral and objection reasons, extension notes,
+    /// supervision orders, completion reports, leader ownership, the accused unit, and the
+    /// record's hashes. Petitioners read only the public parts.
+    pub staff_records: bool,
+    /// Names of the staff who acted (timeline actors, requesters, signers). Petitioners see
+    /// the acting unit, never the person.
+    pub staff_names: bool,
+    viewer_user_id: i64,
+}
+
+/// How a petitioner of a case reads to one viewer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PetitionerView {
+    pub name: String,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub representative: bool,
+    pub confidential: bool,
+}
+
+/// The name shown where an identity is withheld (accusations, domain §5).
+pub const CONFIDENTIAL_NAME: &str = "保密";
+
+/// Who acted on a timeline entry, as stored, before the viewer's sight is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub name: String,
+    /// A citizen (PETITIONER account) rather than staff.
+    pub citizen: bool,
+}
+
+impl CaseSight {
+    /// One petitioner as this viewer may read them: the one place that masks a petitioner.
+    pub fn petitioner(&self, p: &case_petitioner::Model) -> PetitionerView {
+        let own = !self.staff_names && p.user_id == Some(self.viewer_user_id);
+        let level = if own {
+            PersonalData::Full
+        } else {
+            self.personal_data
+        };
+        match level {
+            PersonalData::Full => PetitionerView {
+                name: p.name.clone(),
+                id_number: p.id_number.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+                representative: p.representative,
+                confidential: false,
+            },
+            PersonalData::Masked => PetitionerView {
+                name: p.name.clone(),
+                id_number: p.id_number.as_deref().map(mask_id_number),
+                phone: p.phone.as_deref().map(mask_phone),
+                address: p.address.clone(),
+                representative: p.representative,
+                confidential: false,
+            },
+            PersonalData::Confidential => PetitionerView {
+                name: CONFIDENTIAL_NAME.into(),
+                id_number: None,
+                phone: None,
+                address: None,
+                representative: p.representative,
+                confidential: true,
+            },
         }
-        _ => "{}".to_string(),
+    }
+
+    /// The name of whoever acted, as this viewer may read it. Staff names show to staff only.
+    /// A citizen's name shows to a viewer who sees that citizen's identity — to staff unless
+    /// the case is an accusation they do not lead, and to the citizen themselves.
+    pub fn actor_name(&self, actor: Option<&Actor>) -> Option<String> {
+        let actor = actor?;
+        let shown = if actor.citizen {
+            actor.user_id == self.viewer_user_id
+                || (self.staff_names && self.personal_data != PersonalData::Confidential)
+        } else {
+            self.staff_names
+        };
+        shown.then(|| actor.name.clone())
+    }
+
+    /// A staff member's name on a record (requester, signer), or nothing for petitioners.
+    pub fn staff_name(&self, name: Option<String>) -> Option<String> {
+        name.filter(|_| self.staff_names)
+    }
+
+    /// A staff-only value (a reason between units, an approval note), or nothing.
+    pub fn staff_only<T>(&self, value: T) -> Option<T> {
+        self.staff_records.then_some(value)
+    }
+
+    /// Whether a timeline entry shows at all.
+    pub fn shows_entry(&self, public: bool) -> bool {
+        public || self.staff_records
+    }
+
+    /// The detail of a timeline entry as this viewer may read it. A link to another case is
+    /// never carried in a detail (entries written before that rule lose it here): whether
+    /// another case exists is the scope's question, answered by `repeatOf`. Petitioners do
+    /// not read the reasons units give each other when handing a case on.
+    pub fn timeline_detail(&self, action: &str, detail: &str) -> String {
+        let trims_reason = !self.staff_records && matches!(action, "TRANSFER" | "ASSIGN");
+        if !trims_reason && !detail.contains("repeatOfId") {
+            return detail.to_string();
+        }
+        match serde_json::from_str::<serde_json::Value>(detail) {
+            Ok(serde_json::Value::Object(mut fields)) => {
+                fields.remove("repeatOfId");
+                if trims_reason {
+                    fields.remove("reason");
+                }
+                serde_json::Value::Object(fields).to_string()
+            }
+            _ => "{}".to_string(),
+        }
     }
 }
 
-/// Hides an accusation from the accused unit and every unit inside it.
+/// Hides an accusation from the accused unit and every unit inside it
+/// ([`UnitScope::hidden_when_accused`]).
 fn not_accused(unit: &UnitScope) -> Condition {
     Condition::any()
         .add(col("accused_unit_id").is_null())
-        .add(col("accused_unit_id").is_not_in(unit.self_and_ancestors()))
+        .add(col("accused_unit_id").is_not_in(unit.hidden_when_accused()))
 }
 
 /// The actions a viewer may take on a case now: [`Viewer::may`] and the workflow's state
@@ -376,6 +633,7 @@ pub struct Capabilities {
     pub request_review: bool,
     pub decide_review: bool,
     pub close: bool,
+    pub reclassify: bool,
     pub see_full_personal_data: bool,
 }
 

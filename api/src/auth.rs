@@ -544,6 +544,7 @@ struct LiveSession {
     unit_kind: Option<String>,
     unit_county_id: Option<i64>,
     unit_petition_bureau: Option<bool>,
+    unit_discipline_body: Option<bool>,
     unit_path: Option<String>,
     unit_active: Option<bool>,
 }
@@ -580,6 +581,10 @@ pub async fn resolve_viewer(
         .expr_as(
             Expr::col((o.clone(), org_unit::Column::PetitionBureau)),
             "unit_petition_bureau",
+        )
+        .expr_as(
+            Expr::col((o.clone(), org_unit::Column::DisciplineBody)),
+            "unit_discipline_body",
         )
         .expr_as(Expr::col((o.clone(), org_unit::Column::Path)), "unit_path")
         .expr_as(
@@ -624,6 +629,7 @@ pub async fn resolve_viewer(
             kind: OrgUnitKind::from_db(live.unit_kind.as_deref().unwrap_or_default())?,
             county_id: live.unit_county_id,
             petition_bureau: live.unit_petition_bureau.unwrap_or(false),
+            discipline_body: live.unit_discipline_body.unwrap_or(false),
             path: live.unit_path.unwrap_or_default(),
         }),
     };
@@ -670,6 +676,7 @@ pub fn unit_scope(unit: &org_unit::Model) -> Result<UnitScope> {
         kind: OrgUnitKind::from_db(&unit.kind)?,
         county_id: unit.county_id,
         petition_bureau: unit.petition_bureau,
+        discipline_body: unit.discipline_body,
         path: unit.path.clone(),
     })
 }

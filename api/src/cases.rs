@@ -3,7 +3,7 @@
 //!
 //! Every read here takes a [`Viewer`] and adds its [`Viewer::case_scope`] to the SQL.
 
-use crate::access::{CASES, Viewer};
+use crate::access::{self, CASES, Viewer};
 use crate::audit::{self, Actor};
 use crate::calendar::{WARNING_DAYS, WorkCalendar, local_date};
 use crate::clock::Clock;
@@ -163,7 +163,7 @@ fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<Petitio
     Ok((petitioners, person_count))
 }
 
-async fn check_subject(db: &impl ConnectionTrait, code: &str) -> Result<()> {
+pub(crate) async fn check_subject(db: &impl ConnectionTrait, code: &str) -> Result<()> {
     match subject::Entity::find_by_id(code.to_string())
         .one(db)
         .await?
@@ -177,7 +177,7 @@ async fn check_subject(db: &impl ConnectionTrait, code: &str) -> Result<()> {
 }
 
 /// A unit of the given county that may be named in a case field.
-async fn unit_in_county(
+pub(crate) async fn unit_in_county(
     db: &impl ConnectionTrait,
     field: &str,
     id: i64,
@@ -198,8 +198,9 @@ fn fingerprint(operation: &str, input: &NewCase) -> String {
 pub enum Registrar<'a> {
     /// STAFF or LEADER registering what reached their unit.
     Staff(&'a Viewer),
-    /// A citizen submitting online; the case lands at the county's petition bureau.
-    Petitioner(&'a Viewer, &'a user::Model, Option<i64>),
+    /// A citizen submitting online (with the county they name, if any); the case lands at
+    /// the county's petition bureau.
+    Petitioner(&'a Viewer, Option<i64>),
 }
 
 /// Registers a case (both `registerCase` and `submitPetition`). With an idempotency key, a
@@ -213,7 +214,7 @@ pub async fn register(
     idempotency_key: Option<String>,
 ) -> Result<case::Model> {
     let viewer = match &registrar {
-        Registrar::Staff(v) | Registrar::Petitioner(v, _, _) => *v,
+        Registrar::Staff(v) | Registrar::Petitioner(v, _) => *v,
     };
     if let Some(key) = &idempotency_key {
         validate::text("idempotencyKey", key, 1, IDEMPOTENCY_KEY_MAX)?;
@@ -228,7 +229,16 @@ pub async fn register(
                 .ok_or_else(|| bad_input("leadUnitId", "only units of a county register cases"))?;
             (unit.id, county)
         }
-        Registrar::Petitioner(_, account, county_hint) => {
+        Registrar::Petitioner(_, county_hint) => {
+            if !viewer.is_petitioner() {
+                return Err(crate::error::forbidden(
+                    "only citizens submit petitions; staff use registerCase",
+                ));
+            }
+            let account = user::Entity::find_by_id(viewer.user_id)
+                .one(db_conn)
+                .await?
+                .ok_or(crate::error::AppError::Unauthenticated("sign in first"))?;
             let county_id =
                 resolve_petition_county(db_conn, input.township_id, *county_hint).await?;
             input.petitioners = vec![PetitionerEntry {
@@ -400,24 +410,18 @@ async fn register_in_tx(
         Some(id) => Some(unit_in_county(&tx, "accusedUnitId", id, county_id).await?),
         None => None,
     };
-    // An accusation may not be led by its accused unit, nor by a unit inside it.
-    let inside_accused = |unit: &org_unit::Model| {
-        accused
-            .as_ref()
-            .is_some_and(|a| unit.path.starts_with(&a.path))
-    };
-    if inside_accused(&lead) {
-        return Err(bad_input(
-            "leadUnitId",
-            "an accusation cannot be led by the accused unit; route it to another unit",
-        ));
+    if let Some(accused) = &accused {
+        may_lead_accusation(accused, &lead, "leadUnitId")?;
     }
     let received_at = input.received_at.unwrap_or(now);
     let calendar = work_calendar(&tx, county_id).await?;
     let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
 
     // Repeat petitions: the same person (by ID number) on the same subject, still open or
-    // finalized. A repeat of a finalized matter cannot be accepted again (不再受理).
+    // finalized. The link is kept whatever the registrant may see, and each viewer reads it
+    // only where it sees both cases (`Case.repeatOf`, `isRepeat`, the `repeat` filter,
+    // statistics, export): what the registrant cannot see does not change what it is told.
+    // A repeat of a finalized matter cannot be accepted again (不再受理).
     let id_numbers: Vec<String> = petitioners
         .iter()
         .filter_map(|p| p.id_number.clone())
@@ -505,19 +509,8 @@ async fn register_in_tx(
         .await?;
     }
 
-    let registering = find_unit(&tx, registering_unit).await?;
-    let mut relations = vec![(lead.id, UnitRelation::Lead)];
-    if !inside_accused(&registering) {
-        relations.push((registering.id, UnitRelation::Registered));
-    }
-    if let Some(t) = &township
-        && !inside_accused(t)
-    {
-        relations.push((t.id, UnitRelation::Territory));
-    }
-    for (unit_id, relation) in relations {
-        add_relation(&tx, &created, unit_id, relation).await?;
-    }
+    add_relation(&tx, &created, lead.id, UnitRelation::Lead).await?;
+    sync_derived_relations(&tx, &created).await?;
 
     let actor = Actor {
         user_id: Some(viewer.user_id),
@@ -531,7 +524,6 @@ async fn register_in_tx(
         "leadUnitId": created.lead_unit_id,
         "townshipId": created.township_id,
         "personCount": created.person_count,
-        "repeatOfId": created.repeat_of_id,
         "acceptBy": accept_by,
     });
     let entry = audit::append(&tx, created.id, now, actor, "REGISTER", detail, true).await?;
@@ -568,6 +560,98 @@ async fn register_in_tx(
     tx.commit().await?;
     bus.committed(event);
     Ok(created)
+}
+
+/// Whether `unit` may lead (or receive) an accusation against `accused`: never a unit the
+/// accusation hides the case from, and an accusation against the county's own leadership
+/// only the county's discipline body (or the petition bureau, until it routes the case).
+pub fn may_lead_accusation(
+    accused: &org_unit::Model,
+    unit: &org_unit::Model,
+    field: &str,
+) -> Result<()> {
+    let refused = || {
+        bad_input(
+            field,
+            "an accusation is never led by, or handed to, the accused unit",
+        )
+    };
+    if unit.id == accused.id {
+        return Err(refused());
+    }
+    if unit.petition_bureau {
+        return Ok(());
+    }
+    if accused.kind == OrgUnitKind::County.as_str() && !unit.discipline_body {
+        return Err(bad_input(
+            field,
+            "an accusation against the county's leadership is led by the discipline body (纪委监委)",
+        ));
+    }
+    if access::accusation_hides_from(accused, unit) {
+        return Err(refused());
+    }
+    Ok(())
+}
+
+/// Brings the relation rows that follow from a case's own fields in line with them: the
+/// territory township (TERRITORY) and the registering unit (REGISTERED), and no row at all
+/// for a unit the case's accusation hides it from. Called in the transaction of every change
+/// to those fields (registration, reclassification), so the scope is exact at commit.
+pub async fn sync_derived_relations(tx: &impl ConnectionTrait, case: &case::Model) -> Result<()> {
+    case_unit::Entity::delete_many()
+        .filter(case_unit::Column::CaseId.eq(case.id))
+        .filter(case_unit::Column::Relation.is_in([
+            UnitRelation::Territory.as_str(),
+            UnitRelation::Registered.as_str(),
+        ]))
+        .exec(tx)
+        .await?;
+    let accused = match case.accused_unit_id {
+        Some(id) => Some(find_unit(tx, id).await?),
+        None => None,
+    };
+    let hidden = |unit: &org_unit::Model| {
+        !unit.petition_bureau
+            && accused
+                .as_ref()
+                .is_some_and(|a| access::accusation_hides_from(a, unit))
+    };
+    let registering = find_unit(tx, case.registered_by_unit_id).await?;
+    if !hidden(&registering) {
+        add_relation(tx, case, registering.id, UnitRelation::Registered).await?;
+    }
+    // An online accusation that names no accused unit yet is kept from the territory.
+    if let Some(id) = case.township_id
+        && !access::awaits_accused_unit(case)
+    {
+        let township = find_unit(tx, id).await?;
+        if !hidden(&township) {
+            add_relation(tx, case, township.id, UnitRelation::Territory).await?;
+        }
+    }
+    if accused.is_some() {
+        let related: Vec<i64> = case_unit::Entity::find()
+            .select_only()
+            .column(case_unit::Column::UnitId)
+            .filter(case_unit::Column::CaseId.eq(case.id))
+            .into_tuple()
+            .all(tx)
+            .await?;
+        let units = org_unit::Entity::find()
+            .filter(org_unit::Column::Id.is_in(related))
+            .all(tx)
+            .await?;
+        let gone: Vec<i64> = units.iter().filter(|u| hidden(u)).map(|u| u.id).collect();
+        if !gone.is_empty() {
+            case_unit::Entity::delete_many()
+                .filter(case_unit::Column::CaseId.eq(case.id))
+                .filter(case_unit::Column::UnitId.is_in(gone))
+                .exec(tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds a unit's relation row to a case (idempotent).
@@ -718,6 +802,26 @@ pub async fn find_visible_by_number(
         .filter(viewer.case_scope())
         .one(db)
         .await?)
+}
+
+/// Which of the given case ids the viewer may see (one statement).
+pub async fn visible_among(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let seen: Vec<i64> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::Id.is_in(db::bucketed_ids(ids)))
+        .filter(viewer.case_scope())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(seen.into_iter().collect())
 }
 
 /// Visible repeats of a case.
@@ -956,10 +1060,16 @@ fn filter_condition(
         });
     }
     if let Some(repeat) = filter.repeat {
+        // A repeat counts as one only where the viewer may see the case it repeats: a link to
+        // a case out of sight reads as absent, in lists and counts alike.
+        let seen_earlier = c("repeat_of_id").in_subquery(visible_ids(viewer));
         cond = cond.add(if repeat {
-            c("repeat_of_id").is_not_null()
+            seen_earlier
         } else {
-            c("repeat_of_id").is_null()
+            Condition::any()
+                .add(c("repeat_of_id").is_null())
+                .add(seen_earlier.not())
+                .into()
         });
     }
     if let Some(group) = filter.group {
@@ -976,6 +1086,16 @@ fn filter_condition(
         cond = cond.add(search_condition(db, viewer, search.trim()));
     }
     Ok(cond)
+}
+
+/// `SELECT id FROM cases WHERE <scope>`: the ids of the cases the viewer may see, for use
+/// inside another case query (the inner `cases` shadows the outer one).
+pub fn visible_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((Alias::new(CASES), Alias::new("id")))
+        .from(case::Entity)
+        .cond_where(viewer.case_scope())
+        .to_owned()
 }
 
 /// Search over number, title, content and petitioner name (and ID number and phone, only

@@ -52,6 +52,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
                 kind,
                 parent_id: county.id,
                 petition_bureau: false,
+                discipline_body: name == "县纪委监委",
             },
         )
         .await?;

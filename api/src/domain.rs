@@ -284,6 +284,7 @@ pub enum Action {
     RequestReview,
     DecideReview,
     Close,
+    Reclassify,
 }
 
 impl Action {
@@ -307,6 +308,7 @@ impl Action {
             Action::RequestReview => "requestReview",
             Action::DecideReview => "decideReview",
             Action::Close => "closeCase",
+            Action::Reclassify => "reclassifyCase",
         }
     }
 }

@@ -5,12 +5,11 @@
 //! Cells that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) are prefixed
 //! with `'`, so an exported petition cannot run anything on the reader's machine.
 
-use crate::access::{PersonalData, Viewer};
+use crate::access::Viewer;
 use crate::calendar::{DeadlineState, china, deadline_state};
 use crate::cases::{self, CaseFilter, CaseOrder, SortField};
 use crate::error::Result;
 use crate::state::AppState;
-use crate::validate::{mask_id_number, mask_phone};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sea_orm::EntityTrait;
@@ -81,34 +80,15 @@ fn petitioner_cells(
     case: &case::Model,
     people: &[&case_petitioner::Model],
 ) -> (String, String, String) {
-    let level = viewer.personal_data(case);
+    let sight = viewer.sight(case);
     let mut names = vec![];
     let mut ids = vec![];
     let mut phones = vec![];
     for p in people {
-        let own = viewer.is_petitioner() && p.user_id == Some(viewer.user_id);
-        match if own { PersonalData::Full } else { level } {
-            PersonalData::Full => {
-                names.push(p.name.clone());
-                ids.push(p.id_number.clone().unwrap_or_default());
-                phones.push(p.phone.clone().unwrap_or_default());
-            }
-            PersonalData::Masked => {
-                names.push(p.name.clone());
-                ids.push(
-                    p.id_number
-                        .as_deref()
-                        .map(mask_id_number)
-                        .unwrap_or_default(),
-                );
-                phones.push(p.phone.as_deref().map(mask_phone).unwrap_or_default());
-            }
-            PersonalData::Confidential => {
-                names.push("保密".into());
-                ids.push(String::new());
-                phones.push(String::new());
-            }
-        }
+        let shown = sight.petitioner(p);
+        names.push(shown.name);
+        ids.push(shown.id_number.unwrap_or_default());
+        phones.push(shown.phone.unwrap_or_default());
     }
     (names.join("；"), ids.join("；"), phones.join("；"))
 }
@@ -168,6 +148,13 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
         .unwrap_or_else(|| unreachable!("filled above"));
     let name = |id: Option<i64>| id.and_then(|i| units.get(&i).cloned()).unwrap_or_default();
     let people = cases::petitioners_of(&cur.state.db, rows.iter().map(|c| c.id).collect()).await?;
+    // A repeat reads as one only where the case it repeats is visible too.
+    let seen_earlier = cases::visible_among(
+        &cur.state.db,
+        &cur.viewer,
+        rows.iter().filter_map(|c| c.repeat_of_id).collect(),
+    )
+    .await?;
     for c in &rows {
         let mine: Vec<&case_petitioner::Model> =
             people.iter().filter(|p| p.case_id == c.id).collect();
@@ -194,7 +181,7 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
                 } else {
                     "否".into()
                 },
-                if c.repeat_of_id.is_some() {
+                if c.repeat_of_id.is_some_and(|id| seen_earlier.contains(&id)) {
                     "是".into()
                 } else {
                     "否".into()

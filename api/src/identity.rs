@@ -50,6 +50,7 @@ async fn insert_unit(
     kind: OrgUnitKind,
     parent: Option<&org_unit::Model>,
     petition_bureau: bool,
+    discipline_body: bool,
 ) -> Result<org_unit::Model> {
     let county_id = match (kind, parent) {
         (OrgUnitKind::City, _) | (OrgUnitKind::County, _) => None,
@@ -63,6 +64,8 @@ async fn insert_unit(
         county_id: Set(county_id),
         petition_bureau: Set(petition_bureau),
         bureau_of_county_id: Set(if petition_bureau { county_id } else { None }),
+        discipline_body: Set(discipline_body),
+        discipline_of_county_id: Set(if discipline_body { county_id } else { None }),
         path: Set(String::new()),
         active: Set(true),
         created_at: Set(now),
@@ -73,7 +76,11 @@ async fn insert_unit(
     .map_err(AppError::from)
     .map_err(|e| {
         if e.is_unique_violation() {
-            conflict("this county already has a petition bureau")
+            conflict(if petition_bureau {
+                "this county already has a petition bureau"
+            } else {
+                "this county already has a discipline body"
+            })
         } else {
             e
         }
@@ -96,6 +103,8 @@ pub struct NewUnit {
     pub kind: OrgUnitKind,
     pub parent_id: i64,
     pub petition_bureau: bool,
+    /// 纪委监委 — the county's discipline body (at most one per county).
+    pub discipline_body: bool,
 }
 
 pub async fn create_org_unit(
@@ -127,6 +136,12 @@ pub async fn create_org_unit(
             "only a department can be the petition bureau",
         ));
     }
+    if input.discipline_body && (input.kind != OrgUnitKind::Department || input.petition_bureau) {
+        return Err(bad_input(
+            "disciplineBody",
+            "only a department other than the petition bureau can be the discipline body",
+        ));
+    }
     if !parent.active {
         return Err(bad_input("parentId", "the parent unit is deactivated"));
     }
@@ -137,6 +152,7 @@ pub async fn create_org_unit(
         input.kind,
         Some(&parent),
         input.petition_bureau,
+        input.discipline_body,
     )
     .await?;
     tx.commit().await?;
@@ -469,7 +485,16 @@ pub async fn bootstrap(
     if org_unit::Entity::find().count(&tx).await? > 0 {
         return Err(conflict("this database is already bootstrapped"));
     }
-    let county = insert_unit(&tx, now, county_name, OrgUnitKind::County, None, false).await?;
+    let county = insert_unit(
+        &tx,
+        now,
+        county_name,
+        OrgUnitKind::County,
+        None,
+        false,
+        false,
+    )
+    .await?;
     let bureau = insert_unit(
         &tx,
         now,
@@ -477,6 +502,7 @@ pub async fn bootstrap(
         OrgUnitKind::Department,
         Some(&county),
         true,
+        false,
     )
     .await?;
     let admin = user::ActiveModel {

@@ -21,6 +21,7 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod notices;
+pub mod records;
 pub mod seed;
 pub mod state;
 pub mod stats;

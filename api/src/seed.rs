@@ -547,6 +547,8 @@ async fn write_world(db: &DatabaseConnection, world: &World) -> crate::error::Re
             county.into(),
             u.bureau.into(),
             (if u.bureau { county } else { None }).into(),
+            (u.name == DISCIPLINE).into(),
+            (if u.name == DISCIPLINE { county } else { None }).into(),
             u.path.clone().into(),
             true.into(),
             (world.now - TimeDelta::days(YEARS * 365 + 30)).into(),
@@ -1405,8 +1407,8 @@ fn title_and_content(
 // ---------------------------------------------------------------------------------------
 // Rows
 
-const ORG_UNIT_COLUMNS: &str = "id name kind parent_id county_id petition_bureau bureau_of_county_id path active \
-     created_at";
+const ORG_UNIT_COLUMNS: &str = "id name kind parent_id county_id petition_bureau bureau_of_county_id \
+     discipline_body discipline_of_county_id path active created_at";
 const USER_COLUMNS: &str = "id username username_key display_name role org_unit_id password_hash active \
      phone id_number created_at updated_at";
 const CASE_COLUMNS: &str = "id county_id number version status channel category subject title content \

@@ -149,12 +149,15 @@ fn count_if(cond: SimpleExpr) -> SimpleExpr {
 }
 
 /// The measures, in a fixed order, as (alias, expression).
-fn measures(now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
+fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
     let ev = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("ev"), Alias::new(name))) };
     let decided = c("accept_decided_at").is_not_null();
     let replied = c("replied_at").is_not_null();
     let closed = c("status").is_in([CaseStatus::Closed.as_str(), CaseStatus::Finalized.as_str()]);
-    let first = c("repeat_of_id").is_null();
+    // A repeat counts only where the viewer may see the case it repeats (a link to a case out
+    // of sight reads as absent); otherwise the case counts as a first petition.
+    let repeat: SimpleExpr = c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer));
+    let first = c("repeat_of_id").is_null().or(repeat.clone().not());
     let mut m: Vec<(&'static str, SimpleExpr)> = vec![
         (
             "cases",
@@ -165,7 +168,7 @@ fn measures(now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
             bigint_or_zero(Func::sum(c("person_count")).into()),
         ),
         ("group_petitions", count_if(c("person_count").gte(5))),
-        ("repeats", count_if(c("repeat_of_id").is_not_null())),
+        ("repeats", count_if(repeat)),
         (
             "accepted_on_time",
             count_if(
@@ -265,7 +268,7 @@ pub async fn statistics(
     now: DateTime<Utc>,
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
-    let measures = measures(now);
+    let measures = measures(viewer, now);
     let build = |key: Option<SimpleExpr>| {
         let mut q = Query::select();
         q.from(Alias::new(CASES))

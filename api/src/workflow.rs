@@ -69,6 +69,7 @@ pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> b
         Action::RequestReview => matches!(status, Replied | Reviewed),
         Action::DecideReview => matches!(status, UnderReview | UnderReReview),
         Action::Close => matches!(status, Replied | Reviewed),
+        Action::Reclassify => status.is_open(),
     }
 }
 
@@ -122,7 +123,8 @@ pub async fn capabilities(
         request_review: can(Action::RequestReview) && window_open,
         decide_review: can(Action::DecideReview),
         close: can(Action::Close) && (!window_open || (status == CaseStatus::Replied && satisfied)),
-        see_full_personal_data: viewer.personal_data(case) == PersonalData::Full,
+        reclassify: can(Action::Reclassify),
+        see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
     })
 }
 
@@ -308,7 +310,17 @@ pub async fn decide_acceptance(
     )
     .await?;
     let case = &open.case;
-    if input.decision == AcceptanceDecision::Accept && case.not_acceptable {
+    // 不再受理 binds a unit that can see the finalized matter; to any other it reads as
+    // absent, like the link itself, so the refusal cannot reveal a case out of its sight.
+    let finalized_in_sight = match case.repeat_of_id {
+        Some(earlier) if case.not_acceptable => {
+            cases::find_visible(&open.tx, caller.viewer, earlier)
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
+    if input.decision == AcceptanceDecision::Accept && finalized_in_sight {
         return Err(bad_input(
             "decision",
             "this repeats a finalized matter, which is not accepted again (不再受理)",
@@ -845,8 +857,8 @@ pub async fn take_leader_ownership(caller: &Caller<'_>, case_id: i64) -> Result<
     .await
 }
 
-/// Whether a unit is a case's accused unit or inside it: such a unit is never related to
-/// the case.
+/// Whether a case's accusation hides it from a unit (the accused unit, or a unit inside it):
+/// such a unit is never related to the case. The petition bureau is exempt.
 async fn inside_accused(
     db: &impl ConnectionTrait,
     case: &case::Model,
@@ -856,7 +868,7 @@ async fn inside_accused(
         return Ok(false);
     };
     let accused = find_unit(db, accused_id).await?;
-    Ok(unit.path.starts_with(&accused.path))
+    Ok(!unit.petition_bureau && crate::access::accusation_hides_from(&accused, unit))
 }
 
 /// A unit that may take part in a case: active, of the case's county, and not its accused unit.
@@ -968,6 +980,10 @@ pub async fn transfer(
     }
     let open = open(caller, case_id, Action::Transfer, Some(expected_version)).await?;
     let receiver = participant(&open.tx, &open.case, "toUnitId", input.to_unit_id).await?;
+    if let Some(accused_id) = open.case.accused_unit_id {
+        let accused = find_unit(&open.tx, accused_id).await?;
+        cases::may_lead_accusation(&accused, &receiver, "toUnitId")?;
+    }
     if receiver.id == open.case.lead_unit_id {
         return Err(bad_input(
             "toUnitId",
@@ -1195,17 +1211,16 @@ async fn open_referral(
         .one(caller.db)
         .await?
         .ok_or(AppError::NotFound("referral"))?;
-    let county_id = case::Entity::find_by_id(found.case_id)
+    let of_case = case::Entity::find_by_id(found.case_id)
         .one(caller.db)
         .await?
-        .ok_or(AppError::NotFound("referral"))?
-        .county_id;
-    if !caller.viewer.sees_referral(&found, county_id) {
+        .ok_or(AppError::NotFound("referral"))?;
+    if !caller.viewer.sees_referral(&found, &of_case) {
         return Err(AppError::NotFound("referral"));
     }
     if !caller
         .viewer
-        .may_on_referral(&found, county_id, action == ReferralAction::Resolve)
+        .may_on_referral(&found, &of_case, action == ReferralAction::Resolve)
     {
         return Err(forbidden(format!(
             "your unit may not {} on this referral",
@@ -1486,4 +1501,120 @@ mod tests {
         ));
         assert!(state_allows(&case, CaseStatus::InProgress, Action::Reply));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reclassification (大口进入、分类处理)
+
+/// A correction of a case's classification. Absent fields stay as they are; `Some(None)`
+/// clears a township or an accused unit.
+#[derive(Clone, Debug, Default)]
+pub struct ReclassifyInput {
+    pub category: Option<Category>,
+    pub subject: Option<String>,
+    pub township_id: Option<Option<i64>>,
+    pub accused_unit_id: Option<Option<i64>>,
+    pub reason: String,
+}
+
+/// 分类处理: the petition bureau (at any time before the case ends) or the lead unit (before
+/// acceptance) corrects category, subject, township and accused unit, with a reason, on the
+/// record. The relation rows follow in the same transaction, so naming an accused unit takes
+/// the case out of that unit's sight (and its sub-units') on every path at commit — lists,
+/// lookups, referral lists, and live subscriptions, whose streams end on this very entry.
+/// Leaving the accusation category clears the accused unit.
+pub async fn reclassify(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    input: ReclassifyInput,
+) -> Result<case::Model> {
+    text("reason", &input.reason)?;
+    if let Some(subject) = &input.subject {
+        validate::text("subject", subject, 1, 64)?;
+    }
+    let open = open(caller, case_id, Action::Reclassify, Some(expected_version)).await?;
+    let before = open.case.clone();
+    let mut after = before.clone();
+    if let Some(category) = input.category {
+        after.category = category.as_str().to_string();
+    }
+    if let Some(subject) = &input.subject {
+        cases::check_subject(&open.tx, subject).await?;
+        after.subject = subject.clone();
+    }
+    if let Some(township) = input.township_id {
+        after.township_id = match township {
+            Some(id) => {
+                let unit =
+                    cases::unit_in_county(&open.tx, "townshipId", id, before.county_id).await?;
+                if unit.kind != OrgUnitKind::Township.as_str() {
+                    return Err(bad_input("townshipId", "townshipId must name a township"));
+                }
+                Some(unit.id)
+            }
+            None => None,
+        };
+    }
+    if let Some(accused) = input.accused_unit_id {
+        after.accused_unit_id = accused;
+    }
+    if after.category != Category::Accusation.as_str() {
+        if matches!(input.accused_unit_id, Some(Some(_))) {
+            return Err(bad_input(
+                "accusedUnitId",
+                "only an accusation names an accused unit",
+            ));
+        }
+        after.accused_unit_id = None;
+    }
+    if let Some(accused_id) = after.accused_unit_id {
+        let accused =
+            cases::unit_in_county(&open.tx, "accusedUnitId", accused_id, before.county_id).await?;
+        let lead = find_unit(&open.tx, before.lead_unit_id).await?;
+        cases::may_lead_accusation(&accused, &lead, "accusedUnitId").map_err(|_| {
+            bad_input(
+                "accusedUnitId",
+                format!(
+                    "{} leads this case and may not lead an accusation against that unit; \
+                     transfer the case first",
+                    lead.name
+                ),
+            )
+        })?;
+    }
+    let mut from = serde_json::Map::new();
+    let mut to = serde_json::Map::new();
+    let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            from.insert(field.to_string(), old);
+            to.insert(field.to_string(), new);
+        }
+    };
+    note("category", json!(before.category), json!(after.category));
+    note("subject", json!(before.subject), json!(after.subject));
+    note(
+        "townshipId",
+        json!(before.township_id),
+        json!(after.township_id),
+    );
+    note(
+        "accusedUnitId",
+        json!(before.accused_unit_id),
+        json!(after.accused_unit_id),
+    );
+    if to.is_empty() {
+        return Err(bad_input(
+            "input",
+            "nothing to change: give a category, subject, township or accused unit that differs",
+        ));
+    }
+    cases::sync_derived_relations(&open.tx, &after).await?;
+    let mut changes = unchanged();
+    changes.category = Set(after.category.clone());
+    changes.subject = Set(after.subject.clone());
+    changes.township_id = Set(after.township_id);
+    changes.accused_unit_id = Set(after.accused_unit_id);
+    let detail = json!({ "from": from, "to": to, "reason": input.reason });
+    save(open, changes, "RECLASSIFY", detail, false).await
 }

@@ -16,6 +16,10 @@ pub struct Model {
     /// Equals `county_id` for a petition bureau and is NULL otherwise; a unique index on it
     /// lets the database itself refuse a second bureau in one county.
     pub bureau_of_county_id: Option<i64>,
+    /// 纪委监委 — the county's discipline body (one per county).
+    pub discipline_body: bool,
+    /// Equals `county_id` for the discipline body and is NULL otherwise (unique, as above).
+    pub discipline_of_county_id: Option<i64>,
     /// Materialized path of ids from the root, e.g. `/1/4/`; subtree tests are prefix tests.
     pub path: String,
     pub active: bool,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261122_000002_case_sight;
+mod m20261201_000003_discipline_body;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_case_sight::Migration),
+            Box::new(m20261201_000003_discipline_body::Migration),
         ]
     }
 }

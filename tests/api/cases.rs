@@ -512,10 +512,11 @@ async fn a_citizen_submits_online_and_the_petition_lands_at_the_bureau() {
     );
     let mine = app.gql(Some(&token), "{ cases { totalCount nodes { number accusedUnit { id } assistingUnits { id } timeline { nodes { action actorName } } } } }", json!({})).await;
     assert_eq!(mine["data"]["cases"]["totalCount"], 1);
-    // Petitioners see the public timeline without staff names.
+    // Petitioners see the public timeline without staff names; the one who acted here is
+    // the citizen, who reads their own name.
     assert_eq!(
         mine["data"]["cases"]["nodes"][0]["timeline"]["nodes"],
-        json!([{"action": "REGISTER", "actorName": null}])
+        json!([{"action": "REGISTER", "actorName": "张三"}])
     );
 }
 

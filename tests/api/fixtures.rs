@@ -75,7 +75,7 @@ pub async fn county(app: &TestApp) -> County {
     .await
     .expect("bootstrap");
     let admin_v = app.viewer(admin.id).await;
-    let unit = |name: &str, kind| {
+    let unit = |name: &str, kind, discipline_body: bool| {
         let admin_v = admin_v.clone();
         let name = name.to_string();
         async move {
@@ -88,6 +88,7 @@ pub async fn county(app: &TestApp) -> County {
                     kind,
                     parent_id: county.id,
                     petition_bureau: false,
+                    discipline_body,
                 },
             )
             .await
@@ -95,12 +96,12 @@ pub async fn county(app: &TestApp) -> County {
             .id
         }
     };
-    let t1 = unit("东关镇", OrgUnitKind::Township).await;
-    let t2 = unit("西营乡", OrgUnitKind::Township).await;
-    let dept_a = unit("县住建局", OrgUnitKind::Department).await;
-    let dept_b = unit("县人社局", OrgUnitKind::Department).await;
-    let dept_c = unit("县自然资源局", OrgUnitKind::Department).await;
-    let discipline = unit("县纪委监委", OrgUnitKind::Department).await;
+    let t1 = unit("东关镇", OrgUnitKind::Township, false).await;
+    let t2 = unit("西营乡", OrgUnitKind::Township, false).await;
+    let dept_a = unit("县住建局", OrgUnitKind::Department, false).await;
+    let dept_b = unit("县人社局", OrgUnitKind::Department, false).await;
+    let dept_c = unit("县自然资源局", OrgUnitKind::Department, false).await;
+    let discipline = unit("县纪委监委", OrgUnitKind::Department, true).await;
     let units: HashMap<&str, i64> = [
         ("county", county.id),
         ("bureau", bureau.id),

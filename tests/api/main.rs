@@ -2,6 +2,7 @@
 //! database (SQLite, or PostgreSQL with `TEST_DATABASE_URL`) and talks to it as a client would.
 
 mod access_matrix;
+mod accusations;
 mod cases;
 mod fixtures;
 mod foundation;

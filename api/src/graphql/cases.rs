@@ -6,17 +6,16 @@ use super::loaders::{LatestEntries, LatestKey};
 use super::{
     GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
 };
-use crate::access::{Capabilities, PersonalData, Viewer};
+use crate::access::{Capabilities, CaseSight, PetitionerView};
 use crate::calendar::{DeadlineState, deadline_state};
 use crate::cases::{
     self as domain, CaseFilter, CaseOrder, NewCase, PetitionerEntry, Registrar, SortField,
 };
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::error::{AppError, Result};
-use crate::validate;
+use crate::records::{self, NamedEntry};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use xinfang_entity::{case, case_event, case_petitioner, user};
+use xinfang_entity::case;
 
 /// 信访事项 — one matter raised by one or more petitioners through one channel.
 #[derive(Clone)]
@@ -89,6 +88,8 @@ pub struct ViewerCan {
     pub decide_review: bool,
     /// 办结 (closeCase)
     pub close: bool,
+    /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
+    pub reclassify: bool,
     /// Sees petitioners' ID numbers and phones in full.
     pub see_full_personal_data: bool,
 }
@@ -113,6 +114,7 @@ impl From<Capabilities> for ViewerCan {
             request_review: c.request_review,
             decide_review: c.decide_review,
             close: c.close,
+            reclassify: c.reclassify,
             see_full_personal_data: c.see_full_personal_data,
         }
     }
@@ -120,8 +122,10 @@ impl From<Capabilities> for ViewerCan {
 
 /// 办理记录 — one entry of a case's tamper-evident timeline.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TimelineEntry {
-    pub id: ID,
+    #[graphql(skip)]
+    pub entry_id: i64,
     /// 序号 — 1, 2, 3 … within the case.
     pub seq: i32,
     /// 时间 — when it happened.
@@ -130,7 +134,9 @@ pub struct TimelineEntry {
     pub action: String,
     /// 经办单位 — the unit that acted (null for a citizen).
     pub unit_name: Option<String>,
-    /// 经办人 — who acted; shown to staff only.
+    /// 经办人 — who acted: a staff member's name shows to staff only; a citizen's name shows
+    /// only to viewers who see that citizen's identity (never on an accusation, except to the
+    /// lead unit and the petition bureau).
     pub actor_name: Option<String>,
     /// 详情 — the changed fields, as JSON.
     pub detail: String,
@@ -148,30 +154,32 @@ pub struct TimelineConnection {
     pub total_count: u64,
 }
 
+#[async_graphql::ComplexObject]
 impl TimelineEntry {
-    /// A timeline entry as `me` may read it: petitioners get no staff names, no hash (it covers
-    /// details they do not see) and the detail trimmed by `access::detail_for_petitioner`.
-    pub fn seen_by(
-        me: &crate::access::Viewer,
-        e: xinfang_entity::case_event::Model,
-        unit_name: Option<String>,
-        actor_name: Option<String>,
-    ) -> Self {
-        let petitioner = me.is_petitioner();
-        TimelineEntry {
-            id: global_id("TimelineEntry", e.id),
-            seq: e.seq,
-            at: Instant(e.at),
+    pub async fn id(&self) -> ID {
+        global_id("TimelineEntry", self.entry_id)
+    }
+}
+
+impl TimelineEntry {
+    /// A timeline entry as the viewer's [`CaseSight`] lets them read it: names, detail and
+    /// hash are all the sight's decisions.
+    pub fn seen_by(sight: &CaseSight, e: NamedEntry) -> Self {
+        let NamedEntry {
+            entry,
             unit_name,
-            actor_name: actor_name.filter(|_| !petitioner),
-            detail: if petitioner {
-                crate::access::detail_for_petitioner(&e.action, &e.detail)
-            } else {
-                e.detail
-            },
-            hash: (!petitioner).then_some(e.hash),
-            action: e.action,
-            public: e.public,
+            actor,
+        } = e;
+        TimelineEntry {
+            entry_id: entry.id,
+            seq: entry.seq,
+            at: Instant(entry.at),
+            unit_name,
+            actor_name: sight.actor_name(actor.as_ref()),
+            detail: sight.timeline_detail(&entry.action, &entry.detail),
+            hash: sight.staff_only(entry.hash),
+            action: entry.action,
+            public: entry.public,
         }
     }
 }
@@ -179,6 +187,16 @@ impl TimelineEntry {
 impl Case {
     fn status_value(&self) -> Result<CaseStatus> {
         CaseStatus::from_db(&self.0.status)
+    }
+
+    /// The earlier case this one repeats, when the viewer may see it.
+    async fn visible_repeat_of(&self, ctx: &Context<'_>) -> Result<Option<Case>> {
+        let Some(id) = self.0.repeat_of_id else {
+            return Ok(None);
+        };
+        Ok(domain::find_visible(&state(ctx).db, viewer(ctx)?, id)
+            .await?
+            .map(Case))
     }
 }
 
@@ -243,16 +261,12 @@ impl Case {
     }
     /// 被反映单位 — for accusations, the unit accused.
     async fn accused_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
-        let me = viewer(ctx)?;
-        if me.is_petitioner() {
-            return Ok(None);
-        }
-        load_unit(ctx, self.0.accused_unit_id).await
+        let sight = viewer(ctx)?.sight(&self.0);
+        load_unit(ctx, sight.staff_only(self.0.accused_unit_id).flatten()).await
     }
     /// 协办单位 — units that contribute opinions; hidden from petitioners.
     async fn assisting_units(&self, ctx: &Context<'_>) -> GqlResult<Vec<OrgUnit>> {
-        let me = viewer(ctx)?;
-        if me.is_petitioner() {
+        if !viewer(ctx)?.sight(&self.0).staff_records {
             return Ok(vec![]);
         }
         let loaders = ctx.data_unchecked::<Loaders>();
@@ -274,8 +288,7 @@ impl Case {
     }
     /// 信访人 — masked per the viewer's relation to the case (domain §5).
     async fn petitioners(&self, ctx: &Context<'_>) -> GqlResult<Vec<Petitioner>> {
-        let me = viewer(ctx)?;
-        let level = me.personal_data(&self.0);
+        let sight = viewer(ctx)?.sight(&self.0);
         let loaders = ctx.data_unchecked::<Loaders>();
         let rows = loaders
             .petitioners
@@ -285,7 +298,7 @@ impl Case {
             .unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|p| present_petitioner(me, level, p))
+            .map(|p| Petitioner::from(sight.petitioner(&p)))
             .collect())
     }
     /// 人次 — people involved.
@@ -298,21 +311,17 @@ impl Case {
     }
     /// 重复信访 — the earlier case on the same matter, when the viewer may see it.
     async fn repeat_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        let Some(id) = self.0.repeat_of_id else {
-            return Ok(None);
-        };
-        let me = viewer(ctx)?;
-        Ok(domain::find_visible(&state(ctx).db, me, id)
-            .await?
-            .map(Case))
+        Ok(self.visible_repeat_of(ctx).await?)
     }
-    /// Whether this case repeats an earlier one.
-    async fn is_repeat(&self) -> bool {
-        self.0.repeat_of_id.is_some()
+    /// Whether this case repeats an earlier one that the viewer may see (a link to a case out
+    /// of sight reads as absent).
+    async fn is_repeat(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        Ok(self.visible_repeat_of(ctx).await?.is_some())
     }
-    /// 不再受理 — a repeat of a finalized matter; it cannot be accepted again.
-    async fn not_acceptable(&self) -> bool {
-        self.0.not_acceptable
+    /// 不再受理 — a repeat of a finalized matter; it cannot be accepted again. False where the
+    /// earlier matter is out of the viewer's sight.
+    async fn not_acceptable(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        Ok(self.0.not_acceptable && self.visible_repeat_of(ctx).await?.is_some())
     }
     /// Later cases that repeat this one, as far as the viewer may see them.
     async fn repeats(&self, ctx: &Context<'_>) -> GqlResult<Vec<Case>> {
@@ -422,14 +431,15 @@ impl Case {
                     crate::error::bad_input("last", "use either first/after or last").into(),
                 );
             }
-            return latest_entries(ctx, me, self.0.id, page_size(Some(n)) as u32).await;
+            return latest_entries(
+                ctx,
+                &me.sight(&self.0),
+                self.0.id,
+                page_size(Some(n)) as u32,
+            )
+            .await;
         }
-        let db = &state(ctx).db;
-        let mut query = case_event::Entity::find().filter(case_event::Column::CaseId.eq(self.0.id));
-        if me.is_petitioner() {
-            query = query.filter(case_event::Column::Public.eq(true));
-        }
-        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let sight = me.sight(&self.0);
         let after_seq = match after.as_deref() {
             Some(c) => c
                 .parse::<i32>()
@@ -437,28 +447,20 @@ impl Case {
             None => 0,
         };
         let size = page_size(first);
-        let mut rows = query
-            .filter(case_event::Column::Seq.gt(after_seq))
-            .order_by_asc(case_event::Column::Seq)
-            .limit(size + 1)
-            .all(db)
-            .await
-            .map_err(AppError::from)?;
+        let (mut rows, total) = records::timeline_page(
+            &state(ctx).db,
+            self.0.id,
+            !sight.staff_records,
+            after_seq,
+            size + 1,
+        )
+        .await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
-        let mut nodes = Vec::with_capacity(rows.len());
-        for e in rows {
-            let unit_name = load_unit(ctx, e.actor_unit_id).await?.map(|u| u.0.name);
-            let actor_name = match (me.is_petitioner(), e.actor_user_id) {
-                (false, Some(uid)) => user::Entity::find_by_id(uid)
-                    .one(db)
-                    .await
-                    .map_err(AppError::from)?
-                    .map(|u| u.display_name),
-                _ => None,
-            };
-            nodes.push(TimelineEntry::seen_by(me, e, unit_name, actor_name));
-        }
+        let nodes: Vec<TimelineEntry> = rows
+            .into_iter()
+            .map(|e| TimelineEntry::seen_by(&sight, e))
+            .collect();
         let page_info = PageInfo {
             has_next_page: more,
             has_previous_page: after_seq > 0,
@@ -480,14 +482,14 @@ fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
 /// The latest `n` entries of a case's timeline through the batch loader.
 async fn latest_entries(
     ctx: &Context<'_>,
-    me: &crate::access::Viewer,
+    sight: &CaseSight,
     case_id: i64,
     n: u32,
 ) -> GqlResult<TimelineConnection> {
     let loaders = ctx.data_unchecked::<Loaders>();
     let key = LatestKey {
         case_id,
-        public_only: me.is_petitioner(),
+        public_only: !sight.staff_records,
         last: n,
     };
     let LatestEntries { entries, total } = loaders
@@ -498,7 +500,7 @@ async fn latest_entries(
         .unwrap_or_default();
     let nodes: Vec<TimelineEntry> = entries
         .into_iter()
-        .map(|e| TimelineEntry::seen_by(me, e.entry, e.unit_name, e.actor_name))
+        .map(|e| TimelineEntry::seen_by(sight, e))
         .collect();
     let page_info = PageInfo {
         has_next_page: false,
@@ -513,34 +515,16 @@ async fn latest_entries(
     })
 }
 
-fn present_petitioner(me: &Viewer, level: PersonalData, p: case_petitioner::Model) -> Petitioner {
-    let own = me.is_petitioner() && p.user_id == Some(me.user_id);
-    let level = if own { PersonalData::Full } else { level };
-    match level {
-        PersonalData::Full => Petitioner {
+impl From<PetitionerView> for Petitioner {
+    fn from(p: PetitionerView) -> Self {
+        Petitioner {
             name: p.name,
             id_number: p.id_number,
             phone: p.phone,
             address: p.address,
             representative: p.representative,
-            confidential: false,
-        },
-        PersonalData::Masked => Petitioner {
-            name: p.name,
-            id_number: p.id_number.as_deref().map(validate::mask_id_number),
-            phone: p.phone.as_deref().map(validate::mask_phone),
-            address: p.address,
-            representative: p.representative,
-            confidential: false,
-        },
-        PersonalData::Confidential => Petitioner {
-            name: "保密".into(),
-            id_number: None,
-            phone: None,
-            address: None,
-            representative: p.representative,
-            confidential: true,
-        },
+            confidential: p.confidential,
+        }
     }
 }
 
@@ -761,6 +745,10 @@ pub struct RegisterCaseInput {
 #[derive(InputObject)]
 pub struct SubmitPetitionInput {
     pub category: Category,
+    /// 被反映单位 — for accusations, the unit accused (or the unit of the person accused).
+    /// Until an online accusation names one, only the petition bureau and the county's
+    /// discipline body see it.
+    pub accused_unit_id: Option<ID>,
     pub subject: String,
     pub title: String,
     pub content: String,
@@ -859,18 +847,7 @@ impl CaseMutation {
         input: SubmitPetitionInput,
     ) -> GqlResult<CasePayload> {
         let me = viewer(ctx)?;
-        if !me.is_petitioner() {
-            return Err(AppError::Forbidden(
-                "only citizens submit petitions; staff use registerCase".into(),
-            )
-            .into());
-        }
         let s = state(ctx);
-        let account = user::Entity::find_by_id(me.user_id)
-            .one(&s.db)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(AppError::Unauthenticated("sign in first"))?;
         let county = input
             .county_id
             .as_ref()
@@ -890,14 +867,18 @@ impl CaseMutation {
             received_at: None,
             petitioners: vec![],
             person_count: None,
-            accused_unit_id: None,
+            accused_unit_id: input
+                .accused_unit_id
+                .as_ref()
+                .map(|i| input_id("OrgUnit", "accusedUnitId", i))
+                .transpose()?,
             lead_unit_id: None,
         };
         let case = domain::register(
             &s.db,
             &s.clock,
             &s.bus,
-            Registrar::Petitioner(me, &account, county),
+            Registrar::Petitioner(me, county),
             new,
             input.idempotency_key,
         )
@@ -963,7 +944,7 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
         LoadResult::Ok(vec![])
     };
     let assisting = async {
-        if node("assistingUnits").is_some() && !me.is_petitioner() {
+        if node("assistingUnits").is_some() && me.sees_staff_records() {
             let assisting = loaders.assisting.load_many(ids.iter().copied()).await?;
             return LoadResult::Ok(assisting.into_values().flatten().collect());
         }
@@ -987,7 +968,7 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
             let n = page_size(Some(n as i32)) as u32;
             let keys = ids.iter().map(|&case_id| LatestKey {
                 case_id,
-                public_only: me.is_petitioner(),
+                public_only: !me.sees_staff_records(),
                 last: n,
             });
             loaders.latest_events.load_many(keys).await?;

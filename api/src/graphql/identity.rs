@@ -39,6 +39,10 @@ impl OrgUnit {
     async fn petition_bureau(&self) -> bool {
         self.0.petition_bureau
     }
+    /// 纪委监委 — whether this unit is its county's discipline body.
+    async fn discipline_body(&self) -> bool {
+        self.0.discipline_body
+    }
     /// Whether the unit is in service; deactivated units receive no new cases or accounts.
     async fn active(&self) -> bool {
         self.0.active
@@ -448,6 +452,10 @@ pub struct CreateOrgUnitInput {
     pub parent_id: ID,
     #[graphql(default)]
     pub petition_bureau: bool,
+    /// 纪委监委 — the county's discipline body: it sees online accusations until they name an
+    /// accused unit, and leads accusations against the county's own leadership.
+    #[graphql(default)]
+    pub discipline_body: bool,
 }
 
 #[derive(InputObject)]
@@ -628,6 +636,7 @@ impl IdentityMutation {
                 kind: input.kind,
                 parent_id: input_id("OrgUnit", "parentId", &input.parent_id)?,
                 petition_bureau: input.petition_bureau,
+                discipline_body: input.discipline_body,
             },
         )
         .await?;

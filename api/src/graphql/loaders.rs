@@ -3,18 +3,16 @@
 //! task yields (see [`loader`]) and answers them with a single `… IN (…)` statement whose id
 //! list is padded to a few fixed lengths ([`crate::db::bucketed_ids`]).
 
-use crate::db::{bucketed_ids, placeholders};
+use crate::db::bucketed_ids;
 use crate::domain::UnitRelation;
 use crate::error::AppError;
+pub use crate::records::LatestEntries;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Statement, Value,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use xinfang_entity::{case_event, case_petitioner, case_unit, org_unit, referral, user};
+use xinfang_entity::{case_petitioner, case_unit, org_unit, referral, user};
 
 type LoadResult<V> = Result<HashMap<i64, V>, Arc<AppError>>;
 
@@ -138,21 +136,6 @@ pub struct LatestKey {
     pub last: u32,
 }
 
-/// A timeline entry with the names it is shown with: its unit's and its author's.
-#[derive(Clone, Debug)]
-pub struct NamedEntry {
-    pub entry: case_event::Model,
-    pub unit_name: Option<String>,
-    pub actor_name: Option<String>,
-}
-
-/// A case's latest entries and how many entries it has in all.
-#[derive(Clone, Debug, Default)]
-pub struct LatestEntries {
-    pub entries: Vec<NamedEntry>,
-    pub total: i64,
-}
-
 pub struct LatestEventsLoader {
     db: DatabaseConnection,
 }
@@ -174,49 +157,9 @@ impl Loader<LatestKey> for LatestEventsLoader {
                 .push(k.case_id);
         }
         for ((public_only, last), ids) in shapes {
-            // The names come with the entries, so a page of timelines is one statement.
-            let backend = self.db.get_database_backend();
-            let bound = bucketed_ids(ids.iter().copied());
-            let list = placeholders(backend, bound.len());
-            let audience = if public_only {
-                " AND e.public = TRUE"
-            } else {
-                ""
-            };
-            let columns = case_event::Model::COLUMNS;
-            let outer = columns.map(|c| format!("t.{c}")).join(", ");
-            let inner = columns.map(|c| format!("e.{c}")).join(", ");
-            let sql = format!(
-                "SELECT {outer}, t.total, o.name, u.display_name FROM \
-                 (SELECT {inner}, \
-                   ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq DESC) AS rn, \
-                   COUNT(*) OVER (PARTITION BY e.case_id) AS total \
-                  FROM case_events e WHERE e.case_id IN ({list}){audience}) t \
-                 LEFT JOIN org_units o ON o.id = t.actor_unit_id \
-                 LEFT JOIN users u ON u.id = t.actor_user_id \
-                 WHERE t.rn <= {last} ORDER BY t.case_id, t.seq"
-            );
-            let rows = self
-                .db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    sql,
-                    bound.into_iter().map(Value::from),
-                ))
+            let mut grouped = crate::records::latest_entries(&self.db, &ids, public_only, last)
                 .await
-                .map_err(err)?;
-            let mut grouped: HashMap<i64, LatestEntries> = HashMap::new();
-            let n = columns.len();
-            for row in rows {
-                let entry = case_event::Model::from_row(&row, 0).map_err(err)?;
-                let latest = grouped.entry(entry.case_id).or_default();
-                latest.total = row.try_get_by_index(n).map_err(err)?;
-                latest.entries.push(NamedEntry {
-                    entry,
-                    unit_name: row.try_get_by_index(n + 1).map_err(err)?,
-                    actor_name: row.try_get_by_index(n + 2).map_err(err)?,
-                });
-            }
+                .map_err(Arc::new)?;
             for id in ids {
                 let value = grouped.remove(&id).unwrap_or_default();
                 out.insert(

@@ -173,6 +173,13 @@ pub enum Node {
     Case(Case),
     OrgUnit(OrgUnit),
     User(User),
+    TimelineEntry(cases::TimelineEntry),
+    Referral(workflow::Referral),
+    Extension(workflow::Extension),
+    Reply(workflow::Reply),
+    Review(workflow::Review),
+    Supervision(workflow::Supervision),
+    CompletionReport(workflow::CompletionReport),
 }
 
 #[derive(Default)]
@@ -181,16 +188,50 @@ pub struct NodeQuery;
 #[async_graphql::Object]
 impl NodeQuery {
     /// Any object the viewer may see, by its global ID; `null` (with NOT_FOUND) otherwise.
+    /// A case's records are found exactly where their case is (and, for a petitioner, only
+    /// the public ones); a referral also by the units party to it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
-        let Some((kind, _)) = parse_global(&id) else {
+        let Some((kind, n)) = parse_global(&id) else {
             return Err(AppError::NotFound("object").into());
         };
-        Ok(match kind.as_str() {
+        let me = viewer(ctx);
+        let db = &state(ctx).db;
+        let found = match kind.as_str() {
             "Case" => cases::case_by_id(ctx, &id).await?.map(Node::Case),
             "OrgUnit" => identity::unit_by_id(ctx, &id).await?.map(Node::OrgUnit),
             "User" => identity::user_by_id(ctx, &id).await?.map(Node::User),
-            _ => return Err(AppError::NotFound("object").into()),
-        })
+            "TimelineEntry" => {
+                let me = me?;
+                crate::records::visible_entry(db, me, n)
+                    .await?
+                    .map(|(case, e)| {
+                        Node::TimelineEntry(cases::TimelineEntry::seen_by(&me.sight(&case), e))
+                    })
+            }
+            "Referral" => crate::records::visible_referral(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::Referral(workflow::Referral::new(r))),
+            "Extension" => crate::records::visible_extension(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::Extension(workflow::Extension(r))),
+            "Reply" => crate::records::visible_reply(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::Reply(workflow::Reply(r))),
+            "Review" => crate::records::visible_review(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::Review(workflow::Review(r))),
+            "Supervision" => crate::records::visible_supervision(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::Supervision(workflow::Supervision(r))),
+            "CompletionReport" => crate::records::visible_completion_report(db, me?, n)
+                .await?
+                .map(|(_, r)| Node::CompletionReport(workflow::CompletionReport(r))),
+            _ => None,
+        };
+        match found {
+            Some(node) => Ok(Some(node)),
+            None => Err(AppError::NotFound("object").into()),
+        }
     }
 }
 

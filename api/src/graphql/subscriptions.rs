@@ -5,10 +5,11 @@
 use super::cases::TimelineEntry;
 use super::workflow::Referral;
 use super::{Instant, global_id, lookup_id, viewer};
-use crate::access::Viewer;
+use crate::access::{Inbox, Viewer};
 use crate::cases::find_visible;
 use crate::error::{AppError, Result};
 use crate::events::{Event, InboxKind};
+use crate::records;
 use crate::state::AppState;
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::Stream;
@@ -16,7 +17,7 @@ use futures_util::stream;
 use sea_orm::EntityTrait;
 use std::sync::Arc;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
-use xinfang_entity::{case_event, org_unit, referral, user};
+use xinfang_entity::referral;
 
 /// Waits for the next event that passes `keep`; `None` when the bus closes.
 async fn next_event(rx: &mut Receiver<Event>) -> Option<Event> {
@@ -30,29 +31,6 @@ async fn next_event(rx: &mut Receiver<Event>) -> Option<Event> {
             Err(RecvError::Closed) => return None,
         }
     }
-}
-
-/// Builds a timeline entry as `viewer` may see it (petitioners get no staff names).
-pub async fn timeline_entry(
-    state: &AppState,
-    me: &Viewer,
-    e: case_event::Model,
-) -> Result<TimelineEntry> {
-    let unit_name = match e.actor_unit_id {
-        Some(id) => org_unit::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|u| u.name),
-        None => None,
-    };
-    let actor_name = match (me.is_petitioner(), e.actor_user_id) {
-        (false, Some(id)) => user::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|u| u.display_name),
-        _ => None,
-    };
-    Ok(TimelineEntry::seen_by(me, e, unit_name, actor_name))
 }
 
 /// 待办消息 — something for the viewer's unit (or, for a citizen, their own case).
@@ -76,41 +54,42 @@ pub struct InboxItem {
 
 /// Whether an event belongs in this viewer's inbox, checked against the scope now.
 async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Option<InboxItem>> {
-    let (kind, case) = if me.is_petitioner() {
-        if !event.public || event.entry_id.is_none() {
-            return Ok(None);
-        }
-        match find_visible(&state.db, me, event.case_id).await? {
-            Some(c) => (InboxKind::CaseEvent, c),
-            None => return Ok(None),
-        }
-    } else {
-        let (Some(unit), Some(kind)) = (event.inbox_unit, event.inbox_kind) else {
-            return Ok(None);
-        };
-        if me.unit.as_ref().map(|u| u.id) != Some(unit) || me.handling_unit().is_err() {
-            return Ok(None);
-        }
-        let case = match kind {
-            // The sender of a referral hears about objections even after the case left its
-            // sight; the referral itself entitles it to the number and title.
-            InboxKind::Objection | InboxKind::ObjectionResolved => {
-                xinfang_entity::case::Entity::find_by_id(event.case_id)
-                    .one(&state.db)
-                    .await?
+    let (kind, case) = match me.inbox()? {
+        Inbox::Citizen => {
+            if !event.public || event.entry_id.is_none() {
+                return Ok(None);
             }
-            _ => find_visible(&state.db, me, event.case_id).await?,
-        };
-        match case {
-            Some(c) => (kind, c),
-            None => return Ok(None),
+            match find_visible(&state.db, me, event.case_id).await? {
+                Some(c) => (InboxKind::CaseEvent, c),
+                None => return Ok(None),
+            }
+        }
+        Inbox::Unit(unit) => {
+            let (Some(to), Some(kind)) = (event.inbox_unit, event.inbox_kind) else {
+                return Ok(None);
+            };
+            if to != unit {
+                return Ok(None);
+            }
+            let case = match (kind, event.referral_id) {
+                // The sender of a referral hears about objections even after the case left
+                // its sight: the referral itself entitles it to the number and title.
+                (InboxKind::Objection | InboxKind::ObjectionResolved, Some(referral_id)) => {
+                    records::referral_case(&state.db, me, referral_id).await?
+                }
+                _ => find_visible(&state.db, me, event.case_id).await?,
+            };
+            match case {
+                Some(c) => (kind, c),
+                None => return Ok(None),
+            }
         }
     };
     let referral = match event.referral_id {
         Some(id) => referral::Entity::find_by_id(id)
             .one(&state.db)
             .await?
-            .map(Referral),
+            .map(Referral::new),
         None => None,
     };
     Ok(Some(InboxItem {
@@ -153,21 +132,20 @@ impl SubscriptionRoot {
                     let Some(entry_id) = event.entry_id.filter(|_| event.case_id == id) else {
                         continue;
                     };
-                    match find_visible(&state.db, &me, id).await {
-                        Ok(Some(_)) => {}
+                    let case = match find_visible(&state.db, &me, id).await {
+                        Ok(Some(case)) => case,
                         _ => return None, // out of sight now: the stream ends
-                    }
-                    if me.is_petitioner() && !event.public {
-                        continue;
-                    }
-                    let Ok(Some(row)) = case_event::Entity::find_by_id(entry_id)
-                        .one(&state.db)
-                        .await
-                    else {
-                        continue;
                     };
-                    match timeline_entry(&state, &me, row).await {
-                        Ok(entry) => return Some((entry, (rx, state, me, id))),
+                    let sight = me.sight(&case);
+                    if !sight.shows_entry(event.public) {
+                        continue;
+                    }
+                    match records::entry_of_visible_case(&state.db, &case, entry_id).await {
+                        Ok(Some(named)) => {
+                            let entry = TimelineEntry::seen_by(&sight, named);
+                            return Some((entry, (rx, state, me, id)));
+                        }
+                        Ok(None) => continue,
                         Err(e) => tracing::error!(
                             error = e.message_for_operator(),
                             "cannot build a timeline event"
@@ -185,9 +163,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = InboxItem>> {
         let me = viewer(ctx)?.clone();
-        if !me.is_petitioner() {
-            me.handling_unit()?;
-        }
+        me.inbox()?;
         let state = ctx.data_unchecked::<Arc<AppState>>().clone();
         let rx = state.bus.subscribe();
         Ok(stream::unfold(

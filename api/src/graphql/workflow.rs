@@ -6,12 +6,12 @@ use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::access::Viewer;
 use crate::domain::{
-    AcceptanceDecision, ApprovalStatus, LegalRoute, ReferralMode, ReferralStatus, ReplyOutcome,
-    ReviewDecision, ReviewStage, Satisfaction,
+    AcceptanceDecision, ApprovalStatus, Category, LegalRoute, ReferralMode, ReferralStatus,
+    ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction,
 };
 use crate::error::{AppError, Result, bad_input, forbidden};
 use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput, TransferInput};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use xinfang_entity::{
     calendar_day, case, completion_report, evaluation, extension, referral, reply, review,
@@ -40,7 +40,7 @@ async fn staff_name(
     me: &Viewer,
     user_id: Option<i64>,
 ) -> Result<Option<String>> {
-    if me.is_petitioner() {
+    if !me.record_sight().staff_names {
         return Ok(None);
     }
     let Some(id) = user_id else { return Ok(None) };
@@ -84,7 +84,7 @@ pub struct Extension(pub extension::Model);
 
 #[Object]
 impl Extension {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Extension", self.0.id)
     }
     /// 延期天数
@@ -110,11 +110,10 @@ impl Extension {
     }
     /// 审批意见
     async fn note(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
-        Ok(if viewer(ctx)?.is_petitioner() {
-            None
-        } else {
-            self.0.note.as_deref()
-        })
+        Ok(viewer(ctx)?
+            .record_sight()
+            .staff_only(self.0.note.as_deref())
+            .flatten())
     }
 }
 
@@ -123,6 +122,9 @@ pub struct Reply(pub reply::Model);
 
 #[Object]
 impl Reply {
+    pub async fn id(&self) -> ID {
+        global_id("Reply", self.0.id)
+    }
     async fn outcome(&self) -> Result<ReplyOutcome> {
         ReplyOutcome::from_db(&self.0.outcome)
     }
@@ -185,7 +187,7 @@ pub struct Review(pub review::Model);
 
 #[Object]
 impl Review {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Review", self.0.id)
     }
     async fn stage(&self) -> Result<ReviewStage> {
@@ -231,7 +233,7 @@ pub struct Supervision(pub supervision::Model);
 
 #[Object]
 impl Supervision {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Supervision", self.0.id)
     }
     /// 督办要求
@@ -263,7 +265,7 @@ pub struct CompletionReport(pub completion_report::Model);
 
 #[Object]
 impl CompletionReport {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("CompletionReport", self.0.id)
     }
     async fn text(&self) -> &str {
@@ -285,11 +287,23 @@ impl CompletionReport {
 }
 
 /// 转送/交办 — one hand-over of a case between units.
-pub struct Referral(pub referral::Model);
+pub struct Referral(pub referral::Model, pub Option<(String, String)>);
+
+impl Referral {
+    pub fn new(row: referral::Model) -> Self {
+        Referral(row, None)
+    }
+
+    /// A referral with its case's number and title already read (lists read them in the
+    /// same statement).
+    pub fn with_facts(row: referral::Model, number: String, title: String) -> Self {
+        Referral(row, Some((number, title)))
+    }
+}
 
 #[Object]
 impl Referral {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Referral", self.0.id)
     }
     async fn mode(&self) -> Result<ReferralMode> {
@@ -308,11 +322,9 @@ impl Referral {
     }
     /// 转办理由 — between units; null for petitioners.
     async fn reason(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
-        Ok(if viewer(ctx)?.is_petitioner() {
-            None
-        } else {
-            Some(self.0.reason.as_str())
-        })
+        Ok(viewer(ctx)?
+            .record_sight()
+            .staff_only(self.0.reason.as_str()))
     }
     /// 报告期限 — when an assignment's completion report is due.
     async fn report_due_at(&self) -> Option<Instant> {
@@ -324,11 +336,10 @@ impl Referral {
     }
     /// 异议理由 — between units; null for petitioners.
     async fn objection_reason(&self, ctx: &Context<'_>) -> GqlResult<Option<&str>> {
-        Ok(if viewer(ctx)?.is_petitioner() {
-            None
-        } else {
-            self.0.objection_reason.as_deref()
-        })
+        Ok(viewer(ctx)?
+            .record_sight()
+            .staff_only(self.0.objection_reason.as_deref())
+            .flatten())
     }
     async fn created_at(&self) -> Instant {
         Instant(self.0.created_at)
@@ -338,10 +349,16 @@ impl Referral {
     }
     /// 案件编号 — shown to both ends of the referral, even after the case moved on.
     async fn case_number(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        if let Some((number, _)) = &self.1 {
+            return Ok(number.clone());
+        }
         Ok(case_facts(ctx, self.0.case_id).await?.0)
     }
     /// 标题
     async fn case_title(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        if let Some((_, title)) = &self.1 {
+            return Ok(title.clone());
+        }
         Ok(case_facts(ctx, self.0.case_id).await?.1)
     }
     /// The case itself, when the viewer may still see it.
@@ -351,11 +368,10 @@ impl Referral {
 }
 
 async fn case_facts(ctx: &Context<'_>, case_id: i64) -> Result<(String, String)> {
-    let c = case::Entity::find_by_id(case_id)
-        .one(&state(ctx).db)
+    crate::records::referral_case_facts(&state(ctx).db, vec![case_id])
         .await?
-        .ok_or(AppError::NotFound("case"))?;
-    Ok((c.number, c.title))
+        .remove(&case_id)
+        .ok_or(AppError::NotFound("case"))
 }
 
 /// 包案领导 — the leader who took personal ownership (staff only).
@@ -370,7 +386,7 @@ pub struct LeaderOwnership {
 pub async fn extensions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Extension>> {
     let me = viewer(ctx)?;
     let mut q = extension::Entity::find().filter(extension::Column::CaseId.eq(case_id));
-    if me.is_petitioner() {
+    if !me.record_sight().staff_records {
         q = q.filter(extension::Column::Status.eq(ApprovalStatus::Approved.as_str()));
     }
     Ok(q.order_by_asc(extension::Column::Id)
@@ -407,7 +423,7 @@ pub async fn reviews_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Review>> 
 }
 
 pub async fn supervisions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Supervision>> {
-    if viewer(ctx)?.is_petitioner() {
+    if !viewer(ctx)?.record_sight().staff_records {
         return Ok(vec![]);
     }
     let rows = supervision::Entity::find()
@@ -422,7 +438,7 @@ pub async fn completion_reports_of(
     ctx: &Context<'_>,
     case_id: i64,
 ) -> Result<Vec<CompletionReport>> {
-    if viewer(ctx)?.is_petitioner() {
+    if !viewer(ctx)?.record_sight().staff_records {
         return Ok(vec![]);
     }
     let rows = completion_report::Entity::find()
@@ -436,14 +452,14 @@ pub async fn completion_reports_of(
 pub async fn referrals_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Referral>> {
     let loaders = ctx.data_unchecked::<super::Loaders>();
     if let Ok(Some(rows)) = loaders.referrals.load_one(case_id).await {
-        return Ok(rows.into_iter().map(Referral).collect());
+        return Ok(rows.into_iter().map(Referral::new).collect());
     }
     let rows = referral::Entity::find()
         .filter(referral::Column::CaseId.eq(case_id))
         .order_by_asc(referral::Column::Id)
         .all(&state(ctx).db)
         .await?;
-    Ok(rows.into_iter().map(Referral).collect())
+    Ok(rows.into_iter().map(Referral::new).collect())
 }
 
 pub async fn leader_of(
@@ -451,7 +467,7 @@ pub async fn leader_of(
     case: &case::Model,
 ) -> GqlResult<Option<LeaderOwnership>> {
     let me = viewer(ctx)?;
-    let (false, Some(id)) = (me.is_petitioner(), case.leader_user_id) else {
+    let (true, Some(id)) = (me.sight(case).staff_records, case.leader_user_id) else {
         return Ok(None);
     };
     let Some(leader) = user::Entity::find_by_id(id)
@@ -714,6 +730,33 @@ pub struct AuditIntegrity {
     pub reason: Option<String>,
 }
 
+/// 分类处理 — corrects a case's classification. Fields left out stay as they are; an explicit
+/// null clears the township or the accused unit.
+#[derive(InputObject)]
+pub struct ReclassifyCaseInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    /// 信访事项类别 — leaving ACCUSATION clears the accused unit.
+    pub category: Option<Category>,
+    /// 事项分类 — a subject code from `subjects`.
+    pub subject: Option<String>,
+    /// 属地 — the township the matter arises in; null for a county-wide matter.
+    pub township_id: MaybeUndefined<ID>,
+    /// 被反映单位 — for accusations: naming it takes the case out of that unit's sight (and
+    /// its sub-units') at once, on every path.
+    pub accused_unit_id: MaybeUndefined<ID>,
+    /// 理由 — why, for the record.
+    pub reason: String,
+}
+
+fn maybe_id(kind: &str, field: &str, value: &MaybeUndefined<ID>) -> Result<Option<Option<i64>>> {
+    Ok(match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(id) => Some(Some(input_id(kind, field, id)?)),
+    })
+}
+
 fn case_payload(case: case::Model) -> CaseActionPayload {
     CaseActionPayload { case: Case(case) }
 }
@@ -902,6 +945,27 @@ impl WorkflowMutation {
         Ok(case_payload(workflow::take_leader_ownership(&c, id).await?))
     }
 
+    /// 分类处理 — the petition bureau (before the case ends) or the lead unit (before
+    /// acceptance) corrects category, subject, township and accused unit, with a reason.
+    async fn reclassify_case(
+        &self,
+        ctx: &Context<'_>,
+        input: ReclassifyCaseInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = caller(ctx)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let change = workflow::ReclassifyInput {
+            category: input.category,
+            subject: input.subject,
+            township_id: maybe_id("OrgUnit", "townshipId", &input.township_id)?,
+            accused_unit_id: maybe_id("OrgUnit", "accusedUnitId", &input.accused_unit_id)?,
+            reason: input.reason,
+        };
+        Ok(case_payload(
+            workflow::reclassify(&c, id, input.expected_version, change).await?,
+        ))
+    }
+
     /// 办结 — when the review window has lapsed or the petitioner is satisfied.
     async fn close_case(
         &self,
@@ -997,7 +1061,7 @@ impl WorkflowMutation {
         };
         let (created, _) = workflow::transfer(&c, id, input.expected_version, t).await?;
         Ok(ReferralPayload {
-            referral: Referral(created),
+            referral: Referral::new(created),
             case: visible(ctx, id).await?,
         })
     }
@@ -1011,7 +1075,7 @@ impl WorkflowMutation {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         Ok(ReferralActionPayload {
-            referral: Referral(workflow::acknowledge_referral(&c, id).await?),
+            referral: Referral::new(workflow::acknowledge_referral(&c, id).await?),
         })
     }
 
@@ -1024,7 +1088,7 @@ impl WorkflowMutation {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         Ok(ReferralActionPayload {
-            referral: Referral(workflow::object_referral(&c, id, &input.reason).await?),
+            referral: Referral::new(workflow::object_referral(&c, id, &input.reason).await?),
         })
     }
 
@@ -1045,7 +1109,7 @@ impl WorkflowMutation {
         )
         .await?;
         Ok(ReferralActionPayload {
-            referral: Referral(resolved),
+            referral: Referral::new(resolved),
         })
     }
 
@@ -1145,7 +1209,7 @@ impl WorkflowQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<ReferralConnection> {
-        referral_page(ctx, referral::Column::FromUnitId, status, first, after).await
+        referral_page(ctx, false, status, first, after).await
     }
 
     /// 待签收/已收到 — referrals the viewer's unit received, newest first.
@@ -1156,7 +1220,7 @@ impl WorkflowQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<ReferralConnection> {
-        referral_page(ctx, referral::Column::ToUnitId, status, first, after).await
+        referral_page(ctx, true, status, first, after).await
     }
 
     /// 节假日 — the calendar exceptions of the viewer's county, between two dates.
@@ -1198,31 +1262,34 @@ impl WorkflowQuery {
 
 async fn referral_page(
     ctx: &Context<'_>,
-    unit_column: referral::Column,
+    received: bool,
     status: Option<Vec<ReferralStatus>>,
     first: Option<i32>,
     after: Option<String>,
 ) -> GqlResult<ReferralConnection> {
-    let unit = viewer(ctx)?.handling_unit()?;
-    let mut query = referral::Entity::find().filter(unit_column.eq(unit.id));
-    if let Some(statuses) = status.filter(|s| !s.is_empty()) {
-        query = query.filter(referral::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-    }
-    let db = &state(ctx).db;
-    let total = sea_orm::PaginatorTrait::count(query.clone(), db)
-        .await
-        .map_err(AppError::from)?;
+    let me = viewer(ctx)?;
+    me.handling_unit()?;
+    let statuses: Vec<&'static str> = status
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     let offset = super::identity::offset_of(after.as_deref())?;
-    let rows = sea_orm::QuerySelect::limit(
-        sea_orm::QuerySelect::offset(query.order_by_desc(referral::Column::Id), offset),
+    let (rows, total) = crate::records::referral_list(
+        &state(ctx).db,
+        me,
+        received,
+        &statuses,
+        offset,
         super::page_size(first),
     )
-    .all(db)
-    .await
-    .map_err(AppError::from)?;
+    .await?;
     Ok(ReferralConnection {
         page_info: super::identity::offset_page_info(offset, rows.len(), total),
         total_count: total,
-        nodes: rows.into_iter().map(Referral).collect(),
+        nodes: rows
+            .into_iter()
+            .map(|(r, number, title)| Referral::with_facts(r, number, title))
+            .collect(),
     })
 }

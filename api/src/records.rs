@@ -1,0 +1,386 @@
+//! A case's records read one by one — the timeline with the names it is shown with, and each
+//! sub-record that has a global ID (for `node(id)`) — always through the viewer's scope: a
+//! record is found only when its case is, as a SQL condition on the same statement.
+//!
+//! What of a found record the viewer then reads is the presenter's question, answered by
+//! [`crate::access::CaseSight`]. This module knows nothing of HTTP or GraphQL.
+
+use crate::access::{Actor, Viewer};
+use crate::cases::{find_visible, visible_ids};
+use crate::db::{bucketed_ids, placeholders};
+use crate::domain::{ApprovalStatus, Role};
+use crate::error::Result;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+};
+use xinfang_entity::{
+    case, case_event, completion_report, extension, referral, reply, review, supervision,
+};
+
+/// A timeline entry with what it is shown with: its unit's name and who acted.
+#[derive(Clone, Debug)]
+pub struct NamedEntry {
+    pub entry: case_event::Model,
+    pub unit_name: Option<String>,
+    pub actor: Option<Actor>,
+}
+
+/// A case's latest entries (oldest of them first) and how many entries it has in all.
+#[derive(Clone, Debug, Default)]
+pub struct LatestEntries {
+    pub entries: Vec<NamedEntry>,
+    pub total: i64,
+}
+
+/// The columns after an entry's own: its unit's name, its author's name and role.
+const NAMES: &str = "o.name, u.display_name, u.role";
+
+fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
+    let entry = case_event::Model::from_row(row, first)?;
+    let n = first + case_event::Model::COLUMNS.len();
+    let unit_name: Option<String> = row.try_get_by_index(n)?;
+    let actor_name: Option<String> = row.try_get_by_index(n + 1)?;
+    let actor_role: Option<String> = row.try_get_by_index(n + 2)?;
+    let actor = match (entry.actor_user_id, actor_name) {
+        (Some(user_id), Some(name)) => Some(Actor {
+            user_id,
+            name,
+            citizen: actor_role.as_deref() == Some(Role::Petitioner.as_str()),
+        }),
+        _ => None,
+    };
+    Ok(NamedEntry {
+        entry,
+        unit_name,
+        actor,
+    })
+}
+
+/// The latest `last` entries of each case (for one audience: every entry, or the public ones
+/// only), with the names they are shown with, in one statement for all the cases.
+pub async fn latest_entries(
+    db: &impl ConnectionTrait,
+    case_ids: &[i64],
+    public_only: bool,
+    last: u32,
+) -> Result<std::collections::HashMap<i64, LatestEntries>> {
+    let backend = db.get_database_backend();
+    let bound = bucketed_ids(case_ids.iter().copied());
+    let list = placeholders(backend, bound.len());
+    let audience = if public_only {
+        " AND e.public = TRUE"
+    } else {
+        ""
+    };
+    let columns = case_event::Model::COLUMNS;
+    let outer = columns.map(|c| format!("t.{c}")).join(", ");
+    let inner = columns.map(|c| format!("e.{c}")).join(", ");
+    let sql = format!(
+        "SELECT {outer}, {NAMES}, t.total FROM \
+         (SELECT {inner}, \
+           ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq DESC) AS rn, \
+           COUNT(*) OVER (PARTITION BY e.case_id) AS total \
+          FROM case_events e WHERE e.case_id IN ({list}){audience}) t \
+         LEFT JOIN org_units o ON o.id = t.actor_unit_id \
+         LEFT JOIN users u ON u.id = t.actor_user_id \
+         WHERE t.rn <= {last} ORDER BY t.case_id, t.seq"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            bound.into_iter().map(Value::from),
+        ))
+        .await?;
+    let mut grouped: std::collections::HashMap<i64, LatestEntries> = Default::default();
+    let total_at = columns.len() + 3;
+    for row in rows {
+        let entry = named(&row, 0)?;
+        let latest = grouped.entry(entry.entry.case_id).or_default();
+        latest.total = row.try_get_by_index(total_at)?;
+        latest.entries.push(entry);
+    }
+    Ok(grouped)
+}
+
+/// One page of a case's timeline after entry `after_seq`, oldest first, with the names it is
+/// shown with (one statement), and the audience's number of entries in all (another).
+pub async fn timeline_page(
+    db: &impl ConnectionTrait,
+    case_id: i64,
+    public_only: bool,
+    after_seq: i32,
+    size: u64,
+) -> Result<(Vec<NamedEntry>, u64)> {
+    let backend = db.get_database_backend();
+    let audience = if public_only {
+        " AND e.public = TRUE"
+    } else {
+        ""
+    };
+    let columns = case_event::Model::COLUMNS
+        .map(|c| format!("e.{c}"))
+        .join(", ");
+    let params = placeholders(backend, 3);
+    let p: Vec<&str> = params.split(',').collect();
+    let sql = format!(
+        "SELECT {columns}, {NAMES} FROM case_events e \
+         LEFT JOIN org_units o ON o.id = e.actor_unit_id \
+         LEFT JOIN users u ON u.id = e.actor_user_id \
+         WHERE e.case_id = {} AND e.seq > {}{audience} ORDER BY e.seq LIMIT {}",
+        p[0], p[1], p[2]
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(case_id),
+                Value::from(after_seq),
+                Value::from(size as i64),
+            ],
+        ))
+        .await?;
+    let entries = rows
+        .iter()
+        .map(|r| named(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let mut count = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
+    if public_only {
+        count = count.filter(case_event::Column::Public.eq(true));
+    }
+    let total = sea_orm::PaginatorTrait::count(count, db).await?;
+    Ok((entries, total))
+}
+
+/// A timeline entry by id, with its case, when the viewer sees the case and the entry (a
+/// petitioner sees public entries only).
+pub async fn visible_entry(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, NamedEntry)>> {
+    let Some(row) = case_event::Entity::find_by_id(id)
+        .filter(case_event::Column::CaseId.in_subquery(visible_ids(viewer)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !(row.public || viewer.sees_staff_records()) {
+        return Ok(None);
+    }
+    let Some(case) = find_visible(db, viewer, row.case_id).await? else {
+        return Ok(None);
+    };
+    Ok(entry_of_visible_case(db, &case, row.id)
+        .await?
+        .map(|e| (case, e)))
+}
+
+/// An entry of a case the caller has already found through the viewer's scope, with the
+/// names it is shown with.
+pub async fn entry_of_visible_case(
+    db: &impl ConnectionTrait,
+    case: &case::Model,
+    entry_id: i64,
+) -> Result<Option<NamedEntry>> {
+    let Some(row) = case_event::Entity::find_by_id(entry_id)
+        .filter(case_event::Column::CaseId.eq(case.id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (page, _) = timeline_page(db, case.id, false, row.seq - 1, 1).await?;
+    Ok(page.into_iter().next())
+}
+
+/// An extension by id, with its case, when the viewer sees both (petitioners: approved ones).
+pub async fn visible_extension(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, extension::Model)>> {
+    let mut q = extension::Entity::find_by_id(id)
+        .filter(extension::Column::CaseId.in_subquery(visible_ids(viewer)));
+    if !viewer.sees_staff_records() {
+        q = q.filter(extension::Column::Status.eq(ApprovalStatus::Approved.as_str()));
+    }
+    with_case(db, viewer, q.one(db).await?, |r| r.case_id).await
+}
+
+/// A supervision order by id (staff only), with its case.
+pub async fn visible_supervision(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, supervision::Model)>> {
+    if !viewer.sees_staff_records() {
+        return Ok(None);
+    }
+    let row = supervision::Entity::find_by_id(id)
+        .filter(supervision::Column::CaseId.in_subquery(visible_ids(viewer)))
+        .one(db)
+        .await?;
+    with_case(db, viewer, row, |r| r.case_id).await
+}
+
+/// A completion report by id (staff only), with its case.
+pub async fn visible_completion_report(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, completion_report::Model)>> {
+    if !viewer.sees_staff_records() {
+        return Ok(None);
+    }
+    let row = completion_report::Entity::find_by_id(id)
+        .filter(completion_report::Column::CaseId.in_subquery(visible_ids(viewer)))
+        .one(db)
+        .await?;
+    with_case(db, viewer, row, |r| r.case_id).await
+}
+
+/// A review request by id, with its case.
+pub async fn visible_review(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, review::Model)>> {
+    let row = review::Entity::find_by_id(id)
+        .filter(review::Column::CaseId.in_subquery(visible_ids(viewer)))
+        .one(db)
+        .await?;
+    with_case(db, viewer, row, |r| r.case_id).await
+}
+
+/// A written reply by id, with its case.
+pub async fn visible_reply(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(case::Model, reply::Model)>> {
+    let row = reply::Entity::find_by_id(id)
+        .filter(reply::Column::CaseId.in_subquery(visible_ids(viewer)))
+        .one(db)
+        .await?;
+    with_case(db, viewer, row, |r| r.case_id).await
+}
+
+/// A referral by id, when the viewer sees its case, or is a party to it (domain §5: the sender
+/// keeps the referral after the case has left its sight), with the case when visible.
+pub async fn visible_referral(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<(Option<case::Model>, referral::Model)>> {
+    let Some(row) = referral::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    if let Some(case) = find_visible(db, viewer, row.case_id).await? {
+        return Ok(Some((Some(case), row)));
+    }
+    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(viewer.sees_referral(&row, &case).then_some((None, row)))
+}
+
+/// The case behind a referral the viewer is a party to, for its number and title, even when
+/// the case itself is out of the viewer's sight; `None` when the viewer is no party.
+pub async fn referral_case(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    referral_id: i64,
+) -> Result<Option<case::Model>> {
+    let Some(row) = referral::Entity::find_by_id(referral_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(viewer.sees_referral(&row, &case).then_some(case))
+}
+
+/// The referrals a viewer's unit sent (or received), newest first, with the number and title
+/// of each one's case, leaving out accusations against the unit; and how many there are.
+pub async fn referral_list(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    received: bool,
+    statuses: &[&'static str],
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<(referral::Model, String, String)>, u64)> {
+    use sea_orm::sea_query::{Alias, Expr, JoinType};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let Some(scope) = viewer.referral_list_scope(received) else {
+        return Ok((vec![], 0));
+    };
+    let mut query = referral::Entity::find()
+        .join_as(
+            JoinType::InnerJoin,
+            referral::Entity::belongs_to(case::Entity)
+                .from(referral::Column::CaseId)
+                .to(case::Column::Id)
+                .into(),
+            Alias::new(crate::access::CASES),
+        )
+        .filter(scope);
+    if !statuses.is_empty() {
+        query = query.filter(referral::Column::Status.is_in(statuses.iter().copied()));
+    }
+    let total = sea_orm::PaginatorTrait::count(query.clone(), db).await?;
+    let mut select = query
+        .order_by_desc(referral::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .into_query();
+    let cases = Alias::new(crate::access::CASES);
+    select
+        .expr_as(
+            Expr::col((cases.clone(), Alias::new("number"))),
+            "case_number",
+        )
+        .expr_as(Expr::col((cases, Alias::new("title"))), "case_title");
+    let stmt = db.get_database_backend().build(&select);
+    let rows = db.query_all_raw(stmt).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let model = <referral::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
+        let number: String = row.try_get("", "case_number")?;
+        let title: String = row.try_get("", "case_title")?;
+        out.push((model, number, title));
+    }
+    Ok((out, total))
+}
+
+async fn with_case<T>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    row: Option<T>,
+    case_of: impl Fn(&T) -> i64,
+) -> Result<Option<(case::Model, T)>> {
+    let Some(row) = row else { return Ok(None) };
+    Ok(find_visible(db, viewer, case_of(&row))
+        .await?
+        .map(|case| (case, row)))
+}
+
+/// The number and title of the cases behind referrals, by case id (one statement). The
+/// referral itself entitles its parties to them (see [`Viewer::sees_referral`]).
+pub async fn referral_case_facts(
+    db: &impl ConnectionTrait,
+    case_ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, (String, String)>> {
+    let rows = case::Entity::find()
+        .filter(case::Column::Id.is_in(bucketed_ids(case_ids)))
+        .order_by_asc(case::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.id, (c.number, c.title)))
+        .collect())
+}
