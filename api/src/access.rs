@@ -143,6 +143,17 @@ impl Viewer {
         }
     }
 
+    /// A citizen's own account (submitting a petition online): `FORBIDDEN` for anyone else.
+    pub fn require_citizen(&self) -> Result<()> {
+        if self.is_petitioner() {
+            Ok(())
+        } else {
+            Err(forbidden(
+                "only citizens submit petitions; staff use registerCase",
+            ))
+        }
+    }
+
     /// The unit of an ADMIN account, whose subtree it manages.
     pub fn admin_unit(&self) -> Result<&UnitScope> {
         match (&self.unit, self.role) {
@@ -645,5 +656,367 @@ pub fn admin_may_manage(admin: &UnitScope, target_path: &str) -> Result<()> {
         Err(forbidden(
             "administrators manage only their own unit and the units below it",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The decisions of this module as pure functions of a viewer and a case: one county
+    //! (id 1) with its bureau (2), two townships (3, 4), two departments (5, 6) and the
+    //! discipline body (7).
+    use super::*;
+    use chrono::DateTime;
+
+    fn unit(id: i64, kind: OrgUnitKind) -> UnitScope {
+        UnitScope {
+            id,
+            name: format!("unit {id}"),
+            kind,
+            county_id: Some(1),
+            petition_bureau: id == 2,
+            discipline_body: id == 7,
+            path: if id == 1 {
+                "/1/".into()
+            } else {
+                format!("/1/{id}/")
+            },
+        }
+    }
+
+    fn staff(id: i64, role: Role) -> Viewer {
+        let kind = match id {
+            1 => OrgUnitKind::County,
+            3 | 4 => OrgUnitKind::Township,
+            _ => OrgUnitKind::Department,
+        };
+        Viewer {
+            user_id: 100 + id,
+            session_id: String::new(),
+            role,
+            unit: Some(unit(id, kind)),
+        }
+    }
+
+    fn citizen(user_id: i64) -> Viewer {
+        Viewer {
+            user_id,
+            session_id: String::new(),
+            role: Role::Petitioner,
+            unit: None,
+        }
+    }
+
+    /// An appeal led by department 5, registered by department 6, about township 3.
+    fn appeal() -> case::Model {
+        let t = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        case::Model {
+            id: 1,
+            county_id: 1,
+            number: "XF-2026-000001".into(),
+            version: 1,
+            status: "REGISTERED".into(),
+            channel: "VISIT".into(),
+            category: "APPEAL".into(),
+            subject: "HOUSING_DEMOLITION".into(),
+            title: "t".into(),
+            content: "c".into(),
+            received_at: t,
+            township_id: Some(3),
+            lead_unit_id: 5,
+            registered_by_unit_id: 6,
+            registered_by_user_id: 106,
+            accused_unit_id: None,
+            person_count: 1,
+            is_group: false,
+            repeat_of_id: None,
+            not_acceptable: false,
+            submitted_by_user_id: None,
+            accept_by: Some(t),
+            handle_by: None,
+            due_at: Some(t),
+            acceptance_decision: None,
+            acceptance_reason: None,
+            legal_route: None,
+            accept_decided_at: None,
+            replied_at: None,
+            review_request_by: None,
+            decide_by: None,
+            reviewing_unit_id: None,
+            extension_days: 0,
+            leader_user_id: None,
+            assignment_id: None,
+            report_approved: false,
+            closed_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    fn accusation_against(accused: i64, lead: i64) -> case::Model {
+        case::Model {
+            category: "ACCUSATION".into(),
+            accused_unit_id: Some(accused),
+            lead_unit_id: lead,
+            registered_by_unit_id: 2,
+            ..appeal()
+        }
+    }
+
+    fn org(id: i64, kind: &str) -> org_unit::Model {
+        let scope = unit(id, OrgUnitKind::from_db(kind).unwrap());
+        org_unit::Model {
+            id,
+            name: scope.name,
+            kind: kind.into(),
+            parent_id: (id != 1).then_some(1),
+            county_id: Some(1),
+            petition_bureau: scope.petition_bureau,
+            bureau_of_county_id: scope.petition_bureau.then_some(1),
+            discipline_body: scope.discipline_body,
+            discipline_of_county_id: scope.discipline_body.then_some(1),
+            path: scope.path,
+            active: true,
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn accusing_a_unit_hides_the_case_from_it_and_accusing_the_county_from_the_county_alone() {
+        let county = org(1, "COUNTY");
+        let township = org(3, "TOWNSHIP");
+        let department = org(5, "DEPARTMENT");
+        assert!(accusation_hides_from(&township, &township));
+        assert!(!accusation_hides_from(&township, &department));
+        assert!(accusation_hides_from(&county, &county));
+        assert!(!accusation_hides_from(&county, &township));
+        assert!(!accusation_hides_from(&county, &department));
+        assert_eq!(
+            unit(3, OrgUnitKind::Township).hidden_when_accused(),
+            vec![3]
+        );
+        assert_eq!(unit(1, OrgUnitKind::County).hidden_when_accused(), vec![1]);
+    }
+
+    #[test]
+    fn only_an_online_accusation_without_an_accused_unit_awaits_one() {
+        let mut online = accusation_against(3, 2);
+        online.channel = "ONLINE".into();
+        assert!(!awaits_accused_unit(&online));
+        online.accused_unit_id = None;
+        assert!(awaits_accused_unit(&online));
+        online.channel = "LETTER".into();
+        assert!(!awaits_accused_unit(&online));
+        let mut appeal_online = appeal();
+        appeal_online.channel = "ONLINE".into();
+        assert!(!awaits_accused_unit(&appeal_online));
+    }
+
+    #[test]
+    fn personal_data_and_staff_records_follow_the_viewers_relation() {
+        use PersonalData::*;
+        let appeal = appeal();
+        let accusation = accusation_against(3, 7);
+        #[rustfmt::skip]
+        let table = [
+            // viewer                        appeal       accusation   staff records
+            (staff(2, Role::Staff),          Full,        Full,        true),  // bureau
+            (staff(5, Role::Staff),          Full,        Confidential, true), // leads the appeal only
+            (staff(6, Role::Staff),          Full,        Confidential, true), // registered the appeal
+            (staff(7, Role::Staff),          Masked,      Full,        true),  // leads the accusation
+            (staff(1, Role::Leader),         Masked,      Confidential, true), // county oversight
+            (staff(3, Role::Staff),          Masked,      Confidential, true), // territory
+            (citizen(9),                     Masked,      Confidential, false),
+        ];
+        for (viewer, on_appeal, on_accusation, staff_records) in table {
+            let label = format!("{:?} {:?}", viewer.role, viewer.unit.as_ref().map(|u| u.id));
+            assert_eq!(viewer.sight(&appeal).personal_data, on_appeal, "{label}");
+            assert_eq!(
+                viewer.sight(&accusation).personal_data,
+                on_accusation,
+                "{label}"
+            );
+            assert_eq!(
+                viewer.sight(&appeal).staff_records,
+                staff_records,
+                "{label}"
+            );
+            assert_eq!(viewer.sight(&appeal).staff_names, staff_records, "{label}");
+        }
+    }
+
+    #[test]
+    fn a_petitioner_reads_their_own_entry_in_full_and_others_by_the_rule() {
+        let mut own = case_petitioner::Model {
+            id: 1,
+            case_id: 1,
+            position: 0,
+            name: "李四".into(),
+            id_number: Some("440524188001010014".into()),
+            phone: Some("13912345678".into()),
+            address: Some("东关镇".into()),
+            representative: false,
+            user_id: Some(9),
+        };
+        let accusation = accusation_against(3, 7);
+        let me = citizen(9);
+        assert_eq!(
+            me.sight(&accusation).petitioner(&own).id_number.as_deref(),
+            Some("440524188001010014")
+        );
+        own.user_id = Some(10);
+        let other = me.sight(&accusation).petitioner(&own);
+        assert_eq!(
+            (other.name.as_str(), other.confidential),
+            (CONFIDENTIAL_NAME, true)
+        );
+        let masked = staff(3, Role::Staff).sight(&appeal()).petitioner(&own);
+        assert_eq!(masked.id_number.as_deref(), Some("4405**********0014"));
+        assert_eq!(masked.phone.as_deref(), Some("139****5678"));
+        assert_eq!(masked.name, "李四");
+    }
+
+    #[test]
+    fn a_citizen_actor_is_named_only_to_those_who_see_their_identity() {
+        let citizen_actor = Actor {
+            user_id: 9,
+            name: "张三".into(),
+            citizen: true,
+        };
+        let staff_actor = Actor {
+            user_id: 102,
+            name: "经办人".into(),
+            citizen: false,
+        };
+        let accusation = accusation_against(3, 7);
+        let name =
+            |viewer: &Viewer, actor: &Actor| viewer.sight(&accusation).actor_name(Some(actor));
+        assert_eq!(
+            name(&staff(7, Role::Staff), &citizen_actor).as_deref(),
+            Some("张三")
+        );
+        assert_eq!(
+            name(&staff(2, Role::Staff), &citizen_actor).as_deref(),
+            Some("张三")
+        );
+        assert_eq!(name(&staff(1, Role::Staff), &citizen_actor), None);
+        assert_eq!(name(&citizen(9), &citizen_actor).as_deref(), Some("张三"));
+        assert_eq!(name(&citizen(9), &staff_actor), None);
+        assert_eq!(
+            name(&staff(1, Role::Staff), &staff_actor).as_deref(),
+            Some("经办人")
+        );
+        // On an appeal the county sees the citizen's name, as it sees the petitioners'.
+        let appeal_name = staff(1, Role::Staff)
+            .sight(&appeal())
+            .actor_name(Some(&citizen_actor));
+        assert_eq!(appeal_name.as_deref(), Some("张三"));
+    }
+
+    #[test]
+    fn timeline_details_carry_no_link_and_petitioners_no_reasons() {
+        let staff_sight = staff(2, Role::Staff).sight(&appeal());
+        let citizen_sight = citizen(9).sight(&appeal());
+        let register = r#"{"number":"XF-1","repeatOfId":42}"#;
+        assert_eq!(
+            staff_sight.timeline_detail("REGISTER", register),
+            r#"{"number":"XF-1"}"#
+        );
+        let transfer = r#"{"reason":"属地","toUnitId":3}"#;
+        assert_eq!(staff_sight.timeline_detail("TRANSFER", transfer), transfer);
+        assert_eq!(
+            citizen_sight.timeline_detail("TRANSFER", transfer),
+            r#"{"toUnitId":3}"#
+        );
+        assert!(citizen_sight.shows_entry(true));
+        assert!(!citizen_sight.shows_entry(false));
+    }
+
+    #[test]
+    fn who_may_act_follows_the_action_table() {
+        use Action::*;
+        let case = appeal();
+        let lead_staff = staff(5, Role::Staff);
+        let lead_leader = staff(5, Role::Leader);
+        let bureau = staff(2, Role::Staff);
+        let county_leader = staff(1, Role::Leader);
+        let territory = staff(3, Role::Staff);
+        let assisting = staff(4, Role::Staff);
+        let admin = staff(5, Role::Admin);
+        let petitioner = citizen(9);
+        let rows: &[(Action, &[&Viewer])] = &[
+            (Transfer, &[&lead_staff, &lead_leader, &bureau]),
+            (DecideAcceptance, &[&lead_staff, &lead_leader]),
+            (Reply, &[&lead_leader]),
+            (DecideExtension, &[&lead_leader]),
+            (IssueSupervision, &[&bureau]),
+            (DecideCompletionReport, &[&bureau]),
+            (TakeLeaderOwnership, &[&lead_leader, &county_leader]),
+            (Evaluate, &[&lead_staff, &lead_leader, &bureau, &petitioner]),
+            (AddAssistingOpinion, &[&assisting]),
+            (Reclassify, &[&lead_staff, &lead_leader, &bureau]),
+        ];
+        let everyone = [
+            &lead_staff,
+            &lead_leader,
+            &bureau,
+            &county_leader,
+            &territory,
+            &assisting,
+            &admin,
+            &petitioner,
+        ];
+        for (action, allowed) in rows {
+            for viewer in everyone {
+                let relations: &[UnitRelation] = if std::ptr::eq(viewer, &assisting) {
+                    &[UnitRelation::Assisting]
+                } else {
+                    &[]
+                };
+                let expected = allowed.iter().any(|a| std::ptr::eq(*a, viewer));
+                assert_eq!(
+                    viewer.may(&case, relations, *action),
+                    expected,
+                    "{} by {:?} of unit {:?}",
+                    action.name(),
+                    viewer.role,
+                    viewer.unit.as_ref().map(|u| u.id)
+                );
+            }
+        }
+        // The lead unit reclassifies only before acceptance; the bureau at any time.
+        let accepted = case::Model {
+            status: "IN_PROGRESS".into(),
+            ..appeal()
+        };
+        assert!(!lead_staff.may(&accepted, &[], Reclassify));
+        assert!(bureau.may(&accepted, &[], Reclassify));
+    }
+
+    #[test]
+    fn an_accused_party_does_not_see_the_referral_it_sent() {
+        let accusation = accusation_against(3, 7);
+        let t = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let sent = referral::Model {
+            id: 1,
+            case_id: 1,
+            mode: "TRANSFER".into(),
+            from_unit_id: 3,
+            to_unit_id: 7,
+            reason: "r".into(),
+            report_due_at: None,
+            status: "PENDING".into(),
+            object_by: t,
+            objection_reason: None,
+            created_by_user_id: 103,
+            created_at: t,
+            resolved_by_user_id: None,
+            resolved_at: None,
+            resolution_note: None,
+        };
+        assert!(!staff(3, Role::Staff).sees_referral(&sent, &accusation));
+        assert!(staff(7, Role::Staff).sees_referral(&sent, &accusation));
+        assert!(staff(2, Role::Staff).sees_referral(&sent, &accusation));
+        assert!(staff(3, Role::Staff).sees_referral(&sent, &appeal()));
+        assert!(!staff(4, Role::Staff).sees_referral(&sent, &appeal()));
     }
 }

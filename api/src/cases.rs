@@ -230,11 +230,7 @@ pub async fn register(
             (unit.id, county)
         }
         Registrar::Petitioner(_, county_hint) => {
-            if !viewer.is_petitioner() {
-                return Err(crate::error::forbidden(
-                    "only citizens submit petitions; staff use registerCase",
-                ));
-            }
+            viewer.require_citizen()?;
             let account = user::Entity::find_by_id(viewer.user_id)
                 .one(db_conn)
                 .await?

@@ -1215,7 +1215,13 @@ async fn open_referral(
         .one(caller.db)
         .await?
         .ok_or(AppError::NotFound("referral"))?;
-    if !caller.viewer.sees_referral(&found, &of_case) {
+    // A referral is found by its parties and by whoever sees its case; to anyone else it
+    // does not exist.
+    if !caller.viewer.sees_referral(&found, &of_case)
+        && cases::find_visible(caller.db, caller.viewer, of_case.id)
+            .await?
+            .is_none()
+    {
         return Err(AppError::NotFound("referral"));
     }
     if !caller

@@ -9,7 +9,7 @@
 //! - The citizen account `li_si` is 李四 (same ID number); `wang_wu` is another citizen.
 
 use crate::fixtures::{self, County, case_input};
-use crate::support::{TestApp, code, gid, spawn_app};
+use crate::support::{TestApp, Ws, WsEvent, code, gid, spawn_app};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -113,30 +113,16 @@ const LI_SI_PHONE: &str = "13912345678";
 const QIAN_QI_ID: &str = "11010519491231002X";
 const QIAN_QI_PHONE: &str = "13500003333";
 
-async fn citizen(app: &TestApp, username: &str, name: &str, id: &str, phone: &str) -> String {
-    let body = app
-        .gql(
-            None,
-            "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
-            json!({"i": {"username": username, "password": "citizen password", "name": name, "phone": phone, "idNumber": id}}),
-        )
-        .await;
-    body["data"]["registerPetitioner"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
-}
-
 async fn scenario(app: &TestApp) -> Scenario {
     let county = fixtures::county(app).await;
     let mut tokens = std::collections::HashMap::new();
     tokens.insert(
         "li_si",
-        citizen(app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await,
+        fixtures::citizen(app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await,
     );
     tokens.insert(
         "wang_wu",
-        citizen(app, "wang_wu", "王五", "33010619900101123X", "13800138000").await,
+        fixtures::citizen(app, "wang_wu", "王五", "33010619900101123X", "13800138000").await,
     );
     let p = fixtures::register(
         app,
@@ -502,7 +488,7 @@ async fn a_petitioner_who_signs_up_later_sees_the_cases_that_name_them() {
     let county = fixtures::county(&app).await;
     let (id, number) =
         fixtures::register(&app, county.token("a_staff"), case_input(json!({}))).await;
-    let token = citizen(&app, "li_si_late", "李四", LI_SI_ID, LI_SI_PHONE).await;
+    let token = fixtures::citizen(&app, "li_si_late", "李四", LI_SI_ID, LI_SI_PHONE).await;
     let body = app
         .gql(
             Some(&token),
@@ -528,7 +514,7 @@ async fn an_id_number_alone_does_not_open_someone_elses_cases() {
     )
     .await;
     // Someone who knows his ID number but not his phone signs up first: they see nothing.
-    let impostor = citizen(&app, "impostor", "李四", LI_SI_ID, "13700000000").await;
+    let impostor = fixtures::citizen(&app, "impostor", "李四", LI_SI_ID, "13700000000").await;
     for id in [&appeal, &accusation] {
         let body = app
             .gql(
@@ -554,7 +540,7 @@ async fn an_id_number_alone_does_not_open_someone_elses_cases() {
 async fn an_accusation_is_never_linked_to_an_account_by_id_number() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    let token = citizen(&app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await;
+    let token = fixtures::citizen(&app, "li_si", "李四", LI_SI_ID, LI_SI_PHONE).await;
     let (accusation, _) = fixtures::register(
         &app,
         county.token("bureau_staff"),
@@ -573,5 +559,296 @@ async fn an_accusation_is_never_linked_to_an_account_by_id_number() {
         code(&body),
         Some("NOT_FOUND"),
         "an accusation filed at the counter is followed there, not in the app"
+    );
+}
+
+/// The records of a case, by kind, in the order of [`RECORD_KINDS`].
+const RECORD_KINDS: [&str; 8] = [
+    "Referral",
+    "Extension",
+    "Supervision",
+    "CompletionReport",
+    "Reply",
+    "Review",
+    "TimelineEntry (public)",
+    "TimelineEntry (internal)",
+];
+
+struct RecordCell {
+    viewer: &'static str,
+    /// The case itself: by id, list, count, statistics, export, caseEvents.
+    sees: bool,
+    /// `node(id)` of each record kind finds it.
+    records: [bool; 8],
+    /// How many referrals `referralsSent` / `referralsReceived` list.
+    sent: u64,
+    received: u64,
+    /// The REGISTER entry's `actorName` (registered by c_staff).
+    actor: Option<&'static str>,
+}
+
+const STAFF_RECORDS: [bool; 8] = [true; 8];
+const PUBLIC_RECORDS: [bool; 8] = [true, true, false, false, true, true, true, false];
+const NO_RECORDS: [bool; 8] = [false; 8];
+
+#[rustfmt::skip]
+const RECORD_MATRIX: &[RecordCell] = &[
+    RecordCell { viewer: "county_staff", sees: true,  records: STAFF_RECORDS,  sent: 0, received: 0, actor: Some("c_staff") },
+    RecordCell { viewer: "bureau_staff", sees: true,  records: STAFF_RECORDS,  sent: 0, received: 0, actor: Some("c_staff") },
+    RecordCell { viewer: "a_staff",      sees: true,  records: STAFF_RECORDS,  sent: 0, received: 1, actor: Some("c_staff") },
+    RecordCell { viewer: "b_staff",      sees: true,  records: STAFF_RECORDS,  sent: 0, received: 0, actor: Some("c_staff") },
+    RecordCell { viewer: "c_staff",      sees: true,  records: STAFF_RECORDS,  sent: 1, received: 0, actor: Some("c_staff") },
+    RecordCell { viewer: "t1_staff",     sees: true,  records: STAFF_RECORDS,  sent: 0, received: 0, actor: Some("c_staff") },
+    RecordCell { viewer: "t2_staff",     sees: false, records: NO_RECORDS,     sent: 0, received: 0, actor: None },
+    RecordCell { viewer: "disc_staff",   sees: false, records: NO_RECORDS,     sent: 0, received: 0, actor: None },
+    RecordCell { viewer: "county_admin", sees: false, records: NO_RECORDS,     sent: 0, received: 0, actor: None },
+    RecordCell { viewer: "li_si",        sees: true,  records: PUBLIC_RECORDS, sent: 0, received: 0, actor: None },
+    RecordCell { viewer: "wang_wu",      sees: false, records: NO_RECORDS,     sent: 0, received: 0, actor: None },
+];
+
+/// A case with one record of every kind: registered by 县自然资源局, assigned to 县住建局
+/// (with 县人社局 assisting), accepted, extended, supervised, reported, replied, and under
+/// review at 李四's request. Returns the case's id and number and each record's id.
+async fn case_with_every_record(app: &TestApp, s: &Scenario) -> (String, String, [String; 8]) {
+    let c = &s.county;
+    let (case, number) = fixtures::register(
+        app,
+        c.token("c_staff"),
+        json!({"townshipId": gid("OrgUnit", c.t1),
+               "petitioners": [{"name": "李四", "idNumber": LI_SI_ID, "phone": LI_SI_PHONE}]}),
+    )
+    .await;
+    let v = |who: &'static str| {
+        let case = case.clone();
+        async move { fixtures::version(app, c.token(who), &case).await }
+    };
+    let referral = fixtures::ok(app, c.token("c_staff"), "transferCase",
+        json!({"caseId": case, "expectedVersion": v("c_staff").await, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "ASSIGN", "reason": "属住建局职责"}),
+        "referral { id }").await["referral"]["id"].clone();
+    fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "acknowledgeReferral",
+        json!({"referralId": referral}),
+        "__typename",
+    )
+    .await;
+    fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "addAssistingUnit",
+        json!({"caseId": case, "unitId": gid("OrgUnit", c.dept_b)}),
+        "__typename",
+    )
+    .await;
+    fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "decideAcceptance",
+        json!({"caseId": case, "expectedVersion": v("a_staff").await, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+    fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "addProgressNote",
+        json!({"caseId": case, "text": "内部：已约谈", "internal": true}),
+        "__typename",
+    )
+    .await;
+    let extension = fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "requestExtension",
+        json!({"caseId": case, "days": 10, "reason": "需现场勘验"}),
+        "extension { id }",
+    )
+    .await["extension"]["id"]
+        .clone();
+    fixtures::ok(
+        app,
+        c.token("a_leader"),
+        "decideExtension",
+        json!({"extensionId": extension, "approve": true}),
+        "__typename",
+    )
+    .await;
+    let supervision = fixtures::ok(
+        app,
+        c.token("bureau_staff"),
+        "issueSupervision",
+        json!({"caseId": case, "text": "请加快办理", "dueAt": "2099-01-01T00:00:00Z"}),
+        "supervision { id }",
+    )
+    .await["supervision"]["id"]
+        .clone();
+    let report = fixtures::ok(
+        app,
+        c.token("a_staff"),
+        "fileCompletionReport",
+        json!({"caseId": case, "text": "已办结"}),
+        "report { id }",
+    )
+    .await["report"]["id"]
+        .clone();
+    fixtures::ok(
+        app,
+        c.token("bureau_staff"),
+        "decideCompletionReport",
+        json!({"reportId": report, "approve": true}),
+        "__typename",
+    )
+    .await;
+    fixtures::ok(app, c.token("a_leader"), "issueReply",
+        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED", "facts": "经查属实。", "reasons": "符合政策。", "basis": "《信访工作条例》"}),
+        "__typename").await;
+    fixtures::ok(
+        app,
+        s.token("li_si"),
+        "requestReview",
+        json!({"caseId": case, "reason": "对处理意见不服"}),
+        "__typename",
+    )
+    .await;
+    let ids = app
+        .gql(
+            Some(c.token("bureau_staff")),
+            "query($id: ID!) { case(id: $id) { reply { id } reviews { id } timeline(first: 100) { nodes { id action public } } } }",
+            json!({"id": case}),
+        )
+        .await;
+    let c_ = &ids["data"]["case"];
+    let entries = c_["timeline"]["nodes"].as_array().unwrap();
+    let entry = |public: bool, action: &str| {
+        entries
+            .iter()
+            .find(|e| e["public"] == public && e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} entry: {ids}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    let records = [
+        text(&referral),
+        text(&extension),
+        text(&supervision),
+        text(&report),
+        text(&c_["reply"]["id"]),
+        text(&c_["reviews"][0]["id"]),
+        entry(true, "REGISTER"),
+        entry(false, "PROGRESS_NOTE"),
+    ];
+    (case, number, records)
+}
+
+#[tokio::test]
+async fn every_record_and_side_path_follows_the_case_scope() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    let (case, number, records) = case_with_every_record(&app, &s).await;
+    let mut failures = vec![];
+    for cell in RECORD_MATRIX {
+        let token = s.token(cell.viewer);
+        let label = cell.viewer;
+        for (i, id) in records.iter().enumerate() {
+            let body = app
+                .gql(
+                    Some(token),
+                    "query($id: ID!) { node(id: $id) { id } }",
+                    json!({"id": id}),
+                )
+                .await;
+            let found = body["data"]["node"]["id"] == *id;
+            if found != cell.records[i] {
+                failures.push(format!(
+                    "{label}: node of {} expected {}: {body}",
+                    RECORD_KINDS[i], cell.records[i]
+                ));
+            }
+            if !found && code(&body) != Some("NOT_FOUND") {
+                failures.push(format!(
+                    "{label}: node of {} must be NOT_FOUND: {body}",
+                    RECORD_KINDS[i]
+                ));
+            }
+        }
+        // The referral lists, statistics and the actor name on the timeline.
+        let side = app
+            .gql(
+                Some(token),
+                "query($id: ID!) { referralsSent { totalCount } referralsReceived { totalCount }
+                   statistics(from: \"2020-01-01T00:00:00Z\", to: \"2099-01-01T00:00:00Z\") { total { cases } }
+                   case(id: $id) { timeline(first: 1) { nodes { actorName } } } }",
+                json!({"id": case}),
+            )
+            .await;
+        let staff = !matches!(cell.viewer, "li_si" | "wang_wu" | "county_admin");
+        if staff {
+            let sent = side["data"]["referralsSent"]["totalCount"].as_u64();
+            let received = side["data"]["referralsReceived"]["totalCount"].as_u64();
+            if (sent, received) != (Some(cell.sent), Some(cell.received)) {
+                failures.push(format!(
+                    "{label}: referral lists {sent:?}/{received:?}: {side}"
+                ));
+            }
+        }
+        // Statistics count the scenario's cases too: P and A as the read matrix says, plus this one.
+        let expected_cases = MATRIX
+            .iter()
+            .filter(|c| c.viewer == cell.viewer && c.sees)
+            .count() as u64
+            + u64::from(cell.sees);
+        let counted = side["data"]["statistics"]["total"]["cases"].as_u64();
+        // (Statistics are for units; a citizen or an administrator is refused outright.)
+        if staff && counted != Some(expected_cases) {
+            failures.push(format!(
+                "{label}: statistics counted {counted:?}, expected {expected_cases}: {side}"
+            ));
+        }
+        let actor = &side["data"]["case"]["timeline"]["nodes"][0]["actorName"];
+        if cell.sees && *actor != json!(cell.actor) {
+            failures.push(format!("{label}: REGISTER actorName {actor}"));
+        }
+        // The CSV export lists the case exactly where the viewer sees it.
+        let csv = app
+            .client
+            .get(format!("{}/export/cases.csv", app.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if csv.contains(&number) != cell.sees {
+            failures.push(format!(
+                "{label}: export lists the case: {}",
+                csv.contains(&number)
+            ));
+        }
+        // A caseEvents subscription is accepted exactly where the viewer sees the case.
+        let mut ws = Ws::open(&app.url, token, None).await.expect("upgrade");
+        ws.acked().await;
+        ws.subscribe(
+            "1",
+            "subscription($id: ID!) { caseEvents(caseId: $id) { action } }",
+            json!({"id": case}),
+        )
+        .await;
+        let refused = match ws.next(std::time::Duration::from_millis(300)).await {
+            WsEvent::Message(m) => m["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND",
+            _ => false,
+        };
+        if refused == cell.sees {
+            failures.push(format!("{label}: caseEvents refused = {refused}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells disagree with the rules:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
 }

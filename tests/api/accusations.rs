@@ -12,17 +12,7 @@ use std::time::Duration;
 const ZHANG_ID: &str = "11010519491231002X";
 
 async fn citizen(app: &TestApp) -> String {
-    let body = app
-        .gql(
-            None,
-            "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
-            json!({"i": {"username": "zhang_san", "password": "citizen password", "name": "张三", "phone": "13800138000", "idNumber": ZHANG_ID}}),
-        )
-        .await;
-    body["data"]["registerPetitioner"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
+    fixtures::citizen(app, "zhang_san", "张三", ZHANG_ID, "13800138000").await
 }
 
 const SUBMIT: &str = "mutation($i: SubmitPetitionInput!) { submitPetition(input: $i) { number case { id number } } }";
@@ -619,4 +609,82 @@ async fn reclassifying_as_an_accusation_takes_the_case_from_the_accused_at_once(
         "{back}"
     );
     assert!(sees(&app, county.token("t1_staff"), &id, &number).await);
+}
+
+#[tokio::test]
+async fn an_accused_sender_hears_nothing_more_of_the_referral_it_sent() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // 东关镇 registers a letter and hands it to 县住建局.
+    let (id, number) = fixtures::register(
+        &app,
+        county.token("t1_staff"),
+        json!({"channel": "LETTER", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    let sent = transfer(
+        &app,
+        county.token("t1_staff"),
+        &id,
+        county.dept_a,
+        "属住建局职责",
+    )
+    .await;
+    let referral = sent["data"]["transferCase"]["referral"]["id"].clone();
+    // The bureau finds the letter accuses 东关镇 itself.
+    let v = version(&app, county.token("bureau_staff"), &id).await;
+    ok(
+        &app,
+        county.token("bureau_staff"),
+        "reclassifyCase",
+        json!({"caseId": id, "expectedVersion": v, "category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT",
+               "accusedUnitId": gid("OrgUnit", county.t1), "reason": "信中反映镇干部"}),
+        "__typename",
+    )
+    .await;
+    let mut inbox = Ws::open(&app.url, county.token("t1_staff"), None)
+        .await
+        .expect("upgrade");
+    inbox.acked().await;
+    inbox
+        .subscribe("1", "subscription { inbox { kind caseNumber } }", json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // 县住建局 objects; the objection would go to the sender's inbox — not to an accused one.
+    ok(
+        &app,
+        county.token("a_staff"),
+        "objectReferral",
+        json!({"referralId": referral, "reason": "不属本单位职责"}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(inbox.next_data(Duration::from_millis(800)).await, None);
+    // Nor can it read or act on the referral any more, nor list it.
+    let node = app
+        .gql(
+            Some(county.token("t1_staff")),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": referral}),
+        )
+        .await;
+    assert_eq!(code(&node), Some("NOT_FOUND"), "{node}");
+    let resolve = mutate(
+        &app,
+        county.token("t1_staff"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": true}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(code(&resolve), Some("NOT_FOUND"), "{resolve}");
+    let sent_list = app
+        .gql(
+            Some(county.token("t1_staff")),
+            "{ referralsSent { totalCount nodes { caseNumber } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(sent_list["data"]["referralsSent"]["totalCount"], 0);
+    assert!(!sent_list.to_string().contains(&number));
 }

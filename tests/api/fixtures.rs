@@ -149,6 +149,21 @@ pub async fn county(app: &TestApp) -> County {
     }
 }
 
+/// Signs a citizen up through the app's own mutation and returns their access token.
+pub async fn citizen(app: &TestApp, username: &str, name: &str, id: &str, phone: &str) -> String {
+    let body = app
+        .gql(
+            None,
+            "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
+            json!({"i": {"username": username, "password": "citizen password", "name": name, "phone": phone, "idNumber": id}}),
+        )
+        .await;
+    body["data"]["registerPetitioner"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
+}
+
 pub const REGISTER: &str = r#"mutation($input: RegisterCaseInput!) {
   registerCase(input: $input) { case { id number status version leadUnit { name } } }
 }"#;

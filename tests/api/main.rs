@@ -3,6 +3,7 @@
 
 mod access_matrix;
 mod accusations;
+mod action_matrix;
 mod cases;
 mod fixtures;
 mod foundation;
