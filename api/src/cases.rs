@@ -1230,6 +1230,37 @@ pub async fn count_visible(
         .await?)
 }
 
+/// Petitioners of several cases, in order, by case id.
+pub async fn petitioners_by_case(
+    db: &impl ConnectionTrait,
+    case_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<case_petitioner::Model>>> {
+    let rows = petitioners_of(db, db::bucketed_ids(case_ids.iter().copied())).await?;
+    let mut out: std::collections::HashMap<i64, Vec<case_petitioner::Model>> = Default::default();
+    for p in rows {
+        out.entry(p.case_id).or_default().push(p);
+    }
+    Ok(out)
+}
+
+/// The assisting units of several cases (unit ids), by case id.
+pub async fn assisting_units_by_case(
+    db: &impl ConnectionTrait,
+    case_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+    let rows = case_unit::Entity::find()
+        .filter(case_unit::Column::CaseId.is_in(db::bucketed_ids(case_ids.iter().copied())))
+        .filter(case_unit::Column::Relation.eq(UnitRelation::Assisting.as_str()))
+        .order_by_asc(case_unit::Column::UnitId)
+        .all(db)
+        .await?;
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for r in rows {
+        out.entry(r.case_id).or_default().push(r.unit_id);
+    }
+    Ok(out)
+}
+
 /// Petitioners of a case, in order.
 pub async fn petitioners_of(
     db: &impl ConnectionTrait,

@@ -58,7 +58,14 @@ pub async fn connect_counted(
     let mut db = Database::connect(opts).await?;
     let counter = std::sync::Arc::new(StatementCounter::default());
     let counting = counter.clone();
-    db.set_metric_callback(move |_| {
+    let trace = std::env::var("XINFANG_TRACE_SQL").is_ok();
+    db.set_metric_callback(move |info| {
+        if trace {
+            eprintln!(
+                "SQL {}",
+                info.statement.sql.chars().take(160).collect::<String>()
+            );
+        }
         counting
             .0
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

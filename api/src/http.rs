@@ -247,12 +247,13 @@ async fn execute(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let loaders = Loaders::new(state.db.clone(), viewer.as_ref());
     let gql = gql
         .data(RequestContext {
             viewer,
             client_addr,
         })
-        .data(Loaders::new(state.db.clone()));
+        .data(loaders);
     let response = schema.execute(gql).await;
     for e in &response.errors {
         let code = e
@@ -544,11 +545,12 @@ async fn run_socket(
                 *t = Some(token.clone());
             }
             let mut data = async_graphql::Data::default();
+            data.insert(Loaders::new(init_state.db.clone(), Some(&viewer)));
             data.insert(RequestContext {
                 viewer: Some(viewer),
                 client_addr,
             });
-            data.insert(Loaders::new(init_state.db.clone()));
+
             Ok(data)
         },
     );

@@ -35,6 +35,21 @@ fn check_username(username: &str) -> Result<()> {
     }
 }
 
+/// A unit as the domain hands it out.
+pub type UnitRecord = org_unit::Model;
+
+/// Units by id (one statement).
+pub async fn units_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, UnitRecord>> {
+    let rows = org_unit::Entity::find()
+        .filter(org_unit::Column::Id.is_in(crate::db::bucketed_ids(ids.iter().copied())))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+}
+
 pub async fn find_unit(db: &impl ConnectionTrait, id: i64) -> Result<org_unit::Model> {
     org_unit::Entity::find_by_id(id)
         .one(db)

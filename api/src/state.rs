@@ -9,8 +9,11 @@ use crate::http::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
+/// The database handle (a pool), as the layers above the domain name it.
+pub type Db = DatabaseConnection;
+
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub clock: Arc<Clock>,
     pub auth: AuthConfig,
     pub settings: Settings,

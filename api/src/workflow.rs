@@ -93,14 +93,22 @@ pub async fn capabilities(
         Some(u) => cases::relations_of(db, case.id, u.id).await?,
         None => vec![],
     };
+    let evaluated = evaluation::Entity::find_by_id(case.id).one(db).await?;
+    capabilities_given(viewer, case, &relations, evaluated.as_ref(), now)
+}
+
+/// [`capabilities`] from what it reads: the viewer's unit's relations to the case and the
+/// case's evaluation, if any (a list loads both for all its rows at once).
+pub fn capabilities_given(
+    viewer: &Viewer,
+    case: &case::Model,
+    relations: &[UnitRelation],
+    evaluated: Option<&evaluation::Model>,
+    now: DateTime<Utc>,
+) -> Result<Capabilities> {
     let status = CaseStatus::from_db(&case.status)?;
-    let can = |action| viewer.may(case, &relations, action) && state_allows(case, status, action);
+    let can = |action| viewer.may(case, relations, action) && state_allows(case, status, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
-    let evaluated = if can(Action::Evaluate) || can(Action::Close) {
-        evaluation::Entity::find_by_id(case.id).one(db).await?
-    } else {
-        None
-    };
     let satisfied = evaluated
         .as_ref()
         .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied.as_str());

@@ -80,3 +80,208 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
         .collect();
     assert_eq!(titles, expected, "the township's cases, newest first");
 }
+
+/// Every field of `Case`, with every field of what it nests.
+const EVERY_FIELD: &str = "query($n: Int) { cases(first: $n) { totalCount pageInfo { hasNextPage endCursor } nodes {
+  id number version status channel category subject title content receivedAt createdAt updatedAt
+  township { name } leadUnit { name } registeredBy { name } accusedUnit { name } assistingUnits { name }
+  petitioners { name idNumber phone address representative confidential }
+  personCount isGroup isRepeat notAcceptable repeatOf { number } repeats { number }
+  acceptance { decision reason legalRoute decidedAt }
+  extensions { id days reason status requestedAt requestedBy decidedAt note }
+  reply { id outcome facts reasons basis unit { name } signedBy reviewBody { name } reviewRequestBy issuedAt }
+  evaluation { satisfaction comment onBehalf at }
+  reviews { id stage reason onBehalf requestedAt reviewingUnit { name } decideBy decision text decidedAt }
+  supervisions { id text dueAt issuedAt answer answeredAt overdue }
+  completionReports { id text filedAt status note decidedAt }
+  referrals { id mode status fromUnit { name } toUnit { name } reason reportDueAt objectBy objectionReason
+              createdAt resolvedAt caseNumber caseTitle case { number } }
+  leader { name unit { name } }
+  deadlines { acceptBy handleBy reviewRequestBy decideBy } dueAt overdue warning
+  viewerCan { transfer decideAcceptance addProgressNote requestExtension decideExtension reply addAssistingUnit
+              addAssistingOpinion issueSupervision answerSupervision fileCompletionReport decideCompletionReport
+              takeLeaderOwnership evaluate requestReview decideReview close reclassify seeFullPersonalData }
+  first: timeline(first: 3) { totalCount pageInfo { hasNextPage } nodes { id seq at action unitName actorName detail public hash } }
+  latest: timeline(last: 3) { totalCount nodes { id seq actorName } }
+} } }";
+
+/// Every field of `Referral`, in the referral lists.
+const EVERY_REFERRAL_FIELD: &str = "query($n: Int) { referralsReceived(first: $n) { totalCount nodes {
+  id mode status fromUnit { name } toUnit { name } reason reportDueAt objectBy objectionReason createdAt resolvedAt
+  caseNumber caseTitle case { number leadUnit { name } viewerCan { transfer } } } } }";
+
+async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) -> (u64, usize) {
+    let before = statements(app).await;
+    let body = app.gql(Some(token), query, json!({"n": n})).await;
+    let after = statements(app).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let nodes = body["data"][list]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .len();
+    (after - before, nodes)
+}
+
+/// A case with a record of every kind, led by 县住建局 after the bureau assigned it.
+async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
+    use crate::fixtures::{ok, version};
+    use crate::support::gid;
+    let c = county;
+    let (case, _) = fixtures::register(
+        app,
+        c.token("bureau_staff"),
+        json!({"title": format!("详案{i}"), "townshipId": gid("OrgUnit", c.t1)}),
+    )
+    .await;
+    let v = |who: &'static str| {
+        let case = case.clone();
+        async move { version(app, c.token(who), &case).await }
+    };
+    let referral = ok(app, c.token("bureau_staff"), "transferCase",
+        json!({"caseId": case, "expectedVersion": v("bureau_staff").await, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "ASSIGN", "reason": "交住建局办理"}),
+        "referral { id }").await["referral"]["id"].clone();
+    ok(
+        app,
+        c.token("a_staff"),
+        "acknowledgeReferral",
+        json!({"referralId": referral}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("a_staff"),
+        "addAssistingUnit",
+        json!({"caseId": case, "unitId": gid("OrgUnit", c.dept_b)}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("a_staff"),
+        "decideAcceptance",
+        json!({"caseId": case, "expectedVersion": v("a_staff").await, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+    let ext = ok(
+        app,
+        c.token("a_staff"),
+        "requestExtension",
+        json!({"caseId": case, "days": 5, "reason": "需勘验"}),
+        "extension { id }",
+    )
+    .await["extension"]["id"]
+        .clone();
+    ok(
+        app,
+        c.token("a_leader"),
+        "decideExtension",
+        json!({"extensionId": ext, "approve": true}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("bureau_staff"),
+        "issueSupervision",
+        json!({"caseId": case, "text": "请加快", "dueAt": "2099-01-01T00:00:00Z"}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("a_leader"),
+        "takeLeaderOwnership",
+        json!({"caseId": case}),
+        "__typename",
+    )
+    .await;
+    let report = ok(
+        app,
+        c.token("a_staff"),
+        "fileCompletionReport",
+        json!({"caseId": case, "text": "已办结"}),
+        "report { id }",
+    )
+    .await["report"]["id"]
+        .clone();
+    ok(
+        app,
+        c.token("bureau_staff"),
+        "decideCompletionReport",
+        json!({"reportId": report, "approve": true}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("a_leader"),
+        "issueReply",
+        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED",
+        "facts": "属实。", "reasons": "合规。", "basis": "条例"}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("bureau_staff"),
+        "evaluateCase",
+        json!({"caseId": case, "satisfaction": "DISSATISFIED", "onBehalf": true}),
+        "__typename",
+    )
+    .await;
+    ok(
+        app,
+        c.token("bureau_staff"),
+        "requestReview",
+        json!({"caseId": case, "reason": "不服"}),
+        "__typename",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_field_of_a_case_list_costs_the_same_statements_for_5_cases_as_for_100() {
+    // Every field of 100 cases is far beyond the default complexity limit; this test counts
+    // statements, not limits.
+    let app = spawn_app_with(&[
+        "--deadline-scan-seconds",
+        "3600",
+        "--max-complexity",
+        "1000000",
+    ])
+    .await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    // 95 plain cases of one person on one subject (so each repeats the one before), then the
+    // newest 5 with a record of every kind: both pages meet every loader.
+    for i in 0..95 {
+        fixtures::register(&app, token, json!({"title": format!("第{i}件")})).await;
+    }
+    for i in 0..5 {
+        rich_case(&app, &county, i).await;
+    }
+    for viewer in ["bureau_staff", "a_staff"] {
+        let token = county.token(viewer);
+        cost_of(&app, token, EVERY_FIELD, 5, "cases").await;
+        let five = cost_of(&app, token, EVERY_FIELD, 5, "cases").await;
+        let hundred = cost_of(&app, token, EVERY_FIELD, 100, "cases").await;
+        assert_eq!(five.1, 5);
+        assert_eq!(
+            five.0, hundred.0,
+            "{viewer}: every field of 5 cases cost {} statements, of {} cases {}",
+            five.0, hundred.1, hundred.0
+        );
+        assert!(five.0 <= 30, "{viewer}: {} statements", five.0);
+    }
+    let a = county.token("a_staff");
+    cost_of(&app, a, EVERY_REFERRAL_FIELD, 2, "referralsReceived").await;
+    let (two, n2) = cost_of(&app, a, EVERY_REFERRAL_FIELD, 2, "referralsReceived").await;
+    let (five, n5) = cost_of(&app, a, EVERY_REFERRAL_FIELD, 5, "referralsReceived").await;
+    assert_eq!((n2, n5), (2, 5));
+    assert_eq!(
+        two, five,
+        "referral lists: {two} statements for 2, {five} for 5"
+    );
+}

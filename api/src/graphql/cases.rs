@@ -2,7 +2,7 @@
 
 use super::Loaders;
 use super::identity::{OrgUnit, load_unit};
-use super::loaders::{LatestEntries, LatestKey};
+use super::loaders::LatestKey;
 use super::{
     GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
 };
@@ -13,6 +13,7 @@ use crate::cases::{
 };
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::error::{AppError, Result};
+use crate::records::LatestEntries;
 use crate::records::{self, NamedEntry};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use xinfang_entity::case;
@@ -190,12 +191,17 @@ impl Case {
     }
 
     /// The earlier case this one repeats, when the viewer may see it.
-    async fn visible_repeat_of(&self, ctx: &Context<'_>) -> Result<Option<Case>> {
+    async fn visible_repeat_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
         let Some(id) = self.0.repeat_of_id else {
             return Ok(None);
         };
-        Ok(domain::find_visible(&state(ctx).db, viewer(ctx)?, id)
-            .await?
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders
+            .visible_cases
+            .load_one(id)
+            .await
+            .map_err(loader_error)?
+            .flatten()
             .map(Case))
     }
 }
@@ -283,7 +289,7 @@ impl Case {
             .map_err(loader_error)?;
         Ok(ids
             .iter()
-            .filter_map(|id| units.get(id).cloned().map(OrgUnit))
+            .filter_map(|id| units.get(id).cloned().flatten().map(OrgUnit))
             .collect())
     }
     /// 信访人 — masked per the viewer's relation to the case (domain §5).
@@ -311,7 +317,7 @@ impl Case {
     }
     /// 重复信访 — the earlier case on the same matter, when the viewer may see it.
     async fn repeat_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        Ok(self.visible_repeat_of(ctx).await?)
+        self.visible_repeat_of(ctx).await
     }
     /// Whether this case repeats an earlier one that the viewer may see (a link to a case out
     /// of sight reads as absent).
@@ -325,9 +331,13 @@ impl Case {
     }
     /// Later cases that repeat this one, as far as the viewer may see them.
     async fn repeats(&self, ctx: &Context<'_>) -> GqlResult<Vec<Case>> {
-        let me = viewer(ctx)?;
-        Ok(domain::visible_repeats(&state(ctx).db, me, self.0.id)
-            .await?
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders
+            .repeats
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default()
             .into_iter()
             .map(Case)
             .collect())
@@ -338,40 +348,40 @@ impl Case {
     }
     /// 延期 — extension requests (petitioners see the approved ones, with their reasons).
     async fn extensions(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Extension>> {
-        Ok(super::workflow::extensions_of(ctx, self.0.id).await?)
+        Ok(super::workflow::extensions_of(ctx, &self.0).await?)
     }
     /// 处理意见书 — the written reply, once issued.
     async fn reply(&self, ctx: &Context<'_>) -> GqlResult<Option<super::workflow::Reply>> {
-        Ok(super::workflow::reply_of(ctx, self.0.id).await?)
+        Ok(super::workflow::reply_of(ctx, &self.0).await?)
     }
     /// 满意度评价
     async fn evaluation(
         &self,
         ctx: &Context<'_>,
     ) -> GqlResult<Option<super::workflow::Evaluation>> {
-        Ok(super::workflow::evaluation_of(ctx, self.0.id).await?)
+        Ok(super::workflow::evaluation_of(ctx, &self.0).await?)
     }
     /// 复查/复核
     async fn reviews(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Review>> {
-        Ok(super::workflow::reviews_of(ctx, self.0.id).await?)
+        Ok(super::workflow::reviews_of(ctx, &self.0).await?)
     }
     /// 督办 — supervision orders (staff only).
     async fn supervisions(
         &self,
         ctx: &Context<'_>,
     ) -> GqlResult<Vec<super::workflow::Supervision>> {
-        Ok(super::workflow::supervisions_of(ctx, self.0.id).await?)
+        Ok(super::workflow::supervisions_of(ctx, &self.0).await?)
     }
     /// 办结报告 — completion reports of an assigned case (staff only).
     async fn completion_reports(
         &self,
         ctx: &Context<'_>,
     ) -> GqlResult<Vec<super::workflow::CompletionReport>> {
-        Ok(super::workflow::completion_reports_of(ctx, self.0.id).await?)
+        Ok(super::workflow::completion_reports_of(ctx, &self.0).await?)
     }
     /// 转送/交办记录 — the whole chain of referrals, oldest first.
     async fn referrals(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Referral>> {
-        Ok(super::workflow::referrals_of(ctx, self.0.id).await?)
+        Ok(super::workflow::referrals_of(ctx, &self.0).await?)
     }
     /// 包案领导 — staff only.
     async fn leader(
@@ -408,12 +418,20 @@ impl Case {
     /// 可执行操作 — the actions this viewer may take now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ViewerCan> {
         let me = viewer(ctx)?;
-        let s = state(ctx);
-        Ok(
-            crate::workflow::capabilities(&s.db, me, &self.0, s.clock.now())
-                .await?
-                .into(),
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let (relations, evaluated) = futures_util::try_join!(
+            loaders.relations.load_one(self.0.id),
+            loaders.evaluations.load_one(self.0.id)
         )
+        .map_err(loader_error)?;
+        Ok(crate::workflow::capabilities_given(
+            me,
+            &self.0,
+            &relations.unwrap_or_default(),
+            evaluated.flatten().as_ref(),
+            state(ctx).clock.now(),
+        )?
+        .into())
     }
     /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
     /// With `last: n`, the latest n entries (still oldest first) — batched across a list.
@@ -431,13 +449,13 @@ impl Case {
                     crate::error::bad_input("last", "use either first/after or last").into(),
                 );
             }
-            return latest_entries(
-                ctx,
-                &me.sight(&self.0),
-                self.0.id,
-                page_size(Some(n)) as u32,
-            )
-            .await;
+            let n = page_size(Some(n)) as u32;
+            return latest_entries(ctx, &me.sight(&self.0), self.0.id, n, false).await;
+        }
+        if after.is_none() {
+            // The first page, batched across a list like `last`.
+            let n = page_size(first) as u32;
+            return latest_entries(ctx, &me.sight(&self.0), self.0.id, n, true).await;
         }
         let sight = me.sight(&self.0);
         let after_seq = match after.as_deref() {
@@ -475,8 +493,9 @@ impl Case {
     }
 }
 
-fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
-    async_graphql::Error::new(e.message())
+/// A loader's error, with its `extensions.code` like any other.
+pub(super) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
+    super::gql_error(&e)
 }
 
 /// The latest `n` entries of a case's timeline through the batch loader.
@@ -485,12 +504,14 @@ async fn latest_entries(
     sight: &CaseSight,
     case_id: i64,
     n: u32,
+    from_start: bool,
 ) -> GqlResult<TimelineConnection> {
     let loaders = ctx.data_unchecked::<Loaders>();
     let key = LatestKey {
         case_id,
         public_only: !sight.staff_records,
         last: n,
+        from_start,
     };
     let LatestEntries { entries, total } = loaders
         .latest_events
@@ -502,9 +523,10 @@ async fn latest_entries(
         .into_iter()
         .map(|e| TimelineEntry::seen_by(sight, e))
         .collect();
+    let more = (nodes.len() as i64) < total;
     let page_info = PageInfo {
-        has_next_page: false,
-        has_previous_page: (nodes.len() as i64) < total,
+        has_next_page: from_start && more,
+        has_previous_page: !from_start && more,
         start_cursor: nodes.first().map(|n| n.seq.to_string()),
         end_cursor: nodes.last().map(|n| n.seq.to_string()),
     };
@@ -889,8 +911,18 @@ impl CaseMutation {
 
 /// Loads, in one statement per kind, what the rows of a case list will ask for — read from
 /// the query's own selection — so the rows find it in the loaders' caches. This is what keeps
-/// the number of statements of a list independent of its length.
-type LoadResult = std::result::Result<Vec<i64>, std::sync::Arc<AppError>>;
+/// the number of statements of a list independent of its length: left to themselves, the
+/// rows' loads would be split into several batches whenever the runtime makes the request
+/// yield part-way through a long page.
+#[derive(Default)]
+struct Named {
+    units: Vec<i64>,
+    staff: Vec<i64>,
+}
+
+type Load<'a> = std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<Named, std::sync::Arc<AppError>>> + Send + 'a>,
+>;
 
 pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> {
     if rows.is_empty() {
@@ -910,10 +942,12 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
             None
         }
     };
+    let selected = |name: &str| node(name).is_some();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let mut unit_ids: Vec<i64> = vec![];
+    let staff_records = me.sees_staff_records();
+    let mut named = Named::default();
     for c in rows {
-        unit_ids.extend(
+        named.units.extend(
             [
                 Some(c.lead_unit_id),
                 c.township_id,
@@ -923,75 +957,179 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
             .into_iter()
             .flatten(),
         );
+        if selected("leader") && staff_records {
+            named.staff.extend(c.leader_user_id);
+        }
     }
-    // What the rows will ask for, loaded side by side (each on its own pooled connection):
-    // the units the rows name, and whichever nested lists the request selects.
-    let timeline_last = node("timeline").and_then(|timeline| {
-        timeline
-            .selection_fields()
-            .first()
-            .and_then(|f| f.arguments().ok())
-            .and_then(|args| args.into_iter().find(|(name, _)| name.as_str() == "last"))
-            .and_then(|(_, value)| match value {
-                async_graphql::Value::Number(n) => n.as_i64(),
+    // Each timeline selection (aliases included): `last: n`, or a first page.
+    let mut timelines: Vec<(u32, bool)> = vec![];
+    if let Some(timeline) = node("timeline") {
+        for field in timeline.selection_fields() {
+            let args = field.arguments().unwrap_or_default();
+            let arg = |name: &str| {
+                args.iter()
+                    .find(|(n, _)| n.as_str() == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let number = |v: Option<async_graphql::Value>| match v {
+                Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
                 _ => None,
+            };
+            match (number(arg("last")), arg("after")) {
+                (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false)),
+                (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true)),
+                (None, Some(_)) => {}
+            }
+        }
+    }
+    let ids_ = || ids.iter().copied();
+    let mut loads: Vec<Load<'_>> = vec![Box::pin(async {
+        loaders.units.load_many(named.units.clone()).await?;
+        Ok(Named::default())
+    })];
+    if selected("petitioners") {
+        loads.push(Box::pin(async {
+            loaders.petitioners.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("assistingUnits") && staff_records {
+        loads.push(Box::pin(async {
+            let assisting = loaders.assisting.load_many(ids_()).await?;
+            Ok(Named {
+                units: assisting.into_values().flatten().collect(),
+                ..Default::default()
             })
-    });
-    let petitioners = async {
-        if node("petitioners").is_some() {
-            loaders.petitioners.load_many(ids.iter().copied()).await?;
-        }
-        LoadResult::Ok(vec![])
-    };
-    let assisting = async {
-        if node("assistingUnits").is_some() && me.sees_staff_records() {
-            let assisting = loaders.assisting.load_many(ids.iter().copied()).await?;
-            return LoadResult::Ok(assisting.into_values().flatten().collect());
-        }
-        LoadResult::Ok(vec![])
-    };
-    let referrals = async {
-        if node("referrals").is_some() {
-            let referrals = loaders.referrals.load_many(ids.iter().copied()).await?;
-            return LoadResult::Ok(
-                referrals
+        }));
+    }
+    if selected("referrals") {
+        loads.push(Box::pin(async {
+            let referrals = loaders.referrals.load_many(ids_()).await?;
+            if node("referrals").is_some_and(|r| r.field("case").exists()) {
+                loaders.visible_cases.load_many(ids_()).await?;
+            }
+            Ok(Named {
+                units: referrals
                     .values()
                     .flatten()
                     .flat_map(|r| [r.from_unit_id, r.to_unit_id])
                     .collect(),
-            );
-        }
-        LoadResult::Ok(vec![])
-    };
-    let timeline = async {
-        if let Some(n) = timeline_last {
-            let n = page_size(Some(n as i32)) as u32;
-            let keys = ids.iter().map(|&case_id| LatestKey {
+                ..Default::default()
+            })
+        }));
+    }
+    for (n, from_start) in timelines {
+        loads.push(Box::pin(async move {
+            let keys = ids_().map(|case_id| LatestKey {
                 case_id,
-                public_only: !me.sees_staff_records(),
+                public_only: !staff_records,
                 last: n,
+                from_start,
             });
             loaders.latest_events.load_many(keys).await?;
-        }
-        LoadResult::Ok(vec![])
-    };
-    let units = async {
-        loaders.units.load_many(unit_ids).await?;
-        LoadResult::Ok(vec![])
-    };
-    let more_units: Vec<Vec<i64>> = futures_util::future::try_join_all([
-        Box::pin(petitioners) as std::pin::Pin<Box<dyn Future<Output = LoadResult> + Send>>,
-        Box::pin(assisting),
-        Box::pin(referrals),
-        Box::pin(timeline),
-        Box::pin(units),
-    ])
-    .await
+            Ok(Named::default())
+        }));
+    }
+    if selected("extensions") {
+        loads.push(Box::pin(async {
+            let rows = loaders.extensions.load_many(ids_()).await?;
+            Ok(Named {
+                staff: rows
+                    .values()
+                    .flatten()
+                    .map(|e| e.requested_by_user_id)
+                    .collect(),
+                ..Default::default()
+            })
+        }));
+    }
+    if selected("reply") {
+        loads.push(Box::pin(async {
+            let rows = loaders.replies.load_many(ids_()).await?;
+            Ok(Named {
+                units: rows
+                    .values()
+                    .flatten()
+                    .flat_map(|r| [Some(r.unit_id), r.review_unit_id])
+                    .flatten()
+                    .collect(),
+                staff: rows
+                    .values()
+                    .flatten()
+                    .map(|r| r.signed_by_user_id)
+                    .collect(),
+            })
+        }));
+    }
+    if selected("reviews") {
+        loads.push(Box::pin(async {
+            let rows = loaders.reviews.load_many(ids_()).await?;
+            Ok(Named {
+                units: rows
+                    .values()
+                    .flatten()
+                    .map(|r| r.reviewing_unit_id)
+                    .collect(),
+                ..Default::default()
+            })
+        }));
+    }
+    if selected("evaluation") || selected("viewerCan") {
+        loads.push(Box::pin(async {
+            loaders.evaluations.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("viewerCan") {
+        loads.push(Box::pin(async {
+            loaders.relations.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("supervisions") && staff_records {
+        loads.push(Box::pin(async {
+            loaders.supervisions.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("completionReports") && staff_records {
+        loads.push(Box::pin(async {
+            loaders.completion_reports.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("repeats") {
+        loads.push(Box::pin(async {
+            loaders.repeats.load_many(ids_()).await?;
+            Ok(Named::default())
+        }));
+    }
+    if selected("repeatOf") || selected("isRepeat") || selected("notAcceptable") {
+        let earlier: Vec<i64> = rows.iter().filter_map(|c| c.repeat_of_id).collect();
+        loads.push(Box::pin(async move {
+            loaders.visible_cases.load_many(earlier).await?;
+            Ok(Named::default())
+        }));
+    }
+    let found = futures_util::future::try_join_all(loads)
+        .await
+        .map_err(loader_error)?;
+    // What the loaded records name: units, and the staff named on them (whose own units a
+    // leader's entry shows). The loaders' caches skip what is already there.
+    let mut staff: Vec<i64> = named.staff.clone();
+    let mut units: Vec<i64> = vec![];
+    for n in found {
+        units.extend(n.units);
+        staff.extend(n.staff);
+    }
+    let (_, leaders) = futures_util::try_join!(
+        loaders.units.load_many(units),
+        loaders.staff.load_many(staff)
+    )
     .map_err(loader_error)?;
-    // Units named only by assisting rows and referrals (the cache skips the rest).
     loaders
         .units
-        .load_many(more_units.into_iter().flatten())
+        .load_many(leaders.values().flatten().filter_map(|s| s.unit_id))
         .await
         .map_err(loader_error)?;
     Ok(())

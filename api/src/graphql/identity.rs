@@ -89,7 +89,8 @@ pub async fn load_unit(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<O
         .units
         .load_one(id)
         .await
-        .map_err(|e| async_graphql::Error::new(e.message()))?;
+        .map_err(super::cases::loader_error)?
+        .flatten();
     Ok(unit.map(OrgUnit))
 }
 

@@ -1,143 +1,216 @@
 //! Per-request DataLoaders: nested fields of a list cost one query per kind and level, not
 //! one per row. Each loader gathers the keys its sibling fields ask for before the request's
-//! task yields (see [`loader`]) and answers them with a single `… IN (…)` statement whose id
-//! list is padded to a few fixed lengths ([`crate::db::bucketed_ids`]).
+//! task yields (see [`loader`]) and answers them with one batched domain read
+//! ([`crate::records`], [`crate::cases`], [`crate::identity`]), whose id lists are padded to a
+//! few fixed lengths ([`crate::db::bucketed_ids`]).
+//!
+//! The loaders that depend on who is asking (visible cases, a unit's relations) are built with
+//! the request's viewer and read through its scope.
 
-use crate::db::bucketed_ids;
+use crate::access::Viewer;
 use crate::domain::UnitRelation;
 use crate::error::AppError;
-pub use crate::records::LatestEntries;
+use crate::identity::UnitRecord;
+use crate::records::{
+    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, LatestEntries,
+    PetitionerRecord, ReferralRecord, ReplyRecord, ReviewRecord, Staff, SupervisionRecord,
+};
+use crate::state::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use xinfang_entity::{case_petitioner, case_unit, org_unit, referral, user};
 
 type LoadResult<V> = Result<HashMap<i64, V>, Arc<AppError>>;
 
-fn err(e: sea_orm::DbErr) -> Arc<AppError> {
-    Arc::new(AppError::from(e))
-}
-
-pub struct UnitLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<i64> for UnitLoader {
-    type Value = org_unit::Model;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let rows = org_unit::Entity::find()
-            .filter(org_unit::Column::Id.is_in(bucketed_ids(keys.iter().copied())))
-            .all(&self.db)
-            .await
-            .map_err(err)?;
-        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
-    }
-}
-
-/// Display names of accounts (for timeline entries and records shown to staff).
-pub struct UserNameLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<i64> for UserNameLoader {
-    type Value = String;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(bucketed_ids(keys.iter().copied())))
-            .all(&self.db)
-            .await
-            .map_err(err)?;
-        Ok(rows.into_iter().map(|u| (u.id, u.display_name)).collect())
-    }
-}
-
-/// Petitioners of cases, in order.
-pub struct PetitionerLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<i64> for PetitionerLoader {
-    type Value = Vec<case_petitioner::Model>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let rows = crate::cases::petitioners_of(&self.db, bucketed_ids(keys.iter().copied()))
-            .await
-            .map_err(Arc::new)?;
-        let mut out: HashMap<i64, Self::Value> = HashMap::new();
-        for p in rows {
-            out.entry(p.case_id).or_default().push(p);
+/// A loader keyed by id that answers with one domain read: `$fetch(db, keys)`.
+///
+/// Every key gets an answer — an empty list, or `None` (`$wrap` says which) — because a
+/// DataLoader caches only the keys it was answered for: a case without extensions would
+/// otherwise be asked for again by its row, in a second statement.
+macro_rules! by_id_loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, $fetch:path) => {
+        by_id_loader!($(#[$doc])* $name, $value, $fetch, |v| v);
+    };
+    ($(#[$doc:meta])* $name:ident, $value:ty, $fetch:path, $wrap:expr) => {
+        $(#[$doc])*
+        pub struct $name {
+            db: Db,
         }
-        Ok(out)
-    }
+
+        impl Loader<i64> for $name {
+            type Value = $value;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+                let mut found: HashMap<i64, $value> = $fetch(&self.db, keys)
+                    .await
+                    .map_err(Arc::new)?
+                    .into_iter()
+                    .map(|(k, v)| (k, $wrap(v)))
+                    .collect();
+                for key in keys {
+                    found.entry(*key).or_default();
+                }
+                Ok(found)
+            }
+        }
+    };
 }
 
-/// Assisting units of cases (unit ids).
-pub struct AssistingLoader {
-    db: DatabaseConnection,
+by_id_loader!(
+    /// Units by id.
+    UnitLoader,
+    Option<UnitRecord>,
+    crate::identity::units_by_id,
+    Some
+);
+by_id_loader!(
+    /// Accounts by id, as records name them.
+    StaffLoader,
+    Option<Staff>,
+    records::staff_by_id,
+    Some
+);
+by_id_loader!(
+    /// Petitioners of cases, in order.
+    PetitionerLoader,
+    Vec<PetitionerRecord>,
+    crate::cases::petitioners_by_case
+);
+by_id_loader!(
+    /// Assisting units of cases (unit ids).
+    AssistingLoader,
+    Vec<i64>,
+    crate::cases::assisting_units_by_case
+);
+by_id_loader!(
+    /// Referrals of cases, oldest first.
+    ReferralLoader,
+    Vec<ReferralRecord>,
+    records::referrals_by_case
+);
+by_id_loader!(
+    /// Extension requests of cases.
+    ExtensionLoader,
+    Vec<ExtensionRecord>,
+    records::extensions_by_case
+);
+by_id_loader!(
+    /// Review requests of cases.
+    ReviewLoader,
+    Vec<ReviewRecord>,
+    records::reviews_by_case
+);
+by_id_loader!(
+    /// Supervision orders of cases.
+    SupervisionLoader,
+    Vec<SupervisionRecord>,
+    records::supervisions_by_case
+);
+by_id_loader!(
+    /// Completion reports of cases.
+    CompletionReportLoader,
+    Vec<CompletionReportRecord>,
+    records::completion_reports_by_case
+);
+by_id_loader!(
+    /// The written reply of cases.
+    ReplyLoader,
+    Option<ReplyRecord>,
+    records::replies_by_case,
+    Some
+);
+by_id_loader!(
+    /// The evaluation of cases.
+    EvaluationLoader,
+    Option<EvaluationRecord>,
+    records::evaluations_by_case,
+    Some
+);
+
+/// Cases by id, as far as the request's viewer may see them (for links between cases).
+pub struct VisibleCaseLoader {
+    db: Db,
+    viewer: Option<Viewer>,
 }
 
-impl Loader<i64> for AssistingLoader {
-    type Value = Vec<i64>;
+impl Loader<i64> for VisibleCaseLoader {
+    /// `None` for a case out of sight (answered, so that it is not asked again).
+    type Value = Option<CaseRecord>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let rows = case_unit::Entity::find()
-            .filter(case_unit::Column::CaseId.is_in(bucketed_ids(keys.iter().copied())))
-            .filter(case_unit::Column::Relation.eq(UnitRelation::Assisting.as_str()))
-            .order_by_asc(case_unit::Column::UnitId)
-            .all(&self.db)
-            .await
-            .map_err(err)?;
-        let mut out: HashMap<i64, Self::Value> = HashMap::new();
-        for r in rows {
-            out.entry(r.case_id).or_default().push(r.unit_id);
-        }
-        Ok(out)
+        let mut found = match &self.viewer {
+            Some(v) => records::visible_cases(&self.db, v, keys)
+                .await
+                .map_err(Arc::new)?,
+            None => HashMap::new(),
+        };
+        Ok(keys.iter().map(|k| (*k, found.remove(k))).collect())
     }
 }
 
-/// Referrals of cases, oldest first.
-pub struct ReferralLoader {
-    db: DatabaseConnection,
+/// The later cases repeating each case, as far as the request's viewer may see them.
+pub struct RepeatsLoader {
+    db: Db,
+    viewer: Option<Viewer>,
 }
 
-impl Loader<i64> for ReferralLoader {
-    type Value = Vec<referral::Model>;
+impl Loader<i64> for RepeatsLoader {
+    type Value = Vec<CaseRecord>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let rows = referral::Entity::find()
-            .filter(referral::Column::CaseId.is_in(bucketed_ids(keys.iter().copied())))
-            .order_by_asc(referral::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(err)?;
-        let mut out: HashMap<i64, Self::Value> = HashMap::new();
-        for r in rows {
-            out.entry(r.case_id).or_default().push(r);
-        }
-        Ok(out)
+        let mut found = match &self.viewer {
+            Some(v) => records::visible_repeats_by_case(&self.db, v, keys)
+                .await
+                .map_err(Arc::new)?,
+            None => HashMap::new(),
+        };
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(k).unwrap_or_default()))
+            .collect())
     }
 }
 
-/// The latest `n` timeline entries of cases (oldest of them first) and each case's total,
-/// for one audience (all entries, or public ones only).
+/// The request's viewer's unit's relations to cases (for `viewerCan`).
+pub struct RelationsLoader {
+    db: Db,
+    unit: Option<i64>,
+}
+
+impl Loader<i64> for RelationsLoader {
+    type Value = Vec<UnitRelation>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+        let mut found = match self.unit {
+            Some(unit) => records::relations_by_case(&self.db, unit, keys)
+                .await
+                .map_err(Arc::new)?,
+            None => HashMap::new(),
+        };
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(k).unwrap_or_default()))
+            .collect())
+    }
+}
+
+/// The latest `n` timeline entries of cases — or, `from_start`, the first `n` — (oldest of
+/// them first) and each case's total, for one audience (all entries, or public ones only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LatestKey {
     pub case_id: i64,
     pub public_only: bool,
     pub last: u32,
+    pub from_start: bool,
 }
 
 pub struct LatestEventsLoader {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Loader<LatestKey> for LatestEventsLoader {
@@ -149,24 +222,26 @@ impl Loader<LatestKey> for LatestEventsLoader {
         keys: &[LatestKey],
     ) -> Result<HashMap<LatestKey, Self::Value>, Self::Error> {
         let mut out = HashMap::new();
-        let mut shapes: HashMap<(bool, u32), Vec<i64>> = HashMap::new();
+        let mut shapes: HashMap<(bool, u32, bool), Vec<i64>> = HashMap::new();
         for k in keys {
             shapes
-                .entry((k.public_only, k.last))
+                .entry((k.public_only, k.last, k.from_start))
                 .or_default()
                 .push(k.case_id);
         }
-        for ((public_only, last), ids) in shapes {
-            let mut grouped = crate::records::latest_entries(&self.db, &ids, public_only, last)
-                .await
-                .map_err(Arc::new)?;
-            for id in ids {
-                let value = grouped.remove(&id).unwrap_or_default();
+        for ((public_only, last, from_start), ids) in shapes {
+            let mut grouped =
+                records::latest_entries(&self.db, &ids, public_only, last, from_start)
+                    .await
+                    .map_err(Arc::new)?;
+            for case_id in ids {
+                let value = grouped.remove(&case_id).unwrap_or_default();
                 out.insert(
                     LatestKey {
-                        case_id: id,
+                        case_id,
                         public_only,
                         last,
+                        from_start,
                     },
                     value,
                 );
@@ -180,10 +255,19 @@ impl Loader<LatestKey> for LatestEventsLoader {
 /// what its rows will ask for up front ([`super::cases::prefetch`]) and the rows then find it.
 pub struct Loaders {
     pub units: DataLoader<UnitLoader, HashMapCache>,
-    pub users: DataLoader<UserNameLoader, HashMapCache>,
+    pub staff: DataLoader<StaffLoader, HashMapCache>,
     pub petitioners: DataLoader<PetitionerLoader, HashMapCache>,
     pub assisting: DataLoader<AssistingLoader, HashMapCache>,
     pub referrals: DataLoader<ReferralLoader, HashMapCache>,
+    pub extensions: DataLoader<ExtensionLoader, HashMapCache>,
+    pub reviews: DataLoader<ReviewLoader, HashMapCache>,
+    pub supervisions: DataLoader<SupervisionLoader, HashMapCache>,
+    pub completion_reports: DataLoader<CompletionReportLoader, HashMapCache>,
+    pub replies: DataLoader<ReplyLoader, HashMapCache>,
+    pub evaluations: DataLoader<EvaluationLoader, HashMapCache>,
+    pub visible_cases: DataLoader<VisibleCaseLoader, HashMapCache>,
+    pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
+    pub relations: DataLoader<RelationsLoader, HashMapCache>,
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
 }
 
@@ -199,13 +283,32 @@ fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db, viewer: Option<&Viewer>) -> Self {
+        let unit = viewer.and_then(|v| v.unit.as_ref().map(|u| u.id));
         Loaders {
             units: loader(UnitLoader { db: db.clone() }),
-            users: loader(UserNameLoader { db: db.clone() }),
+            staff: loader(StaffLoader { db: db.clone() }),
             petitioners: loader(PetitionerLoader { db: db.clone() }),
             assisting: loader(AssistingLoader { db: db.clone() }),
             referrals: loader(ReferralLoader { db: db.clone() }),
+            extensions: loader(ExtensionLoader { db: db.clone() }),
+            reviews: loader(ReviewLoader { db: db.clone() }),
+            supervisions: loader(SupervisionLoader { db: db.clone() }),
+            completion_reports: loader(CompletionReportLoader { db: db.clone() }),
+            replies: loader(ReplyLoader { db: db.clone() }),
+            evaluations: loader(EvaluationLoader { db: db.clone() }),
+            visible_cases: loader(VisibleCaseLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            repeats: loader(RepeatsLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            relations: loader(RelationsLoader {
+                db: db.clone(),
+                unit,
+            }),
             latest_events: loader(LatestEventsLoader { db }),
         }
     }

@@ -85,8 +85,16 @@ pub fn sdl() -> String {
 
 impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
+        gql_error(&e)
+    }
+}
+
+/// A domain error as a GraphQL error: its message, and its code in `extensions.code` (with
+/// `field`, `status` and `action` where they apply). Internal detail is logged, never sent.
+pub fn gql_error(e: &AppError) -> async_graphql::Error {
+    {
         let code = e.code();
-        let message = match &e {
+        let message = match e {
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 "internal error".to_string()
@@ -104,7 +112,7 @@ impl From<AppError> for async_graphql::Error {
         };
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
-            match &e {
+            match e {
                 AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 AppError::InvalidTransition { status, action, .. } => {
                     ext.set("status", status.as_str());

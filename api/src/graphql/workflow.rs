@@ -1,7 +1,7 @@
 //! GraphQL types and operations of the workflow: the records a case accumulates and the
 //! mutations that move it along. Each mutation states what it needs and calls `workflow`.
 
-use super::cases::Case;
+use super::cases::{Case, loader_error};
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::access::Viewer;
@@ -15,7 +15,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use xinfang_entity::{
     calendar_day, case, completion_report, evaluation, extension, referral, reply, review,
-    supervision, user,
+    supervision,
 };
 
 fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
@@ -35,19 +35,24 @@ async fn visible(ctx: &Context<'_>, id: i64) -> Result<Option<Case>> {
         .map(Case))
 }
 
+/// A staff member's name on a record, as the viewer may read it (batched across a list).
 async fn staff_name(
     ctx: &Context<'_>,
     me: &Viewer,
     user_id: Option<i64>,
-) -> Result<Option<String>> {
+) -> GqlResult<Option<String>> {
+    let Some(id) = user_id else { return Ok(None) };
     if !me.record_sight().staff_names {
         return Ok(None);
     }
-    let Some(id) = user_id else { return Ok(None) };
-    Ok(user::Entity::find_by_id(id)
-        .one(&state(ctx).db)
-        .await?
-        .map(|u| u.display_name))
+    let staff = loaders(ctx)
+        .staff
+        .load_one(id)
+        .await
+        .map_err(loader_error)?;
+    Ok(me
+        .record_sight()
+        .staff_name(staff.flatten().map(|s| s.name)))
 }
 
 // ---- records ---------------------------------------------------------------------------
@@ -363,7 +368,13 @@ impl Referral {
     }
     /// The case itself, when the viewer may still see it.
     async fn case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        Ok(visible(ctx, self.0.case_id).await?)
+        Ok(loaders(ctx)
+            .visible_cases
+            .load_one(self.0.case_id)
+            .await
+            .map_err(loader_error)?
+            .flatten()
+            .map(Case))
     }
 }
 
@@ -383,83 +394,101 @@ pub struct LeaderOwnership {
 
 // ---- the records of one case, as Case's fields read them ------------------------------
 
-pub async fn extensions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Extension>> {
-    let me = viewer(ctx)?;
-    let mut q = extension::Entity::find().filter(extension::Column::CaseId.eq(case_id));
-    if !me.record_sight().staff_records {
-        q = q.filter(extension::Column::Status.eq(ApprovalStatus::Approved.as_str()));
-    }
-    Ok(q.order_by_asc(extension::Column::Id)
-        .all(&state(ctx).db)
-        .await?
+pub async fn extensions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Extension>> {
+    let sight = viewer(ctx)?.sight(case);
+    let rows = loaders(ctx)
+        .extensions
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default();
+    // Petitioners read the approved extensions only, with their reasons.
+    Ok(rows
         .into_iter()
+        .filter(|e| sight.staff_records || e.status == ApprovalStatus::Approved.as_str())
         .map(Extension)
         .collect())
 }
 
-pub async fn reply_of(ctx: &Context<'_>, case_id: i64) -> Result<Option<Reply>> {
-    Ok(reply::Entity::find()
-        .filter(reply::Column::CaseId.eq(case_id))
-        .one(&state(ctx).db)
-        .await?
+pub async fn reply_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Option<Reply>> {
+    Ok(loaders(ctx)
+        .replies
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .flatten()
         .map(Reply))
 }
 
-pub async fn evaluation_of(ctx: &Context<'_>, case_id: i64) -> Result<Option<Evaluation>> {
-    evaluation::Entity::find_by_id(case_id)
-        .one(&state(ctx).db)
-        .await?
+pub async fn evaluation_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Option<Evaluation>> {
+    loaders(ctx)
+        .evaluations
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .flatten()
         .map(Evaluation::from_model)
         .transpose()
+        .map_err(Into::into)
 }
 
-pub async fn reviews_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Review>> {
-    let rows = review::Entity::find()
-        .filter(review::Column::CaseId.eq(case_id))
-        .order_by_asc(review::Column::Id)
-        .all(&state(ctx).db)
-        .await?;
-    Ok(rows.into_iter().map(Review).collect())
+pub async fn reviews_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Review>> {
+    Ok(loaders(ctx)
+        .reviews
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Review)
+        .collect())
 }
 
-pub async fn supervisions_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Supervision>> {
-    if !viewer(ctx)?.record_sight().staff_records {
+pub async fn supervisions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Supervision>> {
+    if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
     }
-    let rows = supervision::Entity::find()
-        .filter(supervision::Column::CaseId.eq(case_id))
-        .order_by_asc(supervision::Column::Id)
-        .all(&state(ctx).db)
-        .await?;
-    Ok(rows.into_iter().map(Supervision).collect())
+    Ok(loaders(ctx)
+        .supervisions
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Supervision)
+        .collect())
 }
 
 pub async fn completion_reports_of(
     ctx: &Context<'_>,
-    case_id: i64,
-) -> Result<Vec<CompletionReport>> {
-    if !viewer(ctx)?.record_sight().staff_records {
+    case: &case::Model,
+) -> GqlResult<Vec<CompletionReport>> {
+    if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
     }
-    let rows = completion_report::Entity::find()
-        .filter(completion_report::Column::CaseId.eq(case_id))
-        .order_by_asc(completion_report::Column::Id)
-        .all(&state(ctx).db)
-        .await?;
-    Ok(rows.into_iter().map(CompletionReport).collect())
+    Ok(loaders(ctx)
+        .completion_reports
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(CompletionReport)
+        .collect())
 }
 
-pub async fn referrals_of(ctx: &Context<'_>, case_id: i64) -> Result<Vec<Referral>> {
-    let loaders = ctx.data_unchecked::<super::Loaders>();
-    if let Ok(Some(rows)) = loaders.referrals.load_one(case_id).await {
-        return Ok(rows.into_iter().map(Referral::new).collect());
-    }
-    let rows = referral::Entity::find()
-        .filter(referral::Column::CaseId.eq(case_id))
-        .order_by_asc(referral::Column::Id)
-        .all(&state(ctx).db)
-        .await?;
-    Ok(rows.into_iter().map(Referral::new).collect())
+/// The case's referrals, each carrying the case's number and title (read from the case
+/// itself, not once per referral).
+pub async fn referrals_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Referral>> {
+    Ok(loaders(ctx)
+        .referrals
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| Referral::with_facts(r, case.number.clone(), case.title.clone()))
+        .collect())
 }
 
 pub async fn leader_of(
@@ -470,17 +499,23 @@ pub async fn leader_of(
     let (true, Some(id)) = (me.sight(case).staff_records, case.leader_user_id) else {
         return Ok(None);
     };
-    let Some(leader) = user::Entity::find_by_id(id)
-        .one(&state(ctx).db)
+    let Some(leader) = loaders(ctx)
+        .staff
+        .load_one(id)
         .await
-        .map_err(AppError::from)?
+        .map_err(loader_error)?
+        .flatten()
     else {
         return Ok(None);
     };
     Ok(Some(LeaderOwnership {
-        name: leader.display_name,
-        unit: load_unit(ctx, leader.org_unit_id).await?,
+        name: leader.name,
+        unit: load_unit(ctx, leader.unit_id).await?,
     }))
+}
+
+fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
+    ctx.data_unchecked::<super::Loaders>()
 }
 
 // ---- inputs and payloads ---------------------------------------------------------------
