@@ -86,6 +86,49 @@ pub fn accusation_hides_from(accused: &org_unit::Model, unit: &org_unit::Model) 
     !above_county && unit.path.starts_with(&accused.path)
 }
 
+/// Whether a case's accusation hides it from `unit`: [`accusation_hides_from`], with the
+/// petition bureau exempt, as it is from every exclusion.
+pub fn hidden_by_accusation(accused: Option<&org_unit::Model>, unit: &org_unit::Model) -> bool {
+    !unit.petition_bureau && accused.is_some_and(|a| accusation_hides_from(a, unit))
+}
+
+/// Why `unit` may not lead (or receive, or assist on) an accusation against `accused`, if it
+/// may not: never the accused unit itself, nor a unit the accusation hides the case from;
+/// and an accusation against a county's leadership only its discipline body (or the petition
+/// bureau, until it routes the case there).
+pub fn accusation_lead_refusal(
+    accused: &org_unit::Model,
+    unit: &org_unit::Model,
+) -> Option<&'static str> {
+    if unit.id == accused.id {
+        return Some("an accusation is never led by, or handed to, the accused unit");
+    }
+    if unit.petition_bureau {
+        return None;
+    }
+    if accused.kind == OrgUnitKind::County.as_str() && !unit.discipline_body {
+        return Some(
+            "an accusation against the county's leadership is led by the discipline body (纪委监委)",
+        );
+    }
+    if accusation_hides_from(accused, unit) {
+        return Some("an accusation is never led by, or handed to, the accused unit");
+    }
+    None
+}
+
+/// Why a case that awaits its accused unit ([`awaits_accused_unit`]) may not go to `unit`,
+/// if it may not: until the accused unit is named, only the discipline body (and the bureau,
+/// which holds it) may be handed it or asked to assist.
+pub fn awaiting_accused_refusal(
+    case: &case::Model,
+    unit: &org_unit::Model,
+) -> Option<&'static str> {
+    (awaits_accused_unit(case) && !unit.discipline_body && !unit.petition_bureau).then_some(
+        "name the accused unit first (reclassifyCase): until then only the discipline body may take this accusation",
+    )
+}
+
 /// Whether a case is an online accusation that names no accused unit yet: until it does,
 /// only the petition bureau, the county's discipline body and the units it is explicitly
 /// routed to see it — never the territory township or the county unit (domain §5).
@@ -475,6 +518,12 @@ impl Viewer {
     pub fn acts_on_behalf(&self) -> bool {
         !self.is_petitioner()
     }
+}
+
+/// A citizen's ID number as their own profile shows it: masked even to them, so a phone left
+/// signed in does not show the whole number.
+pub fn profile_id_number(id_number: Option<&str>) -> String {
+    id_number.map(mask_id_number).unwrap_or_default()
 }
 
 /// Whose `inbox` a viewer reads ([`Viewer::inbox`]).

@@ -406,6 +406,21 @@ async fn register_in_tx(
         Some(id) => Some(unit_in_county(&tx, "accusedUnitId", id, county_id).await?),
         None => None,
     };
+    // A citizen's online accusation lands at the bureau — unless it accuses the bureau
+    // itself, when the discipline body takes it.
+    let lead = match &accused {
+        Some(a) if viewer.is_petitioner() && a.id == lead.id => org_unit::Entity::find()
+            .filter(org_unit::Column::DisciplineOfCountyId.eq(county_id))
+            .one(&tx)
+            .await?
+            .ok_or_else(|| {
+                bad_input(
+                    "accusedUnitId",
+                    "this county has no discipline body to take an accusation against its petition bureau",
+                )
+            })?,
+        _ => lead,
+    };
     if let Some(accused) = &accused {
         may_lead_accusation(accused, &lead, "leadUnitId")?;
     }
@@ -427,6 +442,7 @@ async fn register_in_tx(
     } else {
         earlier_matter(
             &tx,
+            viewer,
             county_id,
             &input.subject,
             input.category == Category::Accusation,
@@ -566,28 +582,10 @@ pub fn may_lead_accusation(
     unit: &org_unit::Model,
     field: &str,
 ) -> Result<()> {
-    let refused = || {
-        bad_input(
-            field,
-            "an accusation is never led by, or handed to, the accused unit",
-        )
-    };
-    if unit.id == accused.id {
-        return Err(refused());
+    match access::accusation_lead_refusal(accused, unit) {
+        Some(why) => Err(bad_input(field, why)),
+        None => Ok(()),
     }
-    if unit.petition_bureau {
-        return Ok(());
-    }
-    if accused.kind == OrgUnitKind::County.as_str() && !unit.discipline_body {
-        return Err(bad_input(
-            field,
-            "an accusation against the county's leadership is led by the discipline body (纪委监委)",
-        ));
-    }
-    if access::accusation_hides_from(accused, unit) {
-        return Err(refused());
-    }
-    Ok(())
 }
 
 /// Brings the relation rows that follow from a case's own fields in line with them: the
@@ -607,12 +605,7 @@ pub async fn sync_derived_relations(tx: &impl ConnectionTrait, case: &case::Mode
         Some(id) => Some(find_unit(tx, id).await?),
         None => None,
     };
-    let hidden = |unit: &org_unit::Model| {
-        !unit.petition_bureau
-            && accused
-                .as_ref()
-                .is_some_and(|a| access::accusation_hides_from(a, unit))
-    };
+    let hidden = |unit: &org_unit::Model| access::hidden_by_accusation(accused.as_ref(), unit);
     let registering = find_unit(tx, case.registered_by_unit_id).await?;
     if !hidden(&registering) {
         add_relation(tx, case, registering.id, UnitRelation::Registered).await?;
@@ -674,6 +667,7 @@ const REPEAT_LOOKBACK: u64 = 5_000;
 
 async fn earlier_matter(
     tx: &impl ConnectionTrait,
+    viewer: &Viewer,
     county_id: i64,
     subject: &str,
     accusation: bool,
@@ -714,15 +708,23 @@ async fn earlier_matter(
         .limit(50)
         .all(tx)
         .await?;
-    let mut parsed = candidates
+    // One link is kept. Prefer a case the registrant sees — so that what it may see decides
+    // what it is told — and among those a finalized matter, then the newest; a case out of
+    // its sight is linked only when there is no other (for those who see both).
+    let seen = visible_among(tx, viewer, candidates.iter().map(|c| c.id).collect()).await?;
+    let parsed: Vec<(i64, CaseStatus)> = candidates
         .into_iter()
-        .filter_map(|c| CaseStatus::from_db(&c.status).ok().map(|s| (c.id, s)));
-    let all: Vec<_> = parsed.by_ref().collect();
-    Ok(all
-        .iter()
-        .find(|(_, s)| *s == CaseStatus::Finalized)
-        .or(all.first())
-        .copied())
+        .filter_map(|c| CaseStatus::from_db(&c.status).ok().map(|s| (c.id, s)))
+        .collect();
+    let pick = |pool: Vec<(i64, CaseStatus)>| {
+        pool.iter()
+            .find(|(_, s)| *s == CaseStatus::Finalized)
+            .or(pool.first())
+            .copied()
+    };
+    let (visible, hidden): (Vec<_>, Vec<_>) =
+        parsed.into_iter().partition(|(id, _)| seen.contains(id));
+    Ok(pick(visible).or_else(|| pick(hidden)))
 }
 
 /// Hands out the next case number of a county and year, under concurrency: the counter row
@@ -798,6 +800,13 @@ pub async fn find_visible_by_number(
         .filter(viewer.case_scope())
         .one(db)
         .await?)
+}
+
+/// Whether a repeat link between two cases may be read: never across the line between an
+/// accusation and an ordinary petition (links written before a reclassification moved one
+/// of them across read as absent).
+pub fn link_readable(a: &case::Model, b: &case::Model) -> bool {
+    (a.category == Category::Accusation.as_str()) == (b.category == Category::Accusation.as_str())
 }
 
 /// Which of the given case ids the viewer may see (one statement).

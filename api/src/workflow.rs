@@ -876,7 +876,7 @@ async fn inside_accused(
         return Ok(false);
     };
     let accused = find_unit(db, accused_id).await?;
-    Ok(!unit.petition_bureau && crate::access::accusation_hides_from(&accused, unit))
+    Ok(crate::access::hidden_by_accusation(Some(&accused), unit))
 }
 
 /// A unit that may take part in a case: active, of the case's county, and not its accused unit.
@@ -907,6 +907,9 @@ async fn participant(
             field,
             "an accusation is never handed to the accused unit",
         ));
+    }
+    if let Some(why) = crate::access::awaiting_accused_refusal(case, &unit) {
+        return Err(bad_input(field, why));
     }
     Ok(unit)
 }
@@ -1369,6 +1372,20 @@ pub async fn resolve_objection(
         expected_version,
     )
     .await?;
+    if approve && let Some(accused_id) = open.case.accused_unit_id {
+        let accused = find_unit(&open.tx, accused_id).await?;
+        let sender = find_unit(&open.tx, found.from_unit_id).await?;
+        if let Some(why) = crate::access::accusation_lead_refusal(&accused, &sender) {
+            return Err(bad_input(
+                "approve",
+                format!(
+                    "the case cannot go back to {}: {why}; overrule the objection, or transfer \
+                     the case to another unit",
+                    sender.name
+                ),
+            ));
+        }
+    }
     let status = if approve {
         ReferralStatus::Returned
     } else {
@@ -1585,6 +1602,38 @@ pub async fn reclassify(
     if let Some(accused_id) = after.accused_unit_id {
         let accused =
             cases::unit_in_county(&open.tx, "accusedUnitId", accused_id, before.county_id).await?;
+        // A unit with a working part in the case — assisting, receiving a referral, deciding
+        // a review — must first be taken off it: naming it accused would strand that work.
+        let working: Vec<(i64, String)> = case_unit::Entity::find()
+            .filter(case_unit::Column::CaseId.eq(before.id))
+            .filter(case_unit::Column::Relation.is_in([
+                UnitRelation::Assisting.as_str(),
+                UnitRelation::PendingReferral.as_str(),
+                UnitRelation::Reviewing.as_str(),
+            ]))
+            .all(&open.tx)
+            .await?
+            .into_iter()
+            .map(|r| (r.unit_id, r.relation))
+            .chain(
+                before
+                    .reviewing_unit_id
+                    .map(|u| (u, "REVIEWING".to_string())),
+            )
+            .collect();
+        for (unit_id, relation) in working {
+            let unit = find_unit(&open.tx, unit_id).await?;
+            if crate::access::hidden_by_accusation(Some(&accused), &unit) {
+                return Err(bad_input(
+                    "accusedUnitId",
+                    format!(
+                        "{} has a part in this case ({relation}) and may not see an accusation \
+                         against that unit",
+                        unit.name
+                    ),
+                ));
+            }
+        }
         let lead = find_unit(&open.tx, before.lead_unit_id).await?;
         cases::may_lead_accusation(&accused, &lead, "accusedUnitId").map_err(|_| {
             bad_input(
@@ -1623,12 +1672,25 @@ pub async fn reclassify(
             "nothing to change: give a category, subject, township or accused unit that differs",
         ));
     }
+    // A repeat link never crosses from an accusation to an ordinary petition (it would lead
+    // from a confidential accuser to the same person's open file): moving across drops it.
+    let accusation = |c: &case::Model| c.category == Category::Accusation.as_str();
+    let drops_link = accusation(&before) != accusation(&after) && before.repeat_of_id.is_some();
+    if drops_link {
+        after.repeat_of_id = None;
+        after.not_acceptable = false;
+        to.insert("repeatLink".into(), json!("dropped"));
+    }
     cases::sync_derived_relations(&open.tx, &after).await?;
     let mut changes = unchanged();
     changes.category = Set(after.category.clone());
     changes.subject = Set(after.subject.clone());
     changes.township_id = Set(after.township_id);
     changes.accused_unit_id = Set(after.accused_unit_id);
+    if drops_link {
+        changes.repeat_of_id = Set(None);
+        changes.not_acceptable = Set(false);
+    }
     let detail = json!({ "from": from, "to": to, "reason": input.reason });
     save(open, changes, "RECLASSIFY", detail, false).await
 }

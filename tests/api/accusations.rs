@@ -182,6 +182,24 @@ async fn an_online_accusation_without_an_accused_unit_is_seen_by_the_bureau_and_
             "{viewer}"
         );
     }
+    // Until then it goes to nobody but the discipline body.
+    for (to, expected) in [(county.t1, true), (county.dept_a, true)] {
+        let refused = transfer(&app, county.token("bureau_staff"), &id, to, "转属地").await;
+        assert_eq!(
+            (code(&refused) == Some("BAD_USER_INPUT"), field(&refused)),
+            (expected, Some("toUnitId")),
+            "{refused}"
+        );
+    }
+    let assist = mutate(
+        &app,
+        county.token("bureau_staff"),
+        "addAssistingUnit",
+        json!({"caseId": id, "unitId": gid("OrgUnit", county.t1)}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(field(&assist), Some("unitId"), "{assist}");
     // The bureau records the accused unit on arrival: from then on the ordinary rules hold —
     // the county unit oversees it, the accused township still sees nothing, and the
     // discipline body sees it once it is routed there.
@@ -457,6 +475,19 @@ async fn an_accusation_against_the_county_leadership_is_led_by_the_discipline_bo
     .await;
     assert!(to_discipline["errors"].is_null(), "{to_discipline}");
     assert!(sees(&app, county.token("disc_staff"), &online, &online_number).await);
+    // An online accusation against the petition bureau itself is led by the discipline body.
+    let (against_bureau, _) = online_accusation(&app, &token, &county, Some(county.bureau)).await;
+    let lead = app
+        .gql(
+            Some(county.token("disc_staff")),
+            "query($id: ID!) { case(id: $id) { leadUnit { name } } }",
+            json!({"id": against_bureau}),
+        )
+        .await;
+    assert_eq!(
+        lead["data"]["case"]["leadUnit"]["name"], "县纪委监委",
+        "{lead}"
+    );
 }
 
 const CASE_EVENTS: &str = "subscription($id: ID!) { caseEvents(caseId: $id) { action } }";
@@ -473,6 +504,14 @@ async fn reclassifying_as_an_accusation_takes_the_case_from_the_accused_at_once(
     )
     .await;
     assert!(sees(&app, county.token("t1_staff"), &id, &number).await);
+    ok(
+        &app,
+        county.token("a_staff"),
+        "addAssistingUnit",
+        json!({"caseId": id, "unitId": gid("OrgUnit", county.dept_b)}),
+        "__typename",
+    )
+    .await;
     let mut ws = Ws::open(&app.url, county.token("t1_staff"), None)
         .await
         .expect("upgrade");
@@ -517,6 +556,11 @@ async fn reclassifying_as_an_accusation_takes_the_case_from_the_accused_at_once(
         (
             "bureau_staff",
             json!({"category": "ACCUSATION", "accusedUnitId": gid("OrgUnit", county.dept_a), "reason": "反映住建局"}),
+            ("BAD_USER_INPUT", Some("accusedUnitId")),
+        ),
+        (
+            "bureau_staff",
+            json!({"category": "ACCUSATION", "accusedUnitId": gid("OrgUnit", county.dept_b), "reason": "反映人社局"}),
             ("BAD_USER_INPUT", Some("accusedUnitId")),
         ),
         (
@@ -660,6 +704,29 @@ async fn an_accused_sender_hears_nothing_more_of_the_referral_it_sent() {
     )
     .await;
     assert_eq!(inbox.next_data(Duration::from_millis(800)).await, None);
+    // The bureau may not send the accusation back to the unit it accuses; it overrules.
+    let back = mutate(
+        &app,
+        county.token("bureau_staff"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": true}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(
+        (code(&back), field(&back)),
+        (Some("BAD_USER_INPUT"), Some("approve")),
+        "{back}"
+    );
+    ok(
+        &app,
+        county.token("bureau_staff"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": false}),
+        "__typename",
+    )
+    .await;
+    assert!(sees(&app, county.token("a_staff"), &id, &number).await);
     // Nor can it read or act on the referral any more, nor list it.
     let node = app
         .gql(
@@ -687,4 +754,70 @@ async fn an_accused_sender_hears_nothing_more_of_the_referral_it_sent() {
         .await;
     assert_eq!(sent_list["data"]["referralsSent"]["totalCount"], 0);
     assert!(!sent_list.to_string().contains(&number));
+}
+
+#[tokio::test]
+async fn a_repeat_link_prefers_what_the_registrant_sees_and_never_crosses_into_an_accusation() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let person = json!([{ "name": "钱七", "idNumber": ZHANG_ID, "phone": "13500003333" }]);
+    let accusation = |against: i64, lead: Option<i64>| {
+        let mut input = json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT",
+            "accusedUnitId": gid("OrgUnit", against), "petitioners": person.clone()});
+        if let Some(lead) = lead {
+            input["leadUnitId"] = json!(gid("OrgUnit", lead));
+        }
+        input
+    };
+    // 东关镇 holds an older accusation of this person (against 西营乡); the bureau a newer one
+    // against 东关镇 itself, which 东关镇 must not see.
+    let (older, _) =
+        fixtures::register(&app, county.token("t1_staff"), accusation(county.t2, None)).await;
+    let (hidden, _) = fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        accusation(county.t1, Some(county.discipline)),
+    )
+    .await;
+    // 东关镇 registers the person's third accusation: it is told of the one it sees.
+    let body = app
+        .gql(
+            Some(county.token("t1_staff")),
+            "mutation($input: RegisterCaseInput!) { registerCase(input: $input) { case { id isRepeat repeatOf { id } } } }",
+            json!({"input": fixtures::case_input(accusation(county.t2, None))}),
+        )
+        .await;
+    let third = &body["data"]["registerCase"]["case"];
+    assert_eq!(third["isRepeat"], true, "{body}");
+    assert_eq!(third["repeatOf"]["id"], older);
+    assert_ne!(third["repeatOf"]["id"], hidden);
+    // Reclassified as an ordinary appeal, the third case drops its link to the accusation.
+    let v = version(
+        &app,
+        county.token("bureau_staff"),
+        third["id"].as_str().unwrap(),
+    )
+    .await;
+    let moved = ok(
+        &app,
+        county.token("bureau_staff"),
+        "reclassifyCase",
+        json!({"caseId": third["id"], "expectedVersion": v, "category": "APPEAL", "subject": "HOUSING_DEMOLITION", "reason": "实为拆迁诉求"}),
+        "case { isRepeat repeatOf { id } }",
+    )
+    .await;
+    assert_eq!(moved["case"], json!({"isRepeat": false, "repeatOf": null}));
+    let older_view = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            "query($id: ID!) { case(id: $id) { repeats { id } } }",
+            json!({"id": older}),
+        )
+        .await;
+    // (The bureau's own accusation repeats the older one; the third is no longer listed.)
+    assert_eq!(
+        older_view["data"]["case"]["repeats"],
+        json!([{"id": hidden}]),
+        "{older_view}"
+    );
 }

@@ -480,9 +480,15 @@ async fn registration_and_administration_follow_the_action_table() {
     }
     // Administration: ADMIN within its own unit's subtree, never above it; nobody else. An
     // account outside an administrator's subtree is, to that administrator, not there.
+    // Columns: createUser in t1, updateUser of t1_staff, deactivateUser in t2, createOrgUnit
+    // under the county, setCalendarDays, updateOrgUnit of t1, resetPassword of t1_staff,
+    // setSubject (the county-wide list).
     #[rustfmt::skip]
-    let admins = [("county_admin", [Y, Y, Y, Y, Y]), ("t1_admin", [Y, Y, N, F, F]),
-                  ("bureau_leader", [F, F, F, F, F]), ("county_leader", [F, F, F, F, F]), ("li_si", [F, F, F, F, F])];
+    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y]),
+                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F]),
+                  ("bureau_leader", [F, F, F, F, F, F, F, F]),
+                  ("county_leader", [F, F, F, F, F, F, F, F]),
+                  ("li_si",         [F, F, F, F, F, F, F, F])];
     for (i, (viewer, expected)) in admins.iter().enumerate() {
         let token = w.token(viewer);
         let username = format!("new_{i}");
@@ -540,6 +546,41 @@ async fn registration_and_administration_follow_the_action_table() {
             calendar,
             expected[4],
         );
+        let renamed_unit = mutate(
+            &app,
+            token,
+            "updateOrgUnit",
+            json!({"id": gid("OrgUnit", c.t1), "name": format!("东关镇{i}")}),
+            "orgUnit { id }",
+        )
+        .await;
+        check(
+            format!("updateOrgUnit of t1 by {viewer}"),
+            renamed_unit,
+            expected[5],
+        );
+        let reset = mutate(
+            &app,
+            token,
+            "resetPassword",
+            json!({"id": gid("User", c.user("t1_staff")), "newPassword": format!("a new long password {i}")}),
+            "__typename",
+        )
+        .await;
+        check(
+            format!("resetPassword of t1_staff by {viewer}"),
+            reset,
+            expected[6],
+        );
+        let subject = mutate(
+            &app,
+            token,
+            "setSubject",
+            json!({"code": format!("RURAL_ROADS_{i}"), "name": "农村公路"}),
+            "subject { code }",
+        )
+        .await;
+        check(format!("setSubject by {viewer}"), subject, expected[7]);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

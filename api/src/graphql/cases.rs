@@ -202,6 +202,7 @@ impl Case {
             .await
             .map_err(loader_error)?
             .flatten()
+            .filter(|earlier| domain::link_readable(&self.0, earlier))
             .map(Case))
     }
 }
@@ -339,6 +340,7 @@ impl Case {
             .map_err(loader_error)?
             .unwrap_or_default()
             .into_iter()
+            .filter(|later| domain::link_readable(&self.0, later))
             .map(Case)
             .collect())
     }
@@ -925,22 +927,31 @@ type Load<'a> = std::pin::Pin<
 >;
 
 pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> {
-    if rows.is_empty() {
+    let look = ctx.look_ahead();
+    let nodes = look.field("nodes");
+    let case = if nodes.exists() {
+        nodes
+    } else {
+        look.field("edges").field("node")
+    };
+    prefetch_for(ctx, rows, case).await
+}
+
+/// [`prefetch`] for rows whose fields are selected at `case` (a list's nodes, or the `case`
+/// of each referral in a referral list).
+pub async fn prefetch_for(
+    ctx: &Context<'_>,
+    rows: &[case::Model],
+    case: async_graphql::Lookahead<'_>,
+) -> GqlResult<()> {
+    if rows.is_empty() || !case.exists() {
         return Ok(());
     }
     let me = viewer(ctx)?;
     let loaders = ctx.data_unchecked::<Loaders>();
-    let look = ctx.look_ahead();
     let node = |name: &str| {
-        let a = look.field("nodes").field(name);
-        let b = look.field("edges").field("node").field(name);
-        if a.exists() {
-            Some(a)
-        } else if b.exists() {
-            Some(b)
-        } else {
-            None
-        }
+        let field = case.field(name);
+        field.exists().then_some(field)
     };
     let selected = |name: &str| node(name).is_some();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();

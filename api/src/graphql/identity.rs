@@ -9,7 +9,6 @@ use crate::auth::{self, Tokens};
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result};
 use crate::identity::{self as domain, NewPetitioner, NewUnit, NewUser, UserChanges};
-use crate::validate;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
 use chrono::TimeDelta;
@@ -142,12 +141,7 @@ impl User {
         Some(PetitionerProfile {
             name: self.0.display_name.clone(),
             phone: self.0.phone.clone().unwrap_or_default(),
-            id_number: self
-                .0
-                .id_number
-                .as_deref()
-                .map(validate::mask_id_number)
-                .unwrap_or_default(),
+            id_number: crate::access::profile_id_number(self.0.id_number.as_deref()),
         })
     }
 }

@@ -1319,6 +1319,21 @@ async fn referral_page(
         super::page_size(first),
     )
     .await?;
+    // What the rows will ask for, in one statement per kind: their units, and their cases
+    // (as far as the viewer sees them) with whatever the selection reads of those.
+    let loaders = loaders(ctx);
+    let (_, cases) = futures_util::try_join!(
+        loaders.units.load_many(
+            rows.iter()
+                .flat_map(|(r, _, _)| [r.from_unit_id, r.to_unit_id])
+        ),
+        loaders
+            .visible_cases
+            .load_many(rows.iter().map(|(r, _, _)| r.case_id))
+    )
+    .map_err(loader_error)?;
+    let seen: Vec<case::Model> = cases.into_values().flatten().collect();
+    super::cases::prefetch_for(ctx, &seen, ctx.look_ahead().field("nodes").field("case")).await?;
     Ok(ReferralConnection {
         page_info: super::identity::offset_page_info(offset, rows.len(), total),
         total_count: total,
