@@ -25,7 +25,7 @@ const VIEWERS: [&str; 14] = [
     "c_staff",       // registered it (and, in referral rows, sent it)
     "t1_staff",      // territory
     "t2_staff",      // unrelated township
-    "disc_staff",    // unrelated department
+    "disc_staff",    // the discipline body: on an appeal, an unrelated department
     "county_admin",  // ADMIN: sees no case
     "li_si",         // the petitioner
     "wang_wu",       // another citizen
