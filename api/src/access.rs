@@ -197,6 +197,34 @@ impl Viewer {
         }
     }
 
+    /// The county whose calendar this viewer sets: an administrator of the county unit.
+    pub fn calendar_county(&self) -> Result<i64> {
+        let admin = self.admin_unit()?;
+        match admin.county_id {
+            Some(county) if admin.is_county_unit() => Ok(county),
+            _ => Err(forbidden(
+                "only the county's administrator sets its calendar",
+            )),
+        }
+    }
+
+    /// The county whose calendar this viewer reads: any account of a county's unit.
+    pub fn reading_county(&self) -> Result<i64> {
+        self.unit
+            .as_ref()
+            .and_then(|u| u.county_id)
+            .ok_or_else(|| forbidden("only staff of a county read its calendar"))
+    }
+
+    /// Whether this viewer may verify a case's record (`auditIntegrity`), as an error.
+    pub fn require_record_check(&self, case: &case::Model) -> Result<()> {
+        if self.may_verify_record(case) {
+            Ok(())
+        } else {
+            Err(forbidden("only the petition bureau verifies the record"))
+        }
+    }
+
     /// The unit of an ADMIN account, whose subtree it manages.
     pub fn admin_unit(&self) -> Result<&UnitScope> {
         match (&self.unit, self.role) {

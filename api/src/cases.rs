@@ -294,7 +294,7 @@ pub async fn register(
     )
     .await;
     match attempt {
-        Err(e) if e.is_unique_violation() && idempotency_key.is_some() => {
+        Err(e) if e.violates(&crate::error::IDEMPOTENCY_KEY) && idempotency_key.is_some() => {
             // A concurrent request with the same key won the race; answer as a retry would.
             let key = idempotency_key.as_deref().unwrap_or_default();
             match replay(db_conn, viewer.user_id, key, &request_hash).await? {
@@ -857,6 +857,17 @@ pub async fn relations_of(
     rows.iter()
         .map(|r| UnitRelation::from_db(&r.relation))
         .collect()
+}
+
+impl CaseFilter {
+    /// The checks a filter passes before any case is read (the export checks before it
+    /// starts streaming; a list checks again as it builds its query).
+    pub fn check(&self) -> Result<()> {
+        if let Some(search) = self.search.as_deref() {
+            validate::text("search", search, 1, 100)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Default)]

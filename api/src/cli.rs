@@ -54,6 +54,7 @@ async fn connect_counted(
         url: settings.database_url.clone(),
         pool_size: settings.db_pool_size,
         statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
+        acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms.max(1)),
     };
     db::connect_counted(&db_settings)
         .await
@@ -86,16 +87,20 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     }))
 }
 
-pub fn schema_for(state: &Arc<AppState>) -> graphql::AppSchema {
+pub fn schema_for(state: &Arc<AppState>) -> http::Schemas {
     let s = &state.settings;
-    graphql::build_schema(
-        state.clone(),
-        SchemaLimits {
-            max_depth: s.max_depth,
-            max_complexity: s.max_complexity,
-            introspection: !s.production() || s.introspection,
-        },
-    )
+    let introspection = !s.production() || s.introspection;
+    http::Schemas {
+        data: graphql::build_schema(
+            state.clone(),
+            SchemaLimits {
+                max_depth: s.max_depth,
+                max_complexity: s.max_complexity,
+                introspection,
+            },
+        ),
+        introspection: introspection.then(|| graphql::build_introspection_schema(state.clone())),
+    }
 }
 
 fn clock_for(settings: &Settings) -> Arc<Clock> {

@@ -133,6 +133,16 @@ pub struct Settings {
         global = true
     )]
     pub db_statement_timeout_ms: u64,
+    /// How long a request waits for a free database connection before it is answered
+    /// SERVICE_UNAVAILABLE, in milliseconds: an unreachable database fails requests fast
+    /// instead of holding them.
+    #[arg(
+        long,
+        env = "XINFANG_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3_000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
     /// The JWT signing secret (at least 32 bytes). Required in production.
     #[arg(
         long,

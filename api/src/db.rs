@@ -18,6 +18,8 @@ pub struct DbSettings {
     pub url: String,
     pub pool_size: u32,
     pub statement_timeout: Duration,
+    /// How long to wait for a free connection (and to open one).
+    pub acquire_timeout: Duration,
 }
 
 /// Counts the SQL statements a connection pool runs (exported as a metric; the N+1 test reads
@@ -42,8 +44,8 @@ pub async fn connect_counted(
     let mut opts = ConnectOptions::new(settings.url.clone());
     opts.max_connections(settings.pool_size)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false);
     if settings.url.starts_with("postgres") {
         opts.statement_timeout(settings.statement_timeout);

@@ -49,6 +49,21 @@ impl From<DbErr> for AppError {
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
+/// A unique key of the schema, by its PostgreSQL constraint name and its table and columns
+/// (as SQLite reports them), for [`AppError::violates`].
+pub struct UniqueKey {
+    pub name: &'static str,
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// `idempotency_keys (user_id, key)`: a retry's key taken by a concurrent request.
+pub const IDEMPOTENCY_KEY: UniqueKey = UniqueKey {
+    name: "idempotency_keys_pkey",
+    table: "idempotency_keys",
+    columns: &["user_id", "key"],
+};
+
 /// `BAD_USER_INPUT` naming the offending input field (as the client spelled it).
 pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> AppError {
     AppError::BadInput {
@@ -112,6 +127,23 @@ impl AppError {
     /// that into a user error by what they were inserting, never by parsing the message.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, AppError::Db(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+
+    /// Whether the database refused a write because of one particular unique key. PostgreSQL
+    /// names the constraint (`<table>_pkey`, or the index's name); SQLite names the table's
+    /// columns (`table.col, table.col`). Both are matched, never anything else of the message.
+    pub fn violates(&self, key: &UniqueKey) -> bool {
+        let AppError::Db(e) = self else { return false };
+        let Some(SqlErr::UniqueConstraintViolation(message)) = e.sql_err() else {
+            return false;
+        };
+        let sqlite = key
+            .columns
+            .iter()
+            .map(|c| format!("{}.{c}", key.table))
+            .collect::<Vec<_>>()
+            .join(", ");
+        message.contains(&format!("\"{}\"", key.name)) || message.ends_with(&sqlite)
     }
 
     /// Whether the database is out of reach (as opposed to refusing a statement).

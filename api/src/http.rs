@@ -8,7 +8,6 @@
 
 use crate::auth;
 use crate::cases::CaseFilter;
-use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::graphql::{AppSchema, Loaders, RequestContext};
 use crate::state::AppState;
 use actix_cors::Cors;
@@ -173,6 +172,29 @@ async fn surround(
     Ok(res)
 }
 
+/// A domain error as the body of a plain HTTP route: the same `errors` shape, code and field
+/// as a GraphQL answer.
+fn app_error_body(e: &crate::error::AppError) -> HttpResponse {
+    let status = match e.code() {
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut extensions = serde_json::json!({ "code": e.code() });
+    if let crate::error::AppError::BadInput { field, .. } = e {
+        extensions["field"] = serde_json::Value::String(field.clone());
+    }
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .json(serde_json::json!({
+            "errors": [{ "message": e.message(), "extensions": extensions }]
+        }))
+}
+
 fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
@@ -216,33 +238,74 @@ fn negotiate(req: &HttpRequest) -> Option<&'static str> {
     }
 }
 
-async fn viewer_of(state: &AppState, req: &HttpRequest) -> Option<crate::access::Viewer> {
+/// The signed-in viewer of a request: `Ok(None)` without a valid token. A database that
+/// cannot answer is an error, never "signed out": a client told UNAUTHENTICATED would throw
+/// away a token that is still good.
+async fn viewer_of(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<crate::access::Viewer>, crate::error::AppError> {
+    let Some(token) = bearer(req) else {
+        return Ok(None);
+    };
+    match auth::resolve_viewer(&state.db, &state.auth, &state.clock, &token).await {
+        Ok(v) => Ok(v.map(|(viewer, _)| viewer)),
+        Err(e) => {
+            tracing::error!(
+                error = e.message_for_operator(),
+                code = e.code(),
+                "could not resolve the viewer"
+            );
+            Err(e)
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?
         .trim();
-    match auth::resolve_viewer(&state.db, &state.auth, &state.clock, token).await {
-        Ok(v) => v.map(|(viewer, _)| viewer),
-        Err(e) => {
-            tracing::error!(
-                error = e.message(),
-                code = e.code(),
-                "could not resolve the viewer"
-            );
-            None
-        }
+    Some(token.to_string())
+}
+
+/// The answer to a request whose viewer could not be resolved: 503 SERVICE_UNAVAILABLE when
+/// the database is out of reach, 500 INTERNAL otherwise, in the shape of every error.
+fn viewer_failure(e: &crate::error::AppError) -> HttpResponse {
+    if e.is_unavailable() {
+        error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the service is temporarily unavailable; try again shortly",
+        )
+    } else {
+        error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        )
     }
 }
 
 async fn execute(
     state: &Arc<AppState>,
-    schema: &AppSchema,
+    schemas: &Schemas,
     req: &HttpRequest,
     gql: async_graphql::Request,
     media: &'static str,
 ) -> HttpResponse {
-    let viewer = viewer_of(state, req).await;
+    let viewer = match viewer_of(state, req).await {
+        Ok(v) => v,
+        Err(e) => return viewer_failure(&e),
+    };
+    // The standard introspection query is deeper and larger than any data query should be;
+    // where introspection is on, an operation that reads nothing but the schema runs without
+    // the data limits.
+    let schema = match &schemas.introspection {
+        Some(open) if crate::graphql::introspection_only(&gql.query) => open,
+        _ => &schemas.data,
+    };
     let client_addr = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -254,7 +317,8 @@ async fn execute(
             client_addr,
         })
         .data(loaders);
-    let response = schema.execute(gql).await;
+    let mut response = schema.execute(gql).await;
+    crate::graphql::code_limit_errors(&mut response.errors);
     for e in &response.errors {
         let code = e
             .extensions
@@ -283,7 +347,7 @@ async fn execute(
 
 async fn graphql_post(
     state: web::Data<Arc<AppState>>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Schemas>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -372,7 +436,7 @@ fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
 
 async fn graphql_get(
     state: web::Data<Arc<AppState>>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Schemas>,
     req: HttpRequest,
 ) -> HttpResponse {
     let Some(media) = negotiate(&req) else {
@@ -460,7 +524,7 @@ fn origin_allowed(req: &HttpRequest, origins: &[String]) -> bool {
 /// closes the socket with 4403, and the socket closes with 4401 when the token expires.
 async fn graphql_ws(
     state: web::Data<Arc<AppState>>,
-    schema: web::Data<AppSchema>,
+    schemas: web::Data<Schemas>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, Error> {
@@ -489,7 +553,7 @@ async fn graphql_ws(
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     let state = state.get_ref().clone();
-    let schema = schema.get_ref().clone();
+    let schema = schemas.data.clone();
     actix_web::rt::spawn(run_socket(
         state,
         schema,
@@ -612,125 +676,70 @@ async fn run_socket(
     let _ = session.close(None).await;
 }
 
-/// Query parameters of `/export/cases.csv`: the `cases` filter, flattened. Lists are
-/// comma-separated; ids are the API's global ids.
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ExportParams {
-    status: Option<String>,
-    category: Option<String>,
-    channel: Option<String>,
-    subject: Option<String>,
-    township_id: Option<String>,
-    lead_unit_id: Option<String>,
-    overdue: Option<bool>,
-    warning: Option<bool>,
-    repeat: Option<bool>,
-    group: Option<bool>,
-    received_from: Option<String>,
-    received_to: Option<String>,
-    search: Option<String>,
-    deadline: Option<String>,
-}
-
-fn export_filter(p: ExportParams) -> Result<CaseFilter, (String, String)> {
-    fn list<T>(
-        field: &str,
-        v: &Option<String>,
-        parse: fn(&str) -> crate::error::Result<T>,
-    ) -> Result<Vec<T>, (String, String)> {
-        v.as_deref()
-            .map(|s| {
-                s.split(',')
+/// The filter of `/export/cases.csv`, from its query string: the `cases` filter's own input
+/// type (`CaseFilterInput`), its fields as parameters, lists comma-separated. One filter
+/// type and one set of checks for both routes; refusals in the shape of every error.
+fn export_filter(query: &str) -> Result<CaseFilter, crate::error::AppError> {
+    use crate::error::bad_input;
+    const LISTS: [&str; 4] = ["status", "category", "channel", "subject"];
+    const FLAGS: [&str; 4] = ["overdue", "warning", "repeat", "group"];
+    const TEXTS: [&str; 6] = [
+        "townshipId",
+        "leadUnitId",
+        "receivedFrom",
+        "receivedTo",
+        "search",
+        "deadline",
+    ];
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| bad_input("filter", "malformed query string"))?
+        .into_inner();
+    let mut filter = serde_json::Map::new();
+    for (name, value) in pairs {
+        let json = if LISTS.contains(&name.as_str()) {
+            serde_json::Value::Array(
+                value
+                    .split(',')
                     .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(|x| {
-                        parse(x)
-                            .map_err(|_| (field.to_string(), format!("unknown {field} value {x}")))
-                    })
-                    .collect()
-            })
-            .unwrap_or(Ok(vec![]))
-    }
-    let id = |field: &str, v: &Option<String>| -> Result<Option<i64>, (String, String)> {
-        match v {
-            None => Ok(None),
-            Some(raw) => crate::graphql::lookup_id("OrgUnit", &async_graphql::ID(raw.clone()))
-                .map(Some)
-                .ok_or((field.to_string(), format!("{field} is not a unit id"))),
+                    .filter(|v| !v.is_empty())
+                    .map(|v| serde_json::Value::String(v.to_string()))
+                    .collect(),
+            )
+        } else if FLAGS.contains(&name.as_str()) {
+            match value.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                _ => return Err(bad_input(name, "write true or false")),
+            }
+        } else if TEXTS.contains(&name.as_str()) {
+            serde_json::Value::String(value)
+        } else {
+            return Err(bad_input(name, "not a filter of the case list"));
+        };
+        if filter.insert(name.clone(), json).is_some() {
+            return Err(bad_input(name, "given twice"));
         }
-    };
-    let time = |field: &str,
-                v: &Option<String>|
-     -> Result<Option<chrono::DateTime<chrono::Utc>>, (String, String)> {
-        match v {
-            None => Ok(None),
-            Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
-                .map(|t| Some(t.to_utc()))
-                .map_err(|_| {
-                    (
-                        field.to_string(),
-                        format!("{field} is not an RFC 3339 time"),
-                    )
-                }),
-        }
-    };
-    if let Some(search) = &p.search
-        && crate::validate::text("search", search, 1, 100).is_err()
-    {
-        return Err((
-            "search".into(),
-            "search is 1 to 100 characters without control characters".into(),
-        ));
     }
-    Ok(CaseFilter {
-        status: list("status", &p.status, CaseStatus::from_db)?,
-        category: list("category", &p.category, Category::from_db)?,
-        channel: list("channel", &p.channel, Channel::from_db)?,
-        subject: list("subject", &p.subject, |s| Ok(s.to_string()))?,
-        township_id: id("townshipId", &p.township_id)?,
-        lead_unit_id: id("leadUnitId", &p.lead_unit_id)?,
-        overdue: p.overdue,
-        warning: p.warning,
-        repeat: p.repeat,
-        group: p.group,
-        received_from: time("receivedFrom", &p.received_from)?,
-        received_to: time("receivedTo", &p.received_to)?,
-        search: p.search,
-        deadline: p
-            .deadline
-            .as_deref()
-            .map(DeadlineKind::from_db)
-            .transpose()
-            .map_err(|_| ("deadline".to_string(), "unknown deadline".to_string()))?,
-    })
+    crate::graphql::case_filter(serde_json::Value::Object(filter))
 }
 
 /// `GET /export/cases.csv`: the viewer's visible cases as CSV, with the `cases` filters,
 /// authenticated by bearer token, streamed.
 async fn export_cases(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
-    let Some(viewer) = viewer_of(&state, &req).await else {
+    let viewer = match viewer_of(&state, &req).await {
+        Ok(v) => v,
+        Err(e) => return viewer_failure(&e),
+    };
+    let Some(viewer) = viewer else {
         return error_body(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "send a valid access token as Authorization: Bearer …",
         );
     };
-    let params = match web::Query::<ExportParams>::from_query(req.query_string()) {
-        Ok(p) => p.into_inner(),
-        Err(e) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("bad export parameters: {e}"),
-            );
-        }
-    };
-    let filter = match export_filter(params) {
+    let filter = match export_filter(req.query_string()) {
         Ok(f) => f,
-        Err((field, message)) => {
-            return HttpResponse::BadRequest().json(serde_json::json!({"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT", "field": field}}]}));
-        }
+        Err(e) => return app_error_body(&e),
     };
     let body =
         crate::export::csv(state.get_ref().clone(), viewer, filter).map(|chunk| match chunk {
@@ -830,15 +839,23 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 /// Configures the application's routes for one worker.
+/// The schemas a server runs: one for data, with the depth and complexity limits, and — where
+/// introspection is enabled — the same schema without them, for introspection alone.
+#[derive(Clone)]
+pub struct Schemas {
+    pub data: AppSchema,
+    pub introspection: Option<AppSchema>,
+}
+
 pub fn configure(
     state: Arc<AppState>,
-    schema: AppSchema,
+    schemas: Schemas,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         let body_limit = state.settings.body_limit;
         let production = state.settings.production();
         cfg.app_data(web::Data::new(state.clone()))
-            .app_data(web::Data::new(schema.clone()))
+            .app_data(web::Data::new(schemas.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
@@ -859,11 +876,11 @@ pub fn configure(
 /// Binds and returns the running server (not yet awaited) and the address it bound.
 pub fn start(
     state: Arc<AppState>,
-    schema: AppSchema,
+    schemas: Schemas,
     bind: &str,
 ) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
     let origins = state.settings.cors_origins.clone();
-    let routes = configure(state, schema);
+    let routes = configure(state, schemas);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(cors(&origins))

@@ -12,7 +12,7 @@ use crate::validate;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use xinfang_entity::{case_petitioner, org_unit, session, subject, user};
 
@@ -592,4 +592,150 @@ pub async fn set_subject(
     };
     tx.commit().await?;
     Ok(saved)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading units, accounts and subjects (the GraphQL layer's only way to them).
+
+/// An account as the domain hands it out.
+pub type UserRecord = user::Model;
+/// A subject of the configurable list.
+pub type SubjectRecord = subject::Model;
+
+/// A unit by id, if there is one (the unit tree is public to signed-in accounts).
+pub async fn unit_record(db: &impl ConnectionTrait, id: i64) -> Result<Option<UnitRecord>> {
+    Ok(org_unit::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The units directly below a unit, by id.
+pub async fn children_of(db: &impl ConnectionTrait, unit_id: i64) -> Result<Vec<UnitRecord>> {
+    Ok(org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.eq(unit_id))
+        .order_by_asc(org_unit::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Which units a list of the tree holds.
+#[derive(Clone, Debug, Default)]
+pub struct UnitFilter {
+    pub kind: Option<OrgUnitKind>,
+    pub parent_id: Option<i64>,
+    pub include_inactive: bool,
+}
+
+/// A page of the unit tree, by id, and how many units match.
+pub async fn list_units(
+    db: &impl ConnectionTrait,
+    filter: &UnitFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<UnitRecord>, u64)> {
+    let mut query = org_unit::Entity::find();
+    if let Some(kind) = filter.kind {
+        query = query.filter(org_unit::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(org_unit::Column::ParentId.eq(parent));
+    }
+    if !filter.include_inactive {
+        query = query.filter(org_unit::Column::Active.eq(true));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(org_unit::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The ids of the units inside a subtree (by materialized path), as a subquery.
+fn subtree_units(path: &str) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(org_unit::Column::Id)
+        .from(org_unit::Entity)
+        .and_where(sea_orm::sea_query::Expr::col(org_unit::Column::Path).like(format!("{path}%")))
+        .to_owned()
+}
+
+/// The signed-in account itself.
+pub async fn own_account(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<UserRecord> {
+    user::Entity::find_by_id(viewer.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated("sign in first"))
+}
+
+/// An account by id, as the viewer may see it: its own, or one inside the subtree of the
+/// unit it administers; `None` otherwise, exactly as for an account that does not exist.
+pub async fn visible_user(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<UserRecord>> {
+    let mut query = user::Entity::find_by_id(id);
+    if viewer.user_id != id {
+        let Ok(admin) = viewer.admin_unit() else {
+            return Ok(None);
+        };
+        query = query.filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
+    }
+    Ok(query.one(db).await?)
+}
+
+/// Which accounts an administrator's list holds.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub org_unit_id: Option<i64>,
+    pub role: Option<Role>,
+    pub include_inactive: bool,
+}
+
+/// A page of the accounts in the administrator's subtree, and how many match. ADMIN only.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &UserFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<UserRecord>, u64)> {
+    let admin = viewer.admin_unit()?;
+    let mut query = user::Entity::find()
+        .filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
+    if let Some(unit) = filter.org_unit_id {
+        query = query.filter(user::Column::OrgUnitId.eq(unit));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(user::Column::Role.eq(role.as_str()));
+    }
+    if !filter.include_inactive {
+        query = query.filter(user::Column::Active.eq(true));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The subjects a case can be filed under, in their order.
+pub async fn active_subjects(db: &impl ConnectionTrait) -> Result<Vec<SubjectRecord>> {
+    Ok(subject::Entity::find()
+        .filter(subject::Column::Active.eq(true))
+        .order_by_asc(subject::Column::SortOrder)
+        .all(db)
+        .await?)
+}
+
+/// A subject's name by its code, if there is such a subject.
+pub async fn subject_name(db: &impl ConnectionTrait, code: &str) -> Result<Option<String>> {
+    Ok(subject::Entity::find_by_id(code.to_string())
+        .one(db)
+        .await?
+        .map(|s| s.name))
 }

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod county_calendar;
 pub mod db;
 pub mod demo;
 pub mod domain;

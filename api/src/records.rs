@@ -292,6 +292,12 @@ pub async fn visible_referral(
     Ok(viewer.sees_referral(&row, &case).then_some((None, row)))
 }
 
+/// A referral by id, for an event whose case the caller has already found in the viewer's
+/// sight (an inbox item names the referral it is about).
+pub async fn referral_record(db: &impl ConnectionTrait, id: i64) -> Result<Option<ReferralRecord>> {
+    Ok(referral::Entity::find_by_id(id).one(db).await?)
+}
+
 /// The case behind a referral the viewer is a party to, for its number and title, even when
 /// the case itself is out of the viewer's sight; `None` when the viewer is no party.
 pub async fn referral_case(

@@ -8,6 +8,7 @@ mod cases;
 mod fixtures;
 mod foundation;
 mod identity;
+mod layering;
 mod performance;
 mod referrals;
 mod statistics;

@@ -13,14 +13,14 @@ use crate::cases::{
 };
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
 use crate::error::{AppError, Result};
+use crate::records::CaseRecord;
 use crate::records::LatestEntries;
 use crate::records::{self, NamedEntry};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use xinfang_entity::case;
 
 /// 信访事项 — one matter raised by one or more petitioners through one channel.
 #[derive(Clone)]
-pub struct Case(pub case::Model);
+pub struct Case(pub CaseRecord);
 
 /// 信访人 — a person a case names. Masked per the viewer's relation to the case.
 #[derive(SimpleObject)]
@@ -794,7 +794,7 @@ pub struct CasePayload {
 async fn registered(
     ctx: &Context<'_>,
     me: &crate::access::Viewer,
-    created: case::Model,
+    created: CaseRecord,
 ) -> GqlResult<CasePayload> {
     let visible = domain::find_visible(&state(ctx).db, me, created.id).await?;
     Ok(CasePayload {
@@ -926,7 +926,7 @@ type Load<'a> = std::pin::Pin<
     Box<dyn Future<Output = std::result::Result<Named, std::sync::Arc<AppError>>> + Send + 'a>,
 >;
 
-pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> {
+pub async fn prefetch(ctx: &Context<'_>, rows: &[CaseRecord]) -> GqlResult<()> {
     let look = ctx.look_ahead();
     let nodes = look.field("nodes");
     let case = if nodes.exists() {
@@ -941,7 +941,7 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[case::Model]) -> GqlResult<()> 
 /// of each referral in a referral list).
 pub async fn prefetch_for(
     ctx: &Context<'_>,
-    rows: &[case::Model],
+    rows: &[CaseRecord],
     case: async_graphql::Lookahead<'_>,
 ) -> GqlResult<()> {
     if rows.is_empty() || !case.exists() {

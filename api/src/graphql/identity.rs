@@ -9,17 +9,15 @@ use crate::auth::{self, Tokens};
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result};
 use crate::identity::{self as domain, NewPetitioner, NewUnit, NewUser, UserChanges};
+use crate::identity::{UnitRecord, UserRecord};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
 use chrono::TimeDelta;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use xinfang_entity::{org_unit, subject, user};
 
 /// 单位 — an organisational unit: the county, a township, a department (the petition bureau
 /// is one), or a city above counties.
 #[derive(Clone)]
-pub struct OrgUnit(pub org_unit::Model);
+pub struct OrgUnit(pub UnitRecord);
 
 #[Object]
 impl OrgUnit {
@@ -71,12 +69,7 @@ impl OrgUnit {
     /// 下级单位 — the units directly below this one.
     async fn children(&self, ctx: &Context<'_>) -> GqlResult<Vec<OrgUnit>> {
         viewer(ctx)?;
-        let rows = org_unit::Entity::find()
-            .filter(org_unit::Column::ParentId.eq(self.0.id))
-            .order_by_asc(org_unit::Column::Id)
-            .all(&state(ctx).db)
-            .await
-            .map_err(AppError::from)?;
+        let rows = domain::children_of(&state(ctx).db, self.0.id).await?;
         Ok(rows.into_iter().map(OrgUnit).collect())
     }
 }
@@ -98,7 +91,7 @@ pub async fn load_unit(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<O
 /// The flag says whether the account is the requester's own (the viewer, or the account
 /// that just signed in), which alone shows the citizen profile.
 #[derive(Clone)]
-pub struct User(pub user::Model, pub bool);
+pub struct User(pub UserRecord, pub bool);
 
 #[Object]
 impl User {
@@ -228,10 +221,7 @@ pub async fn unit_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<OrgUnit>> {
     let Some(n) = lookup_id("OrgUnit", id) else {
         return Ok(None);
     };
-    Ok(org_unit::Entity::find_by_id(n)
-        .one(&state(ctx).db)
-        .await?
-        .map(OrgUnit))
+    Ok(domain::unit_record(&state(ctx).db, n).await?.map(OrgUnit))
 }
 
 /// Accounts are visible to the account itself and to administrators of its unit's subtree.
@@ -240,22 +230,9 @@ pub async fn user_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<User>> {
     let Some(n) = lookup_id("User", id) else {
         return Ok(None);
     };
-    let mut query = user::Entity::find_by_id(n);
-    if me.user_id != n {
-        let Ok(admin) = me.admin_unit() else {
-            return Ok(None);
-        };
-        query = query.filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
-    }
-    Ok(query.one(&state(ctx).db).await?.map(|u| User(u, false)))
-}
-
-fn subtree_units(path: &str) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(org_unit::Column::Id)
-        .from(org_unit::Entity)
-        .and_where(Expr::col(org_unit::Column::Path).like(format!("{}%", path)))
-        .to_owned()
+    Ok(domain::visible_user(&state(ctx).db, me, n)
+        .await?
+        .map(|u| User(u, false)))
 }
 
 #[derive(Default)]
@@ -266,14 +243,7 @@ impl IdentityQuery {
     /// The signed-in account, with its unit and role (and, for a citizen, their profile).
     async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<User> {
         let me = viewer(ctx)?;
-        let account = user::Entity::find_by_id(me.user_id)
-            .one(&state(ctx).db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(User(
-            account.ok_or(AppError::Unauthenticated("sign in first"))?,
-            true,
-        ))
+        Ok(User(domain::own_account(&state(ctx).db, me).await?, true))
     }
 
     /// 单位 — the unit tree. Any signed-in account may read it (citizens need townships).
@@ -286,30 +256,18 @@ impl IdentityQuery {
     ) -> GqlResult<OrgUnitConnection> {
         viewer(ctx)?;
         let filter = filter.unwrap_or_default();
-        let mut query = org_unit::Entity::find();
-        if let Some(kind) = filter.kind {
-            query = query.filter(org_unit::Column::Kind.eq(kind.as_str()));
-        }
-        if let Some(parent) = &filter.parent_id {
-            query = query.filter(org_unit::Column::ParentId.eq(input_id(
-                "OrgUnit",
-                "filter.parentId",
-                parent,
-            )?));
-        }
-        if !filter.include_inactive.unwrap_or(false) {
-            query = query.filter(org_unit::Column::Active.eq(true));
-        }
-        let db = &state(ctx).db;
-        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let filter = domain::UnitFilter {
+            kind: filter.kind,
+            parent_id: filter
+                .parent_id
+                .as_ref()
+                .map(|p| input_id("OrgUnit", "filter.parentId", p))
+                .transpose()?,
+            include_inactive: filter.include_inactive.unwrap_or(false),
+        };
         let offset = offset_of(after.as_deref())?;
-        let rows = query
-            .order_by_asc(org_unit::Column::Id)
-            .offset(offset)
-            .limit(page_size(first))
-            .all(db)
-            .await
-            .map_err(AppError::from)?;
+        let (rows, total) =
+            domain::list_units(&state(ctx).db, &filter, offset, page_size(first)).await?;
         Ok(OrgUnitConnection {
             page_info: offset_page_info(offset, rows.len(), total),
             total_count: total,
@@ -330,33 +288,20 @@ impl IdentityQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<UserConnection> {
-        let admin = viewer(ctx)?.admin_unit()?;
+        let me = viewer(ctx)?;
         let filter = filter.unwrap_or_default();
-        let mut query = user::Entity::find()
-            .filter(user::Column::OrgUnitId.in_subquery(subtree_units(&admin.path)));
-        if let Some(unit) = &filter.org_unit_id {
-            query = query.filter(user::Column::OrgUnitId.eq(input_id(
-                "OrgUnit",
-                "filter.orgUnitId",
-                unit,
-            )?));
-        }
-        if let Some(role) = filter.role {
-            query = query.filter(user::Column::Role.eq(role.as_str()));
-        }
-        if !filter.include_inactive.unwrap_or(false) {
-            query = query.filter(user::Column::Active.eq(true));
-        }
-        let db = &state(ctx).db;
-        let total = query.clone().count(db).await.map_err(AppError::from)?;
+        let filter = domain::UserFilter {
+            org_unit_id: filter
+                .org_unit_id
+                .as_ref()
+                .map(|u| input_id("OrgUnit", "filter.orgUnitId", u))
+                .transpose()?,
+            role: filter.role,
+            include_inactive: filter.include_inactive.unwrap_or(false),
+        };
         let offset = offset_of(after.as_deref())?;
-        let rows = query
-            .order_by_asc(user::Column::Id)
-            .offset(offset)
-            .limit(page_size(first))
-            .all(db)
-            .await
-            .map_err(AppError::from)?;
+        let (rows, total) =
+            domain::list_users(&state(ctx).db, me, &filter, offset, page_size(first)).await?;
         Ok(UserConnection {
             page_info: offset_page_info(offset, rows.len(), total),
             total_count: total,
@@ -367,12 +312,7 @@ impl IdentityQuery {
     /// 事项分类 — the subjects a case can be filed under.
     async fn subjects(&self, ctx: &Context<'_>) -> GqlResult<Vec<Subject>> {
         viewer(ctx)?;
-        let rows = subject::Entity::find()
-            .filter(subject::Column::Active.eq(true))
-            .order_by_asc(subject::Column::SortOrder)
-            .all(&state(ctx).db)
-            .await
-            .map_err(AppError::from)?;
+        let rows = domain::active_subjects(&state(ctx).db).await?;
         Ok(rows
             .into_iter()
             .map(|s| Subject {

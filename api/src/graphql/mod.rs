@@ -74,6 +74,83 @@ pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
     b.finish()
 }
 
+/// The same schema without the depth and complexity limits, for operations that read
+/// nothing but the schema itself ([`introspection_only`]) where introspection is enabled.
+pub fn build_introspection_schema(state: Arc<AppState>) -> AppSchema {
+    builder()
+        .data(state)
+        .limit_recursive_depth(64)
+        .limit_directives(10)
+        .disable_suggestions()
+        .finish()
+}
+
+/// Whether every operation of a document selects only introspection fields (`__schema`,
+/// `__type`, `__typename`) at its root. A document that does not parse is not.
+pub fn introspection_only(query: &str) -> bool {
+    use async_graphql::parser::types::Selection;
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let mut operations = doc.operations.iter().peekable();
+    operations.peek().is_some()
+        && operations.all(|(_, op)| {
+            op.node.selection_set.node.items.iter().all(|item| {
+                matches!(&item.node, Selection::Field(f)
+                    if matches!(f.node.name.node.as_str(), "__schema" | "__type" | "__typename"))
+            })
+        })
+}
+
+/// The case filter of the `cases` list from its JSON form (the CSV export's parameters), with
+/// the same types and checks as the GraphQL input: one filter type for every route.
+pub fn case_filter(value: serde_json::Value) -> Result<crate::cases::CaseFilter> {
+    use async_graphql::InputType;
+    let parse = |value: serde_json::Value| {
+        async_graphql::Value::from_json(value)
+            .ok()
+            .map(|v| cases::CaseFilterInput::parse(Some(v)))
+    };
+    let parsed = match parse(value.clone()) {
+        Some(Ok(parsed)) => parsed,
+        _ => {
+            // Name the field that does not parse: each on its own, in order.
+            let fields = value.as_object().cloned().unwrap_or_default();
+            for (name, field) in fields {
+                if let Some(Err(e)) = parse(serde_json::json!({ name.clone(): field })) {
+                    let e = e.into_server_error(async_graphql::Pos::default());
+                    return Err(bad_input(name, e.message));
+                }
+            }
+            return Err(bad_input("filter", "not a filter of the case list"));
+        }
+    };
+    let filter = parsed.into_domain()?;
+    filter.check()?;
+    Ok(filter)
+}
+
+/// Gives the refusals of the query limits the codes api.md names (async-graphql raises them
+/// without one): `QUERY_TOO_COMPLEX` for too complex, too deep or too many directives.
+pub fn code_limit_errors(errors: &mut [async_graphql::ServerError]) {
+    for e in errors {
+        let coded = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        let limit = matches!(
+            e.message.as_str(),
+            "Query is too complex." | "Query is nested too deep."
+        ) || e.message.starts_with("The number of directives")
+            || e.message.starts_with("The recursion depth");
+        if !coded && limit {
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "QUERY_TOO_COMPLEX");
+        }
+    }
+}
+
 /// The schema as SDL, with fields, arguments and enum values sorted so the output is stable.
 pub fn sdl() -> String {
     let options = async_graphql::SDLExportOptions::new()

@@ -3,10 +3,9 @@
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, state, viewer};
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, DeadlineLevel};
-use crate::error::{AppError, bad_input};
+use crate::error::bad_input;
 use crate::stats::{self, Figures, GroupBy};
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use sea_orm::EntityTrait;
 
 /// 统计维度
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -250,11 +249,8 @@ async fn label(ctx: &Context<'_>, by: Option<GroupBy>, key: Option<&str>) -> Gql
                 .map(|u| u.0.name)
                 .unwrap_or_else(|| key.to_string())
         }
-        Some(GroupBy::Subject) => xinfang_entity::subject::Entity::find_by_id(key.to_string())
-            .one(&state(ctx).db)
-            .await
-            .map_err(AppError::from)?
-            .map(|s| s.name)
+        Some(GroupBy::Subject) => crate::identity::subject_name(&state(ctx).db, key)
+            .await?
             .unwrap_or_else(|| key.to_string()),
         Some(GroupBy::Category) => match Category::from_db(key)? {
             Category::Suggestion => "建议意见".into(),

@@ -14,10 +14,8 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::Stream;
 use futures_util::stream;
-use sea_orm::EntityTrait;
 use std::sync::Arc;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
-use xinfang_entity::referral;
 
 /// Waits for the next event that passes `keep`; `None` when the bus closes.
 async fn next_event(rx: &mut Receiver<Event>) -> Option<Event> {
@@ -86,8 +84,7 @@ async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Opti
         }
     };
     let referral = match event.referral_id {
-        Some(id) => referral::Entity::find_by_id(id)
-            .one(&state.db)
+        Some(id) => records::referral_record(&state.db, id)
             .await?
             .map(Referral::new),
         None => None,

@@ -5,18 +5,18 @@ use super::cases::{Case, loader_error};
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::access::Viewer;
+use crate::county_calendar;
 use crate::domain::{
     AcceptanceDecision, ApprovalStatus, Category, LegalRoute, ReferralMode, ReferralStatus,
     ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction,
 };
-use crate::error::{AppError, Result, bad_input, forbidden};
+use crate::error::{AppError, Result};
+use crate::records::{
+    CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, ReferralRecord,
+    ReplyRecord, ReviewRecord, SupervisionRecord,
+};
 use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput, TransferInput};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use xinfang_entity::{
-    calendar_day, case, completion_report, evaluation, extension, referral, reply, review,
-    supervision,
-};
 
 fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
     let s = state(ctx);
@@ -68,7 +68,7 @@ pub struct Acceptance {
     pub decided_at: Instant,
 }
 
-pub fn acceptance_of(case: &case::Model) -> Result<Option<Acceptance>> {
+pub fn acceptance_of(case: &CaseRecord) -> Result<Option<Acceptance>> {
     let (Some(decision), Some(at)) = (&case.acceptance_decision, case.accept_decided_at) else {
         return Ok(None);
     };
@@ -85,7 +85,7 @@ pub fn acceptance_of(case: &case::Model) -> Result<Option<Acceptance>> {
 }
 
 /// 延期 — a request to extend the handling deadline.
-pub struct Extension(pub extension::Model);
+pub struct Extension(pub ExtensionRecord);
 
 #[Object]
 impl Extension {
@@ -123,7 +123,7 @@ impl Extension {
 }
 
 /// 处理意见书 — the written reply.
-pub struct Reply(pub reply::Model);
+pub struct Reply(pub ReplyRecord);
 
 #[Object]
 impl Reply {
@@ -177,7 +177,7 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    fn from_model(e: evaluation::Model) -> Result<Self> {
+    fn from_model(e: EvaluationRecord) -> Result<Self> {
         Ok(Evaluation {
             satisfaction: Satisfaction::from_db(&e.satisfaction)?,
             comment: e.comment,
@@ -188,7 +188,7 @@ impl Evaluation {
 }
 
 /// 复查/复核 — a review request and its decision.
-pub struct Review(pub review::Model);
+pub struct Review(pub ReviewRecord);
 
 #[Object]
 impl Review {
@@ -234,7 +234,7 @@ impl Review {
 }
 
 /// 督办 — a supervision order from the petition bureau (staff only).
-pub struct Supervision(pub supervision::Model);
+pub struct Supervision(pub SupervisionRecord);
 
 #[Object]
 impl Supervision {
@@ -266,7 +266,7 @@ impl Supervision {
 }
 
 /// 办结报告 — the completion report of an assigned case (staff only).
-pub struct CompletionReport(pub completion_report::Model);
+pub struct CompletionReport(pub CompletionReportRecord);
 
 #[Object]
 impl CompletionReport {
@@ -292,16 +292,16 @@ impl CompletionReport {
 }
 
 /// 转送/交办 — one hand-over of a case between units.
-pub struct Referral(pub referral::Model, pub Option<(String, String)>);
+pub struct Referral(pub ReferralRecord, pub Option<(String, String)>);
 
 impl Referral {
-    pub fn new(row: referral::Model) -> Self {
+    pub fn new(row: ReferralRecord) -> Self {
         Referral(row, None)
     }
 
     /// A referral with its case's number and title already read (lists read them in the
     /// same statement).
-    pub fn with_facts(row: referral::Model, number: String, title: String) -> Self {
+    pub fn with_facts(row: ReferralRecord, number: String, title: String) -> Self {
         Referral(row, Some((number, title)))
     }
 }
@@ -394,7 +394,7 @@ pub struct LeaderOwnership {
 
 // ---- the records of one case, as Case's fields read them ------------------------------
 
-pub async fn extensions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Extension>> {
+pub async fn extensions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Extension>> {
     let sight = viewer(ctx)?.sight(case);
     let rows = loaders(ctx)
         .extensions
@@ -410,7 +410,7 @@ pub async fn extensions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<V
         .collect())
 }
 
-pub async fn reply_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Option<Reply>> {
+pub async fn reply_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<Reply>> {
     Ok(loaders(ctx)
         .replies
         .load_one(case.id)
@@ -420,7 +420,7 @@ pub async fn reply_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Option
         .map(Reply))
 }
 
-pub async fn evaluation_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Option<Evaluation>> {
+pub async fn evaluation_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<Evaluation>> {
     loaders(ctx)
         .evaluations
         .load_one(case.id)
@@ -432,7 +432,7 @@ pub async fn evaluation_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<O
         .map_err(Into::into)
 }
 
-pub async fn reviews_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Review>> {
+pub async fn reviews_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Review>> {
     Ok(loaders(ctx)
         .reviews
         .load_one(case.id)
@@ -444,7 +444,7 @@ pub async fn reviews_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<
         .collect())
 }
 
-pub async fn supervisions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Supervision>> {
+pub async fn supervisions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Supervision>> {
     if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
     }
@@ -461,7 +461,7 @@ pub async fn supervisions_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult
 
 pub async fn completion_reports_of(
     ctx: &Context<'_>,
-    case: &case::Model,
+    case: &CaseRecord,
 ) -> GqlResult<Vec<CompletionReport>> {
     if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
@@ -479,7 +479,7 @@ pub async fn completion_reports_of(
 
 /// The case's referrals, each carrying the case's number and title (read from the case
 /// itself, not once per referral).
-pub async fn referrals_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Vec<Referral>> {
+pub async fn referrals_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Referral>> {
     Ok(loaders(ctx)
         .referrals
         .load_one(case.id)
@@ -491,10 +491,7 @@ pub async fn referrals_of(ctx: &Context<'_>, case: &case::Model) -> GqlResult<Ve
         .collect())
 }
 
-pub async fn leader_of(
-    ctx: &Context<'_>,
-    case: &case::Model,
-) -> GqlResult<Option<LeaderOwnership>> {
+pub async fn leader_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<LeaderOwnership>> {
     let me = viewer(ctx)?;
     let (true, Some(id)) = (me.sight(case).staff_records, case.leader_user_id) else {
         return Ok(None);
@@ -749,6 +746,16 @@ pub struct CalendarDay {
     pub note: String,
 }
 
+impl From<county_calendar::CalendarDay> for CalendarDay {
+    fn from(d: county_calendar::CalendarDay) -> Self {
+        CalendarDay {
+            date: d.date.to_string(),
+            working: d.working,
+            note: d.note,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct CalendarPayload {
     pub days: Vec<CalendarDay>,
@@ -792,7 +799,7 @@ fn maybe_id(kind: &str, field: &str, value: &MaybeUndefined<ID>) -> Result<Optio
     })
 }
 
-fn case_payload(case: case::Model) -> CaseActionPayload {
+fn case_payload(case: CaseRecord) -> CaseActionPayload {
     CaseActionPayload { case: Case(case) }
 }
 
@@ -1155,50 +1162,22 @@ impl WorkflowMutation {
         input: SetCalendarDaysInput,
     ) -> GqlResult<CalendarPayload> {
         let me = viewer(ctx)?;
-        let admin = me.admin_unit()?;
-        let county_id = admin
-            .county_id
-            .ok_or_else(|| forbidden("only an administrator of a county sets its calendar"))?;
-        if !admin.is_county_unit() {
-            return Err(forbidden("only the county's administrator sets its calendar").into());
-        }
-        if input.days.is_empty() || input.days.len() > 366 {
-            return Err(bad_input("days", "give 1 to 366 days").into());
-        }
-        let s = state(ctx);
-        let tx = crate::db::begin_write(&s.db).await?;
-        let mut out = vec![];
-        for (i, d) in input.days.iter().enumerate() {
-            let date = chrono::NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").map_err(|_| {
-                bad_input(format!("days[{i}].date"), "dates are written YYYY-MM-DD")
-            })?;
-            crate::validate::text(&format!("days[{i}].note"), &d.note, 0, 100)?;
-            let row = calendar_day::ActiveModel {
-                county_id: sea_orm::Set(county_id),
-                day: sea_orm::Set(date.to_string()),
-                working: sea_orm::Set(d.working),
-                note: sea_orm::Set(d.note.clone()),
-            };
-            calendar_day::Entity::insert(row)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        calendar_day::Column::CountyId,
-                        calendar_day::Column::Day,
-                    ])
-                    .update_columns([calendar_day::Column::Working, calendar_day::Column::Note])
-                    .to_owned(),
-                )
-                .exec(&tx)
-                .await
-                .map_err(AppError::from)?;
-            out.push(CalendarDay {
-                date: date.to_string(),
-                working: d.working,
-                note: d.note.clone(),
-            });
-        }
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(CalendarPayload { days: out })
+        let days = input
+            .days
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Ok(county_calendar::CalendarDay {
+                    date: county_calendar::parse_date(&format!("days[{i}].date"), &d.date)?,
+                    working: d.working,
+                    note: d.note.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let set = county_calendar::set_days(&state(ctx).db, me, days).await?;
+        Ok(CalendarPayload {
+            days: set.into_iter().map(CalendarDay::from).collect(),
+        })
     }
 }
 
@@ -1213,25 +1192,12 @@ impl WorkflowQuery {
         let Some(id) = super::lookup_id("Case", &case_id) else {
             return Err(AppError::NotFound("case").into());
         };
-        let s = state(ctx);
-        let case = crate::cases::find_visible(&s.db, me, id)
-            .await?
-            .ok_or(AppError::NotFound("case"))?;
-        if !me.may_verify_record(&case) {
-            return Err(forbidden("only the petition bureau verifies the record").into());
-        }
-        let entries = xinfang_entity::case_event::Entity::find()
-            .filter(xinfang_entity::case_event::Column::CaseId.eq(id))
-            .all(&s.db)
-            .await
-            .map_err(AppError::from)?
-            .len() as i32;
-        let broken = crate::audit::verify_case(&s.db, id).await?;
+        let checked = crate::audit::check_visible_case(&state(ctx).db, me, id).await?;
         Ok(AuditIntegrity {
-            intact: broken.is_none(),
-            entries,
-            broken_at_seq: broken.as_ref().map(|b| b.seq),
-            reason: broken.map(|b| b.reason),
+            intact: checked.broken.is_none(),
+            entries: checked.entries,
+            broken_at_seq: checked.broken.as_ref().map(|b| b.seq),
+            reason: checked.broken.map(|b| b.reason),
         })
     }
 
@@ -1266,32 +1232,10 @@ impl WorkflowQuery {
         to: String,
     ) -> GqlResult<Vec<CalendarDay>> {
         let me = viewer(ctx)?;
-        let county_id = me
-            .unit
-            .as_ref()
-            .and_then(|u| u.county_id)
-            .ok_or_else(|| forbidden("only staff of a county read its calendar"))?;
-        let parse = |field: &str, v: &str| {
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| bad_input(field, "dates are written YYYY-MM-DD"))
-        };
-        let (from, to) = (parse("from", &from)?, parse("to", &to)?);
-        let rows = calendar_day::Entity::find()
-            .filter(calendar_day::Column::CountyId.eq(county_id))
-            .filter(calendar_day::Column::Day.gte(from.to_string()))
-            .filter(calendar_day::Column::Day.lte(to.to_string()))
-            .order_by_asc(calendar_day::Column::Day)
-            .all(&state(ctx).db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| CalendarDay {
-                date: r.day,
-                working: r.working,
-                note: r.note,
-            })
-            .collect())
+        let from = county_calendar::parse_date("from", &from)?;
+        let to = county_calendar::parse_date("to", &to)?;
+        let days = county_calendar::days_between(&state(ctx).db, me, from, to).await?;
+        Ok(days.into_iter().map(CalendarDay::from).collect())
     }
 }
 
@@ -1332,7 +1276,7 @@ async fn referral_page(
             .load_many(rows.iter().map(|(r, _, _)| r.case_id))
     )
     .map_err(loader_error)?;
-    let seen: Vec<case::Model> = cases.into_values().flatten().collect();
+    let seen: Vec<CaseRecord> = cases.into_values().flatten().collect();
     super::cases::prefetch_for(ctx, &seen, ctx.look_ahead().field("nodes").field("case")).await?;
     Ok(ReferralConnection {
         page_info: super::identity::offset_page_info(offset, rows.len(), total),
