@@ -86,34 +86,6 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
-/// What a check of one case's record found.
-pub struct Integrity {
-    pub entries: i32,
-    pub broken: Option<BrokenLink>,
-}
-
-/// Checks the record of a case the viewer sees, if the viewer may (the petition bureau).
-pub async fn check_visible_case(
-    db: &impl ConnectionTrait,
-    viewer: &crate::access::Viewer,
-    case_id: i64,
-) -> Result<Integrity> {
-    let case = crate::cases::find_visible(db, viewer, case_id)
-        .await?
-        .ok_or(crate::error::AppError::NotFound("case"))?;
-    viewer.require_record_check(&case)?;
-    let entries = sea_orm::PaginatorTrait::count(
-        case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id)),
-        db,
-    )
-    .await
-    .map(|n| n as i32)?;
-    Ok(Integrity {
-        entries,
-        broken: verify_case(db, case_id).await?,
-    })
-}
-
 /// Re-computes a case's chain; `None` when every entry is intact and none is missing.
 pub async fn verify_case(db: &impl ConnectionTrait, case_id: i64) -> Result<Option<BrokenLink>> {
     let entries = case_event::Entity::find()

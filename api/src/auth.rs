@@ -721,6 +721,29 @@ pub async fn change_password(
     Ok(())
 }
 
+fn parse_previous_keys(spec: Option<&str>) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+    let Some(spec) = spec else { return Ok(vec![]) };
+    spec.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|pair| {
+            let (kid, secret) = pair
+                .split_once('=')
+                .ok_or("previous keys are written kid=secret,kid2=secret2")?;
+            if secret.len() < 32 {
+                return Err(format!("previous key {kid} is shorter than 32 bytes"));
+            }
+            Ok((kid.trim().to_string(), secret.trim().as_bytes().to_vec()))
+        })
+        .collect()
+}
+
+/// The signing keys and token settings the configuration names.
+pub fn auth_config(settings: &crate::config::Settings) -> std::result::Result<AuthConfig, String> {
+    let secret = settings.jwt_secret()?;
+    let previous = parse_previous_keys(settings.jwt_previous_keys.as_deref())?;
+    AuthConfig::new(settings, &secret, &previous).map_err(|e| e.message_for_operator())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

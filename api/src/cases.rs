@@ -5,9 +5,10 @@
 
 use crate::access::{self, CASES, Viewer};
 use crate::audit::{self, Actor};
-use crate::calendar::{WARNING_DAYS, WorkCalendar, local_date};
+use crate::calendar::{WorkCalendar, local_date};
 use crate::clock::Clock;
 use crate::db;
+use crate::deadlines;
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, Role, UnitRelation};
 use crate::error::{Result, bad_input, conflict, internal};
 use crate::events::{Bus, Event};
@@ -34,7 +35,7 @@ pub const CONTENT_MAX: usize = 20_000;
 pub const PETITIONERS_MAX: usize = 100;
 pub const GROUP_SIZE: i32 = 5;
 pub const REPRESENTATIVES_MAX: usize = 5;
-pub const ACCEPTANCE_DAYS: u32 = 15;
+pub use crate::deadlines::ACCEPTANCE_DAYS;
 pub const IDEMPOTENCY_KEY_MAX: usize = 128;
 
 #[derive(Clone, Debug)]
@@ -1011,18 +1012,10 @@ fn filter_condition(
     match filter.deadline {
         Some(DeadlineKind::Supervision) => {
             // Unanswered supervision orders; `overdue`/`warning` apply to their own deadlines.
+            let due = || Expr::col((supervision::Entity, supervision::Column::DueAt));
             let window = match (filter.overdue, filter.warning) {
-                (Some(true), _) => {
-                    Some(Expr::col((supervision::Entity, supervision::Column::DueAt)).lt(now))
-                }
-                (_, Some(true)) => Some(
-                    Expr::col((supervision::Entity, supervision::Column::DueAt))
-                        .gte(now)
-                        .and(
-                            Expr::col((supervision::Entity, supervision::Column::DueAt))
-                                .lte(now + TimeDelta::days(WARNING_DAYS)),
-                        ),
-                ),
+                (Some(true), _) => Some(deadlines::overdue_sql(due(), now)),
+                (_, Some(true)) => Some(deadlines::warning_sql(due(), now)),
                 _ => None,
             };
             let mut q = Query::select();
@@ -1055,7 +1048,7 @@ fn filter_condition(
     // For supervision orders, `overdue`/`warning` were applied to the orders' own deadlines.
     let case_deadline = filter.deadline != Some(DeadlineKind::Supervision);
     if let Some(overdue) = filter.overdue.filter(|_| case_deadline) {
-        let is_overdue = c("due_at").lt(now);
+        let is_overdue = deadlines::overdue_sql(c("due_at"), now);
         cond = cond.add(if overdue {
             is_overdue
         } else {
@@ -1066,9 +1059,7 @@ fn filter_condition(
         });
     }
     if let Some(warning) = filter.warning.filter(|_| case_deadline) {
-        let in_warning = c("due_at")
-            .gte(now)
-            .and(c("due_at").lte(now + TimeDelta::days(WARNING_DAYS)));
+        let in_warning = deadlines::warning_sql(c("due_at"), now);
         cond = cond.add(if warning {
             in_warning
         } else {

@@ -1,14 +1,13 @@
 //! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`, `seed`, `audit verify`.
 
-use crate::auth::AuthConfig;
 use crate::clock::Clock;
 use crate::config::{AuditAction, Cli, Command, LogFormat, MigrateAction, Settings};
-use crate::db::{self, DbSettings};
+use crate::db;
 use crate::graphql::{self, SchemaLimits};
-use crate::http::{self, Metrics};
+use crate::http;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use clap::Parser;
-use sea_orm::DatabaseConnection;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,51 +26,11 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
-fn parse_previous_keys(spec: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let Some(spec) = spec else { return Ok(vec![]) };
-    spec.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|pair| {
-            let (kid, secret) = pair
-                .split_once('=')
-                .ok_or("previous keys are written kid=secret,kid2=secret2")?;
-            if secret.len() < 32 {
-                return Err(format!("previous key {kid} is shorter than 32 bytes"));
-            }
-            Ok((kid.trim().to_string(), secret.trim().as_bytes().to_vec()))
-        })
-        .collect()
-}
-
-pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, String> {
-    Ok(connect_counted(settings).await?.0)
-}
-
-async fn connect_counted(
-    settings: &Settings,
-) -> Result<(DatabaseConnection, Arc<db::StatementCounter>), String> {
-    let db_settings = DbSettings {
-        url: settings.database_url.clone(),
-        pool_size: settings.db_pool_size,
-        statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
-        acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms.max(1)),
-    };
-    db::connect_counted(&db_settings)
-        .await
-        .map_err(|e| format!("cannot open the database: {}", e.message_for_operator()))
-}
-
-pub fn auth_config(settings: &Settings) -> Result<AuthConfig, String> {
-    let secret = settings.jwt_secret()?;
-    let previous = parse_previous_keys(settings.jwt_previous_keys.as_deref())?;
-    AuthConfig::new(settings, &secret, &previous).map_err(|e| e.message_for_operator())
-}
-
 /// Opens the database, applies pending migrations and assembles the shared state.
 pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {
     settings.validate()?;
-    let auth = auth_config(&settings)?;
-    let (db, statements) = connect_counted(&settings).await?;
+    let auth = crate::auth::auth_config(&settings)?;
+    let (db, statements) = db::open_counted(&settings).await?;
     Migrator::up(&db, None)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -159,7 +118,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             serve(build_state(settings, clock).await?).await
         }
         Command::Migrate { action } => {
-            let db = connect(&settings).await?;
+            let db = db::open(&settings).await?;
             match action {
                 MigrateAction::Up => {
                     Migrator::up(&db, None)
@@ -187,7 +146,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Audit {
             action: AuditAction::Verify,
         } => {
-            let db = connect(&settings).await?;
+            let db = db::open(&settings).await?;
             let (checked, broken) = crate::audit::verify_all(&db)
                 .await
                 .map_err(|e| e.message_for_operator())?;

@@ -280,7 +280,9 @@ impl Settings {
             }
             None => {
                 tracing::warn!("no JWT secret configured: using a random one; tokens will not survive a restart");
-                Ok(crate::auth::random_bytes(32))
+                let mut secret = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+                Ok(secret)
             }
         }
     }

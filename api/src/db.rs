@@ -4,6 +4,7 @@
 //! begin IMMEDIATE: a writer takes the write lock up front instead of failing with "database is
 //! locked" when it upgrades later. PostgreSQL gets an explicit pool size and statement timeout.
 
+use crate::config::Settings;
 use crate::error::Result;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, SimpleExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -153,6 +154,26 @@ pub fn placeholders(backend: DatabaseBackend, n: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Opens the database the settings name.
+pub async fn open(settings: &Settings) -> std::result::Result<DatabaseConnection, String> {
+    Ok(open_counted(settings).await?.0)
+}
+
+/// Opens the database the settings name, counting its statements.
+pub async fn open_counted(
+    settings: &Settings,
+) -> std::result::Result<(DatabaseConnection, std::sync::Arc<StatementCounter>), String> {
+    let db_settings = DbSettings {
+        url: settings.database_url.clone(),
+        pool_size: settings.db_pool_size,
+        statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
+        acquire_timeout: Duration::from_millis(std::cmp::max(settings.db_acquire_timeout_ms, 1)),
+    };
+    connect_counted(&db_settings)
+        .await
+        .map_err(|e| format!("cannot open the database: {}", e.message_for_operator()))
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 //! its row into `deadline_notices`: only the transaction whose insert succeeds publishes, in
 //! the same transaction (see `events`).
 
-use crate::calendar::WARNING_DAYS;
-use crate::domain::CaseStatus;
+use crate::deadlines;
+use crate::domain::{CaseStatus, DeadlineKind};
 use crate::error::Result;
 use crate::events::{Event, InboxKind};
 use crate::state::AppState;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::sync::Arc;
@@ -20,13 +20,8 @@ use xinfang_entity::{case, deadline_notice, supervision};
 /// At most this many notices per kind and tick; the rest follow on the next tick.
 const BATCH: u64 = 500;
 
-fn deadline_of(status: &str) -> Option<&'static str> {
-    match CaseStatus::from_db(status).ok()? {
-        CaseStatus::Registered => Some("ACCEPTANCE"),
-        CaseStatus::InProgress | CaseStatus::Reported => Some("HANDLING"),
-        CaseStatus::UnderReview | CaseStatus::UnderReReview => Some("REVIEW_DECISION"),
-        _ => None,
-    }
+fn deadline_of(status: &str) -> Option<DeadlineKind> {
+    DeadlineKind::of_status(CaseStatus::from_db(status).ok()?)
 }
 
 fn not_yet_sent(level: &'static str, case_col: Expr, due_col: Expr) -> Expr {
@@ -51,25 +46,13 @@ fn not_yet_sent(level: &'static str, case_col: Expr, due_col: Expr) -> Expr {
 /// One pass: claims and publishes every notice that is due now. Returns how many it sent.
 pub async fn scan(state: &AppState) -> Result<usize> {
     let now = state.clock.now();
-    let horizon = now + TimeDelta::days(WARNING_DAYS);
     let mut sent = 0;
     for (level, overdue) in [("OVERDUE", true), ("WARNING", false)] {
-        let window = if overdue {
-            case::Column::DueAt.lt(now)
-        } else {
-            case::Column::DueAt
-                .gte(now)
-                .and(case::Column::DueAt.lte(horizon))
-        };
+        let window =
+            deadlines::window_sql(Expr::col((case::Entity, case::Column::DueAt)), now, overdue);
         let cases = case::Entity::find()
             .filter(window)
-            .filter(case::Column::Status.is_in([
-                "REGISTERED",
-                "IN_PROGRESS",
-                "REPORTED",
-                "UNDER_REVIEW",
-                "UNDER_RE_REVIEW",
-            ]))
+            .filter(case::Column::Status.is_in(deadlines::pending_statuses()))
             .filter(not_yet_sent(
                 level,
                 Expr::col((case::Entity, case::Column::Id)),
@@ -83,22 +66,20 @@ pub async fn scan(state: &AppState) -> Result<usize> {
                 continue;
             };
             // A review decision is owed by the reviewing body, everything else by the lead unit.
-            let owner = if deadline == "REVIEW_DECISION" {
+            let owner = if deadline == DeadlineKind::ReviewDecision {
                 c.reviewing_unit_id.unwrap_or(c.lead_unit_id)
             } else {
                 c.lead_unit_id
             };
-            if claim(state, c.id, owner, deadline, due, level, now).await? {
+            if claim(state, c.id, owner, deadline.as_str(), due, level, now).await? {
                 sent += 1;
             }
         }
-        let window = if overdue {
-            supervision::Column::DueAt.lt(now)
-        } else {
-            supervision::Column::DueAt
-                .gte(now)
-                .and(supervision::Column::DueAt.lte(horizon))
-        };
+        let window = deadlines::window_sql(
+            Expr::col((supervision::Entity, supervision::Column::DueAt)),
+            now,
+            overdue,
+        );
         let orders = supervision::Entity::find()
             .filter(window)
             .filter(supervision::Column::AnsweredAt.is_null())
@@ -121,7 +102,7 @@ pub async fn scan(state: &AppState) -> Result<usize> {
                 state,
                 c.id,
                 c.lead_unit_id,
-                "SUPERVISION",
+                DeadlineKind::Supervision.as_str(),
                 order.due_at,
                 level,
                 now,

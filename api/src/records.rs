@@ -571,3 +571,31 @@ pub async fn staff_by_id(db: &impl ConnectionTrait, ids: &[i64]) -> Result<ByCas
         })
         .collect())
 }
+
+/// What a check of one case's record found.
+pub struct Integrity {
+    pub entries: i32,
+    pub broken: Option<crate::audit::BrokenLink>,
+}
+
+/// Checks the record of a case the viewer sees, if the viewer may (the petition bureau).
+pub async fn check_visible_case(
+    db: &impl ConnectionTrait,
+    viewer: &crate::access::Viewer,
+    case_id: i64,
+) -> Result<Integrity> {
+    let case = find_visible(db, viewer, case_id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("case"))?;
+    viewer.require_record_check(&case)?;
+    let entries = sea_orm::PaginatorTrait::count(
+        case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id)),
+        db,
+    )
+    .await
+    .map(|n| n as i32)?;
+    Ok(Integrity {
+        entries,
+        broken: crate::audit::verify_case(db, case_id).await?,
+    })
+}

@@ -18,6 +18,7 @@ use crate::auth;
 use crate::calendar::{WorkCalendar, local_date};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::deadlines;
 use crate::domain::{
     AcceptanceDecision, ApprovalStatus, CaseStatus, Category, Channel, LegalRoute, OrgUnitKind,
     ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction,
@@ -212,8 +213,8 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     if auth_settings.jwt_secret.is_none() && auth_settings.jwt_secret_file.is_none() {
         auth_settings.jwt_secret = Some(auth::random_token());
     }
-    let auth = crate::cli::auth_config(&auth_settings)?;
-    let db = crate::cli::connect(&settings).await?;
+    let auth = crate::auth::auth_config(&auth_settings)?;
+    let db = crate::db::open(&settings).await?;
     Migrator::up(&db, None)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -874,7 +875,9 @@ fn draw_steps(
         lead = to;
         assigned = mode == ReferralMode::Assign;
     }
-    let accept_by = world.calendar.due_after_days(clock_from, 15);
+    let accept_by = world
+        .calendar
+        .due_after_days(clock_from, deadlines::ACCEPTANCE_DAYS);
     let decision = if not_acceptable || forks.decline == Some(true) {
         AcceptanceDecision::Decline
     } else if forks.decline == Some(false) || rng.random_bool(0.9) {
@@ -907,7 +910,9 @@ fn draw_steps(
         return sorted(steps);
     }
     let accepted = t;
-    let mut handle_by = world.calendar.due_after_days(accepted, 60);
+    let mut handle_by = world
+        .calendar
+        .due_after_days(accepted, deadlines::HANDLING_DAYS);
     let mut side = vec![];
     if rng.random_bool(0.12) {
         let mut at = accepted + hours(rng, 2.0, 72.0);
@@ -1026,7 +1031,9 @@ fn draw_steps(
         at: replied,
         kind: StepKind::Reply(outcome),
     });
-    let window = world.calendar.due_after_days(replied, 30);
+    let window = world
+        .calendar
+        .due_after_days(replied, deadlines::REVIEW_DAYS);
     let mut t = replied;
     let satisfaction = if rng.random_bool(0.7) {
         let s = pick(
@@ -1068,7 +1075,9 @@ fn draw_steps(
         at: requested,
         kind: StepKind::ReviewRequested(ReviewStage::Review),
     });
-    let review_due = world.calendar.due_after_days(requested, 30);
+    let review_due = world
+        .calendar
+        .due_after_days(requested, deadlines::REVIEW_DAYS);
     let decided = if rng.random_bool(0.05) {
         review_due + days(rng, 1.0, 10.0)
     } else {
@@ -1084,7 +1093,9 @@ fn draw_steps(
         at: decided,
         kind: StepKind::ReviewDecided(decision(rng)),
     });
-    let window = world.calendar.due_after_days(decided, 30);
+    let window = world
+        .calendar
+        .due_after_days(decided, deadlines::REVIEW_DAYS);
     if !forks.re_review.unwrap_or_else(|| rng.random_bool(0.3)) {
         steps.push(Step {
             at: window + days(rng, 0.5, 10.0),
@@ -1097,7 +1108,9 @@ fn draw_steps(
         at: requested,
         kind: StepKind::ReviewRequested(ReviewStage::ReReview),
     });
-    let due = world.calendar.due_after_days(requested, 30);
+    let due = world
+        .calendar
+        .due_after_days(requested, deadlines::REVIEW_DAYS);
     let decided = requested + days(rng, 5.0, 29.0).min(due - requested - TimeDelta::hours(1));
     steps.push(Step {
         at: decided,
@@ -1781,7 +1794,7 @@ fn build_case(
             bool,
         ) = match step.kind {
             StepKind::Register => {
-                let accept_by = cal.due_after_days(plan.received_at, 15);
+                let accept_by = cal.due_after_days(plan.received_at, deadlines::ACCEPTANCE_DAYS);
                 state.accept_by = Some(accept_by);
                 state.due_at = Some(accept_by);
                 relate(&mut relations, facts.first_lead, UnitRelation::Lead);
@@ -1820,8 +1833,8 @@ fn build_case(
                 ids.referral += 1;
                 let id = ids.referral;
                 let from = state.lead;
-                let report_due_at =
-                    (mode == ReferralMode::Assign).then(|| cal.due_after_days(at, 60));
+                let report_due_at = (mode == ReferralMode::Assign)
+                    .then(|| cal.due_after_days(at, deadlines::HANDLING_DAYS));
                 let reason = if facts.category == Category::Accusation {
                     "检举控告事项，按管理权限转纪检监察机关办理"
                 } else {
@@ -1837,7 +1850,8 @@ fn build_case(
                         report_due_at,
                         reason,
                         status: ReferralStatus::Pending,
-                        object_by: cal.due_after_working_days(at, 5),
+                        object_by: cal
+                            .due_after_working_days(at, deadlines::OBJECTION_WORKING_DAYS),
                         by: staff,
                         at,
                         resolved: None,
@@ -1848,7 +1862,7 @@ fn build_case(
                 });
                 relate(&mut relations, to, UnitRelation::Lead);
                 relate(&mut relations, to, UnitRelation::PendingReferral);
-                let accept_by = cal.due_after_days(at, 15);
+                let accept_by = cal.due_after_days(at, deadlines::ACCEPTANCE_DAYS);
                 state.lead = to;
                 state.status = CaseStatus::Registered;
                 state.accept_by = Some(accept_by);
@@ -1904,8 +1918,8 @@ fn build_case(
                         )),
                     ),
                 };
-                let handle_by =
-                    (decision == AcceptanceDecision::Accept).then(|| cal.due_after_days(at, 60));
+                let handle_by = (decision == AcceptanceDecision::Accept)
+                    .then(|| cal.due_after_days(at, deadlines::HANDLING_DAYS));
                 let on_time = state.accept_by.is_none_or(|by| at <= by);
                 state.acceptance_decision = Some(decision);
                 state.acceptance_reason = reason.map(str::to_owned);
@@ -2059,7 +2073,7 @@ fn build_case(
             StepKind::Reply(outcome) => {
                 let leader = world.leader_of(state.lead, &mut rng);
                 let review_unit = world.unit(state.lead).parent_id;
-                let review_by = cal.due_after_days(at, 30);
+                let review_by = cal.due_after_days(at, deadlines::REVIEW_DAYS);
                 let on_time = state.handle_by.is_none_or(|by| at <= by);
                 out.replies.push(vec![
                     case_id.into(),
@@ -2102,7 +2116,7 @@ fn build_case(
                     ReviewStage::ReReview => state.reviewing_unit.unwrap_or(state.lead),
                 };
                 let reviewer = world.unit(below).parent_id.unwrap_or(world.id(world.city));
-                let decide_by = cal.due_after_days(at, 30);
+                let decide_by = cal.due_after_days(at, deadlines::REVIEW_DAYS);
                 reviews.push(ReviewRow {
                     stage,
                     requested_by: staff,
@@ -2133,7 +2147,7 @@ fn build_case(
                 state.decide_by = None;
                 state.due_at = None;
                 state.review_request_by = match stage {
-                    ReviewStage::Review => Some(cal.due_after_days(at, 30)),
+                    ReviewStage::Review => Some(cal.due_after_days(at, deadlines::REVIEW_DAYS)),
                     ReviewStage::ReReview => None,
                 };
                 let detail = json!({ "stage": stage.as_str(), "decision": decision.as_str(), "onTime": on_time });
@@ -2380,6 +2394,67 @@ mod tests {
             let phone = mobile(&mut rng);
             assert!(crate::validate::mobile("phone", &phone).is_ok(), "{phone}");
         }
+    }
+
+    /// Every simulated step is one the workflow's state table allows where it happens, so the
+    /// seeded county is one the server itself could have produced.
+    #[test]
+    fn every_simulated_step_is_allowed_by_the_workflows_state_table() {
+        use crate::domain::Action;
+        use crate::workflow::state_table;
+        let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+        let world = World::build(now, String::new());
+        let plans = plan_cases(&world, 2_000);
+        let mut checked = 0;
+        for (i, plan) in plans.iter().enumerate() {
+            assert!(matches!(plan.steps[0].kind, StepKind::Register), "case {i}");
+            let mut status = CaseStatus::Registered;
+            let mut assignment_open = false;
+            for step in &plan.steps[1..] {
+                let action = match step.kind {
+                    StepKind::Register => panic!("case {i} registers twice"),
+                    // Acknowledging is the referral's own step, taken while the case waits
+                    // for its new lead unit's acceptance decision.
+                    StepKind::Acknowledge => {
+                        assert_eq!(status, CaseStatus::Registered, "case {i}");
+                        continue;
+                    }
+                    StepKind::Refer { .. } => Action::Transfer,
+                    StepKind::AddAssisting { .. } => Action::AddAssistingUnit,
+                    StepKind::AssistingOpinion { .. } => Action::AddAssistingOpinion,
+                    StepKind::Decide(_) => Action::DecideAcceptance,
+                    StepKind::ProgressNote { .. } => Action::AddProgressNote,
+                    StepKind::ExtensionRequested { .. } => Action::RequestExtension,
+                    StepKind::ExtensionApproved => Action::DecideExtension,
+                    StepKind::SupervisionIssued { .. } => Action::IssueSupervision,
+                    StepKind::SupervisionAnswered => Action::AnswerSupervision,
+                    StepKind::LeaderOwnership => Action::TakeLeaderOwnership,
+                    StepKind::ReportFiled => Action::FileCompletionReport,
+                    StepKind::ReportApproved => Action::DecideCompletionReport,
+                    StepKind::Reply(_) => Action::Reply,
+                    StepKind::Evaluate(_) => Action::Evaluate,
+                    StepKind::ReviewRequested(_) => Action::RequestReview,
+                    StepKind::ReviewDecided(_) => Action::DecideReview,
+                    StepKind::Close => Action::Close,
+                };
+                assert!(
+                    state_table(status, assignment_open, action),
+                    "case {i}: {:?} in {status:?} (report owed: {assignment_open})",
+                    step.kind
+                );
+                checked += 1;
+                match step.kind {
+                    StepKind::Refer { mode, .. } => {
+                        assignment_open = mode == ReferralMode::Assign;
+                    }
+                    StepKind::ReportApproved => assignment_open = false,
+                    _ => {}
+                }
+                status = status_after(status, step.kind);
+            }
+            assert_eq!(status, plan.status, "case {i} ends where its plan says");
+        }
+        assert!(checked > 5_000, "only {checked} steps checked");
     }
 
     #[test]

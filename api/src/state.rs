@@ -5,7 +5,7 @@ use crate::auth::AuthConfig;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::events::Bus;
-use crate::http::Metrics;
+use crate::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 

@@ -368,14 +368,7 @@ pub async fn oversight(
     overdue: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, DeadlineKind, i64)>> {
-    let horizon = now + chrono::TimeDelta::days(crate::calendar::WARNING_DAYS);
-    let window = |col: SimpleExpr| -> SimpleExpr {
-        if overdue {
-            col.lt(now)
-        } else {
-            col.clone().gte(now).and(col.lte(horizon))
-        }
-    };
+    let window = |col: SimpleExpr| crate::deadlines::window_sql(col, now, overdue);
     let pending: Vec<&str> = [
         DeadlineKind::Acceptance,
         DeadlineKind::Handling,

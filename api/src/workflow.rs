@@ -35,24 +35,24 @@ use xinfang_entity::{
     supervision,
 };
 
-/// 受理告知: decided within 15 days of receipt.
-pub const ACCEPTANCE_DAYS: u32 = cases::ACCEPTANCE_DAYS;
-/// 办理: 60 days from acceptance.
-pub const HANDLING_DAYS: u32 = 60;
-/// 延期: at most 30 days in total.
-pub const MAX_EXTENSION_DAYS: i32 = 30;
-/// 复查/复核 requests and decisions: 30 days each.
-pub const REVIEW_DAYS: u32 = 30;
-/// 异议: a receiver may object to a referral within 5 working days.
-pub const OBJECTION_WORKING_DAYS: u32 = 5;
+pub use crate::deadlines::{
+    ACCEPTANCE_DAYS, HANDLING_DAYS, MAX_EXTENSION_DAYS, OBJECTION_WORKING_DAYS, REVIEW_DAYS,
+};
 pub const TEXT_MAX: usize = 5_000;
 
 /// Whether a case's state allows an action now (the "when"; the "who" is
 /// [`Viewer::may`]). Conditions beyond the state that belong to the state machine (an
 /// assigned case replies only after its report is approved) are here too.
 pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
-    use CaseStatus::*;
     let assignment_open = case.assignment_id.is_some() && !case.report_approved;
+    state_table(status, assignment_open, action)
+}
+
+/// The state table itself: whether `action` is allowed in `status`, given whether an
+/// assignment's completion report is still owed. The seed generator's simulated lives are
+/// checked against it.
+pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) -> bool {
+    use CaseStatus::*;
     match action {
         Action::Transfer | Action::AddAssistingUnit => matches!(status, Registered | InProgress),
         Action::DecideAcceptance => status == Registered,

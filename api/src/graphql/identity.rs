@@ -2,8 +2,8 @@
 
 use super::cases::{CaseConnection, CaseFilterInput, CaseOrderBy, case_connection};
 use super::{
-    GqlResult, Instant, Loaders, PageInfo, global_id, input_id, lookup_id, page_size, request,
-    state, viewer,
+    GqlResult, Instant, Loaders, PageInfo, global_id, input_id, lookup_id, offset_of,
+    offset_page_info, page_size, request, state, viewer,
 };
 use crate::auth::{self, Tokens};
 use crate::domain::{OrgUnitKind, Role};
@@ -11,7 +11,6 @@ use crate::error::{AppError, Result};
 use crate::identity::{self as domain, NewPetitioner, NewUnit, NewUser, UserChanges};
 use crate::identity::{UnitRecord, UserRecord};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
 use chrono::TimeDelta;
 
 /// 单位 — an organisational unit: the county, a township, a department (the petition bureau
@@ -173,32 +172,6 @@ pub struct UserConnection {
     pub nodes: Vec<User>,
     pub page_info: PageInfo,
     pub total_count: u64,
-}
-
-fn offset_cursor(n: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{n}"))
-}
-
-pub(super) fn offset_of(after: Option<&str>) -> Result<u64> {
-    let Some(c) = after else { return Ok(0) };
-    let bad = || crate::error::bad_input("after", "not a cursor of this list");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("o:")
-        .and_then(|n| n.parse::<u64>().ok())
-        .and_then(|n| n.checked_add(1))
-        .ok_or_else(bad)
-}
-
-pub(super) fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
-    PageInfo {
-        has_next_page: offset + (len as u64) < total,
-        has_previous_page: offset > 0,
-        start_cursor: (len > 0).then(|| offset_cursor(offset)),
-        end_cursor: (len > 0).then(|| offset_cursor(offset + len as u64 - 1)),
-    }
 }
 
 #[derive(InputObject, Default)]

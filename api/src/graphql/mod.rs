@@ -325,6 +325,34 @@ pub fn page_size(first: Option<i32>) -> u64 {
     first.unwrap_or(20).clamp(1, 100) as u64
 }
 
+// Offset-paged lists (units, accounts, referrals): the cursor is the offset of the item.
+
+fn offset_cursor(n: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{n}"))
+}
+
+pub fn offset_of(after: Option<&str>) -> Result<u64> {
+    let Some(c) = after else { return Ok(0) };
+    let bad = || bad_input("after", "not a cursor of this list");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("o:")
+        .and_then(|n| n.parse::<u64>().ok())
+        .and_then(|n| n.checked_add(1))
+        .ok_or_else(bad)
+}
+
+pub fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
+    PageInfo {
+        has_next_page: offset + (len as u64) < total,
+        has_previous_page: offset > 0,
+        start_cursor: (len > 0).then(|| offset_cursor(offset)),
+        end_cursor: (len > 0).then(|| offset_cursor(offset + len as u64 - 1)),
+    }
+}
+
 /// Relay page information.
 #[derive(async_graphql::SimpleObject, Clone, Debug, Default)]
 pub struct PageInfo {

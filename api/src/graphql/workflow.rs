@@ -1192,7 +1192,7 @@ impl WorkflowQuery {
         let Some(id) = super::lookup_id("Case", &case_id) else {
             return Err(AppError::NotFound("case").into());
         };
-        let checked = crate::audit::check_visible_case(&state(ctx).db, me, id).await?;
+        let checked = crate::records::check_visible_case(&state(ctx).db, me, id).await?;
         Ok(AuditIntegrity {
             intact: checked.broken.is_none(),
             entries: checked.entries,
@@ -1253,7 +1253,7 @@ async fn referral_page(
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let offset = super::identity::offset_of(after.as_deref())?;
+    let offset = super::offset_of(after.as_deref())?;
     let (rows, total) = crate::records::referral_list(
         &state(ctx).db,
         me,
@@ -1279,7 +1279,7 @@ async fn referral_page(
     let seen: Vec<CaseRecord> = cases.into_values().flatten().collect();
     super::cases::prefetch_for(ctx, &seen, ctx.look_ahead().field("nodes").field("case")).await?;
     Ok(ReferralConnection {
-        page_info: super::identity::offset_page_info(offset, rows.len(), total),
+        page_info: super::offset_page_info(offset, rows.len(), total),
         total_count: total,
         nodes: rows
             .into_iter()
