@@ -332,13 +332,13 @@ async fn move_along(
     )
     .await?;
     // 南湖水质 (a suggestion at the bureau): handed on to 住建局, waiting to be acknowledged.
-    let transfer = workflow::TransferInput {
+    let transfer = crate::referrals::TransferInput {
         to_unit_id: zhujian,
         mode: ReferralMode::Transfer,
         reason: "属城市建设管理职能".into(),
         report_due_at: None,
     };
-    workflow::transfer(
+    crate::referrals::transfer(
         &caller(state, &bureau_staff),
         registered[2].id,
         registered[2].version,

@@ -25,6 +25,7 @@ pub mod identity;
 pub mod metrics;
 pub mod notices;
 pub mod records;
+pub mod referrals;
 pub mod seed;
 pub mod state;
 pub mod stats;

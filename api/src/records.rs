@@ -273,100 +273,6 @@ pub async fn visible_reply(
     with_case(db, viewer, row, |r| r.case_id).await
 }
 
-/// A referral by id, when the viewer sees its case, or is a party to it (domain §5: the sender
-/// keeps the referral after the case has left its sight), with the case when visible.
-pub async fn visible_referral(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> Result<Option<(Option<case::Model>, referral::Model)>> {
-    let Some(row) = referral::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    if let Some(case) = find_visible(db, viewer, row.case_id).await? {
-        return Ok(Some((Some(case), row)));
-    }
-    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(viewer.sees_referral(&row, &case).then_some((None, row)))
-}
-
-/// A referral by id, for an event whose case the caller has already found in the viewer's
-/// sight (an inbox item names the referral it is about).
-pub async fn referral_record(db: &impl ConnectionTrait, id: i64) -> Result<Option<ReferralRecord>> {
-    Ok(referral::Entity::find_by_id(id).one(db).await?)
-}
-
-/// The case behind a referral the viewer is a party to, for its number and title, even when
-/// the case itself is out of the viewer's sight; `None` when the viewer is no party.
-pub async fn referral_case(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    referral_id: i64,
-) -> Result<Option<case::Model>> {
-    let Some(row) = referral::Entity::find_by_id(referral_id).one(db).await? else {
-        return Ok(None);
-    };
-    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(viewer.sees_referral(&row, &case).then_some(case))
-}
-
-/// The referrals a viewer's unit sent (or received), newest first, with the number and title
-/// of each one's case, leaving out accusations against the unit; and how many there are.
-pub async fn referral_list(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    received: bool,
-    statuses: &[&'static str],
-    offset: u64,
-    limit: u64,
-) -> Result<(Vec<(referral::Model, String, String)>, u64)> {
-    use sea_orm::sea_query::{Alias, Expr, JoinType};
-    use sea_orm::{QuerySelect, QueryTrait};
-    let Some(scope) = viewer.referral_list_scope(received) else {
-        return Ok((vec![], 0));
-    };
-    let mut query = referral::Entity::find()
-        .join_as(
-            JoinType::InnerJoin,
-            referral::Entity::belongs_to(case::Entity)
-                .from(referral::Column::CaseId)
-                .to(case::Column::Id)
-                .into(),
-            Alias::new(crate::access::CASES),
-        )
-        .filter(scope);
-    if !statuses.is_empty() {
-        query = query.filter(referral::Column::Status.is_in(statuses.iter().copied()));
-    }
-    let total = sea_orm::PaginatorTrait::count(query.clone(), db).await?;
-    let mut select = query
-        .order_by_desc(referral::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .into_query();
-    let cases = Alias::new(crate::access::CASES);
-    select
-        .expr_as(
-            Expr::col((cases.clone(), Alias::new("number"))),
-            "case_number",
-        )
-        .expr_as(Expr::col((cases, Alias::new("title"))), "case_title");
-    let stmt = db.get_database_backend().build(&select);
-    let rows = db.query_all_raw(stmt).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let model = <referral::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
-        let number: String = row.try_get("", "case_number")?;
-        let title: String = row.try_get("", "case_title")?;
-        out.push((model, number, title));
-    }
-    Ok((out, total))
-}
-
 async fn with_case<T>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -377,23 +283,6 @@ async fn with_case<T>(
     Ok(find_visible(db, viewer, case_of(&row))
         .await?
         .map(|case| (case, row)))
-}
-
-/// The number and title of the cases behind referrals, by case id (one statement). The
-/// referral itself entitles its parties to them (see [`Viewer::sees_referral`]).
-pub async fn referral_case_facts(
-    db: &impl ConnectionTrait,
-    case_ids: Vec<i64>,
-) -> Result<std::collections::HashMap<i64, (String, String)>> {
-    let rows = case::Entity::find()
-        .filter(case::Column::Id.is_in(bucketed_ids(case_ids)))
-        .order_by_asc(case::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| (c.id, (c.number, c.title)))
-        .collect())
 }
 
 // ---------------------------------------------------------------------------------------

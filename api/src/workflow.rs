@@ -16,8 +16,7 @@ use crate::clock::Clock;
 use crate::db;
 use crate::domain::{
     AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, LegalRoute, OrgUnitKind,
-    ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction,
-    UnitRelation,
+    ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction, UnitRelation,
 };
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
 use crate::events::{Bus, Event, InboxKind};
@@ -31,8 +30,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use xinfang_entity::{
-    case, case_unit, completion_report, evaluation, extension, org_unit, referral, reply, review,
-    supervision,
+    case, case_unit, completion_report, evaluation, extension, org_unit, reply, review, supervision,
 };
 
 pub use crate::deadlines::{
@@ -73,7 +71,7 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
     }
 }
 
-fn invalid(case: &case::Model, action: Action, why: Option<&str>) -> AppError {
+pub(crate) fn invalid(case: &case::Model, action: Action, why: Option<&str>) -> AppError {
     AppError::InvalidTransition {
         status: case.status.clone(),
         action: action.name().into(),
@@ -145,18 +143,18 @@ pub struct Caller<'a> {
 }
 
 /// A case opened for an action: locked, checked, inside its transaction.
-struct Open {
-    tx: DatabaseTransaction,
-    case: case::Model,
-    now: DateTime<Utc>,
-    actor: Actor,
-    calendar: WorkCalendar,
-    bus: Bus,
+pub(crate) struct Open {
+    pub(crate) tx: DatabaseTransaction,
+    pub(crate) case: case::Model,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) actor: Actor,
+    pub(crate) calendar: WorkCalendar,
+    pub(crate) bus: Bus,
     /// Whose inbox the resulting event belongs in, if anyone's.
-    inbox: Option<(i64, InboxKind, Option<i64>)>,
+    pub(crate) inbox: Option<(i64, InboxKind, Option<i64>)>,
 }
 
-async fn open(
+pub(crate) async fn open(
     caller: &Caller<'_>,
     case_id: i64,
     action: Action,
@@ -189,7 +187,7 @@ async fn open(
     finish_open(caller, tx, case).await
 }
 
-async fn finish_open(
+pub(crate) async fn finish_open(
     caller: &Caller<'_>,
     tx: DatabaseTransaction,
     case: case::Model,
@@ -212,7 +210,7 @@ async fn finish_open(
 
 /// Writes the case's changes (bumping its version, guarded by the version read), appends the
 /// timeline entry and commits.
-async fn save(
+pub(crate) async fn save(
     open: Open,
     mut changes: case::ActiveModel,
     action: &str,
@@ -268,11 +266,11 @@ async fn save(
     Ok(saved)
 }
 
-fn unchanged() -> case::ActiveModel {
+pub(crate) fn unchanged() -> case::ActiveModel {
     Default::default()
 }
 
-fn text(field: &str, value: &str) -> Result<()> {
+pub(crate) fn text(field: &str, value: &str) -> Result<()> {
     validate::text(field, value, 1, TEXT_MAX)
 }
 
@@ -880,7 +878,7 @@ async fn inside_accused(
 }
 
 /// A unit that may take part in a case: active, of the case's county, and not its accused unit.
-async fn participant(
+pub(crate) async fn participant(
     db: &impl ConnectionTrait,
     case: &case::Model,
     field: &str,
@@ -966,127 +964,6 @@ pub async fn add_assisting_opinion(
 
 // ---------------------------------------------------------------------------------------
 // Referrals and completion reports
-
-pub struct TransferInput {
-    pub to_unit_id: i64,
-    pub mode: ReferralMode,
-    pub reason: String,
-    pub report_due_at: Option<DateTime<Utc>>,
-}
-
-/// 转送/交办: responsibility moves to the receiver at once, with a fresh 15-day acceptance
-/// clock; an assignment also owes a completion report by `reportDueAt` (default: 60 days).
-pub async fn transfer(
-    caller: &Caller<'_>,
-    case_id: i64,
-    expected_version: i32,
-    input: TransferInput,
-) -> Result<(referral::Model, case::Model)> {
-    text("reason", &input.reason)?;
-    if input.mode == ReferralMode::Transfer && input.report_due_at.is_some() {
-        return Err(bad_input(
-            "reportDueAt",
-            "only an assignment (ASSIGN) has a report deadline",
-        ));
-    }
-    let open = open(caller, case_id, Action::Transfer, Some(expected_version)).await?;
-    let receiver = participant(&open.tx, &open.case, "toUnitId", input.to_unit_id).await?;
-    if let Some(accused_id) = open.case.accused_unit_id {
-        let accused = find_unit(&open.tx, accused_id).await?;
-        cases::may_lead_accusation(&accused, &receiver, "toUnitId")?;
-    }
-    if receiver.id == open.case.lead_unit_id {
-        return Err(bad_input(
-            "toUnitId",
-            format!("{} already leads this case", receiver.name),
-        ));
-    }
-    let report_due_at = match (input.mode, input.report_due_at) {
-        (ReferralMode::Assign, Some(at)) if at <= open.now => {
-            return Err(bad_input(
-                "reportDueAt",
-                "the report deadline must be in the future",
-            ));
-        }
-        (ReferralMode::Assign, Some(at)) => Some(at),
-        (ReferralMode::Assign, None) => Some(open.calendar.due_after_days(open.now, HANDLING_DAYS)),
-        (ReferralMode::Transfer, _) => None,
-    };
-    let sender = open.case.lead_unit_id;
-    let created = referral::ActiveModel {
-        case_id: Set(open.case.id),
-        mode: Set(input.mode.as_str().into()),
-        from_unit_id: Set(sender),
-        to_unit_id: Set(receiver.id),
-        reason: Set(input.reason.clone()),
-        report_due_at: Set(report_due_at),
-        status: Set(ReferralStatus::Pending.as_str().into()),
-        object_by: Set(open
-            .calendar
-            .due_after_working_days(open.now, OBJECTION_WORKING_DAYS)),
-        created_by_user_id: Set(caller.viewer.user_id),
-        created_at: Set(open.now),
-        ..Default::default()
-    }
-    .insert(&open.tx)
-    .await?;
-    move_lead(&open, sender, receiver.id).await?;
-    add_relation(
-        &open.tx,
-        &open.case,
-        receiver.id,
-        UnitRelation::PendingReferral,
-    )
-    .await?;
-    let mut changes = restart_acceptance(&open, receiver.id);
-    changes.assignment_id = Set((input.mode == ReferralMode::Assign).then_some(created.id));
-    let kind = if input.mode == ReferralMode::Assign {
-        InboxKind::Assignment
-    } else {
-        InboxKind::Referral
-    };
-    let mut open = open;
-    open.inbox = Some((receiver.id, kind, Some(created.id)));
-    let detail = json!({
-        "referralId": created.id, "mode": input.mode.as_str(), "fromUnitId": sender, "toUnitId": receiver.id,
-        "reason": input.reason, "reportDueAt": report_due_at,
-    });
-    let case = save(open, changes, input.mode.as_str(), detail, true).await?;
-    Ok((created, case))
-}
-
-/// Moves the LEAD relation row from one unit to another.
-async fn move_lead(open: &Open, from: i64, to: i64) -> Result<()> {
-    case_unit::Entity::delete_many()
-        .filter(case_unit::Column::CaseId.eq(open.case.id))
-        .filter(case_unit::Column::UnitId.eq(from))
-        .filter(case_unit::Column::Relation.is_in([
-            UnitRelation::Lead.as_str(),
-            UnitRelation::PendingReferral.as_str(),
-        ]))
-        .exec(&open.tx)
-        .await?;
-    add_relation(&open.tx, &open.case, to, UnitRelation::Lead).await
-}
-
-/// The changes that hand a case to a new lead unit: it must decide acceptance afresh.
-fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
-    let accept_by = open.calendar.due_after_days(open.now, ACCEPTANCE_DAYS);
-    let mut changes = unchanged();
-    changes.lead_unit_id = Set(new_lead);
-    changes.status = Set(CaseStatus::Registered.as_str().into());
-    changes.accept_by = Set(Some(accept_by));
-    changes.due_at = Set(Some(accept_by));
-    changes.handle_by = Set(None);
-    changes.acceptance_decision = Set(None);
-    changes.acceptance_reason = Set(None);
-    changes.legal_route = Set(None);
-    changes.accept_decided_at = Set(None);
-    changes.extension_days = Set(0);
-    changes.assignment_id = Set(None);
-    changes.report_approved = Set(false);
-    changes
-}
 
 /// 办结报告: the lead unit of an assigned case reports completion to the bureau.
 pub async fn file_completion_report(
@@ -1190,244 +1067,6 @@ pub async fn decide_completion_report(
     )
     .await?;
     Ok((decided, case))
-}
-
-/// What a referral's parties may do with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReferralAction {
-    Acknowledge,
-    Object,
-    Resolve,
-}
-
-impl ReferralAction {
-    fn name(self) -> &'static str {
-        match self {
-            ReferralAction::Acknowledge => "acknowledgeReferral",
-            ReferralAction::Object => "objectReferral",
-            ReferralAction::Resolve => "resolveObjection",
-        }
-    }
-}
-
-/// Opens a referral's case for an action by a party to the referral. The referral, not the
-/// case scope, is what entitles the sender: it may no longer see the case it handed on.
-async fn open_referral(
-    caller: &Caller<'_>,
-    referral_id: i64,
-    action: ReferralAction,
-    expected_version: Option<i32>,
-) -> Result<(Open, referral::Model)> {
-    let found = referral::Entity::find_by_id(referral_id)
-        .one(caller.db)
-        .await?
-        .ok_or(AppError::NotFound("referral"))?;
-    let of_case = case::Entity::find_by_id(found.case_id)
-        .one(caller.db)
-        .await?
-        .ok_or(AppError::NotFound("referral"))?;
-    // A referral is found by its parties and by whoever sees its case; to anyone else it
-    // does not exist.
-    if !caller.viewer.sees_referral(&found, &of_case)
-        && cases::find_visible(caller.db, caller.viewer, of_case.id)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::NotFound("referral"));
-    }
-    if !caller
-        .viewer
-        .may_on_referral(&found, &of_case, action == ReferralAction::Resolve)
-    {
-        return Err(forbidden(format!(
-            "your unit may not {} on this referral",
-            action.name()
-        )));
-    }
-    let tx = db::begin_write(caller.db).await?;
-    let case = case::Entity::find()
-        .filter(case::Column::Id.eq(found.case_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("referral"))?;
-    let current = referral::Entity::find_by_id(referral_id)
-        .one(&tx)
-        .await?
-        .ok_or(AppError::NotFound("referral"))?;
-    let expected = match action {
-        ReferralAction::Acknowledge | ReferralAction::Object => ReferralStatus::Pending,
-        ReferralAction::Resolve => ReferralStatus::Objected,
-    };
-    if current.status != expected.as_str() {
-        return Err(AppError::InvalidTransition {
-            status: current.status.clone(),
-            action: action.name().into(),
-            why: Some("of the referral".into()),
-        });
-    }
-    if case.lead_unit_id != current.to_unit_id {
-        return Err(conflict(
-            "the case has moved on from this referral's receiver",
-        ));
-    }
-    if let Some(v) = expected_version
-        && v != case.version
-    {
-        return Err(conflict(format!(
-            "case {} changed since you read it; reload and try again",
-            case.number
-        )));
-    }
-    let open = finish_open(caller, tx, case).await?;
-    Ok((open, current))
-}
-
-async fn drop_pending_relation(open: &Open, unit_id: i64) -> Result<()> {
-    case_unit::Entity::delete_many()
-        .filter(case_unit::Column::CaseId.eq(open.case.id))
-        .filter(case_unit::Column::UnitId.eq(unit_id))
-        .filter(case_unit::Column::Relation.eq(UnitRelation::PendingReferral.as_str()))
-        .exec(&open.tx)
-        .await?;
-    Ok(())
-}
-
-/// 签收: the receiver acknowledges a referral.
-pub async fn acknowledge_referral(
-    caller: &Caller<'_>,
-    referral_id: i64,
-) -> Result<referral::Model> {
-    let (open, found) =
-        open_referral(caller, referral_id, ReferralAction::Acknowledge, None).await?;
-    let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(ReferralStatus::Acknowledged.as_str().into());
-    row.resolved_at = Set(Some(open.now));
-    row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
-    let row = row.update(&open.tx).await?;
-    drop_pending_relation(&open, found.to_unit_id).await?;
-    save(
-        open,
-        unchanged(),
-        "REFERRAL_ACKNOWLEDGED",
-        json!({ "referralId": referral_id }),
-        false,
-    )
-    .await?;
-    Ok(row)
-}
-
-/// 异议: within 5 working days of arrival, before accepting, the receiver objects that the
-/// case was misrouted. It keeps the case until the sender or the bureau decides.
-pub async fn object_referral(
-    caller: &Caller<'_>,
-    referral_id: i64,
-    reason: &str,
-) -> Result<referral::Model> {
-    text("reason", reason)?;
-    let (mut open, found) =
-        open_referral(caller, referral_id, ReferralAction::Object, None).await?;
-    if open.now > found.object_by {
-        return Err(AppError::DeadlinePassed(
-            "the 5 working days to object have passed".into(),
-        ));
-    }
-    if open.case.status != CaseStatus::Registered.as_str() {
-        return Err(invalid(
-            &open.case,
-            Action::Transfer,
-            Some("an objection comes before the acceptance decision"),
-        ));
-    }
-    let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(ReferralStatus::Objected.as_str().into());
-    row.objection_reason = Set(Some(reason.to_string()));
-    let row = row.update(&open.tx).await?;
-    open.inbox = Some((found.from_unit_id, InboxKind::Objection, Some(referral_id)));
-    save(
-        open,
-        unchanged(),
-        "REFERRAL_OBJECTED",
-        json!({ "referralId": referral_id, "reason": reason }),
-        false,
-    )
-    .await?;
-    Ok(row)
-}
-
-/// 异议处理: the sender or the bureau approves an objection (the case returns to the sender,
-/// which must decide acceptance afresh) or overrules it (the receiver keeps the case).
-pub async fn resolve_objection(
-    caller: &Caller<'_>,
-    referral_id: i64,
-    expected_version: Option<i32>,
-    approve: bool,
-    note: Option<&str>,
-) -> Result<referral::Model> {
-    validate::optional_text("note", note, TEXT_MAX)?;
-    let (mut open, found) = open_referral(
-        caller,
-        referral_id,
-        ReferralAction::Resolve,
-        expected_version,
-    )
-    .await?;
-    if approve && let Some(accused_id) = open.case.accused_unit_id {
-        let accused = find_unit(&open.tx, accused_id).await?;
-        let sender = find_unit(&open.tx, found.from_unit_id).await?;
-        if let Some(why) = crate::access::accusation_lead_refusal(&accused, &sender) {
-            return Err(bad_input(
-                "approve",
-                format!(
-                    "the case cannot go back to {}: {why}; overrule the objection, or transfer \
-                     the case to another unit",
-                    sender.name
-                ),
-            ));
-        }
-    }
-    let status = if approve {
-        ReferralStatus::Returned
-    } else {
-        ReferralStatus::Kept
-    };
-    let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(status.as_str().into());
-    row.resolved_at = Set(Some(open.now));
-    row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
-    row.resolution_note = Set(note.map(str::to_owned));
-    let row = row.update(&open.tx).await?;
-    drop_pending_relation(&open, found.to_unit_id).await?;
-    let changes = if approve {
-        move_lead(&open, found.to_unit_id, found.from_unit_id).await?;
-        open.inbox = Some((
-            found.from_unit_id,
-            InboxKind::ObjectionResolved,
-            Some(referral_id),
-        ));
-        restart_acceptance(&open, found.from_unit_id)
-    } else {
-        open.inbox = Some((
-            found.to_unit_id,
-            InboxKind::ObjectionResolved,
-            Some(referral_id),
-        ));
-        unchanged()
-    };
-    let action = if approve {
-        "OBJECTION_APPROVED"
-    } else {
-        "OBJECTION_OVERRULED"
-    };
-    save(
-        open,
-        changes,
-        action,
-        json!({ "referralId": referral_id, "note": note }),
-        false,
-    )
-    .await?;
-    Ok(row)
 }
 
 #[cfg(test)]

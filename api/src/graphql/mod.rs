@@ -293,7 +293,7 @@ impl NodeQuery {
                         Node::TimelineEntry(cases::TimelineEntry::seen_by(&me.sight(&case), e))
                     })
             }
-            "Referral" => crate::records::visible_referral(db, me?, n)
+            "Referral" => crate::referrals::visible_referral(db, me?, n)
                 .await?
                 .map(|(_, r)| Node::Referral(workflow::Referral::new(r))),
             "Extension" => crate::records::visible_extension(db, me?, n)

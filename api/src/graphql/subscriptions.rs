@@ -73,7 +73,7 @@ async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Opti
                 // The sender of a referral hears about objections even after the case left
                 // its sight: the referral itself entitles it to the number and title.
                 (InboxKind::Objection | InboxKind::ObjectionResolved, Some(referral_id)) => {
-                    records::referral_case(&state.db, me, referral_id).await?
+                    crate::referrals::referral_case(&state.db, me, referral_id).await?
                 }
                 _ => find_visible(&state.db, me, event.case_id).await?,
             };
@@ -84,7 +84,7 @@ async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Opti
         }
     };
     let referral = match event.referral_id {
-        Some(id) => records::referral_record(&state.db, id)
+        Some(id) => crate::referrals::referral_record(&state.db, id)
             .await?
             .map(Referral::new),
         None => None,

@@ -15,7 +15,8 @@ use crate::records::{
     CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, ReferralRecord,
     ReplyRecord, ReviewRecord, SupervisionRecord,
 };
-use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput, TransferInput};
+use crate::referrals::TransferInput;
+use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
@@ -379,7 +380,7 @@ impl Referral {
 }
 
 async fn case_facts(ctx: &Context<'_>, case_id: i64) -> Result<(String, String)> {
-    crate::records::referral_case_facts(&state(ctx).db, vec![case_id])
+    crate::referrals::referral_case_facts(&state(ctx).db, vec![case_id])
         .await?
         .remove(&case_id)
         .ok_or(AppError::NotFound("case"))
@@ -1101,7 +1102,7 @@ impl WorkflowMutation {
             reason: input.reason,
             report_due_at: input.report_due_at.map(|t| t.0),
         };
-        let (created, _) = workflow::transfer(&c, id, input.expected_version, t).await?;
+        let (created, _) = crate::referrals::transfer(&c, id, input.expected_version, t).await?;
         Ok(ReferralPayload {
             referral: Referral::new(created),
             case: visible(ctx, id).await?,
@@ -1117,7 +1118,7 @@ impl WorkflowMutation {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         Ok(ReferralActionPayload {
-            referral: Referral::new(workflow::acknowledge_referral(&c, id).await?),
+            referral: Referral::new(crate::referrals::acknowledge_referral(&c, id).await?),
         })
     }
 
@@ -1130,7 +1131,9 @@ impl WorkflowMutation {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         Ok(ReferralActionPayload {
-            referral: Referral::new(workflow::object_referral(&c, id, &input.reason).await?),
+            referral: Referral::new(
+                crate::referrals::object_referral(&c, id, &input.reason).await?,
+            ),
         })
     }
 
@@ -1142,7 +1145,7 @@ impl WorkflowMutation {
     ) -> GqlResult<ReferralActionPayload> {
         let c = caller(ctx)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
-        let resolved = workflow::resolve_objection(
+        let resolved = crate::referrals::resolve_objection(
             &c,
             id,
             input.expected_version,
@@ -1254,7 +1257,7 @@ async fn referral_page(
         .map(|s| s.as_str())
         .collect();
     let offset = super::offset_of(after.as_deref())?;
-    let (rows, total) = crate::records::referral_list(
+    let (rows, total) = crate::referrals::referral_list(
         &state(ctx).db,
         me,
         received,
