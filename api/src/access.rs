@@ -106,7 +106,7 @@ pub fn accusation_lead_refusal(
     if unit.petition_bureau {
         return None;
     }
-    if accused.kind == OrgUnitKind::County.as_str() && !unit.discipline_body {
+    if accused.kind == OrgUnitKind::County && !unit.discipline_body {
         return Some(
             "an accusation against the county's leadership is led by the discipline body (纪委监委)",
         );
@@ -133,8 +133,8 @@ pub fn awaiting_accused_refusal(
 /// only the petition bureau, the county's discipline body and the units it is explicitly
 /// routed to see it — never the territory township or the county unit (domain §5).
 pub fn awaits_accused_unit(case: &case::Model) -> bool {
-    case.category == Category::Accusation.as_str()
-        && case.channel == Channel::Online.as_str()
+    case.category == Category::Accusation
+        && case.channel == Channel::Online
         && case.accused_unit_id.is_none()
 }
 
@@ -367,7 +367,7 @@ impl Viewer {
     /// Personal data of a case the viewer can already see (domain §5, masking).
     fn personal_data(&self, case: &case::Model) -> PersonalData {
         let lead_or_bureau = self.is_unit(case.lead_unit_id) || self.is_bureau_of(case);
-        let accusation = case.category == Category::Accusation.as_str();
+        let accusation = case.category == Category::Accusation;
         if self.is_petitioner() {
             // Petitioners see their own entry in full (decided per petitioner by the caller),
             // and the others masked — or confidential on an accusation.
@@ -449,9 +449,7 @@ impl Viewer {
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
             // 大口进入、分类处理: the bureau corrects a case's classification at any time; the
             // lead unit only before it has decided acceptance.
-            Action::Reclassify => {
-                bureau || (lead && case.status == CaseStatus::Registered.as_str())
-            }
+            Action::Reclassify => bureau || (lead && case.status == CaseStatus::Registered),
         }
     }
 
@@ -791,9 +789,9 @@ mod tests {
             county_id: 1,
             number: "XF-2026-000001".into(),
             version: 1,
-            status: "REGISTERED".into(),
-            channel: "VISIT".into(),
-            category: "APPEAL".into(),
+            status: CaseStatus::Registered,
+            channel: Channel::Visit,
+            category: Category::Appeal,
             subject: "HOUSING_DEMOLITION".into(),
             title: "t".into(),
             content: "c".into(),
@@ -831,7 +829,7 @@ mod tests {
 
     fn accusation_against(accused: i64, lead: i64) -> case::Model {
         case::Model {
-            category: "ACCUSATION".into(),
+            category: Category::Accusation,
             accused_unit_id: Some(accused),
             lead_unit_id: lead,
             registered_by_unit_id: 2,
@@ -840,11 +838,12 @@ mod tests {
     }
 
     fn org(id: i64, kind: &str) -> org_unit::Model {
-        let scope = unit(id, OrgUnitKind::from_db(kind).unwrap());
+        let kind = OrgUnitKind::parse(kind).unwrap();
+        let scope = unit(id, kind);
         org_unit::Model {
             id,
             name: scope.name,
-            kind: kind.into(),
+            kind,
             parent_id: (id != 1).then_some(1),
             county_id: Some(1),
             petition_bureau: scope.petition_bureau,
@@ -877,14 +876,14 @@ mod tests {
     #[test]
     fn only_an_online_accusation_without_an_accused_unit_awaits_one() {
         let mut online = accusation_against(3, 2);
-        online.channel = "ONLINE".into();
+        online.channel = Channel::Online;
         assert!(!awaits_accused_unit(&online));
         online.accused_unit_id = None;
         assert!(awaits_accused_unit(&online));
-        online.channel = "LETTER".into();
+        online.channel = Channel::Letter;
         assert!(!awaits_accused_unit(&online));
         let mut appeal_online = appeal();
-        appeal_online.channel = "ONLINE".into();
+        appeal_online.channel = Channel::Online;
         assert!(!awaits_accused_unit(&appeal_online));
     }
 
@@ -1062,7 +1061,7 @@ mod tests {
         }
         // The lead unit reclassifies only before acceptance; the bureau at any time.
         let accepted = case::Model {
-            status: "IN_PROGRESS".into(),
+            status: CaseStatus::InProgress,
             ..appeal()
         };
         assert!(!lead_staff.may(&accepted, &[], Reclassify));
@@ -1076,12 +1075,12 @@ mod tests {
         let sent = referral::Model {
             id: 1,
             case_id: 1,
-            mode: "TRANSFER".into(),
+            mode: crate::domain::ReferralMode::Transfer,
             from_unit_id: 3,
             to_unit_id: 7,
             reason: "r".into(),
             report_due_at: None,
-            status: "PENDING".into(),
+            status: crate::domain::ReferralStatus::Pending,
             object_by: t,
             objection_reason: None,
             created_by_user_id: 103,

@@ -16,6 +16,7 @@
 
 use crate::access::{UnitScope, Viewer};
 use crate::clock::Clock;
+use crate::domain::FromDb;
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result, bad_input, internal};
 use argon2::password_hash::phc::PasswordHash;
@@ -538,7 +539,7 @@ struct LiveSession {
     expires_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     active: bool,
-    role: String,
+    role: Role,
     unit_id: Option<i64>,
     unit_name: Option<String>,
     unit_kind: Option<String>,
@@ -618,7 +619,7 @@ pub async fn resolve_viewer(
     {
         return Ok(None);
     }
-    let role = Role::from_db(&live.role)?;
+    let role = live.role;
     let unit = match live.unit_id {
         None => None,
         // An account whose unit was deactivated signs nobody in.
@@ -648,7 +649,7 @@ pub async fn viewer_for(
     account: &user::Model,
     session_id: String,
 ) -> Result<Option<Viewer>> {
-    let role = Role::from_db(&account.role)?;
+    let role = account.role;
     let unit = match account.org_unit_id {
         Some(unit_id) => {
             let Some(unit) = org_unit::Entity::find_by_id(unit_id).one(db).await? else {
@@ -673,7 +674,7 @@ pub fn unit_scope(unit: &org_unit::Model) -> Result<UnitScope> {
     Ok(UnitScope {
         id: unit.id,
         name: unit.name.clone(),
-        kind: OrgUnitKind::from_db(&unit.kind)?,
+        kind: unit.kind,
         county_id: unit.county_id,
         petition_bureau: unit.petition_bureau,
         discipline_body: unit.discipline_body,

@@ -9,6 +9,7 @@ use crate::calendar::{WorkCalendar, local_date};
 use crate::clock::Clock;
 use crate::db;
 use crate::deadlines;
+use crate::domain::FromDb;
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, Role, UnitRelation};
 use crate::error::{Result, bad_input, conflict, internal};
 use crate::events::{Bus, Event};
@@ -316,7 +317,7 @@ async fn resolve_petition_county(
         let unit = find_unit(db, id)
             .await
             .map_err(|_| bad_input("countyId", "no such county"))?;
-        if unit.kind != OrgUnitKind::County.as_str() {
+        if unit.kind != OrgUnitKind::County {
             return Err(bad_input("countyId", "not a county"));
         }
         return Ok(unit.id);
@@ -389,7 +390,7 @@ async fn register_in_tx(
     let township = match input.township_id {
         Some(id) => {
             let t = unit_in_county(&tx, "townshipId", id, county_id).await?;
-            if t.kind != OrgUnitKind::Township.as_str() {
+            if t.kind != OrgUnitKind::Township {
                 return Err(bad_input("townshipId", "townshipId must name a township"));
             }
             Some(t)
@@ -460,9 +461,9 @@ async fn register_in_tx(
         county_id: Set(county_id),
         number: Set(number),
         version: Set(1),
-        status: Set(CaseStatus::Registered.as_str().into()),
-        channel: Set(input.channel.as_str().into()),
-        category: Set(input.category.as_str().into()),
+        status: Set(CaseStatus::Registered),
+        channel: Set(input.channel),
+        category: Set(input.category),
         subject: Set(input.subject.clone()),
         title: Set(input.title.clone()),
         content: Set(input.content.clone()),
@@ -713,10 +714,7 @@ async fn earlier_matter(
     // what it is told — and among those a finalized matter, then the newest; a case out of
     // its sight is linked only when there is no other (for those who see both).
     let seen = visible_among(tx, viewer, candidates.iter().map(|c| c.id).collect()).await?;
-    let parsed: Vec<(i64, CaseStatus)> = candidates
-        .into_iter()
-        .filter_map(|c| CaseStatus::from_db(&c.status).ok().map(|s| (c.id, s)))
-        .collect();
+    let parsed: Vec<(i64, CaseStatus)> = candidates.into_iter().map(|c| (c.id, c.status)).collect();
     let pick = |pool: Vec<(i64, CaseStatus)>| {
         pool.iter()
             .find(|(_, s)| *s == CaseStatus::Finalized)
@@ -807,7 +805,7 @@ pub async fn find_visible_by_number(
 /// accusation and an ordinary petition (links written before a reclassification moved one
 /// of them across read as absent).
 pub fn link_readable(a: &case::Model, b: &case::Model) -> bool {
-    (a.category == Category::Accusation.as_str()) == (b.category == Category::Accusation.as_str())
+    (a.category == Category::Accusation) == (b.category == Category::Accusation)
 }
 
 /// Which of the given case ids the viewer may see (one statement).
@@ -1310,9 +1308,9 @@ mod tests {
             county_id: 12,
             number: text("number"),
             version: 13,
-            status: text("status"),
-            channel: text("channel"),
-            category: text("category"),
+            status: CaseStatus::Reported,
+            channel: Channel::Fax,
+            category: Category::Suggestion,
             subject: text("subject"),
             title: text("title"),
             content: text("content"),
@@ -1330,9 +1328,9 @@ mod tests {
             accept_by: Some(t(2)),
             handle_by: Some(t(3)),
             due_at: Some(t(4)),
-            acceptance_decision: Some(text("decision")),
+            acceptance_decision: Some(crate::domain::AcceptanceDecision::RedirectToLegalRoute),
             acceptance_reason: Some(text("reason")),
-            legal_route: Some(text("route")),
+            legal_route: Some(crate::domain::LegalRoute::Arbitration),
             accept_decided_at: Some(t(5)),
             replied_at: Some(t(6)),
             review_request_by: Some(t(7)),

@@ -74,7 +74,7 @@ async fn insert_unit(
     };
     let created = org_unit::ActiveModel {
         name: Set(name.to_string()),
-        kind: Set(kind.as_str().to_string()),
+        kind: Set(kind),
         parent_id: Set(parent.map(|p| p.id)),
         county_id: Set(county_id),
         petition_bureau: Set(petition_bureau),
@@ -133,7 +133,7 @@ pub async fn create_org_unit(
     let tx = crate::db::begin_write(db).await?;
     let parent = find_unit(&tx, input.parent_id).await?;
     admin_may_manage(admin, &parent.path)?;
-    let parent_kind = OrgUnitKind::from_db(&parent.kind)?;
+    let parent_kind = parent.kind;
     let allowed_parent = match input.kind {
         OrgUnitKind::City => false,
         OrgUnitKind::County => parent_kind == OrgUnitKind::City,
@@ -244,7 +244,7 @@ pub async fn create_user(
         username: Set(input.username.clone()),
         username_key: Set(username_key(&input.username)),
         display_name: Set(input.display_name.trim().to_string()),
-        role: Set(input.role.as_str().to_string()),
+        role: Set(input.role),
         org_unit_id: Set(Some(unit.id)),
         password_hash: Set(hash),
         active: Set(true),
@@ -313,12 +313,12 @@ pub async fn update_user(
         model.display_name = Set(n.trim().to_string());
     }
     if let Some(r) = changes.role
-        && r.as_str() != account.role
+        && r != account.role
     {
         if account.id == viewer.user_id {
             return Err(forbidden("administrators cannot change their own role"));
         }
-        model.role = Set(r.as_str().to_string());
+        model.role = Set(r);
         access_changed = true;
     }
     if let Some(unit_id) = changes.org_unit_id
@@ -436,7 +436,7 @@ pub async fn register_petitioner(
         username: Set(input.username.clone()),
         username_key: Set(username_key(&input.username)),
         display_name: Set(input.name.trim().to_string()),
-        role: Set(Role::Petitioner.as_str().to_string()),
+        role: Set(Role::Petitioner),
         org_unit_id: Set(None),
         password_hash: Set(hash),
         active: Set(true),
@@ -524,7 +524,7 @@ pub async fn bootstrap(
         username: Set(admin_username.to_string()),
         username_key: Set(username_key(admin_username)),
         display_name: Set("管理员".to_string()),
-        role: Set(Role::Admin.as_str().to_string()),
+        role: Set(Role::Admin),
         org_unit_id: Set(Some(county.id)),
         password_hash: Set(hash),
         active: Set(true),

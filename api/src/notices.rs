@@ -20,8 +20,8 @@ use xinfang_entity::{case, deadline_notice, supervision};
 /// At most this many notices per kind and tick; the rest follow on the next tick.
 const BATCH: u64 = 500;
 
-fn deadline_of(status: &str) -> Option<DeadlineKind> {
-    DeadlineKind::of_status(CaseStatus::from_db(status).ok()?)
+fn deadline_of(status: &CaseStatus) -> Option<DeadlineKind> {
+    DeadlineKind::of_status(*status)
 }
 
 fn not_yet_sent(level: &'static str, case_col: Expr, due_col: Expr) -> Expr {

@@ -8,6 +8,7 @@
 use crate::access::{Actor, Viewer};
 use crate::cases::{find_visible, visible_ids};
 use crate::db::{bucketed_ids, placeholders};
+use crate::domain::FromDb;
 use crate::domain::{ApprovalStatus, Role, UnitRelation};
 use crate::error::Result;
 use sea_orm::{

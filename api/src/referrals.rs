@@ -73,12 +73,12 @@ pub async fn transfer(
     let sender = open.case.lead_unit_id;
     let created = referral::ActiveModel {
         case_id: Set(open.case.id),
-        mode: Set(input.mode.as_str().into()),
+        mode: Set(input.mode),
         from_unit_id: Set(sender),
         to_unit_id: Set(receiver.id),
         reason: Set(input.reason.clone()),
         report_due_at: Set(report_due_at),
-        status: Set(ReferralStatus::Pending.as_str().into()),
+        status: Set(ReferralStatus::Pending),
         object_by: Set(open
             .calendar
             .due_after_working_days(open.now, OBJECTION_WORKING_DAYS)),
@@ -132,7 +132,7 @@ fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
     let accept_by = open.calendar.due_after_days(open.now, ACCEPTANCE_DAYS);
     let mut changes = unchanged();
     changes.lead_unit_id = Set(new_lead);
-    changes.status = Set(CaseStatus::Registered.as_str().into());
+    changes.status = Set(CaseStatus::Registered);
     changes.accept_by = Set(Some(accept_by));
     changes.due_at = Set(Some(accept_by));
     changes.handle_by = Set(None);
@@ -213,9 +213,9 @@ async fn open_referral(
         ReferralAction::Acknowledge | ReferralAction::Object => ReferralStatus::Pending,
         ReferralAction::Resolve => ReferralStatus::Objected,
     };
-    if current.status != expected.as_str() {
+    if current.status != expected {
         return Err(AppError::InvalidTransition {
-            status: current.status.clone(),
+            status: current.status.as_str().to_string(),
             action: action.name().into(),
             why: Some("of the referral".into()),
         });
@@ -255,7 +255,7 @@ pub async fn acknowledge_referral(
     let (open, found) =
         open_referral(caller, referral_id, ReferralAction::Acknowledge, None).await?;
     let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(ReferralStatus::Acknowledged.as_str().into());
+    row.status = Set(ReferralStatus::Acknowledged);
     row.resolved_at = Set(Some(open.now));
     row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
     let row = row.update(&open.tx).await?;
@@ -286,7 +286,7 @@ pub async fn object_referral(
             "the 5 working days to object have passed".into(),
         ));
     }
-    if open.case.status != CaseStatus::Registered.as_str() {
+    if open.case.status != CaseStatus::Registered {
         return Err(invalid(
             &open.case,
             Action::Transfer,
@@ -294,7 +294,7 @@ pub async fn object_referral(
         ));
     }
     let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(ReferralStatus::Objected.as_str().into());
+    row.status = Set(ReferralStatus::Objected);
     row.objection_reason = Set(Some(reason.to_string()));
     let row = row.update(&open.tx).await?;
     open.inbox = Some((found.from_unit_id, InboxKind::Objection, Some(referral_id)));
@@ -346,7 +346,7 @@ pub async fn resolve_objection(
         ReferralStatus::Kept
     };
     let mut row: referral::ActiveModel = found.clone().into();
-    row.status = Set(status.as_str().into());
+    row.status = Set(status);
     row.resolved_at = Set(Some(open.now));
     row.resolved_by_user_id = Set(Some(caller.viewer.user_id));
     row.resolution_note = Set(note.map(str::to_owned));

@@ -18,6 +18,7 @@
 
 use crate::access::{CASES, Viewer};
 use crate::db;
+use crate::domain::FromDb;
 use crate::domain::{CaseStatus, DeadlineKind, Satisfaction};
 use crate::error::{Result, internal};
 use chrono::{DateTime, Utc};

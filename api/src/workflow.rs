@@ -73,7 +73,7 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
 
 pub(crate) fn invalid(case: &case::Model, action: Action, why: Option<&str>) -> AppError {
     AppError::InvalidTransition {
-        status: case.status.clone(),
+        status: case.status.as_str().to_string(),
         action: action.name().into(),
         why: why.map(str::to_owned),
     }
@@ -104,12 +104,12 @@ pub fn capabilities_given(
     evaluated: Option<&evaluation::Model>,
     now: DateTime<Utc>,
 ) -> Result<Capabilities> {
-    let status = CaseStatus::from_db(&case.status)?;
+    let status = case.status;
     let can = |action| viewer.may(case, relations, action) && state_allows(case, status, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
     let satisfied = evaluated
         .as_ref()
-        .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied.as_str());
+        .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
     Ok(Capabilities {
         transfer: can(Action::Transfer),
         decide_acceptance: can(Action::DecideAcceptance),
@@ -181,7 +181,7 @@ pub(crate) async fn open(
             case.number, case.version
         )));
     }
-    if !state_allows(&case, CaseStatus::from_db(&case.status)?, action) {
+    if !state_allows(&case, case.status, action) {
         return Err(invalid(&case, action, None));
     }
     finish_open(caller, tx, case).await
@@ -333,7 +333,7 @@ pub async fn decide_acceptance(
         ));
     }
     if input.decision == AcceptanceDecision::RedirectToLegalRoute
-        && case.category != Category::Appeal.as_str()
+        && case.category != Category::Appeal
     {
         return Err(bad_input(
             "decision",
@@ -341,9 +341,9 @@ pub async fn decide_acceptance(
         ));
     }
     let mut changes = unchanged();
-    changes.acceptance_decision = Set(Some(input.decision.as_str().into()));
+    changes.acceptance_decision = Set(Some(input.decision));
     changes.acceptance_reason = Set(input.reason.clone());
-    changes.legal_route = Set(input.legal_route.map(|r| r.as_str().into()));
+    changes.legal_route = Set(input.legal_route);
     changes.accept_decided_at = Set(Some(open.now));
     let (status, handle_by) = match input.decision {
         AcceptanceDecision::Accept => (
@@ -352,7 +352,7 @@ pub async fn decide_acceptance(
         ),
         _ => (CaseStatus::NotAccepted, None),
     };
-    changes.status = Set(status.as_str().into());
+    changes.status = Set(status);
     changes.handle_by = Set(handle_by);
     changes.due_at = Set(handle_by);
     let on_time = case.accept_by.is_none_or(|by| open.now <= by);
@@ -429,7 +429,7 @@ pub async fn request_extension(
         case_id: Set(open.case.id),
         days: Set(days),
         reason: Set(reason.to_string()),
-        status: Set(ApprovalStatus::Pending.as_str().into()),
+        status: Set(ApprovalStatus::Pending),
         requested_by_user_id: Set(caller.viewer.user_id),
         requested_at: Set(open.now),
         ..Default::default()
@@ -470,7 +470,7 @@ pub async fn decide_extension(
         .one(&open.tx)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    if request.status != ApprovalStatus::Pending.as_str() {
+    if request.status != ApprovalStatus::Pending {
         return Err(conflict("this extension request was already decided"));
     }
     if request.requested_by_user_id == caller.viewer.user_id {
@@ -490,7 +490,7 @@ pub async fn decide_extension(
         ApprovalStatus::Rejected
     };
     let mut decided: extension::ActiveModel = request.clone().into();
-    decided.status = Set(status.as_str().into());
+    decided.status = Set(status);
     decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
     decided.decided_at = Set(Some(open.now));
     decided.note = Set(note.map(str::to_owned));
@@ -539,7 +539,7 @@ pub async fn issue_reply(
     let review_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
     reply::ActiveModel {
         case_id: Set(open.case.id),
-        outcome: Set(input.outcome.as_str().into()),
+        outcome: Set(input.outcome),
         facts: Set(input.facts.clone()),
         reasons: Set(input.reasons.clone()),
         basis: Set(input.basis.clone()),
@@ -553,7 +553,7 @@ pub async fn issue_reply(
     .insert(&open.tx)
     .await?;
     let mut changes = unchanged();
-    changes.status = Set(CaseStatus::Replied.as_str().into());
+    changes.status = Set(CaseStatus::Replied);
     changes.replied_at = Set(Some(open.now));
     changes.review_request_by = Set(Some(review_by));
     changes.due_at = Set(None);
@@ -596,7 +596,7 @@ pub async fn evaluate(
     }
     evaluation::ActiveModel {
         case_id: Set(open.case.id),
-        satisfaction: Set(satisfaction.as_str().into()),
+        satisfaction: Set(satisfaction),
         comment: Set(comment.map(str::to_owned)),
         on_behalf: Set(on_behalf),
         by_user_id: Set(caller.viewer.user_id),
@@ -629,7 +629,7 @@ pub async fn request_review(
             "the 30-day window to ask for a review has closed".into(),
         ));
     }
-    let (stage, body_below) = if open.case.status == CaseStatus::Replied.as_str() {
+    let (stage, body_below) = if open.case.status == CaseStatus::Replied {
         (ReviewStage::Review, open.case.lead_unit_id)
     } else {
         (
@@ -656,7 +656,7 @@ pub async fn request_review(
     let decide_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
     review::ActiveModel {
         case_id: Set(open.case.id),
-        stage: Set(stage.as_str().into()),
+        stage: Set(stage),
         reason: Set(reason.to_string()),
         requested_by_user_id: Set(caller.viewer.user_id),
         on_behalf: Set(caller.viewer.acts_on_behalf()),
@@ -676,7 +676,7 @@ pub async fn request_review(
     } else {
         CaseStatus::UnderReReview
     };
-    changes.status = Set(status.as_str().into());
+    changes.status = Set(status);
     changes.reviewing_unit_id = Set(Some(reviewer.id));
     changes.decide_by = Set(Some(decide_by));
     changes.due_at = Set(Some(decide_by));
@@ -714,7 +714,7 @@ pub async fn decide_review(
             )
         })?;
     let mut decided: review::ActiveModel = pending.clone().into();
-    decided.decision = Set(Some(decision.as_str().into()));
+    decided.decision = Set(Some(decision));
     decided.text = Set(Some(decision_text.to_string()));
     decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
     decided.decided_at = Set(Some(open.now));
@@ -723,11 +723,11 @@ pub async fn decide_review(
     changes.decide_by = Set(None);
     changes.due_at = Set(None);
     let on_time = open.now <= pending.decide_by;
-    if pending.stage == ReviewStage::Review.as_str() {
-        changes.status = Set(CaseStatus::Reviewed.as_str().into());
+    if pending.stage == ReviewStage::Review {
+        changes.status = Set(CaseStatus::Reviewed);
         changes.review_request_by = Set(Some(open.calendar.due_after_days(open.now, REVIEW_DAYS)));
     } else {
-        changes.status = Set(CaseStatus::Finalized.as_str().into());
+        changes.status = Set(CaseStatus::Finalized);
         changes.review_request_by = Set(None);
     }
     let detail =
@@ -745,11 +745,11 @@ pub async fn close_case(
     let open = open(caller, case_id, Action::Close, Some(expected_version)).await?;
     let window_open = open.case.review_request_by.is_some_and(|by| open.now <= by);
     if window_open {
-        let satisfied = open.case.status == CaseStatus::Replied.as_str()
+        let satisfied = open.case.status == CaseStatus::Replied
             && evaluation::Entity::find_by_id(open.case.id)
                 .one(&open.tx)
                 .await?
-                .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied.as_str());
+                .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
         if !satisfied {
             return Err(invalid(
                 &open.case,
@@ -759,7 +759,7 @@ pub async fn close_case(
         }
     }
     let mut changes = unchanged();
-    changes.status = Set(CaseStatus::Closed.as_str().into());
+    changes.status = Set(CaseStatus::Closed);
     changes.closed_at = Set(Some(open.now));
     changes.due_at = Set(None);
     save(open, changes, "CLOSE", json!({}), true).await
@@ -897,7 +897,7 @@ pub(crate) async fn participant(
             format!("{} belongs to another county", unit.name),
         ));
     }
-    if OrgUnitKind::from_db(&unit.kind)? == OrgUnitKind::City {
+    if unit.kind == OrgUnitKind::City {
         return Err(bad_input(field, "a city unit does not handle county cases"));
     }
     if inside_accused(db, case, &unit).await? {
@@ -993,13 +993,13 @@ pub async fn file_completion_report(
         text: Set(report.to_string()),
         filed_by_user_id: Set(caller.viewer.user_id),
         filed_at: Set(open.now),
-        status: Set(ApprovalStatus::Pending.as_str().into()),
+        status: Set(ApprovalStatus::Pending),
         ..Default::default()
     }
     .insert(&open.tx)
     .await?;
     let mut changes = unchanged();
-    changes.status = Set(CaseStatus::Reported.as_str().into());
+    changes.status = Set(CaseStatus::Reported);
     save(
         open,
         changes,
@@ -1036,7 +1036,7 @@ pub async fn decide_completion_report(
         .one(&open.tx)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    if report.status != ApprovalStatus::Pending.as_str() {
+    if report.status != ApprovalStatus::Pending {
         return Err(conflict("this completion report was already decided"));
     }
     let status = if approve {
@@ -1045,13 +1045,13 @@ pub async fn decide_completion_report(
         ApprovalStatus::Rejected
     };
     let mut decided: completion_report::ActiveModel = report.clone().into();
-    decided.status = Set(status.as_str().into());
+    decided.status = Set(status);
     decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
     decided.decided_at = Set(Some(open.now));
     decided.note = Set(note.map(str::to_owned));
     let decided = decided.update(&open.tx).await?;
     let mut changes = unchanged();
-    changes.status = Set(CaseStatus::InProgress.as_str().into());
+    changes.status = Set(CaseStatus::InProgress);
     changes.report_approved = Set(approve);
     let action = if approve {
         "COMPLETION_REPORT_APPROVED"
@@ -1079,9 +1079,9 @@ mod tests {
             county_id: 1,
             number: "XF-2026-000001".into(),
             version: 1,
-            status: status.as_str().into(),
-            channel: "VISIT".into(),
-            category: "APPEAL".into(),
+            status,
+            channel: crate::domain::Channel::Visit,
+            category: Category::Appeal,
             subject: "OTHER".into(),
             title: "t".into(),
             content: "c".into(),
@@ -1207,7 +1207,7 @@ pub async fn reclassify(
     let before = open.case.clone();
     let mut after = before.clone();
     if let Some(category) = input.category {
-        after.category = category.as_str().to_string();
+        after.category = category;
     }
     if let Some(subject) = &input.subject {
         cases::check_subject(&open.tx, subject).await?;
@@ -1218,7 +1218,7 @@ pub async fn reclassify(
             Some(id) => {
                 let unit =
                     cases::unit_in_county(&open.tx, "townshipId", id, before.county_id).await?;
-                if unit.kind != OrgUnitKind::Township.as_str() {
+                if unit.kind != OrgUnitKind::Township {
                     return Err(bad_input("townshipId", "townshipId must name a township"));
                 }
                 Some(unit.id)
@@ -1229,7 +1229,7 @@ pub async fn reclassify(
     if let Some(accused) = input.accused_unit_id {
         after.accused_unit_id = accused;
     }
-    if after.category != Category::Accusation.as_str() {
+    if after.category != Category::Accusation {
         if matches!(input.accused_unit_id, Some(Some(_))) {
             return Err(bad_input(
                 "accusedUnitId",
@@ -1313,7 +1313,7 @@ pub async fn reclassify(
     }
     // A repeat link never crosses from an accusation to an ordinary petition (it would lead
     // from a confidential accuser to the same person's open file): moving across drops it.
-    let accusation = |c: &case::Model| c.category == Category::Accusation.as_str();
+    let accusation = |c: &case::Model| c.category == Category::Accusation;
     let drops_link = accusation(&before) != accusation(&after) && before.repeat_of_id.is_some();
     if drops_link {
         after.repeat_of_id = None;
@@ -1322,7 +1322,7 @@ pub async fn reclassify(
     }
     cases::sync_derived_relations(&open.tx, &after).await?;
     let mut changes = unchanged();
-    changes.category = Set(after.category.clone());
+    changes.category = Set(after.category);
     changes.subject = Set(after.subject.clone());
     changes.township_id = Set(after.township_id);
     changes.accused_unit_id = Set(after.accused_unit_id);

@@ -1,4 +1,5 @@
 //! `cases`: one petition matter (信访事项).
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,9 +11,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub number: String,
     pub version: i32,
-    pub status: String,
-    pub channel: String,
-    pub category: String,
+    pub status: CaseStatus,
+    pub channel: Channel,
+    pub category: Category,
     pub subject: String,
     pub title: String,
     pub content: String,
@@ -34,9 +35,9 @@ pub struct Model {
     /// The deadline of whatever the case waits for now (sort key for DUE_AT).
     pub due_at: Option<DateTimeUtc>,
     /// ACCEPT, DECLINE or REDIRECT_TO_LEGAL_ROUTE, once decided.
-    pub acceptance_decision: Option<String>,
+    pub acceptance_decision: Option<AcceptanceDecision>,
     pub acceptance_reason: Option<String>,
-    pub legal_route: Option<String>,
+    pub legal_route: Option<LegalRoute>,
     pub accept_decided_at: Option<DateTimeUtc>,
     pub replied_at: Option<DateTimeUtc>,
     /// Until when the petitioner may ask for the next review (复查 or 复核).

@@ -1,4 +1,5 @@
 //! `completion_reports`: reports on assigned cases (交办办结报告) and their approval.
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub filed_by_user_id: i64,
     pub filed_at: DateTimeUtc,
     /// PENDING, APPROVED or REJECTED.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub decided_by_user_id: Option<i64>,
     pub decided_at: Option<DateTimeUtc>,
     pub note: Option<String>,

@@ -1,4 +1,5 @@
 //! `extensions`: requests to extend the handling deadline (延期), and their decisions.
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub days: i32,
     pub reason: String,
     /// PENDING, APPROVED or REJECTED.
-    pub status: String,
+    pub status: ApprovalStatus,
     pub requested_by_user_id: i64,
     pub requested_at: DateTimeUtc,
     pub decided_by_user_id: Option<i64>,

@@ -13,6 +13,7 @@ pub mod deadline_notice;
 pub mod evaluation;
 pub mod extension;
 pub mod idempotency_key;
+pub mod kinds;
 pub mod org_unit;
 pub mod rate_limit;
 pub mod referral;

@@ -1,4 +1,5 @@
 //! `org_units`: the tree of units (city, county, township, department).
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     /// CITY, COUNTY, TOWNSHIP or DEPARTMENT.
-    pub kind: String,
+    pub kind: OrgUnitKind,
     pub parent_id: Option<i64>,
     /// The county this unit belongs to (a county unit points at itself; a city at nothing).
     pub county_id: Option<i64>,

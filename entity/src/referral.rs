@@ -1,4 +1,5 @@
 //! `referrals`: a case handed from one unit to another (转送 TRANSFER, 交办 ASSIGN).
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,14 +9,14 @@ pub struct Model {
     pub id: i64,
     pub case_id: i64,
     /// TRANSFER or ASSIGN.
-    pub mode: String,
+    pub mode: ReferralMode,
     pub from_unit_id: i64,
     pub to_unit_id: i64,
     pub reason: String,
     /// For an assignment: when the completion report is due.
     pub report_due_at: Option<DateTimeUtc>,
     /// PENDING, ACKNOWLEDGED, OBJECTED, RETURNED (objection approved) or KEPT (overruled).
-    pub status: String,
+    pub status: ReferralStatus,
     /// The receiver may object until then (5 working days after arrival).
     pub object_by: DateTimeUtc,
     pub objection_reason: Option<String>,

@@ -1,4 +1,5 @@
 //! `replies`: the written reply (处理意见书) of a case, one per case.
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub case_id: i64,
     /// SUPPORTED, PARTIALLY_SUPPORTED, NOT_SUPPORTED or EXPLAINED.
-    pub outcome: String,
+    pub outcome: ReplyOutcome,
     pub facts: String,
     pub reasons: String,
     pub basis: String,

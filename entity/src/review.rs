@@ -1,4 +1,5 @@
 //! `reviews`: requests for review (复查) and re-review (复核), and their decisions.
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     pub id: i64,
     pub case_id: i64,
     /// REVIEW or RE_REVIEW.
-    pub stage: String,
+    pub stage: ReviewStage,
     pub reason: String,
     pub requested_by_user_id: i64,
     pub on_behalf: bool,
@@ -16,7 +17,7 @@ pub struct Model {
     pub reviewing_unit_id: i64,
     pub decide_by: DateTimeUtc,
     /// UPHOLD or CHANGE, once decided.
-    pub decision: Option<String>,
+    pub decision: Option<ReviewDecision>,
     pub text: Option<String>,
     pub decided_by_user_id: Option<i64>,
     pub decided_at: Option<DateTimeUtc>,

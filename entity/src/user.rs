@@ -1,4 +1,5 @@
 //! `users`: staff accounts (in a unit) and petitioner accounts (in none).
+use crate::kinds::*;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub username_key: String,
     pub display_name: String,
     /// STAFF, LEADER, ADMIN or PETITIONER.
-    pub role: String,
+    pub role: Role,
     pub org_unit_id: Option<i64>,
     pub password_hash: String,
     pub active: bool,

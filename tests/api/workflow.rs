@@ -913,7 +913,7 @@ async fn handing_a_case_on_moves_responsibility_and_sight() {
         use sea_orm::{ActiveModelTrait, Set};
         xinfang_entity::org_unit::ActiveModel {
             name: Set("邻县".into()),
-            kind: Set("COUNTY".into()),
+            kind: Set(xinfang_api::domain::OrgUnitKind::County),
             parent_id: Set(None),
             county_id: Set(None),
             petition_bureau: Set(false),

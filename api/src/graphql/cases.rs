@@ -187,7 +187,7 @@ impl TimelineEntry {
 
 impl Case {
     fn status_value(&self) -> Result<CaseStatus> {
-        CaseStatus::from_db(&self.0.status)
+        Ok(self.0.status)
     }
 
     /// The earlier case this one repeats, when the viewer may see it.
@@ -225,12 +225,12 @@ impl Case {
         self.status_value()
     }
     /// 信访形式
-    async fn channel(&self) -> Result<Channel> {
-        Channel::from_db(&self.0.channel)
+    async fn channel(&self) -> Channel {
+        self.0.channel
     }
     /// 信访事项类别
-    async fn category(&self) -> Result<Category> {
-        Category::from_db(&self.0.category)
+    async fn category(&self) -> Category {
+        self.0.category
     }
     /// 事项分类 — the subject code (see `subjects`).
     async fn subject(&self) -> &str {

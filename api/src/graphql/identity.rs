@@ -28,8 +28,8 @@ impl OrgUnit {
         &self.0.name
     }
     /// 单位类别 — the unit's kind.
-    async fn kind(&self) -> Result<OrgUnitKind> {
-        OrgUnitKind::from_db(&self.0.kind)
+    async fn kind(&self) -> OrgUnitKind {
+        self.0.kind
     }
     /// 信访局 — whether this unit is its county's petition bureau.
     async fn petition_bureau(&self) -> bool {
@@ -106,8 +106,8 @@ impl User {
         &self.0.display_name
     }
     /// 角色 — the account's role.
-    async fn role(&self) -> Result<Role> {
-        Role::from_db(&self.0.role)
+    async fn role(&self) -> Role {
+        self.0.role
     }
     /// 所属单位 — the unit of a staff account; null for citizens.
     async fn org_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
@@ -127,7 +127,7 @@ impl User {
                 .viewer
                 .as_ref()
                 .is_some_and(|me| me.user_id == self.0.id);
-        if !own || self.0.role != Role::Petitioner.as_str() {
+        if !own || self.0.role != Role::Petitioner {
             return None;
         }
         Some(PetitionerProfile {

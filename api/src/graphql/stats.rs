@@ -2,6 +2,7 @@
 
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, state, viewer};
+use crate::domain::FromDb;
 use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, DeadlineLevel};
 use crate::error::bad_input;
 use crate::stats::{self, Figures, GroupBy};

@@ -70,17 +70,13 @@ pub struct Acceptance {
 }
 
 pub fn acceptance_of(case: &CaseRecord) -> Result<Option<Acceptance>> {
-    let (Some(decision), Some(at)) = (&case.acceptance_decision, case.accept_decided_at) else {
+    let (Some(decision), Some(at)) = (case.acceptance_decision, case.accept_decided_at) else {
         return Ok(None);
     };
     Ok(Some(Acceptance {
-        decision: AcceptanceDecision::from_db(decision)?,
+        decision,
         reason: case.acceptance_reason.clone(),
-        legal_route: case
-            .legal_route
-            .as_deref()
-            .map(LegalRoute::from_db)
-            .transpose()?,
+        legal_route: case.legal_route,
         decided_at: Instant(at),
     }))
 }
@@ -101,8 +97,8 @@ impl Extension {
     async fn reason(&self) -> &str {
         &self.0.reason
     }
-    async fn status(&self) -> Result<ApprovalStatus> {
-        ApprovalStatus::from_db(&self.0.status)
+    async fn status(&self) -> ApprovalStatus {
+        self.0.status
     }
     async fn requested_at(&self) -> Instant {
         Instant(self.0.requested_at)
@@ -131,8 +127,8 @@ impl Reply {
     pub async fn id(&self) -> ID {
         global_id("Reply", self.0.id)
     }
-    async fn outcome(&self) -> Result<ReplyOutcome> {
-        ReplyOutcome::from_db(&self.0.outcome)
+    async fn outcome(&self) -> ReplyOutcome {
+        self.0.outcome
     }
     /// 事实
     async fn facts(&self) -> &str {
@@ -180,7 +176,7 @@ pub struct Evaluation {
 impl Evaluation {
     fn from_model(e: EvaluationRecord) -> Result<Self> {
         Ok(Evaluation {
-            satisfaction: Satisfaction::from_db(&e.satisfaction)?,
+            satisfaction: e.satisfaction,
             comment: e.comment,
             on_behalf: e.on_behalf,
             at: Instant(e.at),
@@ -196,8 +192,8 @@ impl Review {
     pub async fn id(&self) -> ID {
         global_id("Review", self.0.id)
     }
-    async fn stage(&self) -> Result<ReviewStage> {
-        ReviewStage::from_db(&self.0.stage)
+    async fn stage(&self) -> ReviewStage {
+        self.0.stage
     }
     /// 申请理由
     async fn reason(&self) -> &str {
@@ -218,12 +214,8 @@ impl Review {
     async fn decide_by(&self) -> Instant {
         Instant(self.0.decide_by)
     }
-    async fn decision(&self) -> Result<Option<ReviewDecision>> {
-        self.0
-            .decision
-            .as_deref()
-            .map(ReviewDecision::from_db)
-            .transpose()
+    async fn decision(&self) -> Option<ReviewDecision> {
+        self.0.decision
     }
     /// 决定书内容
     async fn text(&self) -> Option<&str> {
@@ -280,8 +272,8 @@ impl CompletionReport {
     async fn filed_at(&self) -> Instant {
         Instant(self.0.filed_at)
     }
-    async fn status(&self) -> Result<ApprovalStatus> {
-        ApprovalStatus::from_db(&self.0.status)
+    async fn status(&self) -> ApprovalStatus {
+        self.0.status
     }
     /// 审核意见
     async fn note(&self) -> Option<&str> {
@@ -312,11 +304,11 @@ impl Referral {
     pub async fn id(&self) -> ID {
         global_id("Referral", self.0.id)
     }
-    async fn mode(&self) -> Result<ReferralMode> {
-        ReferralMode::from_db(&self.0.mode)
+    async fn mode(&self) -> ReferralMode {
+        self.0.mode
     }
-    async fn status(&self) -> Result<ReferralStatus> {
-        ReferralStatus::from_db(&self.0.status)
+    async fn status(&self) -> ReferralStatus {
+        self.0.status
     }
     /// 转出单位
     async fn from_unit(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
@@ -406,7 +398,7 @@ pub async fn extensions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Ve
     // Petitioners read the approved extensions only, with their reasons.
     Ok(rows
         .into_iter()
-        .filter(|e| sight.staff_records || e.status == ApprovalStatus::Approved.as_str())
+        .filter(|e| sight.staff_records || e.status == ApprovalStatus::Approved)
         .map(Extension)
         .collect())
 }
