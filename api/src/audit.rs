@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use xinfang_entity::case_event;
+use xinfang_entity::{admin_event, case_event};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -140,4 +140,138 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<(usize, Vec<(String
         }
     }
     Ok((cases.len(), broken))
+}
+
+// ---------------------------------------------------------------------------------------
+// The administrative record: one chain for the whole database.
+
+/// What an administrative action was about, for the record.
+pub struct AdminAction<'a> {
+    pub action: &'a str,
+    /// The unit the action concerns (an administrator reads their subtree's entries).
+    pub unit_id: Option<i64>,
+    /// What was acted on, e.g. `User:12`.
+    pub target: String,
+    /// What changed — never a password.
+    pub detail: serde_json::Value,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn admin_hash(
+    prev: &str,
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: Actor,
+    action: &str,
+    unit_id: Option<i64>,
+    target: &str,
+    detail: &str,
+) -> String {
+    let content = format!(
+        "{prev}\n{seq}\n{}\n{}\n{}\n{action}\n{}\n{target}\n{detail}",
+        at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        actor.user_id.map(|v| v.to_string()).unwrap_or_default(),
+        actor.unit_id.map(|v| v.to_string()).unwrap_or_default(),
+        unit_id.map(|v| v.to_string()).unwrap_or_default(),
+    );
+    sha256_hex(content.as_bytes())
+}
+
+/// Appends an administrative action to the record, inside the caller's transaction. On
+/// PostgreSQL the chain's head is taken under a transaction-scoped advisory lock, so
+/// concurrent administrators append one after the other (SQLite has one writer anyway).
+pub async fn append_admin(
+    tx: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    actor: Actor,
+    what: AdminAction<'_>,
+) -> Result<admin_event::Model> {
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_unprepared("SELECT pg_advisory_xact_lock(7308458)")
+            .await?;
+    }
+    let last = admin_event::Entity::find()
+        .order_by_desc(admin_event::Column::Seq)
+        .one(tx)
+        .await?;
+    let (seq, prev) = match &last {
+        Some(e) => (e.seq + 1, e.hash.clone()),
+        None => (1, GENESIS.to_string()),
+    };
+    let detail = what.detail.to_string();
+    let hash = admin_hash(
+        &prev,
+        seq,
+        at,
+        actor,
+        what.action,
+        what.unit_id,
+        &what.target,
+        &detail,
+    );
+    Ok(admin_event::ActiveModel {
+        seq: Set(seq),
+        at: Set(at),
+        actor_user_id: Set(actor.user_id),
+        actor_unit_id: Set(actor.unit_id),
+        action: Set(what.action.to_string()),
+        unit_id: Set(what.unit_id),
+        target: Set(what.target),
+        detail: Set(detail),
+        prev_hash: Set(prev),
+        hash: Set(hash),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?)
+}
+
+/// Re-computes the administrative chain: its length, and the first entry whose link,
+/// content or sequence number does not check out.
+pub async fn verify_admin(db: &impl ConnectionTrait) -> Result<(usize, Option<BrokenLink>)> {
+    let entries = admin_event::Entity::find()
+        .order_by_asc(admin_event::Column::Seq)
+        .all(db)
+        .await?;
+    let mut prev = GENESIS.to_string();
+    for (i, e) in entries.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        let broken = |reason: &str| {
+            Some(BrokenLink {
+                seq: e.seq as i32,
+                reason: reason.to_string(),
+            })
+        };
+        if e.seq != expected_seq {
+            return Ok((entries.len(), broken("an entry before this one is missing")));
+        }
+        if e.prev_hash != prev {
+            return Ok((
+                entries.len(),
+                broken("the link to the previous entry is broken"),
+            ));
+        }
+        let actor = Actor {
+            user_id: e.actor_user_id,
+            unit_id: e.actor_unit_id,
+        };
+        let hash = admin_hash(
+            &e.prev_hash,
+            e.seq,
+            e.at,
+            actor,
+            &e.action,
+            e.unit_id,
+            &e.target,
+            &e.detail,
+        );
+        if hash != e.hash {
+            return Ok((
+                entries.len(),
+                broken("the entry was changed after it was written"),
+            ));
+        }
+        prev = e.hash.clone();
+    }
+    Ok((entries.len(), None))
 }

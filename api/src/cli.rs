@@ -157,10 +157,20 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 "{checked} cases checked, {} with a broken record",
                 broken.len()
             );
-            if broken.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("{} case records are broken", broken.len()))
+            let (admin_entries, admin_broken) = crate::audit::verify_admin(&db)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            match &admin_broken {
+                Some(link) => println!(
+                    "BROKEN  administrative record: entry {} — {}",
+                    link.seq, link.reason
+                ),
+                None => println!("administrative record: {admin_entries} entries, intact"),
+            }
+            match (broken.is_empty(), admin_broken) {
+                (true, None) => Ok(()),
+                (true, Some(_)) => Err("the administrative record is broken".into()),
+                (false, _) => Err(format!("{} case records are broken", broken.len())),
             }
         }
         Command::Seed { cases, password } => {

@@ -33,6 +33,7 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate> {
 /// all or nothing.
 pub async fn set_days(
     db: &DatabaseConnection,
+    clock: &crate::clock::Clock,
     viewer: &Viewer,
     days: Vec<CalendarDay>,
 ) -> Result<Vec<CalendarDay>> {
@@ -60,6 +61,25 @@ pub async fn set_days(
             .exec(&tx)
             .await?;
     }
+    let detail: Vec<serde_json::Value> = days
+        .iter()
+        .map(|d| serde_json::json!({"date": d.date.to_string(), "working": d.working, "note": d.note}))
+        .collect();
+    crate::audit::append_admin(
+        &tx,
+        clock.now(),
+        crate::audit::Actor {
+            user_id: Some(viewer.user_id),
+            unit_id: viewer.unit.as_ref().map(|u| u.id),
+        },
+        crate::audit::AdminAction {
+            action: "CALENDAR_SET",
+            unit_id: Some(county_id),
+            target: format!("Calendar:{county_id}"),
+            detail: serde_json::Value::Array(detail),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(days)
 }

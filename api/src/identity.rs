@@ -50,6 +50,35 @@ pub async fn units_by_id(
     Ok(rows.into_iter().map(|u| (u.id, u)).collect())
 }
 
+/// Puts an administrative action on the administrative record, in the caller's transaction.
+async fn record(
+    tx: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    viewer: Option<&Viewer>,
+    action: &str,
+    unit_id: Option<i64>,
+    target: String,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let actor = crate::audit::Actor {
+        user_id: viewer.map(|v| v.user_id),
+        unit_id: viewer.and_then(|v| v.unit.as_ref().map(|u| u.id)),
+    };
+    crate::audit::append_admin(
+        tx,
+        now,
+        actor,
+        crate::audit::AdminAction {
+            action,
+            unit_id,
+            target,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn find_unit(db: &impl ConnectionTrait, id: i64) -> Result<org_unit::Model> {
     org_unit::Entity::find_by_id(id)
         .one(db)
@@ -170,12 +199,24 @@ pub async fn create_org_unit(
         input.discipline_body,
     )
     .await?;
+    record(
+        &tx,
+        clock.now(),
+        Some(viewer),
+        "UNIT_CREATED",
+        Some(unit.id),
+        format!("OrgUnit:{}", unit.id),
+        serde_json::json!({"name": unit.name, "kind": unit.kind, "parentId": parent.id,
+            "petitionBureau": unit.petition_bureau, "disciplineBody": unit.discipline_body}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(unit)
 }
 
 pub async fn update_org_unit(
     db: &DatabaseConnection,
+    clock: &Clock,
     viewer: &Viewer,
     id: i64,
     name: Option<String>,
@@ -191,6 +232,7 @@ pub async fn update_org_unit(
     if active == Some(false) && unit.id == admin.id {
         return Err(forbidden("administrators cannot deactivate their own unit"));
     }
+    let detail = serde_json::json!({"name": name.as_deref().map(str::trim), "active": active});
     let mut model: org_unit::ActiveModel = unit.into();
     if let Some(n) = name {
         model.name = Set(n.trim().to_string());
@@ -199,6 +241,16 @@ pub async fn update_org_unit(
         model.active = Set(a);
     }
     let updated = model.update(&tx).await?;
+    record(
+        &tx,
+        clock.now(),
+        Some(viewer),
+        "UNIT_CHANGED",
+        Some(updated.id),
+        format!("OrgUnit:{}", updated.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -240,7 +292,8 @@ pub async fn create_user(
     }
     let hash = hash_password(config, &input.password).await?;
     let now = clock.now();
-    user::ActiveModel {
+    let tx = crate::db::begin_write(db).await?;
+    let created = user::ActiveModel {
         username: Set(input.username.clone()),
         username_key: Set(username_key(&input.username)),
         display_name: Set(input.display_name.trim().to_string()),
@@ -254,7 +307,7 @@ pub async fn create_user(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&tx)
     .await
     .map_err(AppError::from)
     .map_err(|e| {
@@ -263,7 +316,20 @@ pub async fn create_user(
         } else {
             e
         }
-    })
+    })?;
+    record(
+        &tx,
+        now,
+        Some(viewer),
+        "USER_CREATED",
+        Some(unit.id),
+        format!("User:{}", created.id),
+        serde_json::json!({"username": created.username, "displayName": created.display_name,
+            "role": created.role, "orgUnitId": unit.id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Loads a staff account an administrator may manage.
@@ -334,6 +400,17 @@ pub async fn update_user(
     }
     model.updated_at = Set(now);
     let updated = model.update(&tx).await?;
+    record(
+        &tx,
+        now,
+        Some(viewer),
+        "USER_CHANGED",
+        updated.org_unit_id,
+        format!("User:{}", updated.id),
+        serde_json::json!({"displayName": updated.display_name, "role": updated.role,
+            "orgUnitId": updated.org_unit_id, "accessChanged": access_changed}),
+    )
+    .await?;
     if access_changed {
         revoke_sessions(
             &tx,
@@ -363,6 +440,16 @@ pub async fn deactivate_user(
     model.active = Set(false);
     model.updated_at = Set(now);
     let updated = model.update(&tx).await?;
+    record(
+        &tx,
+        now,
+        Some(viewer),
+        "USER_DEACTIVATED",
+        updated.org_unit_id,
+        format!("User:{}", updated.id),
+        serde_json::json!({"username": updated.username}),
+    )
+    .await?;
     revoke_sessions(
         &tx,
         session::Column::UserId.eq(id),
@@ -392,6 +479,16 @@ pub async fn reset_password(
     model.password_hash = Set(hash);
     model.updated_at = Set(now);
     let updated = model.update(&tx).await?;
+    record(
+        &tx,
+        now,
+        Some(viewer),
+        "PASSWORD_RESET",
+        updated.org_unit_id,
+        format!("User:{}", updated.id),
+        serde_json::json!({"username": updated.username}),
+    )
+    .await?;
     revoke_sessions(&tx, session::Column::UserId.eq(id), now, "password reset").await?;
     tx.commit().await?;
     Ok(updated)
@@ -536,6 +633,16 @@ pub async fn bootstrap(
     }
     .insert(&tx)
     .await?;
+    record(
+        &tx,
+        now,
+        None,
+        "BOOTSTRAPPED",
+        Some(county.id),
+        format!("OrgUnit:{}", county.id),
+        serde_json::json!({"county": county.name, "bureau": bureau.name, "admin": admin.username}),
+    )
+    .await?;
     tx.commit().await?;
     Ok((county, bureau, admin))
 }
@@ -544,6 +651,7 @@ pub async fn bootstrap(
 /// shared by every county of the deployment.
 pub async fn set_subject(
     db: &DatabaseConnection,
+    clock: &Clock,
     viewer: &Viewer,
     code: &str,
     name: &str,
@@ -590,6 +698,16 @@ pub async fn set_subject(
             .await?
         }
     };
+    record(
+        &tx,
+        clock.now(),
+        Some(viewer),
+        "SUBJECT_SET",
+        Some(admin.id),
+        format!("Subject:{}", saved.code),
+        serde_json::json!({"name": saved.name, "active": saved.active}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(saved)
 }
@@ -738,4 +856,63 @@ pub async fn subject_name(db: &impl ConnectionTrait, code: &str) -> Result<Optio
         .one(db)
         .await?
         .map(|s| s.name))
+}
+
+/// An entry of the administrative record, with the name of who acted.
+pub struct AdminEntry {
+    pub entry: xinfang_entity::admin_event::Model,
+    pub actor_name: Option<String>,
+}
+
+/// A page of the administrative record as an administrator may read it — the entries about
+/// units of their own subtree — newest first, and how many there are. ADMIN only.
+pub async fn admin_record(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<AdminEntry>, u64)> {
+    use xinfang_entity::admin_event;
+    let admin = viewer.admin_unit()?;
+    let query = admin_event::Entity::find()
+        .filter(admin_event::Column::UnitId.in_subquery(subtree_units(&admin.path)));
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_desc(admin_event::Column::Seq)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let actors: Vec<i64> = rows.iter().filter_map(|e| e.actor_user_id).collect();
+    let names: std::collections::HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(actors))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok((
+        rows.into_iter()
+            .map(|entry| AdminEntry {
+                actor_name: entry.actor_user_id.and_then(|id| names.get(&id).cloned()),
+                entry,
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// Checks the whole administrative chain: for an administrator of a top-level unit, since
+/// the chain spans the deployment.
+pub async fn check_admin_record(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+) -> Result<(usize, Option<crate::audit::BrokenLink>)> {
+    let admin = viewer.admin_unit()?;
+    if admin.self_and_ancestors().len() != 1 {
+        return Err(forbidden(
+            "only an administrator of the top-level unit verifies the administrative record",
+        ));
+    }
+    crate::audit::verify_admin(db).await
 }

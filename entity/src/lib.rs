@@ -2,6 +2,7 @@
 //! plain strings here; their meaning (and the GraphQL enums) live in the `api` crate, so this
 //! crate knows neither rules nor GraphQL.
 
+pub mod admin_event;
 pub mod calendar_day;
 pub mod case;
 pub mod case_event;

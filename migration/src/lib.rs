@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_case_sight;
 mod m20261201_000003_discipline_body;
+mod m20261201_000004_admin_events;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_case_sight::Migration),
             Box::new(m20261201_000003_discipline_body::Migration),
+            Box::new(m20261201_000004_admin_events::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 mod access_matrix;
 mod accusations;
 mod action_matrix;
+mod admin_record;
 mod cases;
 mod fixtures;
 mod foundation;

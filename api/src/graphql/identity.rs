@@ -562,7 +562,9 @@ impl IdentityMutation {
     ) -> GqlResult<SubjectPayload> {
         let me = viewer(ctx)?;
         let s = state(ctx);
-        let saved = domain::set_subject(&s.db, me, &input.code, &input.name, input.active).await?;
+        let saved =
+            domain::set_subject(&s.db, &s.clock, me, &input.code, &input.name, input.active)
+                .await?;
         Ok(SubjectPayload {
             subject: Subject {
                 code: saved.code,
@@ -579,8 +581,15 @@ impl IdentityMutation {
     ) -> GqlResult<OrgUnitPayload> {
         let me = viewer(ctx)?;
         let id = input_id("OrgUnit", "id", &input.id)?;
-        let unit =
-            domain::update_org_unit(&state(ctx).db, me, id, input.name, input.active).await?;
+        let unit = domain::update_org_unit(
+            &state(ctx).db,
+            &state(ctx).clock,
+            me,
+            id,
+            input.name,
+            input.active,
+        )
+        .await?;
         Ok(OrgUnitPayload {
             org_unit: OrgUnit(unit),
         })
@@ -667,6 +676,90 @@ impl IdentityMutation {
                     .await?,
                 false,
             ),
+        })
+    }
+}
+
+/// 管理记录 — one administrative action on the append-only, hash-chained record.
+#[derive(SimpleObject)]
+pub struct AdminRecordEntry {
+    /// 序号 — 1, 2, 3 … over the whole deployment.
+    pub seq: i64,
+    pub at: Instant,
+    /// What was done, e.g. `USER_CREATED`, `PASSWORD_RESET`, `CALENDAR_SET`.
+    pub action: String,
+    /// 操作人 — the administrator who acted (null for the bootstrap).
+    pub actor_name: Option<String>,
+    /// What was acted on, e.g. `User:12`.
+    pub target: String,
+    /// What changed, as JSON (never a password).
+    pub detail: String,
+    /// The SHA-256 link of this entry.
+    pub hash: String,
+}
+
+/// A page of the administrative record.
+#[derive(SimpleObject)]
+pub struct AdminRecordConnection {
+    pub nodes: Vec<AdminRecordEntry>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+/// 管理记录校验 — the result of re-computing the administrative chain.
+#[derive(SimpleObject)]
+pub struct AdminRecordIntegrity {
+    pub intact: bool,
+    pub entries: i32,
+    pub broken_at_seq: Option<i32>,
+    pub reason: Option<String>,
+}
+
+#[derive(Default)]
+pub struct AdminRecordQuery;
+
+#[Object]
+impl AdminRecordQuery {
+    /// 管理记录 — who created, changed, reset or deactivated accounts and units, and changed the
+    /// subject list or the calendar, newest first: the entries about the administrator's own
+    /// subtree. ADMIN only.
+    async fn admin_record(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<AdminRecordConnection> {
+        let me = viewer(ctx)?;
+        let offset = offset_of(after.as_deref())?;
+        let (rows, total) =
+            domain::admin_record(&state(ctx).db, me, offset, page_size(first)).await?;
+        Ok(AdminRecordConnection {
+            page_info: offset_page_info(offset, rows.len(), total),
+            total_count: total,
+            nodes: rows
+                .into_iter()
+                .map(|r| AdminRecordEntry {
+                    seq: r.entry.seq,
+                    at: Instant(r.entry.at),
+                    action: r.entry.action,
+                    actor_name: r.actor_name,
+                    target: r.entry.target,
+                    detail: r.entry.detail,
+                    hash: r.entry.hash,
+                })
+                .collect(),
+        })
+    }
+
+    /// 管理记录校验 — re-computes the whole administrative chain. An ADMIN of the top-level unit.
+    async fn admin_record_integrity(&self, ctx: &Context<'_>) -> GqlResult<AdminRecordIntegrity> {
+        let me = viewer(ctx)?;
+        let (entries, broken) = domain::check_admin_record(&state(ctx).db, me).await?;
+        Ok(AdminRecordIntegrity {
+            intact: broken.is_none(),
+            entries: entries as i32,
+            broken_at_seq: broken.as_ref().map(|b| b.seq),
+            reason: broken.map(|b| b.reason),
         })
     }
 }

@@ -24,6 +24,7 @@ pub use identity::{OrgUnit, User};
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     identity::IdentityQuery,
+    identity::AdminRecordQuery,
     cases::CaseQuery,
     workflow::WorkflowQuery,
     stats::StatsQuery,

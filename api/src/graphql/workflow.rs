@@ -1169,7 +1169,7 @@ impl WorkflowMutation {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let set = county_calendar::set_days(&state(ctx).db, me, days).await?;
+        let set = county_calendar::set_days(&state(ctx).db, &state(ctx).clock, me, days).await?;
         Ok(CalendarPayload {
             days: set.into_iter().map(CalendarDay::from).collect(),
         })
