@@ -506,8 +506,12 @@ impl Viewer {
             return false;
         }
         if resolve {
+            // Someone other than the objector rules on an objection: the sender, or the
+            // bureau when it is not itself the receiver that objected.
             u.id == referral.from_unit_id
-                || (u.petition_bureau && u.county_id == Some(case.county_id))
+                || (u.petition_bureau
+                    && u.county_id == Some(case.county_id)
+                    && u.id != referral.to_unit_id)
         } else {
             u.id == referral.to_unit_id
         }

@@ -38,6 +38,8 @@ pub const GROUP_SIZE: i32 = 5;
 pub const REPRESENTATIVES_MAX: usize = 5;
 pub use crate::deadlines::ACCEPTANCE_DAYS;
 pub const IDEMPOTENCY_KEY_MAX: usize = 128;
+/// A petition registered now was received at most this many years ago.
+pub const RECEIVED_MAX_AGE_YEARS: i64 = 10;
 
 #[derive(Clone, Debug)]
 pub struct PetitionerEntry {
@@ -160,6 +162,14 @@ fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<Petitio
         return Err(bad_input(
             "receivedAt",
             "receivedAt cannot be in the future",
+        ));
+    }
+    if let Some(at) = input.received_at
+        && at < now - TimeDelta::days(365 * RECEIVED_MAX_AGE_YEARS)
+    {
+        return Err(bad_input(
+            "receivedAt",
+            format!("receivedAt cannot be more than {RECEIVED_MAX_AGE_YEARS} years ago"),
         ));
     }
     Ok((petitioners, person_count))

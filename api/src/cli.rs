@@ -1,7 +1,7 @@
 //! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`, `seed`, `audit verify`.
 
 use crate::clock::Clock;
-use crate::config::{AuditAction, Cli, Command, LogFormat, MigrateAction, Settings};
+use crate::config::{AuditAction, Cli, Command, MigrateAction, Settings};
 use crate::db;
 use crate::graphql::{self, SchemaLimits};
 use crate::http;
@@ -14,17 +14,7 @@ use std::time::Duration;
 use xinfang_migration::Migrator;
 use xinfang_migration::MigratorTrait;
 
-pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("XINFANG_LOG")
-        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
-}
+pub use crate::logging::init_tracing;
 
 /// Opens the database, applies pending migrations and assembles the shared state.
 pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {

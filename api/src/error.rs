@@ -43,7 +43,11 @@ pub enum AppError {
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        AppError::Db(e)
+        let e = AppError::Db(e);
+        if e.is_unstorable_text() {
+            return bad_input("input", "text may not contain NUL characters");
+        }
+        e
     }
 }
 
@@ -146,12 +150,48 @@ impl AppError {
         message.contains(&format!("\"{}\"", key.name)) || message.ends_with(&sqlite)
     }
 
-    /// Whether the database is out of reach (as opposed to refusing a statement).
+    /// Whether the database is out of reach (as opposed to refusing a statement): no
+    /// connection to be had, or the connection broke — a failover's administrator shutdown
+    /// (SQLSTATE 57P01–57P03) and the connection-exception class (08) included.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
+        if matches!(
             self,
             AppError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
-        )
+        ) {
+            return true;
+        }
+        if let Some(state) = self.sqlstate() {
+            return state.starts_with("08")
+                || matches!(state.as_str(), "57P01" | "57P02" | "57P03");
+        }
+        matches!(self.sqlx(), Some(e) if matches!(e,
+            sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::WorkerCrashed))
+    }
+
+    /// Whether the database refused text it cannot store: a NUL character (PostgreSQL's
+    /// SQLSTATE 22021). It is the client's input, so BAD_USER_INPUT, never INTERNAL.
+    pub fn is_unstorable_text(&self) -> bool {
+        self.sqlstate().as_deref() == Some("22021")
+    }
+
+    fn sqlx(&self) -> Option<&sea_orm::sqlx::Error> {
+        let AppError::Db(DbErr::Exec(e) | DbErr::Query(e) | DbErr::Conn(e)) = self else {
+            return None;
+        };
+        match e {
+            sea_orm::RuntimeErr::SqlxError(err) => Some(err.as_ref()),
+            _ => None,
+        }
+    }
+
+    fn sqlstate(&self) -> Option<String> {
+        self.sqlx()?
+            .as_database_error()?
+            .code()
+            .map(|c| c.to_string())
     }
 }
 

@@ -182,6 +182,32 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     Some(token.to_string())
 }
 
+/// The longest error message a request error may carry back.
+const ERROR_MESSAGE_MAX: usize = 200;
+
+/// The path (`variables.input.title`, say) of the first string holding a NUL character.
+fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
+    let child = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => {
+            // Mutations take one `input`: name the field inside it, as every other check does.
+            Some(path.strip_prefix("input.").unwrap_or(path).to_string())
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| nul_in(v, &child(k))),
+        _ => None,
+    }
+}
+
 /// The answer to a request whose viewer could not be resolved: 503 SERVICE_UNAVAILABLE when
 /// the database is out of reach, 500 INTERNAL otherwise, in the shape of every error.
 fn viewer_failure(e: &crate::error::AppError) -> HttpResponse {
@@ -207,6 +233,17 @@ async fn execute(
     gql: async_graphql::Request,
     media: &'static str,
 ) -> HttpResponse {
+    // Text with a NUL character cannot be stored or searched (PostgreSQL refuses it): refuse
+    // it here, naming the variable, before anything runs.
+    if let Some(path) = nul_in(
+        &serde_json::to_value(&gql.variables).unwrap_or_default(),
+        "",
+    ) {
+        return app_error_body(&crate::error::bad_input(
+            path,
+            "text may not contain NUL characters",
+        ));
+    }
     let viewer = match viewer_of(state, req).await {
         Ok(v) => v,
         Err(e) => return viewer_failure(&e),
@@ -231,6 +268,17 @@ async fn execute(
         .data(loaders);
     let mut response = schema.execute(gql).await;
     crate::graphql::code_limit_errors(&mut response.errors);
+    // A request error (parse, validation) may quote the request; quote a short excerpt at most.
+    for e in response.errors.iter_mut().filter(|e| e.path.is_empty()) {
+        if e.message.chars().count() > ERROR_MESSAGE_MAX {
+            e.message = e
+                .message
+                .chars()
+                .take(ERROR_MESSAGE_MAX)
+                .collect::<String>()
+                + "…";
+        }
+    }
     for e in &response.errors {
         let code = e
             .extensions
@@ -608,6 +656,9 @@ fn export_filter(query: &str) -> Result<CaseFilter, crate::error::AppError> {
         .into_inner();
     let mut filter = serde_json::Map::new();
     for (name, value) in pairs {
+        if value.contains('\0') {
+            return Err(bad_input(name, "text may not contain NUL characters"));
+        }
         let json = if LISTS.contains(&name.as_str()) {
             serde_json::Value::Array(
                 value

@@ -8,6 +8,7 @@ mod admin_record;
 mod cases;
 mod fixtures;
 mod foundation;
+mod hardening;
 mod identity;
 mod layering;
 mod performance;

@@ -1,0 +1,217 @@
+//! Hardening against abuse and faults: what an attacker or a failing network tried, and the
+//! answer each must get.
+
+use crate::fixtures::{self, mutate, ok, version};
+use crate::support::{code, field, gid, spawn_app};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_nul_character_is_bad_input_on_every_path_not_internal() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    fixtures::register(&app, token, json!({})).await;
+    let cases = [
+        (
+            "query($n: String!) { caseByNumber(number: $n) { id } }",
+            json!({"n": "XF-2026\u{0}"}),
+            "n",
+        ),
+        (
+            "query($s: [String!]) { cases(filter: {subject: $s}) { totalCount } }",
+            json!({"s": ["HOUSING\u{0}"]}),
+            "s[0]",
+        ),
+        (
+            "mutation($i: RegisterCaseInput!) { registerCase(input: $i) { number } }",
+            json!({"i": fixtures::case_input(json!({"subject": "OTHER\u{0}"}))}),
+            "i.subject",
+        ),
+    ];
+    for (query, variables, expected_field) in cases {
+        let body = app.gql(Some(token), query, variables).await;
+        assert_eq!(
+            (code(&body), field(&body)),
+            (Some("BAD_USER_INPUT"), Some(expected_field)),
+            "{body}"
+        );
+    }
+    // Inline in the query text, past the variable check, the database edge still answers so.
+    let inline = app
+        .gql(
+            Some(token),
+            r#"{ caseByNumber(number: "XF\u0000") { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(
+        matches!(code(&inline), Some("BAD_USER_INPUT") | Some("NOT_FOUND")),
+        "{inline}"
+    );
+    let login = app
+        .gql(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            json!({"i": {"username": "bureau\u{0}staff", "password": "x"}}),
+        )
+        .await;
+    assert_eq!(code(&login), Some("BAD_USER_INPUT"), "{login}");
+    // The export refuses before it starts streaming.
+    let res = app
+        .client
+        .get(format!("{}/export/cases.csv?subject=HOUSING%00", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn received_at_is_bounded_to_a_plausible_past() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let body = mutate(
+        &app,
+        county.token("bureau_staff"),
+        "registerCase",
+        fixtures::case_input(json!({"receivedAt": "0001-01-01T00:00:00Z"})),
+        "number",
+    )
+    .await;
+    assert_eq!(
+        (code(&body), field(&body)),
+        (Some("BAD_USER_INPUT"), Some("receivedAt"))
+    );
+}
+
+#[tokio::test]
+async fn a_request_error_quotes_no_more_than_an_excerpt() {
+    let app = spawn_app().await;
+    let junk = format!("{{ cases {{ {} ", "nodes ".repeat(2_000));
+    let body = app.gql(None, &junk, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.chars().count() <= 201,
+        "{} characters",
+        message.len()
+    );
+}
+
+#[tokio::test]
+async fn the_bureau_does_not_rule_on_an_objection_it_raised_itself() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let (id, _) = fixtures::register(
+        &app,
+        county.token("a_staff"),
+        json!({"townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    // 县住建局 hands the case to the bureau, which objects.
+    let v = version(&app, county.token("a_staff"), &id).await;
+    let sent = ok(
+        &app,
+        county.token("a_staff"),
+        "transferCase",
+        json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.bureau), "mode": "TRANSFER", "reason": "请信访局处理"}),
+        "referral { id }",
+    )
+    .await;
+    let referral = sent["referral"]["id"].clone();
+    ok(
+        &app,
+        county.token("bureau_staff"),
+        "objectReferral",
+        json!({"referralId": referral, "reason": "属住建局职责"}),
+        "__typename",
+    )
+    .await;
+    for who in ["bureau_staff", "bureau_leader"] {
+        let own = mutate(
+            &app,
+            county.token(who),
+            "resolveObjection",
+            json!({"referralId": referral, "approve": true}),
+            "__typename",
+        )
+        .await;
+        assert_eq!(code(&own), Some("FORBIDDEN"), "{who}: {own}");
+    }
+    // The sender rules.
+    ok(
+        &app,
+        county.token("a_staff"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": true}),
+        "referral { status }",
+    )
+    .await;
+}
+
+#[test]
+fn a_newline_in_a_username_forges_no_log_line() {
+    use std::io::{BufRead, Write};
+    // The real binary, logging in the pretty format to a pipe; a sign-in with a username that
+    // carries a forged log line.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+        ])
+        .arg(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("log.db").display()
+        ))
+        .env("XINFANG_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let forged = "2030-01-01T00:00:00.000000Z  INFO forged: admin signed in";
+    let body = json!({"query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        "variables": {"i": {"username": format!("eve\n{forged}"), "password": "wrong password"}}});
+    let mut sent = false;
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let text = body.to_string();
+            let request = format!(
+                "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = String::new();
+            let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+            sent = answer.starts_with("HTTP/1.1");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(sent, "the server did not answer");
+    let lines: Vec<String> = output.stderr.lines().map_while(Result::ok).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("eve\\n2030")),
+        "the attempt is logged, escaped: {lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("2030-01-01")),
+        "a forged line reached the log: {lines:?}"
+    );
+}
