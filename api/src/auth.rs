@@ -251,28 +251,121 @@ pub fn username_key(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
-/// Signs in. Each call counts as one attempt, however many share a request.
+/// Failed credential checks one client address may make in [`ADDRESS_WINDOW_MINUTES`],
+/// whatever accounts they name, before it must wait.
+pub const ADDRESS_FAILURES: i32 = 20;
+const ADDRESS_WINDOW_MINUTES: i64 = 15;
+
+/// The gates of this process: one per throttle bucket, so the credential checks of one
+/// account (or one password change) run one at a time and each sees the count the one
+/// before it left. Across processes a PostgreSQL advisory lock does the same.
+static GATES: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+async fn gate(bucket: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    let lock = {
+        let mut gates = GATES.lock().unwrap_or_else(|p| p.into_inner());
+        gates.retain(|_, g| g.strong_count() > 0);
+        match gates.get(bucket).and_then(std::sync::Weak::upgrade) {
+            Some(lock) => lock,
+            None => {
+                let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+                gates.insert(bucket.to_string(), std::sync::Arc::downgrade(&lock));
+                lock
+            }
+        }
+    };
+    lock.lock_owned().await
+}
+
+/// Holds the throttle of `bucket` for one credential check: this process's gate, and on
+/// PostgreSQL a transaction-scoped advisory lock (the returned transaction holds it until it
+/// is dropped or committed).
+async fn hold_throttle(
+    db: &DatabaseConnection,
+    bucket: &str,
+) -> Result<(
+    tokio::sync::OwnedMutexGuard<()>,
+    Option<sea_orm::DatabaseTransaction>,
+)> {
+    let guard = gate(bucket).await;
+    let tx = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let tx = sea_orm::TransactionTrait::begin(db).await?;
+            tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [bucket.into()],
+            ))
+            .await?;
+            Some(tx)
+        }
+        _ => None,
+    };
+    Ok((guard, tx))
+}
+
+/// `RATE_LIMITED` while a bucket's failures call for a pause.
+async fn check_backoff(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>) -> Result<()> {
+    if let Some(throttle) = rate_limit::Entity::find_by_id(bucket.to_string())
+        .one(db)
+        .await?
+        && throttle.hits >= FREE_FAILURES
+        && now < throttle.window_start + backoff(throttle.hits)
+    {
+        tracing::warn!(
+            bucket,
+            failures = throttle.hits,
+            "credential check refused: backing off"
+        );
+        return Err(AppError::RateLimited(
+            "too many failed attempts; wait a moment and try again".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `RATE_LIMITED` once a client address has failed too often of late, on any account.
+async fn check_address(db: &DatabaseConnection, address: &str, now: DateTime<Utc>) -> Result<()> {
+    if let Some(throttle) = rate_limit::Entity::find_by_id(address_bucket(address))
+        .one(db)
+        .await?
+        && throttle.hits >= ADDRESS_FAILURES
+        && now < throttle.window_start + TimeDelta::minutes(ADDRESS_WINDOW_MINUTES)
+    {
+        tracing::warn!(
+            failures = throttle.hits,
+            "credential check refused for the address"
+        );
+        return Err(AppError::RateLimited(
+            "too many failed sign-ins from this address; wait and try again".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn address_bucket(address: &str) -> String {
+    format!("addr:{address}")
+}
+
+/// Signs in. Each call counts as one attempt, however many share a request. The check and the
+/// count are one step per account (see [`hold_throttle`]): of a burst of parallel attempts,
+/// no more than [`FREE_FAILURES`] reach the password check before the back-off applies.
 pub async fn login(
     db: &DatabaseConnection,
     config: &AuthConfig,
     clock: &Clock,
     username: &str,
     password: &str,
+    address: &str,
 ) -> Result<Tokens> {
     let key = username_key(username);
     let now = clock.now();
     let bucket = login_bucket(&key);
-    if let Some(throttle) = rate_limit::Entity::find_by_id(bucket.clone())
-        .one(db)
-        .await?
-        && throttle.hits >= FREE_FAILURES
-        && now < throttle.window_start + backoff(throttle.hits)
-    {
-        tracing::warn!(username = %key, failures = throttle.hits, "sign-in refused: backing off");
-        return Err(AppError::RateLimited(
-            "too many failed sign-ins; wait a moment and try again".into(),
-        ));
-    }
+    check_address(db, address, now).await?;
+    let (_gate, held) = hold_throttle(db, &bucket).await?;
+    check_backoff(db, &bucket, now).await?;
     let account = user::Entity::find()
         .filter(user::Column::UsernameKey.eq(&key))
         .one(db)
@@ -286,11 +379,14 @@ pub async fn login(
         Some(u) if verified && u.active => u,
         _ => {
             record_failure(db, &bucket, now).await?;
+            record_failure(db, &address_bucket(address), now).await?;
+            drop(held);
             tracing::warn!(username = %key, "sign-in failed");
             return Err(wrong_credentials());
         }
     };
     rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
+    drop(held);
     if !account.password_hash.starts_with(&config.phc_prefix()) {
         let rehashed = hash_password(config, password).await?;
         let mut active: user::ActiveModel = account.clone().into();
@@ -692,16 +788,25 @@ pub async fn change_password(
     new: &str,
 ) -> Result<()> {
     check_password_rules("newPassword", new)?;
+    // The current-password check is throttled like a sign-in: a stolen session cannot try
+    // passwords at will.
+    let bucket = format!("password:{}", viewer.user_id);
+    let (_gate, held) = hold_throttle(db, &bucket).await?;
+    check_backoff(db, &bucket, clock.now()).await?;
     let account = user::Entity::find_by_id(viewer.user_id)
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated("sign in first"))?;
     if !verify_password(&account.password_hash, current).await? {
+        record_failure(db, &bucket, clock.now()).await?;
+        drop(held);
         return Err(bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
+    rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
+    drop(held);
     let hash = hash_password(config, new).await?;
     let now = clock.now();
     let tx = crate::db::begin_write(db).await?;

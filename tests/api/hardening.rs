@@ -215,3 +215,111 @@ fn a_newline_in_a_username_forges_no_log_line() {
         "a forged line reached the log: {lines:?}"
     );
 }
+
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_checks_at_most_five() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let _ = &county;
+    let attempts = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            let body = app
+                .gql(
+                    None,
+                    LOGIN,
+                    json!({"i": {"username": "a_staff", "password": format!("wrong password {i}")}}),
+                )
+                .await;
+            code(&body).map(str::to_string)
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let checked = answers
+        .iter()
+        .filter(|c| c.as_deref() == Some("UNAUTHENTICATED"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|c| c.as_deref() == Some("RATE_LIMITED"))
+        .count();
+    assert_eq!(checked + refused, 40, "{answers:?}");
+    assert!(
+        checked <= 5,
+        "{checked} passwords were checked: {answers:?}"
+    );
+    // The right password is refused too while the back-off lasts.
+    let right = app
+        .gql(
+            None,
+            LOGIN,
+            json!({"i": {"username": "a_staff", "password": crate::support::PASSWORD}}),
+        )
+        .await;
+    assert_eq!(code(&right), Some("RATE_LIMITED"), "{right}");
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_is_slowed_down() {
+    let app = spawn_app().await;
+    fixtures::county(&app).await;
+    let mut answers = vec![];
+    for i in 0..25 {
+        let body = app
+            .gql(
+                None,
+                LOGIN,
+                json!({"i": {"username": format!("guess_{i}"), "password": "wrong password"}}),
+            )
+            .await;
+        answers.push(code(&body).map(str::to_string));
+    }
+    let first_refusal = answers
+        .iter()
+        .position(|c| c.as_deref() == Some("RATE_LIMITED"))
+        .expect("the address is slowed down");
+    assert_eq!(first_refusal, 20, "{answers:?}");
+    assert!(
+        answers[..20]
+            .iter()
+            .all(|c| c.as_deref() == Some("UNAUTHENTICATED"))
+    );
+}
+
+#[tokio::test]
+async fn the_current_password_check_is_throttled_too() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("a_staff");
+    let change = |current: String| {
+        let app = &app;
+        async move {
+            mutate(
+                app,
+                token,
+                "changePassword",
+                json!({"currentPassword": current, "newPassword": "a brand new password"}),
+                "__typename",
+            )
+            .await
+        }
+    };
+    for i in 0..5 {
+        let body = change(format!("not it {i}")).await;
+        assert_eq!(
+            (code(&body), field(&body)),
+            (Some("BAD_USER_INPUT"), Some("currentPassword")),
+            "{body}"
+        );
+    }
+    let sixth = change("not it either".into()).await;
+    assert_eq!(code(&sixth), Some("RATE_LIMITED"), "{sixth}");
+    let right = change(crate::support::PASSWORD.into()).await;
+    assert_eq!(
+        code(&right),
+        Some("RATE_LIMITED"),
+        "still backing off: {right}"
+    );
+}

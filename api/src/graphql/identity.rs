@@ -441,11 +441,16 @@ impl IdentityMutation {
     /// 登录 — sign in with username and password.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> GqlResult<AuthPayload> {
         let s = state(ctx);
-        Ok(
-            auth::login(&s.db, &s.auth, &s.clock, &input.username, &input.password)
-                .await?
-                .into(),
+        Ok(auth::login(
+            &s.db,
+            &s.auth,
+            &s.clock,
+            &input.username,
+            &input.password,
+            &request(ctx).client_addr,
         )
+        .await?
+        .into())
     }
 
     /// Exchanges a refresh token for a new pair; the old refresh token is spent.
