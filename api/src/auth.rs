@@ -137,9 +137,39 @@ pub fn check_password_rules(field: &str, password: &str) -> Result<()> {
 }
 
 /// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the executor.
+/// Password checks running at once: one per core, since each is all CPU and 19 MiB.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+    )
+});
+/// Checks waiting for a turn; past [`HASHING_QUEUE_MAX`] a new one is turned away.
+static HASHING_WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub const HASHING_QUEUE_MAX: usize = 32;
+
+/// A turn at argon2, or `SERVICE_UNAVAILABLE` when too many are already waiting: memory and
+/// CPU stay bounded however many sign-ins arrive at once.
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    use std::sync::atomic::Ordering;
+    let waiting = HASHING_WAITING.fetch_add(1, Ordering::SeqCst);
+    if waiting >= HASHING_QUEUE_MAX {
+        HASHING_WAITING.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(waiting, "password check refused: too many waiting");
+        return Err(AppError::Unavailable(
+            "too many sign-ins at once; try again in a moment".into(),
+        ));
+    }
+    let permit = HASHING.acquire().await;
+    HASHING_WAITING.fetch_sub(1, Ordering::SeqCst);
+    permit.map_err(|_| internal("the hashing semaphore is closed"))
+}
+
 pub async fn hash_password(config: &AuthConfig, password: &str) -> Result<String> {
     let params = config.argon_params.clone();
     let password = password.to_owned();
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || hash_with(&params, &password))
         .await
         .map_err(|e| internal(e.to_string()))?
@@ -149,6 +179,7 @@ pub async fn hash_password(config: &AuthConfig, password: &str) -> Result<String
 pub async fn verify_password(hash: &str, password: &str) -> Result<bool> {
     let hash = hash.to_owned();
     let password = password.to_owned();
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)

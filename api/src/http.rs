@@ -244,6 +244,12 @@ async fn execute(
             "text may not contain NUL characters",
         ));
     }
+    if crate::graphql::credential_fields(&gql.query) > 1 {
+        return app_error_body(&crate::error::bad_input(
+            "query",
+            "a request may sign in, sign up, refresh or change a password once, not several times",
+        ));
+    }
     let viewer = match viewer_of(state, req).await {
         Ok(v) => v,
         Err(e) => return viewer_failure(&e),

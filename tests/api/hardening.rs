@@ -323,3 +323,142 @@ async fn the_current_password_check_is_throttled_too() {
         "still backing off: {right}"
     );
 }
+
+#[tokio::test]
+async fn a_request_may_check_credentials_once() {
+    let app = spawn_app().await;
+    fixtures::county(&app).await;
+    let aliased: String = (0..40)
+        .map(|i| format!("l{i}: login(input: {{username: \"a_staff\", password: \"guess {i}\"}}) {{ accessToken }} "))
+        .collect();
+    let body = app
+        .gql(None, &format!("mutation {{ {aliased} }}"), json!({}))
+        .await;
+    assert_eq!(
+        (code(&body), field(&body)),
+        (Some("BAD_USER_INPUT"), Some("query")),
+        "{body}"
+    );
+    // Hidden in a fragment, the same.
+    let fragment = app
+        .gql(
+            None,
+            "mutation { ...Twice } fragment Twice on MutationRoot { a: login(input: {username: \"x\", password: \"y\"}) { accessToken } b: login(input: {username: \"x\", password: \"z\"}) { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&fragment), Some("BAD_USER_INPUT"), "{fragment}");
+    // One is fine.
+    let one = app
+        .gql(
+            None,
+            LOGIN,
+            json!({"i": {"username": "a_staff", "password": crate::support::PASSWORD}}),
+        )
+        .await;
+    assert!(one["data"]["login"]["accessToken"].is_string(), "{one}");
+}
+
+/// Peak and current resident memory of a process, in MiB, from /proc.
+fn memory_mib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
+    // The real binary, so its memory is its own; 200 sign-ins with unknown usernames (each
+    // still costs a full argon2 check) from 200 loopback addresses, 100 at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args([
+            "serve",
+            "--bind",
+            &format!("0.0.0.0:{port}"),
+            "--database-url",
+        ])
+        .arg(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("burst.db").display()
+        ))
+        .env("XINFANG_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::Client::new()
+            .post(&url)
+            .json(&json!({"query": "{ __typename }"}))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let result = async {
+        assert!(up, "the server did not start");
+        let (_, idle) = memory_mib(pid);
+        let answers = futures_util::future::join_all((0..200u32).map(|i| {
+            let url = url.clone();
+            async move {
+                let from = std::net::Ipv4Addr::new(127, 0, (i / 200) as u8 + 1, (i % 200) as u8 + 2);
+                let client = reqwest::Client::builder()
+                    .local_address(std::net::IpAddr::V4(from))
+                    .build()
+                    .unwrap();
+                let body: serde_json::Value = client
+                    .post(&url)
+                    .json(&json!({"query": LOGIN, "variables": {"i": {"username": format!("nobody_{i}"), "password": "wrong password"}}}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                code(&body).map(str::to_string)
+            }
+        }))
+        .await;
+        // Each is refused as wrong, or turned away while too many wait; none fails otherwise.
+        assert!(
+            answers.iter().all(|c| matches!(c.as_deref(), Some("UNAUTHENTICATED" | "SERVICE_UNAVAILABLE"))),
+            "{answers:?}"
+        );
+        assert!(answers.iter().any(|c| c.as_deref() == Some("UNAUTHENTICATED")));
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (peak, after) = memory_mib(pid);
+        assert!(peak < 150, "peak resident memory {peak} MiB (idle {idle} MiB)");
+        assert!(after < 150, "resident memory after the burst {after} MiB");
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}

@@ -86,6 +86,55 @@ pub fn build_introspection_schema(state: Arc<AppState>) -> AppSchema {
         .finish()
 }
 
+/// The fields that check a password or a refresh token: each costs real work (argon2) or
+/// spends a token, so a request may hold at most one of them, aliases included.
+const CREDENTIAL_FIELDS: [&str; 4] = [
+    "login",
+    "changePassword",
+    "refreshSession",
+    "registerPetitioner",
+];
+
+/// How many credential-checking fields the operations of a document select at their root.
+pub fn credential_fields(query: &str) -> usize {
+    use async_graphql::parser::types::Selection;
+    if !CREDENTIAL_FIELDS.iter().any(|f| query.contains(f)) {
+        return 0;
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return 0;
+    };
+    // Root fields, through inline fragments and fragment spreads (each spread counted where it
+    // is spread; a fragment that spreads itself is refused by validation anyway).
+    fn count(
+        set: &async_graphql::parser::types::SelectionSet,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        depth: usize,
+    ) -> usize {
+        if depth > 8 {
+            return 0;
+        }
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(CREDENTIAL_FIELDS.contains(&f.node.name.node.as_str()))
+                }
+                Selection::InlineFragment(i) => count(&i.node.selection_set.node, doc, depth + 1),
+                Selection::FragmentSpread(s) => doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .map(|f| count(&f.node.selection_set.node, doc, depth + 1))
+                    .unwrap_or(0),
+            })
+            .sum()
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| count(&op.node.selection_set.node, &doc, 0))
+        .sum()
+}
+
 /// Whether every operation of a document selects only introspection fields (`__schema`,
 /// `__type`, `__typename`) at its root. A document that does not parse is not.
 pub fn introspection_only(query: &str) -> bool {
