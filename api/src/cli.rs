@@ -33,6 +33,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         metrics: Metrics::default(),
         bus,
         statements,
+        stopping: tokio::sync::watch::channel(false).0,
     }))
 }
 
@@ -77,9 +78,40 @@ pub fn start_server(
 
 async fn serve(state: Arc<AppState>) -> Result<(), String> {
     let bind = state.settings.bind.clone();
+    let stopping = state.stopping.clone();
     let (server, addr) = start_server(state, &bind).map_err(|e| format!("cannot listen: {e}"))?;
     tracing::info!(%addr, "listening");
+    // On SIGTERM or Ctrl-C, tell open sockets to close (with 1001, going away) while the
+    // server stops taking connections and finishes what is in flight.
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stopping");
+        let _ = stopping.send(true);
+        handle.stop(true).await;
+    });
     server.await.map_err(|e| e.to_string())
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The binary's entry point: an actix system (on tokio) running the command line.

@@ -143,6 +143,24 @@ pub struct Settings {
         global = true
     )]
     pub db_acquire_timeout_ms: u64,
+    /// How long a WebSocket may stay open without `connection_init` before it is closed
+    /// with 4408, in milliseconds.
+    #[arg(
+        long,
+        env = "XINFANG_WS_INIT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ws_init_timeout_ms: u64,
+    /// How long a request body may take to arrive, in milliseconds; a slower one is answered
+    /// 408 and its connection closed.
+    #[arg(
+        long,
+        env = "XINFANG_BODY_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub body_timeout_ms: u64,
     /// The JWT signing secret (at least 32 bytes). Required in production.
     #[arg(
         long,

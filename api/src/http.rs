@@ -311,11 +311,55 @@ async fn execute(
         .json(&response)
 }
 
+/// Reads a request body within the size cap and the time allowed: a client that sends its
+/// body a byte at a time gets 408 and its connection closed, instead of holding a worker.
+async fn read_body(
+    state: &AppState,
+    mut payload: web::Payload,
+) -> Result<web::Bytes, HttpResponse> {
+    let limit = state.settings.body_limit;
+    let allowed = std::time::Duration::from_millis(state.settings.body_timeout_ms);
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                error_body(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "the body could not be read",
+                )
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(error_body(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    &format!("the body is larger than {limit} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    match tokio::time::timeout(allowed, read).await {
+        Ok(read) => read,
+        Err(_) => {
+            let mut res = error_body(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the body took too long to arrive",
+            );
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            Err(res)
+        }
+    }
+}
+
 async fn graphql_post(
     state: web::Data<Arc<AppState>>,
     schema: web::Data<Schemas>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let content_type = req
         .headers()
@@ -341,6 +385,10 @@ async fn graphql_post(
             "NOT_ACCEPTABLE",
             "accept application/graphql-response+json or application/json",
         );
+    };
+    let body = match read_body(&state, payload).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -465,6 +513,8 @@ async fn graphql_get(
 /// The close code sent when a socket's access token expires or its token is refused.
 const WS_UNAUTHORIZED: u16 = 4401;
 const WS_FORBIDDEN: u16 = 4403;
+/// graphql-transport-ws: no `connection_init` in time.
+const WS_INIT_TIMEOUT: u16 = 4408;
 /// How async-graphql reports a refused `connection_init`; we turn it into 4403.
 const INIT_REFUSED: &str = "the connection_init payload carries no valid access token";
 
@@ -587,6 +637,9 @@ async fn run_socket(
     let mut engine = Box::pin(engine);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     let mut ticks: u64 = 0;
+    let opened = std::time::Instant::now();
+    let init_timeout = std::time::Duration::from_millis(state.settings.ws_init_timeout_ms);
+    let mut stopping = state.stopping.subscribe();
     let close = |code: u16, reason: &str| {
         Some(actix_ws::CloseReason {
             code: actix_ws::CloseCode::Other(code),
@@ -626,8 +679,21 @@ async fn run_socket(
                 }
                 None => break,
             },
+            _ = stopping.changed() => {
+                let _ = session.close(Some(actix_ws::CloseReason {
+                    code: actix_ws::CloseCode::Away,
+                    description: Some("the server is stopping; reconnect shortly".into()),
+                })).await;
+                return;
+            }
             _ = tick.tick() => {
                 ticks += 1;
+                // graphql-transport-ws: a socket that never sends connection_init is closed.
+                let initialised = token_slot.lock().ok().is_some_and(|t| t.is_some());
+                if !initialised && opened.elapsed() > init_timeout {
+                    let _ = session.close(close(WS_INIT_TIMEOUT, "connection initialisation timeout")).await;
+                    return;
+                }
                 let mut expired = expires.lock().ok().and_then(|e| *e).is_some_and(|at| state.clock.now() > at);
                 if !expired && ticks.is_multiple_of(10) {
                     expired = !session_live(&state, &token_slot).await;
@@ -755,7 +821,9 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    match state.db.ping().await {
+    // A load balancer asks often and must hear within a second, database or not.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await;
+    match ping.unwrap_or_else(|_| Err(sea_orm::DbErr::Custom("no answer within a second".into()))) {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "database unreachable");

@@ -21,4 +21,6 @@ pub struct AppState {
     pub bus: Bus,
     /// SQL statements run so far (for `/metrics`).
     pub statements: Arc<crate::db::StatementCounter>,
+    /// Set when the process is asked to stop: open sockets close with a proper frame.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }

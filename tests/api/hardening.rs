@@ -462,3 +462,221 @@ async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
     let _ = child.wait();
     result
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::support::spawn_app_with(&["--body-timeout-ms", "800"]).await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = r#"{"query":"{ __typename }"}"#;
+    stream
+        .write_all(
+            format!(
+                "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // One byte every 300 ms: the whole body would take 8 seconds.
+    let trickle = async {
+        for b in body.bytes() {
+            if stream.write_all(&[b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), trickle).await;
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("the server answers instead of waiting for the rest")
+        .unwrap_or(0);
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_socket_that_never_initialises_is_closed_with_4408() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let app = crate::support::spawn_app_with(&["--ws-init-timeout-ms", "500"]).await;
+    let mut request = format!("{}/graphql/ws", app.url.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket is closed, not left open");
+    assert_eq!(closed, Some(4408));
+}
+
+#[tokio::test]
+async fn readyz_answers_promptly_when_the_database_does_not() {
+    let app = crate::support::spawn_app_with(&[
+        "--db-pool-size",
+        "2",
+        "--db-acquire-timeout-ms",
+        "10000",
+    ])
+    .await;
+    use sea_orm::TransactionTrait;
+    let mut held = vec![];
+    while held.len() < 4 {
+        match tokio::time::timeout(std::time::Duration::from_millis(500), app.db().begin()).await {
+            Ok(Ok(tx)) => held.push(tx),
+            _ => break,
+        }
+    }
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .timeout(std::time::Duration::from_secs(4))
+        .send()
+        .await
+        .expect("readyz answers while the database cannot");
+    assert_eq!(res.status().as_u16(), 503);
+    for tx in held {
+        tx.rollback().await.unwrap();
+    }
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("stop.db").display());
+    let bin = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let status = bin()
+        .args([
+            "bootstrap",
+            "--county-name",
+            "清河县",
+            "--admin-username",
+            "admin",
+            "--database-url",
+            &db,
+        ])
+        .env("XINFANG_ADMIN_PASSWORD", "a long admin password")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = bin()
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &db,
+        ])
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut token = None;
+    for _ in 0..100 {
+        if let Ok(res) = reqwest::Client::new()
+            .post(format!("{url}/graphql"))
+            .json(&json!({"query": LOGIN, "variables": {"i": {"username": "admin", "password": "a long admin password"}}}))
+            .send()
+            .await
+        {
+            let body: serde_json::Value = res.json().await.unwrap();
+            token = body["data"]["login"]["accessToken"].as_str().map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = token.expect("signed in");
+    let mut request = format!("ws://127.0.0.1:{port}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let acked = socket.next().await;
+    assert!(
+        matches!(&acked, Some(Ok(Message::Text(t))) if t.contains("connection_ack")),
+        "{acked:?}"
+    );
+    let started = std::time::Instant::now();
+    // SIGTERM, as a service manager sends it.
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let close = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket is closed");
+    assert_eq!(close, Some(1001), "going away");
+    let mut exited = false;
+    for _ in 0..100 {
+        if child.try_wait().unwrap().is_some() {
+            exited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if !exited {
+        let _ = child.kill();
+    }
+    assert!(
+        exited,
+        "the process had not exited {:?} after SIGTERM",
+        started.elapsed()
+    );
+}
