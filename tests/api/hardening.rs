@@ -680,3 +680,48 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn costly_fields_cost_what_they_do_and_every_answer_says_what_it_cost() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    let stats: String = (0..600)
+        .map(|i| format!("s{i}: statistics(from: \"2000-01-01T00:00:00Z\", to: \"2099-01-01T00:00:00Z\") {{ total {{ cases }} }} "))
+        .collect();
+    let body = app
+        .gql(Some(token), &format!("{{ {stats} }}"), json!({}))
+        .await;
+    assert_eq!(
+        code(&body),
+        Some("QUERY_TOO_COMPLEX"),
+        "600 aliased statistics"
+    );
+    let searches: String = (0..300)
+        .map(|i| {
+            format!("c{i}: cases(first: 1, filter: {{search: \"拆迁{i}\"}}) {{ totalCount }} ")
+        })
+        .collect();
+    let body = app
+        .gql(Some(token), &format!("{{ {searches} }}"), json!({}))
+        .await;
+    assert_eq!(
+        code(&body),
+        Some("QUERY_TOO_COMPLEX"),
+        "300 aliased searches"
+    );
+    // A dashboard's ordinary request passes, and reports its cost against the limit.
+    let body = app
+        .gql(
+            Some(token),
+            "{ statistics(from: \"2026-01-01T00:00:00Z\", to: \"2027-01-01T00:00:00Z\") { total { cases } }
+               cases(first: 20) { totalCount nodes { number title } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let cost = &body["extensions"]["cost"];
+    // statistics: 200 + total 1 + cases 1 = 202; the list: 20 rows × (totalCount 5 + nodes 1
+    // + number 1 + title 1) = 160.
+    assert_eq!(cost, &json!({"requested": 362, "limit": 2000}), "{body}");
+}

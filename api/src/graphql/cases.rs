@@ -686,6 +686,7 @@ impl CaseConnection {
         }
     }
     /// How many visible cases match the filter (counted only when asked for).
+    #[graphql(complexity = "super::cost::TOTAL_COUNT")]
     async fn total_count(&self, ctx: &Context<'_>) -> GqlResult<u64> {
         let me = viewer(ctx)?;
         let s = state(ctx);
@@ -713,7 +714,9 @@ impl CaseQuery {
     }
 
     /// 信访事项列表 — the cases the viewer may see, newest first by default.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        complexity = "super::cost::list(first, child_complexity) + super::cost::search(filter.as_ref().and_then(|f| f.search.as_ref()))"
+    )]
     async fn cases(
         &self,
         ctx: &Context<'_>,

@@ -52,7 +52,9 @@ impl OrgUnit {
         load_unit(ctx, self.0.county_id).await
     }
     /// 主办案件 — the cases this unit leads now, as far as the viewer may see them.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        complexity = "super::cost::list(first, child_complexity) + super::cost::search(filter.as_ref().and_then(|f| f.search.as_ref()))"
+    )]
     async fn cases(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@
 //! SQL or decide access themselves.
 
 mod cases;
+pub mod cost;
 mod identity;
 mod loaders;
 mod stats;
@@ -68,6 +69,9 @@ pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(10)
+        .extension(cost::ReportCost {
+            limit: limits.max_complexity,
+        })
         .disable_suggestions();
     if !limits.introspection {
         b = b.disable_introspection();

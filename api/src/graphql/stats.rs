@@ -165,6 +165,7 @@ pub struct StatsQuery;
 impl StatsQuery {
     /// 三率统计 — counts and rates of the cases received in `[from, to)` that the viewer may
     /// see, in total and (optionally) per group. STAFF and LEADER accounts.
+    #[graphql(complexity = "super::cost::STATISTICS + child_complexity")]
     async fn statistics(
         &self,
         ctx: &Context<'_>,
@@ -216,6 +217,7 @@ impl StatsQuery {
     /// 超期/临期督办清单 — per unit and deadline kind, how many visible cases are past due
     /// (OVERDUE) or due within 3 days (WARNING). List them with
     /// `cases(filter: {deadline: …, overdue: true, leadUnitId: …})`.
+    #[graphql(complexity = "super::cost::OVERSIGHT + child_complexity")]
     async fn oversight(
         &self,
         ctx: &Context<'_>,
