@@ -34,6 +34,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         bus,
         statements,
         stopping: tokio::sync::watch::channel(false).0,
+        subscriptions: Default::default(),
     }))
 }
 

@@ -600,6 +600,10 @@ async fn run_socket(
     // lives, so revoking it (sign-out, deactivation, a new role or unit) ends the socket too.
     let token_slot: Arc<Mutex<Option<String>>> = Arc::default();
     let init_token = token_slot.clone();
+    // The account the socket signed in as, for the per-account subscription count.
+    let user_slot: Arc<Mutex<Option<i64>>> = Arc::default();
+    let init_user = user_slot.clone();
+    let mut subscriptions = Subscriptions::default();
     let engine = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
         move |payload| async move {
             let token = ["authorization", "Authorization"]
@@ -626,6 +630,10 @@ async fn run_socket(
             }
             let mut data = async_graphql::Data::default();
             data.insert(Loaders::new(init_state.db.clone(), Some(&viewer)));
+            data.insert(Arc::new(crate::graphql::SocketSight::default()));
+            if let Ok(mut u) = init_user.lock() {
+                *u = Some(viewer.user_id);
+            }
             data.insert(RequestContext {
                 viewer: Some(viewer),
                 client_addr,
@@ -652,7 +660,15 @@ async fn run_socket(
                 Some(Ok(actix_ws::Message::Text(text))) => {
                     if !session_live(&state, &token_slot).await {
                         let _ = session.close(close(WS_UNAUTHORIZED, "the session has ended")).await;
+                        subscriptions.release(&state);
                         return;
+                    }
+                    let user = user_slot.lock().ok().and_then(|u| *u);
+                    if let Some(refusal) = subscriptions.on_client(&state, user, &text) {
+                        if session.text(refusal).await.is_err() {
+                            break;
+                        }
+                        continue;
                     }
                     if to_engine.send(text.to_string()).is_err() {
                         break;
@@ -660,6 +676,7 @@ async fn run_socket(
                 }
                 Some(Ok(actix_ws::Message::Ping(bytes))) => {
                     if session.pong(&bytes).await.is_err() {
+                        subscriptions.release(&state);
                         return;
                     }
                 }
@@ -668,13 +685,15 @@ async fn run_socket(
             },
             outgoing = engine.next() => match outgoing {
                 Some(async_graphql::http::WsMessage::Text(text)) => {
+                    subscriptions.on_server(&state, &text);
                     if session.text(text).await.is_err() {
-                        return;
+                        break;
                     }
                 }
                 Some(async_graphql::http::WsMessage::Close(code, reason)) => {
                     let code = if reason == INIT_REFUSED { WS_FORBIDDEN } else { code };
                     let _ = session.close(close(code, &reason)).await;
+                    subscriptions.release(&state);
                     return;
                 }
                 None => break,
@@ -684,6 +703,7 @@ async fn run_socket(
                     code: actix_ws::CloseCode::Away,
                     description: Some("the server is stopping; reconnect shortly".into()),
                 })).await;
+                subscriptions.release(&state);
                 return;
             }
             _ = tick.tick() => {
@@ -692,6 +712,7 @@ async fn run_socket(
                 let initialised = token_slot.lock().ok().is_some_and(|t| t.is_some());
                 if !initialised && opened.elapsed() > init_timeout {
                     let _ = session.close(close(WS_INIT_TIMEOUT, "connection initialisation timeout")).await;
+                    subscriptions.release(&state);
                     return;
                 }
                 let mut expired = expires.lock().ok().and_then(|e| *e).is_some_and(|at| state.clock.now() > at);
@@ -700,12 +721,98 @@ async fn run_socket(
                 }
                 if expired {
                     let _ = session.close(close(WS_UNAUTHORIZED, "the access token expired; reconnect with a fresh one")).await;
+                    subscriptions.release(&state);
                     return;
                 }
             }
         }
     }
+    subscriptions.release(&state);
     let _ = session.close(None).await;
+}
+
+/// Subscriptions a socket may hold at once, and an account across all its sockets in this
+/// process: each one re-reads every event, so their number multiplies the work of an event.
+pub const SUBSCRIPTIONS_PER_SOCKET: usize = 20;
+pub const SUBSCRIPTIONS_PER_ACCOUNT: usize = 50;
+
+/// The subscriptions a socket holds, counted from the protocol messages that start and end
+/// them (graphql-transport-ws `subscribe`/`complete`, the older `start`/`stop`).
+#[derive(Default)]
+struct Subscriptions {
+    active: std::collections::HashSet<String>,
+    account: Option<i64>,
+}
+
+impl Subscriptions {
+    /// Counts a client message; a subscription past a cap is refused here with an `error`
+    /// message for its id (returned, to send), and never reaches the engine.
+    fn on_client(&mut self, state: &AppState, user: Option<i64>, text: &str) -> Option<String> {
+        let message: serde_json::Value = serde_json::from_str(text).ok()?;
+        let id = message["id"].as_str()?.to_string();
+        match message["type"].as_str()? {
+            "subscribe" | "start" => {
+                if self.active.contains(&id) {
+                    return None; // the engine answers a duplicate id itself
+                }
+                let account_count = user.map(|u| state.subscription_count(u)).unwrap_or(0);
+                let refusal = if self.active.len() >= SUBSCRIPTIONS_PER_SOCKET {
+                    Some(format!(
+                        "at most {SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket"
+                    ))
+                } else if account_count >= SUBSCRIPTIONS_PER_ACCOUNT {
+                    Some(format!(
+                        "at most {SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = refusal {
+                    return Some(
+                        serde_json::json!({"id": id, "type": "error", "payload": [
+                            {"message": why, "extensions": {"code": "RATE_LIMITED"}}]})
+                        .to_string(),
+                    );
+                }
+                if let Some(u) = user {
+                    self.account = Some(u);
+                    state.count_subscription(u, 1);
+                }
+                self.active.insert(id);
+            }
+            "complete" | "stop" => self.end(state, &id),
+            _ => {}
+        }
+        None
+    }
+
+    /// Counts a server message: `complete` and `error` end a subscription.
+    fn on_server(&mut self, state: &AppState, text: &str) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
+        if let (Some(id), Some("complete" | "error")) =
+            (message["id"].as_str(), message["type"].as_str())
+        {
+            self.end(state, id);
+        }
+    }
+
+    fn end(&mut self, state: &AppState, id: &str) {
+        if self.active.remove(id)
+            && let Some(u) = self.account
+        {
+            state.count_subscription(u, -1);
+        }
+    }
+
+    /// Ends every subscription of a closing socket.
+    fn release(&mut self, state: &AppState) {
+        if let Some(u) = self.account {
+            state.count_subscription(u, -(self.active.len() as i64));
+        }
+        self.active.clear();
+    }
 }
 
 /// The filter of `/export/cases.csv`, from its query string: the `cases` filter's own input

@@ -23,4 +23,25 @@ pub struct AppState {
     pub statements: Arc<crate::db::StatementCounter>,
     /// Set when the process is asked to stop: open sockets close with a proper frame.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Live subscriptions per account, across this process's sockets.
+    pub subscriptions: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
+}
+
+impl AppState {
+    pub fn subscription_count(&self, user_id: i64) -> usize {
+        self.subscriptions
+            .lock()
+            .map(|m| m.get(&user_id).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub fn count_subscription(&self, user_id: i64, by: i64) {
+        if let Ok(mut m) = self.subscriptions.lock() {
+            let n = m.entry(user_id).or_default();
+            *n = (*n as i64 + by).max(0) as usize;
+            if *n == 0 {
+                m.remove(&user_id);
+            }
+        }
+    }
 }

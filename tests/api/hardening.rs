@@ -725,3 +725,103 @@ async fn costly_fields_cost_what_they_do_and_every_answer_says_what_it_cost() {
     // + number 1 + title 1) = 160.
     assert_eq!(cost, &json!({"requested": 362, "limit": 2000}), "{body}");
 }
+
+#[tokio::test]
+async fn subscriptions_are_capped_and_share_their_reading_of_an_event() {
+    use crate::support::{Ws, WsEvent};
+    let app = crate::support::spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
+    let county = fixtures::county(&app).await;
+    let citizen =
+        fixtures::citizen(&app, "li_si", "李四", "440524188001010014", "13912345678").await;
+    // Two cases naming the citizen, led by 县住建局.
+    let case = || {
+        fixtures::register(
+            &app,
+            county.token("a_staff"),
+            json!({"petitioners": [{"name": "李四", "idNumber": "440524188001010014", "phone": "13912345678"}]}),
+        )
+    };
+    let (first, _) = case().await;
+    let (second, _) = case().await;
+    let statements = || async {
+        let text = app.metrics().await;
+        text.lines()
+            .find(|l| l.starts_with("xinfang_db_statements_total "))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap()
+    };
+    let accept = |id: String| {
+        let app = &app;
+        let token = county.token("a_staff").to_string();
+        async move {
+            let v = version(app, &token, &id).await;
+            ok(
+                app,
+                &token,
+                "decideAcceptance",
+                json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+                "__typename",
+            )
+            .await;
+        }
+    };
+    // The cost of one public step with one inbox subscription open …
+    let mut one = Ws::open(&app.url, &citizen, None).await.expect("upgrade");
+    one.acked().await;
+    one.subscribe("0", "subscription { inbox { action } }", json!({}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let before = statements().await;
+    accept(first).await;
+    assert!(
+        one.next_data(std::time::Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    let with_one = statements().await - before;
+    drop(one);
+    // … and with twenty on one socket: the twenty read the event once between them.
+    let mut many = Ws::open(&app.url, &citizen, None).await.expect("upgrade");
+    many.acked().await;
+    for i in 0..25 {
+        many.subscribe(
+            &i.to_string(),
+            "subscription { inbox { action } }",
+            json!({}),
+        )
+        .await;
+    }
+    // Past twenty, each is refused at once, with a code.
+    let mut refused = 0;
+    for _ in 0..5 {
+        match many.next(std::time::Duration::from_secs(5)).await {
+            WsEvent::Message(m) if m["type"] == "error" => {
+                assert_eq!(m["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{m}");
+                refused += 1;
+            }
+            other => panic!(
+                "expected a refusal, got {:?}",
+                matches!(other, WsEvent::Nothing)
+            ),
+        }
+    }
+    assert_eq!(refused, 5);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let before = statements().await;
+    accept(second).await;
+    for _ in 0..20 {
+        assert!(
+            many.next_data(std::time::Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+    }
+    let with_twenty = statements().await - before;
+    // Read once per event, not once per subscription (which would add 19); a socket's own
+    // periodic check that its session is still live may fall in the window (1 each).
+    assert!(
+        with_twenty <= with_one + 2,
+        "one subscription: {with_one} statements; twenty: {with_twenty}"
+    );
+}

@@ -9,7 +9,7 @@ mod identity;
 mod loaders;
 mod stats;
 mod subscriptions;
-pub use subscriptions::SubscriptionRoot;
+pub use subscriptions::{SocketSight, SubscriptionRoot};
 mod workflow;
 
 use crate::access::Viewer;

@@ -9,13 +9,58 @@ use crate::access::{Inbox, Viewer};
 use crate::cases::find_visible;
 use crate::error::{AppError, Result};
 use crate::events::{Event, InboxKind};
-use crate::records;
+use crate::records::{self, CaseRecord};
 use crate::state::AppState;
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::Stream;
 use futures_util::stream;
 use std::sync::Arc;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+/// What one socket has already worked out about the events it receives: whether the
+/// viewer sees an event's case, asked once per event for all the socket's subscriptions
+/// (an event reached every subscription of a socket, and each asked the database).
+#[derive(Default)]
+pub struct SocketSight {
+    // An async lock, held while the first subscription asks the database, so that the others
+    // reading the same event wait for its answer instead of asking too.
+    seen: tokio::sync::Mutex<std::collections::VecDeque<(EventKey, Option<CaseRecord>)>>,
+}
+
+/// An event's identity: its case, and its entry (or, for a notice, its time and action).
+type EventKey = (i64, Option<i64>, i64, String);
+
+/// How many recent events a socket remembers; subscriptions read each event at nearly the
+/// same moment, so a short memory serves them all.
+const SIGHT_MEMORY: usize = 64;
+
+impl SocketSight {
+    /// The event's case if the viewer sees it now — from the socket's memory when another
+    /// subscription of the socket has asked already.
+    async fn case_of(
+        &self,
+        state: &AppState,
+        me: &Viewer,
+        event: &Event,
+    ) -> Result<Option<CaseRecord>> {
+        let key: EventKey = (
+            event.case_id,
+            event.entry_id,
+            event.at.timestamp_micros(),
+            event.action.clone(),
+        );
+        let mut seen = self.seen.lock().await;
+        if let Some((_, case)) = seen.iter().find(|(k, _)| *k == key) {
+            return Ok(case.clone());
+        }
+        let case = find_visible(&state.db, me, event.case_id).await?;
+        if seen.len() >= SIGHT_MEMORY {
+            seen.pop_front();
+        }
+        seen.push_back((key, case.clone()));
+        Ok(case)
+    }
+}
 
 /// Waits for the next event that passes `keep`; `None` when the bus closes.
 async fn next_event(rx: &mut Receiver<Event>) -> Option<Event> {
@@ -51,13 +96,18 @@ pub struct InboxItem {
 }
 
 /// Whether an event belongs in this viewer's inbox, checked against the scope now.
-async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Option<InboxItem>> {
+async fn inbox_item(
+    state: &AppState,
+    sight: &SocketSight,
+    me: &Viewer,
+    event: &Event,
+) -> Result<Option<InboxItem>> {
     let (kind, case) = match me.inbox()? {
         Inbox::Citizen => {
             if !event.public || event.entry_id.is_none() {
                 return Ok(None);
             }
-            match find_visible(&state.db, me, event.case_id).await? {
+            match sight.case_of(state, me, event).await? {
                 Some(c) => (InboxKind::CaseEvent, c),
                 None => return Ok(None),
             }
@@ -75,7 +125,7 @@ async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Opti
                 (InboxKind::Objection | InboxKind::ObjectionResolved, Some(referral_id)) => {
                     crate::referrals::referral_case(&state.db, me, referral_id).await?
                 }
-                _ => find_visible(&state.db, me, event.case_id).await?,
+                _ => sight.case_of(state, me, event).await?,
             };
             match case {
                 Some(c) => (kind, c),
@@ -102,6 +152,13 @@ async fn inbox_item(state: &AppState, me: &Viewer, event: &Event) -> Result<Opti
     }))
 }
 
+/// The socket's shared memory of event sight (a fresh one outside a socket).
+fn socket_sight(ctx: &Context<'_>) -> Arc<SocketSight> {
+    ctx.data_opt::<Arc<SocketSight>>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -121,15 +178,16 @@ impl SubscriptionRoot {
             .await?
             .ok_or(AppError::NotFound("case"))?;
         let rx = state.bus.subscribe();
+        let socket = socket_sight(ctx);
         Ok(stream::unfold(
-            (rx, state, me, id),
-            |(mut rx, state, me, id)| async move {
+            (rx, state, me, id, socket),
+            |(mut rx, state, me, id, socket)| async move {
                 loop {
                     let event = next_event(&mut rx).await?;
                     let Some(entry_id) = event.entry_id.filter(|_| event.case_id == id) else {
                         continue;
                     };
-                    let case = match find_visible(&state.db, &me, id).await {
+                    let case = match socket.case_of(&state, &me, &event).await {
                         Ok(Some(case)) => case,
                         _ => return None, // out of sight now: the stream ends
                     };
@@ -140,7 +198,7 @@ impl SubscriptionRoot {
                     match records::entry_of_visible_case(&state.db, &case, entry_id).await {
                         Ok(Some(named)) => {
                             let entry = TimelineEntry::seen_by(&sight, named);
-                            return Some((entry, (rx, state, me, id)));
+                            return Some((entry, (rx, state, me, id, socket)));
                         }
                         Ok(None) => continue,
                         Err(e) => tracing::error!(
@@ -163,13 +221,14 @@ impl SubscriptionRoot {
         me.inbox()?;
         let state = ctx.data_unchecked::<Arc<AppState>>().clone();
         let rx = state.bus.subscribe();
+        let socket = socket_sight(ctx);
         Ok(stream::unfold(
-            (rx, state, me),
-            |(mut rx, state, me)| async move {
+            (rx, state, me, socket),
+            |(mut rx, state, me, socket)| async move {
                 loop {
                     let event = next_event(&mut rx).await?;
-                    match inbox_item(&state, &me, &event).await {
-                        Ok(Some(item)) => return Some((item, (rx, state, me))),
+                    match inbox_item(&state, &socket, &me, &event).await {
+                        Ok(Some(item)) => return Some((item, (rx, state, me, socket))),
                         Ok(None) => continue,
                         Err(e) => tracing::error!(
                             error = e.message_for_operator(),
