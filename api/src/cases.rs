@@ -280,14 +280,17 @@ pub async fn register(
     {
         return Ok(case);
     }
-    let number = match db_conn.get_database_backend() {
+    let number = match (db_conn.get_database_backend(), &idempotency_key) {
         // On PostgreSQL the number is taken in a transaction of its own, so the counter's
         // row is locked only for that one statement rather than until the registration
         // commits: concurrent registrations in a county would otherwise queue behind each
         // other's whole transaction. A registration that then fails leaves a gap in the
         // numbers, which domain §2 allows.
-        DatabaseBackend::Postgres => Some(take_number(db_conn, county_id, now).await?),
-        // SQLite has one writer at a time anyway; the number is taken inside the registration.
+        (DatabaseBackend::Postgres, None) => Some(take_number(db_conn, county_id, now).await?),
+        // With an idempotency key, retries of one request race each other; the number is
+        // taken inside the registration, after the key, so the retries that lose roll their
+        // number back with them instead of burning one each. SQLite has one writer at a time
+        // anyway and always takes it inside.
         _ => None,
     };
     let attempt = register_in_tx(

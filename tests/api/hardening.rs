@@ -825,3 +825,38 @@ async fn subscriptions_are_capped_and_share_their_reading_of_an_event() {
         "one subscription: {with_one} statements; twenty: {with_twenty}"
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_retries_burns_no_case_numbers() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    let retries = (0..10).map(|_| {
+        let app = &app;
+        async move {
+            let body = mutate(
+                app,
+                token,
+                "registerCase",
+                fixtures::case_input(json!({"title": "弱网重试", "idempotencyKey": "burst-1"})),
+                "number",
+            )
+            .await;
+            body["data"]["registerCase"]["number"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}"))
+                .to_string()
+        }
+    });
+    let numbers = futures_util::future::join_all(retries).await;
+    assert!(numbers.iter().all(|n| *n == numbers[0]), "{numbers:?}");
+    // The next case takes the next number: the nine retries took none.
+    let (_, next) = fixtures::register(&app, token, json!({"title": "下一件"})).await;
+    let seq = |n: &str| n.rsplit('-').next().unwrap().parse::<u64>().unwrap();
+    assert_eq!(
+        seq(&next),
+        seq(&numbers[0]) + 1,
+        "{} then {next}",
+        numbers[0]
+    );
+}
