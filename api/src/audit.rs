@@ -87,12 +87,32 @@ pub struct BrokenLink {
 }
 
 /// Re-computes a case's chain; `None` when every entry is intact and none is missing.
+///
+/// Every change to a case bumps its version and appends exactly one entry, in one
+/// transaction (`workflow::save`, and registration at version 1), so a case has as many
+/// entries as its version says: entries cut from the end of a chain — which leaves every
+/// remaining link intact — show up as a version ahead of its record.
 pub async fn verify_case(db: &impl ConnectionTrait, case_id: i64) -> Result<Option<BrokenLink>> {
     let entries = case_event::Entity::find()
         .filter(case_event::Column::CaseId.eq(case_id))
         .order_by_asc(case_event::Column::Seq)
         .all(db)
         .await?;
+    let version = xinfang_entity::case::Entity::find_by_id(case_id)
+        .one(db)
+        .await?
+        .map(|c| c.version);
+    if let Some(version) = version
+        && version as usize != entries.len()
+    {
+        return Ok(Some(BrokenLink {
+            seq: entries.len() as i32 + 1,
+            reason: format!(
+                "the case is at version {version} but its record holds {} entries: entries were removed",
+                entries.len()
+            ),
+        }));
+    }
     let mut prev = GENESIS.to_string();
     for (i, e) in entries.iter().enumerate() {
         let expected_seq = i as i32 + 1;
@@ -138,6 +158,25 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<(usize, Vec<(String
         if let Some(link) = verify_case(db, c.id).await? {
             broken.push((c.number.clone(), link));
         }
+    }
+    // Entries whose case is gone: the case was deleted, and with it what `verify_case` would
+    // have checked.
+    let known: std::collections::HashSet<i64> = cases.iter().map(|c| c.id).collect();
+    let orphans: std::collections::BTreeSet<i64> = case_event::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.case_id)
+        .filter(|id| !known.contains(id))
+        .collect();
+    for id in orphans {
+        broken.push((
+            format!("case #{id}"),
+            BrokenLink {
+                seq: 0,
+                reason: "the record has entries of a case that no longer exists".into(),
+            },
+        ));
     }
     Ok((cases.len(), broken))
 }

@@ -7,6 +7,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_case_sight;
 mod m20261201_000003_discipline_body;
 mod m20261201_000004_admin_events;
+mod m20261201_000005_no_truncate;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_case_sight::Migration),
             Box::new(m20261201_000003_discipline_body::Migration),
             Box::new(m20261201_000004_admin_events::Migration),
+            Box::new(m20261201_000005_no_truncate::Migration),
         ]
     }
 }

@@ -860,3 +860,119 @@ async fn a_burst_of_retries_burns_no_case_numbers() {
         numbers[0]
     );
 }
+
+#[tokio::test]
+async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let (id, number) = fixtures::register(&app, county.token("a_staff"), json!({})).await;
+    let (_, other) =
+        fixtures::register(&app, county.token("a_staff"), json!({"title": "另一件"})).await;
+    for text in ["第一次约谈", "第二次约谈"] {
+        let v = version(&app, county.token("a_staff"), &id).await;
+        if v == 1 {
+            ok(
+                &app,
+                county.token("a_staff"),
+                "decideAcceptance",
+                json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+                "__typename",
+            )
+            .await;
+        }
+        ok(
+            &app,
+            county.token("a_staff"),
+            "addProgressNote",
+            json!({"caseId": id, "text": text}),
+            "__typename",
+        )
+        .await;
+    }
+    use sea_orm::ConnectionTrait;
+    let db = app.db();
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    if postgres {
+        assert!(
+            db.execute_unprepared("TRUNCATE case_events").await.is_err(),
+            "TRUNCATE is refused"
+        );
+        db.execute_unprepared("ALTER TABLE case_events DISABLE TRIGGER USER")
+            .await
+            .unwrap();
+    } else {
+        db.execute_unprepared("DROP TRIGGER case_events_no_delete")
+            .await
+            .unwrap();
+    }
+    // The last entry cut off: every remaining link is intact, but the case says 4 changes.
+    let case_id: i64 = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id).unwrap(),
+    )
+    .unwrap()
+    .trim_start_matches("Case:")
+    .parse()
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "DELETE FROM case_events WHERE case_id = {case_id} AND seq = 4"
+    ))
+    .await
+    .unwrap();
+    let q = "query($id: ID!) { auditIntegrity(caseId: $id) { intact entries brokenAtSeq } }";
+    let report = app
+        .gql(Some(county.token("bureau_staff")), q, json!({"id": id}))
+        .await;
+    assert_eq!(
+        report["data"]["auditIntegrity"],
+        json!({"intact": false, "entries": 3, "brokenAtSeq": 4}),
+        "{report}"
+    );
+    // The other case deleted outright (with its record's guard off as well): its entries
+    // remain, and the command line names them.
+    if !postgres {
+        db.execute_unprepared("PRAGMA foreign_keys = OFF")
+            .await
+            .unwrap();
+    }
+    let other_id: i64 = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT id FROM cases WHERE number = '{other}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    let removed = db
+        .execute_unprepared(&format!(
+            "DELETE FROM case_sight WHERE case_id = {other_id}; DELETE FROM case_units WHERE case_id = {other_id}; \
+             DELETE FROM case_petitioners WHERE case_id = {other_id}"
+        ))
+        .await;
+    assert!(removed.is_ok(), "{removed:?}");
+    if postgres {
+        db.execute_unprepared("ALTER TABLE cases DISABLE TRIGGER ALL")
+            .await
+            .unwrap();
+    }
+    // (On SQLite the foreign keys are switched off on the connection that deletes.)
+    let delete = if postgres {
+        format!("DELETE FROM cases WHERE id = {other_id}")
+    } else {
+        format!("PRAGMA foreign_keys = OFF; DELETE FROM cases WHERE id = {other_id}")
+    };
+    db.execute_unprepared(&delete).await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"))
+        .args(["audit", "verify", "--database-url", &app.db_url])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&number) && stdout.contains("entries were removed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("case #{other_id}")), "{stdout}");
+}
