@@ -167,9 +167,18 @@ async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>> {
 }
 
 pub async fn hash_password(config: &AuthConfig, password: &str) -> Result<String> {
+    let turn = hashing_turn().await?;
+    hash_in_turn(config, password, &turn).await
+}
+
+/// [`hash_password`] for a caller that already holds a turn.
+async fn hash_in_turn(
+    config: &AuthConfig,
+    password: &str,
+    _turn: &tokio::sync::SemaphorePermit<'static>,
+) -> Result<String> {
     let params = config.argon_params.clone();
     let password = password.to_owned();
-    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || hash_with(&params, &password))
         .await
         .map_err(|e| internal(e.to_string()))?
@@ -177,9 +186,18 @@ pub async fn hash_password(config: &AuthConfig, password: &str) -> Result<String
 
 /// Verifies on a blocking thread. A malformed stored hash verifies as false (and is logged).
 pub async fn verify_password(hash: &str, password: &str) -> Result<bool> {
+    let turn = hashing_turn().await?;
+    verify_in_turn(hash, password, &turn).await
+}
+
+/// [`verify_password`] for a caller that already holds a turn.
+async fn verify_in_turn(
+    hash: &str,
+    password: &str,
+    _turn: &tokio::sync::SemaphorePermit<'static>,
+) -> Result<bool> {
     let hash = hash.to_owned();
     let password = password.to_owned();
-    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -310,17 +328,28 @@ async fn gate(bucket: &str) -> tokio::sync::OwnedMutexGuard<()> {
     lock.lock_owned().await
 }
 
-/// Holds the throttle of `bucket` for one credential check: this process's gate, and on
-/// PostgreSQL a transaction-scoped advisory lock (the returned transaction holds it until it
-/// is dropped or committed).
-async fn hold_throttle(
-    db: &DatabaseConnection,
-    bucket: &str,
-) -> Result<(
-    tokio::sync::OwnedMutexGuard<()>,
-    Option<sea_orm::DatabaseTransaction>,
-)> {
+/// Everything one credential check holds: its bucket's gate, a turn at argon2, and on
+/// PostgreSQL the advisory lock's transaction.
+struct Throttle {
+    _gate: tokio::sync::OwnedMutexGuard<()>,
+    turn: tokio::sync::SemaphorePermit<'static>,
+    held: Option<sea_orm::DatabaseTransaction>,
+}
+
+impl Throttle {
+    /// Releases the advisory lock (the gate and the turn go when the throttle is dropped).
+    fn release(&mut self) {
+        self.held = None;
+    }
+}
+
+/// Holds the throttle of `bucket` for one credential check: this process's gate, then a
+/// turn at argon2, then on PostgreSQL a transaction-scoped advisory lock. The order matters:
+/// the lock's transaction holds a pooled connection, and only checks that have their turn
+/// (one per core) may hold one, so a burst of sign-ins cannot take every connection.
+async fn hold_throttle(db: &DatabaseConnection, bucket: &str) -> Result<Throttle> {
     let guard = gate(bucket).await;
+    let turn = hashing_turn().await?;
     let tx = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let tx = sea_orm::TransactionTrait::begin(db).await?;
@@ -334,7 +363,11 @@ async fn hold_throttle(
         }
         _ => None,
     };
-    Ok((guard, tx))
+    Ok(Throttle {
+        _gate: guard,
+        turn,
+        held: tx,
+    })
 }
 
 /// `RATE_LIMITED` while a bucket's failures call for a pause.
@@ -395,7 +428,7 @@ pub async fn login(
     let now = clock.now();
     let bucket = login_bucket(&key);
     check_address(db, address, now).await?;
-    let (_gate, held) = hold_throttle(db, &bucket).await?;
+    let mut throttle = hold_throttle(db, &bucket).await?;
     check_backoff(db, &bucket, now).await?;
     let account = user::Entity::find()
         .filter(user::Column::UsernameKey.eq(&key))
@@ -405,21 +438,21 @@ pub async fn login(
         Some(u) => (u.password_hash.clone(), Some(u)),
         None => (config.dummy_hash.clone(), None),
     };
-    let verified = verify_password(&hash, password).await?;
+    let verified = verify_in_turn(&hash, password, &throttle.turn).await?;
     let account = match account {
         Some(u) if verified && u.active => u,
         _ => {
             record_failure(db, &bucket, now).await?;
             record_failure(db, &address_bucket(address), now).await?;
-            drop(held);
+            drop(throttle);
             tracing::warn!(username = %key, "sign-in failed");
             return Err(wrong_credentials());
         }
     };
     rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
-    drop(held);
+    throttle.release();
     if !account.password_hash.starts_with(&config.phc_prefix()) {
-        let rehashed = hash_password(config, password).await?;
+        let rehashed = hash_in_turn(config, password, &throttle.turn).await?;
         let mut active: user::ActiveModel = account.clone().into();
         active.password_hash = Set(rehashed);
         active.update(db).await?;
@@ -428,6 +461,7 @@ pub async fn login(
             "password re-hashed with current parameters"
         );
     }
+    drop(throttle);
     start_session(db, config, now, account).await
 }
 
@@ -822,23 +856,24 @@ pub async fn change_password(
     // The current-password check is throttled like a sign-in: a stolen session cannot try
     // passwords at will.
     let bucket = format!("password:{}", viewer.user_id);
-    let (_gate, held) = hold_throttle(db, &bucket).await?;
+    let mut throttle = hold_throttle(db, &bucket).await?;
     check_backoff(db, &bucket, clock.now()).await?;
     let account = user::Entity::find_by_id(viewer.user_id)
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated("sign in first"))?;
-    if !verify_password(&account.password_hash, current).await? {
+    if !verify_in_turn(&account.password_hash, current, &throttle.turn).await? {
         record_failure(db, &bucket, clock.now()).await?;
-        drop(held);
+        drop(throttle);
         return Err(bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
     rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
-    drop(held);
-    let hash = hash_password(config, new).await?;
+    throttle.release();
+    let hash = hash_in_turn(config, new, &throttle.turn).await?;
+    drop(throttle);
     let now = clock.now();
     let tx = crate::db::begin_write(db).await?;
     let mut active: user::ActiveModel = account.into();

@@ -976,3 +976,50 @@ async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
     );
     assert!(stdout.contains(&format!("case #{other_id}")), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_leaves_connections_for_everyone_else() {
+    // A small pool: sign-ins waiting for their turn at argon2 must not hold connections.
+    let app = crate::support::spawn_app_with(&["--db-pool-size", "4"]).await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff").to_string();
+    let sign_ins = (0..30).map(|i| {
+        let app = &app;
+        async move {
+            let body = app
+                .gql(
+                    None,
+                    LOGIN,
+                    json!({"i": {"username": format!("someone_{i}"), "password": "wrong password"}}),
+                )
+                .await;
+            code(&body).map(str::to_string)
+        }
+    });
+    let reads = (0..10).map(|_| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let body = app
+                .gql(Some(&token), "{ viewer { username } }", json!({}))
+                .await;
+            code(&body).map(str::to_string)
+        }
+    });
+    let (sign_ins, reads) = futures_util::future::join(
+        futures_util::future::join_all(sign_ins),
+        futures_util::future::join_all(reads),
+    )
+    .await;
+    assert!(
+        reads.iter().all(Option::is_none),
+        "reads failed during the burst: {reads:?}"
+    );
+    assert!(
+        sign_ins.iter().all(|c| matches!(
+            c.as_deref(),
+            Some("UNAUTHENTICATED" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE")
+        )),
+        "{sign_ins:?}"
+    );
+}
