@@ -137,14 +137,19 @@ pub fn check_password_rules(field: &str, password: &str) -> Result<()> {
 }
 
 /// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the executor.
-/// Password checks running at once: one per core, since each is all CPU and 19 MiB.
+/// Password checks running at once: one per core, since each is all CPU and 19 MiB — and at
+/// most [`HASHING_MAX`]: on PostgreSQL each check in progress holds a pooled connection for
+/// its lock and needs a second for its reads, so the pool (16 by default) must hold twice as
+/// many as may run.
 static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
     tokio::sync::Semaphore::new(
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(2),
+            .unwrap_or(2)
+            .min(HASHING_MAX),
     )
 });
+pub const HASHING_MAX: usize = 8;
 /// Checks waiting for a turn; past [`HASHING_QUEUE_MAX`] a new one is turned away.
 static HASHING_WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 pub const HASHING_QUEUE_MAX: usize = 32;
@@ -409,6 +414,46 @@ async fn check_address(db: &DatabaseConnection, address: &str, now: DateTime<Utc
     Ok(())
 }
 
+/// Counts a failure of a client address within its window: the first failure after the
+/// window has run out starts a new one, so the limit is per 15 minutes, not for ever.
+async fn record_address_failure(
+    db: &DatabaseConnection,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let bucket = address_bucket(address);
+    let current = rate_limit::Entity::find_by_id(bucket.clone())
+        .one(db)
+        .await?;
+    match current {
+        Some(row) if now < row.window_start + TimeDelta::minutes(ADDRESS_WINDOW_MINUTES) => {
+            rate_limit::Entity::update_many()
+                .col_expr(
+                    rate_limit::Column::Hits,
+                    Expr::col(rate_limit::Column::Hits).add(1),
+                )
+                .filter(rate_limit::Column::Bucket.eq(bucket))
+                .exec(db)
+                .await?;
+        }
+        _ => {
+            rate_limit::Entity::insert(rate_limit::ActiveModel {
+                bucket: Set(bucket),
+                window_start: Set(now),
+                hits: Set(1),
+            })
+            .on_conflict(
+                OnConflict::column(rate_limit::Column::Bucket)
+                    .update_columns([rate_limit::Column::Hits, rate_limit::Column::WindowStart])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 fn address_bucket(address: &str) -> String {
     format!("addr:{address}")
 }
@@ -443,7 +488,7 @@ pub async fn login(
         Some(u) if verified && u.active => u,
         _ => {
             record_failure(db, &bucket, now).await?;
-            record_failure(db, &address_bucket(address), now).await?;
+            record_address_failure(db, address, now).await?;
             drop(throttle);
             tracing::warn!(username = %key, "sign-in failed");
             return Err(wrong_credentials());

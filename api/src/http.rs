@@ -182,6 +182,74 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     Some(token.to_string())
 }
 
+/// The checks every operation passes before it runs, over HTTP and WebSocket alike: no text
+/// with a NUL character (PostgreSQL cannot store it, SQLite would store it silently) — in the
+/// variables, naming the field, or written into the query — and at most one field that checks
+/// credentials.
+fn edge_refusal(gql: &async_graphql::Request) -> Option<crate::error::AppError> {
+    use crate::error::bad_input;
+    let nul = "text may not contain NUL characters";
+    if let Some(path) = nul_in(
+        &serde_json::to_value(&gql.variables).unwrap_or_default(),
+        "",
+    ) {
+        return Some(bad_input(path, nul));
+    }
+    if gql.query.contains('\0') || gql.query.to_ascii_lowercase().contains("\\u0000") {
+        return Some(bad_input("query", nul));
+    }
+    if crate::graphql::credential_fields(&gql.query) > 1 {
+        return Some(bad_input(
+            "query",
+            "a request may sign in, sign up, refresh or change a password once, not several times",
+        ));
+    }
+    None
+}
+
+/// What a socket's operations run on: the schema, with fresh DataLoaders for every operation
+/// (a socket's loaders would otherwise cache what a case looked like, and whether it was in
+/// sight, for as long as the socket lives), and the edge checks of HTTP requests.
+#[derive(Clone)]
+struct SocketExecutor {
+    schema: AppSchema,
+    db: crate::state::Db,
+    viewer: Arc<Mutex<Option<crate::access::Viewer>>>,
+}
+
+impl SocketExecutor {
+    fn fresh(&self, request: async_graphql::Request) -> async_graphql::Request {
+        let viewer = self.viewer.lock().ok().and_then(|v| v.clone());
+        request.data(Loaders::new(self.db.clone(), viewer.as_ref()))
+    }
+}
+
+impl async_graphql::Executor for SocketExecutor {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        if let Some(refused) = edge_refusal(&request) {
+            return async_graphql::Response::from_errors(vec![refused_error(&refused)]);
+        }
+        self.schema.execute(self.fresh(request)).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        if let Some(refused) = edge_refusal(&request) {
+            let response = async_graphql::Response::from_errors(vec![refused_error(&refused)]);
+            return Box::pin(futures_util::stream::once(async move { response }));
+        }
+        self.schema
+            .execute_stream_with_session_data(self.fresh(request), session_data.unwrap_or_default())
+    }
+}
+
+fn refused_error(e: &crate::error::AppError) -> async_graphql::ServerError {
+    crate::graphql::gql_error(e).into_server_error(async_graphql::Pos::default())
+}
+
 /// The longest error message a request error may carry back.
 const ERROR_MESSAGE_MAX: usize = 200;
 
@@ -233,22 +301,8 @@ async fn execute(
     gql: async_graphql::Request,
     media: &'static str,
 ) -> HttpResponse {
-    // Text with a NUL character cannot be stored or searched (PostgreSQL refuses it): refuse
-    // it here, naming the variable, before anything runs.
-    if let Some(path) = nul_in(
-        &serde_json::to_value(&gql.variables).unwrap_or_default(),
-        "",
-    ) {
-        return app_error_body(&crate::error::bad_input(
-            path,
-            "text may not contain NUL characters",
-        ));
-    }
-    if crate::graphql::credential_fields(&gql.query) > 1 {
-        return app_error_body(&crate::error::bad_input(
-            "query",
-            "a request may sign in, sign up, refresh or change a password once, not several times",
-        ));
+    if let Some(refused) = edge_refusal(&gql) {
+        return app_error_body(&refused);
     }
     let viewer = match viewer_of(state, req).await {
         Ok(v) => v,
@@ -603,8 +657,15 @@ async fn run_socket(
     // The account the socket signed in as, for the per-account subscription count.
     let user_slot: Arc<Mutex<Option<i64>>> = Arc::default();
     let init_user = user_slot.clone();
+    let viewer_slot: Arc<Mutex<Option<crate::access::Viewer>>> = Arc::default();
+    let init_viewer = viewer_slot.clone();
     let mut subscriptions = Subscriptions::default();
-    let engine = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
+    let executor = SocketExecutor {
+        schema,
+        db: state.db.clone(),
+        viewer: viewer_slot,
+    };
+    let engine = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload| async move {
             let token = ["authorization", "Authorization"]
                 .iter()
@@ -629,8 +690,10 @@ async fn run_socket(
                 *t = Some(token.clone());
             }
             let mut data = async_graphql::Data::default();
-            data.insert(Loaders::new(init_state.db.clone(), Some(&viewer)));
             data.insert(Arc::new(crate::graphql::SocketSight::default()));
+            if let Ok(mut v) = init_viewer.lock() {
+                *v = Some(viewer.clone());
+            }
             if let Ok(mut u) = init_user.lock() {
                 *u = Some(viewer.user_id);
             }
@@ -740,7 +803,9 @@ pub const SUBSCRIPTIONS_PER_ACCOUNT: usize = 50;
 /// them (graphql-transport-ws `subscribe`/`complete`, the older `start`/`stop`).
 #[derive(Default)]
 struct Subscriptions {
-    active: std::collections::HashSet<String>,
+    /// Each live subscription's id, and whether it was counted against the account (one sent
+    /// before `connection_ack`, while the account is not known yet, is not).
+    active: std::collections::HashMap<String, bool>,
     account: Option<i64>,
 }
 
@@ -752,7 +817,7 @@ impl Subscriptions {
         let id = message["id"].as_str()?.to_string();
         match message["type"].as_str()? {
             "subscribe" | "start" => {
-                if self.active.contains(&id) {
+                if self.active.contains_key(&id) {
                     return None; // the engine answers a duplicate id itself
                 }
                 let account_count = user.map(|u| state.subscription_count(u)).unwrap_or(0);
@@ -778,7 +843,7 @@ impl Subscriptions {
                     self.account = Some(u);
                     state.count_subscription(u, 1);
                 }
-                self.active.insert(id);
+                self.active.insert(id, user.is_some());
             }
             "complete" | "stop" => self.end(state, &id),
             _ => {}
@@ -799,7 +864,7 @@ impl Subscriptions {
     }
 
     fn end(&mut self, state: &AppState, id: &str) {
-        if self.active.remove(id)
+        if self.active.remove(id) == Some(true)
             && let Some(u) = self.account
         {
             state.count_subscription(u, -1);
@@ -809,7 +874,8 @@ impl Subscriptions {
     /// Ends every subscription of a closing socket.
     fn release(&mut self, state: &AppState) {
         if let Some(u) = self.account {
-            state.count_subscription(u, -(self.active.len() as i64));
+            let counted = self.active.values().filter(|c| **c).count();
+            state.count_subscription(u, -(counted as i64));
         }
         self.active.clear();
     }

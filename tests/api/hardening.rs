@@ -1023,3 +1023,70 @@ async fn a_burst_of_sign_ins_leaves_connections_for_everyone_else() {
         "{sign_ins:?}"
     );
 }
+
+#[tokio::test]
+async fn a_socket_reads_every_operation_afresh_and_passes_the_same_edge_checks() {
+    use crate::support::{Ws, WsEvent};
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // Two cases of one person on one subject at 东关镇: the second repeats the first.
+    let (x, _) = fixtures::register(
+        &app,
+        county.token("t1_staff"),
+        json!({"title": "第一封信", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    let (y, _) = fixtures::register(&app, county.token("t1_staff"), json!({"title": "第二封信", "townshipId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.dept_a)})).await;
+    let mut ws = Ws::open(&app.url, county.token("t1_staff"), None)
+        .await
+        .expect("upgrade");
+    ws.acked().await;
+    let q = "query($id: ID!) { case(id: $id) { repeatOf { id title } } }";
+    ws.subscribe("1", q, json!({"id": y})).await;
+    let first = ws
+        .next_data(std::time::Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(first["case"]["repeatOf"]["id"], x, "{first}");
+    let _ = ws.next(std::time::Duration::from_secs(2)).await; // complete
+    // The first letter turns out to accuse 东关镇; the bureau leads it now.
+    let v = version(&app, county.token("bureau_staff"), &x).await;
+    let moved = ok(&app, county.token("t1_staff"), "transferCase",
+        json!({"caseId": x, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.bureau), "mode": "TRANSFER", "reason": "请信访局处理"}),
+        "__typename").await;
+    let _ = moved;
+    let v = version(&app, county.token("bureau_staff"), &x).await;
+    ok(&app, county.token("bureau_staff"), "reclassifyCase",
+        json!({"caseId": x, "expectedVersion": v, "category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "accusedUnitId": gid("OrgUnit", county.t1), "reason": "反映镇干部"}),
+        "__typename").await;
+    // The same question on the same socket: the link now reads as absent.
+    ws.subscribe("2", q, json!({"id": y})).await;
+    let second = ws
+        .next_data(std::time::Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        second["case"]["repeatOf"],
+        serde_json::Value::Null,
+        "{second}"
+    );
+    let _ = ws.next(std::time::Duration::from_secs(2)).await;
+    // NUL in a socket operation's variables is refused as over HTTP.
+    ws.subscribe(
+        "3",
+        "query($n: String!) { caseByNumber(number: $n) { id } }",
+        json!({"n": "XF\u{0}"}),
+    )
+    .await;
+    match ws.next(std::time::Duration::from_secs(5)).await {
+        WsEvent::Message(m) => {
+            let errors = if m["payload"].is_array() {
+                m["payload"].clone()
+            } else {
+                m["payload"]["errors"].clone()
+            };
+            assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+        }
+        _ => panic!("no answer"),
+    }
+}

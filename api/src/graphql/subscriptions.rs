@@ -134,9 +134,20 @@ async fn inbox_item(
         }
     };
     let referral = match event.referral_id {
-        Some(id) => crate::referrals::referral_record(&state.db, id)
-            .await?
-            .map(Referral::new),
+        Some(id) => match crate::referrals::referral_record(&state.db, id).await? {
+            Some(row) => {
+                // The referral's case as the viewer sees it at this event (the sender of an
+                // objected referral may no longer see it at all).
+                let seen = match kind {
+                    InboxKind::Objection | InboxKind::ObjectionResolved => {
+                        find_visible(&state.db, me, case.id).await?
+                    }
+                    _ => Some(case.clone()),
+                };
+                Some(Referral::at_event(row, seen))
+            }
+            None => None,
+        },
         None => None,
     };
     Ok(Some(InboxItem {

@@ -285,17 +285,28 @@ impl CompletionReport {
 }
 
 /// 转送/交办 — one hand-over of a case between units.
-pub struct Referral(pub ReferralRecord, pub Option<(String, String)>);
+pub struct Referral(
+    pub ReferralRecord,
+    pub Option<(String, String)>,
+    /// The case as the viewer sees it, when the caller has just read it through the scope (a
+    /// live event: a subscription's loaders would remember an earlier answer).
+    pub Option<Option<CaseRecord>>,
+);
 
 impl Referral {
     pub fn new(row: ReferralRecord) -> Self {
-        Referral(row, None)
+        Referral(row, None, None)
     }
 
     /// A referral with its case's number and title already read (lists read them in the
     /// same statement).
     pub fn with_facts(row: ReferralRecord, number: String, title: String) -> Self {
-        Referral(row, Some((number, title)))
+        Referral(row, Some((number, title)), None)
+    }
+
+    /// A referral of an event, with its case as the viewer sees it at this event.
+    pub fn at_event(row: ReferralRecord, case: Option<CaseRecord>) -> Self {
+        Referral(row, None, Some(case))
     }
 }
 
@@ -361,6 +372,9 @@ impl Referral {
     }
     /// The case itself, when the viewer may still see it.
     async fn case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
+        if let Some(seen) = &self.2 {
+            return Ok(seen.clone().map(Case));
+        }
         Ok(loaders(ctx)
             .visible_cases
             .load_one(self.0.case_id)
