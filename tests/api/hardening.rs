@@ -710,6 +710,15 @@ async fn costly_fields_cost_what_they_do_and_every_answer_says_what_it_cost() {
         Some("QUERY_TOO_COMPLEX"),
         "300 aliased searches"
     );
+    // A nested list multiplies too: a hundred timelines of a hundred entries is 10,000 rows.
+    let body = app
+        .gql(
+            Some(token),
+            "{ cases(first: 100) { nodes { timeline(first: 100) { nodes { action } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("QUERY_TOO_COMPLEX"), "nested lists");
     // A dashboard's ordinary request passes, and reports its cost against the limit.
     let body = app
         .gql(

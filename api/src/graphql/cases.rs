@@ -437,6 +437,7 @@ impl Case {
     }
     /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
     /// With `last: n`, the latest n entries (still oldest first) — batched across a list.
+    #[graphql(complexity = "super::cost::list(last.or(first), child_complexity)")]
     async fn timeline(
         &self,
         ctx: &Context<'_>,

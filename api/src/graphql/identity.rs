@@ -222,6 +222,7 @@ impl IdentityQuery {
     }
 
     /// 单位 — the unit tree. Any signed-in account may read it (citizens need townships).
+    #[graphql(complexity = "super::cost::list(first, child_complexity)")]
     async fn org_units(
         &self,
         ctx: &Context<'_>,
@@ -256,6 +257,7 @@ impl IdentityQuery {
     }
 
     /// 账号 — staff accounts in the administrator's subtree. ADMIN only.
+    #[graphql(complexity = "super::cost::list(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -730,6 +732,7 @@ impl AdminRecordQuery {
     /// 管理记录 — who created, changed, reset or deactivated accounts and units, and changed the
     /// subject list or the calendar, newest first: the entries about the administrator's own
     /// subtree. ADMIN only.
+    #[graphql(complexity = "super::cost::list(first, child_complexity)")]
     async fn admin_record(
         &self,
         ctx: &Context<'_>,

@@ -1212,6 +1212,7 @@ impl WorkflowQuery {
 
     /// 已转出 — referrals the viewer's unit sent, newest first; still listed after the case
     /// has left the unit's sight.
+    #[graphql(complexity = "super::cost::list(first, child_complexity)")]
     async fn referrals_sent(
         &self,
         ctx: &Context<'_>,
@@ -1223,6 +1224,7 @@ impl WorkflowQuery {
     }
 
     /// 待签收/已收到 — referrals the viewer's unit received, newest first.
+    #[graphql(complexity = "super::cost::list(first, child_complexity)")]
     async fn referrals_received(
         &self,
         ctx: &Context<'_>,
