@@ -354,5 +354,6 @@ fn caller<'a>(state: &'a AppState, viewer: &'a Viewer) -> Caller<'a> {
         clock: &state.clock,
         viewer,
         bus: &state.bus,
+        idempotency: None,
     }
 }

@@ -37,6 +37,9 @@ pub enum AppError {
     DeadlinePassed(String),
     RateLimited(String),
     Unavailable(String),
+    /// A retry of an action already done under the same idempotency key: the caller answers
+    /// with the case as it is now, as the first call did (never sent as an error).
+    Replayed(i64),
     Internal(String),
     Db(DbErr),
 }
@@ -109,6 +112,7 @@ impl AppError {
             | AppError::RateLimited(m)
             | AppError::Unavailable(m) => m.clone(),
             AppError::Internal(_) | AppError::Db(_) => "internal error".to_string(),
+            AppError::Replayed(_) => "this request was already carried out".to_string(),
         }
     }
 
@@ -123,6 +127,7 @@ impl AppError {
             AppError::DeadlinePassed(_) => "DEADLINE_PASSED",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Replayed(_) => "CONFLICT",
             AppError::Internal(_) | AppError::Db(_) => "INTERNAL",
         }
     }

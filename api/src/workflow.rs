@@ -140,6 +140,18 @@ pub struct Caller<'a> {
     pub clock: &'a Clock,
     pub viewer: &'a Viewer,
     pub bus: &'a Bus,
+    /// The client's idempotency key for this action, if it sent one.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A client's idempotency key for an action, with what identifies the request it came with:
+/// a retry with the same key and request is answered as the first call was; the same key with
+/// another request is `CONFLICT`.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub key: String,
+    pub operation: &'static str,
+    pub request_hash: String,
 }
 
 /// A case opened for an action: locked, checked, inside its transaction.
@@ -152,6 +164,8 @@ pub(crate) struct Open {
     pub(crate) bus: Bus,
     /// Whose inbox the resulting event belongs in, if anyone's.
     pub(crate) inbox: Option<(i64, InboxKind, Option<i64>)>,
+    /// The key to record with the change, and whose it is.
+    pub(crate) idempotency: Option<(i64, Idempotency)>,
 }
 
 pub(crate) async fn open(
@@ -161,6 +175,7 @@ pub(crate) async fn open(
     expected_version: Option<i32>,
 ) -> Result<Open> {
     let tx = db::begin_write(caller.db).await?;
+    replayed(&tx, caller).await?;
     let case = case::Entity::find()
         .filter(case::Column::Id.eq(case_id))
         .filter(caller.viewer.case_scope())
@@ -187,6 +202,28 @@ pub(crate) async fn open(
     finish_open(caller, tx, case).await
 }
 
+/// `Replayed` when this caller's idempotency key was already used for this very request,
+/// `CONFLICT` when it was used for another; nothing when it is new (or absent).
+pub(crate) async fn replayed(db: &impl ConnectionTrait, caller: &Caller<'_>) -> Result<()> {
+    let Some(i) = &caller.idempotency else {
+        return Ok(());
+    };
+    validate::text("idempotencyKey", &i.key, 1, cases::IDEMPOTENCY_KEY_MAX)?;
+    let found =
+        xinfang_entity::idempotency_key::Entity::find_by_id((caller.viewer.user_id, i.key.clone()))
+            .one(db)
+            .await?;
+    match found {
+        Some(row) if row.operation == i.operation && row.request_hash == i.request_hash => {
+            Err(AppError::Replayed(row.case_id))
+        }
+        Some(_) => Err(conflict(
+            "this idempotency key was already used for a different request",
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(crate) async fn finish_open(
     caller: &Caller<'_>,
     tx: DatabaseTransaction,
@@ -205,6 +242,10 @@ pub(crate) async fn finish_open(
         calendar,
         bus: caller.bus.clone(),
         inbox: None,
+        idempotency: caller
+            .idempotency
+            .clone()
+            .map(|i| (caller.viewer.user_id, i)),
     })
 }
 
@@ -224,6 +265,7 @@ pub(crate) async fn save(
         actor,
         bus,
         inbox,
+        idempotency,
         ..
     } = open;
     changes.updated_at = Set(now);
@@ -244,6 +286,18 @@ pub(crate) async fn save(
         )));
     }
     let entry = audit::append(&tx, case.id, now, actor, action, detail, public).await?;
+    if let Some((user_id, i)) = idempotency {
+        xinfang_entity::idempotency_key::ActiveModel {
+            user_id: Set(user_id),
+            key: Set(i.key),
+            operation: Set(i.operation.to_string()),
+            request_hash: Set(i.request_hash),
+            case_id: Set(case.id),
+            created_at: Set(now),
+        }
+        .insert(&tx)
+        .await?;
+    }
     let event = Event {
         case_id: case.id,
         entry_id: Some(entry.id),

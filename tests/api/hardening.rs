@@ -1099,3 +1099,88 @@ async fn a_socket_reads_every_operation_afresh_and_passes_the_same_edge_checks()
         _ => panic!("no answer"),
     }
 }
+
+#[tokio::test]
+async fn a_case_action_retried_with_its_key_gets_the_first_answer() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("a_staff");
+    let (id, _) = fixtures::register(&app, token, json!({})).await;
+    let v = version(&app, token, &id).await;
+    let accept = json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT", "idempotencyKey": "accept-1"});
+    // Five copies of one request at once (a mobile app retrying on a flaky network): all are
+    // answered with the accepted case; the case was accepted once.
+    let tries = (0..5).map(|_| {
+        let app = &app;
+        let accept = accept.clone();
+        async move {
+            mutate(
+                app,
+                token,
+                "decideAcceptance",
+                accept,
+                "case { status version }",
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    for answer in &answers {
+        assert_eq!(
+            answer["data"]["decideAcceptance"]["case"]["status"], "IN_PROGRESS",
+            "{answer}"
+        );
+    }
+    let timeline = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { version timeline { totalCount } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        timeline["data"]["case"]["timeline"]["totalCount"], 2,
+        "{timeline}"
+    );
+    // A later retry too; without the key the same request is refused as before.
+    let again = mutate(
+        &app,
+        token,
+        "decideAcceptance",
+        accept.clone(),
+        "case { status }",
+    )
+    .await;
+    assert_eq!(
+        again["data"]["decideAcceptance"]["case"]["status"],
+        "IN_PROGRESS"
+    );
+    let mut unkeyed = accept.clone();
+    unkeyed.as_object_mut().unwrap().remove("idempotencyKey");
+    let refused = mutate(&app, token, "decideAcceptance", unkeyed, "case { status }").await;
+    assert!(
+        matches!(
+            code(&refused),
+            Some("CONFLICT") | Some("INVALID_TRANSITION")
+        ),
+        "{refused}"
+    );
+    // The same key for another request is CONFLICT, and changes nothing.
+    let other = mutate(
+        &app,
+        token,
+        "addProgressNote",
+        json!({"caseId": id, "text": "约谈", "idempotencyKey": "accept-1"}),
+        "case { version }",
+    )
+    .await;
+    assert_eq!(code(&other), Some("CONFLICT"), "{other}");
+    let after = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { timeline { totalCount } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(after["data"]["case"]["timeline"]["totalCount"], 2);
+}

@@ -26,7 +26,50 @@ fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
         clock: &s.clock,
         viewer: viewer(ctx)?,
         bus: &s.bus,
+        idempotency: None,
     })
+}
+
+/// The caller of an action the client may retry: with its idempotency key, if it sent one,
+/// and a fingerprint of the request it came with.
+fn keyed_caller<'a>(
+    ctx: &Context<'a>,
+    operation: &'static str,
+    key: Option<String>,
+    request: String,
+) -> Result<Caller<'a>> {
+    let mut c = caller(ctx)?;
+    c.idempotency = key.map(|key| workflow::Idempotency {
+        key,
+        operation,
+        request_hash: crate::auth::sha256_hex(format!("{operation}\u{1f}{request}").as_bytes()),
+    });
+    Ok(c)
+}
+
+/// The answer to an action: the case after it — or, for a retry of one already done under
+/// the same key (found before the action, or by losing the race to the first call), the case
+/// as it is now, as the first call answered.
+async fn replay_or(
+    ctx: &Context<'_>,
+    caller: &Caller<'_>,
+    done: Result<CaseRecord>,
+) -> GqlResult<CaseActionPayload> {
+    let replayed = match done {
+        Ok(case) => return Ok(case_payload(case)),
+        Err(AppError::Replayed(id)) => id,
+        Err(AppError::Conflict(m)) if caller.idempotency.is_some() => {
+            match workflow::replayed(caller.db, caller).await {
+                Err(AppError::Replayed(id)) => id,
+                _ => return Err(AppError::Conflict(m).into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let case = visible(ctx, replayed)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok(CaseActionPayload { case })
 }
 
 /// The case after an action, as the viewer may still see it (a transfer can take it away).
@@ -524,7 +567,7 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
 
 // ---- inputs and payloads ---------------------------------------------------------------
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct DecideAcceptanceInput {
     pub case_id: ID,
     pub expected_version: i32,
@@ -533,15 +576,23 @@ pub struct DecideAcceptanceInput {
     pub reason: Option<String>,
     /// Required when redirecting an appeal to its legal route.
     pub legal_route: Option<LegalRoute>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct AddProgressNoteInput {
     pub case_id: ID,
     pub text: String,
     /// Internal notes are never shown to the petitioner (default true).
     #[graphql(default = true)]
     pub internal: bool,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -561,7 +612,7 @@ pub struct DecideExtensionInput {
     pub note: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct IssueReplyInput {
     pub case_id: ID,
     pub expected_version: i32,
@@ -572,9 +623,13 @@ pub struct IssueReplyInput {
     pub reasons: String,
     /// 依据
     pub basis: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct EvaluateCaseInput {
     pub case_id: ID,
     pub satisfaction: Satisfaction,
@@ -582,22 +637,34 @@ pub struct EvaluateCaseInput {
     /// Staff recording a call-back set this to true; petitioners leave it false.
     #[graphql(default)]
     pub on_behalf: bool,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct RequestReviewInput {
     /// The case's version as you read it; a stale one is CONFLICT.
     pub expected_version: Option<i32>,
     pub case_id: ID,
     pub reason: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct DecideReviewInput {
     pub case_id: ID,
     pub expected_version: i32,
     pub decision: ReviewDecision,
     pub text: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -613,27 +680,43 @@ pub struct AnswerSupervisionInput {
     pub text: String,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct TakeLeaderOwnershipInput {
     pub case_id: ID,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct CloseCaseInput {
     pub case_id: ID,
     pub expected_version: i32,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct AddAssistingUnitInput {
     pub case_id: ID,
     pub unit_id: ID,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct AddAssistingOpinionInput {
     pub case_id: ID,
     pub text: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -781,7 +864,7 @@ pub struct AuditIntegrity {
 
 /// 分类处理 — corrects a case's classification. Fields left out stay as they are; an explicit
 /// null clears the township or the accused unit.
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct ReclassifyCaseInput {
     pub case_id: ID,
     pub expected_version: i32,
@@ -796,6 +879,10 @@ pub struct ReclassifyCaseInput {
     pub accused_unit_id: MaybeUndefined<ID>,
     /// 理由 — why, for the record.
     pub reason: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 fn maybe_id(kind: &str, field: &str, value: &MaybeUndefined<ID>) -> Result<Option<Option<i64>>> {
@@ -821,16 +908,24 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: DecideAcceptanceInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "decideAcceptance",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let a = AcceptanceInput {
             decision: input.decision,
             reason: input.reason,
             legal_route: input.legal_route,
         };
-        Ok(case_payload(
-            workflow::decide_acceptance(&c, id, input.expected_version, a).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::decide_acceptance(&c, id, input.expected_version, a).await,
+        )
+        .await
     }
 
     /// 办理情况 — a progress note. STAFF/LEADER of the lead unit.
@@ -839,11 +934,19 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: AddProgressNoteInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "addProgressNote",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(
-            workflow::add_progress_note(&c, id, &input.text, input.internal).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::add_progress_note(&c, id, &input.text, input.internal).await,
+        )
+        .await
     }
 
     /// 申请延期 — STAFF/LEADER of the lead unit, before the handling deadline.
@@ -890,7 +993,12 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: IssueReplyInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "issueReply",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let r = ReplyInput {
             outcome: input.outcome,
@@ -898,9 +1006,12 @@ impl WorkflowMutation {
             reasons: input.reasons,
             basis: input.basis,
         };
-        Ok(case_payload(
-            workflow::issue_reply(&c, id, input.expected_version, r).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::issue_reply(&c, id, input.expected_version, r).await,
+        )
+        .await
     }
 
     /// 满意度评价 — once, within the review window.
@@ -909,7 +1020,12 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: EvaluateCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "evaluateCase",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let case = workflow::evaluate(
             &c,
@@ -918,8 +1034,8 @@ impl WorkflowMutation {
             input.comment.as_deref(),
             input.on_behalf,
         )
-        .await?;
-        Ok(case_payload(case))
+        .await;
+        replay_or(ctx, &c, case).await
     }
 
     /// 申请复查/复核 — the case's stage decides which.
@@ -928,11 +1044,19 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: RequestReviewInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "requestReview",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(
-            workflow::request_review(&c, id, input.expected_version, &input.reason).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::request_review(&c, id, input.expected_version, &input.reason).await,
+        )
+        .await
     }
 
     /// 复查/复核决定 — STAFF/LEADER of the reviewing body.
@@ -941,12 +1065,20 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: DecideReviewInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "decideReview",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(
+        replay_or(
+            ctx,
+            &c,
             workflow::decide_review(&c, id, input.expected_version, input.decision, &input.text)
-                .await?,
-        ))
+                .await,
+        )
+        .await
     }
 
     /// 督办 — the petition bureau.
@@ -989,9 +1121,14 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: TakeLeaderOwnershipInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "takeLeaderOwnership",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(workflow::take_leader_ownership(&c, id).await?))
+        replay_or(ctx, &c, workflow::take_leader_ownership(&c, id).await).await
     }
 
     /// 分类处理 — the petition bureau (before the case ends) or the lead unit (before
@@ -1001,7 +1138,12 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: ReclassifyCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "reclassifyCase",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let change = workflow::ReclassifyInput {
             category: input.category,
@@ -1010,9 +1152,12 @@ impl WorkflowMutation {
             accused_unit_id: maybe_id("OrgUnit", "accusedUnitId", &input.accused_unit_id)?,
             reason: input.reason,
         };
-        Ok(case_payload(
-            workflow::reclassify(&c, id, input.expected_version, change).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::reclassify(&c, id, input.expected_version, change).await,
+        )
+        .await
     }
 
     /// 办结 — when the review window has lapsed or the petitioner is satisfied.
@@ -1021,11 +1166,19 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: CloseCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "closeCase",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(
-            workflow::close_case(&c, id, input.expected_version).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::close_case(&c, id, input.expected_version).await,
+        )
+        .await
     }
 
     /// 增加协办单位 — the lead unit or the petition bureau.
@@ -1034,12 +1187,15 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: AddAssistingUnitInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "addAssistingUnit",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let unit = input_id("OrgUnit", "unitId", &input.unit_id)?;
-        Ok(case_payload(
-            workflow::add_assisting_unit(&c, id, unit).await?,
-        ))
+        replay_or(ctx, &c, workflow::add_assisting_unit(&c, id, unit).await).await
     }
 
     /// 协办意见 — an assisting unit's opinion (never shown to the petitioner).
@@ -1048,11 +1204,19 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: AddAssistingOpinionInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "addAssistingOpinion",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        Ok(case_payload(
-            workflow::add_assisting_opinion(&c, id, &input.text).await?,
-        ))
+        replay_or(
+            ctx,
+            &c,
+            workflow::add_assisting_opinion(&c, id, &input.text).await,
+        )
+        .await
     }
 
     /// 办结报告 — the lead unit of an assigned case reports completion.
