@@ -225,6 +225,19 @@ impl Viewer {
         }
     }
 
+    /// The unit of an ADMIN account of the top-level unit (the county, or the city above it):
+    /// what is shared by the whole deployment (the subject list, the administrative record's
+    /// chain) is theirs alone.
+    pub fn top_level_admin(&self, what: &str) -> Result<&UnitScope> {
+        let admin = self.admin_unit()?;
+        if admin.self_and_ancestors().len() != 1 {
+            return Err(forbidden(format!(
+                "only an administrator of the top-level unit {what}"
+            )));
+        }
+        Ok(admin)
+    }
+
     /// The unit of an ADMIN account, whose subtree it manages.
     pub fn admin_unit(&self) -> Result<&UnitScope> {
         match (&self.unit, self.role) {
@@ -703,7 +716,7 @@ fn not_accused(unit: &UnitScope) -> Condition {
 }
 
 /// The actions a viewer may take on a case now: [`Viewer::may`] and the workflow's state
-/// table together (see `workflow::capabilities`).
+/// table together (see `workflow::capabilities_given`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Capabilities {
     pub transfer: bool,

@@ -841,21 +841,6 @@ pub async fn visible_among(
     Ok(seen.into_iter().collect())
 }
 
-/// Visible repeats of a case.
-pub async fn visible_repeats(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    case_id: i64,
-) -> Result<Vec<case::Model>> {
-    Ok(case::Entity::find()
-        .filter(case::Column::RepeatOfId.eq(case_id))
-        .filter(viewer.case_scope())
-        .order_by_asc(case::Column::ReceivedAt)
-        .limit(100)
-        .all(db)
-        .await?)
-}
-
 pub async fn relations_of(
     db: &impl ConnectionTrait,
     case_id: i64,

@@ -654,16 +654,15 @@ async fn run_socket(
     // lives, so revoking it (sign-out, deactivation, a new role or unit) ends the socket too.
     let token_slot: Arc<Mutex<Option<String>>> = Arc::default();
     let init_token = token_slot.clone();
-    // The account the socket signed in as, for the per-account subscription count.
-    let user_slot: Arc<Mutex<Option<i64>>> = Arc::default();
-    let init_user = user_slot.clone();
+    // The viewer the socket signed in as: its operations' loaders read through its scope, and
+    // its subscriptions count against its account.
     let viewer_slot: Arc<Mutex<Option<crate::access::Viewer>>> = Arc::default();
     let init_viewer = viewer_slot.clone();
     let mut subscriptions = Subscriptions::default();
     let executor = SocketExecutor {
         schema,
         db: state.db.clone(),
-        viewer: viewer_slot,
+        viewer: viewer_slot.clone(),
     };
     let engine = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload| async move {
@@ -694,9 +693,6 @@ async fn run_socket(
             if let Ok(mut v) = init_viewer.lock() {
                 *v = Some(viewer.clone());
             }
-            if let Ok(mut u) = init_user.lock() {
-                *u = Some(viewer.user_id);
-            }
             data.insert(RequestContext {
                 viewer: Some(viewer),
                 client_addr,
@@ -726,7 +722,7 @@ async fn run_socket(
                         subscriptions.release(&state);
                         return;
                     }
-                    let user = user_slot.lock().ok().and_then(|u| *u);
+                    let user = viewer_slot.lock().ok().and_then(|v| v.as_ref().map(|v| v.user_id));
                     if let Some(refusal) = subscriptions.on_client(&state, user, &text) {
                         if session.text(refusal).await.is_err() {
                             break;

@@ -657,12 +657,7 @@ pub async fn set_subject(
     name: &str,
     active: bool,
 ) -> Result<subject::Model> {
-    let admin = viewer.admin_unit()?;
-    if admin.self_and_ancestors().len() != 1 {
-        return Err(forbidden(
-            "only an administrator of the top-level unit manages subjects",
-        ));
-    }
+    let admin = viewer.top_level_admin("manages subjects")?;
     let code_ok = (2..=40).contains(&code.len())
         && code.starts_with(|c: char| c.is_ascii_uppercase())
         && code
@@ -908,11 +903,6 @@ pub async fn check_admin_record(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
 ) -> Result<(usize, Option<crate::audit::BrokenLink>)> {
-    let admin = viewer.admin_unit()?;
-    if admin.self_and_ancestors().len() != 1 {
-        return Err(forbidden(
-            "only an administrator of the top-level unit verifies the administrative record",
-        ));
-    }
+    viewer.top_level_admin("verifies the administrative record")?;
     crate::audit::verify_admin(db).await
 }

@@ -80,23 +80,9 @@ pub(crate) fn invalid(case: &case::Model, action: Action, why: Option<&str>) -> 
 }
 
 /// What the viewer may do to a case now: the access module's "who" and the state table's
-/// "when", plus the windows that are already known to have closed.
-pub async fn capabilities(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    case: &case::Model,
-    now: DateTime<Utc>,
-) -> Result<Capabilities> {
-    let relations = match &viewer.unit {
-        Some(u) => cases::relations_of(db, case.id, u.id).await?,
-        None => vec![],
-    };
-    let evaluated = evaluation::Entity::find_by_id(case.id).one(db).await?;
-    capabilities_given(viewer, case, &relations, evaluated.as_ref(), now)
-}
-
-/// [`capabilities`] from what it reads: the viewer's unit's relations to the case and the
-/// case's evaluation, if any (a list loads both for all its rows at once).
+/// "when", plus the windows that are already known to have closed — from the viewer's unit's
+/// relations to the case and the case's evaluation, if any (a list loads both for all its
+/// rows at once).
 pub fn capabilities_given(
     viewer: &Viewer,
     case: &case::Model,

@@ -1,20 +1,8 @@
 //! The HTTP surface, configuration, the CLI and the database plumbing (issue: foundation).
 
 use crate::fixtures::{self, case_input};
-use crate::support::{SECRET, code, spawn_app, spawn_app_with};
+use crate::support::{SECRET, code, free_port, spawn_app, spawn_app_with, xinfang};
 use serde_json::{Value, json};
-use std::process::Command;
-
-fn xinfang() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xinfang"));
-    // The test process's environment must not leak configuration into the binary.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 #[tokio::test]
 async fn typename_query_answers_over_post() {
@@ -639,11 +627,7 @@ fn production_refuses_to_start_without_a_strong_secret_or_with_the_test_clock() 
 #[tokio::test]
 async fn demo_serves_a_county_with_graphiql_and_working_logins() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = xinfang()
         .args(["demo", "--bind", &format!("127.0.0.1:{port}"), "--demo-db"])
         .arg(dir.path().join("demo.db"))

@@ -155,18 +155,8 @@ fn a_newline_in_a_username_forges_no_log_line() {
     // The real binary, logging in the pretty format to a pipe; a sign-in with a username that
     // carries a forged log line.
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
+    let port = crate::support::free_port();
+    let mut child = crate::support::xinfang()
         .args([
             "serve",
             "--bind",
@@ -379,18 +369,8 @@ async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
     // The real binary, so its memory is its own; 200 sign-ins with unknown usernames (each
     // still costs a full argon2 check) from 200 loopback addresses, 100 at a time.
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
+    let port = crate::support::free_port();
+    let mut child = crate::support::xinfang()
         .args([
             "serve",
             "--bind",
@@ -570,12 +550,7 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("stop.db").display());
     let bin = || {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::support::xinfang();
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         cmd
@@ -594,11 +569,7 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
         .status()
         .unwrap();
     assert!(status.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let mut child = bin()
         .args([
             "serve",
@@ -972,7 +943,7 @@ async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
         format!("PRAGMA foreign_keys = OFF; DELETE FROM cases WHERE id = {other_id}")
     };
     db.execute_unprepared(&delete).await.unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"))
+    let out = crate::support::xinfang()
         .args(["audit", "verify", "--database-url", &app.db_url])
         .env_remove("DATABASE_URL")
         .output()

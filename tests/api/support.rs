@@ -84,6 +84,25 @@ fn hex_id() -> String {
     format!("{:x}{:x}{n}", std::process::id(), t)
 }
 
+/// The `xinfang` binary, with none of the test process's configuration leaking into it.
+pub fn xinfang() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinfang"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("XINFANG_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// A loopback port that was free a moment ago, for a server the test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 pub struct TestApp {
     pub url: String,
     /// The database the server uses (for tests that run the binary against it).

@@ -23,11 +23,18 @@ use std::time::Duration;
 
 type LoadResult<V> = Result<HashMap<i64, V>, Arc<AppError>>;
 
+/// An answer for every key — what was found, else the empty value — because a DataLoader
+/// caches only the keys it was answered for: a case without extensions would otherwise be
+/// asked for again by its row, in a second statement.
+fn every_key<V: Default>(keys: &[i64], mut found: HashMap<i64, V>) -> HashMap<i64, V> {
+    keys.iter()
+        .map(|k| (*k, found.remove(k).unwrap_or_default()))
+        .collect()
+}
+
 /// A loader keyed by id that answers with one domain read: `$fetch(db, keys)`.
 ///
-/// Every key gets an answer — an empty list, or `None` (`$wrap` says which) — because a
-/// DataLoader caches only the keys it was answered for: a case without extensions would
-/// otherwise be asked for again by its row, in a second statement.
+/// Every key gets an answer ([`every_key`]): an empty list, or `None` (`$wrap` says which).
 macro_rules! by_id_loader {
     ($(#[$doc:meta])* $name:ident, $value:ty, $fetch:path) => {
         by_id_loader!($(#[$doc])* $name, $value, $fetch, |v| v);
@@ -43,16 +50,13 @@ macro_rules! by_id_loader {
             type Error = Arc<AppError>;
 
             async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-                let mut found: HashMap<i64, $value> = $fetch(&self.db, keys)
+                let found: HashMap<i64, $value> = $fetch(&self.db, keys)
                     .await
                     .map_err(Arc::new)?
                     .into_iter()
                     .map(|(k, v)| (k, $wrap(v)))
                     .collect();
-                for key in keys {
-                    found.entry(*key).or_default();
-                }
-                Ok(found)
+                Ok(every_key(keys, found))
             }
         }
     };
@@ -141,13 +145,16 @@ impl Loader<i64> for VisibleCaseLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let mut found = match &self.viewer {
+        let found = match &self.viewer {
             Some(v) => records::visible_cases(&self.db, v, keys)
                 .await
                 .map_err(Arc::new)?,
             None => HashMap::new(),
         };
-        Ok(keys.iter().map(|k| (*k, found.remove(k))).collect())
+        Ok(every_key(
+            keys,
+            found.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        ))
     }
 }
 
@@ -162,16 +169,13 @@ impl Loader<i64> for RepeatsLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let mut found = match &self.viewer {
+        let found = match &self.viewer {
             Some(v) => records::visible_repeats_by_case(&self.db, v, keys)
                 .await
                 .map_err(Arc::new)?,
             None => HashMap::new(),
         };
-        Ok(keys
-            .iter()
-            .map(|k| (*k, found.remove(k).unwrap_or_default()))
-            .collect())
+        Ok(every_key(keys, found))
     }
 }
 
@@ -186,16 +190,13 @@ impl Loader<i64> for RelationsLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let mut found = match self.unit {
+        let found = match self.unit {
             Some(unit) => records::relations_by_case(&self.db, unit, keys)
                 .await
                 .map_err(Arc::new)?,
             None => HashMap::new(),
         };
-        Ok(keys
-            .iter()
-            .map(|k| (*k, found.remove(k).unwrap_or_default()))
-            .collect())
+        Ok(every_key(keys, found))
     }
 }
 
