@@ -156,17 +156,7 @@ fn a_newline_in_a_username_forges_no_log_line() {
     // carries a forged log line.
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::free_port();
-    let mut child = crate::support::xinfang()
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-        ])
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("log.db").display()
-        ))
+    let mut child = crate::support::serve_sqlite("127.0.0.1", port, &dir.path().join("log.db"))
         .env("XINFANG_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -370,17 +360,7 @@ async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
     // still costs a full argon2 check) from 200 loopback addresses, 100 at a time.
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::free_port();
-    let mut child = crate::support::xinfang()
-        .args([
-            "serve",
-            "--bind",
-            &format!("0.0.0.0:{port}"),
-            "--database-url",
-        ])
-        .arg(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("burst.db").display()
-        ))
+    let mut child = crate::support::serve_sqlite("0.0.0.0", port, &dir.path().join("burst.db"))
         .env("XINFANG_LOG", "error")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -95,6 +95,20 @@ pub fn xinfang() -> std::process::Command {
     cmd
 }
 
+/// `xinfang serve` on `host:port` over a fresh SQLite file at `db`, for tests that need the
+/// real process (its own logs, its own memory).
+pub fn serve_sqlite(host: &str, port: u16, db: &std::path::Path) -> std::process::Command {
+    let mut cmd = xinfang();
+    cmd.args([
+        "serve",
+        "--bind",
+        &format!("{host}:{port}"),
+        "--database-url",
+    ])
+    .arg(format!("sqlite://{}?mode=rwc", db.display()));
+    cmd
+}
+
 /// A loopback port that was free a moment ago, for a server the test starts itself.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
