@@ -3,6 +3,12 @@
 //! Each entry stores the SHA-256 of its own content together with the hash of the entry
 //! before it (of the same case), so changing or removing any entry breaks every link after
 //! it. [`verify_case`] walks a case's chain and reports the first broken link.
+//!
+//! Every entry is linked a second time into its county's chain ([`verify_counties`]), so a
+//! case removed whole breaks a link as well. Neither chain can show that its newest links
+//! were cut, or that someone with write access rebuilt it: that is what [`checkpoint`] is
+//! for — the heads of every chain, signed with a key the database does not hold, and kept
+//! outside it too (the log, a file), which [`verify_checkpoints`] holds the chains against.
 
 use crate::auth::sha256_hex;
 use crate::error::Result;
@@ -10,9 +16,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use xinfang_entity::{admin_event, case_event};
+use xinfang_entity::{admin_event, audit_checkpoint, case_event, county_chain};
 
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use xinfang_migration::{GENESIS, county_link_hash};
 
 /// Who did something: the account and the unit it acted for (none for a petitioner).
 #[derive(Clone, Copy, Debug)]
@@ -41,9 +47,14 @@ pub fn entry_hash(
     sha256_hex(content.as_bytes())
 }
 
-/// Appends an entry to a case's timeline, inside the caller's transaction.
+/// Appends an entry to a case's timeline and links it into its county's chain, inside the
+/// caller's transaction. On PostgreSQL the county chain's head is taken under a
+/// transaction-scoped advisory lock per county, so concurrent writers in one county link one
+/// after the other (SQLite has one writer anyway); counties do not wait for one another.
+#[allow(clippy::too_many_arguments)]
 pub async fn append(
     tx: &impl ConnectionTrait,
+    county_id: i64,
     case_id: i64,
     at: DateTime<Utc>,
     actor: Actor,
@@ -62,6 +73,7 @@ pub async fn append(
     };
     let detail = detail.to_string();
     let hash = entry_hash(&prev, case_id, seq, at, actor, action, &detail, public);
+    link(tx, county_id, case_id, seq, &hash).await?;
     Ok(case_event::ActiveModel {
         case_id: Set(case_id),
         seq: Set(seq),
@@ -77,6 +89,47 @@ pub async fn append(
     }
     .insert(tx)
     .await?)
+}
+
+/// Links a timeline entry into its county's chain.
+async fn link(
+    tx: &impl ConnectionTrait,
+    county_id: i64,
+    case_id: i64,
+    case_seq: i32,
+    entry_hash: &str,
+) -> Result<()> {
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(7308459, $1::int)",
+            [(county_id as i32).into()],
+        ))
+        .await?;
+    }
+    let last = county_chain::Entity::find()
+        .filter(county_chain::Column::CountyId.eq(county_id))
+        .order_by_desc(county_chain::Column::Seq)
+        .one(tx)
+        .await?;
+    let (seq, prev) = match last {
+        Some(l) => (l.seq + 1, l.hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = county_link_hash(&prev, county_id, seq, case_id, case_seq, entry_hash);
+    county_chain::ActiveModel {
+        county_id: Set(county_id),
+        seq: Set(seq),
+        case_id: Set(case_id),
+        case_seq: Set(case_seq),
+        entry_hash: Set(entry_hash.to_string()),
+        prev_hash: Set(prev),
+        hash: Set(hash),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
 }
 
 /// The first entry (by sequence number) whose link or content does not check out.
@@ -313,4 +366,409 @@ pub async fn verify_admin(db: &impl ConnectionTrait) -> Result<(usize, Option<Br
         prev = e.hash.clone();
     }
     Ok((entries.len(), None))
+}
+
+// ---------------------------------------------------------------------------------------
+// The county chains.
+
+/// A county chain's first broken link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountyBreak {
+    pub county_id: i64,
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Re-computes every county's chain against the timeline: how many links were checked, and
+/// the first broken link of each county whose chain does not check out — a link missing or
+/// altered, a link whose entry is gone or changed, or an entry no link covers (written around
+/// the server).
+pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<CountyBreak>)> {
+    use sea_orm::{QuerySelect, Statement};
+    let backend = db.get_database_backend();
+    let mut counties: Vec<i64> = county_chain::Entity::find()
+        .select_only()
+        .column(county_chain::Column::CountyId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let with_cases: Vec<i64> = xinfang_entity::case::Entity::find()
+        .select_only()
+        .column(xinfang_entity::case::Column::CountyId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    counties.extend(with_cases);
+    counties.sort_unstable();
+    counties.dedup();
+    let mut checked = 0;
+    let mut broken = vec![];
+    for county_id in counties {
+        let mut entries: std::collections::HashMap<(i64, i32), String> = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    sea_orm::DatabaseBackend::Postgres => {
+                        "SELECT e.case_id, e.seq, e.hash FROM case_events e \
+                         JOIN cases c ON c.id = e.case_id WHERE c.county_id = $1"
+                    }
+                    _ => {
+                        "SELECT e.case_id, e.seq, e.hash FROM case_events e \
+                         JOIN cases c ON c.id = e.case_id WHERE c.county_id = ?"
+                    }
+                },
+                [county_id.into()],
+            ))
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok((
+                    (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+                    r.try_get_by_index(2)?,
+                ))
+            })
+            .collect::<std::result::Result<_, sea_orm::DbErr>>()?;
+        let links = county_chain::Entity::find()
+            .filter(county_chain::Column::CountyId.eq(county_id))
+            .order_by_asc(county_chain::Column::Seq)
+            .all(db)
+            .await?;
+        checked += links.len();
+        let mut prev = GENESIS.to_string();
+        let mut first_break = None;
+        for (i, l) in links.iter().enumerate() {
+            let problem = if l.seq != i as i64 + 1 {
+                Some("a link before this one is missing")
+            } else if l.prev_hash != prev {
+                Some("the link to the previous one is broken")
+            } else if county_link_hash(
+                &prev,
+                county_id,
+                l.seq,
+                l.case_id,
+                l.case_seq,
+                &l.entry_hash,
+            ) != l.hash
+            {
+                Some("the link was changed after it was written")
+            } else {
+                match entries.remove(&(l.case_id, l.case_seq)) {
+                    None => Some("the timeline entry it covers was removed"),
+                    Some(h) if h != l.entry_hash => {
+                        Some("the timeline entry it covers was changed")
+                    }
+                    Some(_) => None,
+                }
+            };
+            if let Some(reason) = problem {
+                first_break = Some(CountyBreak {
+                    county_id,
+                    seq: l.seq,
+                    reason: format!("case #{} entry {}: {reason}", l.case_id, l.case_seq),
+                });
+                break;
+            }
+            prev = l.hash.clone();
+        }
+        if first_break.is_none()
+            && let Some(((case_id, case_seq), _)) = entries.iter().min()
+        {
+            first_break = Some(CountyBreak {
+                county_id,
+                seq: links.len() as i64 + 1,
+                reason: format!(
+                    "case #{case_id} entry {case_seq} is on no county link: it was written around the server"
+                ),
+            });
+        }
+        broken.extend(first_break);
+    }
+    Ok((checked, broken))
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed checkpoints of every chain's head.
+
+/// The head of one chain: `county:<id>` or `admin`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Head {
+    pub chain: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// What a checkpoint signs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Statement {
+    pub at: String,
+    pub heads: Vec<Head>,
+}
+
+/// A signed checkpoint as it is kept outside the database (one JSON line of the checkpoint
+/// file, the log's `checkpoint` field) and inside it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedCheckpoint {
+    pub statement: String,
+    pub signature: String,
+    pub public_key: String,
+}
+
+impl From<audit_checkpoint::Model> for SignedCheckpoint {
+    fn from(m: audit_checkpoint::Model) -> Self {
+        SignedCheckpoint {
+            statement: m.statement,
+            signature: m.signature,
+            public_key: m.public_key,
+        }
+    }
+}
+
+/// The signing key: an Ed25519 key from a 32-byte seed, given base64-encoded.
+pub struct Signer(ed25519_dalek::SigningKey);
+
+impl Signer {
+    pub fn from_base64(text: &str) -> std::result::Result<Signer, String> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "the audit key must be base64".to_string())?;
+        let seed: [u8; 32] = bytes.try_into().map_err(|_| {
+            "the audit key must be 32 bytes (base64 of an Ed25519 seed)".to_string()
+        })?;
+        Ok(Signer(ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    /// A new random key, base64 (for `xinfang audit keygen`).
+    pub fn generate_base64() -> String {
+        use base64::Engine;
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
+        base64::engine::general_purpose::STANDARD.encode(seed)
+    }
+
+    pub fn public_key_base64(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(self.0.verifying_key().as_bytes())
+    }
+
+    fn sign(&self, statement: &str) -> String {
+        use base64::Engine;
+        use ed25519_dalek::Signer as _;
+        base64::engine::general_purpose::STANDARD
+            .encode(self.0.sign(statement.as_bytes()).to_bytes())
+    }
+}
+
+/// The heads of every county chain and of the administrative record, now.
+pub async fn heads(db: &impl ConnectionTrait) -> Result<Vec<Head>> {
+    use sea_orm::{QuerySelect, Statement};
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT l.county_id, l.seq, l.hash FROM county_chain l \
+             JOIN (SELECT county_id, MAX(seq) AS seq FROM county_chain GROUP BY county_id) m \
+             ON m.county_id = l.county_id AND m.seq = l.seq ORDER BY l.county_id",
+        ))
+        .await?;
+    let mut heads = vec![];
+    for r in rows {
+        let county_id: i64 = r.try_get_by_index(0)?;
+        heads.push(Head {
+            chain: format!("county:{county_id}"),
+            seq: r.try_get_by_index(1)?,
+            hash: r.try_get_by_index(2)?,
+        });
+    }
+    let admin: Option<(i64, String)> = admin_event::Entity::find()
+        .select_only()
+        .column(admin_event::Column::Seq)
+        .column(admin_event::Column::Hash)
+        .order_by_desc(admin_event::Column::Seq)
+        .into_tuple()
+        .one(db)
+        .await?;
+    if let Some((seq, hash)) = admin {
+        heads.push(Head {
+            chain: "admin".into(),
+            seq,
+            hash,
+        });
+    }
+    Ok(heads)
+}
+
+/// Signs the heads of every chain and keeps the checkpoint in the database; the caller
+/// writes it outside too. `None` when nothing was written since the last checkpoint.
+pub async fn checkpoint(
+    db: &impl ConnectionTrait,
+    signer: &Signer,
+    at: DateTime<Utc>,
+) -> Result<Option<SignedCheckpoint>> {
+    let heads = heads(db).await?;
+    let last = audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::Id)
+        .one(db)
+        .await?;
+    if let Some(last) = &last
+        && serde_json::from_str::<Statement>(&last.statement).is_ok_and(|s| s.heads == heads)
+    {
+        return Ok(None);
+    }
+    let statement = serde_json::to_string(&Statement {
+        at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        heads,
+    })
+    .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    let signed = SignedCheckpoint {
+        signature: signer.sign(&statement),
+        public_key: signer.public_key_base64(),
+        statement,
+    };
+    audit_checkpoint::ActiveModel {
+        at: Set(at),
+        statement: Set(signed.statement.clone()),
+        signature: Set(signed.signature.clone()),
+        public_key: Set(signed.public_key.clone()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(signed))
+}
+
+/// The newest checkpoints kept in the database, newest first.
+pub async fn recent_checkpoints(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<audit_checkpoint::Model>> {
+    use sea_orm::QuerySelect;
+    Ok(audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// What holding the chains against the checkpoints found.
+#[derive(Debug, Default)]
+pub struct CheckpointReport {
+    pub checked: usize,
+    /// Each problem, in words.
+    pub problems: Vec<String>,
+}
+
+/// Holds every chain against every checkpoint — those in the database and those kept outside
+/// it (`external`) — and checks each signature against `trusted` (base64 public key). A
+/// checkpoint kept outside but missing inside, a signature that does not verify, or a chain
+/// whose link at a signed head is gone or different, is a problem.
+pub async fn verify_checkpoints(
+    db: &impl ConnectionTrait,
+    trusted: Option<&str>,
+    external: &[SignedCheckpoint],
+) -> Result<CheckpointReport> {
+    let inside: Vec<SignedCheckpoint> = audit_checkpoint::Entity::find()
+        .order_by_asc(audit_checkpoint::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(SignedCheckpoint::from)
+        .collect();
+    let mut report = CheckpointReport::default();
+    let mut all = inside.clone();
+    for c in external {
+        if !inside.contains(c) {
+            report.problems.push(format!(
+                "a checkpoint kept outside the database is missing from it: {}",
+                c.statement
+            ));
+            all.push(c.clone());
+        }
+    }
+    for c in &all {
+        report.checked += 1;
+        let Ok(statement) = serde_json::from_str::<Statement>(&c.statement) else {
+            report
+                .problems
+                .push(format!("a checkpoint is not readable: {}", c.statement));
+            continue;
+        };
+        let at = &statement.at;
+        if let Some(trusted) = trusted
+            && trusted.trim() != c.public_key
+        {
+            report.problems.push(format!(
+                "the checkpoint of {at} is signed with a key that is not the audit key"
+            ));
+            continue;
+        }
+        if !signature_holds(c) {
+            report.problems.push(format!(
+                "the checkpoint of {at} has a signature that does not verify"
+            ));
+            continue;
+        }
+        for head in &statement.heads {
+            let found = head_now(db, &head.chain, head.seq).await?;
+            match found {
+                None => report.problems.push(format!(
+                    "{} no longer reaches link {} signed at {at}: links were removed",
+                    head.chain, head.seq
+                )),
+                Some(hash) if hash != head.hash => report.problems.push(format!(
+                    "{} link {} differs from the one signed at {at}: the chain was rewritten",
+                    head.chain, head.seq
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn signature_holds(c: &SignedCheckpoint) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (Ok(key), Ok(sig)) = (b64.decode(&c.public_key), b64.decode(&c.signature)) else {
+        return false;
+    };
+    let (Ok(key), Ok(sig)) = (
+        <[u8; 32]>::try_from(key.as_slice()),
+        <[u8; 64]>::try_from(sig.as_slice()),
+    ) else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    key.verify_strict(
+        c.statement.as_bytes(),
+        &ed25519_dalek::Signature::from_bytes(&sig),
+    )
+    .is_ok()
+}
+
+/// The hash of a chain's link `seq` as the database holds it now.
+async fn head_now(db: &impl ConnectionTrait, chain: &str, seq: i64) -> Result<Option<String>> {
+    if chain == "admin" {
+        return Ok(admin_event::Entity::find()
+            .filter(admin_event::Column::Seq.eq(seq))
+            .one(db)
+            .await?
+            .map(|e| e.hash));
+    }
+    let Some(county_id) = chain
+        .strip_prefix("county:")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok(county_chain::Entity::find()
+        .filter(county_chain::Column::CountyId.eq(county_id))
+        .filter(county_chain::Column::Seq.eq(seq))
+        .one(db)
+        .await?
+        .map(|l| l.hash))
 }

@@ -553,7 +553,17 @@ async fn register_in_tx(
         "personCount": created.person_count,
         "acceptBy": accept_by,
     });
-    let entry = audit::append(&tx, created.id, now, actor, "REGISTER", detail, true).await?;
+    let entry = audit::append(
+        &tx,
+        created.county_id,
+        created.id,
+        now,
+        actor,
+        "REGISTER",
+        detail,
+        true,
+    )
+    .await?;
     let event = Event {
         case_id: created.id,
         entry_id: Some(entry.id),
@@ -580,6 +590,7 @@ async fn register_in_tx(
             request_hash: Set(request_hash.to_string()),
             case_id: Set(created.id),
             created_at: Set(now),
+            record_id: Set(None),
         }
         .insert(&tx)
         .await?;

@@ -20,6 +20,7 @@ pub use crate::logging::init_tracing;
 pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {
     settings.validate()?;
     let auth = crate::auth::auth_config(&settings)?;
+    let signer = settings.audit_signer()?;
     let (db, statements) = db::open_counted(&settings).await?;
     Migrator::up(&db, None)
         .await
@@ -29,6 +30,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         db,
         clock,
         auth,
+        signer,
         settings,
         metrics: Metrics::default(),
         bus,
@@ -73,8 +75,59 @@ pub fn start_server(
         state.clone(),
         Duration::from_secs(state.settings.deadline_scan_seconds.max(1)),
     );
+    spawn_checkpoints(state.clone());
     let schema = schema_for(&state);
     http::start(state, schema, bind)
+}
+
+/// Signs a checkpoint of every chain's head, keeps it in the database, and writes it
+/// outside: to the log, and to the checkpoint file if one is configured. `None` when there
+/// is no audit key, or nothing was written since the last checkpoint.
+pub async fn write_checkpoint(
+    state: &AppState,
+) -> Result<Option<crate::audit::SignedCheckpoint>, String> {
+    let Some(signer) = &state.signer else {
+        return Ok(None);
+    };
+    let Some(signed) = crate::audit::checkpoint(&state.db, signer, state.clock.now())
+        .await
+        .map_err(|e| e.message_for_operator())?
+    else {
+        return Ok(None);
+    };
+    let line = serde_json::to_string(&signed).map_err(|e| e.to_string())?;
+    tracing::info!(target: "xinfang::audit", checkpoint = %line, "audit checkpoint signed");
+    if let Some(path) = &state.settings.audit_checkpoint_file {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{line}").and_then(|_| f.sync_data()))
+            .map_err(|e| format!("cannot append to {}: {e}", path.display()))?;
+    }
+    Ok(Some(signed))
+}
+
+/// Signs a checkpoint every `--audit-checkpoint-seconds` while the server runs.
+fn spawn_checkpoints(state: Arc<AppState>) {
+    if state.signer.is_none() {
+        tracing::warn!("no audit key configured: checkpoints of the audit chains are not signed");
+        return;
+    }
+    let every = Duration::from_secs(state.settings.audit_checkpoint_seconds.max(1));
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopping.changed() => return,
+            }
+            if let Err(e) = write_checkpoint(&state).await {
+                tracing::error!(error = %e, "audit checkpoint failed");
+            }
+        }
+    });
 }
 
 async fn serve(state: Arc<AppState>) -> Result<(), String> {
@@ -92,6 +145,22 @@ async fn serve(state: Arc<AppState>) -> Result<(), String> {
         handle.stop(true).await;
     });
     server.await.map_err(|e| e.to_string())
+}
+
+/// Reads a checkpoint file: one signed checkpoint per line, blank lines skipped.
+fn read_checkpoint_file(
+    path: &std::path::Path,
+) -> Result<Vec<crate::audit::SignedCheckpoint>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| format!("{} line {}: not a checkpoint: {e}", path.display(), i + 1))
+        })
+        .collect()
 }
 
 async fn stop_signal() {
@@ -183,7 +252,30 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            action: AuditAction::Verify,
+            action: AuditAction::Keygen,
+        } => {
+            let key = crate::audit::Signer::generate_base64();
+            let public = crate::audit::Signer::from_base64(&key)?.public_key_base64();
+            println!("XINFANG_AUDIT_KEY={key}");
+            println!("XINFANG_AUDIT_PUBLIC_KEY={public}");
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Checkpoint,
+        } => {
+            if settings.audit_signer()?.is_none() {
+                return Err("set XINFANG_AUDIT_KEY or XINFANG_AUDIT_KEY_FILE to sign".into());
+            }
+            let clock = clock_for(&settings);
+            let state = build_state(settings, clock).await?;
+            match write_checkpoint(&state).await? {
+                Some(c) => println!("signed {}", c.statement),
+                None => println!("nothing was written since the last checkpoint"),
+            }
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify { checkpoints },
         } => {
             let db = db::open(&settings).await?;
             let (checked, broken) = crate::audit::verify_all(&db)
@@ -206,10 +298,49 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 ),
                 None => println!("administrative record: {admin_entries} entries, intact"),
             }
-            match (broken.is_empty(), admin_broken) {
-                (true, None) => Ok(()),
-                (true, Some(_)) => Err("the administrative record is broken".into()),
-                (false, _) => Err(format!("{} case records are broken", broken.len())),
+            let (links, county_broken) = crate::audit::verify_counties(&db)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            for b in &county_broken {
+                println!(
+                    "BROKEN  county #{} chain: link {} — {}",
+                    b.county_id, b.seq, b.reason
+                );
+            }
+            println!("county chains: {links} links checked");
+            let external = match checkpoints.or(settings.audit_checkpoint_file.clone()) {
+                Some(path) => read_checkpoint_file(&path)?,
+                None => vec![],
+            };
+            let trusted = match (&settings.audit_public_key, settings.audit_signer()?) {
+                (Some(k), _) => Some(k.trim().to_string()),
+                (None, Some(signer)) => Some(signer.public_key_base64()),
+                (None, None) => {
+                    println!(
+                        "WARNING  no audit key or public key given: signatures are checked, but not who made them"
+                    );
+                    None
+                }
+            };
+            let report = crate::audit::verify_checkpoints(&db, trusted.as_deref(), &external)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            for p in &report.problems {
+                println!("BROKEN  checkpoint: {p}");
+            }
+            println!(
+                "{} signed checkpoints held against the chains ({} kept outside the database)",
+                report.checked,
+                external.len()
+            );
+            let failures = broken.len()
+                + usize::from(admin_broken.is_some())
+                + county_broken.len()
+                + report.problems.len();
+            if failures == 0 {
+                Ok(())
+            } else {
+                Err(format!("the record is broken in {failures} places"))
             }
         }
         Command::Seed { cases, password } => {

@@ -57,11 +57,20 @@ pub enum Command {
     },
 }
 
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum AuditAction {
-    /// Re-compute every case's hash chain and report the first broken link of each
-    /// (exit code 1 when any is broken).
-    Verify,
+    /// Re-compute every case's chain, every county's chain and the administrative record,
+    /// and hold them against every signed checkpoint (exit code 1 when anything is broken).
+    Verify {
+        /// A checkpoint file kept outside the database (JSON lines, as the server writes
+        /// them); defaults to --audit-checkpoint-file.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Sign the heads of every chain now (as the server does periodically).
+    Checkpoint,
+    /// Print a new audit key (for XINFANG_AUDIT_KEY) and its public key.
+    Keygen,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +273,30 @@ pub struct Settings {
     /// satisfaction rate (as some provinces do). Off by default.
     #[arg(long, env = "XINFANG_UNRATED_COUNTS_AS_SATISFIED", global = true)]
     pub unrated_counts_as_satisfied: bool,
+    /// The Ed25519 key (base64 of a 32-byte seed) that signs checkpoints of the audit
+    /// chains; keep it away from the database. Required in production.
+    #[arg(long, env = "XINFANG_AUDIT_KEY", hide_env_values = true, global = true)]
+    pub audit_key: Option<String>,
+    /// A file holding the audit key.
+    #[arg(long, env = "XINFANG_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
+    /// The public key checkpoints must be signed with, for `audit verify` on a machine that
+    /// does not hold the audit key (base64).
+    #[arg(long, env = "XINFANG_AUDIT_PUBLIC_KEY", global = true)]
+    pub audit_public_key: Option<String>,
+    /// How often the server signs a checkpoint of the audit chains, in seconds (only when
+    /// something was written since the last one).
+    #[arg(
+        long,
+        env = "XINFANG_AUDIT_CHECKPOINT_SECONDS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub audit_checkpoint_seconds: u64,
+    /// A file, outside the database, that every checkpoint is appended to as a JSON line
+    /// (besides the log).
+    #[arg(long, env = "XINFANG_AUDIT_CHECKPOINT_FILE", global = true)]
+    pub audit_checkpoint_file: Option<PathBuf>,
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,
@@ -303,6 +336,20 @@ impl Settings {
                 Ok(secret)
             }
         }
+    }
+
+    /// The checkpoint signer, if an audit key is configured; production needs one.
+    pub fn audit_signer(&self) -> Result<Option<crate::audit::Signer>, String> {
+        let text = match (&self.audit_key, &self.audit_key_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the audit key file {}: {e}", path.display()))?,
+            (None, None) if self.production() => {
+                return Err("production needs an audit key to sign checkpoints: set XINFANG_AUDIT_KEY or XINFANG_AUDIT_KEY_FILE (`xinfang audit keygen` makes one)".into());
+            }
+            (None, None) => return Ok(None),
+        };
+        crate::audit::Signer::from_base64(&text).map(Some)
     }
 
     /// Checks that hold before anything starts.

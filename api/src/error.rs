@@ -38,8 +38,12 @@ pub enum AppError {
     RateLimited(String),
     Unavailable(String),
     /// A retry of an action already done under the same idempotency key: the caller answers
-    /// with the case as it is now, as the first call did (never sent as an error).
-    Replayed(i64),
+    /// with the case (and the record the action created or decided) as it is now, as the
+    /// first call did (never sent as an error).
+    Replayed {
+        case_id: i64,
+        record_id: Option<i64>,
+    },
     Internal(String),
     Db(DbErr),
 }
@@ -112,7 +116,7 @@ impl AppError {
             | AppError::RateLimited(m)
             | AppError::Unavailable(m) => m.clone(),
             AppError::Internal(_) | AppError::Db(_) => "internal error".to_string(),
-            AppError::Replayed(_) => "this request was already carried out".to_string(),
+            AppError::Replayed { .. } => "this request was already carried out".to_string(),
         }
     }
 
@@ -127,7 +131,7 @@ impl AppError {
             AppError::DeadlinePassed(_) => "DEADLINE_PASSED",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-            AppError::Replayed(_) => "CONFLICT",
+            AppError::Replayed { .. } => "CONFLICT",
             AppError::Internal(_) | AppError::Db(_) => "INTERNAL",
         }
     }

@@ -897,6 +897,17 @@ pub async fn admin_record(
     ))
 }
 
+/// The newest signed checkpoints of the audit chains, newest first: for an administrator of
+/// a top-level unit, since they cover the deployment.
+pub async fn audit_checkpoints(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    limit: u64,
+) -> Result<Vec<xinfang_entity::audit_checkpoint::Model>> {
+    viewer.top_level_admin("reads the audit checkpoints")?;
+    crate::audit::recent_checkpoints(db, limit).await
+}
+
 /// Checks the whole administrative chain: for an administrator of a top-level unit, since
 /// the chain spans the deployment.
 pub async fn check_admin_record(

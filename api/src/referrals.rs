@@ -15,7 +15,7 @@ use crate::records::ReferralRecord;
 use crate::validate;
 use crate::workflow::{
     ACCEPTANCE_DAYS, Caller, HANDLING_DAYS, OBJECTION_WORKING_DAYS, Open, TEXT_MAX, finish_open,
-    invalid, open, participant, save, text, unchanged,
+    invalid, open, participant, replayed, save, text, unchanged, with_record,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -109,7 +109,14 @@ pub async fn transfer(
         "referralId": created.id, "mode": input.mode.as_str(), "fromUnitId": sender, "toUnitId": receiver.id,
         "reason": input.reason, "reportDueAt": report_due_at,
     });
-    let case = save(open, changes, input.mode.as_str(), detail, true).await?;
+    let case = save(
+        with_record(open, created.id),
+        changes,
+        input.mode.as_str(),
+        detail,
+        true,
+    )
+    .await?;
     Ok((created, case))
 }
 
@@ -172,6 +179,9 @@ async fn open_referral(
     action: ReferralAction,
     expected_version: Option<i32>,
 ) -> Result<(Open, referral::Model)> {
+    // A retry under the same key is answered before the referral's state is looked at: the
+    // first call changed it.
+    replayed(caller.db, caller).await?;
     let found = referral::Entity::find_by_id(referral_id)
         .one(caller.db)
         .await?
@@ -261,7 +271,7 @@ pub async fn acknowledge_referral(
     let row = row.update(&open.tx).await?;
     drop_pending_relation(&open, found.to_unit_id).await?;
     save(
-        open,
+        with_record(open, row.id),
         unchanged(),
         "REFERRAL_ACKNOWLEDGED",
         json!({ "referralId": referral_id }),
@@ -299,7 +309,7 @@ pub async fn object_referral(
     let row = row.update(&open.tx).await?;
     open.inbox = Some((found.from_unit_id, InboxKind::Objection, Some(referral_id)));
     save(
-        open,
+        with_record(open, row.id),
         unchanged(),
         "REFERRAL_OBJECTED",
         json!({ "referralId": referral_id, "reason": reason }),
@@ -374,7 +384,7 @@ pub async fn resolve_objection(
         "OBJECTION_OVERRULED"
     };
     save(
-        open,
+        with_record(open, row.id),
         changes,
         action,
         json!({ "referralId": referral_id, "note": note }),

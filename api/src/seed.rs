@@ -1450,6 +1450,7 @@ const REPORT_COLUMNS: &str = "id case_id referral_id text filed_by_user_id filed
      decided_at note";
 const EVENT_COLUMNS: &str =
     "case_id seq at actor_user_id actor_unit_id action detail public prev_hash hash";
+const CHAIN_COLUMNS: &str = "county_id seq case_id case_seq entry_hash prev_hash hash";
 
 /// Rows of one table, written as multi-row INSERTs.
 struct Rows {
@@ -1539,12 +1540,49 @@ fn generate(world: World, total: usize, sender: tokio::sync::mpsc::Sender<Batch>
         numbers.push(format!("XF-{year}-{:06}", *n));
     }
     let mut ids = Ids::default();
+    // The county chain links every entry once more, in the order they are generated.
+    let mut chain_head = (0i64, audit::GENESIS.to_string());
     let mut start = 0;
     while start < plans.len() {
         let end = (start + CHUNK_CASES).min(plans.len());
         let mut batch = CaseRows::default();
         for i in start..end {
+            let first_event = batch.events.rows.len();
             build_case(&world, &plans, i, &numbers[i], &mut ids, &mut batch);
+            for e in first_event..batch.events.rows.len() {
+                let (
+                    Value::BigInt(Some(case_id)),
+                    Value::Int(Some(case_seq)),
+                    Value::String(Some(entry_hash)),
+                ) = (
+                    &batch.events.rows[e][0],
+                    &batch.events.rows[e][1],
+                    &batch.events.rows[e][9],
+                )
+                else {
+                    unreachable!("event rows are (case_id, seq, …, hash)")
+                };
+                let seq = chain_head.0 + 1;
+                let hash = audit::county_link_hash(
+                    &chain_head.1,
+                    summary.county_id,
+                    seq,
+                    *case_id,
+                    *case_seq,
+                    entry_hash,
+                );
+                let row = vec![
+                    summary.county_id.into(),
+                    seq.into(),
+                    (*case_id).into(),
+                    (*case_seq).into(),
+                    entry_hash.clone().into(),
+                    chain_head.1.clone().into(),
+                    hash.clone().into(),
+                ];
+                batch.chain.push(row);
+                chain_head = (seq, hash);
+            }
             *summary
                 .by_status
                 .entry(plans[i].status.as_str())
@@ -1582,6 +1620,7 @@ struct CaseRows {
     supervisions: Rows,
     reports: Rows,
     events: Rows,
+    chain: Rows,
 }
 
 impl Default for CaseRows {
@@ -1598,6 +1637,7 @@ impl Default for CaseRows {
             supervisions: Rows::new("supervisions", SUPERVISION_COLUMNS),
             reports: Rows::new("completion_reports", REPORT_COLUMNS),
             events: Rows::new("case_events", EVENT_COLUMNS),
+            chain: Rows::new("county_chain", CHAIN_COLUMNS),
         }
     }
 }
@@ -1616,6 +1656,7 @@ impl CaseRows {
             self.supervisions,
             self.reports,
             self.events,
+            self.chain,
         ]
     }
 }

@@ -16,6 +16,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<Clock>,
     pub auth: AuthConfig,
+    /// Signs checkpoints of the audit chains (none in dev without a key).
+    pub signer: Option<crate::audit::Signer>,
     pub settings: Settings,
     pub metrics: Metrics,
     pub bus: Bus,

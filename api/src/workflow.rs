@@ -152,6 +152,8 @@ pub(crate) struct Open {
     pub(crate) inbox: Option<(i64, InboxKind, Option<i64>)>,
     /// The key to record with the change, and whose it is.
     pub(crate) idempotency: Option<(i64, Idempotency)>,
+    /// The record the action created or decided, remembered with the key.
+    pub(crate) record: Option<i64>,
 }
 
 pub(crate) async fn open(
@@ -201,7 +203,10 @@ pub(crate) async fn replayed(db: &impl ConnectionTrait, caller: &Caller<'_>) -> 
             .await?;
     match found {
         Some(row) if row.operation == i.operation && row.request_hash == i.request_hash => {
-            Err(AppError::Replayed(row.case_id))
+            Err(AppError::Replayed {
+                case_id: row.case_id,
+                record_id: row.record_id,
+            })
         }
         Some(_) => Err(conflict(
             "this idempotency key was already used for a different request",
@@ -232,7 +237,14 @@ pub(crate) async fn finish_open(
             .idempotency
             .clone()
             .map(|i| (caller.viewer.user_id, i)),
+        record: None,
     })
+}
+
+/// Remembers the record an action created or decided with its idempotency key.
+pub(crate) fn with_record(mut open: Open, record_id: i64) -> Open {
+    open.record = Some(record_id);
+    open
 }
 
 /// Writes the case's changes (bumping its version, guarded by the version read), appends the
@@ -252,6 +264,7 @@ pub(crate) async fn save(
         bus,
         inbox,
         idempotency,
+        record,
         ..
     } = open;
     changes.updated_at = Set(now);
@@ -271,7 +284,17 @@ pub(crate) async fn save(
             case.number
         )));
     }
-    let entry = audit::append(&tx, case.id, now, actor, action, detail, public).await?;
+    let entry = audit::append(
+        &tx,
+        case.county_id,
+        case.id,
+        now,
+        actor,
+        action,
+        detail,
+        public,
+    )
+    .await?;
     if let Some((user_id, i)) = idempotency {
         xinfang_entity::idempotency_key::ActiveModel {
             user_id: Set(user_id),
@@ -280,6 +303,7 @@ pub(crate) async fn save(
             request_hash: Set(i.request_hash),
             case_id: Set(case.id),
             created_at: Set(now),
+            record_id: Set(record),
         }
         .insert(&tx)
         .await?;
@@ -477,7 +501,7 @@ pub async fn request_extension(
     .insert(&open.tx)
     .await?;
     save(
-        open,
+        with_record(open, created.id),
         unchanged(),
         "EXTENSION_REQUESTED",
         json!({ "extensionId": created.id, "days": days, "reason": reason }),
@@ -552,7 +576,14 @@ pub async fn decide_extension(
     };
     // An approved extension, with its reason, is shown to the petitioner.
     let detail = json!({ "extensionId": request.id, "days": request.days, "reason": request.reason, "handleBy": new_deadline });
-    let case = save(open, changes, action, detail, approve).await?;
+    let case = save(
+        with_record(open, decided.id),
+        changes,
+        action,
+        detail,
+        approve,
+    )
+    .await?;
     Ok((decided, case))
 }
 
@@ -837,7 +868,7 @@ pub async fn issue_supervision(
     let mut open = open;
     open.inbox = Some((open.case.lead_unit_id, InboxKind::Supervision, None));
     save(
-        open,
+        with_record(open, created.id),
         unchanged(),
         "SUPERVISION_ISSUED",
         json!({ "supervisionId": created.id, "dueAt": due_at }),
@@ -872,7 +903,7 @@ pub async fn answer_supervision(
     answered.answered_at = Set(Some(open.now));
     let answered = answered.update(&open.tx).await?;
     save(
-        open,
+        with_record(open, answered.id),
         unchanged(),
         "SUPERVISION_ANSWERED",
         json!({ "supervisionId": supervision_id, "onTime": on_time }),
@@ -1041,7 +1072,7 @@ pub async fn file_completion_report(
     let mut changes = unchanged();
     changes.status = Set(CaseStatus::Reported);
     save(
-        open,
+        with_record(open, created.id),
         changes,
         "COMPLETION_REPORT_FILED",
         json!({ "reportId": created.id }),
@@ -1099,7 +1130,7 @@ pub async fn decide_completion_report(
         "COMPLETION_REPORT_REJECTED"
     };
     let case = save(
-        open,
+        with_record(open, decided.id),
         changes,
         action,
         json!({ "reportId": report_id, "note": note }),

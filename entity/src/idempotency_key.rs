@@ -13,6 +13,8 @@ pub struct Model {
     pub request_hash: String,
     pub case_id: i64,
     pub created_at: DateTimeUtc,
+    /// The record the action created or decided, when it answers with one.
+    pub record_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 //! crate knows neither rules nor GraphQL.
 
 pub mod admin_event;
+pub mod audit_checkpoint;
 pub mod calendar_day;
 pub mod case;
 pub mod case_event;
@@ -10,6 +11,7 @@ pub mod case_number_counter;
 pub mod case_petitioner;
 pub mod case_unit;
 pub mod completion_report;
+pub mod county_chain;
 pub mod deadline_notice;
 pub mod evaluation;
 pub mod extension;

@@ -8,6 +8,10 @@ mod m20261122_000002_case_sight;
 mod m20261201_000003_discipline_body;
 mod m20261201_000004_admin_events;
 mod m20261201_000005_no_truncate;
+mod m20261201_000006_county_chain;
+mod m20261201_000007_idempotent_records;
+
+pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
 pub struct Migrator;
 
@@ -20,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_discipline_body::Migration),
             Box::new(m20261201_000004_admin_events::Migration),
             Box::new(m20261201_000005_no_truncate::Migration),
+            Box::new(m20261201_000006_county_chain::Migration),
+            Box::new(m20261201_000007_idempotent_records::Migration),
         ]
     }
 }

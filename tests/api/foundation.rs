@@ -572,7 +572,7 @@ fn bootstrap_creates_the_county_once_and_refuses_a_second_time() {
 }
 
 #[test]
-fn production_refuses_to_start_without_a_strong_secret_or_with_the_test_clock() {
+fn production_refuses_to_start_without_its_secrets_or_with_the_test_clock() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
     let out = xinfang()
@@ -622,6 +622,23 @@ fn production_refuses_to_start_without_a_strong_secret_or_with_the_test_clock() 
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("test clock"));
+
+    // Without the key that signs the audit checkpoints.
+    let out = xinfang()
+        .args([
+            "serve",
+            "--env",
+            "production",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+        ])
+        .env("XINFANG_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("XINFANG_AUDIT_KEY"));
 }
 
 #[tokio::test]

@@ -935,6 +935,177 @@ async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
         "{stdout}"
     );
     assert!(stdout.contains(&format!("case #{other_id}")), "{stdout}");
+    // The county chain names the removed case's first entry as the first broken link.
+    assert!(
+        stdout.contains(&format!(
+            "case #{other_id} entry 1: the timeline entry it covers was removed"
+        )),
+        "{stdout}"
+    );
+}
+
+use crate::support::AUDIT_KEY;
+
+fn audit(app: &crate::support::TestApp, args: &[&str], file: &std::path::Path) -> (i32, String) {
+    let out = crate::support::xinfang()
+        .arg("audit")
+        .args(args)
+        .args(["--database-url", &app.db_url, "--audit-key", AUDIT_KEY])
+        .arg("--audit-checkpoint-file")
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_signed_checkpoint_catches_a_record_cut_short_and_made_consistent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoints.jsonl");
+    let app = crate::support::spawn_app_with(&["--audit-key", AUDIT_KEY]).await;
+    let county = fixtures::county(&app).await;
+    fixtures::register(&app, county.token("a_staff"), json!({"title": "另一件"})).await;
+    let (id, _) = fixtures::register(&app, county.token("a_staff"), json!({})).await;
+    ok(
+        &app,
+        county.token("a_staff"),
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": 1, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+    ok(
+        &app,
+        county.token("a_staff"),
+        "addProgressNote",
+        json!({"caseId": id, "text": "约谈"}),
+        "__typename",
+    )
+    .await;
+
+    let (status, out) = audit(&app, &["checkpoint"], &file);
+    assert_eq!(status, 0, "{out}");
+    // Every change to a case is one entry, so the county's chain is as long as the versions
+    // of its cases add up to: 1 + 3.
+    let q = "{ auditCheckpoints { statement signature publicKey } }";
+    let answer = app
+        .gql(Some(county.token("county_admin")), q, json!({}))
+        .await;
+    let checkpoints = answer["data"]["auditCheckpoints"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(checkpoints.len(), 1, "{answer}");
+    let statement: serde_json::Value =
+        serde_json::from_str(checkpoints[0]["statement"].as_str().unwrap()).unwrap();
+    let chain = format!("county:{}", county.county);
+    let head = statement["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["chain"] == chain.as_str())
+        .unwrap_or_else(|| panic!("{statement}"));
+    assert_eq!(head["seq"], 4, "{statement}");
+    // The administrative record (the fixture's accounts) is signed too.
+    assert!(
+        statement["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["chain"] == "admin" && h["seq"].as_i64() > Some(0)),
+        "{statement}"
+    );
+    // The copy kept outside the database is the same signed text.
+    let outside: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&file).unwrap().trim()).unwrap();
+    assert_eq!(outside, checkpoints[0], "{outside}");
+    // Only the top-level administrator reads them.
+    let refused = app
+        .gql(Some(county.token("bureau_staff")), q, json!({}))
+        .await;
+    assert_eq!(code(&refused), Some("FORBIDDEN"), "{refused}");
+    // Nothing new written: a second checkpoint is not signed.
+    let (status, out) = audit(&app, &["checkpoint"], &file);
+    assert_eq!(
+        (status, out.contains("nothing was written")),
+        (0, true),
+        "{out}"
+    );
+
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("1 signed checkpoints held"), "{out}");
+
+    // Someone with the database's keys removes the newest entry, its county link and the
+    // checkpoint kept inside, and winds the case's version back: every chain in the database
+    // is consistent again.
+    use sea_orm::ConnectionTrait;
+    let db = app.db();
+    let case_id: i64 = id_of(&id);
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        for table in ["case_events", "county_chain", "audit_checkpoints"] {
+            db.execute_unprepared(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
+                .await
+                .unwrap();
+        }
+    } else {
+        for table in ["case_events", "county_chain", "audit_checkpoints"] {
+            db.execute_unprepared(&format!("DROP TRIGGER {table}_no_delete"))
+                .await
+                .unwrap();
+        }
+    }
+    db.execute_unprepared(&format!(
+        "DELETE FROM case_events WHERE case_id = {case_id} AND seq = 3; \
+         DELETE FROM county_chain WHERE case_id = {case_id} AND case_seq = 3; \
+         DELETE FROM audit_checkpoints; \
+         UPDATE cases SET version = 2 WHERE id = {case_id}"
+    ))
+    .await
+    .unwrap();
+    let q = "query($id: ID!) { auditIntegrity(caseId: $id) { intact entries } }";
+    let report = app
+        .gql(Some(county.token("bureau_staff")), q, json!({"id": id}))
+        .await;
+    assert_eq!(
+        report["data"]["auditIntegrity"],
+        json!({"intact": true, "entries": 2}),
+        "the case's own chain cannot tell: {report}"
+    );
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains("kept outside the database is missing from it"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{chain} no longer reaches link 4")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("BROKEN  county"),
+        "the county chain itself is consistent: {out}"
+    );
+}
+
+fn id_of(global_id: &str) -> i64 {
+    String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, global_id)
+            .unwrap(),
+    )
+    .unwrap()
+    .rsplit(':')
+    .next()
+    .unwrap()
+    .parse()
+    .unwrap()
 }
 
 #[tokio::test]
@@ -1134,4 +1305,165 @@ async fn a_case_action_retried_with_its_key_gets_the_first_answer() {
         )
         .await;
     assert_eq!(after["data"]["case"]["timeline"]["totalCount"], 2);
+}
+
+/// Sends the same keyed request three times at once and once more after, and returns the
+/// four answers.
+async fn four_copies(
+    app: &crate::support::TestApp,
+    token: &str,
+    name: &str,
+    input: serde_json::Value,
+    selection: &str,
+) -> Vec<serde_json::Value> {
+    let at_once = (0..3).map(|_| mutate(app, token, name, input.clone(), selection));
+    let mut answers = futures_util::future::join_all(at_once).await;
+    answers.push(mutate(app, token, name, input.clone(), selection).await);
+    answers
+}
+
+/// Every answer names the same record (`field` of the payload), which it returns.
+fn one_record<'a>(answers: &'a [serde_json::Value], name: &str, field: &str) -> &'a str {
+    let first = answers[0]["data"][name][field]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", answers[0]));
+    for a in answers {
+        assert_eq!(a["data"][name][field]["id"], first, "{a}");
+    }
+    first
+}
+
+#[tokio::test]
+async fn an_action_answering_with_a_record_retried_with_its_key_gets_that_record() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(&app, bureau, json!({})).await;
+    let timeline = |token: &'static str| {
+        let (app, id, county) = (&app, id.clone(), &county);
+        async move {
+            app.gql(
+                Some(county.token(token)),
+                "query($id: ID!) { case(id: $id) { version timeline { totalCount } extensions { id } supervisions { id } } }",
+                json!({"id": id}),
+            )
+            .await["data"]["case"]
+                .clone()
+        }
+    };
+
+    // 转办: one referral, one handover, whichever copy got through first.
+    let transfer = json!({"caseId": id, "expectedVersion": 1, "toUnitId": gid("OrgUnit", county.dept_a),
+        "mode": "TRANSFER", "reason": "依职能转办", "idempotencyKey": "t-1"});
+    let answers = four_copies(
+        &app,
+        bureau,
+        "transferCase",
+        transfer,
+        "referral { id status }",
+    )
+    .await;
+    let referral = one_record(&answers, "transferCase", "referral").to_string();
+    let now = timeline("a_staff").await;
+    assert_eq!(
+        (
+            now["version"].clone(),
+            now["timeline"]["totalCount"].clone()
+        ),
+        (json!(2), json!(2)),
+        "{now}"
+    );
+
+    // 签收 by the receiver: all copies see it acknowledged; without the key a repeat is refused.
+    let ack = json!({"referralId": referral, "idempotencyKey": "ack-1"});
+    let answers = four_copies(
+        &app,
+        county.token("a_staff"),
+        "acknowledgeReferral",
+        ack.clone(),
+        "referral { id status }",
+    )
+    .await;
+    one_record(&answers, "acknowledgeReferral", "referral");
+    for a in &answers {
+        assert_eq!(
+            a["data"]["acknowledgeReferral"]["referral"]["status"], "ACKNOWLEDGED",
+            "{a}"
+        );
+    }
+    let refused = mutate(
+        &app,
+        county.token("a_staff"),
+        "acknowledgeReferral",
+        json!({"referralId": referral}),
+        "referral { id }",
+    )
+    .await;
+    assert!(refused["errors"].is_array(), "{refused}");
+    ok(
+        &app,
+        county.token("a_staff"),
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": 3, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+
+    // 延期申请: one request, the same one in every answer.
+    let ask = json!({"caseId": id, "days": 10, "reason": "需现场勘验", "idempotencyKey": "ext-1"});
+    let answers = four_copies(
+        &app,
+        county.token("a_staff"),
+        "requestExtension",
+        ask,
+        "extension { id status }",
+    )
+    .await;
+    let extension = one_record(&answers, "requestExtension", "extension").to_string();
+    // 审批: decided once; the retries answer with the approved request.
+    let decide = json!({"extensionId": extension, "approve": true, "idempotencyKey": "dec-1"});
+    let answers = four_copies(
+        &app,
+        county.token("a_leader"),
+        "decideExtension",
+        decide,
+        "extension { id status }",
+    )
+    .await;
+    assert_eq!(
+        one_record(&answers, "decideExtension", "extension"),
+        extension
+    );
+    for a in &answers {
+        assert_eq!(
+            a["data"]["decideExtension"]["extension"]["status"], "APPROVED",
+            "{a}"
+        );
+    }
+
+    // 督办 by the bureau: one order.
+    let order = json!({"caseId": id, "text": "请于五日内报告进展", "dueAt": "2099-01-01T00:00:00Z", "idempotencyKey": "sup-1"});
+    let answers = four_copies(
+        &app,
+        bureau,
+        "issueSupervision",
+        order,
+        "supervision { id }",
+    )
+    .await;
+    let supervision = one_record(&answers, "issueSupervision", "supervision").to_string();
+
+    let now = timeline("a_staff").await;
+    assert_eq!(now["extensions"], json!([{"id": extension}]), "{now}");
+    assert_eq!(now["supervisions"], json!([{"id": supervision}]), "{now}");
+    // Registration, transfer, acknowledgement, acceptance, extension asked and approved,
+    // supervision: seven entries, one per action however often it was sent.
+    assert_eq!(now["timeline"]["totalCount"], 7, "{now}");
+
+    // The same key for another request is CONFLICT and changes nothing.
+    let other = mutate(&app, bureau, "issueSupervision",
+        json!({"caseId": id, "text": "另一份督办", "dueAt": "2099-01-01T00:00:00Z", "idempotencyKey": "sup-1"}),
+        "supervision { id }").await;
+    assert_eq!(code(&other), Some("CONFLICT"), "{other}");
+    assert_eq!(timeline("a_staff").await["timeline"]["totalCount"], 7);
 }

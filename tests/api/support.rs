@@ -12,6 +12,8 @@ use xinfang_api::state::AppState;
 
 pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!";
 pub const PASSWORD: &str = "correct horse battery";
+/// The test servers' checkpoint key: an Ed25519 seed of 32 bytes of 7, base64.
+pub const AUDIT_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
@@ -151,6 +153,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     }
     if !extra.contains(&"production") {
         args.push("--test-clock");
+    } else if !extra.contains(&"--audit-key") {
+        args.extend(["--audit-key", AUDIT_KEY]);
     }
     args.extend_from_slice(extra);
     let cli = <Cli as clap::Parser>::try_parse_from(args).expect("valid test flags");

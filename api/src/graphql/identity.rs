@@ -724,6 +724,20 @@ pub struct AdminRecordIntegrity {
     pub reason: Option<String>,
 }
 
+/// 审计签名 — the heads of every audit chain (each county's and the administrative record's),
+/// signed with the audit key, which the database does not hold. Keep copies elsewhere and
+/// give them to `xinfang audit verify --checkpoints`.
+#[derive(SimpleObject)]
+pub struct AuditCheckpoint {
+    pub at: Instant,
+    /// The signed JSON text, byte for byte: `{"at", "heads": [{"chain", "seq", "hash"}]}`.
+    pub statement: String,
+    /// Ed25519 signature of `statement`, base64.
+    pub signature: String,
+    /// The public key that verifies it, base64.
+    pub public_key: String,
+}
+
 #[derive(Default)]
 pub struct AdminRecordQuery;
 
@@ -759,6 +773,26 @@ impl AdminRecordQuery {
                 })
                 .collect(),
         })
+    }
+
+    /// 审计签名 — the newest signed checkpoints (at most 100), newest first. An ADMIN of the
+    /// top-level unit.
+    async fn audit_checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] last: i32,
+    ) -> GqlResult<Vec<AuditCheckpoint>> {
+        let me = viewer(ctx)?;
+        let rows = domain::audit_checkpoints(&state(ctx).db, me, last.clamp(1, 100) as u64).await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| AuditCheckpoint {
+                at: Instant(c.at),
+                statement: c.statement,
+                signature: c.signature,
+                public_key: c.public_key,
+            })
+            .collect())
     }
 
     /// 管理记录校验 — re-computes the whole administrative chain. An ADMIN of the top-level unit.

@@ -47,6 +47,36 @@ fn keyed_caller<'a>(
     Ok(c)
 }
 
+/// What an action came to: its own answer, or — for a retry of one already done under the
+/// same key — the case and the record the first call left.
+enum Outcome<T> {
+    Done(T),
+    /// The id of the record the first call created or decided.
+    Replayed(i64),
+}
+
+/// Sorts an action's result into [`Outcome`]. A refusal of a keyed request is looked at once
+/// more: the identical request that won a race (and changed what this one checked) makes it a
+/// replay, not a refusal.
+async fn outcome<T>(caller: &Caller<'_>, done: Result<T>) -> Result<Outcome<T>> {
+    let replay = |record_id: Option<i64>| match record_id {
+        Some(record_id) => Ok(Outcome::Replayed(record_id)),
+        None => Err(AppError::Internal(
+            "a replayed key without its record".into(),
+        )),
+    };
+    match done {
+        Ok(v) => Ok(Outcome::Done(v)),
+        Err(AppError::Replayed { record_id, .. }) => replay(record_id),
+        Err(e) if caller.idempotency.is_some() => match workflow::replayed(caller.db, caller).await
+        {
+            Err(AppError::Replayed { record_id, .. }) => replay(record_id),
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 /// The answer to an action: the case after it — or, for a retry of one already done under
 /// the same key (found before the action, or by losing the race to the first call), the case
 /// as it is now, as the first call answered.
@@ -57,10 +87,10 @@ async fn replay_or(
 ) -> GqlResult<CaseActionPayload> {
     let replayed = match done {
         Ok(case) => return Ok(case_payload(case)),
-        Err(AppError::Replayed(id)) => id,
+        Err(AppError::Replayed { case_id, .. }) => case_id,
         Err(AppError::Conflict(m)) if caller.idempotency.is_some() => {
             match workflow::replayed(caller.db, caller).await {
-                Err(AppError::Replayed(id)) => id,
+                Err(AppError::Replayed { case_id, .. }) => case_id,
                 _ => return Err(AppError::Conflict(m).into()),
             }
         }
@@ -70,6 +100,63 @@ async fn replay_or(
         .await?
         .ok_or(AppError::NotFound("case"))?;
     Ok(CaseActionPayload { case })
+}
+
+/// A retried extension action's answer: the extension and its case as they are now.
+async fn replayed_extension(ctx: &Context<'_>, id: i64) -> GqlResult<ExtensionPayload> {
+    let (case, extension) = crate::records::visible_extension(&state(ctx).db, viewer(ctx)?, id)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok(ExtensionPayload {
+        extension: Extension(extension),
+        case: Case(case),
+    })
+}
+
+/// A retried supervision action's answer.
+async fn replayed_supervision(ctx: &Context<'_>, id: i64) -> GqlResult<SupervisionPayload> {
+    let (case, order) = crate::records::visible_supervision(&state(ctx).db, viewer(ctx)?, id)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok(SupervisionPayload {
+        supervision: Supervision(order),
+        case: Case(case),
+    })
+}
+
+/// A retried completion-report action's answer.
+async fn replayed_report(ctx: &Context<'_>, id: i64) -> GqlResult<CompletionReportPayload> {
+    let (case, report) =
+        crate::records::visible_completion_report(&state(ctx).db, viewer(ctx)?, id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+    Ok(CompletionReportPayload {
+        report: CompletionReport(report),
+        case: Case(case),
+    })
+}
+
+/// The referral a retried referral action acted on, as the viewer may see it now.
+async fn replayed_referral(ctx: &Context<'_>, id: i64) -> Result<ReferralRecord> {
+    crate::referrals::visible_referral(&state(ctx).db, viewer(ctx)?, id)
+        .await?
+        .map(|(_, r)| r)
+        .ok_or(AppError::NotFound("referral"))
+}
+
+/// The answer to an action on a referral, or to its retry.
+async fn referral_action(
+    ctx: &Context<'_>,
+    caller: &Caller<'_>,
+    done: Result<ReferralRecord>,
+) -> GqlResult<ReferralActionPayload> {
+    let referral = match outcome(caller, done).await? {
+        Outcome::Done(r) => r,
+        Outcome::Replayed(record_id) => replayed_referral(ctx, record_id).await?,
+    };
+    Ok(ReferralActionPayload {
+        referral: Referral::new(referral),
+    })
 }
 
 /// The case after an action, as the viewer may still see it (a transfer can take it away).
@@ -595,21 +682,29 @@ pub struct AddProgressNoteInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct RequestExtensionInput {
     pub case_id: ID,
     /// 1 to 30; all extensions of a case total at most 30 days.
     pub days: i32,
     pub reason: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct DecideExtensionInput {
     /// The case's version as you read it; a stale one is CONFLICT.
     pub expected_version: Option<i32>,
     pub extension_id: ID,
     pub approve: bool,
     pub note: Option<String>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject, Debug)]
@@ -667,17 +762,25 @@ pub struct DecideReviewInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct IssueSupervisionInput {
     pub case_id: ID,
     pub text: String,
     pub due_at: Instant,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct AnswerSupervisionInput {
     pub supervision_id: ID,
     pub text: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject, Debug)]
@@ -719,24 +822,32 @@ pub struct AddAssistingOpinionInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct FileCompletionReportInput {
     /// The case's version as you read it; a stale one is CONFLICT.
     pub expected_version: Option<i32>,
     pub case_id: ID,
     pub text: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct DecideCompletionReportInput {
     /// The case's version as you read it; a stale one is CONFLICT.
     pub expected_version: Option<i32>,
     pub report_id: ID,
     pub approve: bool,
     pub note: Option<String>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct TransferCaseInput {
     pub case_id: ID,
     pub expected_version: i32,
@@ -745,21 +856,33 @@ pub struct TransferCaseInput {
     pub reason: String,
     /// For ASSIGN: when the completion report is due (default: 60 days).
     pub report_due_at: Option<Instant>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct AcknowledgeReferralInput {
     pub referral_id: ID,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct ObjectReferralInput {
     pub referral_id: ID,
     /// Why the case is not this unit's (within 5 working days of arrival).
     pub reason: String,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Debug)]
 pub struct ResolveObjectionInput {
     /// The case's version as you read it; a stale one is CONFLICT.
     pub expected_version: Option<i32>,
@@ -767,6 +890,10 @@ pub struct ResolveObjectionInput {
     /// true: the case returns to the sender; false: the receiver keeps it.
     pub approve: bool,
     pub note: Option<String>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the record
+    /// and the case as the first call left them, instead of a refusal; the same key with
+    /// another request is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -955,14 +1082,21 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: RequestExtensionInput,
     ) -> GqlResult<ExtensionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "requestExtension",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        let created = workflow::request_extension(&c, id, input.days, &input.reason).await?;
-        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
-        Ok(ExtensionPayload {
-            extension: Extension(created),
-            case,
-        })
+        let done = workflow::request_extension(&c, id, input.days, &input.reason).await;
+        match outcome(&c, done).await? {
+            Outcome::Done(created) => Ok(ExtensionPayload {
+                extension: Extension(created),
+                case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
+            }),
+            Outcome::Replayed(record_id) => replayed_extension(ctx, record_id).await,
+        }
     }
 
     /// 审批延期 — a LEADER of the lead unit other than the requester.
@@ -971,20 +1105,28 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: DecideExtensionInput,
     ) -> GqlResult<ExtensionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "decideExtension",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Extension", "extensionId", &input.extension_id)?;
-        let (decided, case) = workflow::decide_extension(
+        let done = workflow::decide_extension(
             &c,
             id,
             input.expected_version,
             input.approve,
             input.note.as_deref(),
         )
-        .await?;
-        Ok(ExtensionPayload {
-            extension: Extension(decided),
-            case: Case(case),
-        })
+        .await;
+        match outcome(&c, done).await? {
+            Outcome::Done((decided, case)) => Ok(ExtensionPayload {
+                extension: Extension(decided),
+                case: Case(case),
+            }),
+            Outcome::Replayed(record_id) => replayed_extension(ctx, record_id).await,
+        }
     }
 
     /// 出具处理意见书 — LEADER of the lead unit.
@@ -1087,14 +1229,21 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: IssueSupervisionInput,
     ) -> GqlResult<SupervisionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "issueSupervision",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        let created = workflow::issue_supervision(&c, id, &input.text, input.due_at.0).await?;
-        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
-        Ok(SupervisionPayload {
-            supervision: Supervision(created),
-            case,
-        })
+        let done = workflow::issue_supervision(&c, id, &input.text, input.due_at.0).await;
+        match outcome(&c, done).await? {
+            Outcome::Done(created) => Ok(SupervisionPayload {
+                supervision: Supervision(created),
+                case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
+            }),
+            Outcome::Replayed(record_id) => replayed_supervision(ctx, record_id).await,
+        }
     }
 
     /// 督办回复 — the lead unit answers a supervision order.
@@ -1103,16 +1252,23 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: AnswerSupervisionInput,
     ) -> GqlResult<SupervisionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "answerSupervision",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Supervision", "supervisionId", &input.supervision_id)?;
-        let answered = workflow::answer_supervision(&c, id, &input.text).await?;
-        let case = visible(ctx, answered.case_id)
-            .await?
-            .ok_or(AppError::NotFound("case"))?;
-        Ok(SupervisionPayload {
-            supervision: Supervision(answered),
-            case,
-        })
+        let done = workflow::answer_supervision(&c, id, &input.text).await;
+        match outcome(&c, done).await? {
+            Outcome::Done(answered) => Ok(SupervisionPayload {
+                case: visible(ctx, answered.case_id)
+                    .await?
+                    .ok_or(AppError::NotFound("case"))?,
+                supervision: Supervision(answered),
+            }),
+            Outcome::Replayed(record_id) => replayed_supervision(ctx, record_id).await,
+        }
     }
 
     /// 领导包案 — a LEADER of the lead unit or of the county.
@@ -1225,15 +1381,22 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: FileCompletionReportInput,
     ) -> GqlResult<CompletionReportPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "fileCompletionReport",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        let report =
-            workflow::file_completion_report(&c, id, input.expected_version, &input.text).await?;
-        let case = visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?;
-        Ok(CompletionReportPayload {
-            report: CompletionReport(report),
-            case,
-        })
+        let done =
+            workflow::file_completion_report(&c, id, input.expected_version, &input.text).await;
+        match outcome(&c, done).await? {
+            Outcome::Done(report) => Ok(CompletionReportPayload {
+                report: CompletionReport(report),
+                case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
+            }),
+            Outcome::Replayed(record_id) => replayed_report(ctx, record_id).await,
+        }
     }
 
     /// 审核办结报告 — the petition bureau approves or returns a completion report.
@@ -1242,20 +1405,28 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: DecideCompletionReportInput,
     ) -> GqlResult<CompletionReportPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "decideCompletionReport",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("CompletionReport", "reportId", &input.report_id)?;
-        let (report, case) = workflow::decide_completion_report(
+        let done = workflow::decide_completion_report(
             &c,
             id,
             input.expected_version,
             input.approve,
             input.note.as_deref(),
         )
-        .await?;
-        Ok(CompletionReportPayload {
-            report: CompletionReport(report),
-            case: Case(case),
-        })
+        .await;
+        match outcome(&c, done).await? {
+            Outcome::Done((report, case)) => Ok(CompletionReportPayload {
+                report: CompletionReport(report),
+                case: Case(case),
+            }),
+            Outcome::Replayed(record_id) => replayed_report(ctx, record_id).await,
+        }
     }
 
     /// 转送/交办 — the lead unit, or the petition bureau, hands the case on.
@@ -1264,7 +1435,12 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: TransferCaseInput,
     ) -> GqlResult<ReferralPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "transferCase",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let t = TransferInput {
             to_unit_id: input_id("OrgUnit", "toUnitId", &input.to_unit_id)?,
@@ -1272,10 +1448,14 @@ impl WorkflowMutation {
             reason: input.reason,
             report_due_at: input.report_due_at.map(|t| t.0),
         };
-        let (created, _) = crate::referrals::transfer(&c, id, input.expected_version, t).await?;
+        let done = crate::referrals::transfer(&c, id, input.expected_version, t).await;
+        let created = match outcome(&c, done).await? {
+            Outcome::Done((created, _)) => created,
+            Outcome::Replayed(record_id) => replayed_referral(ctx, record_id).await?,
+        };
         Ok(ReferralPayload {
+            case: visible(ctx, created.case_id).await?,
             referral: Referral::new(created),
-            case: visible(ctx, id).await?,
         })
     }
 
@@ -1285,11 +1465,15 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: AcknowledgeReferralInput,
     ) -> GqlResult<ReferralActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "acknowledgeReferral",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
-        Ok(ReferralActionPayload {
-            referral: Referral::new(crate::referrals::acknowledge_referral(&c, id).await?),
-        })
+        let done = crate::referrals::acknowledge_referral(&c, id).await;
+        referral_action(ctx, &c, done).await
     }
 
     /// 异议 — the receiving unit objects to a misrouted referral (5 working days).
@@ -1298,13 +1482,15 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: ObjectReferralInput,
     ) -> GqlResult<ReferralActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "objectReferral",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
-        Ok(ReferralActionPayload {
-            referral: Referral::new(
-                crate::referrals::object_referral(&c, id, &input.reason).await?,
-            ),
-        })
+        let done = crate::referrals::object_referral(&c, id, &input.reason).await;
+        referral_action(ctx, &c, done).await
     }
 
     /// 异议处理 — the sending unit or the petition bureau approves or overrules an objection.
@@ -1313,19 +1499,22 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: ResolveObjectionInput,
     ) -> GqlResult<ReferralActionPayload> {
-        let c = caller(ctx)?;
+        let c = keyed_caller(
+            ctx,
+            "resolveObjection",
+            input.idempotency_key.clone(),
+            format!("{input:?}"),
+        )?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
-        let resolved = crate::referrals::resolve_objection(
+        let done = crate::referrals::resolve_objection(
             &c,
             id,
             input.expected_version,
             input.approve,
             input.note.as_deref(),
         )
-        .await?;
-        Ok(ReferralActionPayload {
-            referral: Referral::new(resolved),
-        })
+        .await;
+        referral_action(ctx, &c, done).await
     }
 
     /// 节假日设置 — holidays and make-up working days of the administrator's county.
