@@ -395,62 +395,36 @@ async fn check_backoff(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>
     Ok(())
 }
 
-/// `RATE_LIMITED` once a client address has failed too often of late, on any account.
-async fn check_address(db: &DatabaseConnection, address: &str, now: DateTime<Utc>) -> Result<()> {
-    if let Some(throttle) = rate_limit::Entity::find_by_id(address_bucket(address))
-        .one(db)
-        .await?
-        && throttle.hits >= ADDRESS_FAILURES
-        && now < throttle.window_start + TimeDelta::minutes(ADDRESS_WINDOW_MINUTES)
-    {
-        tracing::warn!(
-            failures = throttle.hits,
-            "credential check refused for the address"
-        );
-        return Err(AppError::RateLimited(
-            "too many failed sign-ins from this address; wait and try again".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Counts a failure of a client address within its window: the first failure after the
-/// window has run out starts a new one, so the limit is per 15 minutes, not for ever.
-async fn record_address_failure(
+/// Takes one of a client address's credential checks for the window, before the check runs,
+/// or `RATE_LIMITED` when it has none left. Taking the slot first (atomically, see
+/// [`take_rate_limit`]) is what bounds a parallel burst: a check that succeeds gives its slot
+/// back ([`return_address_slot`]), so what the window counts is failures and checks in flight.
+async fn take_address_slot(
     db: &DatabaseConnection,
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let bucket = address_bucket(address);
-    let current = rate_limit::Entity::find_by_id(bucket.clone())
-        .one(db)
-        .await?;
-    match current {
-        Some(row) if now < row.window_start + TimeDelta::minutes(ADDRESS_WINDOW_MINUTES) => {
-            rate_limit::Entity::update_many()
-                .col_expr(
-                    rate_limit::Column::Hits,
-                    Expr::col(rate_limit::Column::Hits).add(1),
-                )
-                .filter(rate_limit::Column::Bucket.eq(bucket))
-                .exec(db)
-                .await?;
-        }
-        _ => {
-            rate_limit::Entity::insert(rate_limit::ActiveModel {
-                bucket: Set(bucket),
-                window_start: Set(now),
-                hits: Set(1),
-            })
-            .on_conflict(
-                OnConflict::column(rate_limit::Column::Bucket)
-                    .update_columns([rate_limit::Column::Hits, rate_limit::Column::WindowStart])
-                    .to_owned(),
-            )
-            .exec(db)
-            .await?;
-        }
+    let window = TimeDelta::minutes(ADDRESS_WINDOW_MINUTES);
+    if take_rate_limit(db, &address_bucket(address), ADDRESS_FAILURES, window, now).await? {
+        return Ok(());
     }
+    tracing::warn!("credential check refused for the address");
+    Err(AppError::RateLimited(
+        "too many failed sign-ins from this address; wait and try again".into(),
+    ))
+}
+
+/// Gives back the slot of a credential check that succeeded.
+async fn return_address_slot(db: &DatabaseConnection, address: &str) -> Result<()> {
+    rate_limit::Entity::update_many()
+        .col_expr(
+            rate_limit::Column::Hits,
+            Expr::col(rate_limit::Column::Hits).sub(1),
+        )
+        .filter(rate_limit::Column::Bucket.eq(address_bucket(address)))
+        .filter(rate_limit::Column::Hits.gt(0))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -472,30 +446,14 @@ pub async fn login(
     let key = username_key(username);
     let now = clock.now();
     let bucket = login_bucket(&key);
-    check_address(db, address, now).await?;
-    let mut throttle = hold_throttle(db, &bucket).await?;
-    check_backoff(db, &bucket, now).await?;
-    let account = user::Entity::find()
-        .filter(user::Column::UsernameKey.eq(&key))
-        .one(db)
-        .await?;
-    let (hash, account) = match account {
-        Some(u) => (u.password_hash.clone(), Some(u)),
-        None => (config.dummy_hash.clone(), None),
-    };
-    let verified = verify_in_turn(&hash, password, &throttle.turn).await?;
-    let account = match account {
-        Some(u) if verified && u.active => u,
-        _ => {
-            record_failure(db, &bucket, now).await?;
-            record_address_failure(db, address, now).await?;
-            drop(throttle);
-            tracing::warn!(username = %key, "sign-in failed");
-            return Err(wrong_credentials());
-        }
-    };
-    rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
-    throttle.release();
+    take_address_slot(db, address, now).await?;
+    let checked = check_login(db, config, password, &key, &bucket, now).await;
+    if !matches!(checked, Err(AppError::Unauthenticated(_))) {
+        // Only a wrong password keeps its slot: a success, or a refusal before any password
+        // was checked (the account's back-off, a full queue), gives it back.
+        return_address_slot(db, address).await?;
+    }
+    let (account, throttle) = checked?;
     if !account.password_hash.starts_with(&config.phc_prefix()) {
         let rehashed = hash_in_turn(config, password, &throttle.turn).await?;
         let mut active: user::ActiveModel = account.clone().into();
@@ -508,6 +466,43 @@ pub async fn login(
     }
     drop(throttle);
     start_session(db, config, now, account).await
+}
+
+/// The password check of a sign-in under its account's throttle: the account, and the turn
+/// at argon2 still held (for a re-hash), or why not.
+async fn check_login(
+    db: &DatabaseConnection,
+    config: &AuthConfig,
+    password: &str,
+    key: &str,
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> Result<(user::Model, Throttle)> {
+    let mut throttle = hold_throttle(db, bucket).await?;
+    check_backoff(db, bucket, now).await?;
+    let account = user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(key))
+        .one(db)
+        .await?;
+    let (hash, account) = match account {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (config.dummy_hash.clone(), None),
+    };
+    let verified = verify_in_turn(&hash, password, &throttle.turn).await?;
+    let account = match account {
+        Some(u) if verified && u.active => u,
+        _ => {
+            record_failure(db, bucket, now).await?;
+            drop(throttle);
+            tracing::warn!(username = %key, "sign-in failed");
+            return Err(wrong_credentials());
+        }
+    };
+    rate_limit::Entity::delete_by_id(bucket.to_string())
+        .exec(db)
+        .await?;
+    throttle.release();
+    Ok((account, throttle))
 }
 
 fn wrong_credentials() -> AppError {
@@ -544,6 +539,16 @@ pub async fn take_rate_limit(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let tx = crate::db::begin_write(db).await?;
+    // SQLite's write transaction already runs alone; on PostgreSQL the bucket's lock makes
+    // the read and the count one step, so a parallel burst cannot all read the same count.
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("limit:{bucket}").into()],
+        ))
+        .await?;
+    }
     let current = rate_limit::Entity::find_by_id(bucket.to_string())
         .one(&tx)
         .await?;

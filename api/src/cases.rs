@@ -516,6 +516,7 @@ async fn register_in_tx(
                 .filter(user::Column::IdNumber.eq(idn.clone()))
                 .filter(user::Column::Phone.eq(phone.clone()))
                 .filter(user::Column::Role.eq(Role::Petitioner.as_str()))
+                .order_by_asc(user::Column::Id)
                 .one(&tx)
                 .await?
                 .map(|u| u.id),

@@ -494,9 +494,10 @@ pub async fn reset_password(
     Ok(updated)
 }
 
-/// One message for a taken username and a taken ID number alike: which one it was is not
+/// The one reason a sign-up is refused once its input is valid. An ID number may have more
+/// than one account (see migration m20261201_000008): whether a person has signed up is not
 /// the caller's business.
-const SIGN_UP_REFUSED: &str = "this username or ID number cannot be registered";
+const SIGN_UP_REFUSED: &str = "this username is taken";
 
 pub struct NewPetitioner {
     pub username: String,
@@ -518,14 +519,6 @@ pub async fn register_petitioner(
     validate::text("name", &input.name, 1, NAME_MAX)?;
     let phone = validate::mobile("phone", &input.phone)?;
     let id_number = validate::id_number("idNumber", &input.id_number)?;
-    if user::Entity::find()
-        .filter(user::Column::IdNumber.eq(&id_number))
-        .count(db)
-        .await?
-        > 0
-    {
-        return Err(conflict(SIGN_UP_REFUSED));
-    }
     let hash = hash_password(config, &input.password).await?;
     let now = clock.now();
     let tx = crate::db::begin_write(db).await?;

@@ -175,6 +175,11 @@ impl MigrationTrait for Migration {
         Ok(())
     }
 
+    fn use_transaction(&self) -> Option<bool> {
+        // The tables and the chaining of what is already there land together or not at all.
+        Some(true)
+    }
+
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         Err(DbErr::Migration("the county chain is not removed".into()))
     }

@@ -525,15 +525,27 @@ async fn an_id_number_alone_does_not_open_someone_elses_cases() {
             .await;
         assert_eq!(code(&body), Some("NOT_FOUND"));
     }
-    // Nor does a second sign-up with the same ID number reveal that it is taken.
+    // Nor does their sign-up lock the real 李四 out, or tell anyone that the number has an
+    // account: his own sign-up succeeds, and with his phone he follows his appeal — never the
+    // accusation.
     let again = app
         .gql(None, "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
             json!({"i": {"username": "li_si_real", "password": "citizen password", "name": "李四", "phone": LI_SI_PHONE, "idNumber": LI_SI_ID}}))
         .await;
-    assert_eq!(
-        again["errors"][0]["message"],
-        "this username or ID number cannot be registered"
-    );
+    let real = again["data"]["registerPetitioner"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{again}"));
+    let q = "query($id: ID!) { case(id: $id) { id } }";
+    let sees = app.gql(Some(real), q, json!({"id": appeal})).await;
+    assert_eq!(sees["data"]["case"]["id"], appeal.as_str(), "{sees}");
+    let hidden = app.gql(Some(real), q, json!({"id": accusation})).await;
+    assert_eq!(code(&hidden), Some("NOT_FOUND"), "{hidden}");
+    // A taken username is the one thing a sign-up is refused for.
+    let taken = app
+        .gql(None, "mutation($i: RegisterPetitionerInput!) { registerPetitioner(input: $i) { accessToken } }",
+            json!({"i": {"username": "impostor", "password": "citizen password", "name": "王五", "phone": "13600000000", "idNumber": "110101199003070011"}}))
+        .await;
+    assert_eq!(code(&taken), Some("CONFLICT"), "{taken}");
 }
 
 #[tokio::test]

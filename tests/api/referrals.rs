@@ -484,7 +484,7 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
     let mut ws = open(&app, county.token("a_staff")).await;
     ws.subscribe("1", INBOX, json!({})).await;
     let warning = ws
-        .next_data(Duration::from_secs(5))
+        .next_data(Duration::from_secs(15))
         .await
         .expect("a warning");
     assert_eq!(
