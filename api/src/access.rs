@@ -17,7 +17,9 @@
 //!
 //! This module knows nothing of HTTP or GraphQL.
 
-use crate::domain::{Action, CaseStatus, Category, Channel, OrgUnitKind, Role, UnitRelation};
+use crate::domain::{
+    Action, CaseStatus, Category, Channel, OrgUnitKind, PetitionerKind, Role, UnitRelation,
+};
 use crate::error::{AppError, Result, forbidden};
 use crate::validate::{mask_id_number, mask_phone};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
@@ -599,12 +601,15 @@ pub struct CaseSight {
 /// How a petitioner of a case reads to one viewer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PetitionerView {
+    pub kind: PetitionerKind,
     pub name: String,
     pub id_number: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
     pub representative: bool,
     pub confidential: bool,
+    pub credit_code: Option<String>,
+    pub contact_person: Option<String>,
 }
 
 /// The name shown where an identity is withheld (accusations, domain §5).
@@ -630,6 +635,9 @@ impl CaseSight {
         };
         match level {
             PersonalData::Full => PetitionerView {
+                kind: p.kind,
+                credit_code: p.credit_code.clone(),
+                contact_person: p.contact_person.clone(),
                 name: p.name.clone(),
                 id_number: p.id_number.clone(),
                 phone: p.phone.clone(),
@@ -638,6 +646,9 @@ impl CaseSight {
                 confidential: false,
             },
             PersonalData::Masked => PetitionerView {
+                kind: p.kind,
+                credit_code: p.credit_code.clone(),
+                contact_person: p.contact_person.clone(),
                 name: p.name.clone(),
                 id_number: p.id_number.as_deref().map(mask_id_number),
                 phone: p.phone.as_deref().map(mask_phone),
@@ -646,6 +657,9 @@ impl CaseSight {
                 confidential: false,
             },
             PersonalData::Confidential => PetitionerView {
+                kind: p.kind,
+                credit_code: None,
+                contact_person: None,
                 name: CONFIDENTIAL_NAME.into(),
                 id_number: None,
                 phone: None,
@@ -949,6 +963,9 @@ mod tests {
             address: Some("东关镇".into()),
             representative: false,
             user_id: Some(9),
+            kind: PetitionerKind::Person,
+            credit_code: None,
+            contact_person: None,
         };
         let accusation = accusation_against(3, 7);
         let me = citizen(9);

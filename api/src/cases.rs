@@ -10,7 +10,9 @@ use crate::clock::Clock;
 use crate::db;
 use crate::deadlines;
 use crate::domain::FromDb;
-use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, Role, UnitRelation};
+use crate::domain::{
+    CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, PetitionerKind, Role, UnitRelation,
+};
 use crate::error::{Result, bad_input, conflict, internal};
 use crate::events::{Bus, Event};
 use crate::identity::find_unit;
@@ -43,11 +45,33 @@ pub const RECEIVED_MAX_AGE_YEARS: i64 = 10;
 
 #[derive(Clone, Debug)]
 pub struct PetitionerEntry {
+    pub kind: PetitionerKind,
+    /// A person's name, or an organisation's.
     pub name: String,
     pub id_number: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
     pub representative: bool,
+    /// An organisation's unified social credit code.
+    pub credit_code: Option<String>,
+    /// Who speaks for an organisation.
+    pub contact_person: Option<String>,
+}
+
+impl PetitionerEntry {
+    /// A person with only a name (fields are filled in by the caller).
+    pub fn person(name: &str) -> PetitionerEntry {
+        PetitionerEntry {
+            kind: PetitionerKind::Person,
+            name: name.to_string(),
+            id_number: None,
+            phone: None,
+            address: None,
+            representative: false,
+            credit_code: None,
+            contact_person: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -82,9 +106,16 @@ pub async fn work_calendar(db: &impl ConnectionTrait, county_id: i64) -> Result<
     Ok(WorkCalendar::new(days))
 }
 
-fn validate_petitioners(entries: &[PetitionerEntry]) -> Result<Vec<PetitionerEntry>> {
-    if entries.is_empty() {
-        return Err(bad_input("petitioners", "name at least one petitioner"));
+fn validate_petitioners(
+    entries: &[PetitionerEntry],
+    channel: Channel,
+) -> Result<Vec<PetitionerEntry>> {
+    // An anonymous letter (匿名信) names nobody; every other petition names its petitioners.
+    if entries.is_empty() && channel != Channel::Letter {
+        return Err(bad_input(
+            "petitioners",
+            "name at least one petitioner (only a letter may be anonymous)",
+        ));
     }
     if entries.len() > PETITIONERS_MAX {
         return Err(bad_input(
@@ -97,9 +128,47 @@ fn validate_petitioners(entries: &[PetitionerEntry]) -> Result<Vec<PetitionerEnt
         .enumerate()
         .map(|(i, p)| {
             let f = |name: &str| format!("petitioners[{i}].{name}");
-            validate::text(&f("name"), &p.name, 1, 50)?;
             validate::optional_text(&f("address"), p.address.as_deref(), 200)?;
+            let (credit_code, contact_person) = match p.kind {
+                PetitionerKind::Person => {
+                    validate::text(&f("name"), &p.name, 1, 50)?;
+                    if p.credit_code.is_some() || p.contact_person.is_some() {
+                        return Err(bad_input(
+                            f("creditCode"),
+                            "only an organisation has a credit code and a contact person",
+                        ));
+                    }
+                    (None, None)
+                }
+                PetitionerKind::Organisation => {
+                    validate::text(&f("name"), &p.name, 1, 100)?;
+                    if p.id_number.is_some() {
+                        return Err(bad_input(
+                            f("idNumber"),
+                            "an organisation is identified by its credit code, not an ID number",
+                        ));
+                    }
+                    if p.representative {
+                        return Err(bad_input(
+                            f("representative"),
+                            "representatives of a group visit are people",
+                        ));
+                    }
+                    let code = p.credit_code.as_deref().ok_or_else(|| {
+                        bad_input(f("creditCode"), "an organisation gives its credit code")
+                    })?;
+                    let contact = p.contact_person.as_deref().unwrap_or_default();
+                    validate::text(&f("contactPerson"), contact, 1, 50)?;
+                    (
+                        Some(validate::credit_code(&f("creditCode"), code)?),
+                        Some(contact.trim().to_string()),
+                    )
+                }
+            };
             Ok(PetitionerEntry {
+                kind: p.kind,
+                credit_code,
+                contact_person,
                 name: p.name.trim().to_string(),
                 id_number: p
                     .id_number
@@ -118,13 +187,22 @@ fn validate_petitioners(entries: &[PetitionerEntry]) -> Result<Vec<PetitionerEnt
         .collect()
 }
 
+/// 集体访: a visit by [`GROUP_SIZE`] or more people. Only these count as 批次.
+pub fn is_group_visit(channel: Channel, person_count: i32) -> bool {
+    channel == Channel::Visit && person_count >= GROUP_SIZE
+}
+
 /// Checks that do not need the database. Returns the normalised petitioners and person count.
 fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<PetitionerEntry>, i32)> {
     validate::text("title", &input.title, 1, TITLE_MAX)?;
     validate::text("content", &input.content, 1, CONTENT_MAX)?;
-    let petitioners = validate_petitioners(&input.petitioners)?;
+    let petitioners = validate_petitioners(&input.petitioners, input.channel)?;
     let listed = petitioners.len() as i32;
-    let person_count = input.person_count.unwrap_or(listed);
+    // 人次: an anonymous letter is one person; a joint letter counts its signatories.
+    let person_count = input.person_count.unwrap_or(Ord::max(listed, 1));
+    if person_count < 1 {
+        return Err(bad_input("personCount", "personCount is at least 1"));
+    }
     if person_count < listed {
         return Err(bad_input(
             "personCount",
@@ -134,20 +212,22 @@ fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<Petitio
     if person_count > 100_000 {
         return Err(bad_input("personCount", "personCount is implausibly large"));
     }
+    // A visit by 5 or more people (集体访) should elect at most 5 representatives; one that
+    // elected none is still registered and counted (the unit may decline it for that reason).
+    // Nothing else has representatives: a joint letter counts its signatories in 人次.
     let representatives = petitioners.iter().filter(|p| p.representative).count();
-    if person_count >= GROUP_SIZE {
-        if representatives == 0 || representatives > REPRESENTATIVES_MAX {
-            return Err(bad_input(
-                "petitioners",
-                format!(
-                    "a group petition of {GROUP_SIZE} or more people names 1 to {REPRESENTATIVES_MAX} representatives"
-                ),
-            ));
-        }
-    } else if representatives > 0 {
+    if representatives > 0 && !is_group_visit(input.channel, person_count) {
         return Err(bad_input(
             "petitioners",
-            "representatives are named only for group petitions",
+            format!(
+                "representatives are elected only by a visit of {GROUP_SIZE} or more people (集体访)"
+            ),
+        ));
+    }
+    if representatives > REPRESENTATIVES_MAX {
+        return Err(bad_input(
+            "petitioners",
+            format!("a group visit elects at most {REPRESENTATIVES_MAX} representatives"),
         ));
     }
     if input.category != Category::Accusation && input.accused_unit_id.is_some() {
@@ -250,11 +330,9 @@ pub async fn register(
             let county_id =
                 resolve_petition_county(db_conn, input.township_id, *county_hint).await?;
             input.petitioners = vec![PetitionerEntry {
-                name: account.display_name.clone(),
                 id_number: account.id_number.clone(),
                 phone: account.phone.clone(),
-                address: None,
-                representative: false,
+                ..PetitionerEntry::person(&account.display_name)
             }];
             let bureau = org_unit::Entity::find()
                 .filter(org_unit::Column::BureauOfCountyId.eq(county_id))
@@ -487,7 +565,7 @@ async fn register_in_tx(
         registered_by_user_id: Set(viewer.user_id),
         accused_unit_id: Set(accused.as_ref().map(|a| a.id)),
         person_count: Set(person_count),
-        is_group: Set(person_count >= GROUP_SIZE),
+        is_group: Set(is_group_visit(input.channel, person_count)),
         repeat_of_id: Set(earlier.as_ref().map(|(id, _)| *id)),
         not_acceptable: Set(earlier
             .as_ref()
@@ -530,6 +608,9 @@ async fn register_in_tx(
             phone: Set(p.phone.clone()),
             address: Set(p.address.clone()),
             representative: Set(p.representative),
+            kind: Set(p.kind),
+            credit_code: Set(p.credit_code.clone()),
+            contact_person: Set(p.contact_person.clone()),
             user_id: Set(linked_user),
             ..Default::default()
         }

@@ -167,11 +167,10 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
     let dongguan_staff = viewer_of(state, ids["dongguan_staff"]).await?;
     let now = clock.now();
     let person = |name: &str, id: &str, phone: &str| PetitionerEntry {
-        name: name.into(),
         id_number: Some(id.into()),
         phone: Some(phone.into()),
         address: Some("清河县东关镇和平路12号".into()),
-        representative: false,
+        ..PetitionerEntry::person(name)
     };
     let mut registered = vec![];
     let samples = [

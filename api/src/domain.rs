@@ -7,8 +7,8 @@ use crate::error::{Result, internal};
 
 pub use xinfang_entity::kinds::{
     AcceptanceDecision, ApprovalStatus, CaseStatus, Category, Channel, LegalRoute, OrgUnitKind,
-    ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction,
-    UnitRelation, UnknownValue,
+    PetitionerKind, ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role,
+    Satisfaction, UnitRelation, UnknownValue,
 };
 
 /// Parsing a name read as text (raw statements, inputs of the seed and export): for the

@@ -1768,7 +1768,7 @@ fn build_case(
 
     // Petitioners: the first is the person a repeat shares; group petitions list their
     // representatives.
-    let group = facts.person_count >= crate::cases::GROUP_SIZE;
+    let group = crate::cases::is_group_visit(facts.channel, facts.person_count);
     for position in 0..facts.listed {
         let seed = if position == 0 {
             facts.person

@@ -3,7 +3,7 @@
 //!
 //! Formulas, as computed (now = the server's clock):
 //! - 件次 `cases`: cases received in the period. 人次 `persons`: the sum of `person_count`.
-//!   批次 `groupPetitions`: cases with `person_count ≥ 5`. `repeats`: cases with `repeat_of`.
+//!   批次 `groupPetitions`: group visits (集体访: visits by 5 or more). `repeats`: cases with `repeat_of`.
 //! - 及时受理率 = decided by `accept_by` ÷ (decided by + decided after + undecided with
 //!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT.
 //! - 按期办结率 = replied by `handle_by` ÷ (replied by + replied after + unreplied with
@@ -168,7 +168,7 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
             "persons",
             bigint_or_zero(Func::sum(c("person_count")).into()),
         ),
-        ("group_petitions", count_if(c("person_count").gte(5))),
+        ("group_petitions", count_if(c("is_group").eq(true))),
         ("repeats", count_if(repeat)),
         (
             "accepted_on_time",

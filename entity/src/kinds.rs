@@ -320,6 +320,22 @@ pub enum ReviewStage {
 }
 stored_enum!(ReviewStage { Review => "REVIEW", ReReview => "RE_REVIEW" });
 
+/// 信访人类别 — a natural person, or an organisation (法人或其他组织).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum PetitionerKind {
+    /// 自然人 — a person: name, ID number, phone, address.
+    #[sea_orm(string_value = "PERSON")]
+    Person,
+    /// 法人或其他组织 — an organisation: its name, unified social credit code and the person
+    /// who speaks for it.
+    #[sea_orm(string_value = "ORGANISATION")]
+    Organisation,
+}
+stored_enum!(PetitionerKind { Person => "PERSON", Organisation => "ORGANISATION" });
+
 /// 转送/交办 — how a case is handed on.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,

@@ -11,6 +11,7 @@ mod m20261201_000005_no_truncate;
 mod m20261201_000006_county_chain;
 mod m20261201_000007_idempotent_records;
 mod m20261201_000008_id_number_not_unique;
+mod m20261201_000009_group_visits_and_organisations;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_county_chain::Migration),
             Box::new(m20261201_000007_idempotent_records::Migration),
             Box::new(m20261201_000008_id_number_not_unique::Migration),
+            Box::new(m20261201_000009_group_visits_and_organisations::Migration),
         ]
     }
 }

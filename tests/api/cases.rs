@@ -42,9 +42,14 @@ async fn every_validation_rule_names_its_field_and_changes_nothing() {
         ("bad phone",              json!({"petitioners": [person(json!({"phone": "12345"}))]}),                  "petitioners[0].phone"),
         ("no petitioner",          json!({"petitioners": []}),                             "petitioners"),
         ("personCount below listed",json!({"personCount": 0}),                             "personCount"),
-        ("group without representative", json!({"petitioners": five(0)}),                  "petitioners"),
-        ("group with six representatives", json!({"petitioners": five(6)}),                "petitioners"),
+        ("group visit with six representatives", json!({"petitioners": five(6)}),          "petitioners"),
         ("representative of a single petition", json!({"petitioners": [person(json!({"representative": true}))]}), "petitioners"),
+        ("representatives of a joint letter", json!({"channel": "LETTER", "petitioners": five(2)}), "petitioners"),
+        ("anonymous phone call",     json!({"channel": "PHONE", "petitioners": []}),       "petitioners"),
+        ("organisation, wrong check character", json!({"petitioners": [{"kind": "ORGANISATION", "name": "某公司", "creditCode": "91350100M000100Y44", "contactPerson": "王经理"}]}), "petitioners[0].creditCode"),
+        ("organisation with an ID number", json!({"petitioners": [{"kind": "ORGANISATION", "name": "某公司", "creditCode": "91350100M000100Y43", "contactPerson": "王经理", "idNumber": "440524188001010014"}]}), "petitioners[0].idNumber"),
+        ("organisation without a contact", json!({"petitioners": [{"kind": "ORGANISATION", "name": "某公司", "creditCode": "91350100M000100Y43"}]}), "petitioners[0].contactPerson"),
+        ("person with a credit code", json!({"petitioners": [person(json!({"creditCode": "91350100M000100Y43"}))]}), "petitioners[0].creditCode"),
         ("township is a department", json!({"townshipId": gid("OrgUnit", county.dept_a)}), "townshipId"),
         ("township is the county",   json!({"townshipId": gid("OrgUnit", county.county)}), "townshipId"),
         ("township id of a user",    json!({"townshipId": gid("User", 1)}),                "townshipId"),
@@ -570,4 +575,99 @@ async fn registering_a_case_one_may_not_see_returns_its_number_only() {
         Value::Null,
         "the accused unit does not see it, not even through the payload"
     );
+}
+
+#[tokio::test]
+async fn group_visits_joint_letters_organisations_and_anonymous_letters_count_as_the_rules_say() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    let people = |n: usize, reps: usize| {
+        (0..n)
+            .map(|i| json!({"name": format!("群众{i}"), "representative": i < reps}))
+            .collect::<Vec<_>>()
+    };
+    // (what, input, isGroup): a visit by 6 that elected nobody is still a group visit; one by
+    // 7 with two representatives too; a joint letter signed by 8 (3 listed) is not; nor is an
+    // anonymous letter or an organisation's call.
+    let rows = [
+        (
+            "group visit, no representatives",
+            json!({"channel": "VISIT", "petitioners": people(6, 0)}),
+            true,
+        ),
+        (
+            "group visit, two representatives",
+            json!({"channel": "VISIT", "petitioners": people(2, 2), "personCount": 7}),
+            true,
+        ),
+        (
+            "joint letter",
+            json!({"channel": "LETTER", "petitioners": people(3, 0), "personCount": 8}),
+            false,
+        ),
+        (
+            "anonymous letter",
+            json!({"channel": "LETTER", "petitioners": []}),
+            false,
+        ),
+        (
+            "organisation",
+            json!({"channel": "PHONE", "petitioners": [{"kind": "ORGANISATION", "name": "清河县某建筑公司",
+            "creditCode": "91110000600037341l", "contactPerson": "王经理", "phone": "13912345678"}]}),
+            false,
+        ),
+    ];
+    let mut ids = vec![];
+    for (what, over, group) in rows {
+        let body = app
+            .gql(
+                Some(token),
+                "mutation($input: RegisterCaseInput!) { registerCase(input: $input) { case { id isGroup personCount
+                   petitioners { kind name creditCode contactPerson phone representative } } } }",
+                json!({"input": case_input(over)}),
+            )
+            .await;
+        let case = &body["data"]["registerCase"]["case"];
+        assert_eq!(case["isGroup"], group, "{what}: {body}");
+        ids.push(case["id"].as_str().unwrap().to_string());
+        if what == "anonymous letter" {
+            assert_eq!(
+                (case["petitioners"].clone(), case["personCount"].clone()),
+                (json!([]), json!(1)),
+                "{body}"
+            );
+        }
+        if what == "organisation" {
+            // The credit code is upper-cased; the bureau sees the contact's phone in full.
+            assert_eq!(
+                case["petitioners"],
+                json!([{"kind": "ORGANISATION", "name": "清河县某建筑公司", "creditCode": "91110000600037341L",
+                        "contactPerson": "王经理", "phone": "13912345678", "representative": false}]),
+                "{body}"
+            );
+        }
+    }
+    // 件次 5; 人次 6 + 7 + 8 + 1 + 1 = 23; 批次: the two group visits only.
+    let stats = app
+        .gql(
+            Some(token),
+            "{ statistics(from: \"2020-01-01T00:00:00Z\", to: \"2040-01-01T00:00:00Z\") { total { cases persons groupPetitions } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        stats["data"]["statistics"]["total"],
+        json!({"cases": 5, "persons": 23, "groupPetitions": 2}),
+        "{stats}"
+    );
+    // The group filter finds the group visits.
+    let groups = app
+        .gql(
+            Some(token),
+            "{ cases(filter: {group: true}) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(groups["data"]["cases"]["totalCount"], 2, "{groups}");
 }

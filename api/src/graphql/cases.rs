@@ -11,7 +11,7 @@ use crate::calendar::{DeadlineState, deadline_state};
 use crate::cases::{
     self as domain, CaseFilter, CaseOrder, NewCase, PetitionerEntry, Registrar, SortField,
 };
-use crate::domain::{CaseStatus, Category, Channel, DeadlineKind};
+use crate::domain::{CaseStatus, Category, Channel, DeadlineKind, PetitionerKind};
 use crate::error::{AppError, Result};
 use crate::records::CaseRecord;
 use crate::records::LatestEntries;
@@ -22,10 +22,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 #[derive(Clone)]
 pub struct Case(pub CaseRecord);
 
-/// 信访人 — a person a case names. Masked per the viewer's relation to the case.
+/// 信访人 — a person or organisation a case names. Masked per the viewer's relation to the case.
 #[derive(SimpleObject)]
 pub struct Petitioner {
-    /// 姓名 — the name, or 保密 when the identity is confidential to this viewer.
+    /// 类别 — a person or an organisation.
+    pub kind: PetitionerKind,
+    /// 姓名 — the name (an organisation's, for one), or 保密 when the identity is
+    /// confidential to this viewer.
     pub name: String,
     /// 身份证号 — full, masked (`3301**********1234`) or null.
     pub id_number: Option<String>,
@@ -37,6 +40,10 @@ pub struct Petitioner {
     pub representative: bool,
     /// 身份保密 — the identity is withheld from this viewer (accusations).
     pub confidential: bool,
+    /// 统一社会信用代码 — an organisation's (public register data, not masked), or null.
+    pub credit_code: Option<String>,
+    /// 联系人 — who speaks for an organisation, or null.
+    pub contact_person: Option<String>,
 }
 
 /// 期限 — the case's deadlines, as instants (end of the local day they fall on).
@@ -549,6 +556,9 @@ impl From<PetitionerView> for Petitioner {
             address: p.address,
             representative: p.representative,
             confidential: p.confidential,
+            kind: p.kind,
+            credit_code: p.credit_code,
+            contact_person: p.contact_person,
         }
     }
 }
@@ -731,19 +741,28 @@ impl CaseQuery {
     }
 }
 
+/// 信访人 — a person, or an organisation. An anonymous letter lists none.
 #[derive(InputObject, Clone)]
 pub struct PetitionerInput {
-    /// 姓名
+    /// 类别 — a person unless said otherwise.
+    #[graphql(default_with = "PetitionerKind::Person")]
+    pub kind: PetitionerKind,
+    /// 姓名 — or the organisation's name.
     pub name: String,
-    /// 身份证号 (18 characters; checked)
+    /// 身份证号 (18 characters; checked) — a person's only.
     pub id_number: Option<String>,
     /// 联系电话 (mobile or landline with area code)
     pub phone: Option<String>,
     /// 住址
     pub address: Option<String>,
-    /// 代表 — a representative of a group petition.
+    /// 代表 — a representative elected by a group visit (集体访: a visit by 5 or more people,
+    /// at most 5 representatives). Nothing else has representatives.
     #[graphql(default)]
     pub representative: bool,
+    /// 统一社会信用代码 — an organisation's (18 characters; the check character is checked).
+    pub credit_code: Option<String>,
+    /// 联系人 — who speaks for an organisation.
+    pub contact_person: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -837,11 +856,14 @@ impl CaseMutation {
                 .petitioners
                 .into_iter()
                 .map(|p| PetitionerEntry {
+                    kind: p.kind,
                     name: p.name,
                     id_number: p.id_number,
                     phone: p.phone,
                     address: p.address,
                     representative: p.representative,
+                    credit_code: p.credit_code,
+                    contact_person: p.contact_person,
                 })
                 .collect(),
             person_count: input.person_count,
