@@ -8,6 +8,7 @@ PostgreSQL client tools.
 """
 
 import argparse
+import hashlib
 import datetime
 import glob
 import json
@@ -165,8 +166,11 @@ class Server:
                 self.proc.wait()
         self.log_file.close()
 
-    def graphql(self, query, variables=None, token=None):
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    def graphql(self, query, variables=None, token=None, extensions=None):
+        payload = {"query": query, "variables": variables or {}}
+        if extensions:
+            payload["extensions"] = extensions
+        body = json.dumps(payload).encode()
         req = urllib.request.Request(
             self.url + "/graphql",
             data=body,
@@ -738,12 +742,23 @@ def main():
 
         scripts = os.path.join(out_dir, "sql")
         os.makedirs(scripts, exist_ok=True)
-        for op in ("list", "case", "stats", "stats-all"):
+        for op in ("list", "list-apq", "case", "stats", "stats-all"):
             if op not in ops:
                 continue
             for u in USERS:
                 if op == "list":
                     body = json.dumps({"query": LIST_QUERY})
+                elif op == "list-apq":
+                    # The list as a mobile client sends it after the first time: by the hash
+                    # of its text alone (automatic persisted queries).
+                    persisted = {
+                        "persistedQuery": {
+                            "version": 1,
+                            "sha256Hash": hashlib.sha256(LIST_QUERY.encode()).hexdigest(),
+                        }
+                    }
+                    server.graphql(LIST_QUERY, token=tokens[u], extensions=persisted)
+                    body = json.dumps({"extensions": persisted})
                 elif op == "case":
                     body = json.dumps({"query": CASE_QUERY, "variables": {"id": cases[u]["id"]}})
                 else:
@@ -756,7 +771,7 @@ def main():
                     scope = scope_sql(args, u)
                     script = os.path.join(scripts, f"{op}-{u}.sql")
                     with open(script, "w") as f:
-                        if op == "list":
+                        if op in ("list", "list-apq"):
                             f.write(list_sql(scope, timeline, sight_unit(args, u)))
                         elif op == "case":
                             f.write(case_sql(scope, decode_id(cases[u]["id"])))

@@ -30,6 +30,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         db,
         clock,
         auth,
+        documents: Default::default(),
         signer,
         settings,
         metrics: Metrics::default(),

@@ -44,6 +44,9 @@ pub enum AppError {
         case_id: i64,
         record_id: Option<i64>,
     },
+    /// An automatic persisted query sent by its hash alone, which this server has not seen
+    /// (the client sends the text with the hash next, as the protocol says).
+    PersistedQueryNotFound,
     Internal(String),
     Db(DbErr),
 }
@@ -117,6 +120,8 @@ impl AppError {
             | AppError::Unavailable(m) => m.clone(),
             AppError::Internal(_) | AppError::Db(_) => "internal error".to_string(),
             AppError::Replayed { .. } => "this request was already carried out".to_string(),
+            // The exact words clients of the protocol look for.
+            AppError::PersistedQueryNotFound => "PersistedQueryNotFound".to_string(),
         }
     }
 
@@ -132,6 +137,7 @@ impl AppError {
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Replayed { .. } => "CONFLICT",
+            AppError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             AppError::Internal(_) | AppError::Db(_) => "INTERNAL",
         }
     }

@@ -94,6 +94,8 @@ fn app_error_body(e: &crate::error::AppError) -> HttpResponse {
         "NOT_FOUND" => StatusCode::NOT_FOUND,
         "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
         "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        // The persisted-query protocol answers "not found" as a GraphQL error, with 200.
+        "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut extensions = serde_json::json!({ "code": e.code() });
@@ -186,7 +188,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 /// with a NUL character (PostgreSQL cannot store it, SQLite would store it silently) — in the
 /// variables, naming the field, or written into the query — and at most one field that checks
 /// credentials.
-fn edge_refusal(gql: &async_graphql::Request) -> Option<crate::error::AppError> {
+fn edge_refusal(gql: &mut async_graphql::Request) -> Option<crate::error::AppError> {
     use crate::error::bad_input;
     let nul = "text may not contain NUL characters";
     if let Some(path) = nul_in(
@@ -198,13 +200,32 @@ fn edge_refusal(gql: &async_graphql::Request) -> Option<crate::error::AppError> 
     if gql.query.contains('\0') || gql.query.to_ascii_lowercase().contains("\\u0000") {
         return Some(bad_input("query", nul));
     }
-    if crate::graphql::credential_fields(&gql.query) > 1 {
+    if gql
+        .parsed_query()
+        .is_ok_and(|doc| crate::graphql::credential_fields(doc) > 1)
+    {
         return Some(bad_input(
             "query",
             "a request may sign in, sign up, refresh or change a password once, not several times",
         ));
     }
     None
+}
+
+/// Gives an operation its document once — kept, persisted or freshly parsed — and runs the
+/// edge checks on it; a freshly parsed document is kept only once it has passed them.
+fn prepare(
+    documents: &crate::graphql::Documents,
+    gql: &mut async_graphql::Request,
+) -> Result<(), crate::error::AppError> {
+    let fresh = documents.resolve(gql)?;
+    if let Some(refused) = edge_refusal(gql) {
+        return Err(refused);
+    }
+    if let Some(fresh) = fresh {
+        documents.keep(fresh);
+    }
+    Ok(())
 }
 
 /// What a socket's operations run on: the schema, with fresh DataLoaders for every operation
@@ -215,6 +236,7 @@ struct SocketExecutor {
     schema: AppSchema,
     db: crate::state::Db,
     viewer: Arc<Mutex<Option<crate::access::Viewer>>>,
+    documents: Arc<crate::graphql::Documents>,
 }
 
 impl SocketExecutor {
@@ -225,8 +247,8 @@ impl SocketExecutor {
 }
 
 impl async_graphql::Executor for SocketExecutor {
-    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        if let Some(refused) = edge_refusal(&request) {
+    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        if let Err(refused) = prepare(&self.documents, &mut request) {
             return async_graphql::Response::from_errors(vec![refused_error(&refused)]);
         }
         self.schema.execute(self.fresh(request)).await
@@ -234,10 +256,10 @@ impl async_graphql::Executor for SocketExecutor {
 
     fn execute_stream(
         &self,
-        request: async_graphql::Request,
+        mut request: async_graphql::Request,
         session_data: Option<Arc<async_graphql::Data>>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
-        if let Some(refused) = edge_refusal(&request) {
+        if let Err(refused) = prepare(&self.documents, &mut request) {
             let response = async_graphql::Response::from_errors(vec![refused_error(&refused)]);
             return Box::pin(futures_util::stream::once(async move { response }));
         }
@@ -298,10 +320,10 @@ async fn execute(
     state: &Arc<AppState>,
     schemas: &Schemas,
     req: &HttpRequest,
-    gql: async_graphql::Request,
+    mut gql: async_graphql::Request,
     media: &'static str,
 ) -> HttpResponse {
-    if let Some(refused) = edge_refusal(&gql) {
+    if let Err(refused) = prepare(&state.documents, &mut gql) {
         return app_error_body(&refused);
     }
     let viewer = match viewer_of(state, req).await {
@@ -312,7 +334,13 @@ async fn execute(
     // where introspection is on, an operation that reads nothing but the schema runs without
     // the data limits.
     let schema = match &schemas.introspection {
-        Some(open) if crate::graphql::introspection_only(&gql.query) => open,
+        Some(open)
+            if gql
+                .parsed_query()
+                .is_ok_and(crate::graphql::introspection_only) =>
+        {
+            open
+        }
         _ => &schemas.data,
     };
     let client_addr = req
@@ -484,8 +512,8 @@ struct GetParams {
 }
 
 /// Whether the operation a GET would run is a mutation (or a subscription): those are refused.
-fn is_read_only(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+fn is_read_only(gql: &mut async_graphql::Request, operation_name: Option<&str>) -> bool {
+    let Ok(doc) = gql.parsed_query() else {
         return true; // let execution report the syntax error
     };
     let ty = match (&doc.operations, operation_name) {
@@ -524,19 +552,46 @@ async fn graphql_get(
             );
         }
     };
-    let Some(query) = params.query else {
-        return error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "a `query` parameter is required",
-        );
+    let extensions = match params.extensions.as_deref().map(serde_json::from_str) {
+        None => None,
+        Some(Ok(serde_json::Value::Object(map))) => Some(map),
+        Some(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "`extensions` is not a JSON object",
+            );
+        }
     };
-    if !is_read_only(&query, params.operation_name.as_deref()) {
+    let persisted = extensions
+        .as_ref()
+        .is_some_and(|e| e.contains_key("persistedQuery"));
+    // A persisted query may come by its hash alone.
+    let query = match params.query {
+        Some(query) => query,
+        None if persisted => String::new(),
+        None => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "a `query` parameter is required",
+            );
+        }
+    };
+    let mut gql = async_graphql::Request::new(query);
+    for (key, value) in extensions.into_iter().flatten() {
+        if let Ok(value) = async_graphql::Value::from_json(value) {
+            gql.extensions.insert(key, value);
+        }
+    }
+    if let Err(refused) = prepare(&state.documents, &mut gql) {
+        return app_error_body(&refused);
+    }
+    if !is_read_only(&mut gql, params.operation_name.as_deref()) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .json(serde_json::json!({"errors": [{"message": "mutations are sent with POST", "extensions": {"code": "METHOD_NOT_ALLOWED"}}]}));
     }
-    let mut gql = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         gql = gql.operation_name(name);
     }
@@ -551,15 +606,6 @@ async fn graphql_get(
                 );
             }
         }
-    }
-    if let Some(ext) = params.extensions
-        && serde_json::from_str::<serde_json::Value>(&ext).is_err()
-    {
-        return error_body(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "`extensions` is not valid JSON",
-        );
     }
     execute(&state, &schema, &req, gql, media).await
 }
@@ -663,6 +709,7 @@ async fn run_socket(
         schema,
         db: state.db.clone(),
         viewer: viewer_slot.clone(),
+        documents: state.documents.clone(),
     };
     let engine = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload| async move {

@@ -16,6 +16,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<Clock>,
     pub auth: AuthConfig,
+    /// Parsed documents kept by the hash of their text (and automatic persisted queries).
+    pub documents: Arc<crate::graphql::Documents>,
     /// Signs checkpoints of the audit chains (none in dev without a key).
     pub signer: Option<crate::audit::Signer>,
     pub settings: Settings,

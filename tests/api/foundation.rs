@@ -700,3 +700,100 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
     );
     result
 }
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_answer_by_hash_once_the_text_was_seen() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    let query = "query Units { orgUnits(first: 3) { totalCount } }";
+    let hash = sha256(query);
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/graphql", app.url))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let by_hash = json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}});
+    // Not seen yet: the protocol's "not found", with 200, so the client sends the text.
+    let (status, body) = post(by_hash.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+        "{body}"
+    );
+    // The text with its hash runs, and is kept; then the hash alone runs the same query.
+    let (_, with_text) = post(json!({"query": query,
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}}))
+    .await;
+    let units = with_text["data"]["orgUnits"]["totalCount"].clone();
+    assert!(units.as_i64().is_some_and(|n| n > 3), "{with_text}");
+    let (status, body) = post(by_hash.clone()).await;
+    assert_eq!(
+        (status, body["data"]["orgUnits"]["totalCount"].clone()),
+        (200, units.clone()),
+        "{body}"
+    );
+    // By GET too, as CDNs cache it.
+    let extensions = serde_json::to_string(&by_hash["extensions"]).unwrap();
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[("extensions", extensions.as_str())])
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["orgUnits"]["totalCount"], units, "{body}");
+    // A hash that is not the text's is refused.
+    let (status, body) = post(json!({"query": query,
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256("something else")}}}))
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (400, Some("BAD_USER_INPUT")),
+        "{body}"
+    );
+    // A persisted mutation is still refused by GET.
+    let logout = "mutation { __typename }";
+    post(json!({"query": logout, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(logout)}}})).await;
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[(
+            "extensions",
+            json!({"persistedQuery": {"version": 1, "sha256Hash": sha256(logout)}}).to_string(),
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    // A document refused at the edge is not kept: two sign-ins in one request stay refused,
+    // and their hash stays unknown.
+    let twice = "mutation { a: login(input: {username: \"x\", password: \"y\"}) { accessToken } b: login(input: {username: \"x\", password: \"y\"}) { accessToken } }";
+    let (_, body) = post(json!({"query": twice, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(twice)}}})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let (_, body) = post(
+        json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(twice)}}}),
+    )
+    .await;
+    assert_eq!(code(&body), Some("PERSISTED_QUERY_NOT_FOUND"), "{body}");
+}

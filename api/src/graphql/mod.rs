@@ -5,6 +5,7 @@
 
 mod cases;
 pub mod cost;
+mod documents;
 mod identity;
 mod loaders;
 mod stats;
@@ -20,6 +21,7 @@ use base64::Engine;
 use std::sync::Arc;
 
 pub use cases::Case;
+pub use documents::Documents;
 pub use identity::{OrgUnit, User};
 
 #[derive(MergedObject, Default)]
@@ -100,14 +102,8 @@ const CREDENTIAL_FIELDS: [&str; 4] = [
 ];
 
 /// How many credential-checking fields the operations of a document select at their root.
-pub fn credential_fields(query: &str) -> usize {
+pub fn credential_fields(doc: &async_graphql::parser::types::ExecutableDocument) -> usize {
     use async_graphql::parser::types::Selection;
-    if !CREDENTIAL_FIELDS.iter().any(|f| query.contains(f)) {
-        return 0;
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return 0;
-    };
     // Root fields, through inline fragments and fragment spreads (each spread counted where it
     // is spread; a fragment that spreads itself is refused by validation anyway).
     fn count(
@@ -135,17 +131,14 @@ pub fn credential_fields(query: &str) -> usize {
     }
     doc.operations
         .iter()
-        .map(|(_, op)| count(&op.node.selection_set.node, &doc, 0))
+        .map(|(_, op)| count(&op.node.selection_set.node, doc, 0))
         .sum()
 }
 
 /// Whether every operation of a document selects only introspection fields (`__schema`,
-/// `__type`, `__typename`) at its root. A document that does not parse is not.
-pub fn introspection_only(query: &str) -> bool {
+/// `__type`, `__typename`) at its root.
+pub fn introspection_only(doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
     use async_graphql::parser::types::Selection;
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
     let mut operations = doc.operations.iter().peekable();
     operations.peek().is_some()
         && operations.all(|(_, op)| {
