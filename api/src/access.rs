@@ -485,6 +485,28 @@ impl Viewer {
         }
     }
 
+    /// The condition, over the `referrals` table joined to its case as `cases`, that a
+    /// referral is one the viewer's unit is a party to — its sender or receiver, unless the
+    /// case accuses the unit — or, for the petition bureau, one of its county's: the rule
+    /// [`Viewer::sees_referral`] applies to one loaded row, for reads.
+    pub fn referral_party_scope(&self) -> Condition {
+        let referrals = |c: &'static str| Expr::col((Alias::new("referrals"), Alias::new(c)));
+        match self.handling_unit() {
+            Ok(u) if u.petition_bureau => Condition::all().add(match u.county_id {
+                Some(county) => col("county_id").eq(county),
+                None => Expr::val(1).eq(0),
+            }),
+            Ok(u) => Condition::all()
+                .add(
+                    Condition::any()
+                        .add(referrals("from_unit_id").eq(u.id))
+                        .add(referrals("to_unit_id").eq(u.id)),
+                )
+                .add(not_accused(u)),
+            Err(_) => Condition::all().add(Expr::val(1).eq(0)),
+        }
+    }
+
     /// The condition, over the `referrals` table joined to its case as `cases`, that limits a
     /// list of referrals to those the viewer's unit sent (or received, with `received`),
     /// leaving out accusations against the unit. `None` for accounts without a handling unit.

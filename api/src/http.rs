@@ -736,7 +736,7 @@ async fn run_socket(
                 *t = Some(token.clone());
             }
             let mut data = async_graphql::Data::default();
-            data.insert(Arc::new(crate::graphql::SocketSight::default()));
+            data.insert(Arc::new(crate::live::EventSight::default()));
             if let Ok(mut v) = init_viewer.lock() {
                 *v = Some(viewer.clone());
             }

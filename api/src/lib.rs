@@ -22,6 +22,7 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod notices;

@@ -182,23 +182,15 @@ async fn open_referral(
     // A retry under the same key is answered before the referral's state is looked at: the
     // first call changed it.
     replayed(caller.db, caller).await?;
-    let found = referral::Entity::find_by_id(referral_id)
-        .one(caller.db)
+    // A referral is found by its parties and by whoever sees its case; to anyone else it
+    // does not exist.
+    let (_, found) = visible_referral(caller.db, caller.viewer, referral_id)
         .await?
         .ok_or(AppError::NotFound("referral"))?;
     let of_case = case::Entity::find_by_id(found.case_id)
         .one(caller.db)
         .await?
         .ok_or(AppError::NotFound("referral"))?;
-    // A referral is found by its parties and by whoever sees its case; to anyone else it
-    // does not exist.
-    if !caller.viewer.sees_referral(&found, &of_case)
-        && cases::find_visible(caller.db, caller.viewer, of_case.id)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::NotFound("referral"));
-    }
     if !caller
         .viewer
         .may_on_referral(&found, &of_case, action == ReferralAction::Resolve)
@@ -404,16 +396,30 @@ pub async fn visible_referral(
     viewer: &Viewer,
     id: i64,
 ) -> Result<Option<(Option<case::Model>, referral::Model)>> {
-    let Some(row) = referral::Entity::find_by_id(id).one(db).await? else {
+    let sight = sea_orm::Condition::any()
+        .add(viewer.case_scope())
+        .add(viewer.referral_party_scope());
+    let Some(row) = with_case(referral::Entity::find_by_id(id))
+        .filter(sight)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
-    if let Some(case) = find_visible(db, viewer, row.case_id).await? {
-        return Ok(Some((Some(case), row)));
-    }
-    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(viewer.sees_referral(&row, &case).then_some((None, row)))
+    Ok(Some((find_visible(db, viewer, row.case_id).await?, row)))
+}
+
+/// Referrals joined to their case under the `cases` alias the access conditions speak of.
+fn with_case(query: sea_orm::Select<referral::Entity>) -> sea_orm::Select<referral::Entity> {
+    use sea_orm::QuerySelect;
+    query.join_as(
+        sea_orm::sea_query::JoinType::InnerJoin,
+        referral::Entity::belongs_to(case::Entity)
+            .from(referral::Column::CaseId)
+            .to(case::Column::Id)
+            .into(),
+        sea_orm::sea_query::Alias::new(crate::access::CASES),
+    )
 }
 
 /// A referral by id, for an event whose case the caller has already found in the viewer's
@@ -429,13 +435,14 @@ pub async fn referral_case(
     viewer: &Viewer,
     referral_id: i64,
 ) -> Result<Option<case::Model>> {
-    let Some(row) = referral::Entity::find_by_id(referral_id).one(db).await? else {
+    let Some(row) = with_case(referral::Entity::find_by_id(referral_id))
+        .filter(viewer.referral_party_scope())
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
-    let Some(case) = case::Entity::find_by_id(row.case_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(viewer.sees_referral(&row, &case).then_some(case))
+    Ok(case::Entity::find_by_id(row.case_id).one(db).await?)
 }
 
 /// The referrals a viewer's unit sent (or received), newest first, with the number and title
@@ -448,21 +455,12 @@ pub async fn referral_list(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<(referral::Model, String, String)>, u64)> {
-    use sea_orm::sea_query::{Alias, Expr, JoinType};
+    use sea_orm::sea_query::{Alias, Expr};
     use sea_orm::{QuerySelect, QueryTrait};
     let Some(scope) = viewer.referral_list_scope(received) else {
         return Ok((vec![], 0));
     };
-    let mut query = referral::Entity::find()
-        .join_as(
-            JoinType::InnerJoin,
-            referral::Entity::belongs_to(case::Entity)
-                .from(referral::Column::CaseId)
-                .to(case::Column::Id)
-                .into(),
-            Alias::new(crate::access::CASES),
-        )
-        .filter(scope);
+    let mut query = with_case(referral::Entity::find()).filter(scope);
     if !statuses.is_empty() {
         query = query.filter(referral::Column::Status.is_in(statuses.iter().copied()));
     }

@@ -10,7 +10,7 @@ mod identity;
 mod loaders;
 mod stats;
 mod subscriptions;
-pub use subscriptions::{SocketSight, SubscriptionRoot};
+pub use subscriptions::SubscriptionRoot;
 mod workflow;
 
 use crate::access::Viewer;
