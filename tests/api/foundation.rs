@@ -575,70 +575,28 @@ fn bootstrap_creates_the_county_once_and_refuses_a_second_time() {
 fn production_refuses_to_start_without_its_secrets_or_with_the_test_clock() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
-    let out = xinfang()
-        .args([
-            "serve",
-            "--env",
-            "production",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("XINFANG_JWT_SECRET"));
-
-    let out = xinfang()
-        .args([
-            "serve",
-            "--env",
-            "production",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .env("XINFANG_JWT_SECRET", "too-short")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("32 bytes"));
-
-    let out = xinfang()
-        .args([
-            "serve",
-            "--env",
-            "production",
-            "--test-clock",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .env("XINFANG_JWT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("test clock"));
-
-    // Without the key that signs the audit checkpoints.
-    let out = xinfang()
-        .args([
-            "serve",
-            "--env",
-            "production",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .env("XINFANG_JWT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("XINFANG_AUDIT_KEY"));
+    // (extra flags, JWT secret, what the refusal names)
+    let refusals: [(&[&str], Option<&str>, &str); 4] = [
+        (&[], None, "XINFANG_JWT_SECRET"),
+        (&[], Some("too-short"), "32 bytes"),
+        (&["--test-clock"], Some(SECRET), "test clock"),
+        // Without the key that signs the audit checkpoints.
+        (&[], Some(SECRET), "XINFANG_AUDIT_KEY"),
+    ];
+    for (flags, secret, named) in refusals {
+        let mut serve = xinfang();
+        serve
+            .args(["serve", "--env", "production", "--bind", "127.0.0.1:0"])
+            .args(flags)
+            .args(["--database-url", &url]);
+        if let Some(secret) = secret {
+            serve.env("XINFANG_JWT_SECRET", secret);
+        }
+        let out = serve.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{named}: {stderr}");
+        assert!(stderr.contains(named), "{named}: {stderr}");
+    }
 }
 
 #[tokio::test]

@@ -198,33 +198,31 @@ fn a_newline_in_a_username_forges_no_log_line() {
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
 
+/// Forty sign-ins at once, the i-th with `input(i)`: how many were checked (wrong
+/// credentials), how many refused for the rate, and every answer's code.
+async fn login_burst(
+    app: &crate::support::TestApp,
+    input: impl Fn(usize) -> serde_json::Value,
+) -> (usize, usize, Vec<Option<String>>) {
+    let attempts = (0..40).map(|i| {
+        let body = json!({"i": input(i)});
+        async move { code(&app.gql(None, LOGIN, body).await).map(str::to_string) }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let count = |c: &str| answers.iter().filter(|a| a.as_deref() == Some(c)).count();
+    (count("UNAUTHENTICATED"), count("RATE_LIMITED"), answers)
+}
+
 #[tokio::test]
 async fn a_burst_of_wrong_passwords_checks_at_most_five() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
     let _ = &county;
-    let attempts = (0..40).map(|i| {
-        let app = &app;
-        async move {
-            let body = app
-                .gql(
-                    None,
-                    LOGIN,
-                    json!({"i": {"username": "a_staff", "password": format!("wrong password {i}")}}),
-                )
-                .await;
-            code(&body).map(str::to_string)
-        }
-    });
-    let answers = futures_util::future::join_all(attempts).await;
-    let checked = answers
-        .iter()
-        .filter(|c| c.as_deref() == Some("UNAUTHENTICATED"))
-        .count();
-    let refused = answers
-        .iter()
-        .filter(|c| c.as_deref() == Some("RATE_LIMITED"))
-        .count();
+    let (checked, refused, answers) = login_burst(
+        &app,
+        |i| json!({"username": "a_staff", "password": format!("wrong password {i}")}),
+    )
+    .await;
     assert_eq!(checked + refused, 40, "{answers:?}");
     assert!(
         checked <= 5,
@@ -274,28 +272,11 @@ async fn a_parallel_burst_from_one_address_checks_no_more_than_its_allowance() {
     fixtures::county(&app).await;
     // 40 guesses at once, each at another account: the address allows 20 failed checks in
     // its window, and the slot is taken before the check, so no more than 20 are checked.
-    let guesses = (0..40).map(|i| {
-        let app = &app;
-        async move {
-            let body = app
-                .gql(
-                    None,
-                    LOGIN,
-                    json!({"i": {"username": format!("burst_{i}"), "password": "wrong password"}}),
-                )
-                .await;
-            code(&body).map(str::to_string)
-        }
-    });
-    let answers = futures_util::future::join_all(guesses).await;
-    let checked = answers
-        .iter()
-        .filter(|c| c.as_deref() == Some("UNAUTHENTICATED"))
-        .count();
-    let refused = answers
-        .iter()
-        .filter(|c| c.as_deref() == Some("RATE_LIMITED"))
-        .count();
+    let (checked, refused, answers) = login_burst(
+        &app,
+        |i| json!({"username": format!("burst_{i}"), "password": "wrong password"}),
+    )
+    .await;
     assert_eq!((checked, refused), (20, 20), "{answers:?}");
 }
 
@@ -888,22 +869,10 @@ async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
             db.execute_unprepared("TRUNCATE case_events").await.is_err(),
             "TRUNCATE is refused"
         );
-        db.execute_unprepared("ALTER TABLE case_events DISABLE TRIGGER USER")
-            .await
-            .unwrap();
-    } else {
-        db.execute_unprepared("DROP TRIGGER case_events_no_delete")
-            .await
-            .unwrap();
     }
+    lift_append_only_guards(db, &["case_events"]).await;
     // The last entry cut off: every remaining link is intact, but the case says 4 changes.
-    let case_id: i64 = String::from_utf8(
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id).unwrap(),
-    )
-    .unwrap()
-    .trim_start_matches("Case:")
-    .parse()
-    .unwrap();
+    let case_id = id_of(&id);
     db.execute_unprepared(&format!(
         "DELETE FROM case_events WHERE case_id = {case_id} AND seq = 4"
     ))
@@ -1079,20 +1048,8 @@ async fn a_signed_checkpoint_catches_a_record_cut_short_and_made_consistent_agai
     // is consistent again.
     use sea_orm::ConnectionTrait;
     let db = app.db();
-    let case_id: i64 = id_of(&id);
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        for table in ["case_events", "county_chain", "audit_checkpoints"] {
-            db.execute_unprepared(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
-                .await
-                .unwrap();
-        }
-    } else {
-        for table in ["case_events", "county_chain", "audit_checkpoints"] {
-            db.execute_unprepared(&format!("DROP TRIGGER {table}_no_delete"))
-                .await
-                .unwrap();
-        }
-    }
+    let case_id = id_of(&id);
+    lift_append_only_guards(db, &["case_events", "county_chain", "audit_checkpoints"]).await;
     db.execute_unprepared(&format!(
         "DELETE FROM case_events WHERE case_id = {case_id} AND seq = 3; \
          DELETE FROM county_chain WHERE case_id = {case_id} AND case_seq = 3; \
@@ -1124,6 +1081,21 @@ async fn a_signed_checkpoint_catches_a_record_cut_short_and_made_consistent_agai
         !out.contains("BROKEN  county"),
         "the county chain itself is consistent: {out}"
     );
+}
+
+/// What a database administrator can do: switch off the triggers that refuse deleting from
+/// the append-only tables.
+async fn lift_append_only_guards(db: &sea_orm::DatabaseConnection, tables: &[&str]) {
+    use sea_orm::ConnectionTrait;
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    for table in tables {
+        let sql = if postgres {
+            format!("ALTER TABLE {table} DISABLE TRIGGER USER")
+        } else {
+            format!("DROP TRIGGER {table}_no_delete")
+        };
+        db.execute_unprepared(&sql).await.unwrap();
+    }
 }
 
 fn id_of(global_id: &str) -> i64 {
