@@ -491,19 +491,20 @@ impl Viewer {
     /// [`Viewer::sees_referral`] applies to one loaded row, for reads.
     pub fn referral_party_scope(&self) -> Condition {
         let referrals = |c: &'static str| Expr::col((Alias::new("referrals"), Alias::new(c)));
-        match self.handling_unit() {
-            Ok(u) if u.petition_bureau => Condition::all().add(match u.county_id {
-                Some(county) => col("county_id").eq(county),
-                None => Expr::val(1).eq(0),
-            }),
-            Ok(u) => Condition::all()
-                .add(
-                    Condition::any()
-                        .add(referrals("from_unit_id").eq(u.id))
-                        .add(referrals("to_unit_id").eq(u.id)),
-                )
-                .add(not_accused(u)),
-            Err(_) => Condition::all().add(Expr::val(1).eq(0)),
+        let Ok(u) = self.handling_unit() else {
+            return Condition::all().add(Expr::val(1).eq(0));
+        };
+        let party = Condition::all()
+            .add(
+                Condition::any()
+                    .add(referrals("from_unit_id").eq(u.id))
+                    .add(referrals("to_unit_id").eq(u.id)),
+            )
+            .add(not_accused(u));
+        match (u.petition_bureau, u.county_id) {
+            // The bureau: its county's referrals, and — as any unit — those it is party to.
+            (true, Some(county)) => Condition::any().add(col("county_id").eq(county)).add(party),
+            _ => party,
         }
     }
 
@@ -623,7 +624,9 @@ pub struct CaseSight {
 /// How a petitioner of a case reads to one viewer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PetitionerView {
-    pub kind: PetitionerKind,
+    /// Null where the identity is withheld: even whether an accuser is an organisation
+    /// narrows who they are.
+    pub kind: Option<PetitionerKind>,
     pub name: String,
     pub id_number: Option<String>,
     pub phone: Option<String>,
@@ -657,7 +660,7 @@ impl CaseSight {
         };
         match level {
             PersonalData::Full => PetitionerView {
-                kind: p.kind,
+                kind: Some(p.kind),
                 credit_code: p.credit_code.clone(),
                 contact_person: p.contact_person.clone(),
                 name: p.name.clone(),
@@ -668,7 +671,7 @@ impl CaseSight {
                 confidential: false,
             },
             PersonalData::Masked => PetitionerView {
-                kind: p.kind,
+                kind: Some(p.kind),
                 credit_code: p.credit_code.clone(),
                 contact_person: p.contact_person.clone(),
                 name: p.name.clone(),
@@ -679,7 +682,7 @@ impl CaseSight {
                 confidential: false,
             },
             PersonalData::Confidential => PetitionerView {
-                kind: p.kind,
+                kind: None,
                 credit_code: None,
                 contact_person: None,
                 name: CONFIDENTIAL_NAME.into(),
@@ -996,11 +999,24 @@ mod tests {
             Some("440524188001010014")
         );
         own.user_id = Some(10);
+        // An organisation accusing: withheld, its kind included.
+        own.kind = PetitionerKind::Organisation;
+        own.credit_code = Some("91350100M000100Y43".into());
+        own.contact_person = Some("王经理".into());
         let other = me.sight(&accusation).petitioner(&own);
         assert_eq!(
-            (other.name.as_str(), other.confidential),
-            (CONFIDENTIAL_NAME, true)
+            (
+                other.name.as_str(),
+                other.confidential,
+                other.kind,
+                other.credit_code,
+                other.contact_person
+            ),
+            (CONFIDENTIAL_NAME, true, None, None, None)
         );
+        own.kind = PetitionerKind::Person;
+        own.credit_code = None;
+        own.contact_person = None;
         let masked = staff(3, Role::Staff).sight(&appeal()).petitioner(&own);
         assert_eq!(masked.id_number.as_deref(), Some("4405**********0014"));
         assert_eq!(masked.phone.as_deref(), Some("139****5678"));

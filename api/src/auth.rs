@@ -398,15 +398,20 @@ async fn check_backoff(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>
 /// Takes one of a client address's credential checks for the window, before the check runs,
 /// or `RATE_LIMITED` when it has none left. Taking the slot first (atomically, see
 /// [`take_rate_limit`]) is what bounds a parallel burst: a check that succeeds gives its slot
-/// back ([`return_address_slot`]), so what the window counts is failures and checks in flight.
+/// back ([`AddressSlot::give_back`]), so what the window counts is failures and checks in
+/// flight.
 async fn take_address_slot(
     db: &DatabaseConnection,
     address: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<AddressSlot> {
     let window = TimeDelta::minutes(ADDRESS_WINDOW_MINUTES);
     if take_rate_limit(db, &address_bucket(address), ADDRESS_FAILURES, window, now).await? {
-        return Ok(());
+        return Ok(AddressSlot {
+            db: db.clone(),
+            address: address.to_string(),
+            settled: false,
+        });
     }
     tracing::warn!("credential check refused for the address");
     Err(AppError::RateLimited(
@@ -414,7 +419,47 @@ async fn take_address_slot(
     ))
 }
 
-/// Gives back the slot of a credential check that succeeded.
+/// A client address's slot for one credential check. A wrong password keeps it
+/// ([`AddressSlot::keep`]); anything else gives it back ([`AddressSlot::give_back`]) — and a
+/// check that never finished (the client went away while it waited its turn) gives it back
+/// when it is dropped, so abandoned requests cannot lock an address out.
+struct AddressSlot {
+    db: DatabaseConnection,
+    address: String,
+    settled: bool,
+}
+
+impl AddressSlot {
+    fn keep(mut self) {
+        self.settled = true;
+    }
+
+    async fn give_back(mut self) -> Result<()> {
+        self.settled = true;
+        return_address_slot(&self.db, &self.address).await
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (db, address) = (self.db.clone(), std::mem::take(&mut self.address));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = return_address_slot(&db, &address).await {
+                    tracing::warn!(
+                        error = e.message_for_operator(),
+                        "an abandoned sign-in's address slot was not given back"
+                    );
+                }
+            });
+        }
+    }
+}
+
+/// Gives back the slot of a credential check that did not fail on its credentials.
 async fn return_address_slot(db: &DatabaseConnection, address: &str) -> Result<()> {
     rate_limit::Entity::update_many()
         .col_expr(
@@ -446,12 +491,14 @@ pub async fn login(
     let key = username_key(username);
     let now = clock.now();
     let bucket = login_bucket(&key);
-    take_address_slot(db, address, now).await?;
+    let slot = take_address_slot(db, address, now).await?;
     let checked = check_login(db, config, password, &key, &bucket, now).await;
-    if !matches!(checked, Err(AppError::Unauthenticated(_))) {
+    if matches!(checked, Err(AppError::Unauthenticated(_))) {
+        slot.keep();
+    } else {
         // Only a wrong password keeps its slot: a success, or a refusal before any password
         // was checked (the account's back-off, a full queue), gives it back.
-        return_address_slot(db, address).await?;
+        slot.give_back().await?;
     }
     let (account, throttle) = checked?;
     if !account.password_hash.starts_with(&config.phc_prefix()) {
@@ -557,9 +604,16 @@ pub async fn take_rate_limit(
             if row.hits >= limit {
                 false
             } else {
-                let mut active: rate_limit::ActiveModel = row.into();
-                active.hits = Set(active.hits.as_ref() + 1);
-                active.update(&tx).await?;
+                // Counted in SQL (hits + 1), not written back as read: a slot given back
+                // meanwhile (return_address_slot) is not overwritten.
+                rate_limit::Entity::update_many()
+                    .col_expr(
+                        rate_limit::Column::Hits,
+                        Expr::col(rate_limit::Column::Hits).add(1),
+                    )
+                    .filter(rate_limit::Column::Bucket.eq(bucket))
+                    .exec(&tx)
+                    .await?;
                 true
             }
         }

@@ -90,14 +90,18 @@ pub async fn write_checkpoint(
     let Some(signer) = &state.signer else {
         return Ok(None);
     };
-    let Some(signed) = crate::audit::checkpoint(&state.db, signer, state.clock.now())
+    // The row commits only once the copy outside is written: a checkpoint that reached the
+    // database but not the file would never be written there later (nothing changed since).
+    let tx = sea_orm::TransactionTrait::begin(&state.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(signed) = crate::audit::checkpoint(&tx, signer, state.clock.now())
         .await
         .map_err(|e| e.message_for_operator())?
     else {
         return Ok(None);
     };
     let line = serde_json::to_string(&signed).map_err(|e| e.to_string())?;
-    tracing::info!(target: "xinfang::audit", checkpoint = %line, "audit checkpoint signed");
     if let Some(path) = &state.settings.audit_checkpoint_file {
         use std::io::Write;
         std::fs::OpenOptions::new()
@@ -107,6 +111,8 @@ pub async fn write_checkpoint(
             .and_then(|mut f| writeln!(f, "{line}").and_then(|_| f.sync_data()))
             .map_err(|e| format!("cannot append to {}: {e}", path.display()))?;
     }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    tracing::info!(target: "xinfang::audit", checkpoint = %line, "audit checkpoint signed");
     Ok(Some(signed))
 }
 
@@ -148,20 +154,40 @@ async fn serve(state: Arc<AppState>) -> Result<(), String> {
     server.await.map_err(|e| e.to_string())
 }
 
-/// Reads a checkpoint file: one signed checkpoint per line, blank lines skipped.
+/// Reads the checkpoints kept outside the database: a checkpoint file (one signed checkpoint
+/// per line) or the server's JSON log (the `checkpoint` field of its `xinfang::audit`
+/// records). Lines that hold no checkpoint are skipped, and counted.
 fn read_checkpoint_file(
     path: &std::path::Path,
 ) -> Result<Vec<crate::audit::SignedCheckpoint>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| format!("{} line {}: not a checkpoint: {e}", path.display(), i + 1))
-        })
-        .collect()
+    let mut found = vec![];
+    let mut skipped = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Ok(c) = serde_json::from_str::<crate::audit::SignedCheckpoint>(line) {
+            found.push(c);
+            continue;
+        }
+        let logged = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|record| {
+                record["fields"]["checkpoint"]
+                    .as_str()
+                    .and_then(|inner| serde_json::from_str(inner).ok())
+            });
+        match logged {
+            Some(c) => found.push(c),
+            None => skipped += 1,
+        }
+    }
+    if skipped > 0 {
+        println!(
+            "{}: {skipped} lines hold no checkpoint and were skipped",
+            path.display()
+        );
+    }
+    Ok(found)
 }
 
 async fn stop_signal() {
@@ -278,7 +304,21 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Audit {
             action: AuditAction::Verify { checkpoints },
         } => {
-            let db = db::open(&settings).await?;
+            let pool = db::open(&settings).await?;
+            // Every check reads one snapshot: a write committed meanwhile on a live database
+            // must not read as a broken link.
+            let db = match pool.get_database_backend() {
+                sea_orm::DatabaseBackend::Postgres => {
+                    sea_orm::TransactionTrait::begin_with_config(
+                        &pool,
+                        Some(sea_orm::IsolationLevel::RepeatableRead),
+                        Some(sea_orm::AccessMode::ReadOnly),
+                    )
+                    .await
+                }
+                _ => sea_orm::TransactionTrait::begin(&pool).await,
+            }
+            .map_err(|e| e.to_string())?;
             let (checked, broken) = crate::audit::verify_all(&db)
                 .await
                 .map_err(|e| e.message_for_operator())?;
@@ -309,19 +349,31 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 );
             }
             println!("county chains: {links} links checked");
-            let external = match checkpoints.or(settings.audit_checkpoint_file.clone()) {
-                Some(path) => read_checkpoint_file(&path)?,
-                None => vec![],
+            let external = match (checkpoints, &settings.audit_checkpoint_file) {
+                (Some(path), _) => read_checkpoint_file(&path)?,
+                // The configured file may not exist yet (no checkpoint signed so far).
+                (None, Some(path)) if path.exists() => read_checkpoint_file(path)?,
+                _ => vec![],
             };
-            let trusted = match (&settings.audit_public_key, settings.audit_signer()?) {
-                (Some(k), _) => Some(k.trim().to_string()),
-                (None, Some(signer)) => Some(signer.public_key_base64()),
-                (None, None) => {
-                    println!(
-                        "WARNING  no audit key or public key given: signatures are checked, but not who made them"
-                    );
-                    None
-                }
+            if external.is_empty() {
+                println!(
+                    "WARNING  no checkpoint kept outside the database was given (--checkpoints): a record rebuilt inside it is caught only against one"
+                );
+            }
+            let trusted = match &settings.audit_public_key {
+                Some(k) => Some(k.trim().to_string()),
+                None => match settings.audit_signer() {
+                    Ok(Some(signer)) => Some(signer.public_key_base64()),
+                    Ok(None) => {
+                        println!(
+                            "WARNING  no audit key or public key given: signatures are checked, but not who made them"
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        return Err("give --audit-public-key (or the audit key) to verify who signed the checkpoints".into());
+                    }
+                },
             };
             let report = crate::audit::verify_checkpoints(&db, trusted.as_deref(), &external)
                 .await

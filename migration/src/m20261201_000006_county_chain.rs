@@ -123,9 +123,15 @@ impl MigrationTrait for Migration {
         append_only(manager, "county_chain").await?;
         append_only(manager, "audit_checkpoints").await?;
 
-        // Chain what is already there, county by county, in the order it was written.
+        // Chain what is already there, county by county, in the order it was written. On
+        // PostgreSQL a server still running the previous version could append meanwhile, and
+        // its entries would never be linked: the timeline takes no writes until this commits.
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
+        if backend == DatabaseBackend::Postgres {
+            db.execute_unprepared("LOCK TABLE case_events IN SHARE MODE")
+                .await?;
+        }
         let rows = db
             .query_all_raw(Statement::from_string(
                 backend,

@@ -744,6 +744,15 @@ async fn automatic_persisted_queries_answer_by_hash_once_the_text_was_seen() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 405);
+    // Nor is a text with a string literal: anyone could test a guess at it by its hash.
+    let literal = "query { caseByNumber(number: \"XF-2026-000001\") { id } }";
+    let (_, body) = post(json!({"query": literal, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(literal)}}})).await;
+    assert!(body.get("data").is_some(), "{body}");
+    let (_, body) = post(
+        json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(literal)}}}),
+    )
+    .await;
+    assert_eq!(code(&body), Some("PERSISTED_QUERY_NOT_FOUND"), "{body}");
     // A document refused at the edge is not kept: two sign-ins in one request stay refused,
     // and their hash stays unknown.
     let twice = "mutation { a: login(input: {username: \"x\", password: \"y\"}) { accessToken } b: login(input: {username: \"x\", password: \"y\"}) { accessToken } }";

@@ -1042,6 +1042,27 @@ async fn a_signed_checkpoint_catches_a_record_cut_short_and_made_consistent_agai
     let (status, out) = audit(&app, &["verify"], &file);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("1 signed checkpoints held"), "{out}");
+    // An auditor holding only the public key, on a production configuration, verifies too.
+    let public_key = checkpoints[0]["publicKey"].as_str().unwrap();
+    let out = crate::support::xinfang()
+        .args([
+            "audit",
+            "verify",
+            "--env",
+            "production",
+            "--database-url",
+            &app.db_url,
+        ])
+        .args(["--audit-public-key", public_key, "--checkpoints"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // Someone with the database's keys removes the newest entry, its county link and the
     // checkpoint kept inside, and winds the case's version back: every chain in the database

@@ -25,8 +25,9 @@ pub struct Case(pub CaseRecord);
 /// 信访人 — a person or organisation a case names. Masked per the viewer's relation to the case.
 #[derive(SimpleObject)]
 pub struct Petitioner {
-    /// 类别 — a person or an organisation.
-    pub kind: PetitionerKind,
+    /// 类别 — a person or an organisation; null when the identity is confidential to this
+    /// viewer.
+    pub kind: Option<PetitionerKind>,
     /// 姓名 — the name (an organisation's, for one), or 保密 when the identity is
     /// confidential to this viewer.
     pub name: String,
