@@ -1464,6 +1464,23 @@ async fn an_action_answering_with_a_record_retried_with_its_key_gets_that_record
             "{a}"
         );
     }
+    // The same request written otherwise — fields in another order, an optional field sent
+    // as null — is the same request: a retry, not CONFLICT.
+    let rewritten =
+        json!({"idempotencyKey": "dec-1", "note": null, "approve": true, "extensionId": extension});
+    let again = mutate(
+        &app,
+        county.token("a_leader"),
+        "decideExtension",
+        rewritten,
+        "extension { id status }",
+    )
+    .await;
+    assert_eq!(
+        again["data"]["decideExtension"]["extension"]["id"],
+        extension.as_str(),
+        "{again}"
+    );
 
     // 督办 by the bureau: one order.
     let order = json!({"caseId": id, "text": "请于五日内报告进展", "dueAt": "2099-01-01T00:00:00Z", "idempotencyKey": "sup-1"});

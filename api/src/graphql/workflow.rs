@@ -36,15 +36,47 @@ fn keyed_caller<'a>(
     ctx: &Context<'a>,
     operation: &'static str,
     key: Option<String>,
-    request: String,
+    input: &impl async_graphql::InputType,
 ) -> Result<Caller<'a>> {
     let mut c = caller(ctx)?;
     c.idempotency = key.map(|key| workflow::Idempotency {
         key,
         operation,
-        request_hash: crate::auth::sha256_hex(format!("{operation}\u{1f}{request}").as_bytes()),
+        request_hash: crate::auth::sha256_hex(
+            format!("{operation}\u{1f}{}", fingerprint(input)).as_bytes(),
+        ),
     });
     Ok(c)
+}
+
+/// What identifies a request under its key: its input as the schema reads it, without the
+/// key itself and without the fields left null, as JSON. The same request gives the same
+/// text whatever order the client wrote its fields in, and after a release that adds an
+/// optional field (a Rust `Debug` form would change with the code).
+fn fingerprint(input: &impl async_graphql::InputType) -> String {
+    fn without_nulls(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                fields.retain(|_, v| !v.is_null());
+                fields.values_mut().for_each(without_nulls);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(without_nulls),
+            _ => {}
+        }
+    }
+    let mut json = input.to_value().into_json().unwrap_or_default();
+    if let Some(fields) = json.as_object_mut() {
+        fields.remove("idempotencyKey");
+    }
+    without_nulls(&mut json);
+    // Sorted keys, so the text does not depend on the order fields were declared in.
+    let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(json.clone()).unwrap_or_default();
+    if sorted.is_empty() {
+        json.to_string()
+    } else {
+        serde_json::to_string(&sorted).unwrap_or_default()
+    }
 }
 
 /// What an action came to: its own answer, or — for a retry of one already done under the
@@ -1039,7 +1071,7 @@ impl WorkflowMutation {
             ctx,
             "decideAcceptance",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let a = AcceptanceInput {
@@ -1065,7 +1097,7 @@ impl WorkflowMutation {
             ctx,
             "addProgressNote",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(
@@ -1086,7 +1118,7 @@ impl WorkflowMutation {
             ctx,
             "requestExtension",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let done = workflow::request_extension(&c, id, input.days, &input.reason).await;
@@ -1109,7 +1141,7 @@ impl WorkflowMutation {
             ctx,
             "decideExtension",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Extension", "extensionId", &input.extension_id)?;
         let done = workflow::decide_extension(
@@ -1135,12 +1167,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: IssueReplyInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "issueReply",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "issueReply", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let r = ReplyInput {
             outcome: input.outcome,
@@ -1162,12 +1189,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: EvaluateCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "evaluateCase",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "evaluateCase", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let case = workflow::evaluate(
             &c,
@@ -1186,12 +1208,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: RequestReviewInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "requestReview",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "requestReview", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(
             ctx,
@@ -1207,12 +1224,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: DecideReviewInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "decideReview",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "decideReview", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(
             ctx,
@@ -1233,7 +1245,7 @@ impl WorkflowMutation {
             ctx,
             "issueSupervision",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let done = workflow::issue_supervision(&c, id, &input.text, input.due_at.0).await;
@@ -1256,7 +1268,7 @@ impl WorkflowMutation {
             ctx,
             "answerSupervision",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Supervision", "supervisionId", &input.supervision_id)?;
         let done = workflow::answer_supervision(&c, id, &input.text).await;
@@ -1281,7 +1293,7 @@ impl WorkflowMutation {
             ctx,
             "takeLeaderOwnership",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(ctx, &c, workflow::take_leader_ownership(&c, id).await).await
@@ -1294,12 +1306,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: ReclassifyCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "reclassifyCase",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "reclassifyCase", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let change = workflow::ReclassifyInput {
             category: input.category,
@@ -1322,12 +1329,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: CloseCaseInput,
     ) -> GqlResult<CaseActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "closeCase",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "closeCase", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(
             ctx,
@@ -1347,7 +1349,7 @@ impl WorkflowMutation {
             ctx,
             "addAssistingUnit",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let unit = input_id("OrgUnit", "unitId", &input.unit_id)?;
@@ -1364,7 +1366,7 @@ impl WorkflowMutation {
             ctx,
             "addAssistingOpinion",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(
@@ -1385,7 +1387,7 @@ impl WorkflowMutation {
             ctx,
             "fileCompletionReport",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let done =
@@ -1409,7 +1411,7 @@ impl WorkflowMutation {
             ctx,
             "decideCompletionReport",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("CompletionReport", "reportId", &input.report_id)?;
         let done = workflow::decide_completion_report(
@@ -1435,12 +1437,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: TransferCaseInput,
     ) -> GqlResult<ReferralPayload> {
-        let c = keyed_caller(
-            ctx,
-            "transferCase",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "transferCase", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         let t = TransferInput {
             to_unit_id: input_id("OrgUnit", "toUnitId", &input.to_unit_id)?,
@@ -1469,7 +1466,7 @@ impl WorkflowMutation {
             ctx,
             "acknowledgeReferral",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         let done = crate::referrals::acknowledge_referral(&c, id).await;
@@ -1482,12 +1479,7 @@ impl WorkflowMutation {
         ctx: &Context<'_>,
         input: ObjectReferralInput,
     ) -> GqlResult<ReferralActionPayload> {
-        let c = keyed_caller(
-            ctx,
-            "objectReferral",
-            input.idempotency_key.clone(),
-            format!("{input:?}"),
-        )?;
+        let c = keyed_caller(ctx, "objectReferral", input.idempotency_key.clone(), &input)?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         let done = crate::referrals::object_referral(&c, id, &input.reason).await;
         referral_action(ctx, &c, done).await
@@ -1503,7 +1495,7 @@ impl WorkflowMutation {
             ctx,
             "resolveObjection",
             input.idempotency_key.clone(),
-            format!("{input:?}"),
+            &input,
         )?;
         let id = input_id("Referral", "referralId", &input.referral_id)?;
         let done = crate::referrals::resolve_objection(
