@@ -634,92 +634,6 @@ async fn case_with_every_record(
         input["subject"] = json!("OFFICIAL_CONDUCT");
         input["accusedUnitId"] = json!(gid("OrgUnit", c.t1));
     }
-    let (case, number) = fixtures::register(app, c.token("c_staff"), input).await;
-    let v = |who: &'static str| {
-        let case = case.clone();
-        async move { fixtures::version(app, c.token(who), &case).await }
-    };
-    let referral = fixtures::ok(app, c.token("c_staff"), "transferCase",
-        json!({"caseId": case, "expectedVersion": v("c_staff").await, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "ASSIGN", "reason": "属住建局职责"}),
-        "referral { id }").await["referral"]["id"].clone();
-    fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "acknowledgeReferral",
-        json!({"referralId": referral}),
-        "__typename",
-    )
-    .await;
-    fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "addAssistingUnit",
-        json!({"caseId": case, "unitId": gid("OrgUnit", c.dept_b)}),
-        "__typename",
-    )
-    .await;
-    fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "decideAcceptance",
-        json!({"caseId": case, "expectedVersion": v("a_staff").await, "decision": "ACCEPT"}),
-        "__typename",
-    )
-    .await;
-    fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "addProgressNote",
-        json!({"caseId": case, "text": "内部：已约谈", "internal": true}),
-        "__typename",
-    )
-    .await;
-    let extension = fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "requestExtension",
-        json!({"caseId": case, "days": 10, "reason": "需现场勘验"}),
-        "extension { id }",
-    )
-    .await["extension"]["id"]
-        .clone();
-    fixtures::ok(
-        app,
-        c.token("a_leader"),
-        "decideExtension",
-        json!({"extensionId": extension, "approve": true}),
-        "__typename",
-    )
-    .await;
-    let supervision = fixtures::ok(
-        app,
-        c.token("bureau_staff"),
-        "issueSupervision",
-        json!({"caseId": case, "text": "请加快办理", "dueAt": "2099-01-01T00:00:00Z"}),
-        "supervision { id }",
-    )
-    .await["supervision"]["id"]
-        .clone();
-    let report = fixtures::ok(
-        app,
-        c.token("a_staff"),
-        "fileCompletionReport",
-        json!({"caseId": case, "text": "已办结"}),
-        "report { id }",
-    )
-    .await["report"]["id"]
-        .clone();
-    fixtures::ok(
-        app,
-        c.token("bureau_staff"),
-        "decideCompletionReport",
-        json!({"reportId": report, "approve": true}),
-        "__typename",
-    )
-    .await;
-    fixtures::ok(app, c.token("a_leader"), "issueReply",
-        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED", "facts": "经查属实。", "reasons": "符合政策。", "basis": "《信访工作条例》"}),
-        "__typename").await;
     // The citizen asks in the app; an accusation filed at a counter is not in their app, so
     // the bureau records the request on their behalf.
     let requester = if accusation {
@@ -727,14 +641,19 @@ async fn case_with_every_record(
     } else {
         s.token("li_si")
     };
-    fixtures::ok(
+    let walked = fixtures::every_record(
         app,
-        requester,
-        "requestReview",
-        json!({"caseId": case, "reason": "对处理意见不服"}),
-        "__typename",
+        c,
+        fixtures::Walk {
+            registrant: "c_staff",
+            input,
+            leader_owns: false,
+            evaluate: false,
+            review_requester: requester,
+        },
     )
     .await;
+    let case = walked.case.clone();
     let ids = app
         .gql(
             Some(c.token("bureau_staff")),
@@ -755,16 +674,16 @@ async fn case_with_every_record(
     };
     let text = |v: &Value| v.as_str().unwrap().to_string();
     let records = [
-        text(&referral),
-        text(&extension),
-        text(&supervision),
-        text(&report),
+        walked.referral,
+        walked.extension,
+        walked.supervision,
+        walked.report,
         text(&c_["reply"]["id"]),
         text(&c_["reviews"][0]["id"]),
         entry(true, "REGISTER"),
         entry(false, "PROGRESS_NOTE"),
     ];
-    (case, number, records)
+    (case, walked.number, records)
 }
 
 #[tokio::test]

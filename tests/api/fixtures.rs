@@ -236,3 +236,154 @@ pub async fn version(app: &TestApp, token: &str, id: &str) -> i64 {
         .as_i64()
         .unwrap_or_else(|| panic!("{body}"))
 }
+
+/// How [`every_record`] walks a case.
+pub struct Walk<'a> {
+    /// Who registers the case (and assigns it to 县住建局).
+    pub registrant: &'static str,
+    /// The registration input, over [`case_input`]'s defaults.
+    pub input: Value,
+    /// A county leader takes ownership (领导包案) before the completion report.
+    pub leader_owns: bool,
+    /// The bureau records the petitioner's dissatisfaction on their behalf before the review.
+    pub evaluate: bool,
+    /// Who requests the review (the petitioner in the app, or the bureau on their behalf).
+    pub review_requester: &'a str,
+}
+
+/// The ids of the records [`every_record`] left.
+pub struct Walked {
+    pub case: String,
+    pub number: String,
+    pub referral: String,
+    pub extension: String,
+    pub supervision: String,
+    pub report: String,
+}
+
+/// A case with a record of every kind: assigned by the registrant to 县住建局 (which
+/// acknowledges it), 县交通局 assisting, accepted, an internal note, an extension asked and
+/// approved, a supervision order, a completion report approved, a written reply and a review
+/// request — one walk for every test that needs a case rich in records.
+pub async fn every_record(app: &TestApp, c: &County, walk: Walk<'_>) -> Walked {
+    use crate::support::gid;
+    let (case, number) = register(app, c.token(walk.registrant), walk.input).await;
+    let v = |who: &'static str| {
+        let case = case.clone();
+        async move { version(app, c.token(who), &case).await }
+    };
+    let id = |v: Value| v.as_str().unwrap_or_else(|| panic!("{v}")).to_string();
+    let referral = id(ok(app, c.token(walk.registrant), "transferCase",
+        json!({"caseId": case, "expectedVersion": v(walk.registrant).await, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "ASSIGN", "reason": "属住建局职责"}),
+        "referral { id }").await["referral"]["id"].clone());
+    let steps: [(&str, &str, Value); 4] = [
+        (
+            "a_staff",
+            "acknowledgeReferral",
+            json!({"referralId": referral}),
+        ),
+        (
+            "a_staff",
+            "addAssistingUnit",
+            json!({"caseId": case, "unitId": gid("OrgUnit", c.dept_b)}),
+        ),
+        (
+            "a_staff",
+            "decideAcceptance",
+            json!({"caseId": case, "expectedVersion": 0, "decision": "ACCEPT"}),
+        ),
+        (
+            "a_staff",
+            "addProgressNote",
+            json!({"caseId": case, "text": "内部：已约谈", "internal": true}),
+        ),
+    ];
+    for (who, name, mut input) in steps {
+        if input.get("expectedVersion").is_some() {
+            input["expectedVersion"] = json!(v("a_staff").await);
+        }
+        ok(app, c.token(who), name, input, "__typename").await;
+    }
+    let extension = id(ok(
+        app,
+        c.token("a_staff"),
+        "requestExtension",
+        json!({"caseId": case, "days": 10, "reason": "需现场勘验"}),
+        "extension { id }",
+    )
+    .await["extension"]["id"]
+        .clone());
+    ok(
+        app,
+        c.token("a_leader"),
+        "decideExtension",
+        json!({"extensionId": extension, "approve": true}),
+        "__typename",
+    )
+    .await;
+    let supervision = id(ok(
+        app,
+        c.token("bureau_staff"),
+        "issueSupervision",
+        json!({"caseId": case, "text": "请加快办理", "dueAt": "2099-01-01T00:00:00Z"}),
+        "supervision { id }",
+    )
+    .await["supervision"]["id"]
+        .clone());
+    if walk.leader_owns {
+        ok(
+            app,
+            c.token("a_leader"),
+            "takeLeaderOwnership",
+            json!({"caseId": case}),
+            "__typename",
+        )
+        .await;
+    }
+    let report = id(ok(
+        app,
+        c.token("a_staff"),
+        "fileCompletionReport",
+        json!({"caseId": case, "text": "已办结"}),
+        "report { id }",
+    )
+    .await["report"]["id"]
+        .clone());
+    ok(
+        app,
+        c.token("bureau_staff"),
+        "decideCompletionReport",
+        json!({"reportId": report, "approve": true}),
+        "__typename",
+    )
+    .await;
+    ok(app, c.token("a_leader"), "issueReply",
+        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED", "facts": "经查属实。", "reasons": "符合政策。", "basis": "《信访工作条例》"}),
+        "__typename").await;
+    if walk.evaluate {
+        ok(
+            app,
+            c.token("bureau_staff"),
+            "evaluateCase",
+            json!({"caseId": case, "satisfaction": "DISSATISFIED", "onBehalf": true}),
+            "__typename",
+        )
+        .await;
+    }
+    ok(
+        app,
+        walk.review_requester,
+        "requestReview",
+        json!({"caseId": case, "reason": "对处理意见不服"}),
+        "__typename",
+    )
+    .await;
+    Walked {
+        case,
+        number,
+        referral,
+        extension,
+        supervision,
+        report,
+    }
+}

@@ -132,119 +132,17 @@ async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) ->
 
 /// A case with a record of every kind, led by 县住建局 after the bureau assigned it.
 async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
-    use crate::fixtures::{ok, version};
     use crate::support::gid;
-    let c = county;
-    let (case, _) = fixtures::register(
+    fixtures::every_record(
         app,
-        c.token("bureau_staff"),
-        json!({"title": format!("详案{i}"), "townshipId": gid("OrgUnit", c.t1)}),
-    )
-    .await;
-    let v = |who: &'static str| {
-        let case = case.clone();
-        async move { version(app, c.token(who), &case).await }
-    };
-    let referral = ok(app, c.token("bureau_staff"), "transferCase",
-        json!({"caseId": case, "expectedVersion": v("bureau_staff").await, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "ASSIGN", "reason": "交住建局办理"}),
-        "referral { id }").await["referral"]["id"].clone();
-    ok(
-        app,
-        c.token("a_staff"),
-        "acknowledgeReferral",
-        json!({"referralId": referral}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("a_staff"),
-        "addAssistingUnit",
-        json!({"caseId": case, "unitId": gid("OrgUnit", c.dept_b)}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("a_staff"),
-        "decideAcceptance",
-        json!({"caseId": case, "expectedVersion": v("a_staff").await, "decision": "ACCEPT"}),
-        "__typename",
-    )
-    .await;
-    let ext = ok(
-        app,
-        c.token("a_staff"),
-        "requestExtension",
-        json!({"caseId": case, "days": 5, "reason": "需勘验"}),
-        "extension { id }",
-    )
-    .await["extension"]["id"]
-        .clone();
-    ok(
-        app,
-        c.token("a_leader"),
-        "decideExtension",
-        json!({"extensionId": ext, "approve": true}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("bureau_staff"),
-        "issueSupervision",
-        json!({"caseId": case, "text": "请加快", "dueAt": "2099-01-01T00:00:00Z"}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("a_leader"),
-        "takeLeaderOwnership",
-        json!({"caseId": case}),
-        "__typename",
-    )
-    .await;
-    let report = ok(
-        app,
-        c.token("a_staff"),
-        "fileCompletionReport",
-        json!({"caseId": case, "text": "已办结"}),
-        "report { id }",
-    )
-    .await["report"]["id"]
-        .clone();
-    ok(
-        app,
-        c.token("bureau_staff"),
-        "decideCompletionReport",
-        json!({"reportId": report, "approve": true}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("a_leader"),
-        "issueReply",
-        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED",
-        "facts": "属实。", "reasons": "合规。", "basis": "条例"}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("bureau_staff"),
-        "evaluateCase",
-        json!({"caseId": case, "satisfaction": "DISSATISFIED", "onBehalf": true}),
-        "__typename",
-    )
-    .await;
-    ok(
-        app,
-        c.token("bureau_staff"),
-        "requestReview",
-        json!({"caseId": case, "reason": "不服"}),
-        "__typename",
+        county,
+        fixtures::Walk {
+            registrant: "bureau_staff",
+            input: json!({"title": format!("详案{i}"), "townshipId": gid("OrgUnit", county.t1)}),
+            leader_owns: true,
+            evaluate: true,
+            review_requester: county.token("bureau_staff"),
+        },
     )
     .await;
 }
