@@ -262,6 +262,81 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         None,
     )
     .await?;
+    // Who else a case may name: an organisation, the signatories of a joint letter, nobody,
+    // and the representatives a group visit elected.
+    let company = PetitionerEntry {
+        kind: crate::domain::PetitionerKind::Organisation,
+        credit_code: Some("91110000600037341L".into()),
+        contact_person: Some("王经理".into()),
+        phone: Some("13900004444".into()),
+        ..PetitionerEntry::person("清河县宏达建筑有限公司")
+    };
+    let others = [
+        (
+            Channel::Phone,
+            "MIGRANT_WORKER_WAGES",
+            "企业反映工程款长期拖欠",
+            vec![company],
+            None,
+        ),
+        (
+            Channel::Letter,
+            "ENVIRONMENT",
+            "联名反映南湖周边养殖污染",
+            vec![
+                person("孙八", "330102198001010026", "13800005555"),
+                person("周九", "33010219850505003X", "13800006666"),
+            ],
+            Some(12),
+        ),
+        (
+            Channel::Letter,
+            "OTHER",
+            "匿名信反映村务公开不及时",
+            vec![],
+            None,
+        ),
+        (
+            Channel::Visit,
+            "LAND_EXPROPRIATION",
+            "村民集体来访反映征地补偿标准",
+            vec![
+                PetitionerEntry {
+                    representative: true,
+                    ..person("吴十", "330102198001010026", "13800007777")
+                },
+                PetitionerEntry {
+                    representative: true,
+                    ..person("郑十一", "33010219850505003X", "13800008888")
+                },
+            ],
+            Some(8),
+        ),
+    ];
+    for (channel, subject, title, petitioners, person_count) in others {
+        let input = NewCase {
+            channel,
+            category: Category::Suggestion,
+            subject: subject.into(),
+            title: title.into(),
+            content: format!("{title}。请有关部门依法处理并答复。"),
+            township_id: Some(dongguan.id),
+            received_at: Some(now - TimeDelta::days(1)),
+            petitioners,
+            person_count,
+            accused_unit_id: None,
+            lead_unit_id: None,
+        };
+        cases::register(
+            db,
+            clock,
+            &state.bus,
+            Registrar::Staff(&bureau_staff),
+            input,
+            None,
+        )
+        .await?;
+    }
     move_along(state, &ids, &registered, zhujian.id).await?;
     Ok(logins)
 }
