@@ -43,7 +43,7 @@ pub const IDEMPOTENCY_KEY_MAX: usize = 128;
 /// A petition registered now was received at most this many years ago.
 pub const RECEIVED_MAX_AGE_YEARS: i64 = 10;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct PetitionerEntry {
     pub kind: PetitionerKind,
     /// A person's name, or an organisation's.
@@ -74,7 +74,7 @@ impl PetitionerEntry {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct NewCase {
     pub channel: Channel,
     pub category: Category,
@@ -282,9 +282,15 @@ pub(crate) async fn unit_in_county(
     }
 }
 
-/// A fingerprint of an input, to tell a retry from a different request under the same key.
+/// A fingerprint of an input, to tell a retry from a different request under the same key:
+/// its fields as JSON, without those left empty — so a release that adds an optional field
+/// does not turn a retry into a different request, as a `Debug` form would.
 fn fingerprint(operation: &str, input: &NewCase) -> String {
-    crate::auth::sha256_hex(format!("{operation}\u{1f}{input:?}").as_bytes())
+    let mut json = serde_json::to_value(input).unwrap_or_default();
+    if let Some(fields) = json.as_object_mut() {
+        fields.retain(|_, v: &mut serde_json::Value| !serde_json::Value::is_null(v));
+    }
+    crate::auth::sha256_hex(format!("{operation}\u{1f}{json}").as_bytes())
 }
 
 pub enum Registrar<'a> {
