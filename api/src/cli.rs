@@ -1,4 +1,5 @@
-//! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`, `seed`, `audit verify`.
+//! The `xinfang` command: `serve` (default), `migrate`, `schema`, `bootstrap`, `demo`, `seed`,
+//! `audit verify | checkpoint | keygen`.
 
 use crate::clock::Clock;
 use crate::config::{AuditAction, Cli, Command, MigrateAction, Settings};

@@ -612,20 +612,7 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client
-            .get(format!("{url}/graphiql"))
-            .send()
-            .await
-            .map(|r| r.status() == 200)
-            .unwrap_or(false)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let up = crate::support::answers_ok(&format!("{url}/graphiql")).await;
     let result = async {
         assert!(up, "the demo did not start");
         let body: Value = client.post(format!("{url}/graphql")).json(&json!({"query": "{ __typename }"})).send().await.unwrap().json().await.unwrap();

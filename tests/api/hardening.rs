@@ -380,20 +380,7 @@ async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
         .unwrap();
     let pid = child.id();
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let mut up = false;
-    for _ in 0..300 {
-        if reqwest::Client::new()
-            .post(&url)
-            .json(&json!({"query": "{ __typename }"}))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let up = crate::support::answers_ok(&format!("http://127.0.0.1:{port}/readyz")).await;
     let result = async {
         assert!(up, "the server did not start");
         let (_, idle) = memory_mib(pid);
@@ -474,8 +461,7 @@ async fn a_body_that_trickles_in_is_cut_off() {
 
 #[tokio::test]
 async fn a_socket_that_never_initialises_is_closed_with_4408() {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let app = crate::support::spawn_app_with(&["--ws-init-timeout-ms", "500"]).await;
     let mut request = format!("{}/graphql/ws", app.url.replace("http://", "ws://"))
         .into_client_request()
@@ -485,17 +471,7 @@ async fn a_socket_that_never_initialises_is_closed_with_4408() {
         "graphql-transport-ws".parse().unwrap(),
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while let Some(Ok(message)) = socket.next().await {
-            if let Message::Close(frame) = message {
-                return frame.map(|f| u16::from(f.code));
-            }
-        }
-        None
-    })
-    .await
-    .expect("the socket is closed, not left open");
-    assert_eq!(closed, Some(4408));
+    assert_eq!(crate::support::close_code(&mut socket, 5).await, Some(4408));
 }
 
 #[tokio::test]
@@ -615,16 +591,7 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let close = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while let Some(Ok(message)) = socket.next().await {
-            if let Message::Close(frame) = message {
-                return frame.map(|f| u16::from(f.code));
-            }
-        }
-        None
-    })
-    .await
-    .expect("the socket is closed");
+    let close = crate::support::close_code(&mut socket, 10).await;
     assert_eq!(close, Some(1001), "going away");
     let mut exited = false;
     for _ in 0..300 {

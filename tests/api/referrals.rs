@@ -568,21 +568,7 @@ async fn events_cross_server_processes_through_postgresql() {
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     for url in &urls {
-        let mut up = false;
-        for _ in 0..100 {
-            if app
-                .client
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .map(|r| r.status() == 200)
-                .unwrap_or(false)
-            {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let up = crate::support::answers_ok(&format!("{url}/readyz")).await;
         assert!(up, "{url} did not start");
     }
     // Subscribe on the first process; transfer through the second.

@@ -368,3 +368,39 @@ impl Ws {
         }
     }
 }
+
+/// Waits up to 30 s until `GET url` answers 200 — a server process the test started is up.
+pub async fn answers_ok(url: &str) -> bool {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The code of the close frame a socket ends with, waiting at most `secs`; `None` when it
+/// ends without one. Panics when the socket is still open by then.
+pub async fn close_code<S, E>(socket: &mut S, secs: u64) -> Option<u16>
+where
+    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, E>> + Unpin,
+{
+    use futures_util::StreamExt;
+    tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket is closed, not left open")
+}

@@ -69,69 +69,62 @@ fn fingerprint(input: &impl async_graphql::InputType) -> String {
         fields.remove("idempotencyKey");
     }
     without_nulls(&mut json);
-    // Sorted keys, so the text does not depend on the order fields were declared in.
-    let sorted: std::collections::BTreeMap<String, serde_json::Value> =
-        serde_json::from_value(json.clone()).unwrap_or_default();
-    if sorted.is_empty() {
-        json.to_string()
-    } else {
-        serde_json::to_string(&sorted).unwrap_or_default()
-    }
+    // serde_json's maps keep their keys sorted (no `preserve_order`), so the text does not
+    // depend on the order the fields were declared or sent in.
+    json.to_string()
 }
 
 /// What an action came to: its own answer, or — for a retry of one already done under the
 /// same key — the case and the record the first call left.
 enum Outcome<T> {
     Done(T),
-    /// The id of the record the first call created or decided.
-    Replayed(i64),
+    Replayed {
+        case_id: i64,
+        /// The record the first call created or decided, for actions that answer with one.
+        record_id: Option<i64>,
+    },
 }
 
-/// Sorts an action's result into [`Outcome`]. A refusal of a keyed request is looked at once
-/// more: the identical request that won a race (and changed what this one checked) makes it a
-/// replay, not a refusal.
+/// The record of a replayed action that answers with one (its key always remembers it).
+fn replayed_record(record_id: Option<i64>) -> Result<i64> {
+    record_id.ok_or_else(|| AppError::Internal("a replayed key without its record".into()))
+}
+
+/// Sorts an action's result into [`Outcome`]: the one place a retry is told from a refusal,
+/// for every keyed action. A refusal of a keyed request is looked at once more: the identical
+/// request that won a race (and changed what this one checked) makes it a replay.
 async fn outcome<T>(caller: &Caller<'_>, done: Result<T>) -> Result<Outcome<T>> {
-    let replay = |record_id: Option<i64>| match record_id {
-        Some(record_id) => Ok(Outcome::Replayed(record_id)),
-        None => Err(AppError::Internal(
-            "a replayed key without its record".into(),
-        )),
-    };
     match done {
         Ok(v) => Ok(Outcome::Done(v)),
-        Err(AppError::Replayed { record_id, .. }) => replay(record_id),
+        Err(AppError::Replayed { case_id, record_id }) => {
+            Ok(Outcome::Replayed { case_id, record_id })
+        }
         Err(e) if caller.idempotency.is_some() => match workflow::replayed(caller.db, caller).await
         {
-            Err(AppError::Replayed { record_id, .. }) => replay(record_id),
+            Err(AppError::Replayed { case_id, record_id }) => {
+                Ok(Outcome::Replayed { case_id, record_id })
+            }
             _ => Err(e),
         },
         Err(e) => Err(e),
     }
 }
 
-/// The answer to an action: the case after it — or, for a retry of one already done under
-/// the same key (found before the action, or by losing the race to the first call), the case
-/// as it is now, as the first call answered.
+/// The answer to an action that answers with the case: the case after it, or for a retry the
+/// case as it is now, as the first call answered.
 async fn replay_or(
     ctx: &Context<'_>,
     caller: &Caller<'_>,
     done: Result<CaseRecord>,
 ) -> GqlResult<CaseActionPayload> {
-    let replayed = match done {
-        Ok(case) => return Ok(case_payload(case)),
-        Err(AppError::Replayed { case_id, .. }) => case_id,
-        Err(AppError::Conflict(m)) if caller.idempotency.is_some() => {
-            match workflow::replayed(caller.db, caller).await {
-                Err(AppError::Replayed { case_id, .. }) => case_id,
-                _ => return Err(AppError::Conflict(m).into()),
-            }
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let case = visible(ctx, replayed)
-        .await?
-        .ok_or(AppError::NotFound("case"))?;
-    Ok(CaseActionPayload { case })
+    match outcome(caller, done).await? {
+        Outcome::Done(case) => Ok(case_payload(case)),
+        Outcome::Replayed { case_id, .. } => Ok(CaseActionPayload {
+            case: visible(ctx, case_id)
+                .await?
+                .ok_or(AppError::NotFound("case"))?,
+        }),
+    }
 }
 
 /// A retried extension action's answer: the extension and its case as they are now.
@@ -184,7 +177,9 @@ async fn referral_action(
 ) -> GqlResult<ReferralActionPayload> {
     let referral = match outcome(caller, done).await? {
         Outcome::Done(r) => r,
-        Outcome::Replayed(record_id) => replayed_referral(ctx, record_id).await?,
+        Outcome::Replayed { record_id, .. } => {
+            replayed_referral(ctx, replayed_record(record_id)?).await?
+        }
     };
     Ok(ReferralActionPayload {
         referral: Referral::new(referral),
@@ -1127,7 +1122,9 @@ impl WorkflowMutation {
                 extension: Extension(created),
                 case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
             }),
-            Outcome::Replayed(record_id) => replayed_extension(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_extension(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1157,7 +1154,9 @@ impl WorkflowMutation {
                 extension: Extension(decided),
                 case: Case(case),
             }),
-            Outcome::Replayed(record_id) => replayed_extension(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_extension(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1254,7 +1253,9 @@ impl WorkflowMutation {
                 supervision: Supervision(created),
                 case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
             }),
-            Outcome::Replayed(record_id) => replayed_supervision(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_supervision(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1279,7 +1280,9 @@ impl WorkflowMutation {
                     .ok_or(AppError::NotFound("case"))?,
                 supervision: Supervision(answered),
             }),
-            Outcome::Replayed(record_id) => replayed_supervision(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_supervision(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1397,7 +1400,9 @@ impl WorkflowMutation {
                 report: CompletionReport(report),
                 case: visible(ctx, id).await?.ok_or(AppError::NotFound("case"))?,
             }),
-            Outcome::Replayed(record_id) => replayed_report(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_report(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1427,7 +1432,9 @@ impl WorkflowMutation {
                 report: CompletionReport(report),
                 case: Case(case),
             }),
-            Outcome::Replayed(record_id) => replayed_report(ctx, record_id).await,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_report(ctx, replayed_record(record_id)?).await
+            }
         }
     }
 
@@ -1448,7 +1455,9 @@ impl WorkflowMutation {
         let done = crate::referrals::transfer(&c, id, input.expected_version, t).await;
         let created = match outcome(&c, done).await? {
             Outcome::Done((created, _)) => created,
-            Outcome::Replayed(record_id) => replayed_referral(ctx, record_id).await?,
+            Outcome::Replayed { record_id, .. } => {
+                replayed_referral(ctx, replayed_record(record_id)?).await?
+            }
         };
         Ok(ReferralPayload {
             case: visible(ctx, created.case_id).await?,
