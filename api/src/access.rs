@@ -465,6 +465,8 @@ impl Viewer {
             // 大口进入、分类处理: the bureau corrects a case's classification at any time; the
             // lead unit only before it has decided acceptance.
             Action::Reclassify => bureau || (lead && case.status == CaseStatus::Registered),
+            // Whether a petition repeats an earlier one is the bureau's or the lead unit's call.
+            Action::LinkRepeat | Action::UndoRepeat => lead || bureau,
         }
     }
 
@@ -730,12 +732,15 @@ impl CaseSight {
     /// not read the reasons units give each other when handing a case on.
     pub fn timeline_detail(&self, action: &str, detail: &str) -> String {
         let trims_reason = !self.staff_records && matches!(action, "TRANSFER" | "ASSIGN");
-        if !trims_reason && !detail.contains("repeatOfId") {
+        const LINKS: [&str; 2] = ["repeatOfId", "citedCaseId"];
+        if !trims_reason && !LINKS.iter().any(|k| detail.contains(k)) {
             return detail.to_string();
         }
         match serde_json::from_str::<serde_json::Value>(detail) {
             Ok(serde_json::Value::Object(mut fields)) => {
-                fields.remove("repeatOfId");
+                for key in LINKS {
+                    fields.remove(key);
+                }
                 if trims_reason {
                     fields.remove("reason");
                 }
@@ -776,6 +781,8 @@ pub struct Capabilities {
     pub decide_review: bool,
     pub close: bool,
     pub reclassify: bool,
+    pub link_repeat: bool,
+    pub undo_repeat: bool,
     pub see_full_personal_data: bool,
 }
 
@@ -880,6 +887,8 @@ mod tests {
             closed_at: None,
             created_at: t,
             updated_at: t,
+            matter_id: Some(1),
+            acceptance_cited_case_id: None,
         }
     }
 
@@ -1102,6 +1111,7 @@ mod tests {
             (Evaluate, &[&lead_staff, &lead_leader, &bureau, &petitioner]),
             (AddAssistingOpinion, &[&assisting]),
             (Reclassify, &[&lead_staff, &lead_leader, &bureau]),
+            (LinkRepeat, &[&lead_staff, &lead_leader, &bureau]),
         ];
         let everyone = [
             &lead_staff,

@@ -16,6 +16,7 @@ use crate::domain::{
 use crate::error::{Result, bad_input, conflict, internal};
 use crate::events::{Bus, Event};
 use crate::identity::find_unit;
+use crate::matters;
 use crate::validate;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
@@ -527,29 +528,6 @@ async fn register_in_tx(
     let calendar = work_calendar(&tx, county_id).await?;
     let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
 
-    // Repeat petitions: the same person (by ID number) on the same subject, still open or
-    // finalized. The link is kept whatever the registrant may see, and each viewer reads it
-    // only where it sees both cases (`Case.repeatOf`, `isRepeat`, the `repeat` filter,
-    // statistics, export): what the registrant cannot see does not change what it is told.
-    // A repeat of a finalized matter cannot be accepted again (不再受理).
-    let id_numbers: Vec<String> = petitioners
-        .iter()
-        .filter_map(|p| p.id_number.clone())
-        .collect();
-    let earlier = if id_numbers.is_empty() {
-        None
-    } else {
-        earlier_matter(
-            &tx,
-            viewer,
-            county_id,
-            &input.subject,
-            input.category == Category::Accusation,
-            &id_numbers,
-        )
-        .await?
-    };
-
     let number = match number {
         Some(n) => n,
         None => next_number(&tx, county_id, local_date(now).year()).await?,
@@ -572,10 +550,12 @@ async fn register_in_tx(
         accused_unit_id: Set(accused.as_ref().map(|a| a.id)),
         person_count: Set(person_count),
         is_group: Set(is_group_visit(input.channel, person_count)),
-        repeat_of_id: Set(earlier.as_ref().map(|(id, _)| *id)),
-        not_acceptable: Set(earlier
-            .as_ref()
-            .is_some_and(|(_, s)| *s == CaseStatus::Finalized)),
+        // A new case starts a matter of its own; the system only proposes earlier cases it
+        // may repeat, and staff confirm (matters::link).
+        repeat_of_id: Set(None),
+        not_acceptable: Set(false),
+        matter_id: Set(Some(matters::start(&tx, county_id, now).await?)),
+        acceptance_cited_case_id: Set(None),
         submitted_by_user_id: Set(viewer.is_petitioner().then_some(viewer.user_id)),
         accept_by: Set(Some(accept_by)),
         handle_by: Set(None),
@@ -626,6 +606,22 @@ async fn register_in_tx(
 
     add_relation(&tx, &created, lead.id, UnitRelation::Lead).await?;
     sync_derived_relations(&tx, &created).await?;
+    let identity = matters::Identity {
+        id_numbers: petitioners
+            .iter()
+            .filter_map(|p| p.id_number.clone())
+            .collect(),
+        names_and_phones: petitioners
+            .iter()
+            .filter(|p| p.id_number.is_none() && p.credit_code.is_none())
+            .filter_map(|p| Some((p.name.clone(), p.phone.clone()?)))
+            .collect(),
+        credit_codes: petitioners
+            .iter()
+            .filter_map(|p| p.credit_code.clone())
+            .collect(),
+    };
+    matters::propose(&tx, viewer, &created, &identity, now).await?;
 
     let actor = Actor {
         user_id: Some(viewer.user_id),
@@ -774,68 +770,6 @@ pub async fn add_relation(
     .exec(tx)
     .await?;
     Ok(())
-}
-
-/// How many of a person's most recent matters repeat detection looks through.
-const REPEAT_LOOKBACK: u64 = 5_000;
-
-async fn earlier_matter(
-    tx: &impl ConnectionTrait,
-    viewer: &Viewer,
-    county_id: i64,
-    subject: &str,
-    accusation: bool,
-    id_numbers: &[String],
-) -> Result<Option<(i64, CaseStatus)>> {
-    // The person's earlier matters first, by the ID-number index; most registrations name
-    // someone new and stop here. (As one statement with a subquery, SQLite preferred to walk
-    // the county's cases newest first looking for them: every case, for a new person.)
-    let named: Vec<i64> = case_petitioner::Entity::find()
-        .select_only()
-        .column(case_petitioner::Column::CaseId)
-        .filter(case_petitioner::Column::IdNumber.is_in(id_numbers.to_vec()))
-        .order_by_desc(case_petitioner::Column::CaseId)
-        .limit(REPEAT_LOOKBACK)
-        .into_tuple()
-        .all(tx)
-        .await?;
-    if named.is_empty() {
-        return Ok(None);
-    }
-    let candidates = case::Entity::find()
-        .filter(case::Column::CountyId.eq(county_id))
-        .filter(case::Column::Subject.eq(subject))
-        .filter(case::Column::Id.is_in(db::bucketed_ids(named)))
-        // An accusation repeats only accusations (and others only others): a link across
-        // would lead from a confidential accuser to the same person's ordinary petition.
-        .filter(if accusation {
-            case::Column::Category.eq(Category::Accusation.as_str())
-        } else {
-            case::Column::Category.ne(Category::Accusation.as_str())
-        })
-        .filter(case::Column::Status.is_not_in([
-            CaseStatus::NotAccepted.as_str(),
-            CaseStatus::Closed.as_str(),
-        ]))
-        .order_by_desc(case::Column::ReceivedAt)
-        .order_by_desc(case::Column::Id)
-        .limit(50)
-        .all(tx)
-        .await?;
-    // One link is kept. Prefer a case the registrant sees — so that what it may see decides
-    // what it is told — and among those a finalized matter, then the newest; a case out of
-    // its sight is linked only when there is no other (for those who see both).
-    let seen = visible_among(tx, viewer, candidates.iter().map(|c| c.id).collect()).await?;
-    let parsed: Vec<(i64, CaseStatus)> = candidates.into_iter().map(|c| (c.id, c.status)).collect();
-    let pick = |pool: Vec<(i64, CaseStatus)>| {
-        pool.iter()
-            .find(|(_, s)| *s == CaseStatus::Finalized)
-            .or(pool.first())
-            .copied()
-    };
-    let (visible, hidden): (Vec<_>, Vec<_>) =
-        parsed.into_iter().partition(|(id, _)| seen.contains(id));
-    Ok(pick(visible).or_else(|| pick(hidden)))
 }
 
 /// Hands out the next case number of a county and year, under concurrency: the counter row
@@ -1440,6 +1374,8 @@ mod tests {
             closed_at: Some(t(9)),
             created_at: t(10),
             updated_at: t(11),
+            matter_id: Some(26),
+            acceptance_cited_case_id: Some(27),
         };
         case::Entity::insert(written.clone().into_active_model())
             .exec(&db)

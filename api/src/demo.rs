@@ -359,6 +359,7 @@ async fn move_along(
         decision: AcceptanceDecision::Accept,
         reason: None,
         legal_route: None,
+        cited_case_id: None,
     };
     let reply = || ReplyInput {
         outcome: ReplyOutcome::PartiallySupported,

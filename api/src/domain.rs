@@ -6,9 +6,10 @@
 use crate::error::{Result, internal};
 
 pub use xinfang_entity::kinds::{
-    AcceptanceDecision, ApprovalStatus, CaseStatus, Category, Channel, LegalRoute, OrgUnitKind,
-    PetitionerKind, ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role,
-    Satisfaction, UnitRelation, UnknownValue,
+    AcceptanceDecision, ApprovalStatus, BacklogResolution, BacklogStatus, CaseStatus, Category,
+    Channel, LegalRoute, MatterState, OrgUnitKind, PetitionerKind, ReferralMode, ReferralStatus,
+    RepeatLinkState, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction, UnitRelation,
+    UnknownValue,
 };
 
 /// Parsing a name read as text (raw statements, inputs of the seed and export): for the
@@ -90,6 +91,8 @@ pub enum Action {
     DecideReview,
     Close,
     Reclassify,
+    LinkRepeat,
+    UndoRepeat,
 }
 
 impl Action {
@@ -114,6 +117,8 @@ impl Action {
             Action::DecideReview => "decideReview",
             Action::Close => "closeCase",
             Action::Reclassify => "reclassifyCase",
+            Action::LinkRepeat => "linkRepeat",
+            Action::UndoRepeat => "undoRepeat",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod http;
 pub mod identity;
 pub mod live;
 pub mod logging;
+pub mod matters;
 pub mod metrics;
 pub mod notices;
 pub mod records;

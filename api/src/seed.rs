@@ -583,15 +583,30 @@ async fn write_world(db: &DatabaseConnection, world: &World) -> crate::error::Re
 #[derive(Clone, Copy, Debug)]
 enum StepKind {
     Register,
-    Refer { mode: ReferralMode, to: i64 },
+    /// The lead unit confirms the system's proposal that the case repeats an earlier one.
+    LinkRepeat,
+    Refer {
+        mode: ReferralMode,
+        to: i64,
+    },
     Acknowledge,
-    AddAssisting { unit: i64 },
-    AssistingOpinion { unit: i64 },
+    AddAssisting {
+        unit: i64,
+    },
+    AssistingOpinion {
+        unit: i64,
+    },
     Decide(AcceptanceDecision),
-    ProgressNote { internal: bool },
-    ExtensionRequested { days: i32 },
+    ProgressNote {
+        internal: bool,
+    },
+    ExtensionRequested {
+        days: i32,
+    },
     ExtensionApproved,
-    SupervisionIssued { due: DateTime<Utc> },
+    SupervisionIssued {
+        due: DateTime<Utc>,
+    },
     SupervisionAnswered,
     LeaderOwnership,
     ReportFiled,
@@ -838,7 +853,8 @@ fn draw_steps(
     facts: &Facts,
     received_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
-    not_acceptable: bool,
+    // None for a first petition; for a repeat, whether its matter was concluded before it.
+    repeat: Option<bool>,
     forks: Forks,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Step> {
@@ -851,6 +867,15 @@ fn draw_steps(
     // The acceptance clock runs from receipt, and afresh from a referral's arrival.
     let mut clock_from = received_at;
     let mut t = created_at;
+    let not_acceptable = repeat == Some(true);
+    if repeat.is_some() {
+        // The registering unit looks at the system's proposal at once and confirms it.
+        t += TimeDelta::minutes(rng.random_range(5..50));
+        steps.push(Step {
+            at: t,
+            kind: StepKind::LinkRepeat,
+        });
+    }
     let mut assigned = false;
     let wants_assign = forks.assign;
     // A case the bureau kept as lead is usually routed on within days (转送/交办).
@@ -866,19 +891,21 @@ fn draw_steps(
             at: t,
             kind: StepKind::Refer { mode, to },
         });
+        clock_from = t;
         t += hours(rng, 2.0, 72.0);
         steps.push(Step {
             at: t,
             kind: StepKind::Acknowledge,
         });
-        clock_from = steps[1].at;
         lead = to;
         assigned = mode == ReferralMode::Assign;
     }
     let accept_by = world
         .calendar
         .due_after_days(clock_from, deadlines::ACCEPTANCE_DAYS);
-    let decision = if not_acceptable || forks.decline == Some(true) {
+    let decision = if not_acceptable {
+        AcceptanceDecision::DeclineConcluded
+    } else if forks.decline == Some(true) {
         AcceptanceDecision::Decline
     } else if forks.decline == Some(false) || rng.random_bool(0.9) {
         AcceptanceDecision::Accept
@@ -1230,7 +1257,7 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
             &facts,
             received_at,
             created_at,
-            not_acceptable,
+            repeat_of.map(|_| not_acceptable),
             forks,
             &mut rng,
         );
@@ -1859,7 +1886,6 @@ fn build_case(
                     "leadUnitId": facts.first_lead,
                     "townshipId": facts.township,
                     "personCount": facts.person_count,
-                    "repeatOfId": plan.repeat_of.map(|j| j as i64 + 1),
                     "acceptBy": accept_by,
                 });
                 (
@@ -1937,7 +1963,7 @@ fn build_case(
             StepKind::Decide(decision) => {
                 let (reason, route) = match decision {
                     AcceptanceDecision::Accept => (None, None),
-                    AcceptanceDecision::Decline if plan.not_acceptable => {
+                    AcceptanceDecision::DeclineConcluded => {
                         (Some("该事项已经复核终结，不再受理"), None)
                     }
                     AcceptanceDecision::Decline => (
@@ -1992,6 +2018,16 @@ fn build_case(
                 unit,
                 "ASSISTING_OPINION".into(),
                 json!({ "unitId": unit, "text": "经核查，我单位意见已书面反馈主办单位。" }),
+                false,
+            ),
+            StepKind::LinkRepeat => (
+                staff,
+                state.lead,
+                "LINK_REPEAT".into(),
+                json!({
+                    "reason": "同一信访人就同一事项再次信访",
+                    "repeatOfId": plan.repeat_of.map(|j| j as i64 + 1),
+                }),
                 false,
             ),
             StepKind::ProgressNote { internal } => (
@@ -2400,6 +2436,23 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
         ))
         .await?;
     }
+    // Matters: each first petition starts one (numbered like its case), and its repeats join
+    // it by the confirmed links the lead units made (LINK_REPEAT on their timelines).
+    for sql in [
+        "INSERT INTO matters (id, county_id, created_at) \
+         SELECT id, county_id, created_at FROM cases WHERE repeat_of_id IS NULL",
+        "UPDATE cases SET matter_id = COALESCE(repeat_of_id, id), \
+         acceptance_cited_case_id = CASE WHEN acceptance_decision = 'DECLINE_CONCLUDED' \
+         THEN repeat_of_id END",
+        "INSERT INTO repeat_links (case_id, earlier_case_id, state, basis, proposed_at, reason, \
+         decided_by_user_id, decided_by_unit_id, decided_at) \
+         SELECT c.id, c.repeat_of_id, 'CONFIRMED', 'ID_NUMBER SUBJECT', c.created_at, \
+         '同一信访人就同一事项再次信访', e.actor_user_id, e.actor_unit_id, e.at \
+         FROM cases c JOIN case_events e ON e.case_id = c.id AND e.action = 'LINK_REPEAT' \
+         WHERE c.repeat_of_id IS NOT NULL",
+    ] {
+        db.execute_unprepared(sql).await?;
+    }
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // Explicit ids do not advance PostgreSQL's sequences; without this the next
         // `registerCase` would collide with case 1. (SQLite takes max(rowid) + 1 by itself.)
@@ -2407,6 +2460,7 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
             "org_units",
             "users",
             "cases",
+            "matters",
             "referrals",
             "extensions",
             "supervisions",
@@ -2461,6 +2515,7 @@ mod tests {
                         continue;
                     }
                     StepKind::Refer { .. } => Action::Transfer,
+                    StepKind::LinkRepeat => Action::LinkRepeat,
                     StepKind::AddAssisting { .. } => Action::AddAssistingUnit,
                     StepKind::AssistingOpinion { .. } => Action::AddAssistingOpinion,
                     StepKind::Decide(_) => Action::DecideAcceptance,

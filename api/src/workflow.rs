@@ -68,6 +68,8 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         Action::DecideReview => matches!(status, UnderReview | UnderReReview),
         Action::Close => matches!(status, Replied | Reviewed),
         Action::Reclassify => status.is_open(),
+        // A repeat may be recognised, or a link corrected, at any point of a case's life.
+        Action::LinkRepeat | Action::UndoRepeat => true,
     }
 }
 
@@ -116,6 +118,8 @@ pub fn capabilities_given(
         decide_review: can(Action::DecideReview),
         close: can(Action::Close) && (!window_open || (status == CaseStatus::Replied && satisfied)),
         reclassify: can(Action::Reclassify),
+        link_repeat: can(Action::LinkRepeat) && case.repeat_of_id.is_none(),
+        undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
         see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
     })
 }
@@ -346,6 +350,8 @@ pub struct AcceptanceInput {
     pub decision: AcceptanceDecision,
     pub reason: Option<String>,
     pub legal_route: Option<LegalRoute>,
+    /// For `DECLINE_CONCLUDED`: the earlier case of the same matter whose conclusion stands.
+    pub cited_case_id: Option<i64>,
 }
 
 /// 受理告知: accept (the 60-day clock starts), decline with a reason, or redirect an appeal to
@@ -361,8 +367,16 @@ pub async fn decide_acceptance(
     }
     match input.decision {
         AcceptanceDecision::Accept => {}
-        AcceptanceDecision::Decline if input.reason.is_none() => {
+        AcceptanceDecision::Decline | AcceptanceDecision::DeclineConcluded
+            if input.reason.is_none() =>
+        {
             return Err(bad_input("reason", "a decline states its reason"));
+        }
+        AcceptanceDecision::DeclineConcluded if input.cited_case_id.is_none() => {
+            return Err(bad_input(
+                "citedCaseId",
+                "不再受理 cites the earlier case whose conclusion stands",
+            ));
         }
         AcceptanceDecision::RedirectToLegalRoute if input.legal_route.is_none() => {
             return Err(bad_input(
@@ -380,22 +394,44 @@ pub async fn decide_acceptance(
     )
     .await?;
     let case = &open.case;
-    // 不再受理 binds a unit that can see the finalized matter; to any other it reads as
-    // absent, like the link itself, so the refusal cannot reveal a case out of its sight.
-    let finalized_in_sight = match case.repeat_of_id {
-        Some(earlier) if case.not_acceptable => {
-            cases::find_visible(&open.tx, caller.viewer, earlier)
-                .await?
-                .is_some()
-        }
-        _ => false,
-    };
-    if input.decision == AcceptanceDecision::Accept && finalized_in_sight {
+    if input.decision != AcceptanceDecision::DeclineConcluded && input.cited_case_id.is_some() {
         return Err(bad_input(
-            "decision",
-            "this repeats a finalized matter, which is not accepted again (不再受理)",
+            "citedCaseId",
+            "only a DECLINE_CONCLUDED decision cites an earlier case",
         ));
     }
+    // 不再受理 is a decision on the record, never automatic: the unit names the earlier case of
+    // this very matter (a case it can see) whose end concluded the matter.
+    let cited = match input.cited_case_id {
+        Some(id) => {
+            let cited = cases::find_visible(&open.tx, caller.viewer, id)
+                .await?
+                .ok_or(AppError::NotFound("case"))?;
+            if cited.id == case.id
+                || crate::matters::matter_of(&cited) != crate::matters::matter_of(case)
+            {
+                return Err(bad_input(
+                    "citedCaseId",
+                    format!(
+                        "{} is not an earlier case of this matter; confirm the repeat first (linkRepeat)",
+                        cited.number
+                    ),
+                ));
+            }
+            if !crate::matters::concludes(&cited) {
+                return Err(bad_input(
+                    "citedCaseId",
+                    format!(
+                        "{} has not concluded its matter (it is {}): only a finalized case, or one closed after its written reply, does",
+                        cited.number,
+                        cited.status.as_str()
+                    ),
+                ));
+            }
+            Some(cited)
+        }
+        None => None,
+    };
     if input.decision == AcceptanceDecision::RedirectToLegalRoute
         && case.category != Category::Appeal
     {
@@ -409,6 +445,8 @@ pub async fn decide_acceptance(
     changes.acceptance_reason = Set(input.reason.clone());
     changes.legal_route = Set(input.legal_route);
     changes.accept_decided_at = Set(Some(open.now));
+    changes.not_acceptable = Set(cited.is_some());
+    changes.acceptance_cited_case_id = Set(cited.as_ref().map(|c| c.id));
     let (status, handle_by) = match input.decision {
         AcceptanceDecision::Accept => (
             CaseStatus::InProgress,
@@ -424,6 +462,7 @@ pub async fn decide_acceptance(
         "decision": input.decision.as_str(),
         "reason": input.reason,
         "legalRoute": input.legal_route.map(|r| r.as_str()),
+        "citedCaseId": cited.as_ref().map(|c| c.id),
         "handleBy": handle_by,
         "onTime": on_time,
     });
@@ -1185,6 +1224,8 @@ mod tests {
             closed_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            matter_id: None,
+            acceptance_cited_case_id: None,
         }
     }
 
@@ -1386,20 +1427,22 @@ pub async fn reclassify(
     // from a confidential accuser to the same person's open file): moving across drops it.
     let accusation = |c: &case::Model| c.category == Category::Accusation;
     let drops_link = accusation(&before) != accusation(&after) && before.repeat_of_id.is_some();
-    if drops_link {
+    let new_matter = if drops_link {
         after.repeat_of_id = None;
-        after.not_acceptable = false;
         to.insert("repeatLink".into(), json!("dropped"));
-    }
+        Some(crate::matters::drop_on_reclassify(&open.tx, caller, &before, open.now).await?)
+    } else {
+        None
+    };
     cases::sync_derived_relations(&open.tx, &after).await?;
     let mut changes = unchanged();
     changes.category = Set(after.category);
     changes.subject = Set(after.subject.clone());
     changes.township_id = Set(after.township_id);
     changes.accused_unit_id = Set(after.accused_unit_id);
-    if drops_link {
+    if let Some(matter) = new_matter {
         changes.repeat_of_id = Set(None);
-        changes.not_acceptable = Set(false);
+        changes.matter_id = Set(Some(matter));
     }
     let detail = json!({ "from": from, "to": to, "reason": input.reason });
     save(open, changes, "RECLASSIFY", detail, false).await

@@ -25,8 +25,9 @@ pub struct Model {
     pub accused_unit_id: Option<i64>,
     pub person_count: i32,
     pub is_group: bool,
+    /// The earlier case this one repeats, by a confirmed link (see `repeat_links`).
     pub repeat_of_id: Option<i64>,
-    /// 不再受理: a repeat of a finalized matter, which cannot be accepted again.
+    /// 不再受理: declined as a new petition on a concluded matter (`DECLINE_CONCLUDED`).
     pub not_acceptable: bool,
     /// The petitioner account that submitted it online, if any.
     pub submitted_by_user_id: Option<i64>,
@@ -56,6 +57,10 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// 信访事项 — the matter this case belongs to.
+    pub matter_id: Option<i64>,
+    /// The earlier case whose conclusion a `DECLINE_CONCLUDED` decision cites.
+    pub acceptance_cited_case_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -116,6 +121,8 @@ impl Model {
             closed_at: row.try_get_by_index(at())?,
             created_at: row.try_get_by_index(at())?,
             updated_at: row.try_get_by_index(at())?,
+            matter_id: row.try_get_by_index(at())?,
+            acceptance_cited_case_id: row.try_get_by_index(at())?,
         })
     }
 }

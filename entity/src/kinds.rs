@@ -220,8 +220,12 @@ pub enum AcceptanceDecision {
     /// 导入法定途径 — the appeal belongs to another statutory procedure.
     #[sea_orm(string_value = "REDIRECT_TO_LEGAL_ROUTE")]
     RedirectToLegalRoute,
+    /// 不再受理 — a new petition on a matter already concluded (终结), citing the earlier
+    /// case whose conclusion stands.
+    #[sea_orm(string_value = "DECLINE_CONCLUDED")]
+    DeclineConcluded,
 }
-stored_enum!(AcceptanceDecision { Accept => "ACCEPT", Decline => "DECLINE", RedirectToLegalRoute => "REDIRECT_TO_LEGAL_ROUTE" });
+stored_enum!(AcceptanceDecision { Accept => "ACCEPT", Decline => "DECLINE", RedirectToLegalRoute => "REDIRECT_TO_LEGAL_ROUTE", DeclineConcluded => "DECLINE_CONCLUDED" });
 
 /// 法定途径 — the statutory procedure an appeal is redirected to.
 #[derive(
@@ -401,4 +405,79 @@ impl CaseStatus {
             CaseStatus::Finalized | CaseStatus::NotAccepted | CaseStatus::Closed
         )
     }
+}
+
+/// 重复信访关联 — where a proposed link between a later and an earlier case stands.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum RepeatLinkState {
+    /// 系统提示 — proposed by the system at registration; counts for nothing yet.
+    #[sea_orm(string_value = "PROPOSED")]
+    Proposed,
+    /// 已确认 — confirmed by the bureau or the lead unit: the later case is a repeat.
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+    /// 已撤销 — a confirmed link undone, with a reason.
+    #[sea_orm(string_value = "UNDONE")]
+    Undone,
+}
+stored_enum!(RepeatLinkState { Proposed => "PROPOSED", Confirmed => "CONFIRMED", Undone => "UNDONE" });
+
+/// 积案化解状态 — where a backlog matter stands in its campaign.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum BacklogStatus {
+    /// 列入 — listed, work not yet begun.
+    #[sea_orm(string_value = "LISTED")]
+    Listed,
+    /// 化解中 — being worked.
+    #[sea_orm(string_value = "IN_PROGRESS")]
+    InProgress,
+    /// 已化解 — resolved (with how).
+    #[sea_orm(string_value = "RESOLVED")]
+    Resolved,
+    /// 未化解 — not resolved by the campaign's end.
+    #[sea_orm(string_value = "UNRESOLVED")]
+    Unresolved,
+}
+stored_enum!(BacklogStatus { Listed => "LISTED", InProgress => "IN_PROGRESS", Resolved => "RESOLVED", Unresolved => "UNRESOLVED" });
+
+/// 化解方式 — how a backlog matter was resolved.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum BacklogResolution {
+    /// 息诉罢访 — the petitioner is satisfied and stops petitioning.
+    #[sea_orm(string_value = "SETTLED")]
+    Settled,
+    /// 依法终结 — concluded by law (the statutory path has ended).
+    #[sea_orm(string_value = "CONCLUDED_BY_LAW")]
+    ConcludedByLaw,
+    /// 救助 — resolved with hardship relief.
+    #[sea_orm(string_value = "RELIEF")]
+    Relief,
+    /// 其他 — another way, described in the note.
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+stored_enum!(BacklogResolution { Settled => "SETTLED", ConcludedByLaw => "CONCLUDED_BY_LAW", Relief => "RELIEF", Other => "OTHER" });
+
+/// 事项状态 — where a matter stands, as far as the viewer sees its cases (not stored: it
+/// follows from the cases and the backlog).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum MatterState {
+    /// 未办结 — not concluded: a case is still being worked, or none has reached an end that
+    /// concludes the matter.
+    Open,
+    /// 终结 — the statutory path has ended: re-review decided (`FINALIZED`), or a written
+    /// reply (or review decision) stood without a further request in time (`CLOSED`).
+    Concluded,
+    /// 化解 — resolved: listed as resolved in a backlog campaign, or its latest case closed
+    /// with the petitioner satisfied.
+    Resolved,
 }

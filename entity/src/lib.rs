@@ -4,6 +4,8 @@
 
 pub mod admin_event;
 pub mod audit_checkpoint;
+pub mod backlog_campaign;
+pub mod backlog_entry;
 pub mod calendar_day;
 pub mod case;
 pub mod case_event;
@@ -17,10 +19,12 @@ pub mod evaluation;
 pub mod extension;
 pub mod idempotency_key;
 pub mod kinds;
+pub mod matter;
 pub mod org_unit;
 pub mod rate_limit;
 pub mod referral;
 pub mod refresh_token;
+pub mod repeat_link;
 pub mod reply;
 pub mod review;
 pub mod session;

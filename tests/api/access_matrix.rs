@@ -377,6 +377,9 @@ async fn nested_lists_respect_the_scope() {
         json!({"townshipId": gid("OrgUnit", s.county.t1)}),
     )
     .await;
+    // The township leads its case and sees P (its territory): it confirms the proposal.
+    let linked = fixtures::link_repeat(&app, s.token("t1_staff"), &repeat.0, &s.cases["P"].0).await;
+    assert!(linked["errors"].is_null(), "{linked}");
     let q = "query($id: ID!) { case(id: $id) { repeatOf { number } repeats { number } } }";
     // The lead unit of P sees P but not the repeat (only the township relates to it).
     let lead = app
@@ -392,12 +395,82 @@ async fn nested_lists_respect_the_scope() {
         "{township}"
     );
     let township_p = app
-        .gql(Some(s.token("t1_staff")), q, json!({"id": s.cases["P"].0}))
+        .gql(
+            Some(s.token("t1_staff")),
+            "query($id: ID!) { case(id: $id) { repeats { number } matter { id } } }",
+            json!({"id": s.cases["P"].0}),
+        )
         .await;
     assert_eq!(
         township_p["data"]["case"]["repeats"],
         json!([{"number": repeat.1}])
     );
+    // P's matter as each viewer may see it: only the cases of it they see, and its links only
+    // where they see both cases (null: the viewer sees no case of it).
+    let matter_q = "query($id: ID!) { case(id: $id) { matter { id cases { number } } repeatLinks { state } } }";
+    let matter_id = township_p["data"]["case"]["matter"]["id"].clone();
+    let (p_no, r_no) = (s.cases["P"].1.as_str(), repeat.1.as_str());
+    #[rustfmt::skip]
+    let rows: [(&str, Option<&[&str]>); 6] = [
+        ("a_staff",      Some(&[p_no])),          // leads P; the repeat is out of its sight
+        ("t1_staff",     Some(&[p_no, r_no])),    // territory of P, lead of the repeat
+        ("bureau_staff", Some(&[p_no, r_no])),
+        ("t2_staff",     None),
+        ("disc_staff",   None),
+        ("county_admin", None),
+    ];
+    for (viewer, expected) in rows {
+        let by_id = app
+            .gql(
+                Some(s.token(viewer)),
+                "query($id: ID!) { matter(id: $id) { cases { number } } }",
+                json!({"id": matter_id}),
+            )
+            .await;
+        match expected {
+            Some(numbers) => {
+                let cases: Vec<Value> = numbers.iter().map(|n| json!({"number": n})).collect();
+                assert_eq!(
+                    by_id["data"]["matter"]["cases"],
+                    json!(cases),
+                    "{viewer}: {by_id}"
+                );
+                let via_p = app
+                    .gql(
+                        Some(s.token(viewer)),
+                        matter_q,
+                        json!({"id": s.cases["P"].0}),
+                    )
+                    .await;
+                assert_eq!(
+                    via_p["data"]["case"]["matter"]["cases"],
+                    json!(cases),
+                    "{viewer}: {via_p}"
+                );
+                // The link belongs to the repeat: shown where both cases are seen.
+                let via_r = app
+                    .gql(Some(s.token(viewer)), matter_q, json!({"id": repeat.0}))
+                    .await;
+                let links = if numbers.len() == 2 {
+                    json!([{"state": "CONFIRMED"}])
+                } else {
+                    Value::Null
+                };
+                assert_eq!(
+                    via_r["data"]["case"]["repeatLinks"], links,
+                    "{viewer}: {via_r}"
+                );
+            }
+            None => {
+                assert_eq!(by_id["data"]["matter"], Value::Null, "{viewer}: {by_id}");
+                assert_eq!(
+                    crate::support::code(&by_id),
+                    Some("NOT_FOUND"),
+                    "{viewer}: {by_id}"
+                );
+            }
+        }
+    }
     // A unit's cases: the lead unit's list of P, as each viewer may see it.
     let unit_cases = "query($u: ID!) { orgUnit(id: $u) { cases { totalCount nodes { number } } } }";
     let dept_a = json!({"u": gid("OrgUnit", s.county.dept_a)});

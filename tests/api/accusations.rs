@@ -390,16 +390,47 @@ async fn a_repeat_of_a_case_out_of_sight_tells_the_registrant_nothing() {
     assert_eq!(counts["data"]["repeats"]["totalCount"], 0, "{counts}");
     assert_eq!(counts["data"]["firsts"]["totalCount"], 2);
     assert_eq!(counts["data"]["statistics"]["total"]["repeats"], 0);
-    // The bureau sees both cases, and the link.
-    let bureau = app
-        .gql(
-            Some(county.token("bureau_staff")),
-            q,
-            json!({"id": repeat["id"]}),
-        )
-        .await;
-    assert_eq!(bureau["data"]["case"]["isRepeat"], true, "{bureau}");
-    assert_eq!(bureau["data"]["case"]["repeatOf"]["id"], hidden);
+    // Proposals are made only among the cases the registrant sees: none here, for anyone.
+    let links =
+        "query($id: ID!) { case(id: $id) { repeatLinks { state } matter { cases { id } } } }";
+    for token in ["t1_staff", "bureau_staff"] {
+        let body = app
+            .gql(
+                Some(county.token(token)),
+                links,
+                json!({"id": repeat["id"]}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["case"]["repeatLinks"],
+            json!([]),
+            "{token}: {body}"
+        );
+        assert_eq!(
+            body["data"]["case"]["matter"]["cases"],
+            json!([{"id": repeat["id"]}]),
+            "{token}: {body}"
+        );
+    }
+    // The bureau sees both, but may not link them while 东关镇 leads the later case: the link
+    // would show 东关镇 an accusation against itself. Nothing changes.
+    let refused = fixtures::link_repeat(
+        &app,
+        county.token("bureau_staff"),
+        repeat["id"].as_str().unwrap(),
+        &hidden,
+    )
+    .await;
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("BAD_USER_INPUT"),
+        "{refused}"
+    );
+    assert_eq!(
+        crate::support::field(&refused),
+        Some("earlierCaseId"),
+        "{refused}"
+    );
     let bureau_counts = app
         .gql(
             Some(county.token("bureau_staff")),
@@ -407,7 +438,15 @@ async fn a_repeat_of_a_case_out_of_sight_tells_the_registrant_nothing() {
             json!({}),
         )
         .await;
-    assert_eq!(bureau_counts["data"]["cases"]["totalCount"], 1);
+    assert_eq!(bureau_counts["data"]["cases"]["totalCount"], 0);
+    let after = app
+        .gql(
+            Some(county.token("t1_staff")),
+            q,
+            json!({"id": repeat["id"]}),
+        )
+        .await;
+    assert_eq!(shape(&after), shape(&stranger_view), "{after}");
 }
 
 #[tokio::test]
@@ -757,7 +796,7 @@ async fn an_accused_sender_hears_nothing_more_of_the_referral_it_sent() {
 }
 
 #[tokio::test]
-async fn a_repeat_link_prefers_what_the_registrant_sees_and_never_crosses_into_an_accusation() {
+async fn repeat_proposals_name_only_what_the_registrant_sees_and_never_cross_into_an_accusation() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
     let person = json!([{ "name": "钱七", "idNumber": ZHANG_ID, "phone": "13500003333" }]);
@@ -779,45 +818,71 @@ async fn a_repeat_link_prefers_what_the_registrant_sees_and_never_crosses_into_a
         accusation(county.t1, Some(county.discipline)),
     )
     .await;
-    // 东关镇 registers the person's third accusation: it is told of the one it sees.
+    // 东关镇 registers the person's third accusation: the system proposes only the one it sees.
     let body = app
         .gql(
             Some(county.token("t1_staff")),
-            "mutation($input: RegisterCaseInput!) { registerCase(input: $input) { case { id isRepeat repeatOf { id } } } }",
+            "mutation($input: RegisterCaseInput!) { registerCase(input: $input) { case { id isRepeat repeatLinks { state earlierCase { id } } } } }",
             json!({"input": fixtures::case_input(accusation(county.t2, None))}),
         )
         .await;
-    let third = &body["data"]["registerCase"]["case"];
-    assert_eq!(third["isRepeat"], true, "{body}");
-    assert_eq!(third["repeatOf"]["id"], older);
-    assert_ne!(third["repeatOf"]["id"], hidden);
-    // Reclassified as an ordinary appeal, the third case drops its link to the accusation.
-    let v = version(
-        &app,
-        county.token("bureau_staff"),
-        third["id"].as_str().unwrap(),
-    )
-    .await;
+    let third = body["data"]["registerCase"]["case"].clone();
+    assert_eq!(third["isRepeat"], false, "{body}");
+    assert_eq!(
+        third["repeatLinks"],
+        json!([{"state": "PROPOSED", "earlierCase": {"id": older}}]),
+        "{body}"
+    );
+    let third_id = third["id"].as_str().unwrap().to_string();
+    // 东关镇 leads it and confirms.
+    let linked = fixtures::link_repeat(&app, county.token("t1_staff"), &third_id, &older).await;
+    assert!(linked["errors"].is_null(), "{linked}");
+    let repeats = "query($id: ID!) { case(id: $id) { repeats { id } } }";
+    let older_view = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            repeats,
+            json!({"id": older}),
+        )
+        .await;
+    assert_eq!(
+        older_view["data"]["case"]["repeats"],
+        json!([{"id": third_id}])
+    );
+    // Reclassified as an ordinary appeal, the third case drops its link to the accusation and
+    // leaves the matter.
+    let v = version(&app, county.token("bureau_staff"), &third_id).await;
     let moved = ok(
         &app,
         county.token("bureau_staff"),
         "reclassifyCase",
-        json!({"caseId": third["id"], "expectedVersion": v, "category": "APPEAL", "subject": "HOUSING_DEMOLITION", "reason": "实为拆迁诉求"}),
-        "case { isRepeat repeatOf { id } }",
+        json!({"caseId": third_id, "expectedVersion": v, "category": "APPEAL", "subject": "HOUSING_DEMOLITION", "reason": "实为拆迁诉求"}),
+        "case { isRepeat repeatOf { id } repeatLinks { state } matter { cases { id } } }",
     )
     .await;
-    assert_eq!(moved["case"], json!({"isRepeat": false, "repeatOf": null}));
+    assert_eq!(
+        moved["case"],
+        json!({"isRepeat": false, "repeatOf": null, "repeatLinks": [], "matter": {"cases": [{"id": third_id}]}})
+    );
     let older_view = app
         .gql(
             Some(county.token("bureau_staff")),
-            "query($id: ID!) { case(id: $id) { repeats { id } } }",
+            repeats,
             json!({"id": older}),
         )
         .await;
-    // (The bureau's own accusation repeats the older one; the third is no longer listed.)
     assert_eq!(
         older_view["data"]["case"]["repeats"],
-        json!([{"id": hidden}]),
+        json!([]),
         "{older_view}"
     );
+    // An ordinary petition is never linked to an accusation by hand either.
+    let refused =
+        fixtures::link_repeat(&app, county.token("bureau_staff"), &third_id, &older).await;
+    assert_eq!(
+        crate::support::code(&refused),
+        Some("BAD_USER_INPUT"),
+        "{refused}"
+    );
+    let _ = hidden;
 }

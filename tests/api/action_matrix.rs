@@ -46,6 +46,8 @@ use Answer::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Setup {
     Registered,
+    /// Registered, and confirmed by the lead unit as a repeat of an earlier case.
+    RepeatLinked,
     InProgress,
     ExtensionPending,
     SupervisionOpen,
@@ -65,6 +67,8 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("addAssistingUnit",      Setup::Registered,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("decideAcceptance",      Setup::Registered,       [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("reclassifyCase",        Setup::Registered,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("linkRepeat",            Setup::Registered,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("undoRepeat",            Setup::RepeatLinked,     [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("takeLeaderOwnership",   Setup::Registered,       [F,  Y,    F,   F,    F,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("addProgressNote",       Setup::InProgress,       [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("addAssistingOpinion",   Setup::InProgress,       [F,  F,    F,   F,    F,   F,     Y,     F,   F,    N,  N,   N,    F,    N]),
@@ -164,6 +168,12 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
     .await;
     match setup {
         Setup::Registered | Setup::ReferralPending => return made,
+        Setup::RepeatLinked => {
+            let earlier = earlier_case(app, w, accusation).await;
+            let linked = fixtures::link_repeat(app, c.token("a_staff"), &case, &earlier).await;
+            assert!(linked["errors"].is_null(), "{linked}");
+            return made;
+        }
         Setup::ReferralObjected => {
             ok(
                 app,
@@ -261,9 +271,28 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
                 .await;
             }
         }
-        Setup::Registered | Setup::ReferralPending | Setup::ReferralObjected => {}
+        Setup::Registered
+        | Setup::RepeatLinked
+        | Setup::ReferralPending
+        | Setup::ReferralObjected => {}
     }
     made
+}
+
+/// An earlier petition of the same person, led by 县住建局 (so its lead and the bureau see it).
+/// With `accusation`, it accuses 东关镇 like the matrix's case.
+async fn earlier_case(app: &TestApp, w: &World, accusation: bool) -> String {
+    let c = &w.county;
+    let mut input = json!({"leadUnitId": gid("OrgUnit", c.dept_a), "receivedAt": "2020-01-01T00:00:00Z",
+        "petitioners": [{"name": "李四", "idNumber": LI_SI_ID, "phone": LI_SI_PHONE}]});
+    if accusation {
+        input["category"] = json!("ACCUSATION");
+        input["subject"] = json!("OFFICIAL_CONDUCT");
+        input["accusedUnitId"] = json!(gid("OrgUnit", c.t1));
+    }
+    fixtures::register(app, c.token("bureau_staff"), input)
+        .await
+        .0
 }
 
 /// The input of a row's mutation, as `viewer` would send it.
@@ -283,6 +312,11 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
         "reclassifyCase" => {
             json!({"caseId": case, "expectedVersion": v, "subject": "LAND_EXPROPRIATION", "reason": "事项分类更正"})
         }
+        "linkRepeat" => {
+            let earlier = earlier_case(app, w, false).await;
+            json!({"caseId": case, "expectedVersion": v, "earlierCaseId": earlier, "reason": "同一事项"})
+        }
+        "undoRepeat" => json!({"caseId": case, "expectedVersion": v, "reason": "并非同一事项"}),
         "takeLeaderOwnership" => json!({"caseId": case}),
         "addProgressNote" => json!({"caseId": case, "text": "已约谈当事人"}),
         "addAssistingOpinion" => json!({"caseId": case, "text": "建议按政策补足"}),

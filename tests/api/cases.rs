@@ -256,53 +256,6 @@ async fn an_idempotency_key_returns_the_first_case_and_refuses_a_different_input
 }
 
 #[tokio::test]
-async fn repeat_petitions_link_to_the_earlier_matter_and_finalized_ones_are_not_acceptable() {
-    let app = spawn_app().await;
-    let county = fixtures::county(&app).await;
-    let token = county.token("bureau_staff");
-    let (first, first_number) = fixtures::register(&app, token, json!({})).await;
-    let (second, _) = fixtures::register(&app, token, json!({"title": "再次反映拆迁补偿"})).await;
-    let (other_subject, _) = fixtures::register(&app, token, json!({"subject": "EDUCATION"})).await;
-    let q = "query($id: ID!) { case(id: $id) { isRepeat notAcceptable repeatOf { number } } }";
-    let body = app.gql(Some(token), q, json!({"id": second})).await;
-    assert_eq!(
-        body["data"]["case"],
-        json!({"isRepeat": true, "notAcceptable": false, "repeatOf": {"number": first_number}})
-    );
-    let body = app.gql(Some(token), q, json!({"id": other_subject})).await;
-    assert_eq!(
-        body["data"]["case"],
-        json!({"isRepeat": false, "notAcceptable": false, "repeatOf": null})
-    );
-
-    // Finalize the first matter (the re-review workflow does this; here the fixture sets the
-    // state directly), then the same person petitions again on the same subject.
-    use sea_orm::ConnectionTrait;
-    let first_id =
-        xinfang_api::graphql::lookup_id("Case", &async_graphql::ID(first.clone())).unwrap();
-    app.db()
-        .execute_unprepared(&format!(
-            "UPDATE cases SET status = 'FINALIZED' WHERE id = {first_id}"
-        ))
-        .await
-        .unwrap();
-    let (third, _) = fixtures::register(&app, token, json!({"title": "第三次反映"})).await;
-    let body = app.gql(Some(token), q, json!({"id": third})).await;
-    assert_eq!(
-        body["data"]["case"],
-        json!({"isRepeat": true, "notAcceptable": true, "repeatOf": {"number": first_number}})
-    );
-    let repeats = app
-        .gql(
-            Some(token),
-            "{ cases(filter: {repeat: true}) { totalCount } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(repeats["data"]["cases"]["totalCount"], 2);
-}
-
-#[tokio::test]
 async fn search_treats_wildcards_and_quotes_as_plain_characters() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;

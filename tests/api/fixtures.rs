@@ -387,3 +387,18 @@ pub async fn every_record(app: &TestApp, c: &County, walk: Walk<'_>) -> Walked {
         report,
     }
 }
+
+/// Confirms `case` (global id) as a repeat of `earlier` as `token` (linkRepeat) and returns
+/// the whole body, errors included.
+pub async fn link_repeat(app: &TestApp, token: &str, case: &str, earlier: &str) -> Value {
+    let v = version(app, token, case).await;
+    mutate(
+        app,
+        token,
+        "linkRepeat",
+        json!({"caseId": case, "earlierCaseId": earlier, "expectedVersion": v,
+               "reason": "同一信访人就同一事项再次信访"}),
+        "case { id isRepeat repeatOf { number } }",
+    )
+    .await
+}

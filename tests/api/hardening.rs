@@ -1151,14 +1151,21 @@ async fn a_socket_reads_every_operation_afresh_and_passes_the_same_edge_checks()
     use crate::support::{Ws, WsEvent};
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    // Two cases of one person on one subject at 东关镇: the second repeats the first.
+    // Two cases of one person on one subject at 东关镇: 东关镇 confirms the second repeats the first.
     let (x, _) = fixtures::register(
         &app,
         county.token("t1_staff"),
         json!({"title": "第一封信", "townshipId": gid("OrgUnit", county.t1)}),
     )
     .await;
-    let (y, _) = fixtures::register(&app, county.token("t1_staff"), json!({"title": "第二封信", "townshipId": gid("OrgUnit", county.t1), "leadUnitId": gid("OrgUnit", county.dept_a)})).await;
+    let (y, _) = fixtures::register(
+        &app,
+        county.token("t1_staff"),
+        json!({"title": "第二封信", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    let linked = fixtures::link_repeat(&app, county.token("t1_staff"), &y, &x).await;
+    assert!(linked["errors"].is_null(), "{linked}");
     let mut ws = Ws::open(&app.url, county.token("t1_staff"), None)
         .await
         .expect("upgrade");

@@ -11,6 +11,7 @@ mod foundation;
 mod hardening;
 mod identity;
 mod layering;
+mod matters;
 mod performance;
 mod referrals;
 mod statistics;

@@ -17,7 +17,7 @@
 //! | C8 | B | — | SUGGESTION | 3 | accept d3 · reply d20 · SATISFIED · close d22 |
 //! | C9 | T1 | T1 | APPEAL | 1 | accept d1 · reply d10 · DISSATISFIED · close d50 |
 //! | C10 | T1 | T1 | APPEAL | 5 | accept d16 (late) · never replied (due d77) |
-//! | C11 | T1 | T1 | APPEAL | 1 | repeat of C9 (same person and subject) · never decided |
+//! | C11 | T1 | T1 | APPEAL | 1 | repeat of C9 (same person and subject; 东关镇 confirms the proposal) · never decided |
 //! | C12 | T2 | T2 | ACCUSATION against T1 | 1 | accept d2 · never replied (due d63) |
 //! | C13 | bureau | — | APPEAL | 1 | received 2026-02-10 · never decided |
 
@@ -230,6 +230,10 @@ async fn lived(app: &TestApp) -> Fixture {
     .await;
     f.go_to(app, 50).await;
     close(app, f.county.token("t1_staff"), &id("C9")).await;
+    // Only a confirmed link makes C11 a repeat.
+    let linked =
+        fixtures::link_repeat(app, f.county.token("t1_staff"), &id("C11"), &id("C9")).await;
+    assert!(linked["errors"].is_null(), "{linked}");
     f.go_to(app, 70).await;
     reply(app, f.county.token("a_leader"), &id("C2")).await;
     f.go_to(app, 71).await;

@@ -99,6 +99,10 @@ pub struct ViewerCan {
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
     pub reclassify: bool,
+    /// 确认重复信访 (linkRepeat; the bureau or the lead unit, while the case repeats nothing)
+    pub link_repeat: bool,
+    /// 撤销重复信访关联 (undoRepeat; the bureau or the lead unit, on a confirmed repeat)
+    pub undo_repeat: bool,
     /// Sees petitioners' ID numbers and phones in full.
     pub see_full_personal_data: bool,
 }
@@ -124,6 +128,8 @@ impl From<Capabilities> for ViewerCan {
             decide_review: c.decide_review,
             close: c.close,
             reclassify: c.reclassify,
+            link_repeat: c.link_repeat,
+            undo_repeat: c.undo_repeat,
             see_full_personal_data: c.see_full_personal_data,
         }
     }
@@ -333,10 +339,19 @@ impl Case {
     async fn is_repeat(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         Ok(self.visible_repeat_of(ctx).await?.is_some())
     }
-    /// 不再受理 — a repeat of a finalized matter; it cannot be accepted again. False where the
-    /// earlier matter is out of the viewer's sight.
-    async fn not_acceptable(&self, ctx: &Context<'_>) -> GqlResult<bool> {
-        Ok(self.0.not_acceptable && self.visible_repeat_of(ctx).await?.is_some())
+    /// 不再受理 — declined as a new petition on a concluded matter (`DECLINE_CONCLUDED`).
+    async fn not_acceptable(&self) -> bool {
+        self.0.not_acceptable
+    }
+    /// 信访事项 — the matter this case belongs to, showing only the cases of it the viewer may
+    /// see.
+    async fn matter(&self, ctx: &Context<'_>) -> GqlResult<super::matters::Matter> {
+        super::matters::Matter::of_case(ctx, &self.0).await
+    }
+    /// 重复信访关联 — the system's proposals and the confirmed or undone links from this case
+    /// to earlier ones, newest first, where the viewer sees the earlier case too.
+    async fn repeat_links(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::matters::RepeatLink>> {
+        super::matters::links_of(ctx, &self.0).await
     }
     /// Later cases that repeat this one, as far as the viewer may see them.
     async fn repeats(&self, ctx: &Context<'_>) -> GqlResult<Vec<Case>> {
@@ -714,6 +729,12 @@ impl CaseQuery {
     /// 信访事项 — a case by ID; `null` with NOT_FOUND when it does not exist or is not visible.
     async fn case(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Case>> {
         Ok(case_by_id(ctx, &id).await?)
+    }
+
+    /// 信访事项 (matter) — a matter by ID, showing the cases of it the viewer may see; `null`
+    /// with NOT_FOUND when the viewer sees none of them.
+    async fn matter(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<super::matters::Matter>> {
+        super::matters::matter_by_global_id(ctx, &id).await
     }
 
     /// 信访事项 — a case by its number; `null` with NOT_FOUND when not visible.

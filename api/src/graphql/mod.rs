@@ -8,6 +8,7 @@ pub mod cost;
 mod documents;
 mod identity;
 mod loaders;
+mod matters;
 mod stats;
 mod subscriptions;
 pub use subscriptions::SubscriptionRoot;

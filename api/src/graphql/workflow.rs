@@ -217,6 +217,7 @@ async fn staff_name(
 
 /// 受理告知 — the acceptance decision, once made.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Acceptance {
     pub decision: AcceptanceDecision,
     /// 理由 — why it was declined (or any note).
@@ -224,6 +225,27 @@ pub struct Acceptance {
     /// 法定途径 — where a redirected appeal belongs.
     pub legal_route: Option<LegalRoute>,
     pub decided_at: Instant,
+    #[graphql(skip)]
+    pub cited_case_id: Option<i64>,
+}
+
+#[async_graphql::ComplexObject]
+impl Acceptance {
+    /// 终结依据 — for 不再受理, the earlier case whose conclusion stands, when the viewer may
+    /// see it.
+    async fn cited_case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
+        let Some(id) = self.cited_case_id else {
+            return Ok(None);
+        };
+        let loaders = ctx.data_unchecked::<super::Loaders>();
+        Ok(loaders
+            .visible_cases
+            .load_one(id)
+            .await
+            .map_err(super::cases::loader_error)?
+            .flatten()
+            .map(Case))
+    }
 }
 
 pub fn acceptance_of(case: &CaseRecord) -> Result<Option<Acceptance>> {
@@ -235,6 +257,7 @@ pub fn acceptance_of(case: &CaseRecord) -> Result<Option<Acceptance>> {
         reason: case.acceptance_reason.clone(),
         legal_route: case.legal_route,
         decided_at: Instant(at),
+        cited_case_id: case.acceptance_cited_case_id,
     }))
 }
 
@@ -690,6 +713,9 @@ pub struct DecideAcceptanceInput {
     pub reason: Option<String>,
     /// Required when redirecting an appeal to its legal route.
     pub legal_route: Option<LegalRoute>,
+    /// Required for `DECLINE_CONCLUDED` (不再受理): the earlier case of the same matter whose
+    /// conclusion (finalized, or closed after its written reply) stands.
+    pub cited_case_id: Option<ID>,
     /// Retries with the same key (after a lost answer on a flaky network) return the case as
     /// the first call left it, instead of a refusal; the same key with another request is
     /// CONFLICT.
@@ -1039,6 +1065,27 @@ pub struct ReclassifyCaseInput {
     pub idempotency_key: Option<String>,
 }
 
+#[derive(InputObject, Debug)]
+pub struct LinkRepeatInput {
+    /// The later case, which repeats the earlier one.
+    pub case_id: ID,
+    pub expected_version: i32,
+    /// The earlier case, received before it.
+    pub earlier_case_id: ID,
+    /// 理由 — why the two are one matter, for the record.
+    pub reason: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct UndoRepeatInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    /// 理由 — why the link was wrong, for the record.
+    pub reason: String,
+    pub idempotency_key: Option<String>,
+}
+
 fn maybe_id(kind: &str, field: &str, value: &MaybeUndefined<ID>) -> Result<Option<Option<i64>>> {
     Ok(match value {
         MaybeUndefined::Undefined => None,
@@ -1073,6 +1120,11 @@ impl WorkflowMutation {
             decision: input.decision,
             reason: input.reason,
             legal_route: input.legal_route,
+            cited_case_id: input
+                .cited_case_id
+                .as_ref()
+                .map(|id| input_id("Case", "citedCaseId", id))
+                .transpose()?,
         };
         replay_or(
             ctx,
@@ -1300,6 +1352,42 @@ impl WorkflowMutation {
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
         replay_or(ctx, &c, workflow::take_leader_ownership(&c, id).await).await
+    }
+
+    /// 确认重复信访 — the bureau or the lead unit confirms that the case repeats an earlier one
+    /// (a proposal from `Case.repeatLinks`, or a case named by hand), with a reason. The case,
+    /// and whatever already followed it, joins the earlier case's matter.
+    async fn link_repeat(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkRepeatInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = keyed_caller(ctx, "linkRepeat", input.idempotency_key.clone(), &input)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let earlier = input_id("Case", "earlierCaseId", &input.earlier_case_id)?;
+        replay_or(
+            ctx,
+            &c,
+            crate::matters::link(&c, id, earlier, input.expected_version, &input.reason).await,
+        )
+        .await
+    }
+
+    /// 撤销重复信访关联 — the bureau or the lead unit undoes a confirmed link, with a reason;
+    /// the case (and whatever followed it) becomes a matter of its own.
+    async fn undo_repeat(
+        &self,
+        ctx: &Context<'_>,
+        input: UndoRepeatInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = keyed_caller(ctx, "undoRepeat", input.idempotency_key.clone(), &input)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        replay_or(
+            ctx,
+            &c,
+            crate::matters::undo(&c, id, input.expected_version, &input.reason).await,
+        )
+        .await
     }
 
     /// 分类处理 — the petition bureau (before the case ends) or the lead unit (before

@@ -1,0 +1,149 @@
+//! GraphQL types for matters (信访事项) and repeat links (重复信访关联).
+//!
+//! A matter is reached from a case the viewer sees (`Case.matter`) or by id (`matter`), and
+//! shows only the cases of it the viewer may see; a link shows only where the viewer sees both
+//! of its cases.
+
+use super::identity::{OrgUnit, load_unit};
+use super::{GqlResult, Instant, global_id, lookup_id, state, viewer};
+use crate::cases::link_readable;
+use crate::domain::{MatterState, RepeatLinkState};
+use crate::error::AppError;
+use crate::matters::{self, RepeatLinkRecord};
+use crate::records::CaseRecord;
+use async_graphql::{Context, ID, Object};
+
+use super::Case;
+
+/// 信访事项 — the petitions (cases) on the same facts and requests.
+pub struct Matter {
+    id: i64,
+    /// The cases of it the viewer may see, in the order they were received.
+    cases: Vec<CaseRecord>,
+}
+
+impl Matter {
+    /// The matter of a case the viewer sees, as that viewer may read it: never across the line
+    /// between accusations and other petitions, seen from this case.
+    pub async fn of_case(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Matter> {
+        let id = matters::matter_of(case);
+        let cases = matters::visible_cases(&state(ctx).db, viewer(ctx)?, id)
+            .await?
+            .into_iter()
+            .filter(|c| link_readable(case, c))
+            .collect();
+        Ok(Matter { id, cases })
+    }
+
+    /// A matter by id, when one of its cases is visible.
+    pub async fn by_id(ctx: &Context<'_>, id: i64) -> GqlResult<Option<Matter>> {
+        let cases = matters::visible_cases(&state(ctx).db, viewer(ctx)?, id).await?;
+        Ok((!cases.is_empty()).then_some(Matter { id, cases }))
+    }
+}
+
+#[Object]
+impl Matter {
+    async fn id(&self) -> ID {
+        global_id("Matter", self.id)
+    }
+    /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases shown make it.
+    async fn state(&self, ctx: &Context<'_>) -> GqlResult<MatterState> {
+        Ok(matters::state(&state(ctx).db, &self.cases).await?)
+    }
+    /// 件 — the cases of this matter the viewer may see, oldest first.
+    async fn cases(&self) -> Vec<Case> {
+        self.cases.iter().cloned().map(Case).collect()
+    }
+    /// 件次 — how many of its cases the viewer may see.
+    async fn case_count(&self) -> i32 {
+        self.cases.len() as i32
+    }
+    /// 初信初访 — the matter's first case, when the viewer may see it (null otherwise).
+    async fn first_case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
+        let first = matters::first_case_id(&state(ctx).db, self.id).await?;
+        Ok(self
+            .cases
+            .iter()
+            .find(|c| Some(c.id) == first)
+            .cloned()
+            .map(Case))
+    }
+    /// 终结依据 — the case whose end concluded the matter (finalized after re-review, or closed
+    /// after its written reply), among those shown.
+    async fn concluded_by(&self) -> Option<Case> {
+        matters::concluding_case(&self.cases).cloned().map(Case)
+    }
+}
+
+/// 重复信访关联 — a later case proposed as, confirmed as, or no longer a repeat of an earlier one.
+pub struct RepeatLink {
+    pub link: RepeatLinkRecord,
+    pub case: CaseRecord,
+}
+
+#[Object]
+impl RepeatLink {
+    async fn id(&self) -> ID {
+        global_id("RepeatLink", self.link.id)
+    }
+    async fn state(&self) -> RepeatLinkState {
+        self.link.state
+    }
+    /// 依据 — what the system's proposal rests on: `ID_NUMBER`, `NAME_PHONE`, `CREDIT_CODE`
+    /// (the same person), `SUBJECT`, `SIMILAR_TEXT`; `MANUAL` for a link made by hand.
+    async fn basis(&self) -> Vec<String> {
+        self.link.basis.split(' ').map(str::to_owned).collect()
+    }
+    /// The later case.
+    async fn case(&self) -> Case {
+        Case(self.case.clone())
+    }
+    /// The earlier case it repeats (or was proposed to repeat).
+    async fn earlier_case(&self, ctx: &Context<'_>) -> GqlResult<Case> {
+        let found =
+            crate::cases::find_visible(&state(ctx).db, viewer(ctx)?, self.link.earlier_case_id)
+                .await?
+                .ok_or(AppError::NotFound("case"))?;
+        Ok(Case(found))
+    }
+    /// 理由 — the reason given with the latest confirmation or undoing.
+    async fn reason(&self) -> Option<&str> {
+        self.link.reason.as_deref()
+    }
+    async fn proposed_at(&self) -> Option<Instant> {
+        self.link.proposed_at.map(Instant)
+    }
+    async fn decided_at(&self) -> Option<Instant> {
+        self.link.decided_at.map(Instant)
+    }
+    /// The unit that confirmed or undid it.
+    async fn decided_by(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
+        load_unit(ctx, self.link.decided_by_unit_id).await
+    }
+}
+
+/// The repeat links of a case (as the later case), where the viewer sees both cases.
+pub async fn links_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<RepeatLink>> {
+    let me = viewer(ctx)?;
+    let rows = matters::visible_links(&state(ctx).db, me, case).await?;
+    Ok(rows
+        .into_iter()
+        .map(|link| RepeatLink {
+            link,
+            case: case.clone(),
+        })
+        .collect())
+}
+
+/// A matter by its global id, for `matter(id)`.
+pub async fn matter_by_global_id(ctx: &Context<'_>, id: &ID) -> GqlResult<Option<Matter>> {
+    let found = match lookup_id("Matter", id) {
+        Some(n) => Matter::by_id(ctx, n).await?,
+        None => None,
+    };
+    match found {
+        Some(m) => Ok(Some(m)),
+        None => Err(AppError::NotFound("matter").into()),
+    }
+}
