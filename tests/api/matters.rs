@@ -104,11 +104,12 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     let c = case(&app, bureau, &phone_again).await;
     assert_eq!(c["repeatLinks"][0]["earlierCase"]["number"], phone_first_no);
     let _ = phone_first;
-    let counts = "{ repeats: cases(filter: {repeat: true}) { totalCount } statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases repeats } } }";
+    let counts = "{ repeats: cases(filter: {repeat: true}) { totalCount } statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases repeats firstPetitions } } }";
     let before = app.gql(Some(bureau), counts, json!({})).await;
     assert_eq!(before["data"]["repeats"]["totalCount"], 0, "{before}");
     assert_eq!(
-        before["data"]["statistics"]["total"]["repeats"], 0,
+        before["data"]["statistics"]["total"],
+        json!({"cases": 7, "repeats": 0, "firstPetitions": 7}),
         "{before}"
     );
 
@@ -176,7 +177,8 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     let after = app.gql(Some(bureau), counts, json!({})).await;
     assert_eq!(after["data"]["repeats"]["totalCount"], 1, "{after}");
     assert_eq!(
-        after["data"]["statistics"]["total"]["repeats"], 1,
+        after["data"]["statistics"]["total"],
+        json!({"cases": 7, "repeats": 1, "firstPetitions": 6}),
         "{after}"
     );
     // On the record, with its reason and without the other case's id.
@@ -226,7 +228,8 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     let after = app.gql(Some(bureau), counts, json!({})).await;
     // Only the third's link to the second still stands.
     assert_eq!(
-        after["data"]["statistics"]["total"]["repeats"], 1,
+        after["data"]["statistics"]["total"],
+        json!({"cases": 8, "repeats": 1, "firstPetitions": 7}),
         "{after}"
     );
     // Undoing a case that repeats nothing is refused.

@@ -49,9 +49,14 @@ impl StatisticsFigures {
     async fn group_petitions(&self) -> i64 {
         self.0.group_petitions
     }
-    /// 重复信访件次
+    /// 重复信访件次 — cases confirmed as repeats of an earlier case the viewer sees.
     async fn repeats(&self) -> i64 {
         self.0.repeats
+    }
+    /// 初信初访件次 — cases that repeat no earlier case the viewer sees (`cases - repeats`):
+    /// each is the first petition of its matter as far as the viewer can tell.
+    async fn first_petitions(&self) -> i64 {
+        self.0.cases - self.0.repeats
     }
     /// 按状态
     async fn by_status(&self) -> Vec<StatusCount> {
