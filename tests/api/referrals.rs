@@ -475,7 +475,9 @@ async fn spawn_app_with_origin() -> TestApp {
 
 #[tokio::test]
 async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
-    let app = spawn_app().await;
+    // The scanners tick when the test says (`notices::scan`), not every second: a tick between
+    // moving the clock and subscribing would send the warning before anyone listens.
+    let app = crate::support::spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
     let mut county = fixtures::county(&app).await;
     let (_, number) = fixtures::register(&app, county.token("a_staff"), json!({})).await;
     // Acceptance is due 15 days out; two days before, the case enters warning.
@@ -483,6 +485,9 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
     county.renew(&app).await;
     let mut ws = open(&app, county.token("a_staff")).await;
     ws.subscribe("1", INBOX, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // the subscription is in place
+    let sent = xinfang_api::notices::scan(&app.state).await.unwrap();
+    assert_eq!(sent, 1, "one case enters warning");
     let warning = ws
         .next_data(Duration::from_secs(15))
         .await
@@ -491,34 +496,26 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
         warning["inbox"],
         json!({"kind": "DEADLINE_WARNING", "action": "DEADLINE_WARNING", "caseNumber": number, "referral": null, "deadline": "ACCEPTANCE"})
     );
-    // A second server process on the same database does not send it again.
+    // Another tick, and a second server process on the same database, do not send it again.
     let second = xinfang_api::cli::build_state(app.state.settings.clone(), app.state.clock.clone())
         .await
         .unwrap();
-    let (server, _) = xinfang_api::cli::start_server(second, "127.0.0.1:0").unwrap();
+    let (server, _) = xinfang_api::cli::start_server(second.clone(), "127.0.0.1:0").unwrap();
     tokio::spawn(server);
+    assert_eq!(xinfang_api::notices::scan(&app.state).await.unwrap(), 0);
+    assert_eq!(xinfang_api::notices::scan(&second).await.unwrap(), 0);
     assert!(
-        ws.next_data(Duration::from_millis(2500)).await.is_none(),
+        ws.next_data(Duration::from_millis(1500)).await.is_none(),
         "no repeat across ticks or processes"
     );
-    // Past the deadline: one overdue notice (the socket's token has expired with the clock,
-    // so look at what was claimed).
+    // Past the deadline: both processes tick at once, and one overdue notice is claimed.
     app.advance_days(3);
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let mut overdue = 0;
-    for _ in 0..50 {
-        overdue = xinfang_entity::deadline_notice::Entity::find()
-            .filter(xinfang_entity::deadline_notice::Column::Level.eq("OVERDUE"))
-            .all(app.db())
-            .await
-            .unwrap()
-            .len();
-        if overdue > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await; // two scanners, more ticks
+    let (a, b) = tokio::join!(
+        xinfang_api::notices::scan(&app.state),
+        xinfang_api::notices::scan(&second)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "exactly one process claims it");
+    use sea_orm::EntityTrait;
     let notices = xinfang_entity::deadline_notice::Entity::find()
         .all(app.db())
         .await
@@ -529,7 +526,6 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
         (1, 1),
         "one notice per level: {notices:?}"
     );
-    assert_eq!(overdue, 1);
 }
 
 #[tokio::test]
