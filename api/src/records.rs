@@ -35,6 +35,72 @@ pub struct LatestEntries {
     pub total: i64,
 }
 
+/// Who reads a timeline: every entry or the public ones only, and — for the entries that link
+/// the case to another (`LINK_REPEAT`, `UNDO_REPEAT`) — only where the reader sees that other
+/// case too. A link to a case out of sight is no entry at all: not in a page, not in a count.
+#[derive(Clone, Debug)]
+pub struct Audience {
+    pub public_only: bool,
+    /// The viewer's case scope, written out as SQL for a correlated `EXISTS`.
+    sees_case: String,
+}
+
+/// Timeline actions that name another case (in the detail's `repeatOfId`).
+pub const LINK_ACTIONS: [&str; 2] = ["LINK_REPEAT", "UNDO_REPEAT"];
+
+impl Audience {
+    pub fn of(db: &impl ConnectionTrait, viewer: &Viewer, public_only: bool) -> Audience {
+        use sea_orm::sea_query::{
+            Alias, Expr, ExprTrait, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+        };
+        let backend = db.get_database_backend();
+        let linked = match backend {
+            sea_orm::DatabaseBackend::Postgres => {
+                "CAST((e.detail::jsonb ->> 'repeatOfId') AS BIGINT)"
+            }
+            _ => "CAST(json_extract(e.detail, '$.repeatOfId') AS INTEGER)",
+        };
+        let exists = Query::select()
+            .expr(Expr::val(1))
+            .from(case::Entity)
+            .and_where(
+                Expr::col((Alias::new(crate::access::CASES), Alias::new("id")))
+                    .eq(Expr::cust(linked)),
+            )
+            .cond_where(viewer.case_scope())
+            .to_owned();
+        // Every value of the scope is an id, a path or a fixed name, inlined by the query
+        // builder with its own quoting.
+        let sees_case = match backend {
+            sea_orm::DatabaseBackend::Postgres => exists.to_string(PostgresQueryBuilder),
+            _ => exists.to_string(SqliteQueryBuilder),
+        };
+        Audience {
+            public_only,
+            sees_case,
+        }
+    }
+
+    /// The condition on `case_events e`, starting with ` AND`.
+    fn sql(&self) -> String {
+        let public = if self.public_only {
+            " AND e.public = TRUE"
+        } else {
+            ""
+        };
+        let actions = LINK_ACTIONS.map(|a| format!("'{a}'")).join(", ");
+        format!(
+            "{public} AND (e.action NOT IN ({actions}) OR EXISTS ({}))",
+            self.sees_case
+        )
+    }
+
+    /// A key for batching requests of the same audience.
+    pub fn key(&self) -> (bool, String) {
+        (self.public_only, self.sees_case.clone())
+    }
+}
+
 /// The columns after an entry's own: its unit's name, its author's name and role.
 const NAMES: &str = "o.name, u.display_name, u.role";
 
@@ -65,7 +131,7 @@ fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
 pub async fn latest_entries(
     db: &impl ConnectionTrait,
     case_ids: &[i64],
-    public_only: bool,
+    audience: &Audience,
     last: u32,
     from_start: bool,
 ) -> Result<std::collections::HashMap<i64, LatestEntries>> {
@@ -73,11 +139,7 @@ pub async fn latest_entries(
     let backend = db.get_database_backend();
     let bound = bucketed_ids(case_ids.iter().copied());
     let list = placeholders(backend, bound.len());
-    let audience = if public_only {
-        " AND e.public = TRUE"
-    } else {
-        ""
-    };
+    let audience = audience.sql();
     let columns = case_event::Model::COLUMNS;
     let outer = columns.map(|c| format!("t.{c}")).join(", ");
     let inner = columns.map(|c| format!("e.{c}")).join(", ");
@@ -114,16 +176,12 @@ pub async fn latest_entries(
 pub async fn timeline_page(
     db: &impl ConnectionTrait,
     case_id: i64,
-    public_only: bool,
+    audience: &Audience,
     after_seq: i32,
     size: u64,
 ) -> Result<(Vec<NamedEntry>, u64)> {
     let backend = db.get_database_backend();
-    let audience = if public_only {
-        " AND e.public = TRUE"
-    } else {
-        ""
-    };
+    let audience = audience.sql();
     let columns = case_event::Model::COLUMNS
         .map(|c| format!("e.{c}"))
         .join(", ");
@@ -151,12 +209,21 @@ pub async fn timeline_page(
         .iter()
         .map(|r| named(r, 0))
         .collect::<Result<Vec<_>>>()?;
-    let mut count = case_event::Entity::find().filter(case_event::Column::CaseId.eq(case_id));
-    if public_only {
-        count = count.filter(case_event::Column::Public.eq(true));
-    }
-    let total = sea_orm::PaginatorTrait::count(count, db).await?;
-    Ok((entries, total))
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM case_events e WHERE e.case_id = {}{audience}",
+        placeholders(backend, 1)
+    );
+    let total: i64 = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            count_sql,
+            [Value::from(case_id)],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok((entries, total.max(0) as u64))
 }
 
 /// A timeline entry by id, with its case, when the viewer sees the case and the entry (a
@@ -179,7 +246,7 @@ pub async fn visible_entry(
     let Some(case) = find_visible(db, viewer, row.case_id).await? else {
         return Ok(None);
     };
-    Ok(entry_of_visible_case(db, &case, row.id)
+    Ok(entry_of_visible_case(db, viewer, &case, row.id)
         .await?
         .map(|e| (case, e)))
 }
@@ -188,6 +255,7 @@ pub async fn visible_entry(
 /// names it is shown with.
 pub async fn entry_of_visible_case(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     case: &case::Model,
     entry_id: i64,
 ) -> Result<Option<NamedEntry>> {
@@ -198,8 +266,10 @@ pub async fn entry_of_visible_case(
     else {
         return Ok(None);
     };
-    let (page, _) = timeline_page(db, case.id, false, row.seq - 1, 1).await?;
-    Ok(page.into_iter().next())
+    // The entry itself, if this viewer may read it (a link to a case out of its sight is not).
+    let audience = Audience::of(db, viewer, false);
+    let (page, _) = timeline_page(db, case.id, &audience, row.seq - 1, 1).await?;
+    Ok(page.into_iter().next().filter(|e| e.entry.id == entry_id))
 }
 
 /// An extension by id, with its case, when the viewer sees both (petitioners: approved ones).

@@ -367,3 +367,102 @@ async fn declined_and_closed_cases_are_proposed_and_not_acceptable_is_a_decision
         json!({"status": "IN_PROGRESS", "notAcceptable": false})
     );
 }
+
+#[tokio::test]
+async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
+    use crate::support::{Ws, gid};
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // The earlier petition: registered by the bureau for 县住建局, county-wide — 东关镇 does
+    // not see it. The later one: registered at 东关镇's counter for 县住建局, so 东关镇 sees it
+    // as its registering unit.
+    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
+    let (earlier, _) = fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
+    let (later, _) = fixtures::register(&app, county.token("t1_staff"), dept).await;
+    let t1 = county.token("t1_staff");
+    let hidden = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({"id": earlier}),
+        )
+        .await;
+    assert_eq!(code(&hidden), Some("NOT_FOUND"), "{hidden}");
+    let mut ws = Ws::open(&app.url, t1, None).await.expect("upgrade");
+    ws.acked().await;
+    ws.subscribe(
+        "1",
+        "subscription($id: ID!) { caseEvents(caseId: $id) { action } }",
+        json!({"id": later}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // 县住建局 leads both and confirms the link, then accepts the case.
+    let a_staff = county.token("a_staff");
+    assert!(link_repeat(&app, a_staff, &later, &earlier).await["errors"].is_null());
+    let v = version(&app, a_staff, &later).await;
+    ok(
+        &app,
+        a_staff,
+        "decideAcceptance",
+        json!({"caseId": later, "expectedVersion": v, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+    // The socket's next event is the acceptance: the link never reached it.
+    let next = ws
+        .next_data(std::time::Duration::from_secs(5))
+        .await
+        .expect("an event");
+    assert_eq!(next["caseEvents"]["action"], "ACCEPT", "{next}");
+
+    let q = "query($id: ID!) { case(id: $id) {
+      isRepeat matter { caseCount } repeatLinks { state }
+      latest: timeline { totalCount nodes { id action } }
+      paged: timeline(first: 10, after: \"1\") { totalCount nodes { action } } } }";
+    let lead = app.gql(Some(a_staff), q, json!({"id": later})).await;
+    let actions = |body: &Value, which: &str| -> Vec<String> {
+        body["data"]["case"][which]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["action"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // The lead unit sees both cases, the link and its entry: REGISTER, LINK_REPEAT, ACCEPT.
+    assert_eq!(
+        actions(&lead, "latest"),
+        ["REGISTER", "LINK_REPEAT", "ACCEPT"]
+    );
+    assert_eq!(lead["data"]["case"]["latest"]["totalCount"], 3);
+    assert_eq!(actions(&lead, "paged"), ["LINK_REPEAT", "ACCEPT"]);
+    // 东关镇 sees the later case only: no link, no entry, and counts that agree.
+    let registrant = app.gql(Some(t1), q, json!({"id": later})).await;
+    let c = &registrant["data"]["case"];
+    assert_eq!(c["isRepeat"], false, "{registrant}");
+    assert_eq!(c["matter"]["caseCount"], 1);
+    assert_eq!(c["repeatLinks"], json!([]));
+    assert_eq!(actions(&registrant, "latest"), ["REGISTER", "ACCEPT"]);
+    assert_eq!(c["latest"]["totalCount"], 2);
+    assert_eq!(actions(&registrant, "paged"), ["ACCEPT"]);
+    assert_eq!(c["paged"]["totalCount"], 2);
+    // Nor by the entry's own id.
+    let link_entry = lead["data"]["case"]["latest"]["nodes"][1]["id"].clone();
+    let by_id = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": link_entry}),
+        )
+        .await;
+    assert_eq!(by_id["data"]["node"], Value::Null, "{by_id}");
+    assert_eq!(code(&by_id), Some("NOT_FOUND"), "{by_id}");
+    let seen = app
+        .gql(
+            Some(a_staff),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": link_entry}),
+        )
+        .await;
+    assert_eq!(seen["data"]["node"]["id"], link_entry, "{seen}");
+}

@@ -491,14 +491,10 @@ impl Case {
             None => 0,
         };
         let size = page_size(first);
-        let (mut rows, total) = records::timeline_page(
-            &state(ctx).db,
-            self.0.id,
-            !sight.staff_records,
-            after_seq,
-            size + 1,
-        )
-        .await?;
+        let db = &state(ctx).db;
+        let audience = records::Audience::of(db, me, !sight.staff_records);
+        let (mut rows, total) =
+            records::timeline_page(db, self.0.id, &audience, after_seq, size + 1).await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
         let nodes: Vec<TimelineEntry> = rows

@@ -212,6 +212,7 @@ pub struct LatestKey {
 
 pub struct LatestEventsLoader {
     db: Db,
+    viewer: Option<Viewer>,
 }
 
 impl Loader<LatestKey> for LatestEventsLoader {
@@ -230,11 +231,14 @@ impl Loader<LatestKey> for LatestEventsLoader {
                 .or_default()
                 .push(k.case_id);
         }
+        let Some(viewer) = &self.viewer else {
+            return Ok(out);
+        };
         for ((public_only, last, from_start), ids) in shapes {
-            let mut grouped =
-                records::latest_entries(&self.db, &ids, public_only, last, from_start)
-                    .await
-                    .map_err(Arc::new)?;
+            let audience = records::Audience::of(&self.db, viewer, public_only);
+            let mut grouped = records::latest_entries(&self.db, &ids, &audience, last, from_start)
+                .await
+                .map_err(Arc::new)?;
             for case_id in ids {
                 let value = grouped.remove(&case_id).unwrap_or_default();
                 out.insert(
@@ -310,7 +314,10 @@ impl Loaders {
                 db: db.clone(),
                 unit,
             }),
-            latest_events: loader(LatestEventsLoader { db }),
+            latest_events: loader(LatestEventsLoader {
+                db,
+                viewer: viewer.cloned(),
+            }),
         }
     }
 }

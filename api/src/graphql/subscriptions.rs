@@ -119,7 +119,7 @@ impl SubscriptionRoot {
                     if !sight.shows_entry(event.public) {
                         continue;
                     }
-                    match records::entry_of_visible_case(&state.db, &case, entry_id).await {
+                    match records::entry_of_visible_case(&state.db, &me, &case, entry_id).await {
                         Ok(Some(named)) => {
                             let entry = TimelineEntry::seen_by(&sight, named);
                             return Some((entry, (rx, state, me, id, socket)));
