@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod backlog;
 pub mod calendar;
 pub mod cases;
 pub mod cli;

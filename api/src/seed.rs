@@ -2453,6 +2453,30 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
     ] {
         db.execute_unprepared(sql).await?;
     }
+    // A backlog campaign: every matter that came back lists, owned by a leader of the unit that
+    // leads its first case, in each state of 列入 → 化解中 → 已化解 / 未化解.
+    db.execute_unprepared(&format!(
+        "INSERT INTO backlog_campaigns (county_id, name, target_date, created_by_user_id, created_at) \
+         SELECT {}, '2026年信访积案化解专项行动', '2026-12-31', \
+         (SELECT MIN(id) FROM users WHERE role = 'LEADER'), MAX(created_at) FROM cases",
+        summary.county_id
+    ))
+    .await?;
+    db.execute_unprepared(
+        "INSERT INTO backlog_entries (campaign_id, matter_id, leader_user_id, lead_unit_id, status, \
+         resolution, note, version, listed_at, resolved_at, updated_at) \
+         SELECT (SELECT MAX(id) FROM backlog_campaigns), m.matter_id, \
+         (SELECT MIN(u.id) FROM users u WHERE u.role = 'LEADER' AND u.org_unit_id = f.lead_unit_id), \
+         f.lead_unit_id, \
+         CASE m.matter_id % 4 WHEN 0 THEN 'LISTED' WHEN 1 THEN 'IN_PROGRESS' \
+         WHEN 2 THEN 'RESOLVED' ELSE 'UNRESOLVED' END, \
+         CASE m.matter_id % 4 WHEN 2 THEN 'SETTLED' END, '列入积案专项治理', 1, f.created_at, \
+         CASE m.matter_id % 4 WHEN 2 THEN f.updated_at END, f.updated_at \
+         FROM (SELECT DISTINCT matter_id FROM cases WHERE repeat_of_id IS NOT NULL) m \
+         JOIN cases f ON f.id = m.matter_id \
+         WHERE EXISTS (SELECT 1 FROM users u WHERE u.role = 'LEADER' AND u.org_unit_id = f.lead_unit_id)",
+    )
+    .await?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // Explicit ids do not advance PostgreSQL's sequences; without this the next
         // `registerCase` would collide with case 1. (SQLite takes max(rowid) + 1 by itself.)

@@ -427,6 +427,17 @@ async fn nested_lists_respect_the_scope() {
                 json!({"id": matter_id}),
             )
             .await;
+        let by_node = app
+            .gql(
+                Some(s.token(viewer)),
+                "query($id: ID!) { node(id: $id) { ... on Matter { cases { number } } } }",
+                json!({"id": matter_id}),
+            )
+            .await;
+        assert_eq!(
+            by_node["data"]["node"], by_id["data"]["matter"],
+            "{viewer}: {by_node}"
+        );
         match expected {
             Some(numbers) => {
                 let cases: Vec<Value> = numbers.iter().map(|n| json!({"number": n})).collect();

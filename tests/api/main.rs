@@ -5,6 +5,7 @@ mod access_matrix;
 mod accusations;
 mod action_matrix;
 mod admin_record;
+mod backlog;
 mod cases;
 mod fixtures;
 mod foundation;

@@ -44,7 +44,7 @@ impl Matter {
 
 #[Object]
 impl Matter {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Matter", self.id)
     }
     /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases shown make it.

@@ -3,6 +3,7 @@
 //! first line (`viewer(ctx)?`, `.handling_unit()?`, …) and call the domain; they never build
 //! SQL or decide access themselves.
 
+mod backlog;
 mod cases;
 pub mod cost;
 mod documents;
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     cases::CaseQuery,
     workflow::WorkflowQuery,
     stats::StatsQuery,
+    backlog::BacklogQuery,
     NodeQuery,
 );
 
@@ -40,6 +42,7 @@ pub struct MutationRoot(
     identity::IdentityMutation,
     cases::CaseMutation,
     workflow::WorkflowMutation,
+    backlog::BacklogMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -313,6 +316,8 @@ pub enum Node {
     Review(workflow::Review),
     Supervision(workflow::Supervision),
     CompletionReport(workflow::CompletionReport),
+    Matter(matters::Matter),
+    BacklogEntry(backlog::BacklogEntry),
 }
 
 #[derive(Default)]
@@ -359,6 +364,13 @@ impl NodeQuery {
             "CompletionReport" => crate::records::visible_completion_report(db, me?, n)
                 .await?
                 .map(|(_, r)| Node::CompletionReport(workflow::CompletionReport(r))),
+            "Matter" => matters::Matter::by_id(ctx, n).await?.map(Node::Matter),
+            "BacklogEntry" => match crate::backlog::visible_entry(db, me?, n).await? {
+                Some((_, entry)) => {
+                    Some(Node::BacklogEntry(backlog::entry_node(ctx, entry).await?))
+                }
+                None => None,
+            },
             _ => None,
         };
         match found {
