@@ -12,7 +12,8 @@
 //!   `unrated_counts_as_satisfied`, replied cases left unrated after their review window count
 //!   in both.
 //! - 重复信访率 = repeats ÷ cases.
-//! - 一次性化解率 = first petitions (not repeats) closed or finalized without any review ÷ first
+//! - 一次性化解率 = first petitions (not repeats) closed or finalized without any review, whose
+//!   matter did not come back (no confirmed repeat in sight) ÷ first
 //!   petitions closed or finalized.
 //! - A rate whose denominator is 0 is `None`.
 
@@ -221,7 +222,12 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ("first_closed", count_if(first.clone().and(closed.clone()))),
         (
             "first_closed_without_review",
-            count_if(first.and(closed).and(c("reviewing_unit_id").is_null())),
+            count_if(
+                first
+                    .and(closed)
+                    .and(c("reviewing_unit_id").is_null())
+                    .and(c("matter_id").not_in_subquery(came_back(viewer))),
+            ),
         ),
     ];
     for status in CaseStatus::ALL {
@@ -231,6 +237,18 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ));
     }
     m
+}
+
+/// The matters that came back: those holding a confirmed repeat the viewer sees. Their first
+/// petition was not resolved at once, however it closed.
+fn came_back(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
+    let mut q = crate::cases::visible_ids(viewer);
+    q.clear_selects();
+    q.column((Alias::new(CASES), Alias::new("matter_id")))
+        .and_where(c("repeat_of_id").is_not_null())
+        .and_where(c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer)))
+        .and_where(c("matter_id").is_not_null());
+    q
 }
 
 fn status_alias(status: CaseStatus) -> &'static str {

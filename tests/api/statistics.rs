@@ -316,13 +316,15 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
             2,
             1,
             json!([{"status": "REGISTERED", "count": 2}, {"status": "IN_PROGRESS", "count": 3}, {"status": "REPLIED", "count": 2}, {"status": "NOT_ACCEPTED", "count": 1}, {"status": "CLOSED", "count": 4}]),
-            // timely 8/12, on time 5/9, satisfied 3/5, repeats 1/12, first-time 3/4
+            // timely 8/12, on time 5/9, satisfied 3/5, repeats 1/12, first-time 2/4: of the
+            // four closed first petitions (C1, C2, C8, C9), C2 was reviewed and C9's matter came
+            // back (C11 is its confirmed repeat), so only C1 and C8 were resolved at once.
             [
                 r(8.0 / 12.0),
                 r(5.0 / 9.0),
                 r(3.0 / 5.0),
                 r(1.0 / 12.0),
-                r(3.0 / 4.0)
+                r(2.0 / 4.0)
             ]
         ))
     );
@@ -337,12 +339,13 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
             2,
             1,
             json!([{"status": "REGISTERED", "count": 2}, {"status": "IN_PROGRESS", "count": 1}, {"status": "CLOSED", "count": 3}]),
+            // first-time 1/3: C1 (C2 was reviewed; C9 came back as C11)
             [
                 r(3.0 / 6.0),
                 r(2.0 / 4.0),
                 r(1.0 / 3.0),
                 r(1.0 / 6.0),
-                r(2.0 / 3.0)
+                r(1.0 / 3.0)
             ]
         ))
     );
