@@ -11,6 +11,8 @@
 //! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated. With the setting
 //!   `unrated_counts_as_satisfied`, replied cases left unrated after their review window count
 //!   in both.
+//! - 事项 `matters`: distinct matters among the cases counted (a matter with cases in several
+//!   groups counts once in the total).
 //! - 重复信访率 = repeats ÷ cases.
 //! - 一次性化解率 = first petitions (not repeats) closed or finalized without any review, whose
 //!   matter did not come back (no confirmed repeat in sight) ÷ first
@@ -42,6 +44,8 @@ pub struct Figures {
     pub persons: i64,
     pub group_petitions: i64,
     pub repeats: i64,
+    /// 事项: distinct matters among the cases counted.
+    pub matters: i64,
     pub by_status: Vec<(CaseStatus, i64)>,
     pub accepted_on_time: i64,
     pub accepted_late: i64,
@@ -75,6 +79,8 @@ impl Figures {
         self.persons += other.persons;
         self.group_petitions += other.group_petitions;
         self.repeats += other.repeats;
+        // Not additive (a matter may span groups): the caller sets the total's own count.
+        self.matters += other.matters;
         for (status, n) in &other.by_status {
             match self.by_status.iter_mut().find(|(s, _)| s == status) {
                 Some((_, m)) => *m += n,
@@ -171,6 +177,7 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ),
         ("group_petitions", count_if(c("is_group").eq(true))),
         ("repeats", count_if(repeat)),
+        ("matters", matters_measure()),
         (
             "accepted_on_time",
             count_if(
@@ -239,6 +246,11 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
     m
 }
 
+/// 事项: how many distinct matters the counted cases belong to.
+fn matters_measure() -> SimpleExpr {
+    Func::cast_as(Func::count_distinct(c("matter_id")), Alias::new("BIGINT")).into()
+}
+
 /// The matters that came back: those holding a confirmed repeat the viewer sees. Their first
 /// petition was not resolved at once, however it closed.
 fn came_back(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
@@ -287,8 +299,8 @@ pub async fn statistics(
     now: DateTime<Utc>,
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
-    let measures = measures(viewer, now);
-    let build = |key: Option<SimpleExpr>| {
+    let all_measures = measures(viewer, now);
+    let build_with = |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)]| {
         let mut q = Query::select();
         q.from(Alias::new(CASES))
             .join_as(
@@ -305,11 +317,12 @@ pub async fn statistics(
             q.expr_as(k.clone(), Alias::new("group_key"))
                 .add_group_by([k]);
         }
-        for (alias, expr) in &measures {
+        for (alias, expr) in measures {
             q.expr_as(expr.clone(), Alias::new(*alias));
         }
         q
     };
+    let build = |key: Option<SimpleExpr>| build_with(key, &all_measures);
     let Some(by) = group_by else {
         let total = db
             .query_all(&build(None))
@@ -343,6 +356,14 @@ pub async fn statistics(
                 .then_with(|| a.key.cmp(&b.key))
         });
     }
+    // A matter may have cases in several groups: the total counts it once.
+    let row = db
+        .query_one(&build_with(None, &[("matters", matters_measure())]))
+        .await?;
+    total.matters = match row {
+        Some(r) => r.try_get::<i64>("", "matters")?,
+        None => 0,
+    };
     Ok((total, groups))
 }
 
@@ -363,6 +384,7 @@ fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result
         persons: get("persons")?,
         group_petitions: get("group_petitions")?,
         repeats: get("repeats")?,
+        matters: get("matters")?,
         by_status,
         accepted_on_time: get("accepted_on_time")?,
         accepted_late: get("accepted_late")?,

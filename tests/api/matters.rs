@@ -104,12 +104,12 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     let c = case(&app, bureau, &phone_again).await;
     assert_eq!(c["repeatLinks"][0]["earlierCase"]["number"], phone_first_no);
     let _ = phone_first;
-    let counts = "{ repeats: cases(filter: {repeat: true}) { totalCount } statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases repeats firstPetitions } } }";
+    let counts = "{ repeats: cases(filter: {repeat: true}) { totalCount } statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases matters repeats firstPetitions } } }";
     let before = app.gql(Some(bureau), counts, json!({})).await;
     assert_eq!(before["data"]["repeats"]["totalCount"], 0, "{before}");
     assert_eq!(
         before["data"]["statistics"]["total"],
-        json!({"cases": 7, "repeats": 0, "firstPetitions": 7}),
+        json!({"cases": 7, "matters": 7, "repeats": 0, "firstPetitions": 7}),
         "{before}"
     );
 
@@ -178,7 +178,7 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     assert_eq!(after["data"]["repeats"]["totalCount"], 1, "{after}");
     assert_eq!(
         after["data"]["statistics"]["total"],
-        json!({"cases": 7, "repeats": 1, "firstPetitions": 6}),
+        json!({"cases": 7, "matters": 6, "repeats": 1, "firstPetitions": 6}),
         "{after}"
     );
     // On the record, with its reason and without the other case's id.
@@ -229,9 +229,41 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
     // Only the third's link to the second still stands.
     assert_eq!(
         after["data"]["statistics"]["total"],
-        json!({"cases": 8, "repeats": 1, "firstPetitions": 7}),
+        json!({"cases": 8, "matters": 7, "repeats": 1, "firstPetitions": 7}),
         "{after}"
     );
+    // A matter spanning groups counts once in the total: the similar-text case (subject
+    // OTHER) joins the first (HOUSING_DEMOLITION).
+    assert!(link_repeat(&app, bureau, &similar_text, &first).await["errors"].is_null());
+    let grouped = app
+        .gql(
+            Some(bureau),
+            "{ statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\", groupBy: SUBJECT) { total { cases matters } groups { key figures { cases matters } } } }",
+            json!({}),
+        )
+        .await;
+    let stats = &grouped["data"]["statistics"];
+    // Matters now: {first, similar_text}, {second, third}, and four of one case each (the
+    // groups below add up to 7, as the matter of first counts in two subjects).
+    assert_eq!(
+        stats["total"],
+        json!({"cases": 8, "matters": 6}),
+        "{grouped}"
+    );
+    let group = |key: &str| {
+        stats["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .map(|g| g["figures"].clone())
+    };
+    // HOUSING_DEMOLITION: first, second, third, someone_else — three matters; OTHER: one.
+    assert_eq!(
+        group("HOUSING_DEMOLITION"),
+        Some(json!({"cases": 4, "matters": 3}))
+    );
+    assert_eq!(group("OTHER"), Some(json!({"cases": 1, "matters": 1})));
     // Undoing a case that repeats nothing is refused.
     let v = version(&app, bureau, &first).await;
     let body = mutate(

@@ -53,6 +53,11 @@ impl StatisticsFigures {
     async fn repeats(&self) -> i64 {
         self.0.repeats
     }
+    /// 事项 — distinct matters among the cases counted (a matter with cases in several groups
+    /// counts once in the total).
+    async fn matters(&self) -> i64 {
+        self.0.matters
+    }
     /// 初信初访件次 — cases that repeat no earlier case the viewer sees (`cases - repeats`):
     /// each is the first petition of its matter as far as the viewer can tell.
     async fn first_petitions(&self) -> i64 {
