@@ -164,10 +164,15 @@ pub async fn list_matter(
         Some(id) => find_unit(&tx, id).await?,
         None => return Err(bad_input("leaderId", "name an active LEADER account")),
     };
-    if leader_unit.county_id != Some(county)
-        || cases::find_visible(&tx, &unit_viewer(&leader_unit, Role::Leader)?, case.id)
-            .await?
-            .is_none()
+    if leader_unit.county_id != Some(county) {
+        return Err(bad_input(
+            "leaderId",
+            "name an active LEADER account of this county",
+        ));
+    }
+    if cases::find_visible(&tx, &unit_viewer(&leader_unit, Role::Leader)?, case.id)
+        .await?
+        .is_none()
     {
         return Err(bad_input(
             "leaderId",
@@ -217,8 +222,55 @@ pub async fn list_matter(
     Ok(entry)
 }
 
-/// Whether the viewer sees a backlog entry: the bureau of its county, its owning leader, and
-/// the staff and leaders of its lead unit.
+/// Of these matters, those with a case the viewer sees.
+async fn matters_in_sight(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    matters: Vec<i64>,
+) -> Result<std::collections::HashSet<i64>> {
+    if matters.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Option<i64>> = xinfang_entity::case::Entity::find()
+        .select_only()
+        .column(xinfang_entity::case::Column::MatterId)
+        .distinct()
+        .filter(xinfang_entity::case::Column::MatterId.is_in(db::bucketed_ids(matters)))
+        .filter(viewer.case_scope())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
+}
+
+/// Whether the viewer is the bureau of the campaign's county.
+fn is_bureau_of(viewer: &Viewer, campaign: &CampaignRecord) -> bool {
+    viewer
+        .handling_unit()
+        .is_ok_and(|u| u.petition_bureau && u.county_id == Some(campaign.county_id))
+}
+
+/// `sees`, and — for anyone but the bureau — the matter still has a case in the viewer's
+/// sight (a case reclassified to accuse the lead unit takes the entry out of its sight too).
+async fn sees_now(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    campaign: &CampaignRecord,
+    entry: &EntryRecord,
+) -> Result<bool> {
+    if !sees(viewer, campaign, entry) {
+        return Ok(false);
+    }
+    if is_bureau_of(viewer, campaign) {
+        return Ok(true);
+    }
+    Ok(matters_in_sight(db, viewer, vec![entry.matter_id])
+        .await?
+        .contains(&entry.matter_id))
+}
+
+/// Whether the viewer's role and unit make it a party to a backlog entry: the bureau of its
+/// county, its owning leader, and the staff and leaders of its lead unit.
 pub fn sees(viewer: &Viewer, campaign: &CampaignRecord, entry: &EntryRecord) -> bool {
     let Ok(unit) = viewer.handling_unit() else {
         return false;
@@ -261,7 +313,7 @@ pub async fn update(
     let (Some(entry), Some(campaign)) = (entry, campaign) else {
         return Err(AppError::NotFound("backlog entry"));
     };
-    if !sees(viewer, &campaign, &entry) {
+    if !sees_now(&tx, viewer, &campaign, &entry).await? {
         return Err(AppError::NotFound("backlog entry"));
     }
     if entry.version != input.expected_version {
@@ -361,16 +413,24 @@ pub async fn campaigns(
         campaigns = campaigns.filter(backlog_campaign::Column::Id.is_in(ids));
     }
     let campaigns = campaigns.all(db).await?;
+    let in_sight = if unit.petition_bureau {
+        None
+    } else {
+        Some(matters_in_sight(db, viewer, entries.iter().map(|e| e.matter_id).collect()).await?)
+    };
     let mut by_campaign: HashMap<i64, Vec<EntryRecord>> = HashMap::new();
     for e in entries {
-        by_campaign.entry(e.campaign_id).or_default().push(e);
+        if in_sight.as_ref().is_none_or(|m| m.contains(&e.matter_id)) {
+            by_campaign.entry(e.campaign_id).or_default().push(e);
+        }
     }
     Ok(campaigns
         .into_iter()
-        .map(|c| {
+        .filter_map(|c| {
             let mine = by_campaign.remove(&c.id).unwrap_or_default();
-            let seen = mine.into_iter().filter(|e| sees(viewer, &c, e)).collect();
-            (c, seen)
+            let seen: Vec<EntryRecord> = mine.into_iter().filter(|e| sees(viewer, &c, e)).collect();
+            // A unit takes part in a campaign through the entries it sees.
+            (is_bureau_of(viewer, &c) || !seen.is_empty()).then_some((c, seen))
         })
         .collect())
 }
@@ -421,7 +481,9 @@ pub async fn visible_entry(
     else {
         return Ok(None);
     };
-    Ok(sees(viewer, &campaign, &entry).then_some((campaign, entry)))
+    Ok(sees_now(db, viewer, &campaign, &entry)
+        .await?
+        .then_some((campaign, entry)))
 }
 
 /// Names of the owning leaders, for showing.

@@ -25,7 +25,7 @@ use sea_orm::{
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use xinfang_entity::kinds::{MatterState, RepeatLinkState};
-use xinfang_entity::{case, case_petitioner, evaluation, matter, repeat_link};
+use xinfang_entity::{backlog_entry, case, case_petitioner, evaluation, matter, repeat_link};
 
 pub use crate::domain::Action;
 
@@ -218,29 +218,22 @@ pub async fn visible_cases(
         .await?)
 }
 
-/// The id of a matter's first case (its 初信/初访), whoever may see it.
-pub async fn first_case_id(db: &impl ConnectionTrait, matter_id: i64) -> Result<Option<i64>> {
-    Ok(case::Entity::find()
-        .select_only()
-        .column(case::Column::Id)
-        .filter(case::Column::MatterId.eq(matter_id))
-        .order_by_asc(case::Column::ReceivedAt)
-        .order_by_asc(case::Column::Id)
-        .into_tuple()
-        .one(db)
-        .await?)
-}
-
 /// The case whose end concluded the matter (终结), among the given ones: the earliest that was
-/// finalized after re-review, or closed after a written reply (its review window lapsed, or the
-/// petitioner was satisfied).
+/// finalized after re-review, or closed after a written reply once its review window had lapsed
+/// with no request (a petitioner satisfied early has not exhausted the path: that matter is
+/// resolved, not concluded).
 pub fn concluding_case(cases: &[case::Model]) -> Option<&case::Model> {
     cases.iter().find(|c| concludes(c))
 }
 
 /// Whether a case's end concludes its matter.
 pub fn concludes(c: &case::Model) -> bool {
-    c.status == CaseStatus::Finalized || (c.status == CaseStatus::Closed && c.replied_at.is_some())
+    let window_lapsed = match (c.closed_at, c.review_request_by) {
+        (Some(closed), Some(by)) => closed >= by,
+        _ => false,
+    };
+    c.status == CaseStatus::Finalized
+        || (c.status == CaseStatus::Closed && c.replied_at.is_some() && window_lapsed)
 }
 
 /// The state of a matter as these (visible) cases show it.
@@ -321,13 +314,24 @@ pub async fn link(
     text("reason", reason)?;
     let open = workflow::open(caller, case_id, Action::LinkRepeat, Some(expected_version)).await?;
     let case = open.case.clone();
-    if case.repeat_of_id.is_some() {
+    if let Some(existing) = case.repeat_of_id {
+        // Named only to one who sees the case it repeats.
+        let seen = cases::find_visible(&open.tx, caller.viewer, existing)
+            .await?
+            .is_some_and(|e| cases::link_readable(&case, &e));
         return Err(bad_input(
             "caseId",
-            format!(
-                "case {} is already confirmed as a repeat; undo that link first (undoRepeat)",
-                case.number
-            ),
+            if seen {
+                format!(
+                    "case {} is already confirmed as a repeat; undo that link first (undoRepeat)",
+                    case.number
+                )
+            } else {
+                format!(
+                    "case {} cannot be linked by your unit now; ask the petition bureau",
+                    case.number
+                )
+            },
         ));
     }
     if earlier_id == case.id {
@@ -392,6 +396,33 @@ pub async fn link(
             ),
         ));
     }
+    // A backlog entry follows its matter; the same campaign cannot list the merged matter twice.
+    let listed: Vec<(i64, i64)> = backlog_entry::Entity::find()
+        .select_only()
+        .column(backlog_entry::Column::CampaignId)
+        .column(backlog_entry::Column::MatterId)
+        .filter(backlog_entry::Column::MatterId.is_in([from_matter, to_matter]))
+        .into_tuple()
+        .all(&open.tx)
+        .await?;
+    let campaigns_of = |m: i64| -> HashSet<i64> {
+        listed
+            .iter()
+            .filter(|(_, x)| *x == m)
+            .map(|(c, _)| *c)
+            .collect()
+    };
+    if !campaigns_of(from_matter).is_disjoint(&campaigns_of(to_matter)) {
+        return Err(bad_input(
+            "earlierCaseId",
+            "both matters are listed in the same backlog campaign; the bureau settles that first",
+        ));
+    }
+    backlog_entry::Entity::update_many()
+        .col_expr(backlog_entry::Column::MatterId, to_matter.into())
+        .filter(backlog_entry::Column::MatterId.eq(from_matter))
+        .exec(&open.tx)
+        .await?;
     // The case is the first of its matter (it repeats nothing), so its whole matter follows it.
     case::Entity::update_many()
         .col_expr(case::Column::MatterId, to_matter.into())
@@ -441,6 +472,15 @@ pub async fn undo(
             ),
         ));
     };
+    if case.not_acceptable {
+        return Err(bad_input(
+            "caseId",
+            format!(
+                "case {} was declined as 不再受理 on this matter's conclusion; the link stands with that decision",
+                case.number
+            ),
+        ));
+    }
     let new_matter = detach(&open.tx, &case, open.now).await?;
     decide_link(
         &open.tx,
@@ -457,6 +497,18 @@ pub async fn undo(
     changes.matter_id = Set(Some(new_matter));
     let detail = json!({ "reason": reason, "repeatOfId": earlier.id });
     save(open, changes, "UNDO_REPEAT", detail, false).await
+}
+
+/// Whether any case is confirmed as a repeat of this one.
+pub async fn has_followers(tx: &impl ConnectionTrait, case_id: i64) -> Result<bool> {
+    Ok(case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::RepeatOfId.eq(case_id))
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?
+        .is_some())
 }
 
 /// A case's matter (cases registered before matters existed were given one of the same id).

@@ -1237,6 +1237,13 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
             }
             _ => created_at - TimeDelta::minutes(rng.random_range(0..90)),
         };
+        // A repeat is received after the petition it repeats (a back-dated letter included).
+        let received_at = match repeat_of {
+            Some(j) if received_at <= plans[j].received_at => {
+                (plans[j].received_at + TimeDelta::minutes(1)).min(created_at)
+            }
+            _ => received_at,
+        };
         let forks = match forced {
             Some(s) => forks_for(s),
             None if rng.random_bool(0.015) => Forks {
@@ -2443,7 +2450,8 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
          SELECT id, county_id, created_at FROM cases WHERE repeat_of_id IS NULL",
         "UPDATE cases SET matter_id = COALESCE(repeat_of_id, id), \
          acceptance_cited_case_id = CASE WHEN acceptance_decision = 'DECLINE_CONCLUDED' \
-         THEN repeat_of_id END",
+         THEN repeat_of_id END, \
+         not_acceptable = COALESCE(acceptance_decision = 'DECLINE_CONCLUDED', FALSE)",
         "INSERT INTO repeat_links (case_id, earlier_case_id, state, basis, proposed_at, reason, \
          decided_by_user_id, decided_by_unit_id, decided_at) \
          SELECT c.id, c.repeat_of_id, 'CONFIRMED', 'ID_NUMBER SUBJECT', c.created_at, \

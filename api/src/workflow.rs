@@ -422,7 +422,7 @@ pub async fn decide_acceptance(
                 return Err(bad_input(
                     "citedCaseId",
                     format!(
-                        "{} has not concluded its matter (it is {}): only a finalized case, or one closed after its written reply, does",
+                        "{} has not concluded its matter (it is {}): only a finalized case, or one closed after its written reply once the review window lapsed, does",
                         cited.number,
                         cited.status.as_str()
                     ),
@@ -1425,11 +1425,24 @@ pub async fn reclassify(
     }
     // A repeat link never crosses from an accusation to an ordinary petition (it would lead
     // from a confidential accuser to the same person's open file): moving across drops it.
+    // A matter never holds both, so a case that crosses leaves its matter alone: its own link
+    // is undone, and a case that others repeat must first lose those links (undoRepeat) —
+    // moving them across with it, or leaving them behind with it, would mix the two.
     let accusation = |c: &case::Model| c.category == Category::Accusation;
-    let drops_link = accusation(&before) != accusation(&after) && before.repeat_of_id.is_some();
+    let crosses = accusation(&before) != accusation(&after);
+    if crosses && crate::matters::has_followers(&open.tx, before.id).await? {
+        return Err(bad_input(
+            "category",
+            format!(
+                "other petitions are confirmed as repeats of {}; undo those links first \
+                 (undoRepeat), then reclassify",
+                before.number
+            ),
+        ));
+    }
+    let drops_link = crosses && before.repeat_of_id.is_some();
     let new_matter = if drops_link {
         after.repeat_of_id = None;
-        to.insert("repeatLink".into(), json!("dropped"));
         Some(crate::matters::drop_on_reclassify(&open.tx, caller, &before, open.now).await?)
     } else {
         None

@@ -1178,7 +1178,17 @@ async fn a_socket_reads_every_operation_afresh_and_passes_the_same_edge_checks()
         .expect("an answer");
     assert_eq!(first["case"]["repeatOf"]["id"], x, "{first}");
     let _ = ws.next(std::time::Duration::from_secs(2)).await; // complete
-    // The first letter turns out to accuse 东关镇; the bureau leads it now.
+    // The first letter turns out to accuse 东关镇: the bureau undoes the link (a matter never
+    // holds an accusation and an ordinary petition), takes the letter over and reclassifies it.
+    let v = version(&app, county.token("bureau_staff"), &y).await;
+    ok(
+        &app,
+        county.token("bureau_staff"),
+        "undoRepeat",
+        json!({"caseId": y, "expectedVersion": v, "reason": "第一封信实为检举"}),
+        "__typename",
+    )
+    .await;
     let v = version(&app, county.token("bureau_staff"), &x).await;
     let moved = ok(&app, county.token("t1_staff"), "transferCase",
         json!({"caseId": x, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.bureau), "mode": "TRANSFER", "reason": "请信访局处理"}),

@@ -264,6 +264,24 @@ async fn the_system_proposes_repeats_and_only_what_staff_confirm_counts() {
         Some(json!({"cases": 4, "matters": 3}))
     );
     assert_eq!(group("OTHER"), Some(json!({"cases": 1, "matters": 1})));
+    // A case that others repeat cannot cross the line between accusations and other
+    // petitions (its matter would hold both); nothing changes.
+    let v = version(&app, bureau, &first).await;
+    let crossing = mutate(
+        &app,
+        bureau,
+        "reclassifyCase",
+        json!({"caseId": first, "expectedVersion": v, "category": "ACCUSATION",
+               "subject": "OFFICIAL_CONDUCT", "reason": "实为检举"}),
+        "case { category }",
+    )
+    .await;
+    assert_eq!(
+        (code(&crossing), field(&crossing)),
+        (Some("BAD_USER_INPUT"), Some("category")),
+        "{crossing}"
+    );
+    assert_eq!(version(&app, bureau, &first).await, v);
     // Undoing a case that repeats nothing is refused.
     let v = version(&app, bureau, &first).await;
     let body = mutate(
@@ -384,6 +402,18 @@ async fn declined_and_closed_cases_are_proposed_and_not_acceptable_is_a_decision
                               "citedCase": {"number": concluded_no}},
                "matter": {"state": "CONCLUDED", "concludedBy": {"number": concluded_no}}})
     );
+    // The link stands with the decision that rests on it.
+    let v = version(&app, bureau, &again).await;
+    let undo = mutate(
+        &app,
+        bureau,
+        "undoRepeat",
+        json!({"caseId": again, "expectedVersion": v, "reason": "撤销"}),
+        "case { id }",
+    )
+    .await;
+    assert_eq!(code(&undo), Some("BAD_USER_INPUT"), "{undo}");
+    assert_eq!(version(&app, bureau, &again).await, v);
     // The other new petition on the concluded matter may still be accepted: the unit decides.
     let v = version(&app, bureau, &open_one).await;
     let accepted = ok(
@@ -449,7 +479,7 @@ async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
     assert_eq!(next["caseEvents"]["action"], "ACCEPT", "{next}");
 
     let q = "query($id: ID!) { case(id: $id) {
-      isRepeat matter { caseCount } repeatLinks { state }
+      number isRepeat matter { caseCount firstCase { number } } repeatLinks { state }
       latest: timeline { totalCount nodes { id action } }
       paged: timeline(first: 10, after: \"1\") { totalCount nodes { action } } } }";
     let lead = app.gql(Some(a_staff), q, json!({"id": later})).await;
@@ -473,6 +503,8 @@ async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
     let c = &registrant["data"]["case"];
     assert_eq!(c["isRepeat"], false, "{registrant}");
     assert_eq!(c["matter"]["caseCount"], 1);
+    // Its first case, as far as it sees: the later case itself, not a hint of the earlier.
+    assert_eq!(c["matter"]["firstCase"]["number"], c["number"]);
     assert_eq!(c["repeatLinks"], json!([]));
     assert_eq!(actions(&registrant, "latest"), ["REGISTER", "ACCEPT"]);
     assert_eq!(c["latest"]["totalCount"], 2);

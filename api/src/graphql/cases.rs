@@ -449,14 +449,20 @@ impl Case {
             loaders.evaluations.load_one(self.0.id)
         )
         .map_err(loader_error)?;
-        Ok(crate::workflow::capabilities_given(
+        let mut can = crate::workflow::capabilities_given(
             me,
             &self.0,
             &relations.unwrap_or_default(),
             evaluated.flatten().as_ref(),
             state(ctx).clock.now(),
-        )?
-        .into())
+        )?;
+        // A link to a case out of the viewer's sight is no link to it: it offers neither
+        // button rather than give the link away.
+        if self.0.repeat_of_id.is_some() && self.visible_repeat_of(ctx).await?.is_none() {
+            can.link_repeat = false;
+            can.undo_repeat = false;
+        }
+        Ok(can.into())
     }
     /// 办理记录 — the timeline, oldest first; petitioners see only public entries.
     /// With `last: n`, the latest n entries (still oldest first) — batched across a list.

@@ -59,15 +59,10 @@ impl Matter {
     async fn case_count(&self) -> i32 {
         self.cases.len() as i32
     }
-    /// 初信初访 — the matter's first case, when the viewer may see it (null otherwise).
-    async fn first_case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        let first = matters::first_case_id(&state(ctx).db, self.id).await?;
-        Ok(self
-            .cases
-            .iter()
-            .find(|c| Some(c.id) == first)
-            .cloned()
-            .map(Case))
+    /// 初信初访 — the earliest case of the matter the viewer may see (what lies before it, out
+    /// of sight, is not hinted at).
+    async fn first_case(&self) -> Option<Case> {
+        self.cases.first().cloned().map(Case)
     }
     /// 终结依据 — the case whose end concluded the matter (finalized after re-review, or closed
     /// after its written reply), among those shown.
@@ -126,6 +121,11 @@ impl RepeatLink {
 /// The repeat links of a case (as the later case), where the viewer sees both cases.
 pub async fn links_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<RepeatLink>> {
     let me = viewer(ctx)?;
+    // The system's proposals and the reasons staff give are working notes, not the
+    // petitioner's (like the LINK_REPEAT entries, which are staff-only).
+    if !me.sight(case).staff_records {
+        return Ok(vec![]);
+    }
     let rows = matters::visible_links(&state(ctx).db, me, case).await?;
     Ok(rows
         .into_iter()
