@@ -135,6 +135,8 @@ pub async fn list_matter(
         validate::text("note", note, 1, 2000)?;
     }
     let tx = db::begin_write(db).await?;
+    // Not while a link moves the matter being listed.
+    crate::matters::lock_county(&tx, county).await?;
     let campaign = backlog_campaign::Entity::find_by_id(input.campaign_id)
         .filter(backlog_campaign::Column::CountyId.eq(county))
         .one(&tx)

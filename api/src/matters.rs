@@ -39,6 +39,39 @@ const MAX_PROPOSALS: usize = 10;
 /// How much of a case's content the similarity check reads.
 const CONTENT_SAMPLE: usize = 400;
 
+/// Serialises the changes to a county's matters (links, undoing, reclassifying across the
+/// accusation line, backlog listings) on PostgreSQL, where rows of several cases move at once:
+/// taken before any case row is locked, so two such changes never wait on each other's rows.
+/// SQLite runs one writer at a time already.
+pub async fn lock_county(tx: &impl ConnectionTrait, county_id: i64) -> Result<()> {
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(7308460, $1::int)",
+            [(county_id as i32).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// [`lock_county`] for the county of a case, if the case exists (nothing is read or told).
+pub async fn lock_county_of(tx: &impl ConnectionTrait, case_id: i64) -> Result<()> {
+    if tx.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let county: Option<i64> = case::Entity::find_by_id(case_id)
+        .select_only()
+        .column(case::Column::CountyId)
+        .into_tuple()
+        .one(tx)
+        .await?;
+    match county {
+        Some(c) => lock_county(tx, c).await,
+        None => Ok(()),
+    }
+}
+
 /// Starts a matter for a new case.
 pub async fn start(tx: &impl ConnectionTrait, county_id: i64, now: DateTime<Utc>) -> Result<i64> {
     let m = matter::ActiveModel {

@@ -168,6 +168,13 @@ pub(crate) async fn open(
 ) -> Result<Open> {
     let tx = db::begin_write(caller.db).await?;
     replayed(&tx, caller).await?;
+    if matches!(
+        action,
+        Action::LinkRepeat | Action::UndoRepeat | Action::Reclassify
+    ) {
+        // These may move other cases between matters: one at a time per county.
+        crate::matters::lock_county_of(&tx, case_id).await?;
+    }
     let case = case::Entity::find()
         .filter(case::Column::Id.eq(case_id))
         .filter(caller.viewer.case_scope())

@@ -530,3 +530,45 @@ async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
         .await;
     assert_eq!(seen["data"]["node"]["id"], link_entry, "{seen}");
 }
+
+#[tokio::test]
+async fn two_links_at_once_leave_every_case_in_the_matter_of_the_case_it_repeats() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let a_staff = county.token("a_staff");
+    let dept = json!({"leadUnitId": crate::support::gid("OrgUnit", county.dept_a)});
+    // Oldest first: F, then E, then C — three petitions of one person.
+    let (f, _) = fixtures::register(&app, bureau, dept.clone()).await;
+    let (e, _) = fixtures::register(&app, bureau, dept.clone()).await;
+    let (c, _) = fixtures::register(&app, bureau, dept).await;
+    for _ in 0..3 {
+        // C joins E's matter while E joins F's, at the same moment, by two units' staff.
+        let (one, two) = tokio::join!(
+            link_repeat(&app, bureau, &c, &e),
+            link_repeat(&app, a_staff, &e, &f)
+        );
+        assert!(one["errors"].is_null(), "{one}");
+        assert!(two["errors"].is_null(), "{two}");
+        let ids: Vec<Value> = futures_util::future::join_all(
+            [&f, &e, &c].map(|id| async { case(&app, bureau, id).await["matter"]["id"].clone() }),
+        )
+        .await;
+        assert!(
+            ids.iter().all(|m| *m == ids[0]),
+            "one matter for all three: {ids:?}"
+        );
+        // Back to three matters for the next round.
+        for id in [&c, &e] {
+            let v = version(&app, bureau, id).await;
+            ok(
+                &app,
+                bureau,
+                "undoRepeat",
+                json!({"caseId": id, "expectedVersion": v, "reason": "重来"}),
+                "__typename",
+            )
+            .await;
+        }
+    }
+}
