@@ -31,6 +31,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
     Unit,
+    RegisteredBy,
     Township,
     Category,
     Channel,
@@ -281,6 +282,7 @@ fn status_alias(status: CaseStatus) -> &'static str {
 fn group_key(db: &DatabaseConnection, by: GroupBy) -> SimpleExpr {
     match by {
         GroupBy::Unit => c("lead_unit_id"),
+        GroupBy::RegisteredBy => c("registered_by_unit_id"),
         GroupBy::Township => c("township_id"),
         GroupBy::Category => c("category"),
         GroupBy::Channel => c("channel"),
@@ -340,7 +342,7 @@ pub async fn statistics(
     {
         for row in db.query_all(&build(Some(group_key(db, by)))).await? {
             let key = match by {
-                GroupBy::Unit | GroupBy::Township => row
+                GroupBy::Unit | GroupBy::RegisteredBy | GroupBy::Township => row
                     .try_get::<Option<i64>>("", "group_key")?
                     .map(|v| v.to_string()),
                 _ => row.try_get::<Option<String>>("", "group_key")?,

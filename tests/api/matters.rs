@@ -510,6 +510,31 @@ async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
     assert_eq!(c["latest"]["totalCount"], 2);
     assert_eq!(actions(&registrant, "paged"), ["ACCEPT"]);
     assert_eq!(c["paged"]["totalCount"], 2);
+    // Grouped by the unit that first received each case (首接单位): the bureau sees one of its
+    // own and one of 东关镇's.
+    let by_registrant = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            "{ statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\", groupBy: REGISTERED_BY) { groups { label figures { cases } } } }",
+            json!({}),
+        )
+        .await;
+    let mut groups: Vec<(String, i64)> = by_registrant["data"]["statistics"]["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{by_registrant}"))
+        .iter()
+        .map(|g| {
+            (
+                g["label"].as_str().unwrap_or_default().to_string(),
+                g["figures"]["cases"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(
+        groups,
+        [("东关镇".to_string(), 1), ("清河县信访局".to_string(), 1)]
+    );
     // Nor by the entry's own id.
     let link_entry = lead["data"]["case"]["latest"]["nodes"][1]["id"].clone();
     let by_id = app

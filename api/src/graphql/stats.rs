@@ -13,6 +13,8 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 pub enum StatisticsGroupBy {
     /// 按主办单位
     Unit,
+    /// 按首接单位 — the unit that first received and registered each case (首办责任制).
+    RegisteredBy,
     /// 按属地乡镇
     Township,
     /// 按类别
@@ -191,6 +193,7 @@ impl StatsQuery {
         let s = state(ctx);
         let by = group_by.map(|g| match g {
             StatisticsGroupBy::Unit => GroupBy::Unit,
+            StatisticsGroupBy::RegisteredBy => GroupBy::RegisteredBy,
             StatisticsGroupBy::Township => GroupBy::Township,
             StatisticsGroupBy::Category => GroupBy::Category,
             StatisticsGroupBy::Channel => GroupBy::Channel,
@@ -255,7 +258,7 @@ async fn label(ctx: &Context<'_>, by: Option<GroupBy>, key: Option<&str>) -> Gql
         return Ok("（无）".into());
     };
     Ok(match by {
-        Some(GroupBy::Unit | GroupBy::Township) => {
+        Some(GroupBy::Unit | GroupBy::RegisteredBy | GroupBy::Township) => {
             let id = key.parse::<i64>().ok();
             load_unit(ctx, id)
                 .await?
