@@ -188,6 +188,43 @@ impl Viewer {
         }
     }
 
+    /// A viewer standing for any account of `unit` with `role`, for asking what that unit may
+    /// see (a lead unit or an owning leader named by someone else). It has no account or
+    /// session of its own and is never used to act.
+    pub fn standing_for(unit: UnitScope, role: Role) -> Viewer {
+        Viewer {
+            user_id: 0,
+            session_id: String::new(),
+            role,
+            unit: Some(unit),
+        }
+    }
+
+    /// The county whose petition bureau the viewer works in (STAFF or LEADER), if any.
+    pub fn bureau_county(&self) -> Option<i64> {
+        self.handling_unit()
+            .ok()
+            .filter(|u| u.petition_bureau)
+            .and_then(|u| u.county_id)
+    }
+
+    /// Whether the viewer is a party to a backlog entry (积案) of `county_id`: that county's
+    /// petition bureau, the owning leader, or staff and leaders of the lead unit. (Anyone but
+    /// the bureau also needs a case of the matter in sight; `backlog` asks that of the data.)
+    pub fn party_to_backlog_entry(
+        &self,
+        county_id: i64,
+        leader_user_id: i64,
+        lead_unit_id: i64,
+    ) -> bool {
+        let Ok(unit) = self.handling_unit() else {
+            return false;
+        };
+        self.bureau_county() == Some(county_id)
+            || leader_user_id == self.user_id
+            || lead_unit_id == unit.id
+    }
+
     /// A citizen's own account (submitting a petition online): `FORBIDDEN` for anyone else.
     pub fn require_citizen(&self) -> Result<()> {
         if self.is_petitioner() {

@@ -8,13 +8,12 @@
 //! unit at a matter out of its sight. Every action is on the administrative record.
 
 use crate::access::Viewer;
-use crate::audit::{Actor, AdminAction, append_admin};
 use crate::cases;
 use crate::clock::Clock;
 use crate::db;
 use crate::domain::{BacklogResolution, BacklogStatus, Role};
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
-use crate::identity::find_unit;
+use crate::identity::{find_unit, record};
 use crate::matters::matter_of;
 use crate::validate;
 use chrono::NaiveDate;
@@ -31,39 +30,10 @@ pub type EntryRecord = backlog_entry::Model;
 
 /// The county whose petition bureau the viewer works in, or `FORBIDDEN`.
 fn bureau_county(viewer: &Viewer) -> Result<i64> {
-    let unit = viewer.handling_unit()?;
-    match (unit.petition_bureau, unit.county_id) {
-        (true, Some(county)) => Ok(county),
-        _ => Err(forbidden("only the petition bureau runs backlog campaigns")),
-    }
-}
-
-async fn record(
-    tx: &impl ConnectionTrait,
-    clock: &Clock,
-    viewer: &Viewer,
-    action: &str,
-    unit_id: Option<i64>,
-    target: String,
-    detail: serde_json::Value,
-) -> Result<()> {
-    let actor = Actor {
-        user_id: Some(viewer.user_id),
-        unit_id: viewer.unit.as_ref().map(|u| u.id),
-    };
-    append_admin(
-        tx,
-        clock.now(),
-        actor,
-        AdminAction {
-            action,
-            unit_id,
-            target,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
+    viewer.handling_unit()?;
+    viewer
+        .bureau_county()
+        .ok_or_else(|| forbidden("only the petition bureau runs backlog campaigns"))
 }
 
 /// 专项治理: the petition bureau opens a campaign with a batch name and a target date.
@@ -91,8 +61,8 @@ pub async fn create_campaign(
     .await?;
     record(
         &tx,
-        clock,
-        viewer,
+        clock.now(),
+        Some(viewer),
         "BACKLOG_CAMPAIGN_CREATED",
         viewer.unit.as_ref().map(|u| u.id),
         format!("BacklogCampaign:{}", created.id),
@@ -111,16 +81,6 @@ pub struct Listing {
     pub leader_user_id: i64,
     pub lead_unit_id: i64,
     pub note: Option<String>,
-}
-
-/// A viewer standing for a unit's staff, for asking what that unit may see.
-fn unit_viewer(unit: &xinfang_entity::org_unit::Model, role: Role) -> Result<Viewer> {
-    Ok(Viewer {
-        user_id: 0,
-        session_id: String::new(),
-        role,
-        unit: Some(crate::auth::unit_scope(unit)?),
-    })
 }
 
 /// 列入: the bureau lists a matter in one of its county's campaigns.
@@ -147,9 +107,13 @@ pub async fn list_matter(
         .ok_or(AppError::NotFound("case"))?;
     let matter = matter_of(&case);
     let lead = cases::unit_in_county(&tx, "leadUnitId", input.lead_unit_id, county).await?;
-    if cases::find_visible(&tx, &unit_viewer(&lead, Role::Staff)?, case.id)
-        .await?
-        .is_none()
+    if cases::find_visible(
+        &tx,
+        &Viewer::standing_for(crate::auth::unit_scope(&lead)?, Role::Staff),
+        case.id,
+    )
+    .await?
+    .is_none()
     {
         return Err(bad_input(
             "leadUnitId",
@@ -172,9 +136,13 @@ pub async fn list_matter(
             "name an active LEADER account of this county",
         ));
     }
-    if cases::find_visible(&tx, &unit_viewer(&leader_unit, Role::Leader)?, case.id)
-        .await?
-        .is_none()
+    if cases::find_visible(
+        &tx,
+        &Viewer::standing_for(crate::auth::unit_scope(&leader_unit)?, Role::Leader),
+        case.id,
+    )
+    .await?
+    .is_none()
     {
         return Err(bad_input(
             "leaderId",
@@ -211,8 +179,8 @@ pub async fn list_matter(
     .await?;
     record(
         &tx,
-        clock,
-        viewer,
+        clock.now(),
+        Some(viewer),
         "BACKLOG_LISTED",
         Some(lead.id),
         format!("BacklogEntry:{}", entry.id),
@@ -247,9 +215,7 @@ async fn matters_in_sight(
 
 /// Whether the viewer is the bureau of the campaign's county.
 fn is_bureau_of(viewer: &Viewer, campaign: &CampaignRecord) -> bool {
-    viewer
-        .handling_unit()
-        .is_ok_and(|u| u.petition_bureau && u.county_id == Some(campaign.county_id))
+    viewer.bureau_county() == Some(campaign.county_id)
 }
 
 /// `sees`, and — for anyone but the bureau — the matter still has a case in the viewer's
@@ -274,12 +240,7 @@ async fn sees_now(
 /// Whether the viewer's role and unit make it a party to a backlog entry: the bureau of its
 /// county, its owning leader, and the staff and leaders of its lead unit.
 pub fn sees(viewer: &Viewer, campaign: &CampaignRecord, entry: &EntryRecord) -> bool {
-    let Ok(unit) = viewer.handling_unit() else {
-        return false;
-    };
-    (unit.petition_bureau && unit.county_id == Some(campaign.county_id))
-        || entry.leader_user_id == viewer.user_id
-        || entry.lead_unit_id == unit.id
+    viewer.party_to_backlog_entry(campaign.county_id, entry.leader_user_id, entry.lead_unit_id)
 }
 
 /// Progress on a listed matter.
@@ -364,8 +325,8 @@ pub async fn update(
     let saved = row.update(&tx).await?;
     record(
         &tx,
-        clock,
-        viewer,
+        clock.now(),
+        Some(viewer),
         "BACKLOG_PROGRESS",
         Some(entry.lead_unit_id),
         format!("BacklogEntry:{}", entry.id),

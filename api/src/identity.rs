@@ -51,7 +51,7 @@ pub async fn units_by_id(
 }
 
 /// Puts an administrative action on the administrative record, in the caller's transaction.
-async fn record(
+pub(crate) async fn record(
     tx: &impl ConnectionTrait,
     now: chrono::DateTime<chrono::Utc>,
     viewer: Option<&Viewer>,

@@ -399,12 +399,8 @@ pub async fn link(
     // accusation against it, say). Only one who sees both cases reads this refusal.
     if case.lead_unit_id != caller.viewer.unit.as_ref().map_or(0, |u| u.id) {
         let lead = crate::identity::find_unit(&open.tx, case.lead_unit_id).await?;
-        let lead_viewer = Viewer {
-            user_id: 0,
-            session_id: String::new(),
-            role: crate::domain::Role::Staff,
-            unit: Some(crate::auth::unit_scope(&lead)?),
-        };
+        let lead_viewer =
+            Viewer::standing_for(crate::auth::unit_scope(&lead)?, crate::domain::Role::Staff);
         if cases::find_visible(&open.tx, &lead_viewer, earlier.id)
             .await?
             .is_none()

@@ -94,11 +94,6 @@ impl Audience {
             self.sees_case
         )
     }
-
-    /// A key for batching requests of the same audience.
-    pub fn key(&self) -> (bool, String) {
-        (self.public_only, self.sees_case.clone())
-    }
 }
 
 /// The columns after an entry's own: its unit's name, its author's name and role.
