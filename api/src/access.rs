@@ -1207,6 +1207,8 @@ mod tests {
             resolved_by_user_id: None,
             resolved_at: None,
             resolution_note: None,
+            sender_accept_by: None,
+            sender_accept_decided_at: None,
         };
         assert!(!staff(3, Role::Staff).sees_referral(&sent, &accusation));
         assert!(staff(7, Role::Staff).sees_referral(&sent, &accusation));

@@ -84,6 +84,8 @@ pub async fn transfer(
             .due_after_working_days(open.now, OBJECTION_WORKING_DAYS)),
         created_by_user_id: Set(caller.viewer.user_id),
         created_at: Set(open.now),
+        sender_accept_by: Set(open.case.accept_by),
+        sender_accept_decided_at: Set(open.case.accept_decided_at),
         ..Default::default()
     }
     .insert(&open.tx)

@@ -1470,7 +1470,7 @@ const PETITIONER_COLUMNS: &str =
 const CASE_UNIT_COLUMNS: &str = "case_id unit_id relation received_at";
 const REFERRAL_COLUMNS: &str = "id case_id mode from_unit_id to_unit_id reason report_due_at status object_by \
      objection_reason created_by_user_id created_at resolved_by_user_id resolved_at \
-     resolution_note";
+     resolution_note sender_accept_by sender_accept_decided_at";
 const EXTENSION_COLUMNS: &str = "id case_id days reason status requested_by_user_id requested_at \
      decided_by_user_id decided_at note";
 const REPLY_COLUMNS: &str = "case_id outcome facts reasons basis signed_by_user_id unit_id review_unit_id \
@@ -1715,6 +1715,8 @@ struct ReferralRow {
     at: DateTime<Utc>,
     /// Who acknowledged it, and when (as `workflow::acknowledge_referral` records it).
     resolved: Option<(i64, DateTime<Utc>)>,
+    /// The sender's acceptance clock as it stood (due, decided).
+    sender_clock: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
 }
 
 /// An extension request, supervision order or completion report: who filed it when, and
@@ -1929,6 +1931,7 @@ fn build_case(
                         by: staff,
                         at,
                         resolved: None,
+                        sender_clock: (state.accept_by, state.accept_decided_at),
                     },
                 });
                 relations.retain(|&(u, r)| {
@@ -1940,6 +1943,7 @@ fn build_case(
                 state.lead = to;
                 state.status = CaseStatus::Registered;
                 state.accept_by = Some(accept_by);
+                state.accept_decided_at = None;
                 state.due_at = Some(accept_by);
                 state.handle_by = None;
                 state.extension_days = 0;
@@ -2342,6 +2346,8 @@ fn build_case(
             r_.resolved.map(|(by, _)| by).into(),
             r_.resolved.map(|(_, at)| at).into(),
             Option::<String>::None.into(),
+            r_.sender_clock.0.into(),
+            r_.sender_clock.1.into(),
         ]);
     }
     let status = |r: &Record| match r.decided {

@@ -5,7 +5,11 @@
 //! - 件次 `cases`: cases received in the period. 人次 `persons`: the sum of `person_count`.
 //!   批次 `groupPetitions`: group visits (集体访: visits by 5 or more). `repeats`: cases with `repeat_of`.
 //! - 及时受理率 = decided by `accept_by` ÷ (decided by + decided after + undecided with
-//!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT.
+//!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT. Every acceptance clock
+//!   counts, not only the current one: a lead unit that handed the case on held a clock too
+//!   (kept on the referral), met when it decided or passed the case on by its deadline, late
+//!   when it decided after it, lapsed when it passed the case on undecided after it. Grouped by
+//!   unit, each clock counts for the unit that held it.
 //! - 按期办结率 = replied by `handle_by` ÷ (replied by + replied after + unreplied with
 //!   `handle_by` passed). Only accepted cases have a `handle_by`.
 //! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated. With the setting
@@ -326,38 +330,47 @@ pub async fn statistics(
     };
     let build = |key: Option<SimpleExpr>| build_with(key, &all_measures);
     let Some(by) = group_by else {
-        let total = db
+        let mut total = db
             .query_all(&build(None))
             .await?
             .first()
             .map(|r| read(r, unrated_counts_as_satisfied))
             .transpose()?
             .unwrap_or_else(|| Figures::empty(unrated_counts_as_satisfied));
+        for (_, clocks) in earlier_clocks(db, viewer, from, to, None).await? {
+            clocks.add_to(&mut total);
+        }
         return Ok((total, vec![]));
     };
     // Every measure is a count or a sum, so the total is the sum of the groups: one pass over
     // the cases instead of two.
     let mut total = Figures::empty(unrated_counts_as_satisfied);
-    let mut groups = vec![];
-    {
-        for row in db.query_all(&build(Some(group_key(db, by)))).await? {
-            let key = match by {
-                GroupBy::Unit | GroupBy::RegisteredBy | GroupBy::Township => row
-                    .try_get::<Option<i64>>("", "group_key")?
-                    .map(|v| v.to_string()),
-                _ => row.try_get::<Option<String>>("", "group_key")?,
-            };
-            let figures = read(&row, unrated_counts_as_satisfied)?;
-            total.add(&figures);
-            groups.push(Group { key, figures });
-        }
-        groups.sort_by(|a, b| {
-            b.figures
-                .cases
-                .cmp(&a.figures.cases)
-                .then_with(|| a.key.cmp(&b.key))
-        });
+    let mut groups: Vec<Group> = vec![];
+    for row in db.query_all(&build(Some(group_key(db, by)))).await? {
+        let key = read_key(&row, by)?;
+        let figures = read(&row, unrated_counts_as_satisfied)?;
+        total.add(&figures);
+        groups.push(Group { key, figures });
     }
+    // The clocks earlier lead units held count for them (grouped by unit) or for the case's
+    // group; a unit that leads nothing in the period may still appear for a clock it held.
+    for (key, clocks) in earlier_clocks(db, viewer, from, to, Some(by)).await? {
+        clocks.add_to(&mut total);
+        match groups.iter_mut().find(|g| g.key == key) {
+            Some(group) => clocks.add_to(&mut group.figures),
+            None => {
+                let mut figures = Figures::empty(unrated_counts_as_satisfied);
+                clocks.add_to(&mut figures);
+                groups.push(Group { key, figures });
+            }
+        }
+    }
+    groups.sort_by(|a, b| {
+        b.figures
+            .cases
+            .cmp(&a.figures.cases)
+            .then_with(|| a.key.cmp(&b.key))
+    });
     // A matter may have cases in several groups: the total counts it once.
     let row = db
         .query_one(&build_with(None, &[("matters", matters_measure())]))
@@ -367,6 +380,102 @@ pub async fn statistics(
         None => 0,
     };
     Ok((total, groups))
+}
+
+fn read_key(row: &sea_orm::QueryResult, by: GroupBy) -> Result<Option<String>> {
+    Ok(match by {
+        GroupBy::Unit | GroupBy::RegisteredBy | GroupBy::Township => row
+            .try_get::<Option<i64>>("", "group_key")?
+            .map(|v| v.to_string()),
+        _ => row.try_get::<Option<String>>("", "group_key")?,
+    })
+}
+
+/// Acceptance clocks held by earlier lead units, as their referrals kept them.
+#[derive(Clone, Copy, Debug, Default)]
+struct EarlierClocks {
+    on_time: i64,
+    late: i64,
+    lapsed: i64,
+}
+
+impl EarlierClocks {
+    fn add_to(self, figures: &mut Figures) {
+        figures.accepted_on_time += self.on_time;
+        figures.accepted_late += self.late;
+        figures.undecided_overdue += self.lapsed;
+    }
+}
+
+/// The acceptance clocks that lead units held before handing a visible case (received in the
+/// period) on. A clock is met when the unit decided, or passed the case on, by its deadline;
+/// late when it decided after; lapsed when it passed the case on undecided after the deadline.
+/// Grouped by unit, a clock counts for the unit that held it (the referral's sender).
+async fn earlier_clocks(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: Option<GroupBy>,
+) -> Result<Vec<(Option<String>, EarlierClocks)>> {
+    let r = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("r"), Alias::new(name))) };
+    let decided = r("sender_accept_decided_at").is_not_null();
+    let due = r("sender_accept_by");
+    let mut q = Query::select();
+    q.from_as(Alias::new("referrals"), Alias::new("r"))
+        .join(
+            JoinType::InnerJoin,
+            Alias::new(CASES),
+            Expr::col((Alias::new(CASES), Alias::new("id")))
+                .equals((Alias::new("r"), Alias::new("case_id"))),
+        )
+        .cond_where(viewer.case_scope())
+        .and_where(c("received_at").gte(from))
+        .and_where(c("received_at").lt(to))
+        .and_where(due.clone().is_not_null())
+        .expr_as(
+            count_if(
+                decided
+                    .clone()
+                    .and(r("sender_accept_decided_at").lte(due.clone()))
+                    .or(decided.clone().not().and(r("created_at").lte(due.clone()))),
+            ),
+            Alias::new("on_time"),
+        )
+        .expr_as(
+            count_if(
+                decided
+                    .clone()
+                    .and(r("sender_accept_decided_at").gt(due.clone())),
+            ),
+            Alias::new("late"),
+        )
+        .expr_as(
+            count_if(decided.not().and(r("created_at").gt(due))),
+            Alias::new("lapsed"),
+        );
+    if let Some(by) = by {
+        let key = match by {
+            GroupBy::Unit => r("from_unit_id"),
+            other => group_key(db, other),
+        };
+        q.expr_as(key.clone(), Alias::new("group_key"))
+            .add_group_by([key]);
+    }
+    let mut out = vec![];
+    for row in db.query_all(&q).await? {
+        let key = match by {
+            Some(by) => read_key(&row, by)?,
+            None => None,
+        };
+        let clocks = EarlierClocks {
+            on_time: row.try_get("", "on_time")?,
+            late: row.try_get("", "late")?,
+            lapsed: row.try_get("", "lapsed")?,
+        };
+        out.push((key, clocks));
+    }
+    Ok(out)
 }
 
 fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result<Figures> {

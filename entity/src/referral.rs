@@ -25,6 +25,11 @@ pub struct Model {
     pub resolved_by_user_id: Option<i64>,
     pub resolved_at: Option<DateTimeUtc>,
     pub resolution_note: Option<String>,
+    /// The sender's acceptance deadline when it handed the case on (domain §6: the clock stays
+    /// credited to the unit that held it).
+    pub sender_accept_by: Option<DateTimeUtc>,
+    /// When the sender had decided acceptance, if it had before handing the case on.
+    pub sender_accept_decided_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261201_000007_idempotent_records;
 mod m20261201_000008_id_number_not_unique;
 mod m20261201_000009_group_visits_and_organisations;
 mod m20261201_000010_matters;
+mod m20261201_000011_referral_clocks;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_id_number_not_unique::Migration),
             Box::new(m20261201_000009_group_visits_and_organisations::Migration),
             Box::new(m20261201_000010_matters::Migration),
+            Box::new(m20261201_000011_referral_clocks::Migration),
         ]
     }
 }

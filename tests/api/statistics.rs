@@ -609,3 +609,93 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     let bad = export(f.county.token("county_staff"), "?status=FLYING").await;
     assert_eq!(bad.status(), 400);
 }
+
+/// Domain §6: timeliness is credited to the unit that held the clock, so a transfer does not
+/// erase an earlier lead unit's lateness. Three cases received on day 0 (acceptance due day
+/// 15), read on day 30:
+///
+/// | case | life | clocks |
+/// |---|---|---|
+/// | X | 东关镇 T1 leads, transfers to 住建局 A on day 20 undecided; A accepts day 22 | T1 lapsed, A met (due d35) |
+/// | Y | A leads, transfers to 人社局 B on day 3; B accepts day 10 | A met (passed on in time), B met (due d18) |
+/// | Z | B leads, accepts day 20, then transfers to 西营乡 T2 on day 21 | B late, T2 running (due d36) |
+///
+/// Per unit: T1 0/1, A 2/2, B 1/2, T2 none due yet. In all: 3 met of 5 clocks that count.
+#[tokio::test]
+async fn acceptance_timeliness_stays_with_the_unit_that_held_the_clock() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    assert!(app.state.clock.set(day(0)));
+    county.renew(&app).await;
+    let (a, b, t1, t2) = (county.dept_a, county.dept_b, county.t1, county.t2);
+    let mut ids = HashMap::new();
+    for (name, lead) in [("X", t1), ("Y", a), ("Z", b)] {
+        let input = json!({"leadUnitId": gid("OrgUnit", lead), "title": format!("{name} 反映事项"), "townshipId": gid("OrgUnit", t1)});
+        let (id, _) = fixtures::register(&app, county.token("bureau_staff"), input).await;
+        ids.insert(name, id);
+    }
+    let at = |n: i64| {
+        assert!(app.state.clock.set(day(n)));
+    };
+    let transfer = async |token: &str, id: &str, to: i64| {
+        let v = version(&app, token, id).await;
+        ok(&app, token, "transferCase", json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", to), "mode": "TRANSFER", "reason": "依职能转办"}), "referral { id }").await;
+    };
+    at(3);
+    county.renew(&app).await;
+    transfer(county.token("a_staff"), &ids["Y"], b).await;
+    at(10);
+    county.renew(&app).await;
+    decide(&app, county.token("b_staff"), &ids["Y"], "ACCEPT").await;
+    at(20);
+    county.renew(&app).await;
+    transfer(county.token("t1_staff"), &ids["X"], a).await;
+    decide(&app, county.token("b_staff"), &ids["Z"], "ACCEPT").await;
+    at(21);
+    county.renew(&app).await;
+    transfer(county.token("b_staff"), &ids["Z"], t2).await;
+    at(22);
+    county.renew(&app).await;
+    decide(&app, county.token("a_staff"), &ids["X"], "ACCEPT").await;
+    at(30);
+    county.renew(&app).await;
+
+    let query = "query($g: StatisticsGroupBy) { statistics(from: \"2026-02-28T16:00:00Z\", to: \"2026-03-31T16:00:00Z\", groupBy: $g) {
+        total { cases timelyAcceptanceRate } groups { key figures { cases timelyAcceptanceRate } } } }";
+    let body = app
+        .gql(
+            Some(county.token("bureau_staff")),
+            query,
+            json!({"g": "UNIT"}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let stats = rounded(&body["data"]["statistics"]);
+    assert_eq!(
+        stats["total"],
+        rounded(&json!({"cases": 3, "timelyAcceptanceRate": 3.0 / 5.0}))
+    );
+    let per_unit: HashMap<String, Value> = stats["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_string(), g["figures"].clone()))
+        .collect();
+    let expect = |unit: i64, cases: i64, rate: Option<f64>| {
+        assert_eq!(
+            per_unit
+                .get(&gid("OrgUnit", unit))
+                .or_else(|| per_unit.get(&unit.to_string())),
+            Some(&rounded(
+                &json!({"cases": cases, "timelyAcceptanceRate": rate})
+            )),
+            "unit {unit} in {stats}"
+        );
+    };
+    // X now led by A, Z by T2, Y by B; T1 leads nothing but keeps its lapsed clock.
+    expect(t1, 0, Some(0.0));
+    expect(a, 1, Some(1.0));
+    expect(b, 1, Some(0.5));
+    expect(t2, 1, None);
+    assert_eq!(per_unit.len(), 4, "{stats}");
+}

@@ -96,15 +96,17 @@ impl StatisticsFigures {
     async fn first_time_resolution_rate(&self) -> Option<f64> {
         self.0.first_time_resolution_rate()
     }
-    /// 按期受理 — decided by the acceptance deadline.
+    /// 按期受理 — acceptance clocks met: decided by the deadline, or (an earlier lead unit)
+    /// passed on by it. Counts clocks, not cases: a transferred case has one per holder.
     async fn accepted_on_time(&self) -> i64 {
         self.0.accepted_on_time
     }
-    /// 超期受理
+    /// 超期受理 — acceptance clocks decided after their deadline.
     async fn accepted_late(&self) -> i64 {
         self.0.accepted_late
     }
-    /// 逾期未受理
+    /// 逾期未受理 — acceptance clocks past their deadline undecided (including an earlier
+    /// lead unit's that passed the case on after it).
     async fn undecided_overdue(&self) -> i64 {
         self.0.undecided_overdue
     }
