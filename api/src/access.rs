@@ -953,6 +953,7 @@ mod tests {
             discipline_body: scope.discipline_body,
             discipline_of_county_id: scope.discipline_body.then_some(1),
             path: scope.path,
+            division_code: None,
             active: true,
             created_at: DateTime::from_timestamp(0, 0).unwrap(),
         }

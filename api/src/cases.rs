@@ -816,7 +816,18 @@ async fn next_number(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Re
         .await?
         .ok_or_else(|| internal("the case counter returned no row"))?;
     let value: i64 = row.try_get("", "last_value")?;
-    Ok(format!("XF-{year}-{value:06}"))
+    let county = find_unit(tx, county_id).await?;
+    Ok(case_number(&county, year, value))
+}
+
+/// 案件编号: `XF-<county>-<year>-<sequence>`. The county part is its division code
+/// (行政区划代码), or `C<id>` for a county registered without one, so numbers of different
+/// counties never meet.
+pub fn case_number(county: &org_unit::Model, year: i32, sequence: i64) -> String {
+    match &county.division_code {
+        Some(code) => format!("XF-{code}-{year}-{sequence:06}"),
+        None => format!("XF-C{}-{year}-{sequence:06}", county.id),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

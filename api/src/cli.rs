@@ -421,10 +421,14 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 &state.db,
                 &state.auth,
                 &state.clock,
-                &args.county_name,
-                &args.bureau_name,
-                &args.admin_username,
-                &password,
+                crate::identity::Bootstrap {
+                    city_name: args.city_name.as_deref(),
+                    county_name: &args.county_name,
+                    county_code: args.county_code.as_deref(),
+                    bureau_name: &args.bureau_name,
+                    admin_username: &args.admin_username,
+                    admin_password: &password,
+                },
             )
             .await
             .map_err(|e| e.message_for_operator())?;

@@ -90,6 +90,14 @@ pub struct BootstrapArgs {
     pub admin_password_file: Option<PathBuf>,
     #[arg(long, env = "XINFANG_BUREAU_NAME", default_value = "信访局")]
     pub bureau_name: String,
+    /// The county's administrative division code (行政区划代码, 6 digits), carried by its case
+    /// numbers.
+    #[arg(long, env = "XINFANG_COUNTY_CODE")]
+    pub county_code: Option<String>,
+    /// Set up a city deployment: the city at the root, the county under it, the administrator
+    /// at the city (who may then add further counties).
+    #[arg(long, env = "XINFANG_CITY_NAME")]
+    pub city_name: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

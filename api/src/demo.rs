@@ -30,8 +30,20 @@ async fn viewer_of(state: &AppState, user_id: i64) -> Result<Viewer> {
 /// Seeds the demo county and returns the logins to print.
 pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
     let (db, cfg, clock) = (&state.db, &state.auth, &state.clock);
-    let (county, bureau, admin) =
-        identity::bootstrap(db, cfg, clock, "清河县", "清河县信访局", "admin", PASSWORD).await?;
+    let (county, bureau, admin) = identity::bootstrap(
+        db,
+        cfg,
+        clock,
+        identity::Bootstrap {
+            city_name: None,
+            county_name: "清河县",
+            county_code: Some(crate::seed::COUNTY_CODE),
+            bureau_name: "清河县信访局",
+            admin_username: "admin",
+            admin_password: PASSWORD,
+        },
+    )
+    .await?;
     let admin_v = viewer_of(state, admin.id).await?;
     let mut units = vec![];
     for (name, kind) in [
@@ -53,6 +65,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
                 parent_id: county.id,
                 petition_bureau: false,
                 discipline_body: name == "县纪委监委",
+                division_code: None,
             },
         )
         .await?;

@@ -87,15 +87,39 @@ pub async fn find_unit(db: &impl ConnectionTrait, id: i64) -> Result<org_unit::M
 }
 
 /// Inserts a unit under `parent` (or as a root) and fills in its path and county.
+/// A unit to insert under `parent`.
+struct UnitRow<'a> {
+    name: &'a str,
+    kind: OrgUnitKind,
+    petition_bureau: bool,
+    discipline_body: bool,
+    division_code: Option<&'a str>,
+}
+
 async fn insert_unit(
     db: &impl ConnectionTrait,
     now: chrono::DateTime<chrono::Utc>,
-    name: &str,
-    kind: OrgUnitKind,
     parent: Option<&org_unit::Model>,
-    petition_bureau: bool,
-    discipline_body: bool,
+    row: UnitRow<'_>,
 ) -> Result<org_unit::Model> {
+    let UnitRow {
+        name,
+        kind,
+        petition_bureau,
+        discipline_body,
+        division_code,
+    } = row;
+    if let Some(code) = division_code {
+        let taken = org_unit::Entity::find()
+            .filter(org_unit::Column::DivisionCode.eq(code))
+            .count(db)
+            .await?;
+        if taken > 0 {
+            return Err(conflict(format!(
+                "another unit already has the division code {code}"
+            )));
+        }
+    }
     let county_id = match (kind, parent) {
         (OrgUnitKind::City, _) | (OrgUnitKind::County, _) => None,
         (_, Some(p)) => p.county_id,
@@ -111,6 +135,7 @@ async fn insert_unit(
         discipline_body: Set(discipline_body),
         discipline_of_county_id: Set(if discipline_body { county_id } else { None }),
         path: Set(String::new()),
+        division_code: Set(division_code.map(str::to_owned)),
         active: Set(true),
         created_at: Set(now),
         ..Default::default()
@@ -149,6 +174,20 @@ pub struct NewUnit {
     pub petition_bureau: bool,
     /// 纪委监委 — the county's discipline body (at most one per county).
     pub discipline_body: bool,
+    /// A county's administrative division code (行政区划代码): 6 digits, unique.
+    pub division_code: Option<String>,
+}
+
+/// A county's (or city's) administrative division code: six digits.
+pub fn division_code(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.len() != 6 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_input(
+            field,
+            "a division code (行政区划代码) is six digits, e.g. 130534",
+        ));
+    }
+    Ok(v.to_string())
 }
 
 pub async fn create_org_unit(
@@ -189,14 +228,27 @@ pub async fn create_org_unit(
     if !parent.active {
         return Err(bad_input("parentId", "the parent unit is deactivated"));
     }
+    let code = match (&input.division_code, input.kind) {
+        (None, _) => None,
+        (Some(code), OrgUnitKind::County) => Some(division_code("divisionCode", code)?),
+        (Some(_), _) => {
+            return Err(bad_input(
+                "divisionCode",
+                "only a county carries a division code",
+            ));
+        }
+    };
     let unit = insert_unit(
         &tx,
         clock.now(),
-        input.name.trim(),
-        input.kind,
         Some(&parent),
-        input.petition_bureau,
-        input.discipline_body,
+        UnitRow {
+            name: input.name.trim(),
+            kind: input.kind,
+            petition_bureau: input.petition_bureau,
+            discipline_body: input.discipline_body,
+            division_code: code.as_deref(),
+        },
     )
     .await?;
     record(
@@ -207,7 +259,8 @@ pub async fn create_org_unit(
         Some(unit.id),
         format!("OrgUnit:{}", unit.id),
         serde_json::json!({"name": unit.name, "kind": unit.kind, "parentId": parent.id,
-            "petitionBureau": unit.petition_bureau, "disciplineBody": unit.discipline_body}),
+            "petitionBureau": unit.petition_bureau, "disciplineBody": unit.discipline_body,
+            "divisionCode": unit.division_code}),
     )
     .await?;
     tx.commit().await?;
@@ -570,18 +623,44 @@ pub async fn register_petitioner(
     Ok(tokens)
 }
 
-/// `xinfang bootstrap`: the county, its petition bureau and the first administrator, in one
-/// transaction. Refused when any unit exists.
+/// What `xinfang bootstrap` creates: a county (under a city, in a city deployment), its
+/// petition bureau and the first administrator.
+pub struct Bootstrap<'a> {
+    /// In a city deployment, the city at the root; the administrator then belongs to it and
+    /// may add further counties.
+    pub city_name: Option<&'a str>,
+    pub county_name: &'a str,
+    /// The county's administrative division code (行政区划代码), carried by its case numbers.
+    pub county_code: Option<&'a str>,
+    pub bureau_name: &'a str,
+    pub admin_username: &'a str,
+    pub admin_password: &'a str,
+}
+
+/// `xinfang bootstrap`: the units and the first administrator, in one transaction. Refused
+/// when any unit exists.
 pub async fn bootstrap(
     db: &DatabaseConnection,
     config: &AuthConfig,
     clock: &Clock,
-    county_name: &str,
-    bureau_name: &str,
-    admin_username: &str,
-    admin_password: &str,
+    input: Bootstrap<'_>,
 ) -> Result<(org_unit::Model, org_unit::Model, user::Model)> {
+    let Bootstrap {
+        city_name,
+        county_name,
+        county_code,
+        bureau_name,
+        admin_username,
+        admin_password,
+    } = input;
     validate::text("countyName", county_name, 1, NAME_MAX)?;
+    validate::text("bureauName", bureau_name, 1, NAME_MAX)?;
+    if let Some(city) = city_name {
+        validate::text("cityName", city, 1, NAME_MAX)?;
+    }
+    let county_code = county_code
+        .map(|c| division_code("countyCode", c))
+        .transpose()?;
     check_username(admin_username)?;
     check_password_rules("adminPassword", admin_password)?;
     let hash = hash_password(config, admin_password).await?;
@@ -590,32 +669,57 @@ pub async fn bootstrap(
     if org_unit::Entity::find().count(&tx).await? > 0 {
         return Err(conflict("this database is already bootstrapped"));
     }
+    let city = match city_name {
+        Some(name) => Some(
+            insert_unit(
+                &tx,
+                now,
+                None,
+                UnitRow {
+                    name,
+                    kind: OrgUnitKind::City,
+                    petition_bureau: false,
+                    discipline_body: false,
+                    division_code: None,
+                },
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let county = insert_unit(
         &tx,
         now,
-        county_name,
-        OrgUnitKind::County,
-        None,
-        false,
-        false,
+        city.as_ref(),
+        UnitRow {
+            name: county_name,
+            kind: OrgUnitKind::County,
+            petition_bureau: false,
+            discipline_body: false,
+            division_code: county_code.as_deref(),
+        },
     )
     .await?;
     let bureau = insert_unit(
         &tx,
         now,
-        bureau_name,
-        OrgUnitKind::Department,
         Some(&county),
-        true,
-        false,
+        UnitRow {
+            name: bureau_name,
+            kind: OrgUnitKind::Department,
+            petition_bureau: true,
+            discipline_body: false,
+            division_code: None,
+        },
     )
     .await?;
+    let admin_unit = city.as_ref().unwrap_or(&county);
     let admin = user::ActiveModel {
         username: Set(admin_username.to_string()),
         username_key: Set(username_key(admin_username)),
         display_name: Set("管理员".to_string()),
         role: Set(Role::Admin),
-        org_unit_id: Set(Some(county.id)),
+        org_unit_id: Set(Some(admin_unit.id)),
         password_hash: Set(hash),
         active: Set(true),
         phone: Set(None),
@@ -633,7 +737,8 @@ pub async fn bootstrap(
         "BOOTSTRAPPED",
         Some(county.id),
         format!("OrgUnit:{}", county.id),
-        serde_json::json!({"county": county.name, "bureau": bureau.name, "admin": admin.username}),
+        serde_json::json!({"city": city.as_ref().map(|c| &c.name), "county": county.name,
+            "divisionCode": county.division_code, "bureau": bureau.name, "admin": admin.username}),
     )
     .await?;
     tx.commit().await?;

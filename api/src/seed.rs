@@ -54,6 +54,8 @@ pub const BUREAU_USER: &str = "bureau_staff";
 
 const CITY: &str = "邢台市";
 const COUNTY: &str = "清河县";
+/// 清河县's administrative division code, carried by its case numbers.
+pub const COUNTY_CODE: &str = "130534";
 const BUREAU: &str = "清河县信访局";
 const DISCIPLINE: &str = "县纪委监委";
 
@@ -553,6 +555,9 @@ async fn write_world(db: &DatabaseConnection, world: &World) -> crate::error::Re
             u.path.clone().into(),
             true.into(),
             (world.now - TimeDelta::days(YEARS * 365 + 30)).into(),
+            (u.kind == OrgUnitKind::County)
+                .then_some(COUNTY_CODE)
+                .into(),
         ]);
     }
     units.insert(&tx).await?;
@@ -1455,7 +1460,7 @@ fn title_and_content(
 // Rows
 
 const ORG_UNIT_COLUMNS: &str = "id name kind parent_id county_id petition_bureau bureau_of_county_id \
-     discipline_body discipline_of_county_id path active created_at";
+     discipline_body discipline_of_county_id path active created_at division_code";
 const USER_COLUMNS: &str = "id username username_key display_name role org_unit_id password_hash active \
      phone id_number created_at updated_at";
 const CASE_COLUMNS: &str = "id county_id number version status channel category subject title content \
@@ -1571,7 +1576,7 @@ fn generate(world: World, total: usize, sender: tokio::sync::mpsc::Sender<Batch>
         let year = local_date(plan.steps[0].at).year();
         let n = summary.numbers.entry(year).or_insert(0);
         *n += 1;
-        numbers.push(format!("XF-{year}-{:06}", *n));
+        numbers.push(format!("XF-{COUNTY_CODE}-{year}-{:06}", *n));
     }
     let mut ids = Ids::default();
     // The county chain links every entry once more, in the order they are generated.

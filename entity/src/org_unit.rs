@@ -23,6 +23,9 @@ pub struct Model {
     pub discipline_of_county_id: Option<i64>,
     /// Materialized path of ids from the root, e.g. `/1/4/`; subtree tests are prefix tests.
     pub path: String,
+    /// A county's administrative division code (行政区划代码, 6 digits); case numbers carry
+    /// it. Unique where given.
+    pub division_code: Option<String>,
     pub active: bool,
     pub created_at: DateTimeUtc,
 }

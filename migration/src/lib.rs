@@ -14,6 +14,7 @@ mod m20261201_000008_id_number_not_unique;
 mod m20261201_000009_group_visits_and_organisations;
 mod m20261201_000010_matters;
 mod m20261201_000011_referral_clocks;
+mod m20261201_000012_county_codes;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_group_visits_and_organisations::Migration),
             Box::new(m20261201_000010_matters::Migration),
             Box::new(m20261201_000011_referral_clocks::Migration),
+            Box::new(m20261201_000012_county_codes::Migration),
         ]
     }
 }

@@ -135,13 +135,7 @@ async fn scenario(app: &TestApp) -> Scenario {
     // writes the relation row the way that mutation will.
     {
         use sea_orm::EntityTrait;
-        let id: i64 =
-            p.1.trim_start_matches("XF-")
-                .split('-')
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
+        let id: i64 = p.1.rsplit('-').next().unwrap().parse().unwrap();
         let model = xinfang_entity::case::Entity::find()
             .all(app.db())
             .await
@@ -360,7 +354,7 @@ async fn an_invisible_case_is_indistinguishable_from_a_missing_one() {
         .gql(
             Some(s.token("t1_staff")),
             "query($n: String!) { caseByNumber(number: $n) { number } }",
-            json!({"n": "XF-2026-999999"}),
+            json!({"n": "XF-130534-2026-999999"}),
         )
         .await;
     assert_eq!(by_number, no_number);

@@ -166,7 +166,10 @@ async fn a_registered_case_has_its_facts_deadline_and_first_timeline_entry() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
     let (id, number) = fixtures::register(&app, county.token("t1_staff"), json!({"townshipId": gid("OrgUnit", county.t1), "receivedAt": "2026-11-02T04:00:00Z", "personCount": 3})).await;
-    assert!(number.starts_with("XF-2026-"), "{number}");
+    assert!(
+        number.starts_with("XF-130534-2026-"),
+        "the county's division code and the year: {number}"
+    );
     let q = "query($id: ID!) { case(id: $id) { status channel category subject version receivedAt personCount isGroup isRepeat
                leadUnit { name } registeredBy { name } township { name } deadlines { acceptBy }
                timeline { totalCount nodes { seq action unitName actorName public hash } } } }";
@@ -296,7 +299,11 @@ async fn search_treats_wildcards_and_quotes_as_plain_characters() {
         ["Backslash \\ 路径"],
         "search ignores ASCII case"
     );
-    assert_eq!(titles("XF-20").await.len(), 6, "numbers are searchable");
+    assert_eq!(
+        titles("XF-130534-20").await.len(),
+        6,
+        "numbers are searchable"
+    );
 }
 
 #[tokio::test]

@@ -67,10 +67,14 @@ pub async fn county(app: &TestApp) -> County {
         &s.db,
         &s.auth,
         &s.clock,
-        "清河县",
-        "清河县信访局",
-        "county_admin",
-        PASSWORD,
+        identity::Bootstrap {
+            city_name: None,
+            county_name: "清河县",
+            county_code: Some("130534"),
+            bureau_name: "清河县信访局",
+            admin_username: "county_admin",
+            admin_password: PASSWORD,
+        },
     )
     .await
     .expect("bootstrap");
@@ -89,6 +93,7 @@ pub async fn county(app: &TestApp) -> County {
                     parent_id: county.id,
                     petition_bureau: false,
                     discipline_body,
+                    division_code: None,
                 },
             )
             .await

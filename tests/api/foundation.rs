@@ -486,7 +486,7 @@ async fn fifty_concurrent_writes_all_succeed_with_distinct_numbers() {
             .unwrap_or_else(|| panic!("a write failed: {body}"))
             .to_string();
         assert!(
-            number.starts_with("XF-20") && number.len() == "XF-2026-000001".len(),
+            number.starts_with("XF-130534-20") && number.len() == "XF-130534-2026-000001".len(),
             "{number}"
         );
         numbers.insert(number);
@@ -732,7 +732,7 @@ async fn automatic_persisted_queries_answer_by_hash_once_the_text_was_seen() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 405);
     // Nor is a text with a string literal: anyone could test a guess at it by its hash.
-    let literal = "query { caseByNumber(number: \"XF-2026-000001\") { id } }";
+    let literal = "query { caseByNumber(number: \"XF-130534-2026-000001\") { id } }";
     let (_, body) = post(json!({"query": literal, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256(literal)}}})).await;
     assert!(body.get("data").is_some(), "{body}");
     let (_, body) = post(

@@ -10,6 +10,7 @@ mod cases;
 mod fixtures;
 mod foundation;
 mod hardening;
+mod higher_levels;
 mod identity;
 mod layering;
 mod matters;

@@ -226,7 +226,8 @@ impl Case {
     pub async fn id(&self) -> ID {
         global_id("Case", self.0.id)
     }
-    /// 案件编号 — e.g. `XF-2026-000123`, unique.
+    /// 案件编号 — e.g. `XF-130534-2026-000123`: the county's division code (or `C` and its id),
+    /// the local year of registration, a sequence per county and year; unique.
     async fn number(&self) -> &str {
         &self.0.number
     }

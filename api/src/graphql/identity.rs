@@ -39,6 +39,10 @@ impl OrgUnit {
     async fn discipline_body(&self) -> bool {
         self.0.discipline_body
     }
+    /// 行政区划代码 — a county's division code, carried by its case numbers.
+    async fn division_code(&self) -> Option<&str> {
+        self.0.division_code.as_deref()
+    }
     /// Whether the unit is in service; deactivated units receive no new cases or accounts.
     async fn active(&self) -> bool {
         self.0.active
@@ -368,6 +372,9 @@ pub struct CreateOrgUnitInput {
     /// accused unit, and leads accusations against the county's own leadership.
     #[graphql(default)]
     pub discipline_body: bool,
+    /// A county's administrative division code (行政区划代码, 6 digits, unique); its case
+    /// numbers carry it (`XF-130534-2026-000001`). Counties only.
+    pub division_code: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -554,6 +561,7 @@ impl IdentityMutation {
                 parent_id: input_id("OrgUnit", "parentId", &input.parent_id)?,
                 petition_bureau: input.petition_bureau,
                 discipline_body: input.discipline_body,
+                division_code: input.division_code,
             },
         )
         .await?;
