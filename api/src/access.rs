@@ -499,6 +499,14 @@ impl Viewer {
             // A petitioner who can see the case is on it; staff act on their behalf.
             Action::Evaluate | Action::RequestReview => self.is_petitioner() || lead || bureau,
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
+            // Whoever handed the decision over records it: the lead unit, the bureau, the
+            // reviewing body for its own decision; the petitioner by opening it in the app.
+            Action::RecordDelivery => {
+                self.is_petitioner()
+                    || lead
+                    || bureau
+                    || handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id)
+            }
             // 大口进入、分类处理: the bureau corrects a case's classification at any time; the
             // lead unit only before it has decided acceptance.
             Action::Reclassify => bureau || (lead && case.status == CaseStatus::Registered),
@@ -816,6 +824,7 @@ pub struct Capabilities {
     pub evaluate: bool,
     pub request_review: bool,
     pub decide_review: bool,
+    pub record_delivery: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,
@@ -926,6 +935,7 @@ mod tests {
             updated_at: t,
             matter_id: Some(1),
             acceptance_cited_case_id: None,
+            awaiting_delivery: false,
         }
     }
 

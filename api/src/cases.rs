@@ -556,6 +556,7 @@ async fn register_in_tx(
         not_acceptable: Set(false),
         matter_id: Set(Some(matters::start(&tx, county_id, now).await?)),
         acceptance_cited_case_id: Set(None),
+        awaiting_delivery: Set(false),
         submitted_by_user_id: Set(viewer.is_petitioner().then_some(viewer.user_id)),
         accept_by: Set(Some(accept_by)),
         handle_by: Set(None),
@@ -1387,6 +1388,7 @@ mod tests {
             updated_at: t(11),
             matter_id: Some(26),
             acceptance_cited_case_id: Some(27),
+            awaiting_delivery: true,
         };
         case::Entity::insert(written.clone().into_active_model())
             .exec(&db)

@@ -379,6 +379,7 @@ async fn move_along(
         facts: "经核查，所反映情况部分属实。".into(),
         reasons: "相关款项已按程序拨付，剩余部分待审计确认。".into(),
         basis: "《信访工作条例》第三十二条及相关规定。".into(),
+        delivered_by: Some(crate::domain::DeliveryMethod::InPerson),
     };
     // 拆迁补偿 at 住建局: accepted, with a public progress note.
     let c = workflow::decide_acceptance(

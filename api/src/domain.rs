@@ -7,9 +7,9 @@ use crate::error::{Result, internal};
 
 pub use xinfang_entity::kinds::{
     AcceptanceDecision, ApprovalStatus, BacklogResolution, BacklogStatus, CaseStatus, Category,
-    Channel, LegalRoute, MatterState, OrgUnitKind, PetitionerKind, ReferralMode, ReferralStatus,
-    RepeatLinkState, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction, UnitRelation,
-    UnknownValue,
+    ChangeMode, Channel, DeliveryMethod, HigherLevel, LegalRoute, MatterState, OrgUnitKind,
+    PetitionerKind, ReferralMode, ReferralStatus, RepeatLinkState, ReplyOutcome, ReviewDecision,
+    ReviewStage, Role, Satisfaction, UnitRelation, UnknownValue,
 };
 
 /// Parsing a name read as text (raw statements, inputs of the seed and export): for the
@@ -93,6 +93,7 @@ pub enum Action {
     Reclassify,
     LinkRepeat,
     UndoRepeat,
+    RecordDelivery,
 }
 
 impl Action {
@@ -119,6 +120,7 @@ impl Action {
             Action::Reclassify => "reclassifyCase",
             Action::LinkRepeat => "linkRepeat",
             Action::UndoRepeat => "undoRepeat",
+            Action::RecordDelivery => "recordDelivery",
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod notices;
 pub mod records;
 pub mod referrals;
+pub mod reviews;
 pub mod seed;
 pub mod state;
 pub mod stats;

@@ -360,6 +360,14 @@ pub type CaseRecord = case::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;
+pub type HigherBodyRecord = xinfang_entity::higher_body::Model;
+
+/// A higher body by id (bodies above the county are named on records a viewer already sees).
+pub async fn higher_body(db: &impl ConnectionTrait, id: i64) -> Result<Option<HigherBodyRecord>> {
+    Ok(xinfang_entity::higher_body::Entity::find_by_id(id)
+        .one(db)
+        .await?)
+}
 pub type SupervisionRecord = supervision::Model;
 pub type CompletionReportRecord = completion_report::Model;
 pub type ReferralRecord = referral::Model;
@@ -401,6 +409,12 @@ lists_by_case!(
     review
 );
 lists_by_case!(
+    /// Written replies of cases, oldest first: those a review set aside, then the one that
+    /// stands (if any).
+    replies_by_case,
+    reply
+);
+lists_by_case!(
     /// Supervision orders of cases, oldest first.
     supervisions_by_case,
     supervision
@@ -415,18 +429,6 @@ lists_by_case!(
     referrals_by_case,
     referral
 );
-
-/// The written reply of each case that has one.
-pub async fn replies_by_case(
-    db: &impl ConnectionTrait,
-    case_ids: &[i64],
-) -> Result<ByCase<ReplyRecord>> {
-    let rows = reply::Entity::find()
-        .filter(reply::Column::CaseId.is_in(bucketed_ids(case_ids.iter().copied())))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.case_id, r)).collect())
-}
 
 /// The evaluation of each case that has one.
 pub async fn evaluations_by_case(

@@ -20,9 +20,9 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::deadlines;
 use crate::domain::{
-    AcceptanceDecision, ApprovalStatus, CaseStatus, Category, Channel, LegalRoute, OrgUnitKind,
-    ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction,
-    UnitRelation,
+    AcceptanceDecision, ApprovalStatus, CaseStatus, Category, Channel, DeliveryMethod, LegalRoute,
+    OrgUnitKind, ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage, Role,
+    Satisfaction, UnitRelation,
 };
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -1086,9 +1086,11 @@ fn draw_steps(
         None
     };
     let dissatisfied = satisfaction == Some(Satisfaction::Dissatisfied);
-    let review = forks
-        .review
-        .unwrap_or_else(|| rng.random_bool(if dissatisfied { 0.5 } else { 0.05 }));
+    // Only appeals are reviewed (domain §4).
+    let review = facts.category == Category::Appeal
+        && forks
+            .review
+            .unwrap_or_else(|| rng.random_bool(if dissatisfied { 0.5 } else { 0.05 }));
     if !review {
         let closed = match satisfaction {
             Some(Satisfaction::Satisfied | Satisfaction::BasicallySatisfied) => {
@@ -1479,10 +1481,11 @@ const REFERRAL_COLUMNS: &str = "id case_id mode from_unit_id to_unit_id reason r
 const EXTENSION_COLUMNS: &str = "id case_id days reason status requested_by_user_id requested_at \
      decided_by_user_id decided_at note";
 const REPLY_COLUMNS: &str = "case_id outcome facts reasons basis signed_by_user_id unit_id review_unit_id \
-     review_request_by issued_at";
+     review_request_by issued_at delivered_at delivery_method delivery_recorded_by_user_id";
 const EVALUATION_COLUMNS: &str = "case_id satisfaction comment on_behalf by_user_id at";
 const REVIEW_COLUMNS: &str = "case_id stage reason requested_by_user_id on_behalf requested_at \
-     reviewing_unit_id decide_by decision text decided_by_user_id decided_at";
+     reviewing_unit_id decide_by decision text decided_by_user_id decided_at delivered_at \
+     delivery_method delivery_recorded_by_user_id change_mode";
 const SUPERVISION_COLUMNS: &str = "id case_id text due_at issued_by_user_id issued_at answer answered_by_user_id \
      answered_at";
 const REPORT_COLUMNS: &str = "id case_id referral_id text filed_by_user_id filed_at status decided_by_user_id \
@@ -2165,7 +2168,10 @@ fn build_case(
             }
             StepKind::Reply(outcome) => {
                 let leader = world.leader_of(state.lead, &mut rng);
-                let review_unit = world.unit(state.lead).parent_id;
+                let review_unit = (facts.category == Category::Appeal)
+                    .then(|| world.unit(state.lead).parent_id)
+                    .flatten();
+                // Handed over in person as it is signed: the window runs from now.
                 let review_by = cal.due_after_days(at, deadlines::REVIEW_DAYS);
                 let on_time = state.handle_by.is_none_or(|by| at <= by);
                 out.replies.push(vec![
@@ -2179,11 +2185,15 @@ fn build_case(
                     review_unit.into(),
                     review_by.into(),
                     at.into(),
+                    at.into(),
+                    DeliveryMethod::InPerson.as_str().into(),
+                    leader.into(),
                 ]);
                 state.replied_at = Some(at);
                 state.review_request_by = Some(review_by);
                 state.due_at = None;
-                let detail = json!({ "outcome": outcome.as_str(), "reviewUnitId": review_unit, "reviewRequestBy": review_by, "onTime": on_time });
+                let detail = json!({ "outcome": outcome.as_str(), "reviewUnitId": review_unit, "reviewRequestBy": review_by,
+                    "deliveredBy": DeliveryMethod::InPerson.as_str(), "onTime": on_time });
                 (leader, state.lead, "REPLY".into(), detail, true)
             }
             StepKind::Evaluate(satisfaction) => {
@@ -2224,7 +2234,7 @@ fn build_case(
                 state.reviewing_unit = Some(reviewer);
                 state.decide_by = Some(decide_by);
                 state.due_at = Some(decide_by);
-                let detail = json!({ "stage": stage.as_str(), "reviewingUnitId": reviewer, "decideBy": decide_by, "onBehalf": true });
+                let detail = json!({ "stage": stage.as_str(), "reviewingUnitId": reviewer, "aboveCounty": false, "decideBy": decide_by, "onBehalf": true });
                 (staff, state.lead, "REVIEW_REQUESTED".into(), detail, true)
             }
             StepKind::ReviewDecided(decision) => {
@@ -2243,7 +2253,11 @@ fn build_case(
                     ReviewStage::Review => Some(cal.due_after_days(at, deadlines::REVIEW_DAYS)),
                     ReviewStage::ReReview => None,
                 };
-                let detail = json!({ "stage": stage.as_str(), "decision": decision.as_str(), "onTime": on_time });
+                // The seed's changes replace the decision below (the reviewing body decides
+                // itself); the decision is handed over as it is made.
+                let change = (decision == ReviewDecision::Change).then_some("REPLACE");
+                let detail = json!({ "stage": stage.as_str(), "decision": decision.as_str(), "change": change, "onTime": on_time,
+                    "higherBody": null, "documentNumber": null, "decidedOn": null });
                 (by, reviewer, "REVIEW_DECIDED".into(), detail, true)
             }
             StepKind::Close => {
@@ -2416,6 +2430,15 @@ fn build_case(
                 .into(),
             r.decision.map(|d| d.1).into(),
             r.decision.map(|d| d.2).into(),
+            r.decision.map(|d| d.2).into(),
+            r.decision
+                .map(|_| DeliveryMethod::InPerson.as_str().to_string())
+                .into(),
+            r.decision.map(|d| d.1).into(),
+            r.decision
+                .filter(|d| d.0 == ReviewDecision::Change)
+                .map(|_| "REPLACE".to_string())
+                .into(),
         ]);
     }
 }
@@ -2469,6 +2492,11 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
          '同一信访人就同一事项再次信访', e.actor_user_id, e.actor_unit_id, e.at \
          FROM cases c JOIN case_events e ON e.case_id = c.id AND e.action = 'LINK_REPEAT' \
          WHERE c.repeat_of_id IS NOT NULL",
+        // A review that changed the decision set the reply aside.
+        "UPDATE replies SET quashed_by_review_id = (SELECT MIN(r.id) FROM reviews r \
+         WHERE r.case_id = replies.case_id AND r.stage = 'REVIEW' AND r.decision = 'CHANGE') \
+         WHERE EXISTS (SELECT 1 FROM reviews r WHERE r.case_id = replies.case_id \
+         AND r.stage = 'REVIEW' AND r.decision = 'CHANGE')",
     ] {
         db.execute_unprepared(sql).await?;
     }
@@ -2609,14 +2637,21 @@ mod tests {
     fn every_status_appears_and_relations_never_touch_the_accused() {
         let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
         let world = World::build(now, String::new());
-        let plans = plan_cases(&world, 400);
+        let plans = plan_cases(&world, 1000);
         for status in CaseStatus::ALL {
             assert!(plans.iter().any(|p| p.status == *status), "{status:?}");
         }
         let mut ids = Ids::default();
         let mut rows = CaseRows::default();
         for i in 0..plans.len() {
-            build_case(&world, &plans, i, "XF-2026-000001", &mut ids, &mut rows);
+            build_case(
+                &world,
+                &plans,
+                i,
+                "XF-130534-2026-000001",
+                &mut ids,
+                &mut rows,
+            );
         }
         let accused: HashMap<i64, Option<i64>> = plans
             .iter()

@@ -12,7 +12,8 @@
 //!   unit, each clock counts for the unit that held it.
 //! - 按期办结率 = replied by `handle_by` ÷ (replied by + replied after + unreplied with
 //!   `handle_by` passed). Only accepted cases have a `handle_by`.
-//! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated. With the setting
+//! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated, where a case whose decision a
+//!   review changed (CHANGE) never counts as satisfied. With the setting
 //!   `unrated_counts_as_satisfied`, replied cases left unrated after their review window count
 //!   in both.
 //! - 事项 `matters`: distinct matters among the cases counted (a matter with cases in several
@@ -63,6 +64,8 @@ pub struct Figures {
     pub unrated_lapsed: i64,
     pub first_closed: i64,
     pub first_closed_without_review: i64,
+    /// Cases whose decision a review or re-review changed (CHANGE).
+    pub changed_on_review: i64,
     unrated_counts_as_satisfied: bool,
 }
 
@@ -105,6 +108,7 @@ impl Figures {
         self.unrated_lapsed += other.unrated_lapsed;
         self.first_closed += other.first_closed;
         self.first_closed_without_review += other.first_closed_without_review;
+        self.changed_on_review += other.changed_on_review;
     }
 
     pub fn timely_acceptance_rate(&self) -> Option<f64> {
@@ -171,6 +175,17 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
     // of sight reads as absent); otherwise the case counts as a first petition.
     let repeat: SimpleExpr = c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer));
     let first = c("repeat_of_id").is_null().or(repeat.clone().not());
+    // A reply a review changed was not a good answer, however it was rated.
+    let changed: SimpleExpr = c("id").in_subquery(
+        Query::select()
+            .column(Alias::new("case_id"))
+            .from(Alias::new("reviews"))
+            .and_where(
+                Expr::col(Alias::new("decision"))
+                    .eq(crate::domain::ReviewDecision::Change.as_str()),
+            )
+            .to_owned(),
+    );
     let mut m: Vec<(&'static str, SimpleExpr)> = vec![
         (
             "cases",
@@ -217,18 +232,24 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ),
         (
             "satisfied",
-            count_if(ev("satisfaction").is_in([
-                Satisfaction::Satisfied.as_str(),
-                Satisfaction::BasicallySatisfied.as_str(),
-            ])),
+            count_if(
+                ev("satisfaction")
+                    .is_in([
+                        Satisfaction::Satisfied.as_str(),
+                        Satisfaction::BasicallySatisfied.as_str(),
+                    ])
+                    .and(changed.clone().not()),
+            ),
         ),
+        ("changed_on_review", count_if(changed.clone())),
         ("rated", count_if(ev("case_id").is_not_null())),
         (
             "unrated_lapsed",
             count_if(
                 replied
                     .and(ev("case_id").is_null())
-                    .and(c("review_request_by").lt(now)),
+                    .and(c("review_request_by").lt(now))
+                    .and(changed.not()),
             ),
         ),
         ("first_closed", count_if(first.clone().and(closed.clone()))),
@@ -508,6 +529,7 @@ fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result
         unrated_lapsed: get("unrated_lapsed")?,
         first_closed: get("first_closed")?,
         first_closed_without_review: get("first_closed_without_review")?,
+        changed_on_review: get("changed_on_review")?,
         unrated_counts_as_satisfied,
     })
 }

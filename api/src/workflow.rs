@@ -15,8 +15,8 @@ use crate::cases::{self, add_relation, work_calendar};
 use crate::clock::Clock;
 use crate::db;
 use crate::domain::{
-    AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, LegalRoute, OrgUnitKind,
-    ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction, UnitRelation,
+    AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, DeliveryMethod, LegalRoute,
+    OrgUnitKind, ReplyOutcome, Satisfaction, UnitRelation,
 };
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
 use crate::events::{Bus, Event, InboxKind};
@@ -26,11 +26,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use xinfang_entity::{
-    case, case_unit, completion_report, evaluation, extension, org_unit, reply, review, supervision,
+    case, case_unit, completion_report, evaluation, extension, org_unit, reply, supervision,
 };
 
 pub use crate::deadlines::{
@@ -67,6 +67,9 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         Action::RequestReview => matches!(status, Replied | Reviewed),
         Action::DecideReview => matches!(status, UnderReview | UnderReReview),
         Action::Close => matches!(status, Replied | Reviewed),
+        // The written decision waiting for delivery: a reply, a review decision (also one
+        // that sent the case back for a new reply), a re-review decision.
+        Action::RecordDelivery => matches!(status, Replied | Reviewed | Finalized | InProgress),
         Action::Reclassify => status.is_open(),
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
@@ -114,9 +117,14 @@ pub fn capabilities_given(
         decide_completion_report: can(Action::DecideCompletionReport),
         take_leader_ownership: can(Action::TakeLeaderOwnership) && case.leader_user_id.is_none(),
         evaluate: can(Action::Evaluate) && window_open && evaluated.is_none(),
-        request_review: can(Action::RequestReview) && window_open,
+        request_review: can(Action::RequestReview)
+            && case.category == Category::Appeal
+            && window_open,
         decide_review: can(Action::DecideReview),
-        close: can(Action::Close) && (!window_open || (status == CaseStatus::Replied && satisfied)),
+        record_delivery: can(Action::RecordDelivery) && case.awaiting_delivery,
+        close: can(Action::Close)
+            && !case.awaiting_delivery
+            && (!window_open || (status == CaseStatus::Replied && satisfied)),
         reclassify: can(Action::Reclassify),
         link_repeat: can(Action::LinkRepeat) && case.repeat_of_id.is_none(),
         undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
@@ -638,10 +646,14 @@ pub struct ReplyInput {
     pub facts: String,
     pub reasons: String,
     pub basis: String,
+    /// Handed over as it is signed (in person, say): delivered now by this method.
+    pub delivered_by: Option<DeliveryMethod>,
 }
 
-/// 处理意见书: signed by a LEADER of the lead unit. It names the review body (the lead unit's
-/// superior) and the 30-day window for asking it.
+/// 处理意见书: signed by a LEADER of the lead unit. For an appeal it names the review body (the
+/// lead unit's superior; none shown when that body is above the deployment). The petitioner's
+/// 30-day window runs from delivery: at once when `delivered_by` is given, otherwise from
+/// `recordDelivery`.
 pub async fn issue_reply(
     caller: &Caller<'_>,
     case_id: i64,
@@ -651,9 +663,22 @@ pub async fn issue_reply(
     text("facts", &input.facts)?;
     text("reasons", &input.reasons)?;
     text("basis", &input.basis)?;
+    if input.delivered_by == Some(DeliveryMethod::InApp) {
+        return Err(bad_input(
+            "deliveredBy",
+            "delivery in the app is recorded when the petitioner opens it",
+        ));
+    }
     let open = open(caller, case_id, Action::Reply, Some(expected_version)).await?;
     let lead = find_unit(&open.tx, open.case.lead_unit_id).await?;
-    let review_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
+    let review_unit = if open.case.category == Category::Appeal {
+        lead.parent_id
+    } else {
+        None
+    };
+    let window = input
+        .delivered_by
+        .map(|_| open.calendar.due_after_days(open.now, REVIEW_DAYS));
     reply::ActiveModel {
         case_id: Set(open.case.id),
         outcome: Set(input.outcome),
@@ -662,9 +687,13 @@ pub async fn issue_reply(
         basis: Set(input.basis.clone()),
         signed_by_user_id: Set(caller.viewer.user_id),
         unit_id: Set(lead.id),
-        review_unit_id: Set(lead.parent_id),
-        review_request_by: Set(review_by),
+        review_unit_id: Set(review_unit),
+        review_request_by: Set(window),
         issued_at: Set(open.now),
+        delivered_at: Set(input.delivered_by.map(|_| open.now)),
+        delivery_method: Set(input.delivered_by),
+        delivery_recorded_by_user_id: Set(input.delivered_by.map(|_| caller.viewer.user_id)),
+        quashed_by_review_id: Set(None),
         ..Default::default()
     }
     .insert(&open.tx)
@@ -672,10 +701,12 @@ pub async fn issue_reply(
     let mut changes = unchanged();
     changes.status = Set(CaseStatus::Replied);
     changes.replied_at = Set(Some(open.now));
-    changes.review_request_by = Set(Some(review_by));
+    changes.review_request_by = Set(window);
+    changes.awaiting_delivery = Set(window.is_none());
     changes.due_at = Set(None);
     let on_time = open.case.handle_by.is_none_or(|by| open.now <= by);
-    let detail = json!({ "outcome": input.outcome.as_str(), "reviewUnitId": lead.parent_id, "reviewRequestBy": review_by, "onTime": on_time });
+    let detail = json!({ "outcome": input.outcome.as_str(), "reviewUnitId": review_unit, "reviewRequestBy": window,
+        "deliveredBy": input.delivered_by.map(|m| m.as_str()), "onTime": on_time });
     save(open, changes, "REPLY", detail, true).await
 }
 
@@ -699,6 +730,13 @@ pub async fn evaluate(
         ));
     }
     let open = open(caller, case_id, Action::Evaluate, None).await?;
+    if open.case.awaiting_delivery {
+        return Err(invalid(
+            &open.case,
+            Action::Evaluate,
+            Some("the reply has not been delivered yet; it is rated once received"),
+        ));
+    }
     if open.case.review_request_by.is_some_and(|by| open.now > by) {
         return Err(AppError::DeadlinePassed(
             "the evaluation window has closed".into(),
@@ -731,127 +769,6 @@ pub async fn evaluate(
     .await
 }
 
-/// 复查/复核申请: within 30 days of the reply (review) or of the review decision (re-review),
-/// to the superior of the body below. The case says which stage it is in.
-pub async fn request_review(
-    caller: &Caller<'_>,
-    case_id: i64,
-    expected_version: Option<i32>,
-    reason: &str,
-) -> Result<case::Model> {
-    text("reason", reason)?;
-    let open = open(caller, case_id, Action::RequestReview, expected_version).await?;
-    if open.case.review_request_by.is_some_and(|by| open.now > by) {
-        return Err(AppError::DeadlinePassed(
-            "the 30-day window to ask for a review has closed".into(),
-        ));
-    }
-    let (stage, body_below) = if open.case.status == CaseStatus::Replied {
-        (ReviewStage::Review, open.case.lead_unit_id)
-    } else {
-        (
-            ReviewStage::ReReview,
-            open.case
-                .reviewing_unit_id
-                .unwrap_or(open.case.lead_unit_id),
-        )
-    };
-    let below = find_unit(&open.tx, body_below).await?;
-    let Some(reviewer_id) = below.parent_id else {
-        return Err(bad_input(
-            "caseId",
-            format!("{} has no superior body to review its decision", below.name),
-        ));
-    };
-    let reviewer = find_unit(&open.tx, reviewer_id).await?;
-    if !reviewer.active {
-        return Err(bad_input(
-            "caseId",
-            format!("the reviewing body {} is deactivated", reviewer.name),
-        ));
-    }
-    let decide_by = open.calendar.due_after_days(open.now, REVIEW_DAYS);
-    review::ActiveModel {
-        case_id: Set(open.case.id),
-        stage: Set(stage),
-        reason: Set(reason.to_string()),
-        requested_by_user_id: Set(caller.viewer.user_id),
-        on_behalf: Set(caller.viewer.acts_on_behalf()),
-        requested_at: Set(open.now),
-        reviewing_unit_id: Set(reviewer.id),
-        decide_by: Set(decide_by),
-        ..Default::default()
-    }
-    .insert(&open.tx)
-    .await?;
-    if !inside_accused(&open.tx, &open.case, &reviewer).await? {
-        add_relation(&open.tx, &open.case, reviewer.id, UnitRelation::Reviewing).await?;
-    }
-    let mut changes = unchanged();
-    let status = if stage == ReviewStage::Review {
-        CaseStatus::UnderReview
-    } else {
-        CaseStatus::UnderReReview
-    };
-    changes.status = Set(status);
-    changes.reviewing_unit_id = Set(Some(reviewer.id));
-    changes.decide_by = Set(Some(decide_by));
-    changes.due_at = Set(Some(decide_by));
-    let detail = json!({ "stage": stage.as_str(), "reviewingUnitId": reviewer.id, "decideBy": decide_by, "onBehalf": caller.viewer.acts_on_behalf() });
-    save(open, changes, "REVIEW_REQUESTED", detail, true).await
-}
-
-/// 复查/复核决定 by the reviewing body. After a re-review the matter is finalized.
-pub async fn decide_review(
-    caller: &Caller<'_>,
-    case_id: i64,
-    expected_version: i32,
-    decision: ReviewDecision,
-    decision_text: &str,
-) -> Result<case::Model> {
-    text("text", decision_text)?;
-    let open = open(
-        caller,
-        case_id,
-        Action::DecideReview,
-        Some(expected_version),
-    )
-    .await?;
-    let pending = review::Entity::find()
-        .filter(review::Column::CaseId.eq(open.case.id))
-        .filter(review::Column::Decision.is_null())
-        .order_by_desc(review::Column::Id)
-        .one(&open.tx)
-        .await?
-        .ok_or_else(|| {
-            invalid(
-                &open.case,
-                Action::DecideReview,
-                Some("no review is pending"),
-            )
-        })?;
-    let mut decided: review::ActiveModel = pending.clone().into();
-    decided.decision = Set(Some(decision));
-    decided.text = Set(Some(decision_text.to_string()));
-    decided.decided_by_user_id = Set(Some(caller.viewer.user_id));
-    decided.decided_at = Set(Some(open.now));
-    decided.update(&open.tx).await?;
-    let mut changes = unchanged();
-    changes.decide_by = Set(None);
-    changes.due_at = Set(None);
-    let on_time = open.now <= pending.decide_by;
-    if pending.stage == ReviewStage::Review {
-        changes.status = Set(CaseStatus::Reviewed);
-        changes.review_request_by = Set(Some(open.calendar.due_after_days(open.now, REVIEW_DAYS)));
-    } else {
-        changes.status = Set(CaseStatus::Finalized);
-        changes.review_request_by = Set(None);
-    }
-    let detail =
-        json!({ "stage": pending.stage, "decision": decision.as_str(), "onTime": on_time });
-    save(open, changes, "REVIEW_DECIDED", detail, true).await
-}
-
 /// 办结: a replied case closes once its review window has lapsed or the petitioner is
 /// satisfied; a reviewed case once the re-review window has lapsed.
 pub async fn close_case(
@@ -860,6 +777,13 @@ pub async fn close_case(
     expected_version: i32,
 ) -> Result<case::Model> {
     let open = open(caller, case_id, Action::Close, Some(expected_version)).await?;
+    if open.case.awaiting_delivery {
+        return Err(invalid(
+            &open.case,
+            Action::Close,
+            Some("the written decision has not been delivered yet (recordDelivery)"),
+        ));
+    }
     let window_open = open.case.review_request_by.is_some_and(|by| open.now <= by);
     if window_open {
         let satisfied = open.case.status == CaseStatus::Replied
@@ -982,7 +906,7 @@ pub async fn take_leader_ownership(caller: &Caller<'_>, case_id: i64) -> Result<
 
 /// Whether a case's accusation hides it from a unit (the accused unit, or a unit inside it):
 /// such a unit is never related to the case. The petition bureau is exempt.
-async fn inside_accused(
+pub(crate) async fn inside_accused(
     db: &impl ConnectionTrait,
     case: &case::Model,
     unit: &org_unit::Model,
@@ -1233,6 +1157,7 @@ mod tests {
             updated_at: Utc::now(),
             matter_id: None,
             acceptance_cited_case_id: None,
+            awaiting_delivery: false,
         }
     }
 

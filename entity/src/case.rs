@@ -61,6 +61,9 @@ pub struct Model {
     pub matter_id: Option<i64>,
     /// The earlier case whose conclusion a `DECLINE_CONCLUDED` decision cites.
     pub acceptance_cited_case_id: Option<i64>,
+    /// A written decision (the reply, a review decision) is issued and not yet delivered
+    /// (送达); the petitioner's windows start at delivery.
+    pub awaiting_delivery: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -123,6 +126,7 @@ impl Model {
             updated_at: row.try_get_by_index(at())?,
             matter_id: row.try_get_by_index(at())?,
             acceptance_cited_case_id: row.try_get_by_index(at())?,
+            awaiting_delivery: row.try_get_by_index(at())?,
         })
     }
 }

@@ -309,6 +309,64 @@ pub enum ReviewDecision {
 }
 stored_enum!(ReviewDecision { Uphold => "UPHOLD", Change => "CHANGE" });
 
+/// What a CHANGE does with the decision below.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ChangeMode {
+    /// 变更 — the reviewing body's own decision replaces the one below.
+    #[sea_orm(string_value = "REPLACE")]
+    Replace,
+    /// 撤销、责令重新办理 — the reply is quashed and the lead unit replies anew, with a fresh
+    /// handling clock.
+    #[sea_orm(string_value = "REDO")]
+    Redo,
+}
+stored_enum!(ChangeMode { Replace => "REPLACE", Redo => "REDO" });
+
+/// 送达方式 — how a written decision reached the petitioner.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum DeliveryMethod {
+    /// 直接送达 — handed over in person.
+    #[sea_orm(string_value = "IN_PERSON")]
+    InPerson,
+    /// 邮寄送达 — by post.
+    #[sea_orm(string_value = "POST")]
+    Post,
+    /// 电子邮件
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    /// 短信链接
+    #[sea_orm(string_value = "SMS_LINK")]
+    SmsLink,
+    /// 在应用内 — recorded when the petitioner opens it in the app.
+    #[sea_orm(string_value = "IN_APP")]
+    InApp,
+}
+stored_enum!(DeliveryMethod { InPerson => "IN_PERSON", Post => "POST", Email => "EMAIL", SmsLink => "SMS_LINK", InApp => "IN_APP" });
+
+/// The level of a body above the county.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum HigherLevel {
+    /// 市级
+    #[sea_orm(string_value = "CITY")]
+    City,
+    /// 省级
+    #[sea_orm(string_value = "PROVINCE")]
+    Province,
+    /// 国家 — the national petition system.
+    #[sea_orm(string_value = "NATIONAL")]
+    National,
+}
+stored_enum!(HigherLevel { City => "CITY", Province => "PROVINCE", National => "NATIONAL" });
+
 /// 复查 or 复核.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,

@@ -17,6 +17,7 @@ pub mod county_chain;
 pub mod deadline_notice;
 pub mod evaluation;
 pub mod extension;
+pub mod higher_body;
 pub mod idempotency_key;
 pub mod kinds;
 pub mod matter;

@@ -7,7 +7,6 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
     pub case_id: i64,
     /// SUPPORTED, PARTIALLY_SUPPORTED, NOT_SUPPORTED or EXPLAINED.
     pub outcome: ReplyOutcome,
@@ -18,8 +17,17 @@ pub struct Model {
     pub unit_id: i64,
     /// The body a review may be asked of (the lead unit's parent), if there is one.
     pub review_unit_id: Option<i64>,
-    pub review_request_by: DateTimeUtc,
+    /// The petitioner's window (evaluation, and review of an appeal) ends then: 30 days from
+    /// delivery; empty until delivered.
+    pub review_request_by: Option<DateTimeUtc>,
     pub issued_at: DateTimeUtc,
+    /// 送达: when and how it reached the petitioner (a method is absent on replies delivered
+    /// before delivery was recorded).
+    pub delivered_at: Option<DateTimeUtc>,
+    pub delivery_method: Option<DeliveryMethod>,
+    pub delivery_recorded_by_user_id: Option<i64>,
+    /// The review that set this reply aside (CHANGE, REPLACE or REDO).
+    pub quashed_by_review_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

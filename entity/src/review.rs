@@ -21,6 +21,18 @@ pub struct Model {
     pub text: Option<String>,
     pub decided_by_user_id: Option<i64>,
     pub decided_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub delivery_method: Option<DeliveryMethod>,
+    pub delivery_recorded_by_user_id: Option<i64>,
+    /// For a CHANGE: whether the decision replaces the one below or sends the case back.
+    pub change_mode: Option<ChangeMode>,
+    /// The reviewing body sits above the deployment; the county's petition bureau
+    /// (`reviewing_unit_id`) records its decision.
+    pub above_county: bool,
+    pub higher_body_id: Option<i64>,
+    /// The higher body's document number (文号) and date, for a decision recorded from above.
+    pub document_number: Option<String>,
+    pub decided_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -697,8 +697,8 @@ const RECORD_MATRIX: &[RecordCell] = &[
 ];
 
 /// A case with one record of every kind: registered by 县自然资源局, assigned to 县住建局
-/// (with 县人社局 assisting), accepted, extended, supervised, reported, replied, and under
-/// review at 李四's request. Returns the case's id and number and each record's id.
+/// (with 县人社局 assisting), accepted, extended, supervised, reported, replied, and (an
+/// appeal) under review at 李四's request. Returns the case's id and number and each record's id.
 async fn case_with_every_record(
     app: &TestApp,
     s: &Scenario,
@@ -712,13 +712,9 @@ async fn case_with_every_record(
         input["subject"] = json!("OFFICIAL_CONDUCT");
         input["accusedUnitId"] = json!(gid("OrgUnit", c.t1));
     }
-    // The citizen asks in the app; an accusation filed at a counter is not in their app, so
-    // the bureau records the request on their behalf.
-    let requester = if accusation {
-        c.token("bureau_staff")
-    } else {
-        s.token("li_si")
-    };
+    // The citizen asks for a review in the app. An accusation is not reviewed (domain §4):
+    // its slot in the records is then the public REPLY entry of its timeline.
+    let requester = (!accusation).then(|| s.token("li_si"));
     let walked = fixtures::every_record(
         app,
         c,
@@ -757,7 +753,11 @@ async fn case_with_every_record(
         walked.supervision,
         walked.report,
         text(&c_["reply"]["id"]),
-        text(&c_["reviews"][0]["id"]),
+        if accusation {
+            entry(true, "REPLY")
+        } else {
+            text(&c_["reviews"][0]["id"])
+        },
         entry(true, "REGISTER"),
         entry(false, "PROGRESS_NOTE"),
     ];

@@ -252,8 +252,9 @@ pub struct Walk<'a> {
     pub leader_owns: bool,
     /// The bureau records the petitioner's dissatisfaction on their behalf before the review.
     pub evaluate: bool,
-    /// Who requests the review (the petitioner in the app, or the bureau on their behalf).
-    pub review_requester: &'a str,
+    /// Who asks for a review (the petitioner in the app, or the bureau on their behalf);
+    /// `None` for suggestions and accusations, which are not reviewed.
+    pub review_requester: Option<&'a str>,
 }
 
 /// The ids of the records [`every_record`] left.
@@ -363,7 +364,7 @@ pub async fn every_record(app: &TestApp, c: &County, walk: Walk<'_>) -> Walked {
     )
     .await;
     ok(app, c.token("a_leader"), "issueReply",
-        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED", "facts": "经查属实。", "reasons": "符合政策。", "basis": "《信访工作条例》"}),
+        json!({"caseId": case, "expectedVersion": v("a_leader").await, "outcome": "SUPPORTED", "facts": "经查属实。", "reasons": "符合政策。", "basis": "《信访工作条例》", "deliveredBy": "IN_PERSON"}),
         "__typename").await;
     if walk.evaluate {
         ok(
@@ -375,14 +376,16 @@ pub async fn every_record(app: &TestApp, c: &County, walk: Walk<'_>) -> Walked {
         )
         .await;
     }
-    ok(
-        app,
-        walk.review_requester,
-        "requestReview",
-        json!({"caseId": case, "reason": "对处理意见不服"}),
-        "__typename",
-    )
-    .await;
+    if let Some(requester) = walk.review_requester {
+        ok(
+            app,
+            requester,
+            "requestReview",
+            json!({"caseId": case, "reason": "对处理意见不服"}),
+            "__typename",
+        )
+        .await;
+    }
     Walked {
         case,
         number,

@@ -141,7 +141,7 @@ async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
             input: json!({"title": format!("详案{i}"), "townshipId": gid("OrgUnit", county.t1)}),
             leader_owns: true,
             evaluate: true,
-            review_requester: county.token("bureau_staff"),
+            review_requester: Some(county.token("bureau_staff")),
         },
     )
     .await;

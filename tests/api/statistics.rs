@@ -8,7 +8,7 @@
 //! | case | lead | township | category | persons | plan |
 //! |---|---|---|---|---|---|
 //! | C1 | 住建局 A | 东关镇 T1 | APPEAL | 1 | accept d5 · reply d30 · SATISFIED · close d31 |
-//! | C2 | A | T1 | APPEAL | 2 | accept d5 · reply d70 (late; due d65) · DISSATISFIED · review d71 · upheld d72 · close d105 |
+//! | C2 | A | T1 | APPEAL | 2 | accept d5 · reply d70 (late; due d65) · DISSATISFIED · review d71 · upheld d72, posted the same day · close d105 |
 //! | C3 | A | 西营乡 T2 | APPEAL | 1 | accept d20 (late) · reply d40 (due d80) · BASICALLY_SATISFIED |
 //! | C4 | A | — | SUGGESTION | 1 | accept d5 · never replied (due d65) · supervision due d20, unanswered |
 //! | C5 | A | T1 | APPEAL | 6 | never decided |
@@ -147,7 +147,7 @@ async fn decide(app: &TestApp, token: &str, id: &str, decision: &str) {
 
 async fn reply(app: &TestApp, token: &str, id: &str) {
     let v = version(app, token, id).await;
-    ok(app, token, "issueReply", json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "事实", "reasons": "理由", "basis": "依据"}), "__typename").await;
+    ok(app, token, "issueReply", json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "事实", "reasons": "理由", "basis": "依据", "deliveredBy": "IN_PERSON"}), "__typename").await;
 }
 
 async fn rate(app: &TestApp, token: &str, id: &str, satisfaction: &str) {
@@ -253,6 +253,15 @@ async fn lived(app: &TestApp) -> Fixture {
         f.county.token("county_staff"),
         "decideReview",
         json!({"caseId": id("C2"), "expectedVersion": v, "decision": "UPHOLD", "text": "维持"}),
+        "__typename",
+    )
+    .await;
+    // The county posts its decision the same day; the re-review window runs from then.
+    ok(
+        app,
+        f.county.token("county_staff"),
+        "recordDelivery",
+        json!({"caseId": id("C2"), "method": "POST"}),
         "__typename",
     )
     .await;

@@ -404,3 +404,10 @@ where
     .await
     .expect("the socket is closed, not left open")
 }
+
+/// An RFC 3339 instant as the API writes it.
+pub fn parse_instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .to_utc()
+}

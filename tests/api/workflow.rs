@@ -42,13 +42,18 @@ async fn accept(app: &TestApp, token: &str, id: &str) -> Value {
     .await
 }
 
+/// Signs the reply and hands it over in person at once (the window starts now).
 async fn reply(app: &TestApp, token: &str, id: &str) -> Value {
+    reply_delivered(app, token, id, Some("IN_PERSON")).await
+}
+
+async fn reply_delivered(app: &TestApp, token: &str, id: &str, by: Option<&str>) -> Value {
     let v = version(&case(app, token, id).await);
     ok(
         app,
         token,
         "issueReply",
-        json!({"caseId": id, "expectedVersion": v, "outcome": "PARTIALLY_SUPPORTED", "facts": "经查，补偿款已发放80%。", "reasons": "剩余部分待审计。", "basis": "《国有土地上房屋征收与补偿条例》"}),
+        json!({"caseId": id, "expectedVersion": v, "outcome": "PARTIALLY_SUPPORTED", "facts": "经查，补偿款已发放80%。", "reasons": "剩余部分待审计。", "basis": "《国有土地上房屋征收与补偿条例》", "deliveredBy": by}),
         "case { status }",
     )
     .await
@@ -207,7 +212,7 @@ async fn the_life_of_a_typical_case_end_to_end() {
     assert_eq!(approved["case"]["status"], "IN_PROGRESS");
 
     // 8. The township leader signs the reply; the review body is the county.
-    reply(&app, county.token("t1_leader"), &id).await;
+    reply_delivered(&app, county.token("t1_leader"), &id, None).await;
     let replied = app.gql(Some(&citizen), "query($id: ID!) { case(id: $id) { status reply { outcome signedBy unit { name } reviewBody { name } reviewRequestBy } } }", json!({"id": id})).await;
     assert_eq!(
         replied["data"]["case"]["reply"]["reviewBody"]["name"],
@@ -218,10 +223,46 @@ async fn the_life_of_a_typical_case_end_to_end() {
         Value::Null,
         "petitioners see the signing unit, not the signer"
     );
+    // The window runs from delivery (送达): nothing runs until the reply reaches the citizen,
+    // and a review cannot be asked for an undelivered reply.
     assert_eq!(
         replied["data"]["case"]["reply"]["reviewRequestBy"],
+        Value::Null
+    );
+    let undelivered = mutate(
+        &app,
+        &citizen,
+        "requestReview",
+        json!({"caseId": id, "reason": "不服"}),
+        "case { id }",
+    )
+    .await;
+    assert_eq!(
+        code(&undelivered),
+        Some("INVALID_TRANSITION"),
+        "{undelivered}"
+    );
+    // The citizen opens it in the app: that is its delivery.
+    let opened = ok(&app, &citizen, "recordDelivery", json!({"caseId": id, "method": "IN_APP"}),
+        "case { viewerCan { recordDelivery requestReview } reply { deliveredAt deliveryMethod reviewRequestBy } }").await;
+    assert_eq!(
+        opened["case"]["reply"]["reviewRequestBy"],
         "2026-12-02T15:59:59.999Z"
     );
+    assert_eq!(opened["case"]["reply"]["deliveryMethod"], "IN_APP");
+    assert_eq!(
+        opened["case"]["viewerCan"],
+        json!({"recordDelivery": false, "requestReview": true})
+    );
+    let twice = mutate(
+        &app,
+        &citizen,
+        "recordDelivery",
+        json!({"caseId": id, "method": "IN_APP"}),
+        "case { id }",
+    )
+    .await;
+    assert_eq!(code(&twice), Some("CONFLICT"), "{twice}");
 
     // 9. The citizen is dissatisfied and asks for a review; the county upholds the reply.
     ok(
@@ -253,6 +294,15 @@ async fn the_life_of_a_typical_case_end_to_end() {
     let county_staff = county.token("county_staff");
     let v = version(&case(&app, county_staff, &id).await);
     ok(&app, county_staff, "decideReview", json!({"caseId": id, "expectedVersion": v, "decision": "UPHOLD", "text": "维持原处理意见。"}), "case { status }").await;
+    // The county posts its decision; the re-review window runs from its delivery.
+    ok(
+        &app,
+        county_staff,
+        "recordDelivery",
+        json!({"caseId": id, "method": "POST"}),
+        "case { status }",
+    )
+    .await;
 
     // 10. The re-review window lapses; the lead unit closes the case.
     let v = version(&case(&app, t1, &id).await);
@@ -304,9 +354,11 @@ async fn the_life_of_a_typical_case_end_to_end() {
             "COMPLETION_REPORT_FILED",
             "COMPLETION_REPORT_APPROVED",
             "REPLY",
+            "DELIVERED",
             "EVALUATE",
             "REVIEW_REQUESTED",
             "REVIEW_DECIDED",
+            "DELIVERED",
             "CLOSE",
         ]
     );
@@ -331,9 +383,11 @@ async fn the_life_of_a_typical_case_end_to_end() {
             "PROGRESS_NOTE",
             "EXTENSION_APPROVED",
             "REPLY",
+            "DELIVERED",
             "EVALUATE",
             "REVIEW_REQUESTED",
             "REVIEW_DECIDED",
+            "DELIVERED",
             "CLOSE"
         ]
     );
@@ -365,7 +419,7 @@ async fn the_life_of_a_typical_case_end_to_end() {
         .await;
     assert_eq!(
         integrity["data"]["auditIntegrity"],
-        json!({"intact": true, "entries": 18, "brokenAtSeq": null})
+        json!({"intact": true, "entries": 20, "brokenAtSeq": null})
     );
 }
 
@@ -660,61 +714,6 @@ async fn a_satisfied_petitioner_lets_the_case_close_at_once_and_staff_evaluate_o
         "case { status }",
     )
     .await;
-}
-
-#[tokio::test]
-async fn review_goes_up_the_tree_township_to_county_and_stops_where_no_superior_exists() {
-    let app = spawn_app().await;
-    let county = fixtures::county(&app).await;
-    let (id, _) = fixtures::register(
-        &app,
-        county.token("t1_staff"),
-        json!({"townshipId": gid("OrgUnit", county.t1)}),
-    )
-    .await;
-    accept(&app, county.token("t1_staff"), &id).await;
-    reply(&app, county.token("t1_leader"), &id).await;
-    ok(
-        &app,
-        county.token("t1_staff"),
-        "requestReview",
-        json!({"caseId": id, "reason": "代当事人申请复查"}),
-        "__typename",
-    )
-    .await;
-    // The township cannot decide its own review; the county can.
-    let v = version(&case(&app, county.token("t1_staff"), &id).await);
-    let own = mutate(
-        &app,
-        county.token("t1_leader"),
-        "decideReview",
-        json!({"caseId": id, "expectedVersion": v, "decision": "UPHOLD", "text": "x"}),
-        "__typename",
-    )
-    .await;
-    assert_eq!(code(&own), Some("FORBIDDEN"));
-    let decided = ok(&app, county.token("county_leader"), "decideReview", json!({"caseId": id, "expectedVersion": v, "decision": "CHANGE", "text": "撤销原意见，重新办理。"}), "case { status reviews { stage decision reviewingUnit { name } } }").await;
-    assert_eq!(decided["case"]["status"], "REVIEWED");
-    assert_eq!(
-        decided["case"]["reviews"],
-        json!([{"stage": "REVIEW", "decision": "CHANGE", "reviewingUnit": {"name": "清河县"}}])
-    );
-    // A re-review would go to the county's superior, which this deployment does not have.
-    let re_review = mutate(
-        &app,
-        county.token("t1_staff"),
-        "requestReview",
-        json!({"caseId": id, "reason": "申请复核"}),
-        "__typename",
-    )
-    .await;
-    assert_eq!(code(&re_review), Some("BAD_USER_INPUT"), "{re_review}");
-    assert!(
-        re_review["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no superior body")
-    );
 }
 
 #[tokio::test]

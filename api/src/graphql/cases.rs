@@ -93,8 +93,10 @@ pub struct ViewerCan {
     pub evaluate: bool,
     /// 申请复查/复核 (requestReview)
     pub request_review: bool,
-    /// 复查/复核决定 (decideReview)
+    /// 复查/复核决定 (decideReview; above the county, the bureau records it)
     pub decide_review: bool,
+    /// 送达 (recordDelivery): a written decision is waiting for delivery
+    pub record_delivery: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -126,6 +128,7 @@ impl From<Capabilities> for ViewerCan {
             evaluate: c.evaluate,
             request_review: c.request_review,
             decide_review: c.decide_review,
+            record_delivery: c.record_delivery,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -376,9 +379,15 @@ impl Case {
     async fn extensions(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Extension>> {
         Ok(super::workflow::extensions_of(ctx, &self.0).await?)
     }
-    /// 处理意见书 — the written reply, once issued.
+    /// 处理意见书 — the reply that stands: null before one is issued, and while a review has
+    /// sent the case back for a new one (重新办理).
     async fn reply(&self, ctx: &Context<'_>) -> GqlResult<Option<super::workflow::Reply>> {
         Ok(super::workflow::reply_of(ctx, &self.0).await?)
+    }
+    /// Every reply issued on this case, oldest first, including those a review set aside
+    /// (`quashed`).
+    async fn replies(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Reply>> {
+        Ok(super::workflow::replies_of(ctx, &self.0).await?)
     }
     /// 满意度评价
     async fn evaluation(

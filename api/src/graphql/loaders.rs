@@ -119,11 +119,10 @@ by_id_loader!(
     records::completion_reports_by_case
 );
 by_id_loader!(
-    /// The written reply of cases.
+    /// The written replies of cases, oldest first.
     ReplyLoader,
-    Option<ReplyRecord>,
-    records::replies_by_case,
-    Some
+    Vec<ReplyRecord>,
+    records::replies_by_case
 );
 by_id_loader!(
     /// The evaluation of cases.

@@ -101,6 +101,11 @@ impl StatisticsFigures {
     async fn accepted_on_time(&self) -> i64 {
         self.0.accepted_on_time
     }
+    /// 复查/复核改变 — cases whose decision a review or re-review changed (CHANGE); none of
+    /// them counts as satisfied.
+    async fn changed_on_review(&self) -> i64 {
+        self.0.changed_on_review
+    }
     /// 超期受理 — acceptance clocks decided after their deadline.
     async fn accepted_late(&self) -> i64 {
         self.0.accepted_late

@@ -7,8 +7,9 @@ use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::access::Viewer;
 use crate::county_calendar;
 use crate::domain::{
-    AcceptanceDecision, ApprovalStatus, Category, LegalRoute, ReferralMode, ReferralStatus,
-    ReplyOutcome, ReviewDecision, ReviewStage, Satisfaction,
+    AcceptanceDecision, ApprovalStatus, Category, ChangeMode, DeliveryMethod, HigherLevel,
+    LegalRoute, ReferralMode, ReferralStatus, ReplyOutcome, ReviewDecision, ReviewStage,
+    Satisfaction,
 };
 use crate::error::{AppError, Result};
 use crate::records::{
@@ -16,6 +17,7 @@ use crate::records::{
     ReplyRecord, ReviewRecord, SupervisionRecord,
 };
 use crate::referrals::TransferInput;
+use crate::reviews::{self, Delivery, HigherDecision, ReviewDecisionInput};
 use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
@@ -330,16 +332,31 @@ impl Reply {
     async fn signed_by(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
         Ok(staff_name(ctx, viewer(ctx)?, Some(self.0.signed_by_user_id)).await?)
     }
-    /// 复查机关 — where a review may be requested (null when there is no superior body).
+    /// 复查机关 — where a review of an appeal may be requested: the lead unit's superior.
+    /// Null for suggestions and accusations (not reviewed) and where the superior sits above
+    /// the deployment (the county's bureau then records that body's decision).
     async fn review_body(&self, ctx: &Context<'_>) -> GqlResult<Option<OrgUnit>> {
         load_unit(ctx, self.0.review_unit_id).await
     }
-    /// 复查申请期限 — the 30-day window for a review request ends then.
-    async fn review_request_by(&self) -> Instant {
-        Instant(self.0.review_request_by)
+    /// 复查申请期限 — the petitioner's 30-day window (to rate, and for an appeal to ask for
+    /// review) ends then; it runs from delivery, so it is null until the reply is delivered.
+    async fn review_request_by(&self) -> Option<Instant> {
+        self.0.review_request_by.map(Instant)
     }
     async fn issued_at(&self) -> Instant {
         Instant(self.0.issued_at)
+    }
+    /// 送达时间 — when the reply reached the petitioner; null until delivered.
+    async fn delivered_at(&self) -> Option<Instant> {
+        self.0.delivered_at.map(Instant)
+    }
+    /// 送达方式 — null until delivered, and on replies delivered before methods were recorded.
+    async fn delivery_method(&self) -> Option<DeliveryMethod> {
+        self.0.delivery_method
+    }
+    /// 已被撤销/变更 — a review set this reply aside (CHANGE: REPLACE or REDO).
+    async fn quashed(&self) -> bool {
+        self.0.quashed_by_review_id.is_some()
     }
 }
 
@@ -403,6 +420,53 @@ impl Review {
     }
     async fn decided_at(&self) -> Option<Instant> {
         self.0.decided_at.map(Instant)
+    }
+    /// For a CHANGE: whether the decision replaced the one below, or sent the case back for
+    /// a new reply (重新办理).
+    async fn change(&self) -> Option<ChangeMode> {
+        self.0.change_mode
+    }
+    /// Decided by a body above the county; `reviewingUnit` is then the county's petition
+    /// bureau, which records the decision.
+    async fn above_county(&self) -> bool {
+        self.0.above_county
+    }
+    /// The higher body that decided (reviews above the county).
+    async fn higher_body(&self, ctx: &Context<'_>) -> GqlResult<Option<HigherBody>> {
+        let Some(id) = self.0.higher_body_id else {
+            return Ok(None);
+        };
+        Ok(crate::records::higher_body(&state(ctx).db, id)
+            .await?
+            .map(HigherBody))
+    }
+    /// 文号 — the higher body's document number.
+    async fn document_number(&self) -> Option<&str> {
+        self.0.document_number.as_deref()
+    }
+    /// The date on the higher body's decision (`YYYY-MM-DD`).
+    async fn decided_on(&self) -> Option<String> {
+        self.0.decided_on.map(|d| d.to_string())
+    }
+    /// 送达时间 — when the decision reached the petitioner.
+    async fn delivered_at(&self) -> Option<Instant> {
+        self.0.delivered_at.map(Instant)
+    }
+    async fn delivery_method(&self) -> Option<DeliveryMethod> {
+        self.0.delivery_method
+    }
+}
+
+/// 上级机关 — a body above the county that is not a unit of this deployment.
+pub struct HigherBody(pub crate::records::HigherBodyRecord);
+
+#[Object]
+impl HigherBody {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn level(&self) -> HigherLevel {
+        self.0.level
     }
 }
 
@@ -597,14 +661,25 @@ pub async fn extensions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Ve
         .collect())
 }
 
-pub async fn reply_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<Reply>> {
+/// Every written reply of a case, oldest first (a review may have set earlier ones aside).
+pub async fn replies_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Reply>> {
     Ok(loaders(ctx)
         .replies
         .load_one(case.id)
         .await
         .map_err(loader_error)?
-        .flatten()
-        .map(Reply))
+        .unwrap_or_default()
+        .into_iter()
+        .map(Reply)
+        .collect())
+}
+
+/// The reply that stands: the latest one no review has set aside.
+pub async fn reply_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<Reply>> {
+    Ok(replies_of(ctx, case)
+        .await?
+        .into_iter()
+        .rfind(|r| r.0.quashed_by_review_id.is_none()))
 }
 
 pub async fn evaluation_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option<Evaluation>> {
@@ -771,6 +846,9 @@ pub struct IssueReplyInput {
     pub reasons: String,
     /// 依据
     pub basis: String,
+    /// Handed over as it is signed: delivered now by this method (not IN_APP), and the
+    /// petitioner's 30-day window starts. Otherwise record delivery later (recordDelivery).
+    pub delivered_by: Option<DeliveryMethod>,
     /// Retries with the same key (after a lost answer on a flaky network) return the case as
     /// the first call left it, instead of a refusal; the same key with another request is
     /// CONFLICT.
@@ -809,6 +887,40 @@ pub struct DecideReviewInput {
     pub expected_version: i32,
     pub decision: ReviewDecision,
     pub text: String,
+    /// Required with CHANGE: REPLACE the decision below with this one, or REDO — quash the
+    /// reply and send the case back to the lead unit for a new one (review stage only).
+    pub change: Option<ChangeMode>,
+    /// Required exactly when the review is decided above the county (`Review.aboveCounty`):
+    /// the bureau records that body's decision from its document.
+    pub higher_body: Option<HigherDecisionInput>,
+    /// Retries with the same key (after a lost answer on a flaky network) return the case as
+    /// the first call left it, instead of a refusal; the same key with another request is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
+}
+
+/// A decision by a body above the county, from its document.
+#[derive(InputObject, Debug)]
+pub struct HigherDecisionInput {
+    /// The body, e.g. 邢台市人民政府.
+    pub name: String,
+    pub level: HigherLevel,
+    /// 文号, e.g. 邢政复〔2026〕12号.
+    pub document_number: String,
+    /// The date on the decision, `YYYY-MM-DD` (between the request and today).
+    pub decided_on: String,
+}
+
+#[derive(InputObject, Debug)]
+pub struct RecordDeliveryInput {
+    pub case_id: ID,
+    /// The case's version as you read it; a stale one is CONFLICT.
+    pub expected_version: Option<i32>,
+    /// How it reached the petitioner. A petitioner records IN_APP (by opening it); staff any
+    /// other method.
+    pub method: DeliveryMethod,
+    /// When it reached them (default: now); not before it was issued, not in the future.
+    pub delivered_at: Option<Instant>,
     /// Retries with the same key (after a lost answer on a flaky network) return the case as
     /// the first call left it, instead of a refusal; the same key with another request is
     /// CONFLICT.
@@ -1225,6 +1337,7 @@ impl WorkflowMutation {
             facts: input.facts,
             reasons: input.reasons,
             basis: input.basis,
+            delivered_by: input.delivered_by,
         };
         replay_or(
             ctx,
@@ -1264,7 +1377,7 @@ impl WorkflowMutation {
         replay_or(
             ctx,
             &c,
-            workflow::request_review(&c, id, input.expected_version, &input.reason).await,
+            reviews::request_review(&c, id, input.expected_version, &input.reason).await,
         )
         .await
     }
@@ -1280,8 +1393,52 @@ impl WorkflowMutation {
         replay_or(
             ctx,
             &c,
-            workflow::decide_review(&c, id, input.expected_version, input.decision, &input.text)
-                .await,
+            reviews::decide_review(
+                &c,
+                id,
+                input.expected_version,
+                ReviewDecisionInput {
+                    decision: input.decision,
+                    text: input.text,
+                    change: input.change,
+                    higher: input
+                        .higher_body
+                        .map(|h| -> Result<HigherDecision> {
+                            Ok(HigherDecision {
+                                decided_on: county_calendar::parse_date(
+                                    "higherBody.decidedOn",
+                                    &h.decided_on,
+                                )?,
+                                body_name: h.name,
+                                level: h.level,
+                                document_number: h.document_number,
+                            })
+                        })
+                        .transpose()?,
+                },
+            )
+            .await,
+        )
+        .await
+    }
+
+    /// 送达 — the written decision waiting for delivery (reply, review decision) reached the
+    /// petitioner; their 30-day window runs from then.
+    async fn record_delivery(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordDeliveryInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = keyed_caller(ctx, "recordDelivery", input.idempotency_key.clone(), &input)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let delivery = Delivery {
+            method: input.method,
+            delivered_at: input.delivered_at.map(|i| i.0),
+        };
+        replay_or(
+            ctx,
+            &c,
+            reviews::record_delivery(&c, id, input.expected_version, delivery).await,
         )
         .await
     }
