@@ -311,10 +311,15 @@ impl Viewer {
                     .add(Expr::exists(named))
             }
             (Role::Staff | Role::Leader, Some(unit)) => {
+                // A matter sent up to a higher body leaves every staff scope of the county
+                // (domain §9); the bureau keeps only the referral record.
+                let kept = col("sent_up_at").is_null();
                 let Some(county_id) = unit.county_id else {
-                    return self.related_rows_scope(unit);
+                    return Condition::all()
+                        .add(self.related_rows_scope(unit))
+                        .add(kept);
                 };
-                if unit.petition_bureau {
+                let scope = if unit.petition_bureau {
                     Condition::all().add(col("county_id").eq(county_id))
                 } else if unit.is_county_unit() {
                     Condition::all()
@@ -331,7 +336,8 @@ impl Viewer {
                     )
                 } else {
                     self.related_rows_scope(unit)
-                }
+                };
+                Condition::all().add(scope).add(kept)
             }
             // ADMIN (and any account without a unit that is not a petitioner): nothing.
             _ => Condition::all().add(Expr::val(1).eq(0)),
@@ -501,6 +507,9 @@ impl Viewer {
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
             // Whoever handed the decision over records it: the lead unit, the bureau, the
             // reviewing body for its own decision; the petitioner by opening it in the app.
+            // The result goes back up from whoever holds it; only the bureau sends a matter up.
+            Action::ReportToHigherBody => lead || bureau,
+            Action::SendUpward => bureau,
             Action::RecordDelivery => {
                 self.is_petitioner()
                     || lead
@@ -825,6 +834,8 @@ pub struct Capabilities {
     pub request_review: bool,
     pub decide_review: bool,
     pub record_delivery: bool,
+    pub report_to_higher_body: bool,
+    pub send_upward: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,
@@ -936,6 +947,9 @@ mod tests {
             matter_id: Some(1),
             acceptance_cited_case_id: None,
             awaiting_delivery: false,
+            higher_report_due_at: None,
+            higher_reported_at: None,
+            sent_up_at: None,
         }
     }
 

@@ -88,6 +88,8 @@ pub struct NewCase {
     pub person_count: Option<i32>,
     pub accused_unit_id: Option<i64>,
     pub lead_unit_id: Option<i64>,
+    /// 上级转交办: the higher body that handed the case down (channel HIGHER_REFERRAL).
+    pub from_higher: Option<crate::higher::HigherIntake>,
 }
 
 /// The calendar of a county: weekends plus its configured exceptions.
@@ -196,6 +198,22 @@ pub fn is_group_visit(channel: Channel, person_count: i32) -> bool {
 /// Checks that do not need the database. Returns the normalised petitioners and person count.
 fn validate_new_case(input: &NewCase, now: DateTime<Utc>) -> Result<(Vec<PetitionerEntry>, i32)> {
     validate::text("title", &input.title, 1, TITLE_MAX)?;
+    match (&input.from_higher, input.channel) {
+        (Some(intake), Channel::HigherReferral) => crate::higher::validate_intake(intake, now)?,
+        (Some(_), _) => {
+            return Err(bad_input(
+                "channel",
+                "a case from a higher body arrives by HIGHER_REFERRAL",
+            ));
+        }
+        (None, Channel::HigherReferral) => {
+            return Err(bad_input(
+                "fromHigherBody",
+                "name the higher body, its reference number and whether it transferred or assigned the case",
+            ));
+        }
+        (None, _) => {}
+    }
     validate::text("content", &input.content, 1, CONTENT_MAX)?;
     let petitioners = validate_petitioners(&input.petitioners, input.channel)?;
     let listed = petitioners.len() as i32;
@@ -557,6 +575,9 @@ async fn register_in_tx(
         matter_id: Set(Some(matters::start(&tx, county_id, now).await?)),
         acceptance_cited_case_id: Set(None),
         awaiting_delivery: Set(false),
+        higher_report_due_at: Set(None),
+        higher_reported_at: Set(None),
+        sent_up_at: Set(None),
         submitted_by_user_id: Set(viewer.is_petitioner().then_some(viewer.user_id)),
         accept_by: Set(Some(accept_by)),
         handle_by: Set(None),
@@ -623,6 +644,28 @@ async fn register_in_tx(
             .collect(),
     };
     matters::propose(&tx, viewer, &created, &identity, now).await?;
+    let intake = match &input.from_higher {
+        Some(intake) => {
+            let (row, body) =
+                crate::higher::record_intake(&tx, &created, intake, &calendar, viewer.user_id, now)
+                    .await?;
+            if row.report_due_at.is_some() {
+                case::Entity::update_many()
+                    .col_expr(
+                        case::Column::HigherReportDueAt,
+                        sea_orm::sea_query::Expr::value(row.report_due_at),
+                    )
+                    .filter(case::Column::Id.eq(created.id))
+                    .exec(&tx)
+                    .await?;
+            }
+            Some(
+                serde_json::json!({"higherBody": body.name, "level": body.level.as_str(),
+                "referenceNumber": row.reference_number, "mode": intake.mode.as_str(), "reportDueAt": row.report_due_at}),
+            )
+        }
+        None => None,
+    };
 
     let actor = Actor {
         user_id: Some(viewer.user_id),
@@ -637,6 +680,7 @@ async fn register_in_tx(
         "townshipId": created.township_id,
         "personCount": created.person_count,
         "acceptBy": accept_by,
+        "fromHigherBody": intake,
     });
     let entry = audit::append(
         &tx,
@@ -1074,6 +1118,21 @@ fn filter_condition(
             }
             cond = cond.add(Expr::exists(q.to_owned()));
         }
+        Some(DeadlineKind::HigherReport) => {
+            // Reports back owed to a higher body; `overdue`/`warning` apply to their deadline.
+            let due = || c("higher_report_due_at");
+            cond = cond
+                .add(due().is_not_null())
+                .add(c("higher_reported_at").is_null());
+            match (filter.overdue, filter.warning) {
+                (Some(true), _) => cond = cond.add(deadlines::overdue_sql(due(), now)),
+                (Some(false), _) => {
+                    cond = cond.add(deadlines::overdue_sql(due(), now).not());
+                }
+                (_, Some(true)) => cond = cond.add(deadlines::warning_sql(due(), now)),
+                _ => {}
+            }
+        }
         Some(kind) => {
             cond = cond.add(
                 c("status").is_in(
@@ -1087,7 +1146,10 @@ fn filter_condition(
         None => {}
     }
     // For supervision orders, `overdue`/`warning` were applied to the orders' own deadlines.
-    let case_deadline = filter.deadline != Some(DeadlineKind::Supervision);
+    let case_deadline = !matches!(
+        filter.deadline,
+        Some(DeadlineKind::Supervision | DeadlineKind::HigherReport)
+    );
     if let Some(overdue) = filter.overdue.filter(|_| case_deadline) {
         let is_overdue = deadlines::overdue_sql(c("due_at"), now);
         cond = cond.add(if overdue {
@@ -1389,6 +1451,9 @@ mod tests {
             matter_id: Some(26),
             acceptance_cited_case_id: Some(27),
             awaiting_delivery: true,
+            higher_report_due_at: None,
+            higher_reported_at: None,
+            sent_up_at: None,
         };
         case::Entity::insert(written.clone().into_active_model())
             .exec(&db)

@@ -247,6 +247,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             person_count: Some(count),
             accused_unit_id: None,
             lead_unit_id: lead,
+            from_higher: None,
         };
         registered.push(
             cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?,
@@ -265,6 +266,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         person_count: None,
         accused_unit_id: Some(dongguan.id),
         lead_unit_id: Some(units[6].id),
+        from_higher: None,
     };
     cases::register(
         db,
@@ -339,6 +341,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             person_count,
             accused_unit_id: None,
             lead_unit_id: None,
+            from_higher: None,
         };
         cases::register(
             db,

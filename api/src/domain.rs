@@ -94,6 +94,8 @@ pub enum Action {
     LinkRepeat,
     UndoRepeat,
     RecordDelivery,
+    ReportToHigherBody,
+    SendUpward,
 }
 
 impl Action {
@@ -121,6 +123,8 @@ impl Action {
             Action::LinkRepeat => "linkRepeat",
             Action::UndoRepeat => "undoRepeat",
             Action::RecordDelivery => "recordDelivery",
+            Action::ReportToHigherBody => "reportToHigherBody",
+            Action::SendUpward => "sendUpward",
         }
     }
 }
@@ -136,8 +140,10 @@ pub enum DeadlineKind {
     ReviewDecision,
     /// 督办期限 — an unanswered supervision order.
     Supervision,
+    /// 上级交办办结报告期限 — the report back a higher body's assignment owes.
+    HigherReport,
 }
-stored_enum!(DeadlineKind { Acceptance => "ACCEPTANCE", Handling => "HANDLING", ReviewDecision => "REVIEW_DECISION", Supervision => "SUPERVISION" });
+stored_enum!(DeadlineKind { Acceptance => "ACCEPTANCE", Handling => "HANDLING", ReviewDecision => "REVIEW_DECISION", Supervision => "SUPERVISION", HigherReport => "HIGHER_REPORT" });
 
 impl DeadlineKind {
     /// The case states in which this deadline is the pending one (none for supervision).
@@ -146,7 +152,7 @@ impl DeadlineKind {
             DeadlineKind::Acceptance => &[CaseStatus::Registered],
             DeadlineKind::Handling => &[CaseStatus::InProgress, CaseStatus::Reported],
             DeadlineKind::ReviewDecision => &[CaseStatus::UnderReview, CaseStatus::UnderReReview],
-            DeadlineKind::Supervision => &[],
+            DeadlineKind::Supervision | DeadlineKind::HigherReport => &[],
         }
     }
 

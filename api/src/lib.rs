@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod graphql;
+pub mod higher;
 pub mod http;
 pub mod identity;
 pub mod live;

@@ -17,7 +17,7 @@ use sea_orm::{
 use std::collections::HashMap;
 use xinfang_entity::{
     case, case_event, case_petitioner, case_unit, completion_report, evaluation, extension,
-    referral, reply, review, supervision, user,
+    higher_referral, referral, reply, review, supervision, user,
 };
 
 /// A timeline entry with what it is shown with: its unit's name and who acted.
@@ -361,6 +361,7 @@ pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;
 pub type HigherBodyRecord = xinfang_entity::higher_body::Model;
+pub type HigherReferralRecord = xinfang_entity::higher_referral::Model;
 
 /// A higher body by id (bodies above the county are named on records a viewer already sees).
 pub async fn higher_body(db: &impl ConnectionTrait, id: i64) -> Result<Option<HigherBodyRecord>> {
@@ -413,6 +414,11 @@ lists_by_case!(
     /// stands (if any).
     replies_by_case,
     reply
+);
+lists_by_case!(
+    /// Links of cases to higher bodies (from above, upward), oldest first.
+    higher_referrals_by_case,
+    higher_referral
 );
 lists_by_case!(
     /// Supervision orders of cases, oldest first.

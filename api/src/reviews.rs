@@ -289,7 +289,7 @@ pub struct ReviewDecisionInput {
 }
 
 /// The named higher body, created on first mention.
-async fn higher_body_named(
+pub(crate) async fn higher_body_named(
     db: &impl ConnectionTrait,
     name: &str,
     level: HigherLevel,

@@ -16,6 +16,8 @@
 //!   review changed (CHANGE) never counts as satisfied. With the setting
 //!   `unrated_counts_as_satisfied`, replied cases left unrated after their review window count
 //!   in both.
+//! - 上级交办办结率 = reports back to a higher body made by their deadline ÷ (made by it +
+//!   made after it + owed with the deadline passed), over cases a higher body assigned.
 //! - 事项 `matters`: distinct matters among the cases counted (a matter with cases in several
 //!   groups counts once in the total).
 //! - 重复信访率 = repeats ÷ cases.
@@ -66,6 +68,10 @@ pub struct Figures {
     pub first_closed_without_review: i64,
     /// Cases whose decision a review or re-review changed (CHANGE).
     pub changed_on_review: i64,
+    /// 上级交办: reports back made by their deadline, after it, and owed past it.
+    pub higher_reported_on_time: i64,
+    pub higher_reported_late: i64,
+    pub higher_unreported_overdue: i64,
     unrated_counts_as_satisfied: bool,
 }
 
@@ -109,6 +115,9 @@ impl Figures {
         self.first_closed += other.first_closed;
         self.first_closed_without_review += other.first_closed_without_review;
         self.changed_on_review += other.changed_on_review;
+        self.higher_reported_on_time += other.higher_reported_on_time;
+        self.higher_reported_late += other.higher_reported_late;
+        self.higher_unreported_overdue += other.higher_unreported_overdue;
     }
 
     pub fn timely_acceptance_rate(&self) -> Option<f64> {
@@ -135,6 +144,15 @@ impl Figures {
     }
     pub fn repeat_rate(&self) -> Option<f64> {
         ratio(self.repeats, self.cases)
+    }
+    /// 上级交办办结率: reports back made on time ÷ those due (made, or owed past the deadline).
+    pub fn higher_assignment_report_rate(&self) -> Option<f64> {
+        ratio(
+            self.higher_reported_on_time,
+            self.higher_reported_on_time
+                + self.higher_reported_late
+                + self.higher_unreported_overdue,
+        )
     }
     pub fn first_time_resolution_rate(&self) -> Option<f64> {
         ratio(self.first_closed_without_review, self.first_closed)
@@ -242,6 +260,30 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
             ),
         ),
         ("changed_on_review", count_if(changed.clone())),
+        (
+            "higher_reported_on_time",
+            count_if(
+                c("higher_reported_at")
+                    .is_not_null()
+                    .and(c("higher_reported_at").lte(c("higher_report_due_at"))),
+            ),
+        ),
+        (
+            "higher_reported_late",
+            count_if(
+                c("higher_reported_at")
+                    .is_not_null()
+                    .and(c("higher_reported_at").gt(c("higher_report_due_at"))),
+            ),
+        ),
+        (
+            "higher_unreported_overdue",
+            count_if(
+                c("higher_reported_at")
+                    .is_null()
+                    .and(c("higher_report_due_at").lt(now)),
+            ),
+        ),
         ("rated", count_if(ev("case_id").is_not_null())),
         (
             "unrated_lapsed",
@@ -530,6 +572,9 @@ fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result
         first_closed: get("first_closed")?,
         first_closed_without_review: get("first_closed_without_review")?,
         changed_on_review: get("changed_on_review")?,
+        higher_reported_on_time: get("higher_reported_on_time")?,
+        higher_reported_late: get("higher_reported_late")?,
+        higher_unreported_overdue: get("higher_unreported_overdue")?,
         unrated_counts_as_satisfied,
     })
 }
@@ -595,6 +640,23 @@ pub async fn oversight(
         let unit: i64 = row.try_get("", "unit_id")?;
         let n: i64 = row.try_get("", "n")?;
         *totals.entry((unit, DeadlineKind::Supervision)).or_default() += n;
+    }
+    // Reports back owed to a higher body that assigned the case (上级交办).
+    let reports_q = Query::select()
+        .expr_as(c("lead_unit_id"), Alias::new("unit_id"))
+        .expr_as(count, Alias::new("n"))
+        .from(Alias::new(CASES))
+        .cond_where(viewer.case_scope())
+        .and_where(c("higher_reported_at").is_null())
+        .and_where(window(c("higher_report_due_at")))
+        .add_group_by([c("lead_unit_id")])
+        .to_owned();
+    for row in db.query_all(&reports_q).await? {
+        let unit: i64 = row.try_get("", "unit_id")?;
+        let n: i64 = row.try_get("", "n")?;
+        *totals
+            .entry((unit, DeadlineKind::HigherReport))
+            .or_default() += n;
     }
     Ok(totals
         .into_iter()

@@ -70,6 +70,9 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         // The written decision waiting for delivery: a reply, a review decision (also one
         // that sent the case back for a new reply), a re-review decision.
         Action::RecordDelivery => matches!(status, Replied | Reviewed | Finalized | InProgress),
+        // The result of an assignment from above: once acceptance ended it, or a reply exists.
+        Action::ReportToHigherBody => !matches!(status, Registered | InProgress | Reported),
+        Action::SendUpward => status.is_open(),
         Action::Reclassify => status.is_open(),
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
@@ -122,6 +125,10 @@ pub fn capabilities_given(
             && window_open,
         decide_review: can(Action::DecideReview),
         record_delivery: can(Action::RecordDelivery) && case.awaiting_delivery,
+        report_to_higher_body: can(Action::ReportToHigherBody)
+            && case.higher_report_due_at.is_some()
+            && case.higher_reported_at.is_none(),
+        send_upward: can(Action::SendUpward) && case.sent_up_at.is_none(),
         close: can(Action::Close)
             && !case.awaiting_delivery
             && (!window_open || (status == CaseStatus::Replied && satisfied)),
@@ -1158,6 +1165,9 @@ mod tests {
             matter_id: None,
             acceptance_cited_case_id: None,
             awaiting_delivery: false,
+            higher_report_due_at: None,
+            higher_reported_at: None,
+            sent_up_at: None,
         }
     }
 

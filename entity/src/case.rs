@@ -64,6 +64,12 @@ pub struct Model {
     /// A written decision (the reply, a review decision) is issued and not yet delivered
     /// (送达); the petitioner's windows start at delivery.
     pub awaiting_delivery: bool,
+    /// An assignment from a higher body (上级交办) owes a report back by then.
+    pub higher_report_due_at: Option<DateTimeUtc>,
+    /// When the report back to the higher body was made.
+    pub higher_reported_at: Option<DateTimeUtc>,
+    /// Sent up to a higher body: the county no longer sees the content.
+    pub sent_up_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -127,6 +133,9 @@ impl Model {
             matter_id: row.try_get_by_index(at())?,
             acceptance_cited_case_id: row.try_get_by_index(at())?,
             awaiting_delivery: row.try_get_by_index(at())?,
+            higher_report_due_at: row.try_get_by_index(at())?,
+            higher_reported_at: row.try_get_by_index(at())?,
+            sent_up_at: row.try_get_by_index(at())?,
         })
     }
 }

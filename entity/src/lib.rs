@@ -18,6 +18,7 @@ pub mod deadline_notice;
 pub mod evaluation;
 pub mod extension;
 pub mod higher_body;
+pub mod higher_referral;
 pub mod idempotency_key;
 pub mod kinds;
 pub mod matter;

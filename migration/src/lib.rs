@@ -16,6 +16,7 @@ mod m20261201_000010_matters;
 mod m20261201_000011_referral_clocks;
 mod m20261201_000012_county_codes;
 mod m20261201_000013_review_chain;
+mod m20261201_000014_higher_referrals;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_referral_clocks::Migration),
             Box::new(m20261201_000012_county_codes::Migration),
             Box::new(m20261201_000013_review_chain::Migration),
+            Box::new(m20261201_000014_higher_referrals::Migration),
         ]
     }
 }

@@ -55,6 +55,9 @@ enum Setup {
     Reported,
     /// Replied, the reply not yet delivered.
     RepliedUndelivered,
+    /// Registered as assigned by the city's bureau (上级交办), accepted and replied: a report
+    /// back is owed.
+    FromAboveReplied,
     Replied,
     RepliedSatisfied,
     UnderReview,
@@ -83,6 +86,8 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("decideCompletionReport",Setup::Reported,         [F,  F,    Y,   Y,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("evaluateCase",          Setup::Replied,          [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    Y,    N]),
     ("requestReview",         Setup::Replied,          [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    Y,    N]),
+    ("sendUpward",            Setup::Registered,       [F,  F,    Y,   Y,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("reportToHigherBody",    Setup::FromAboveReplied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("recordDelivery",        Setup::RepliedUndelivered,[F, F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    Y,    N]),
     ("closeCase",             Setup::RepliedSatisfied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("decideReview",          Setup::UnderReview,      [Y,  Y,    F,   F,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
@@ -135,6 +140,10 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
         input["category"] = json!("ACCUSATION");
         input["subject"] = json!("OFFICIAL_CONDUCT");
         input["accusedUnitId"] = json!(gid("OrgUnit", c.t1));
+    }
+    if setup == Setup::FromAboveReplied {
+        input["channel"] = json!("HIGHER_REFERRAL");
+        input["fromHigherBody"] = json!({"name": "邢台市信访局", "level": "CITY", "referenceNumber": "邢信交〔2026〕1号", "mode": "ASSIGN"});
     }
     let (case, _) = fixtures::register(app, c.token("c_staff"), input).await;
     let mut made = Made {
@@ -244,6 +253,7 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
             made.report = filed["report"]["id"].as_str().map(str::to_string);
         }
         Setup::RepliedUndelivered
+        | Setup::FromAboveReplied
         | Setup::Replied
         | Setup::RepliedSatisfied
         | Setup::UnderReview => {
@@ -338,6 +348,12 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
             json!({"caseId": case, "satisfaction": "SATISFIED", "onBehalf": on_behalf})
         }
         "requestReview" => json!({"caseId": case, "reason": "对处理意见不服"}),
+        "sendUpward" => {
+            json!({"caseId": case, "expectedVersion": v, "higherBody": {"name": "邢台市信访局", "level": "CITY"}, "reason": "属市级职权事项"})
+        }
+        "reportToHigherBody" => {
+            json!({"caseId": case, "expectedVersion": v, "text": "已按交办要求办结"})
+        }
         // A petitioner records delivery by opening the reply in the app.
         "recordDelivery" if on_behalf => json!({"caseId": case, "method": "POST"}),
         "recordDelivery" => json!({"caseId": case, "method": "IN_APP"}),
@@ -431,6 +447,24 @@ async fn every_mutation_answers_every_relation_as_the_action_table_says() {
             let body = mutate(&app, w.token(viewer), name, i, "__typename").await;
             if !body["errors"].is_null() {
                 failures.push(format!("{name} by {viewer} must succeed: {body}"));
+                continue;
+            }
+            if name == &"sendUpward" {
+                // Sent up, the case leaves the county's sight; the record of it stays.
+                let gone = app
+                    .gql(
+                        Some(w.county.token("bureau_staff")),
+                        "query($id: ID!) { case(id: $id) { id } sentUpward { id } }",
+                        json!({"id": made.case}),
+                    )
+                    .await;
+                if code(&gone) != Some("NOT_FOUND")
+                    || gone["data"]["sentUpward"]
+                        .as_array()
+                        .is_none_or(|a| a.is_empty())
+                {
+                    failures.push(format!("{name} by {viewer}: the case is still in sight or the record is missing: {gone}"));
+                }
                 continue;
             }
             let after = footprint(&app, &w, &made.case).await;

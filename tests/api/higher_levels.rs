@@ -192,12 +192,28 @@ async fn view(app: &TestApp, token: &str, id: &str) -> Value {
     body["data"]["case"].clone()
 }
 
+/// Tries a case action as `token`, with the version that viewer reads (1 when it sees
+/// nothing, so a refusal is about sight, not the version); the whole answer.
 async fn act(app: &TestApp, token: &str, name: &str, mut input: Value, id: &str) -> Value {
     input["caseId"] = json!(id);
     if !matches!(name, "requestReview" | "recordDelivery") {
-        input["expectedVersion"] = json!(view(app, token, id).await["version"]);
+        let read = app
+            .gql(
+                Some(token),
+                "query($id: ID!) { case(id: $id) { version } }",
+                json!({"id": id}),
+            )
+            .await;
+        input["expectedVersion"] = read["data"]["case"]["version"]
+            .as_i64()
+            .map_or(json!(1), |v| json!(v));
     }
-    fixtures::mutate(app, token, name, input, "case { status }").await
+    let selection = if name == "sendUpward" {
+        "sent { id }"
+    } else {
+        "case { status }"
+    };
+    fixtures::mutate(app, token, name, input, selection).await
 }
 
 async fn done(app: &TestApp, token: &str, name: &str, input: Value, id: &str) {
@@ -549,9 +565,9 @@ async fn only_appeals_are_reviewed() {
 }
 
 /// Domain §4 and §9 in a deployment that holds the city: the same appeal runs inside the
-/// system — 复查 by the county (CHANGE → REPLACE: the county's decision stands in place of
-/// the township's reply), 复核 by the city unit's own staff, no document to record — and the
-/// neighbouring county never sees it.
+/// system — 复查 by the county, which first sends the reply back (CHANGE → REDO, 重新办理) and
+/// then replaces the new one with its own decision (CHANGE → REPLACE); 复核 by the city unit's
+/// own staff, no document to record — and the neighbouring county never sees it.
 #[tokio::test]
 async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
     let app = spawn_app().await;
@@ -601,6 +617,39 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
         &id,
     )
     .await;
+    done(
+        &app,
+        &county_leader,
+        "decideReview",
+        json!({"decision": "CHANGE", "change": "REDO", "text": "事实不清，撤销并责令重新办理。"}),
+        &id,
+    )
+    .await;
+    assert_eq!(view(&app, &t_staff, &id).await["status"], "IN_PROGRESS");
+    done(
+        &app,
+        &county_leader,
+        "recordDelivery",
+        json!({"method": "POST"}),
+        &id,
+    )
+    .await;
+    done(
+        &app,
+        &t_leader,
+        "issueReply",
+        reply_input(Some("IN_PERSON")),
+        &id,
+    )
+    .await;
+    done(
+        &app,
+        &t_staff,
+        "requestReview",
+        json!({"reason": "仍不服"}),
+        &id,
+    )
+    .await;
     done(&app, &county_leader, "decideReview", json!({"decision": "CHANGE", "change": "REPLACE", "text": "变更原处理意见：补足差额部分。"}), &id).await;
     let c = view(&app, &county_leader, &id).await;
     assert_eq!(c["status"], "REVIEWED");
@@ -609,8 +658,11 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
         Value::Null,
         "the county's decision replaced the reply"
     );
-    assert_eq!(c["replies"], json!([{"quashed": true}]));
-    assert_eq!(c["reviews"][0]["change"], "REPLACE");
+    assert_eq!(c["replies"], json!([{"quashed": true}, {"quashed": true}]));
+    assert_eq!(
+        (&c["reviews"][0]["change"], &c["reviews"][1]["change"]),
+        (&json!("REDO"), &json!("REPLACE"))
+    );
     done(
         &app,
         &county_leader,
@@ -639,8 +691,8 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
     .await;
     let c = view(&app, &city_staff, &id).await;
     assert_eq!(c["status"], "UNDER_RE_REVIEW");
-    assert_eq!(c["reviews"][1]["reviewingUnit"]["name"], "邢台市");
-    assert_eq!(c["reviews"][1]["aboveCounty"], false);
+    assert_eq!(c["reviews"][2]["reviewingUnit"]["name"], "邢台市");
+    assert_eq!(c["reviews"][2]["aboveCounty"], false);
     assert_eq!(c["viewerCan"]["decideReview"], true);
     let paper = act(&app, &city_staff, "decideReview", json!({"decision": "UPHOLD", "text": "维持",
         "higherBody": {"name": "邢台市人民政府", "level": "CITY", "documentNumber": "x", "decidedOn": "2026-01-01"}}), &id).await;
@@ -680,4 +732,334 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
         .await;
     assert_eq!(elsewhere["data"]["case"], Value::Null, "{elsewhere}");
     assert_eq!(elsewhere["data"]["cases"]["totalCount"], 0, "{elsewhere}");
+}
+
+const FROM_ABOVE: &str = "query($id: ID!) { case(id: $id) { version
+    fromHigherBody { body { name level } referenceNumber mode reportDueAt reportedAt report overdue }
+    viewerCan { reportToHigherBody } } }";
+
+/// Domain §9 上级转交办: a case from a higher body keeps the body, its reference number and
+/// whether it was transferred or assigned; an assignment owes a report back by its deadline,
+/// shows up overdue on the oversight lists when late, and counts in 上级交办办结率.
+#[tokio::test]
+async fn a_case_assigned_from_above_owes_a_report_back_tracked_to_its_deadline() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    let dept_a = crate::support::gid("OrgUnit", county.dept_a);
+    let register = async |token: &str, extra: Value| {
+        let mut input =
+            fixtures::case_input(json!({"leadUnitId": dept_a, "channel": "HIGHER_REFERRAL"}));
+        for (k, v) in extra.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        app.gql(Some(token), fixtures::REGISTER, json!({"input": input}))
+            .await
+    };
+    let bureau = county.token("bureau_staff").to_string();
+    let city = |mode: &str, due: Option<chrono::DateTime<chrono::Utc>>| json!({"name": "邢台市信访局", "level": "CITY", "referenceNumber": format!("邢信交〔2026〕{mode}"), "mode": mode, "reportDueAt": due});
+    let in_days = |n: i64| app.state.clock.now() + chrono::TimeDelta::days(n);
+    // Bad intakes are refused before anything is written.
+    let unnamed = register(&bureau, json!({})).await;
+    assert_eq!(field(&unnamed), Some("fromHigherBody"), "{unnamed}");
+    let wrong_channel = register(
+        &bureau,
+        json!({"channel": "VISIT", "fromHigherBody": city("ASSIGN", None)}),
+    )
+    .await;
+    assert_eq!(field(&wrong_channel), Some("channel"), "{wrong_channel}");
+    let transfer_with_deadline = register(
+        &bureau,
+        json!({"fromHigherBody": city("TRANSFER", Some(in_days(10)))}),
+    )
+    .await;
+    assert_eq!(
+        field(&transfer_with_deadline),
+        Some("fromHigherBody.reportDueAt")
+    );
+    let past = register(
+        &bureau,
+        json!({"fromHigherBody": city("ASSIGN", Some(in_days(-1)))}),
+    )
+    .await;
+    assert_eq!(field(&past), Some("fromHigherBody.reportDueAt"));
+    let none = app
+        .gql(
+            Some(&bureau),
+            "{ cases(first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        none["data"]["cases"]["totalCount"], 0,
+        "refusals wrote nothing"
+    );
+
+    let id_of = |body: Value| {
+        body["data"]["registerCase"]["case"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string()
+    };
+    let reported = id_of(
+        register(
+            &bureau,
+            json!({"fromHigherBody": city("ASSIGN", Some(in_days(20)))}),
+        )
+        .await,
+    );
+    let late = id_of(
+        register(
+            &bureau,
+            json!({"title": "另一件交办", "fromHigherBody": city("ASSIGN", Some(in_days(5)))}),
+        )
+        .await,
+    );
+    let transferred = id_of(
+        register(
+            &bureau,
+            json!({"title": "转送件", "fromHigherBody": city("TRANSFER", None)}),
+        )
+        .await,
+    );
+    let c = app
+        .gql(
+            Some(county.token("a_staff")),
+            FROM_ABOVE,
+            json!({"id": reported}),
+        )
+        .await;
+    let from = &c["data"]["case"]["fromHigherBody"];
+    assert_eq!(
+        from["body"],
+        json!({"name": "邢台市信访局", "level": "CITY"})
+    );
+    assert_eq!(from["referenceNumber"], "邢信交〔2026〕ASSIGN");
+    assert_eq!(
+        (&from["mode"], &from["reportedAt"], &from["overdue"]),
+        (&json!("ASSIGN"), &Value::Null, &json!(false))
+    );
+    assert_eq!(
+        c["data"]["case"]["viewerCan"]["reportToHigherBody"], false,
+        "nothing to report before a result"
+    );
+
+    // The lead unit accepts and replies, then reports back; only once, only where owed.
+    let (a, a_leader) = (
+        county.token("a_staff").to_string(),
+        county.token("a_leader").to_string(),
+    );
+    for id in [&reported, &transferred] {
+        done(
+            &app,
+            &a,
+            "decideAcceptance",
+            json!({"decision": "ACCEPT"}),
+            id,
+        )
+        .await;
+        done(
+            &app,
+            &a_leader,
+            "issueReply",
+            reply_input(Some("IN_PERSON")),
+            id,
+        )
+        .await;
+    }
+    let early = act(&app, &a, "reportToHigherBody", json!({"text": "x"}), &late).await;
+    assert_eq!(code(&early), Some("INVALID_TRANSITION"), "{early}");
+    let outsider = act(
+        &app,
+        county.token("t2_staff"),
+        "reportToHigherBody",
+        json!({"text": "x"}),
+        &reported,
+    )
+    .await;
+    assert_eq!(code(&outsider), Some("NOT_FOUND"), "{outsider}");
+    let not_owed = act(
+        &app,
+        &a,
+        "reportToHigherBody",
+        json!({"text": "x"}),
+        &transferred,
+    )
+    .await;
+    assert_eq!(
+        code(&not_owed),
+        Some("INVALID_TRANSITION"),
+        "a transfer owes no report: {not_owed}"
+    );
+    done(
+        &app,
+        &a,
+        "reportToHigherBody",
+        json!({"text": "已按交办要求调查处理并答复信访人。"}),
+        &reported,
+    )
+    .await;
+    let twice = act(
+        &app,
+        &a,
+        "reportToHigherBody",
+        json!({"text": "again"}),
+        &reported,
+    )
+    .await;
+    assert_eq!(code(&twice), Some("CONFLICT"), "{twice}");
+    let c = app.gql(Some(&a), FROM_ABOVE, json!({"id": reported})).await;
+    assert!(c["data"]["case"]["fromHigherBody"]["reportedAt"].is_string());
+    assert_eq!(
+        c["data"]["case"]["fromHigherBody"]["report"],
+        "已按交办要求调查处理并答复信访人。"
+    );
+
+    // Six days on, the other assignment's report is overdue: on the case, in the oversight
+    // lists and the deadline filter, and in 上级交办办结率 (1 made on time of 2 due).
+    app.advance_days(6);
+    county.renew(&app).await;
+    let bureau = county.token("bureau_staff");
+    let c = app.gql(Some(bureau), FROM_ABOVE, json!({"id": late})).await;
+    assert_eq!(c["data"]["case"]["fromHigherBody"]["overdue"], true);
+    let lists = app
+        .gql(Some(bureau), "{ oversight(level: OVERDUE) { unit { name } deadline count }
+            cases(filter: {deadline: HIGHER_REPORT, overdue: true}) { nodes { id } }
+            statistics(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total {
+              higherAssignmentReportRate higherReportedOnTime higherReportedLate higherUnreportedOverdue } } }", json!({}))
+        .await;
+    let data = &lists["data"];
+    let owed: Vec<&Value> = data["oversight"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{lists}"))
+        .iter()
+        .filter(|r| r["deadline"] == "HIGHER_REPORT")
+        .collect();
+    assert_eq!(
+        owed,
+        vec![&json!({"unit": {"name": "县住建局"}, "deadline": "HIGHER_REPORT", "count": 1})]
+    );
+    assert_eq!(data["cases"]["nodes"], json!([{"id": late}]));
+    assert_eq!(
+        data["statistics"]["total"],
+        json!({"higherAssignmentReportRate": 0.5, "higherReportedOnTime": 1, "higherReportedLate": 0, "higherUnreportedOverdue": 1})
+    );
+}
+
+/// Domain §9 sending upward: the bureau sends an accusation against the county's own
+/// leadership up to the city's discipline body. The county keeps the referral record —
+/// number, title, receiver, reason — and loses sight of the content on every path.
+#[tokio::test]
+async fn a_matter_sent_upward_leaves_the_county_with_the_record_only() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, number) = fixtures::register(
+        &app,
+        bureau,
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映县领导违规插手工程",
+            "accusedUnitId": crate::support::gid("OrgUnit", county.county),
+            "leadUnitId": crate::support::gid("OrgUnit", county.discipline)}),
+    )
+    .await;
+    let disc = county.token("disc_staff");
+    let seen = app
+        .gql(
+            Some(disc),
+            "query($id: ID!) { case(id: $id) { viewerCan { sendUpward } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        seen["data"]["case"]["viewerCan"]["sendUpward"], false,
+        "only the bureau sends up: {seen}"
+    );
+    let refused = act(
+        &app,
+        disc,
+        "sendUpward",
+        json!({"higherBody": {"name": "邢台市纪委监委", "level": "CITY"}, "reason": "x"}),
+        &id,
+    )
+    .await;
+    assert_eq!(code(&refused), Some("FORBIDDEN"), "{refused}");
+    let no_reason = act(
+        &app,
+        bureau,
+        "sendUpward",
+        json!({"higherBody": {"name": "邢台市纪委监委", "level": "CITY"}, "reason": ""}),
+        &id,
+    )
+    .await;
+    assert_eq!(field(&no_reason), Some("reason"), "{no_reason}");
+    let mut input = json!({"caseId": id, "higherBody": {"name": "邢台市纪委监委", "level": "CITY"},
+        "reason": "反映县委主要负责人问题，按干部管理权限报送市纪委监委"});
+    input["expectedVersion"] = view(&app, bureau, &id).await["version"].clone();
+    let sent = fixtures::mutate(
+        &app,
+        bureau,
+        "sendUpward",
+        input,
+        "sent { caseNumber title bodyName level reason status }",
+    )
+    .await;
+    assert_eq!(
+        sent["data"]["sendUpward"]["sent"],
+        json!({"caseNumber": number, "title": "反映县领导违规插手工程", "bodyName": "邢台市纪委监委", "level": "CITY",
+            "reason": "反映县委主要负责人问题，按干部管理权限报送市纪委监委", "status": "REGISTERED"}),
+        "{sent}"
+    );
+    // Gone from every staff path of the county: by id, by number, in lists and counts.
+    for token in [bureau, disc, county.token("county_staff")] {
+        let body = app
+            .gql(Some(token), "query($id: ID!, $n: String!) { case(id: $id) { id } caseByNumber(number: $n) { id }
+                cases(first: 10) { totalCount } statistics(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases } } }",
+                json!({"id": id, "n": number}))
+            .await;
+        assert_eq!(
+            (&body["data"]["cases"], &body["data"]["statistics"]),
+            (&json!({"totalCount": 0}), &json!({"total": {"cases": 0}})),
+            "{body}"
+        );
+        let not_found: Vec<(&Value, &Value)> = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|e| (&e["path"][0], &e["extensions"]["code"]))
+            .collect();
+        assert_eq!(
+            not_found.len(),
+            2,
+            "by id and by number, both not found: {body}"
+        );
+        assert!(not_found.iter().all(|(_, c)| *c == "NOT_FOUND"), "{body}");
+    }
+    // The bureau keeps the record; nobody else has one.
+    let record = app
+        .gql(
+            Some(bureau),
+            "{ sentUpward { caseNumber bodyName } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        record["data"]["sentUpward"],
+        json!([{"caseNumber": number, "bodyName": "邢台市纪委监委"}])
+    );
+    let other = app
+        .gql(
+            Some(county.token("a_staff")),
+            "{ sentUpward { caseNumber } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(other["data"]["sentUpward"], json!([]));
+    let again = act(
+        &app,
+        bureau,
+        "sendUpward",
+        json!({"higherBody": {"name": "邢台市纪委监委", "level": "CITY"}, "reason": "再次"}),
+        &id,
+    )
+    .await;
+    assert_eq!(code(&again), Some("NOT_FOUND"), "{again}");
 }

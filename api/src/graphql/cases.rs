@@ -97,6 +97,10 @@ pub struct ViewerCan {
     pub decide_review: bool,
     /// 送达 (recordDelivery): a written decision is waiting for delivery
     pub record_delivery: bool,
+    /// 办结报告 to the higher body that assigned the case (reportToHigherBody), once owed
+    pub report_to_higher_body: bool,
+    /// 上报 (sendUpward; the petition bureau, open cases)
+    pub send_upward: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -129,6 +133,8 @@ impl From<Capabilities> for ViewerCan {
             request_review: c.request_review,
             decide_review: c.decide_review,
             record_delivery: c.record_delivery,
+            report_to_higher_body: c.report_to_higher_body,
+            send_upward: c.send_upward,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -395,6 +401,14 @@ impl Case {
         ctx: &Context<'_>,
     ) -> GqlResult<Option<super::workflow::Evaluation>> {
         Ok(super::workflow::evaluation_of(ctx, &self.0).await?)
+    }
+    /// 上级转交办 — the higher body that handed this case down, its reference number and the
+    /// report back owed (staff only).
+    async fn from_higher_body(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::higher::FromHigherBody>> {
+        super::higher::from_higher_body_of(ctx, &self.0).await
     }
     /// 复查/复核
     async fn reviews(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Review>> {
@@ -819,8 +833,25 @@ pub struct RegisterCaseInput {
     pub accused_unit_id: Option<ID>,
     /// The unit in charge (default: the registering unit).
     pub lead_unit_id: Option<ID>,
+    /// 上级转交办 — required with channel HIGHER_REFERRAL, refused with any other: the higher
+    /// body, its reference number, 转送 or 交办, and for 交办 the report-back deadline.
+    pub from_higher_body: Option<FromHigherBodyInput>,
     /// Retries with the same key return the first case.
     pub idempotency_key: Option<String>,
+}
+
+/// A case as a higher body handed it down (上级转交办).
+#[derive(InputObject)]
+pub struct FromHigherBodyInput {
+    /// The body, e.g. 邢台市信访局.
+    pub name: String,
+    pub level: crate::domain::HigherLevel,
+    /// Its own reference number for the case.
+    pub reference_number: String,
+    /// TRANSFER (转送: no report owed) or ASSIGN (交办: a report back is owed).
+    pub mode: crate::domain::ReferralMode,
+    /// For ASSIGN: when the report back is due (default: 60 days from receipt).
+    pub report_due_at: Option<Instant>,
 }
 
 #[derive(InputObject)]
@@ -911,6 +942,13 @@ impl CaseMutation {
                 .as_ref()
                 .map(|i| input_id("OrgUnit", "leadUnitId", i))
                 .transpose()?,
+            from_higher: input.from_higher_body.map(|h| crate::higher::HigherIntake {
+                body_name: h.name,
+                level: h.level,
+                reference_number: h.reference_number,
+                mode: h.mode,
+                report_due_at: h.report_due_at.map(|t| t.0),
+            }),
         };
         let case = domain::register(
             &s.db,
@@ -957,6 +995,7 @@ impl CaseMutation {
                 .map(|i| input_id("OrgUnit", "accusedUnitId", i))
                 .transpose()?,
             lead_unit_id: None,
+            from_higher: None,
         };
         let case = domain::register(
             &s.db,

@@ -12,8 +12,9 @@ use crate::domain::UnitRelation;
 use crate::error::AppError;
 use crate::identity::UnitRecord;
 use crate::records::{
-    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, LatestEntries,
-    PetitionerRecord, ReferralRecord, ReplyRecord, ReviewRecord, Staff, SupervisionRecord,
+    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord,
+    HigherReferralRecord, LatestEntries, PetitionerRecord, ReferralRecord, ReplyRecord,
+    ReviewRecord, Staff, SupervisionRecord,
 };
 use crate::state::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -117,6 +118,12 @@ by_id_loader!(
     CompletionReportLoader,
     Vec<CompletionReportRecord>,
     records::completion_reports_by_case
+);
+by_id_loader!(
+    /// Links of cases to higher bodies.
+    HigherReferralLoader,
+    Vec<HigherReferralRecord>,
+    records::higher_referrals_by_case
 );
 by_id_loader!(
     /// The written replies of cases, oldest first.
@@ -268,6 +275,7 @@ pub struct Loaders {
     pub supervisions: DataLoader<SupervisionLoader, HashMapCache>,
     pub completion_reports: DataLoader<CompletionReportLoader, HashMapCache>,
     pub replies: DataLoader<ReplyLoader, HashMapCache>,
+    pub higher_referrals: DataLoader<HigherReferralLoader, HashMapCache>,
     pub evaluations: DataLoader<EvaluationLoader, HashMapCache>,
     pub visible_cases: DataLoader<VisibleCaseLoader, HashMapCache>,
     pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
@@ -300,6 +308,7 @@ impl Loaders {
             supervisions: loader(SupervisionLoader { db: db.clone() }),
             completion_reports: loader(CompletionReportLoader { db: db.clone() }),
             replies: loader(ReplyLoader { db: db.clone() }),
+            higher_referrals: loader(HigherReferralLoader { db: db.clone() }),
             evaluations: loader(EvaluationLoader { db: db.clone() }),
             visible_cases: loader(VisibleCaseLoader {
                 db: db.clone(),

@@ -7,6 +7,7 @@ mod backlog;
 mod cases;
 pub mod cost;
 mod documents;
+mod higher;
 mod identity;
 mod loaders;
 mod matters;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     workflow::WorkflowQuery,
     stats::StatsQuery,
     backlog::BacklogQuery,
+    higher::HigherQuery,
     NodeQuery,
 );
 

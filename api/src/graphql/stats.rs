@@ -101,6 +101,23 @@ impl StatisticsFigures {
     async fn accepted_on_time(&self) -> i64 {
         self.0.accepted_on_time
     }
+    /// 上级交办办结率 — reports back to a higher body made on time ÷ those due; null when none
+    /// was due.
+    async fn higher_assignment_report_rate(&self) -> Option<f64> {
+        self.0.higher_assignment_report_rate()
+    }
+    /// 上级交办: reports back made by their deadline.
+    async fn higher_reported_on_time(&self) -> i64 {
+        self.0.higher_reported_on_time
+    }
+    /// 上级交办: reports back made after their deadline.
+    async fn higher_reported_late(&self) -> i64 {
+        self.0.higher_reported_late
+    }
+    /// 上级交办: reports back still owed with the deadline passed.
+    async fn higher_unreported_overdue(&self) -> i64 {
+        self.0.higher_unreported_overdue
+    }
     /// 复查/复核改变 — cases whose decision a review or re-review changed (CHANGE); none of
     /// them counts as satisfied.
     async fn changed_on_review(&self) -> i64 {

@@ -928,6 +928,35 @@ pub struct RecordDeliveryInput {
 }
 
 #[derive(InputObject, Debug)]
+pub struct ReportToHigherBodyInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    /// 办结报告 — the result as reported to the higher body.
+    pub text: String,
+    /// Retries with the same key return the case as the first call left it.
+    pub idempotency_key: Option<String>,
+}
+
+/// A higher body named by its name and level.
+#[derive(InputObject, Debug)]
+pub struct HigherBodyInput {
+    pub name: String,
+    pub level: HigherLevel,
+}
+
+#[derive(InputObject, Debug)]
+pub struct SendUpwardInput {
+    pub case_id: ID,
+    pub expected_version: i32,
+    /// Where it goes, e.g. 邢台市纪委监委 (CITY).
+    pub higher_body: HigherBodyInput,
+    /// Why the matter is outside the county's remit.
+    pub reason: String,
+    /// Retries with the same key return the record the first call made.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject, Debug)]
 pub struct IssueSupervisionInput {
     pub case_id: ID,
     pub text: String,
@@ -1420,6 +1449,58 @@ impl WorkflowMutation {
             .await,
         )
         .await
+    }
+
+    /// 办结报告 (上级交办) — the lead unit or the bureau reports the result back to the higher
+    /// body that assigned the case; once, after acceptance ended it or a reply was issued.
+    async fn report_to_higher_body(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportToHigherBodyInput,
+    ) -> GqlResult<CaseActionPayload> {
+        let c = keyed_caller(
+            ctx,
+            "reportToHigherBody",
+            input.idempotency_key.clone(),
+            &input,
+        )?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        replay_or(
+            ctx,
+            &c,
+            crate::higher::report_to_higher_body(&c, id, input.expected_version, &input.text).await,
+        )
+        .await
+    }
+
+    /// 上报 — the petition bureau sends an open matter up to a higher body with the reason.
+    /// The county keeps the record (`sentUpward`) and no longer sees the case.
+    async fn send_upward(
+        &self,
+        ctx: &Context<'_>,
+        input: SendUpwardInput,
+    ) -> GqlResult<super::higher::SendUpwardPayload> {
+        let c = keyed_caller(ctx, "sendUpward", input.idempotency_key.clone(), &input)?;
+        let id = input_id("Case", "caseId", &input.case_id)?;
+        let done = crate::higher::send_upward(
+            &c,
+            id,
+            input.expected_version,
+            &input.higher_body.name,
+            input.higher_body.level,
+            &input.reason,
+        )
+        .await;
+        let referral_id = match outcome(&c, done).await? {
+            Outcome::Done(row) => row.id,
+            Outcome::Replayed { record_id, .. } => replayed_record(record_id)?,
+        };
+        let sent = crate::higher::sent_up_one(&state(ctx).db, viewer(ctx)?, referral_id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        Ok(super::higher::SendUpwardPayload {
+            sent: super::higher::SentUpward(sent),
+        })
     }
 
     /// 送达 — the written decision waiting for delivery (reply, review decision) reached the

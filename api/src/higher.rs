@@ -1,0 +1,259 @@
+//! Higher levels (domain §9): cases that arrive from a body above the county (上级转交办) and
+//! matters the county sends up. A higher body is named, not a unit of the deployment
+//! (`higher_bodies`); the link to it is a `higher_referrals` row.
+//!
+//! - **From above**: registration names the body, its reference number, 转送 (TRANSFER) or
+//!   交办 (ASSIGN), and for an assignment the report-back deadline (default 60 days). The
+//!   assignment owes a report back (办结报告) once the case has a result: `reportToHigherBody`
+//!   by the lead unit or the bureau, tracked on the case (`higher_report_due_at`,
+//!   `higher_reported_at`) for overdue lists and 上级交办办结率.
+//! - **Upward**: the bureau sends an open matter up with a reason (an accusation against the
+//!   county's leadership goes to the higher discipline body). The county keeps the referral
+//!   record — number, title, receiver, when — and loses sight of the content: the case leaves
+//!   every staff scope of the county (the petitioner still follows their own case).
+
+use crate::access::Viewer;
+use crate::domain::{Action, CaseStatus, HigherLevel, ReferralMode};
+use crate::error::{Result, bad_input, conflict};
+use crate::reviews::higher_body_named;
+use crate::validate;
+use crate::workflow::{
+    Caller, HANDLING_DAYS, TEXT_MAX, invalid, open, save, text, unchanged, with_record,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use xinfang_entity::{case, higher_body, higher_referral};
+
+pub const FROM_ABOVE: &str = "FROM_ABOVE";
+pub const UPWARD: &str = "UPWARD";
+
+/// A case as a higher body handed it down.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HigherIntake {
+    pub body_name: String,
+    pub level: HigherLevel,
+    pub reference_number: String,
+    pub mode: ReferralMode,
+    /// For an assignment: when the report back is due (default: 60 days from receipt).
+    pub report_due_at: Option<DateTime<Utc>>,
+}
+
+/// Checks an intake at the edge, before anything is written.
+pub fn validate_intake(intake: &HigherIntake, now: DateTime<Utc>) -> Result<()> {
+    validate::text("fromHigherBody.name", &intake.body_name, 1, 100)?;
+    validate::text(
+        "fromHigherBody.referenceNumber",
+        &intake.reference_number,
+        1,
+        100,
+    )?;
+    match (intake.mode, intake.report_due_at) {
+        (ReferralMode::Transfer, Some(_)) => Err(bad_input(
+            "fromHigherBody.reportDueAt",
+            "only an assignment (交办, ASSIGN) owes a report back",
+        )),
+        (ReferralMode::Assign, Some(at)) if at <= now => Err(bad_input(
+            "fromHigherBody.reportDueAt",
+            "the report-back deadline must be in the future",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Records the intake of a case just registered; returns the report-back deadline (for an
+/// assignment) to set on the case.
+pub async fn record_intake(
+    tx: &impl ConnectionTrait,
+    case: &case::Model,
+    intake: &HigherIntake,
+    calendar: &crate::calendar::WorkCalendar,
+    by_user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(higher_referral::Model, higher_body::Model)> {
+    let body = higher_body_named(tx, intake.body_name.trim(), intake.level, now).await?;
+    let report_due_at = (intake.mode == ReferralMode::Assign).then(|| {
+        intake
+            .report_due_at
+            .unwrap_or_else(|| calendar.due_after_days(case.received_at, HANDLING_DAYS))
+    });
+    let row = higher_referral::ActiveModel {
+        case_id: Set(case.id),
+        direction: Set(FROM_ABOVE.into()),
+        higher_body_id: Set(body.id),
+        mode: Set(Some(intake.mode)),
+        reference_number: Set(Some(intake.reference_number.trim().to_string())),
+        report_due_at: Set(report_due_at),
+        created_by_user_id: Set(by_user_id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok((row, body))
+}
+
+/// The case's link to a higher body in one direction, if any.
+pub async fn referral_of(
+    db: &impl ConnectionTrait,
+    case_id: i64,
+    direction: &str,
+) -> Result<Option<higher_referral::Model>> {
+    Ok(higher_referral::Entity::find()
+        .filter(higher_referral::Column::CaseId.eq(case_id))
+        .filter(higher_referral::Column::Direction.eq(direction))
+        .one(db)
+        .await?)
+}
+
+/// 办结报告 to the higher body that assigned the case: once, after the case has a result
+/// (a decision on acceptance that ended it, or a reply), by the lead unit or the bureau.
+pub async fn report_to_higher_body(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    report: &str,
+) -> Result<case::Model> {
+    text("text", report)?;
+    let open = open(
+        caller,
+        case_id,
+        Action::ReportToHigherBody,
+        Some(expected_version),
+    )
+    .await?;
+    let Some(row) = referral_of(&open.tx, open.case.id, FROM_ABOVE)
+        .await?
+        .filter(|r| r.mode == Some(ReferralMode::Assign))
+    else {
+        return Err(invalid(
+            &open.case,
+            Action::ReportToHigherBody,
+            Some("only a case a higher body assigned (交办) owes a report back"),
+        ));
+    };
+    if row.reported_at.is_some() {
+        return Err(conflict("the report back was already made"));
+    }
+    let on_time = row.report_due_at.is_none_or(|due| open.now <= due);
+    let mut updated: higher_referral::ActiveModel = row.clone().into();
+    updated.reported_at = Set(Some(open.now));
+    updated.report_text = Set(Some(report.to_string()));
+    updated.reported_by_user_id = Set(Some(caller.viewer.user_id));
+    updated.update(&open.tx).await?;
+    let mut changes = unchanged();
+    changes.higher_reported_at = Set(Some(open.now));
+    let detail = json!({ "higherReferralId": row.id, "referenceNumber": row.reference_number, "onTime": on_time });
+    save(open, changes, "HIGHER_REPORTED", detail, false).await
+}
+
+/// Sends an open matter up to a higher body (the bureau), with the reason. The county keeps
+/// the referral record and loses sight of the case.
+pub async fn send_upward(
+    caller: &Caller<'_>,
+    case_id: i64,
+    expected_version: i32,
+    body_name: &str,
+    level: HigherLevel,
+    reason: &str,
+) -> Result<higher_referral::Model> {
+    validate::text("higherBody.name", body_name, 1, 100)?;
+    validate::text("reason", reason, 1, TEXT_MAX)?;
+    let open = open(caller, case_id, Action::SendUpward, Some(expected_version)).await?;
+    if referral_of(&open.tx, open.case.id, UPWARD).await?.is_some() {
+        return Err(conflict("this matter was already sent up"));
+    }
+    let body = higher_body_named(&open.tx, body_name.trim(), level, open.now).await?;
+    let row = higher_referral::ActiveModel {
+        case_id: Set(open.case.id),
+        direction: Set(UPWARD.into()),
+        higher_body_id: Set(body.id),
+        reason: Set(Some(reason.to_string())),
+        created_by_user_id: Set(caller.viewer.user_id),
+        created_at: Set(open.now),
+        ..Default::default()
+    }
+    .insert(&open.tx)
+    .await?;
+    let mut changes = unchanged();
+    changes.sent_up_at = Set(Some(open.now));
+    changes.due_at = Set(None);
+    let detail = json!({ "higherReferralId": row.id, "higherBody": body.name, "level": level.as_str(), "reason": reason });
+    save(
+        with_record(open, row.id),
+        changes,
+        "SENT_UPWARD",
+        detail,
+        true,
+    )
+    .await?;
+    Ok(row)
+}
+
+/// One matter the viewer's county sent up, by its referral id (a retry's answer).
+pub async fn sent_up_one(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    referral_id: i64,
+) -> Result<Option<SentUp>> {
+    Ok(sent_up(db, viewer)
+        .await?
+        .into_iter()
+        .find(|s| s.referral.id == referral_id))
+}
+
+/// What the county keeps of a matter it sent up: the number, title, receiver, reason and
+/// when — never the content.
+pub struct SentUp {
+    pub referral: higher_referral::Model,
+    pub body: higher_body::Model,
+    pub case_number: String,
+    pub case_title: String,
+    pub status: CaseStatus,
+}
+
+/// The matters the viewer's county sent up, newest first; the county's petition bureau keeps
+/// the record. Three statements whatever the number: the cases, their referrals, the bodies.
+pub async fn sent_up(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<SentUp>> {
+    let Some(county) = viewer.bureau_county() else {
+        return Ok(vec![]);
+    };
+    let cases: HashMap<i64, case::Model> = case::Entity::find()
+        .filter(case::Column::CountyId.eq(county))
+        .filter(case::Column::SentUpAt.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let rows = higher_referral::Entity::find()
+        .filter(higher_referral::Column::Direction.eq(UPWARD))
+        .filter(higher_referral::Column::CaseId.is_in(cases.keys().copied()))
+        .order_by_desc(higher_referral::Column::Id)
+        .all(db)
+        .await?;
+    let bodies: HashMap<i64, higher_body::Model> = higher_body::Entity::find()
+        .filter(higher_body::Column::Id.is_in(rows.iter().map(|r| r.higher_body_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|referral| {
+            let case = cases.get(&referral.case_id)?;
+            let body = bodies.get(&referral.higher_body_id)?.clone();
+            Some(SentUp {
+                case_number: case.number.clone(),
+                case_title: case.title.clone(),
+                status: case.status,
+                referral,
+                body,
+            })
+        })
+        .collect())
+}
