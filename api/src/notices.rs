@@ -24,13 +24,19 @@ fn deadline_of(status: &CaseStatus) -> Option<DeadlineKind> {
     DeadlineKind::of_status(*status)
 }
 
-fn not_yet_sent(level: &'static str, case_col: Expr, due_col: Expr) -> Expr {
+/// No notice of this level was sent yet for this case, deadline and due instant (two
+/// deadlines of one case may fall due at the same instant; each gets its own notice).
+fn not_yet_sent(level: &'static str, deadline: Expr, case_col: Expr, due_col: Expr) -> Expr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
             .from(deadline_notice::Entity)
             .and_where(
                 Expr::col((deadline_notice::Entity, deadline_notice::Column::CaseId)).eq(case_col),
+            )
+            .and_where(
+                Expr::col((deadline_notice::Entity, deadline_notice::Column::Deadline))
+                    .eq(deadline),
             )
             .and_where(
                 Expr::col((deadline_notice::Entity, deadline_notice::Column::DueAt)).eq(due_col),
@@ -55,6 +61,7 @@ pub async fn scan(state: &AppState) -> Result<usize> {
             .filter(case::Column::Status.is_in(deadlines::pending_statuses()))
             .filter(not_yet_sent(
                 level,
+                status_deadline(),
                 Expr::col((case::Entity, case::Column::Id)),
                 Expr::col((case::Entity, case::Column::DueAt)),
             ))
@@ -85,6 +92,7 @@ pub async fn scan(state: &AppState) -> Result<usize> {
             .filter(supervision::Column::AnsweredAt.is_null())
             .filter(not_yet_sent(
                 level,
+                Expr::val(DeadlineKind::Supervision.as_str()),
                 Expr::col((supervision::Entity, supervision::Column::CaseId)),
                 Expr::col((supervision::Entity, supervision::Column::DueAt)),
             ))
@@ -112,8 +120,61 @@ pub async fn scan(state: &AppState) -> Result<usize> {
                 sent += 1;
             }
         }
+        // Reports back owed to a higher body that assigned the case (上级交办).
+        let due_col = || Expr::col((case::Entity, case::Column::HigherReportDueAt));
+        let owed = case::Entity::find()
+            .filter(deadlines::window_sql(due_col(), now, overdue))
+            .filter(case::Column::HigherReportedAt.is_null())
+            .filter(case::Column::SentUpAt.is_null())
+            .filter(not_yet_sent(
+                level,
+                Expr::val(DeadlineKind::HigherReport.as_str()),
+                Expr::col((case::Entity, case::Column::Id)),
+                due_col(),
+            ))
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        for c in owed {
+            let Some(due) = c.higher_report_due_at else {
+                continue;
+            };
+            if claim(
+                state,
+                c.id,
+                c.lead_unit_id,
+                DeadlineKind::HigherReport.as_str(),
+                due,
+                level,
+                now,
+            )
+            .await?
+            {
+                sent += 1;
+            }
+        }
     }
     Ok(sent)
+}
+
+/// The deadline a case's state waits on, as stored in `deadline_notices` (SQL).
+fn status_deadline() -> Expr {
+    let mut when = Expr::case(
+        Expr::col((case::Entity, case::Column::Status))
+            .is_in(status_names(DeadlineKind::Acceptance)),
+        DeadlineKind::Acceptance.as_str(),
+    );
+    for kind in [DeadlineKind::Handling, DeadlineKind::ReviewDecision] {
+        when = when.case(
+            Expr::col((case::Entity, case::Column::Status)).is_in(status_names(kind)),
+            kind.as_str(),
+        );
+    }
+    when.finally(Expr::val("")).into()
+}
+
+fn status_names(kind: DeadlineKind) -> Vec<&'static str> {
+    kind.statuses().iter().map(|s| s.as_str()).collect()
 }
 
 /// Inserts the notice row; if this call inserted it, publishes the inbox event in the same

@@ -1063,3 +1063,37 @@ async fn a_matter_sent_upward_leaves_the_county_with_the_record_only() {
     .await;
     assert_eq!(code(&again), Some("NOT_FOUND"), "{again}");
 }
+
+/// A report owed to a higher body warns its lead unit like any deadline: once, as it comes
+/// within 3 days, through the inbox.
+#[tokio::test]
+async fn a_report_owed_upward_warns_the_lead_unit_once() {
+    let app = crate::support::spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
+    let county = fixtures::county(&app).await;
+    let due = app.state.clock.now() + chrono::TimeDelta::days(2);
+    let (_, number) = fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"leadUnitId": crate::support::gid("OrgUnit", county.dept_a), "channel": "HIGHER_REFERRAL",
+            "fromHigherBody": {"name": "邢台市信访局", "level": "CITY", "referenceNumber": "邢信交〔2026〕7号", "mode": "ASSIGN", "reportDueAt": due}}),
+    )
+    .await;
+    let mut ws = crate::referrals::open(&app, county.token("a_staff")).await;
+    ws.subscribe("1", crate::referrals::INBOX, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Acceptance is due in 15 days (no warning); the report in 2 (a warning).
+    assert_eq!(xinfang_api::notices::scan(&app.state).await.unwrap(), 1);
+    let warning = ws
+        .next_data(std::time::Duration::from_secs(15))
+        .await
+        .expect("a warning");
+    assert_eq!(
+        warning["inbox"],
+        json!({"kind": "DEADLINE_WARNING", "action": "DEADLINE_WARNING", "caseNumber": number, "referral": null, "deadline": "HIGHER_REPORT"})
+    );
+    assert_eq!(
+        xinfang_api::notices::scan(&app.state).await.unwrap(),
+        0,
+        "once"
+    );
+}

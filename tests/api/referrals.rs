@@ -259,10 +259,10 @@ async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objec
 
 const CASE_EVENTS: &str =
     "subscription($id: ID!) { caseEvents(caseId: $id) { seq action unitName actorName public } }";
-const INBOX: &str =
+pub const INBOX: &str =
     "subscription { inbox { kind action caseNumber referral { mode toUnit { name } } deadline } }";
 
-async fn open(app: &TestApp, token: &str) -> Ws {
+pub async fn open(app: &TestApp, token: &str) -> Ws {
     let mut ws = Ws::open(&app.url, token, None).await.expect("upgrade");
     ws.acked().await;
     ws
