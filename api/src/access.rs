@@ -785,9 +785,13 @@ impl CaseSight {
     /// another case exists is the scope's question, answered by `repeatOf`. Petitioners do
     /// not read the reasons units give each other when handing a case on.
     pub fn timeline_detail(&self, action: &str, detail: &str) -> String {
-        let trims_reason = !self.staff_records && matches!(action, "TRANSFER" | "ASSIGN");
+        let trims_reason =
+            !self.staff_records && matches!(action, "TRANSFER" | "ASSIGN" | "SENT_UPWARD");
+        // How a higher body handed the case down (its reference number, the report owed) and
+        // the record ids of a referral upward are between the units.
+        let trims_higher = !self.staff_records && matches!(action, "REGISTER" | "SENT_UPWARD");
         const LINKS: [&str; 2] = ["repeatOfId", "citedCaseId"];
-        if !trims_reason && !LINKS.iter().any(|k| detail.contains(k)) {
+        if !trims_reason && !trims_higher && !LINKS.iter().any(|k| detail.contains(k)) {
             return detail.to_string();
         }
         match serde_json::from_str::<serde_json::Value>(detail) {
@@ -797,6 +801,10 @@ impl CaseSight {
                 }
                 if trims_reason {
                     fields.remove("reason");
+                }
+                if trims_higher {
+                    fields.remove("fromHigherBody");
+                    fields.remove("higherReferralId");
                 }
                 serde_json::Value::Object(fields).to_string()
             }
@@ -1145,6 +1153,22 @@ mod tests {
         assert_eq!(
             citizen_sight.timeline_detail("TRANSFER", transfer),
             r#"{"toUnitId":3}"#
+        );
+        // How a higher body handed the case down, and a referral upward's reason and record,
+        // stay between the units.
+        let from_above = r#"{"fromHigherBody":{"referenceNumber":"邢信交1"},"number":"XF-1"}"#;
+        assert_eq!(
+            staff_sight.timeline_detail("REGISTER", from_above),
+            from_above
+        );
+        assert_eq!(
+            citizen_sight.timeline_detail("REGISTER", from_above),
+            r#"{"number":"XF-1"}"#
+        );
+        let sent_up = r#"{"higherBody":"市纪委监委","higherReferralId":4,"reason":"管理权限"}"#;
+        assert_eq!(
+            citizen_sight.timeline_detail("SENT_UPWARD", sent_up),
+            r#"{"higherBody":"市纪委监委"}"#
         );
         assert!(citizen_sight.shows_entry(true));
         assert!(!citizen_sight.shows_entry(false));

@@ -3,7 +3,8 @@
 //! (`higher_bodies`); the link to it is a `higher_referrals` row.
 //!
 //! - **From above**: registration names the body, its reference number, 转送 (TRANSFER) or
-//!   交办 (ASSIGN), and for an assignment the report-back deadline (default 60 days). The
+//!   交办 (ASSIGN), and for an assignment the report-back deadline (default 60 days from
+//!   registration). The
 //!   assignment owes a report back (办结报告) once the case has a result: `reportToHigherBody`
 //!   by the lead unit or the bureau, tracked on the case (`higher_report_due_at`,
 //!   `higher_reported_at`) for overdue lists and 上级交办办结率.
@@ -75,10 +76,12 @@ pub async fn record_intake(
     now: DateTime<Utc>,
 ) -> Result<(higher_referral::Model, higher_body::Model)> {
     let body = higher_body_named(tx, intake.body_name.trim(), intake.level, now).await?;
+    // The default runs from registration, not from a backdated receipt: a report cannot be
+    // owed before the county had the case in hand.
     let report_due_at = (intake.mode == ReferralMode::Assign).then(|| {
         intake
             .report_due_at
-            .unwrap_or_else(|| calendar.due_after_days(case.received_at, HANDLING_DAYS))
+            .unwrap_or_else(|| calendar.due_after_days(now, HANDLING_DAYS))
     });
     let row = higher_referral::ActiveModel {
         case_id: Set(case.id),

@@ -147,8 +147,11 @@ async fn insert_unit(
         if e.is_unique_violation() {
             conflict(if petition_bureau {
                 "this county already has a petition bureau"
-            } else {
+            } else if discipline_body {
                 "this county already has a discipline body"
+            } else {
+                // Two units given one division code at the same moment.
+                "another unit already has this division code"
             })
         } else {
             e

@@ -121,6 +121,14 @@ pub async fn record_delivery(
             "delivery cannot precede the document it delivers",
         ));
     }
+    // A delivery recorded so late that the petitioner's window would already have closed
+    // would take the window away from them: record when it truly arrived, and in time.
+    if open.calendar.due_after_days(at, REVIEW_DAYS) < open.now {
+        return Err(bad_input(
+            "deliveredAt",
+            "a delivery older than its 30-day window cannot be recorded now; ask the petition bureau",
+        ));
+    }
     // The petitioner's window runs from delivery: review of the reply, re-review of the
     // review decision. A re-review decision ends the matter; a decision that sent the case
     // back for a new reply opens no window (the new reply will).
@@ -295,22 +303,35 @@ pub(crate) async fn higher_body_named(
     level: HigherLevel,
     now: DateTime<Utc>,
 ) -> Result<higher_body::Model> {
-    let found = higher_body::Entity::find()
-        .filter(higher_body::Column::Name.eq(name))
-        .filter(higher_body::Column::Level.eq(level))
-        .one(db)
-        .await?;
-    if let Some(body) = found {
+    let find = || {
+        higher_body::Entity::find()
+            .filter(higher_body::Column::Name.eq(name))
+            .filter(higher_body::Column::Level.eq(level))
+            .one(db)
+    };
+    if let Some(body) = find().await? {
         return Ok(body);
     }
-    Ok(higher_body::ActiveModel {
+    // Two first mentions at once: the second insert does nothing and both read the one row.
+    higher_body::Entity::insert(higher_body::ActiveModel {
         name: Set(name.to_string()),
         level: Set(level),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(db)
-    .await?)
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            higher_body::Column::Name,
+            higher_body::Column::Level,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    find()
+        .await?
+        .ok_or_else(|| crate::error::internal("a higher body vanished after its insert"))
 }
 
 /// 复查/复核决定 by the reviewing body (or, above the county, recorded by the bureau).
@@ -410,10 +431,9 @@ pub async fn decide_review(
     decided.document_number = Set(higher.map(|h| h.document_number.trim().to_string()));
     decided.decided_on = Set(higher.map(|h| h.decided_on));
     decided.update(&open.tx).await?;
-    // A review CHANGE sets the standing reply aside (a re-review's replaces the review
-    // decision, which stays on record as decided).
-    if stage == ReviewStage::Review
-        && input.decision == ReviewDecision::Change
+    // A CHANGE sets the standing reply aside — at re-review too, where it overturns the
+    // review decision that upheld it.
+    if input.decision == ReviewDecision::Change
         && let Some(standing) = current_reply(&open.tx, open.case.id).await?
     {
         let mut row: reply::ActiveModel = standing.into();

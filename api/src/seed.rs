@@ -2492,16 +2492,19 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
          '同一信访人就同一事项再次信访', e.actor_user_id, e.actor_unit_id, e.at \
          FROM cases c JOIN case_events e ON e.case_id = c.id AND e.action = 'LINK_REPEAT' \
          WHERE c.repeat_of_id IS NOT NULL",
-        // Cases from the city's bureau (上级转交办): every other one assigned (交办), owing a
-        // report back by its handling deadline (none made yet: a report is an action on the
-        // record, which the seed does not invent).
+        // Cases from the city's bureau (上级转交办): every other open one assigned (交办),
+        // owing a report back by its handling deadline (none made yet: a report is an action
+        // on the record, which the seed does not invent); the rest transferred (转送).
         "INSERT INTO higher_bodies (name, level, created_at) \
-         SELECT '邢台市信访局', 'CITY', MIN(created_at) FROM cases",
+         SELECT '邢台市信访局', 'CITY', MIN(created_at) FROM cases \
+         WHERE channel = 'HIGHER_REFERRAL' HAVING COUNT(*) > 0",
         "INSERT INTO higher_referrals (case_id, direction, higher_body_id, mode, reference_number, \
          report_due_at, created_by_user_id, created_at) \
          SELECT c.id, 'FROM_ABOVE', (SELECT MIN(id) FROM higher_bodies), \
-         CASE WHEN c.id % 2 = 0 THEN 'ASSIGN' ELSE 'TRANSFER' END, '邢信转' || c.id, \
-         CASE WHEN c.id % 2 = 0 THEN COALESCE(c.handle_by, c.accept_by) END, \
+         CASE WHEN c.id % 2 = 0 AND c.status NOT IN ('CLOSED', 'FINALIZED', 'NOT_ACCEPTED') \
+         THEN 'ASSIGN' ELSE 'TRANSFER' END, '邢信转' || c.id, \
+         CASE WHEN c.id % 2 = 0 AND c.status NOT IN ('CLOSED', 'FINALIZED', 'NOT_ACCEPTED') \
+         THEN COALESCE(c.handle_by, c.accept_by) END, \
          c.registered_by_user_id, c.created_at \
          FROM cases c WHERE c.channel = 'HIGHER_REFERRAL'",
         "UPDATE cases SET higher_report_due_at = (SELECT h.report_due_at FROM higher_referrals h \

@@ -5,11 +5,11 @@
 //! - 件次 `cases`: cases received in the period. 人次 `persons`: the sum of `person_count`.
 //!   批次 `groupPetitions`: group visits (集体访: visits by 5 or more). `repeats`: cases with `repeat_of`.
 //! - 及时受理率 = decided by `accept_by` ÷ (decided by + decided after + undecided with
-//!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT. Every acceptance clock
-//!   counts, not only the current one: a lead unit that handed the case on held a clock too
-//!   (kept on the referral), met when it decided or passed the case on by its deadline, late
-//!   when it decided after it, lapsed when it passed the case on undecided after it. Grouped by
-//!   unit, each clock counts for the unit that held it.
+//!   `accept_by` passed). A decision is ACCEPT, DECLINE or REDIRECT. Grouped by unit, the
+//!   clocks earlier lead units held count for them too (kept on the referral): met when the
+//!   unit decided or passed the case on by its deadline, late when it decided after it, lapsed
+//!   when it passed the case on undecided after it. The total and other groupings count each
+//!   case once, by its current clock.
 //! - 按期办结率 = replied by `handle_by` ÷ (replied by + replied after + unreplied with
 //!   `handle_by` passed). Only accepted cases have a `handle_by`.
 //! - 群众满意率 = (SATISFIED + BASICALLY_SATISFIED) ÷ rated, where a case whose decision a
@@ -291,6 +291,7 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
                 replied
                     .and(ev("case_id").is_null())
                     .and(c("review_request_by").lt(now))
+                    .and(c("reviewing_unit_id").is_null())
                     .and(changed.not()),
             ),
         ),
@@ -393,16 +394,13 @@ pub async fn statistics(
     };
     let build = |key: Option<SimpleExpr>| build_with(key, &all_measures);
     let Some(by) = group_by else {
-        let mut total = db
+        let total = db
             .query_all(&build(None))
             .await?
             .first()
             .map(|r| read(r, unrated_counts_as_satisfied))
             .transpose()?
             .unwrap_or_else(|| Figures::empty(unrated_counts_as_satisfied));
-        for (_, clocks) in earlier_clocks(db, viewer, from, to, None).await? {
-            clocks.add_to(&mut total);
-        }
         return Ok((total, vec![]));
     };
     // Every measure is a count or a sum, so the total is the sum of the groups: one pass over
@@ -415,10 +413,15 @@ pub async fn statistics(
         total.add(&figures);
         groups.push(Group { key, figures });
     }
-    // The clocks earlier lead units held count for them (grouped by unit) or for the case's
-    // group; a unit that leads nothing in the period may still appear for a clock it held.
-    for (key, clocks) in earlier_clocks(db, viewer, from, to, Some(by)).await? {
-        clocks.add_to(&mut total);
+    // Per unit, the clocks earlier lead units held count for them too; a unit that leads
+    // nothing in the period may still appear for a clock it held. The total (and every other
+    // grouping) counts each case once, by its current clock.
+    let earlier = if by == GroupBy::Unit {
+        earlier_clocks(db, viewer, from, to).await?
+    } else {
+        vec![]
+    };
+    for (key, clocks) in earlier {
         match groups.iter_mut().find(|g| g.key == key) {
             Some(group) => clocks.add_to(&mut group.figures),
             None => {
@@ -470,16 +473,16 @@ impl EarlierClocks {
     }
 }
 
-/// The acceptance clocks that lead units held before handing a visible case (received in the
-/// period) on. A clock is met when the unit decided, or passed the case on, by its deadline;
-/// late when it decided after; lapsed when it passed the case on undecided after the deadline.
-/// Grouped by unit, a clock counts for the unit that held it (the referral's sender).
+/// Per sending unit, the acceptance clocks that lead units held before handing a visible case
+/// (received in the period) on. A clock is met when the unit decided, or passed the case on,
+/// by its deadline; late when it decided after it; lapsed when it passed the case on undecided
+/// after it. A referral whose objection was approved (RETURNED) gave the sender a fresh clock,
+/// which the case itself counts; it adds nothing here.
 async fn earlier_clocks(
     db: &DatabaseConnection,
     viewer: &Viewer,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    by: Option<GroupBy>,
 ) -> Result<Vec<(Option<String>, EarlierClocks)>> {
     let r = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("r"), Alias::new(name))) };
     let decided = r("sender_accept_decided_at").is_not_null();
@@ -496,6 +499,7 @@ async fn earlier_clocks(
         .and_where(c("received_at").gte(from))
         .and_where(c("received_at").lt(to))
         .and_where(due.clone().is_not_null())
+        .and_where(r("status").ne(crate::domain::ReferralStatus::Returned.as_str()))
         .expr_as(
             count_if(
                 decided
@@ -517,20 +521,11 @@ async fn earlier_clocks(
             count_if(decided.not().and(r("created_at").gt(due))),
             Alias::new("lapsed"),
         );
-    if let Some(by) = by {
-        let key = match by {
-            GroupBy::Unit => r("from_unit_id"),
-            other => group_key(db, other),
-        };
-        q.expr_as(key.clone(), Alias::new("group_key"))
-            .add_group_by([key]);
-    }
+    q.expr_as(r("from_unit_id"), Alias::new("group_key"))
+        .add_group_by([r("from_unit_id")]);
     let mut out = vec![];
     for row in db.query_all(&q).await? {
-        let key = match by {
-            Some(by) => read_key(&row, by)?,
-            None => None,
-        };
+        let key = read_key(&row, GroupBy::Unit)?;
         let clocks = EarlierClocks {
             on_time: row.try_get("", "on_time")?,
             late: row.try_get("", "late")?,

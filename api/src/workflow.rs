@@ -42,6 +42,11 @@ pub const TEXT_MAX: usize = 5_000;
 /// [`Viewer::may`]). Conditions beyond the state that belong to the state machine (an
 /// assigned case replies only after its report is approved) are here too.
 pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
+    // A matter sent up to a higher body is in that body's hands: nothing more happens to it
+    // here (the petitioner still reads it).
+    if case.sent_up_at.is_some() {
+        return false;
+    }
     let assignment_open = case.assignment_id.is_some() && !case.report_approved;
     state_table(status, assignment_open, action)
 }
@@ -72,7 +77,8 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         Action::RecordDelivery => matches!(status, Replied | Reviewed | Finalized | InProgress),
         // The result of an assignment from above: once acceptance ended it, or a reply exists.
         Action::ReportToHigherBody => !matches!(status, Registered | InProgress | Reported),
-        Action::SendUpward => status.is_open(),
+        // Before a written decision exists: after one, the review chain runs its course here.
+        Action::SendUpward => matches!(status, Registered | InProgress | Reported),
         Action::Reclassify => status.is_open(),
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
@@ -101,9 +107,7 @@ pub fn capabilities_given(
     let status = case.status;
     let can = |action| viewer.may(case, relations, action) && state_allows(case, status, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
-    let satisfied = evaluated
-        .as_ref()
-        .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
+    let satisfied = satisfied_with_standing_reply(case, evaluated);
     Ok(Capabilities {
         transfer: can(Action::Transfer),
         decide_acceptance: can(Action::DecideAcceptance),
@@ -136,6 +140,17 @@ pub fn capabilities_given(
         link_repeat: can(Action::LinkRepeat) && case.repeat_of_id.is_none(),
         undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
         see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
+    })
+}
+
+/// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a
+/// review later set aside (REDO) says nothing about the new one.
+fn satisfied_with_standing_reply(
+    case: &case::Model,
+    evaluated: Option<&evaluation::Model>,
+) -> bool {
+    evaluated.is_some_and(|e| {
+        e.satisfaction != Satisfaction::Dissatisfied && case.replied_at.is_some_and(|r| e.at >= r)
     })
 }
 
@@ -793,11 +808,11 @@ pub async fn close_case(
     }
     let window_open = open.case.review_request_by.is_some_and(|by| open.now <= by);
     if window_open {
+        let evaluated = evaluation::Entity::find_by_id(open.case.id)
+            .one(&open.tx)
+            .await?;
         let satisfied = open.case.status == CaseStatus::Replied
-            && evaluation::Entity::find_by_id(open.case.id)
-                .one(&open.tx)
-                .await?
-                .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
+            && satisfied_with_standing_reply(&open.case, evaluated.as_ref());
         if !satisfied {
             return Err(invalid(
                 &open.case,

@@ -18,8 +18,10 @@
 //! Replies and decisions issued before this migration were treated as delivered when issued;
 //! they keep that (delivered at issue, method unrecorded).
 //!
-//! PostgreSQL alters `replies` in place. SQLite cannot drop a column constraint, so the table
-//! is rebuilt as migration 008 rebuilt `users`.
+//! PostgreSQL alters `replies` in place, inside the migration's transaction. SQLite cannot
+//! drop a column constraint, so the table is rebuilt as migration 008 rebuilt `users`, and
+//! everything else runs in that same transaction (foreign keys can only be switched off
+//! outside one, so the migration manages it itself).
 
 use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
 use sea_orm_migration::{prelude::*, schema::*};
@@ -29,6 +31,95 @@ pub struct Migration;
 
 const REPLY_COLUMNS: &str = r#""id", "case_id", "outcome", "facts", "reasons", "basis",
     "signed_by_user_id", "unit_id", "review_unit_id", "review_request_by", "issued_at""#;
+
+/// Everything after the `replies` rebuild, as SQL for `backend`: new columns, the
+/// `higher_bodies` table, and the backfill of what earlier rows already implied.
+fn the_rest(backend: DatabaseBackend) -> Vec<String> {
+    fn build<S: SchemaStatementBuilder>(backend: DatabaseBackend, stmt: &S) -> String {
+        match backend {
+            DatabaseBackend::Postgres => stmt.build(PostgresQueryBuilder),
+            _ => stmt.build(SqliteQueryBuilder),
+        }
+    }
+    let delivery = || -> [ColumnDef; 3] {
+        [
+            timestamp_with_time_zone_null("delivered_at"),
+            string_null("delivery_method"),
+            big_integer_null("delivery_recorded_by_user_id"),
+        ]
+    };
+    let mut out = vec![];
+    let mut reply_columns = delivery().to_vec();
+    reply_columns.push(big_integer_null("quashed_by_review_id"));
+    for mut column in reply_columns {
+        out.push(build(
+            backend,
+            &Table::alter()
+                .table("replies")
+                .add_column(&mut column)
+                .to_owned(),
+        ));
+    }
+    let mut review_columns = delivery().to_vec();
+    review_columns.extend([
+        string_null("change_mode"),
+        boolean("above_county").default(false).to_owned(),
+        big_integer_null("higher_body_id"),
+        string_null("document_number"),
+        date_null("decided_on"),
+    ]);
+    for mut column in review_columns {
+        out.push(build(
+            backend,
+            &Table::alter()
+                .table("reviews")
+                .add_column(&mut column)
+                .to_owned(),
+        ));
+    }
+    out.push(build(
+        backend,
+        &Table::alter()
+            .table("cases")
+            .add_column(boolean("awaiting_delivery").default(false))
+            .to_owned(),
+    ));
+    out.push(build(
+        backend,
+        &Table::create()
+            .table("higher_bodies")
+            .col(pk_auto("id").big_integer())
+            .col(string("name"))
+            .col(string("level"))
+            .col(timestamp_with_time_zone("created_at"))
+            .to_owned(),
+    ));
+    out.push(build(
+        backend,
+        &Index::create()
+            .name("ux_higher_bodies_name_level")
+            .table("higher_bodies")
+            .col("name")
+            .col("level")
+            .unique()
+            .to_owned(),
+    ));
+    // Earlier replies and decisions were treated as delivered when issued; an earlier CHANGE
+    // put the reviewing body's decision in the reply's place.
+    out.extend(
+        [
+            "UPDATE replies SET delivered_at = issued_at WHERE review_request_by IS NOT NULL",
+            "UPDATE reviews SET delivered_at = decided_at WHERE decided_at IS NOT NULL",
+            "UPDATE reviews SET change_mode = 'REPLACE' WHERE decision = 'CHANGE'",
+            "UPDATE replies SET quashed_by_review_id = (SELECT MIN(r.id) FROM reviews r \
+             WHERE r.case_id = replies.case_id AND r.decision = 'CHANGE') \
+             WHERE EXISTS (SELECT 1 FROM reviews r WHERE r.case_id = replies.case_id \
+             AND r.decision = 'CHANGE')",
+        ]
+        .map(str::to_owned),
+    );
+    out
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -42,6 +133,9 @@ impl MigrationTrait for Migration {
                      CREATE INDEX ix_replies_case ON replies (case_id);",
                 )
                 .await?;
+                for statement in the_rest(DatabaseBackend::Postgres) {
+                    db.execute_unprepared(&statement).await?;
+                }
             }
             _ => {
                 let enforced: i32 = db
@@ -53,7 +147,10 @@ impl MigrationTrait for Migration {
                     .map(|row| row.try_get_by_index(0))
                     .transpose()?
                     .unwrap_or(1);
-                let rebuild = format!(
+                // One transaction for all of it: a failure part-way leaves the database as
+                // it was, so the migration can simply run again.
+                let rest = the_rest(DatabaseBackend::Sqlite).join(";\n");
+                let script = format!(
                     r#"PRAGMA foreign_keys = OFF;
                     BEGIN;
                     CREATE TABLE "replies_rebuilt" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -68,10 +165,11 @@ impl MigrationTrait for Migration {
                     DROP TABLE "replies";
                     ALTER TABLE "replies_rebuilt" RENAME TO "replies";
                     CREATE INDEX "ix_replies_case" ON "replies" ("case_id");
+                    {rest};
                     COMMIT;
                     PRAGMA foreign_keys = {enforced};"#
                 );
-                db.execute_unprepared(&rebuild).await?;
+                db.execute_unprepared(&script).await?;
                 let mut broken = 0;
                 for row in db
                     .query_all_raw(Statement::from_string(
@@ -93,82 +191,6 @@ impl MigrationTrait for Migration {
                 }
             }
         }
-        // The rest is plain DDL both databases run alike, one statement at a time.
-        let delivery = || -> [ColumnDef; 3] {
-            [
-                timestamp_with_time_zone_null("delivered_at"),
-                string_null("delivery_method"),
-                big_integer_null("delivery_recorded_by_user_id"),
-            ]
-        };
-        let mut reply_columns = delivery().to_vec();
-        reply_columns.push(big_integer_null("quashed_by_review_id"));
-        for mut column in reply_columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table("replies")
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        let mut review_columns = delivery().to_vec();
-        review_columns.extend([
-            string_null("change_mode"),
-            boolean("above_county").default(false).to_owned(),
-            big_integer_null("higher_body_id"),
-            string_null("document_number"),
-            date_null("decided_on"),
-        ]);
-        for mut column in review_columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table("reviews")
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("cases")
-                    .add_column(boolean("awaiting_delivery").default(false))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table("higher_bodies")
-                    .col(pk_auto("id").big_integer())
-                    .col(string("name"))
-                    .col(string("level"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_higher_bodies_name_level")
-                    .table("higher_bodies")
-                    .col("name")
-                    .col("level")
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        db.execute_unprepared(
-            "UPDATE replies SET delivered_at = issued_at WHERE review_request_by IS NOT NULL",
-        )
-        .await?;
-        db.execute_unprepared(
-            "UPDATE reviews SET delivered_at = decided_at WHERE decided_at IS NOT NULL",
-        )
-        .await?;
         Ok(())
     }
 

@@ -196,7 +196,7 @@ async fn view(app: &TestApp, token: &str, id: &str) -> Value {
 /// nothing, so a refusal is about sight, not the version); the whole answer.
 async fn act(app: &TestApp, token: &str, name: &str, mut input: Value, id: &str) -> Value {
     input["caseId"] = json!(id);
-    if !matches!(name, "requestReview" | "recordDelivery") {
+    if !matches!(name, "requestReview" | "recordDelivery" | "evaluateCase") {
         let read = app
             .gql(
                 Some(token),
@@ -284,6 +284,15 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
     assert_eq!(c["reply"]["deliveryMethod"], "POST");
     assert!(c["reply"]["reviewRequestBy"].is_string());
 
+    // A call-back finds the petitioner basically satisfied; they still ask for review.
+    done(
+        &app,
+        t1,
+        "evaluateCase",
+        json!({"satisfaction": "BASICALLY_SATISFIED", "onBehalf": true}),
+        &id,
+    )
+    .await;
     // 复查 by the county (the township's parent).
     done(
         &app,
@@ -364,6 +373,10 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
     let c = view(&app, t1, &id).await;
     assert_eq!(c["replies"], json!([{"quashed": true}, {"quashed": false}]));
     assert_eq!(c["reply"]["quashed"], false);
+    assert_eq!(
+        c["viewerCan"]["close"], false,
+        "the rating was of the quashed reply: the new one's window must run"
+    );
     done(&app, t1, "requestReview", json!({"reason": "仍不服"}), &id).await;
     done(
         &app,
@@ -434,12 +447,15 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         &app,
         bureau,
         "decideReview",
-        json!({"decision": "UPHOLD", "text": "复核维持。", "higherBody": city(today.to_string())}),
-        &id,
-    )
-    .await;
+        json!({"decision": "CHANGE", "change": "REPLACE", "text": "复核变更：予以补偿差额。", "higherBody": city(today.to_string())}), &id).await;
     let c = view(&app, bureau, &id).await;
     assert_eq!(c["status"], "FINALIZED");
+    assert_eq!(
+        c["reply"],
+        Value::Null,
+        "the city's decision overturned the upheld reply"
+    );
+    assert_eq!(c["replies"], json!([{"quashed": true}, {"quashed": true}]));
     assert_eq!(c["matter"]["state"], "CONCLUDED");
     assert_eq!(
         (
@@ -488,6 +504,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
             "ACCEPT",
             "REPLY",
             "DELIVERED",
+            "EVALUATE",
             "REVIEW_REQUESTED",
             "REVIEW_DECIDED",
             "DELIVERED",
@@ -1053,6 +1070,38 @@ async fn a_matter_sent_upward_leaves_the_county_with_the_record_only() {
         )
         .await;
     assert_eq!(other["data"]["sentUpward"], json!([]));
+    // Once a written decision exists the review chain runs its course here: no sending up.
+    let (replied, _) = fixtures::register(
+        &app,
+        bureau,
+        json!({"leadUnitId": crate::support::gid("OrgUnit", county.dept_a)}),
+    )
+    .await;
+    done(
+        &app,
+        county.token("a_staff"),
+        "decideAcceptance",
+        json!({"decision": "ACCEPT"}),
+        &replied,
+    )
+    .await;
+    done(
+        &app,
+        county.token("a_leader"),
+        "issueReply",
+        reply_input(Some("IN_PERSON")),
+        &replied,
+    )
+    .await;
+    let too_late = act(
+        &app,
+        bureau,
+        "sendUpward",
+        json!({"higherBody": {"name": "邢台市信访局", "level": "CITY"}, "reason": "x"}),
+        &replied,
+    )
+    .await;
+    assert_eq!(code(&too_late), Some("INVALID_TRANSITION"), "{too_late}");
     let again = act(
         &app,
         bureau,

@@ -96,8 +96,8 @@ impl StatisticsFigures {
     async fn first_time_resolution_rate(&self) -> Option<f64> {
         self.0.first_time_resolution_rate()
     }
-    /// 按期受理 — acceptance clocks met: decided by the deadline, or (an earlier lead unit)
-    /// passed on by it. Counts clocks, not cases: a transferred case has one per holder.
+    /// 按期受理 — acceptance clocks met: decided by the deadline, or (an earlier lead unit,
+    /// counted in its own group when grouped by unit) passed on by it.
     async fn accepted_on_time(&self) -> i64 {
         self.0.accepted_on_time
     }
