@@ -200,6 +200,12 @@ impl Viewer {
         }
     }
 
+    /// Whether the viewer works in a unit above the counties (a city's), where matters a
+    /// county sends up inside the deployment arrive.
+    pub fn above_counties(&self) -> bool {
+        self.handling_unit().is_ok_and(|u| u.county_id.is_none())
+    }
+
     /// The county whose petition bureau the viewer works in (STAFF or LEADER), if any.
     pub fn bureau_county(&self) -> Option<i64> {
         self.handling_unit()
@@ -314,10 +320,10 @@ impl Viewer {
                 // A matter sent up to a higher body leaves every staff scope of the county
                 // (domain §9); the bureau keeps only the referral record.
                 let kept = col("sent_up_at").is_null();
+                // A unit above the counties (the city) sees by its relation rows, sent up or not:
+                // a matter the county sent up to it is its own to handle.
                 let Some(county_id) = unit.county_id else {
-                    return Condition::all()
-                        .add(self.related_rows_scope(unit))
-                        .add(kept);
+                    return self.related_rows_scope(unit);
                 };
                 let scope = if unit.petition_bureau {
                     Condition::all().add(col("county_id").eq(county_id))

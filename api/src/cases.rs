@@ -341,9 +341,10 @@ pub async fn register(
     let (registering_unit, county_id) = match &registrar {
         Registrar::Staff(v) => {
             let unit = v.handling_unit()?;
-            let county = unit
-                .county_id
-                .ok_or_else(|| bad_input("leadUnitId", "only units of a county register cases"))?;
+            let county = match unit.county_id {
+                Some(county) => county,
+                None => city_registration_county(db_conn, unit.id, input.lead_unit_id).await?,
+            };
             (unit.id, county)
         }
         Registrar::Petitioner(_, county_hint) => {
@@ -422,6 +423,31 @@ pub async fn register(
         }
         other => other,
     }
+}
+
+/// The county a city's registration belongs to: that of the unit it names to lead the case,
+/// which must be a unit of one of the city's counties (the city receives and sends down at
+/// once; the case is numbered and kept in that county).
+async fn city_registration_county(
+    db: &DatabaseConnection,
+    city_id: i64,
+    lead_unit_id: Option<i64>,
+) -> Result<i64> {
+    let refused = || {
+        bad_input(
+            "leadUnitId",
+            "a city registers a case for a unit of one of its counties: name that unit",
+        )
+    };
+    let lead = find_unit(db, lead_unit_id.ok_or_else(refused)?)
+        .await
+        .map_err(|_| refused())?;
+    let county_id = lead.county_id.ok_or_else(refused)?;
+    let county = find_unit(db, county_id).await?;
+    if county.parent_id != Some(city_id) {
+        return Err(refused());
+    }
+    Ok(county_id)
 }
 
 async fn resolve_petition_county(

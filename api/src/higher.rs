@@ -11,11 +11,16 @@
 //! - **Upward**: the bureau sends an open matter up with a reason (an accusation against the
 //!   county's leadership goes to the higher discipline body). The county keeps the referral
 //!   record — number, title, receiver, when — and loses sight of the content: the case leaves
-//!   every staff scope of the county (the petitioner still follows their own case).
+//!   every staff scope of the county (the petitioner still follows their own case). Sent to a
+//!   body outside the deployment, nothing more happens to it here; in a city deployment the
+//!   city unit receives it, leads it, and may send it back down (`transferCase`), when the
+//!   county sees it again.
 
 use crate::access::Viewer;
-use crate::domain::{Action, CaseStatus, HigherLevel, ReferralMode};
+use crate::domain::{Action, CaseStatus, HigherLevel, OrgUnitKind, ReferralMode};
 use crate::error::{Result, bad_input, conflict};
+use crate::identity::find_unit;
+use crate::referrals::{move_lead, restart_acceptance};
 use crate::reviews::higher_body_named;
 use crate::validate;
 use crate::workflow::{
@@ -153,23 +158,58 @@ pub async fn report_to_higher_body(
     save(open, changes, "HIGHER_REPORTED", detail, false).await
 }
 
-/// Sends an open matter up to a higher body (the bureau), with the reason. The county keeps
-/// the referral record and loses sight of the case.
+/// Where a matter goes up to.
+pub enum UpwardTarget {
+    /// A body outside the deployment, by name and level.
+    Outside { name: String, level: HigherLevel },
+    /// The city unit above the county, inside the deployment: it receives the matter and
+    /// decides it (or sends it back down with `transferCase`).
+    City(i64),
+}
+
+/// Sends an open matter up (the bureau), with the reason. The county keeps the referral record
+/// and loses sight of the case. Sent to a body outside the deployment, nothing more happens to
+/// it here; sent to the city above the county, the city leads it from now on, with a fresh
+/// acceptance clock.
 pub async fn send_upward(
     caller: &Caller<'_>,
     case_id: i64,
     expected_version: i32,
-    body_name: &str,
-    level: HigherLevel,
+    target: UpwardTarget,
     reason: &str,
 ) -> Result<higher_referral::Model> {
-    validate::text("higherBody.name", body_name, 1, 100)?;
+    if let UpwardTarget::Outside { name, .. } = &target {
+        validate::text("higherBody.name", name, 1, 100)?;
+    }
     validate::text("reason", reason, 1, TEXT_MAX)?;
     let open = open(caller, case_id, Action::SendUpward, Some(expected_version)).await?;
     if referral_of(&open.tx, open.case.id, UPWARD).await?.is_some() {
         return Err(conflict("this matter was already sent up"));
     }
-    let body = higher_body_named(&open.tx, body_name.trim(), level, open.now).await?;
+    let (body, city) = match &target {
+        UpwardTarget::Outside { name, level } => (
+            higher_body_named(&open.tx, name.trim(), *level, open.now).await?,
+            None,
+        ),
+        UpwardTarget::City(unit_id) => {
+            let county = find_unit(&open.tx, open.case.county_id).await?;
+            let city = find_unit(&open.tx, *unit_id)
+                .await
+                .ok()
+                .filter(|u| u.kind == OrgUnitKind::City && u.active)
+                .filter(|u| county.parent_id == Some(u.id))
+                .ok_or_else(|| {
+                    bad_input(
+                        "toUnitId",
+                        "only the city above this county, inside this deployment, receives what it sends up",
+                    )
+                })?;
+            (
+                higher_body_named(&open.tx, &city.name, HigherLevel::City, open.now).await?,
+                Some(city),
+            )
+        }
+    };
     let row = higher_referral::ActiveModel {
         case_id: Set(open.case.id),
         direction: Set(UPWARD.into()),
@@ -181,10 +221,20 @@ pub async fn send_upward(
     }
     .insert(&open.tx)
     .await?;
-    let mut changes = unchanged();
+    let mut changes = match &city {
+        Some(city) => {
+            move_lead(&open, open.case.lead_unit_id, city.id).await?;
+            restart_acceptance(&open, city.id)
+        }
+        None => {
+            let mut changes = unchanged();
+            changes.due_at = Set(None);
+            changes
+        }
+    };
     changes.sent_up_at = Set(Some(open.now));
-    changes.due_at = Set(None);
-    let detail = json!({ "higherReferralId": row.id, "higherBody": body.name, "level": level.as_str(), "reason": reason });
+    let detail = json!({ "higherReferralId": row.id, "higherBody": body.name, "level": body.level.as_str(),
+        "toUnitId": city.as_ref().map(|c| c.id), "reason": reason });
     save(
         with_record(open, row.id),
         changes,
@@ -219,25 +269,31 @@ pub struct SentUp {
 }
 
 /// The matters the viewer's county sent up, newest first; the county's petition bureau keeps
-/// the record. Three statements whatever the number: the cases, their referrals, the bodies.
+/// the record. Three statements whatever the number: the referrals, their cases, the bodies.
 pub async fn sent_up(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<SentUp>> {
     let Some(county) = viewer.bureau_county() else {
         return Ok(vec![]);
     };
+    // The record stays when a city sends the matter back down (and the case is in sight
+    // again), so it is read from the referrals, not from the cases' state.
+    let of_county = sea_orm::sea_query::Query::select()
+        .column(case::Column::Id)
+        .from(case::Entity)
+        .and_where(case::Column::CountyId.eq(county))
+        .to_owned();
+    let rows = higher_referral::Entity::find()
+        .filter(higher_referral::Column::Direction.eq(UPWARD))
+        .filter(higher_referral::Column::CaseId.in_subquery(of_county))
+        .order_by_desc(higher_referral::Column::Id)
+        .all(db)
+        .await?;
     let cases: HashMap<i64, case::Model> = case::Entity::find()
-        .filter(case::Column::CountyId.eq(county))
-        .filter(case::Column::SentUpAt.is_not_null())
+        .filter(case::Column::Id.is_in(rows.iter().map(|r| r.case_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let rows = higher_referral::Entity::find()
-        .filter(higher_referral::Column::Direction.eq(UPWARD))
-        .filter(higher_referral::Column::CaseId.is_in(cases.keys().copied()))
-        .order_by_desc(higher_referral::Column::Id)
-        .all(db)
-        .await?;
     let bodies: HashMap<i64, higher_body::Model> = higher_body::Entity::find()
         .filter(higher_body::Column::Id.is_in(rows.iter().map(|r| r.higher_body_id)))
         .all(db)

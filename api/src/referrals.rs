@@ -100,6 +100,10 @@ pub async fn transfer(
     .await?;
     let mut changes = restart_acceptance(&open, receiver.id);
     changes.assignment_id = Set((input.mode == ReferralMode::Assign).then_some(created.id));
+    // A city sending a matter back down to a unit of its county: the county sees it again.
+    if open.case.sent_up_at.is_some() && receiver.county_id == Some(open.case.county_id) {
+        changes.sent_up_at = Set(None);
+    }
     let kind = if input.mode == ReferralMode::Assign {
         InboxKind::Assignment
     } else {
@@ -123,7 +127,7 @@ pub async fn transfer(
 }
 
 /// Moves the LEAD relation row from one unit to another.
-async fn move_lead(open: &Open, from: i64, to: i64) -> Result<()> {
+pub(crate) async fn move_lead(open: &Open, from: i64, to: i64) -> Result<()> {
     case_unit::Entity::delete_many()
         .filter(case_unit::Column::CaseId.eq(open.case.id))
         .filter(case_unit::Column::UnitId.eq(from))
@@ -137,7 +141,7 @@ async fn move_lead(open: &Open, from: i64, to: i64) -> Result<()> {
 }
 
 /// The changes that hand a case to a new lead unit: it must decide acceptance afresh.
-fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
+pub(crate) fn restart_acceptance(open: &Open, new_lead: i64) -> case::ActiveModel {
     let accept_by = open.calendar.due_after_days(open.now, ACCEPTANCE_DAYS);
     let mut changes = unchanged();
     changes.lead_unit_id = Set(new_lead);

@@ -42,11 +42,6 @@ pub const TEXT_MAX: usize = 5_000;
 /// [`Viewer::may`]). Conditions beyond the state that belong to the state machine (an
 /// assigned case replies only after its report is approved) are here too.
 pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
-    // A matter sent up to a higher body is in that body's hands: nothing more happens to it
-    // here (the petitioner still reads it).
-    if case.sent_up_at.is_some() {
-        return false;
-    }
     let assignment_open = case.assignment_id.is_some() && !case.report_approved;
     state_table(status, assignment_open, action)
 }
@@ -105,7 +100,9 @@ pub fn capabilities_given(
     now: DateTime<Utc>,
 ) -> Result<Capabilities> {
     let status = case.status;
-    let can = |action| viewer.may(case, relations, action) && state_allows(case, status, action);
+    let away = sent_away(case, viewer);
+    let can =
+        |action| !away && viewer.may(case, relations, action) && state_allows(case, status, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
     let satisfied = satisfied_with_standing_reply(case, evaluated);
     Ok(Capabilities {
@@ -141,6 +138,12 @@ pub fn capabilities_given(
         undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
         see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
     })
+}
+
+/// A matter sent up is in the higher body's hands: nothing more happens to it in the county
+/// (the petitioner still reads it). Inside a city deployment the city's units act on it.
+fn sent_away(case: &case::Model, viewer: &Viewer) -> bool {
+    case.sent_up_at.is_some() && !viewer.above_counties()
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a
@@ -227,6 +230,13 @@ pub(crate) async fn open(
     }
     if !state_allows(&case, case.status, action) {
         return Err(invalid(&case, action, None));
+    }
+    if sent_away(&case, caller.viewer) {
+        return Err(invalid(
+            &case,
+            action,
+            Some("the matter was sent up to a higher body; it is in that body's hands"),
+        ));
     }
     finish_open(caller, tx, case).await
 }

@@ -1146,3 +1146,115 @@ async fn a_report_owed_upward_warns_the_lead_unit_once() {
         "once"
     );
 }
+
+/// Domain §9 in a deployment that holds the city: the city receives — a petition that reached
+/// it is registered for a unit of one of its counties, and a matter a county sends up arrives
+/// in its hands — and sends down with an ordinary transfer, after which the county sees the
+/// case again. Each county sees only its own.
+#[tokio::test]
+async fn in_a_city_deployment_the_city_receives_matters_and_sends_them_down() {
+    let app = spawn_app().await;
+    let d = two_counties(&app).await;
+    let [(qh_clerk, qinghe), (lx_clerk, linxi)] = &d.clerks;
+    let city_staff = add_user(&app, &d.admin, "city_desk", &d.city, "STAFF").await;
+    let bureau_of = async |county: &str| -> String {
+        let units = app
+            .gql(Some(&d.admin), "query($id: ID!) { node(id: $id) { ... on OrgUnit { children { id petitionBureau } } } }", json!({"id": county}))
+            .await;
+        units["data"]["node"]["children"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{units}"))
+            .iter()
+            .find(|u| u["petitionBureau"] == true)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (qh_bureau, lx_bureau) = (bureau_of(qinghe).await, bureau_of(linxi).await);
+    let sees = async |token: &str, id: &str| {
+        app.gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await["data"]["case"]
+            .is_object()
+    };
+
+    // A petition that reached the city, registered for 临西县's bureau.
+    let no_lead = app
+        .gql(
+            Some(&city_staff),
+            fixtures::REGISTER,
+            json!({"input": fixtures::case_input(json!({}))}),
+        )
+        .await;
+    assert_eq!(field(&no_lead), Some("leadUnitId"), "{no_lead}");
+    let (received, number) =
+        fixtures::register(&app, &city_staff, json!({"leadUnitId": lx_bureau})).await;
+    assert!(
+        number.starts_with("XF-130535-"),
+        "numbered in 临西县: {number}"
+    );
+    assert!(sees(lx_clerk, &received).await && sees(&city_staff, &received).await);
+    assert!(
+        !sees(qh_clerk, &received).await,
+        "the other county sees nothing of it"
+    );
+
+    // 清河县 sends a matter up to the city, inside the deployment.
+    let (id, _) = fixtures::register(&app, qh_clerk, json!({})).await;
+    let both = act(&app, qh_clerk, "sendUpward", json!({"toUnitId": d.city, "higherBody": {"name": "邢台市", "level": "CITY"}, "reason": "x"}), &id).await;
+    assert_eq!(field(&both), Some("higherBody"), "one target: {both}");
+    let sideways = act(
+        &app,
+        qh_clerk,
+        "sendUpward",
+        json!({"toUnitId": linxi, "reason": "x"}),
+        &id,
+    )
+    .await;
+    assert_eq!(field(&sideways), Some("toUnitId"), "{sideways}");
+    done(
+        &app,
+        qh_clerk,
+        "sendUpward",
+        json!({"toUnitId": d.city, "reason": "涉及跨县事项，报市级处理"}),
+        &id,
+    )
+    .await;
+    assert!(!sees(qh_clerk, &id).await, "the county loses sight of it");
+    let c = app
+        .gql(Some(&city_staff), "query($id: ID!) { case(id: $id) { status leadUnit { name } viewerCan { decideAcceptance transfer } } }", json!({"id": id}))
+        .await;
+    assert_eq!(
+        c["data"]["case"],
+        json!({"status": "REGISTERED", "leadUnit": {"name": "邢台市"}, "viewerCan": {"decideAcceptance": true, "transfer": true}}),
+        "{c}"
+    );
+    // The city sends it back down; the county sees it again and keeps the record.
+    done(
+        &app,
+        &city_staff,
+        "transferCase",
+        json!({"toUnitId": qh_bureau, "mode": "ASSIGN", "reason": "请清河县依法办理并报告结果"}),
+        &id,
+    )
+    .await;
+    assert!(sees(qh_clerk, &id).await, "back in the county's sight");
+    let record = app
+        .gql(
+            Some(qh_clerk),
+            "{ sentUpward { bodyName reason } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        record["data"]["sentUpward"],
+        json!([{"bodyName": "邢台市", "reason": "涉及跨县事项，报市级处理"}])
+    );
+    let c = view(&app, qh_clerk, &id).await;
+    assert_eq!(c["status"], "REGISTERED");
+    assert!(!sees(lx_clerk, &id).await);
+}

@@ -948,8 +948,12 @@ pub struct HigherBodyInput {
 pub struct SendUpwardInput {
     pub case_id: ID,
     pub expected_version: i32,
-    /// Where it goes, e.g. 邢台市纪委监委 (CITY).
-    pub higher_body: HigherBodyInput,
+    /// Where it goes outside this deployment, e.g. 邢台市纪委监委 (CITY). Give this or
+    /// `toUnitId`.
+    pub higher_body: Option<HigherBodyInput>,
+    /// In a deployment that holds the city: the city unit above the county, which then
+    /// leads the matter. Give this or `higherBody`.
+    pub to_unit_id: Option<ID>,
     /// Why the matter is outside the county's remit.
     pub reason: String,
     /// Retries with the same key return the record the first call made.
@@ -1482,15 +1486,24 @@ impl WorkflowMutation {
     ) -> GqlResult<super::higher::SendUpwardPayload> {
         let c = keyed_caller(ctx, "sendUpward", input.idempotency_key.clone(), &input)?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        let done = crate::higher::send_upward(
-            &c,
-            id,
-            input.expected_version,
-            &input.higher_body.name,
-            input.higher_body.level,
-            &input.reason,
-        )
-        .await;
+        let target = match (input.higher_body, &input.to_unit_id) {
+            (Some(body), None) => crate::higher::UpwardTarget::Outside {
+                name: body.name,
+                level: body.level,
+            },
+            (None, Some(unit)) => {
+                crate::higher::UpwardTarget::City(input_id("OrgUnit", "toUnitId", unit)?)
+            }
+            _ => {
+                return Err(crate::error::bad_input(
+                    "higherBody",
+                    "name either a body outside this deployment (higherBody) or the city unit above the county (toUnitId)",
+                )
+                .into());
+            }
+        };
+        let done =
+            crate::higher::send_upward(&c, id, input.expected_version, target, &input.reason).await;
         let referral_id = match outcome(&c, done).await? {
             Outcome::Done(row) => row.id,
             Outcome::Replayed { record_id, .. } => replayed_record(record_id)?,
