@@ -120,7 +120,9 @@ pub fn capabilities_given(
         file_completion_report: can(Action::FileCompletionReport),
         decide_completion_report: can(Action::DecideCompletionReport),
         take_leader_ownership: can(Action::TakeLeaderOwnership) && case.leader_user_id.is_none(),
-        evaluate: can(Action::Evaluate) && window_open && evaluated.is_none(),
+        evaluate: can(Action::Evaluate)
+            && window_open
+            && !evaluated.is_some_and(|e| rates_standing_reply(case, e)),
         request_review: can(Action::RequestReview)
             && case.category == Category::Appeal
             && window_open,
@@ -153,8 +155,13 @@ fn satisfied_with_standing_reply(
     evaluated: Option<&evaluation::Model>,
 ) -> bool {
     evaluated.is_some_and(|e| {
-        e.satisfaction != Satisfaction::Dissatisfied && case.replied_at.is_some_and(|r| e.at >= r)
+        e.satisfaction != Satisfaction::Dissatisfied && rates_standing_reply(case, e)
     })
+}
+
+/// The rating was given to the reply that stands now (not to one a review set aside).
+fn rates_standing_reply(case: &case::Model, e: &evaluation::Model) -> bool {
+    case.replied_at.is_some_and(|r| e.at >= r)
 }
 
 /// The caller of a workflow action.
@@ -774,23 +781,30 @@ pub async fn evaluate(
             "the evaluation window has closed".into(),
         ));
     }
-    if evaluation::Entity::find_by_id(open.case.id)
+    // One rating per reply: a reply issued anew after a review sent the case back (REDO) is
+    // rated afresh, and the case's rating is then the new one (the earlier stays on the
+    // timeline).
+    let earlier = evaluation::Entity::find_by_id(open.case.id)
         .one(&open.tx)
-        .await?
-        .is_some()
+        .await?;
+    if earlier
+        .as_ref()
+        .is_some_and(|e| rates_standing_reply(&open.case, e))
     {
-        return Err(conflict("this case was already evaluated"));
+        return Err(conflict("this reply was already evaluated"));
     }
-    evaluation::ActiveModel {
+    let row = evaluation::ActiveModel {
         case_id: Set(open.case.id),
         satisfaction: Set(satisfaction),
         comment: Set(comment.map(str::to_owned)),
         on_behalf: Set(on_behalf),
         by_user_id: Set(caller.viewer.user_id),
         at: Set(open.now),
-    }
-    .insert(&open.tx)
-    .await?;
+    };
+    match earlier {
+        Some(_) => row.update(&open.tx).await?,
+        None => row.insert(&open.tx).await?,
+    };
     save(
         open,
         unchanged(),

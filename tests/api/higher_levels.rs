@@ -377,6 +377,24 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         c["viewerCan"]["close"], false,
         "the rating was of the quashed reply: the new one's window must run"
     );
+    // The new reply is rated afresh, once.
+    done(
+        &app,
+        t1,
+        "evaluateCase",
+        json!({"satisfaction": "DISSATISFIED", "onBehalf": true}),
+        &id,
+    )
+    .await;
+    let again = act(
+        &app,
+        t1,
+        "evaluateCase",
+        json!({"satisfaction": "SATISFIED", "onBehalf": true}),
+        &id,
+    )
+    .await;
+    assert_eq!(code(&again), Some("CONFLICT"), "{again}");
     done(&app, t1, "requestReview", json!({"reason": "仍不服"}), &id).await;
     done(
         &app,
@@ -509,6 +527,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
             "REVIEW_DECIDED",
             "DELIVERED",
             "REPLY",
+            "EVALUATE",
             "REVIEW_REQUESTED",
             "REVIEW_DECIDED",
             "DELIVERED",

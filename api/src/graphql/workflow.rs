@@ -1380,7 +1380,7 @@ impl WorkflowMutation {
         .await
     }
 
-    /// 满意度评价 — once, within the review window.
+    /// 满意度评价 — once per reply, after its delivery and within the review window.
     async fn evaluate_case(
         &self,
         ctx: &Context<'_>,
