@@ -200,10 +200,11 @@ impl Viewer {
         }
     }
 
-    /// Whether the viewer works in a unit above the counties (a city's), where matters a
-    /// county sends up inside the deployment arrive.
-    pub fn above_counties(&self) -> bool {
-        self.handling_unit().is_ok_and(|u| u.county_id.is_none())
+    /// Whether a matter sent up keeps this viewer from acting on it: it is in the higher
+    /// body's hands, and nothing more happens to it in the county (the petitioner still reads
+    /// it). Inside a city deployment the units above the counties act on it.
+    pub fn kept_from_sent_up(&self, case: &case::Model) -> bool {
+        case.sent_up_at.is_some() && !self.handling_unit().is_ok_and(|u| u.county_id.is_none())
     }
 
     /// The county whose petition bureau the viewer works in (STAFF or LEADER), if any.

@@ -83,6 +83,18 @@ pub struct Listing {
     pub note: Option<String>,
 }
 
+/// Whether an account of `unit` with `role` would see the case (a lead unit or owning leader
+/// named for a backlog entry must be able to work it).
+async fn unit_sees(
+    tx: &impl sea_orm::ConnectionTrait,
+    unit: &xinfang_entity::org_unit::Model,
+    role: Role,
+    case_id: i64,
+) -> Result<bool> {
+    let standing = Viewer::standing_for(crate::auth::unit_scope(unit)?, role);
+    Ok(cases::find_visible(tx, &standing, case_id).await?.is_some())
+}
+
 /// 列入: the bureau lists a matter in one of its county's campaigns.
 pub async fn list_matter(
     db: &DatabaseConnection,
@@ -107,14 +119,7 @@ pub async fn list_matter(
         .ok_or(AppError::NotFound("case"))?;
     let matter = matter_of(&case);
     let lead = cases::unit_in_county(&tx, "leadUnitId", input.lead_unit_id, county).await?;
-    if cases::find_visible(
-        &tx,
-        &Viewer::standing_for(crate::auth::unit_scope(&lead)?, Role::Staff),
-        case.id,
-    )
-    .await?
-    .is_none()
-    {
+    if !unit_sees(&tx, &lead, Role::Staff, case.id).await? {
         return Err(bad_input(
             "leadUnitId",
             format!("{} may not see case {}", lead.name, case.number),
@@ -136,14 +141,7 @@ pub async fn list_matter(
             "name an active LEADER account of this county",
         ));
     }
-    if cases::find_visible(
-        &tx,
-        &Viewer::standing_for(crate::auth::unit_scope(&leader_unit)?, Role::Leader),
-        case.id,
-    )
-    .await?
-    .is_none()
-    {
+    if !unit_sees(&tx, &leader_unit, Role::Leader, case.id).await? {
         return Err(bad_input(
             "leaderId",
             format!("{} may not see case {}", leader.display_name, case.number),

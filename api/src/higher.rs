@@ -252,10 +252,7 @@ pub async fn sent_up_one(
     viewer: &Viewer,
     referral_id: i64,
 ) -> Result<Option<SentUp>> {
-    Ok(sent_up(db, viewer)
-        .await?
-        .into_iter()
-        .find(|s| s.referral.id == referral_id))
+    Ok(sent_up_where(db, viewer, Some(referral_id)).await?.pop())
 }
 
 /// What the county keeps of a matter it sent up: the number, title, receiver, reason and
@@ -271,6 +268,15 @@ pub struct SentUp {
 /// The matters the viewer's county sent up, newest first; the county's petition bureau keeps
 /// the record. Three statements whatever the number: the referrals, their cases, the bodies.
 pub async fn sent_up(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<SentUp>> {
+    sent_up_where(db, viewer, None).await
+}
+
+/// The county's record of matters sent up, all of them or the one referral asked for.
+async fn sent_up_where(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    only: Option<i64>,
+) -> Result<Vec<SentUp>> {
     let Some(county) = viewer.bureau_county() else {
         return Ok(vec![]);
     };
@@ -281,9 +287,13 @@ pub async fn sent_up(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<S
         .from(case::Entity)
         .and_where(case::Column::CountyId.eq(county))
         .to_owned();
-    let rows = higher_referral::Entity::find()
+    let mut rows = higher_referral::Entity::find()
         .filter(higher_referral::Column::Direction.eq(UPWARD))
-        .filter(higher_referral::Column::CaseId.in_subquery(of_county))
+        .filter(higher_referral::Column::CaseId.in_subquery(of_county));
+    if let Some(id) = only {
+        rows = rows.filter(higher_referral::Column::Id.eq(id));
+    }
+    let rows = rows
         .order_by_desc(higher_referral::Column::Id)
         .all(db)
         .await?;

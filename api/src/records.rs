@@ -363,11 +363,17 @@ pub type ReviewRecord = review::Model;
 pub type HigherBodyRecord = xinfang_entity::higher_body::Model;
 pub type HigherReferralRecord = xinfang_entity::higher_referral::Model;
 
-/// A higher body by id (bodies above the county are named on records a viewer already sees).
-pub async fn higher_body(db: &impl ConnectionTrait, id: i64) -> Result<Option<HigherBodyRecord>> {
-    Ok(xinfang_entity::higher_body::Entity::find_by_id(id)
-        .one(db)
-        .await?)
+/// Higher bodies by id (they are named on records a viewer already sees).
+pub async fn higher_bodies_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, HigherBodyRecord>> {
+    use xinfang_entity::higher_body;
+    let rows = higher_body::Entity::find()
+        .filter(higher_body::Column::Id.is_in(bucketed_ids(ids.iter().copied())))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|b| (b.id, b)).collect())
 }
 pub type SupervisionRecord = supervision::Model;
 pub type CompletionReportRecord = completion_report::Model;

@@ -50,6 +50,30 @@ async fn latest_decided_review(
         .await?)
 }
 
+/// The written decision waiting for delivery.
+enum Waiting {
+    Reply(reply::Model),
+    Decision(review::Model),
+}
+
+impl Waiting {
+    /// As the timeline names it.
+    fn name(&self) -> &'static str {
+        match self {
+            Waiting::Reply(_) => "REPLY",
+            Waiting::Decision(r) if r.stage == ReviewStage::Review => "REVIEW_DECISION",
+            Waiting::Decision(_) => "RE_REVIEW_DECISION",
+        }
+    }
+
+    fn issued_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Waiting::Reply(r) => r.issued_at,
+            Waiting::Decision(r) => r.decided_at.unwrap_or(now),
+        }
+    }
+}
+
 /// 送达: how and when, if the caller says when (default: now).
 pub struct Delivery {
     pub method: DeliveryMethod,
@@ -93,29 +117,27 @@ pub async fn record_delivery(
     if at > open.now {
         return Err(bad_input("deliveredAt", "delivery cannot be in the future"));
     }
-    let by = Set(Some(caller.viewer.user_id));
-    let (document, issued) = if open.case.status == CaseStatus::Replied {
-        let current = current_reply(&open.tx, open.case.id)
-            .await?
-            .ok_or_else(|| invalid(&open.case, Action::RecordDelivery, Some("no reply")))?;
-        ("REPLY", current.issued_at)
+    // The document waiting: the reply while REPLIED, otherwise the latest review decision.
+    let document = if open.case.status == CaseStatus::Replied {
+        Waiting::Reply(
+            current_reply(&open.tx, open.case.id)
+                .await?
+                .ok_or_else(|| invalid(&open.case, Action::RecordDelivery, Some("no reply")))?,
+        )
     } else {
-        let decided = latest_decided_review(&open.tx, open.case.id)
-            .await?
-            .ok_or_else(|| {
-                invalid(
-                    &open.case,
-                    Action::RecordDelivery,
-                    Some("no review decision"),
-                )
-            })?;
-        let stage = match decided.stage {
-            ReviewStage::Review => "REVIEW_DECISION",
-            ReviewStage::ReReview => "RE_REVIEW_DECISION",
-        };
-        (stage, decided.decided_at.unwrap_or(open.now))
+        Waiting::Decision(
+            latest_decided_review(&open.tx, open.case.id)
+                .await?
+                .ok_or_else(|| {
+                    invalid(
+                        &open.case,
+                        Action::RecordDelivery,
+                        Some("no review decision"),
+                    )
+                })?,
+        )
     };
-    if at < issued {
+    if at < document.issued_at(open.now) {
         return Err(bad_input(
             "deliveredAt",
             "delivery cannot precede the document it delivers",
@@ -134,32 +156,31 @@ pub async fn record_delivery(
     // back for a new reply opens no window (the new reply will).
     let window = matches!(open.case.status, CaseStatus::Replied | CaseStatus::Reviewed)
         .then(|| open.calendar.due_after_days(at, REVIEW_DAYS));
-    if document == "REPLY" {
-        let current = current_reply(&open.tx, open.case.id)
-            .await?
-            .expect("checked");
-        let mut row: reply::ActiveModel = current.into();
-        row.delivered_at = Set(Some(at));
-        row.delivery_method = Set(Some(delivery.method));
-        row.delivery_recorded_by_user_id = by;
-        row.review_request_by = Set(window);
-        row.update(&open.tx).await?;
-    } else {
-        let decided = latest_decided_review(&open.tx, open.case.id)
-            .await?
-            .expect("checked");
-        let mut row: review::ActiveModel = decided.into();
-        row.delivered_at = Set(Some(at));
-        row.delivery_method = Set(Some(delivery.method));
-        row.delivery_recorded_by_user_id = by;
-        row.update(&open.tx).await?;
+    let by = Set(Some(caller.viewer.user_id));
+    let name = document.name();
+    match document {
+        Waiting::Reply(current) => {
+            let mut row: reply::ActiveModel = current.into();
+            row.delivered_at = Set(Some(at));
+            row.delivery_method = Set(Some(delivery.method));
+            row.delivery_recorded_by_user_id = by;
+            row.review_request_by = Set(window);
+            row.update(&open.tx).await?;
+        }
+        Waiting::Decision(decided) => {
+            let mut row: review::ActiveModel = decided.into();
+            row.delivered_at = Set(Some(at));
+            row.delivery_method = Set(Some(delivery.method));
+            row.delivery_recorded_by_user_id = by;
+            row.update(&open.tx).await?;
+        }
     }
     let mut changes = unchanged();
     changes.awaiting_delivery = Set(false);
     if window.is_some() {
         changes.review_request_by = Set(window);
     }
-    let detail = json!({ "document": document, "method": delivery.method.as_str(), "deliveredAt": at, "reviewRequestBy": window });
+    let detail = json!({ "document": name, "method": delivery.method.as_str(), "deliveredAt": at, "reviewRequestBy": window });
     save(open, changes, "DELIVERED", detail, true).await
 }
 

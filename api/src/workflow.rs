@@ -100,7 +100,7 @@ pub fn capabilities_given(
     now: DateTime<Utc>,
 ) -> Result<Capabilities> {
     let status = case.status;
-    let away = sent_away(case, viewer);
+    let away = viewer.kept_from_sent_up(case);
     let can =
         |action| !away && viewer.may(case, relations, action) && state_allows(case, status, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
@@ -140,12 +140,6 @@ pub fn capabilities_given(
         undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
         see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
     })
-}
-
-/// A matter sent up is in the higher body's hands: nothing more happens to it in the county
-/// (the petitioner still reads it). Inside a city deployment the city's units act on it.
-fn sent_away(case: &case::Model, viewer: &Viewer) -> bool {
-    case.sent_up_at.is_some() && !viewer.above_counties()
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a
@@ -238,7 +232,7 @@ pub(crate) async fn open(
     if !state_allows(&case, case.status, action) {
         return Err(invalid(&case, action, None));
     }
-    if sent_away(&case, caller.viewer) {
+    if caller.viewer.kept_from_sent_up(&case) {
         return Err(invalid(
             &case,
             action,

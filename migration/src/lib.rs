@@ -20,6 +20,53 @@ mod m20261201_000014_higher_referrals;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
+use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
+
+/// SQLite: the connection's `foreign_keys` setting (1 when unknown), to put back after a
+/// table rebuild that switched it off.
+pub(crate) async fn sqlite_foreign_keys(
+    db: &impl sea_orm_migration::sea_orm::ConnectionTrait,
+) -> Result<i32, DbErr> {
+    Ok(db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "PRAGMA foreign_keys",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(1))
+}
+
+/// SQLite, after rebuilding `table` with foreign keys off: refuses when rows refer to or
+/// from it that do not resolve. Violations elsewhere (older than the rebuild) are not the
+/// rebuild's to refuse.
+pub(crate) async fn sqlite_check_rebuilt(
+    db: &impl sea_orm_migration::sea_orm::ConnectionTrait,
+    table: &str,
+) -> Result<(), DbErr> {
+    let mut broken = 0;
+    for row in db
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "PRAGMA foreign_key_check",
+        ))
+        .await?
+    {
+        let child: String = row.try_get_by_index(0)?;
+        let parent: String = row.try_get_by_index(2)?;
+        if child == table || parent == table {
+            broken += 1;
+        }
+    }
+    if broken > 0 {
+        return Err(DbErr::Migration(format!(
+            "{broken} rows refer to missing rows after rebuilding {table}"
+        )));
+    }
+    Ok(())
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

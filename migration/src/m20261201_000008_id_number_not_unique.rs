@@ -30,15 +30,7 @@ impl MigrationTrait for Migration {
             _ => {
                 // The connection's setting is put back as it was (every pooled connection is
                 // opened alike).
-                let enforced: i32 = db
-                    .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
-                        DatabaseBackend::Sqlite,
-                        "PRAGMA foreign_keys",
-                    ))
-                    .await?
-                    .map(|row| row.try_get_by_index(0))
-                    .transpose()?
-                    .unwrap_or(1);
+                let enforced = crate::sqlite_foreign_keys(db).await?;
                 // One call, so every statement runs on the same pooled connection.
                 let rebuild = r#"PRAGMA foreign_keys = OFF;
                     BEGIN;
@@ -63,27 +55,7 @@ impl MigrationTrait for Migration {
                     COMMIT;"#;
                 db.execute_unprepared(&format!("{rebuild}\nPRAGMA foreign_keys = {enforced};"))
                     .await?;
-                // Only what refers to or from the rebuilt table: a violation elsewhere (older
-                // than this migration) is not this migration's to refuse.
-                let mut broken = 0;
-                for row in db
-                    .query_all_raw(sea_orm_migration::sea_orm::Statement::from_string(
-                        DatabaseBackend::Sqlite,
-                        "PRAGMA foreign_key_check",
-                    ))
-                    .await?
-                {
-                    let table: String = row.try_get_by_index(0)?;
-                    let parent: String = row.try_get_by_index(2)?;
-                    if table == "users" || parent == "users" {
-                        broken += 1;
-                    }
-                }
-                if broken > 0 {
-                    return Err(DbErr::Migration(format!(
-                        "{broken} rows refer to missing rows after rebuilding users"
-                    )));
-                }
+                crate::sqlite_check_rebuilt(db, "users").await?;
             }
         }
         Ok(())

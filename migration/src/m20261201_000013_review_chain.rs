@@ -23,7 +23,7 @@
 //! everything else runs in that same transaction (foreign keys can only be switched off
 //! outside one, so the migration manages it itself).
 
-use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
+use sea_orm_migration::sea_orm::DatabaseBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -138,15 +138,7 @@ impl MigrationTrait for Migration {
                 }
             }
             _ => {
-                let enforced: i32 = db
-                    .query_one_raw(Statement::from_string(
-                        DatabaseBackend::Sqlite,
-                        "PRAGMA foreign_keys",
-                    ))
-                    .await?
-                    .map(|row| row.try_get_by_index(0))
-                    .transpose()?
-                    .unwrap_or(1);
+                let enforced = crate::sqlite_foreign_keys(db).await?;
                 // One transaction for all of it: a failure part-way leaves the database as
                 // it was, so the migration can simply run again.
                 let rest = the_rest(DatabaseBackend::Sqlite).join(";\n");
@@ -170,25 +162,7 @@ impl MigrationTrait for Migration {
                     PRAGMA foreign_keys = {enforced};"#
                 );
                 db.execute_unprepared(&script).await?;
-                let mut broken = 0;
-                for row in db
-                    .query_all_raw(Statement::from_string(
-                        DatabaseBackend::Sqlite,
-                        "PRAGMA foreign_key_check",
-                    ))
-                    .await?
-                {
-                    let table: String = row.try_get_by_index(0)?;
-                    let parent: String = row.try_get_by_index(2)?;
-                    if table == "replies" || parent == "replies" {
-                        broken += 1;
-                    }
-                }
-                if broken > 0 {
-                    return Err(DbErr::Migration(format!(
-                        "{broken} rows refer to missing rows after rebuilding replies"
-                    )));
-                }
+                crate::sqlite_check_rebuilt(db, "replies").await?;
             }
         }
         Ok(())

@@ -410,3 +410,20 @@ pub async fn link_repeat(app: &TestApp, token: &str, case: &str, earlier: &str) 
     )
     .await
 }
+
+/// The actions on a case's timeline, oldest first, as `token` reads them.
+pub async fn timeline_actions(app: &TestApp, token: &str, case: &str) -> Vec<String> {
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { timeline(first: 100) { nodes { action } } } }",
+            json!({"id": case}),
+        )
+        .await;
+    body["data"]["case"]["timeline"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|n| n["action"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -502,19 +502,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
     );
 
     // On the record, in order.
-    let timeline = app
-        .gql(
-            Some(bureau),
-            "query($id: ID!) { case(id: $id) { timeline { nodes { action } } } }",
-            json!({"id": id}),
-        )
-        .await;
-    let actions: Vec<&str> = timeline["data"]["case"]["timeline"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["action"].as_str().unwrap())
-        .collect();
+    let actions = fixtures::timeline_actions(&app, bureau, &id).await;
     assert_eq!(
         actions,
         [

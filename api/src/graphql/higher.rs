@@ -20,11 +20,7 @@ pub struct FromHigherBody {
 impl FromHigherBody {
     /// The higher body.
     async fn body(&self, ctx: &Context<'_>) -> GqlResult<Option<HigherBody>> {
-        Ok(
-            crate::records::higher_body(&state(ctx).db, self.referral.higher_body_id)
-                .await?
-                .map(HigherBody),
-        )
+        load_higher_body(ctx, Some(self.referral.higher_body_id)).await
     }
     /// Its own reference number.
     async fn reference_number(&self) -> Option<&str> {
@@ -54,6 +50,19 @@ impl FromHigherBody {
                 .report_due_at
                 .is_some_and(|due| due < self.now)
     }
+}
+
+/// A higher body by id, through the request's loader (one statement for a whole page).
+pub async fn load_higher_body(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<HigherBody>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .higher_bodies
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .flatten()
+        .map(HigherBody))
 }
 
 /// The case's link to the higher body that handed it down; staff only.

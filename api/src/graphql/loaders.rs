@@ -12,7 +12,7 @@ use crate::domain::UnitRelation;
 use crate::error::AppError;
 use crate::identity::UnitRecord;
 use crate::records::{
-    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord,
+    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, HigherBodyRecord,
     HigherReferralRecord, LatestEntries, PetitionerRecord, ReferralRecord, ReplyRecord,
     ReviewRecord, Staff, SupervisionRecord,
 };
@@ -118,6 +118,13 @@ by_id_loader!(
     CompletionReportLoader,
     Vec<CompletionReportRecord>,
     records::completion_reports_by_case
+);
+by_id_loader!(
+    /// Higher bodies by id.
+    HigherBodyLoader,
+    Option<HigherBodyRecord>,
+    records::higher_bodies_by_id,
+    Some
 );
 by_id_loader!(
     /// Links of cases to higher bodies.
@@ -276,6 +283,7 @@ pub struct Loaders {
     pub completion_reports: DataLoader<CompletionReportLoader, HashMapCache>,
     pub replies: DataLoader<ReplyLoader, HashMapCache>,
     pub higher_referrals: DataLoader<HigherReferralLoader, HashMapCache>,
+    pub higher_bodies: DataLoader<HigherBodyLoader, HashMapCache>,
     pub evaluations: DataLoader<EvaluationLoader, HashMapCache>,
     pub visible_cases: DataLoader<VisibleCaseLoader, HashMapCache>,
     pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
@@ -309,6 +317,7 @@ impl Loaders {
             completion_reports: loader(CompletionReportLoader { db: db.clone() }),
             replies: loader(ReplyLoader { db: db.clone() }),
             higher_referrals: loader(HigherReferralLoader { db: db.clone() }),
+            higher_bodies: loader(HigherBodyLoader { db: db.clone() }),
             evaluations: loader(EvaluationLoader { db: db.clone() }),
             visible_cases: loader(VisibleCaseLoader {
                 db: db.clone(),

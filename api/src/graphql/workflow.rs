@@ -433,12 +433,7 @@ impl Review {
     }
     /// The higher body that decided (reviews above the county).
     async fn higher_body(&self, ctx: &Context<'_>) -> GqlResult<Option<HigherBody>> {
-        let Some(id) = self.0.higher_body_id else {
-            return Ok(None);
-        };
-        Ok(crate::records::higher_body(&state(ctx).db, id)
-            .await?
-            .map(HigherBody))
+        super::higher::load_higher_body(ctx, self.0.higher_body_id).await
     }
     /// 文号 — the higher body's document number.
     async fn document_number(&self) -> Option<&str> {
