@@ -389,7 +389,7 @@ impl Viewer {
         scope
     }
 
-    fn is_bureau_of(&self, case: &case::Model) -> bool {
+    pub(crate) fn is_bureau_of(&self, case: &case::Model) -> bool {
         matches!(&self.unit, Some(u) if u.petition_bureau && u.county_id == Some(case.county_id))
     }
 
@@ -517,6 +517,16 @@ impl Viewer {
             // The result goes back up from whoever holds it; only the bureau sends a matter up.
             Action::ReportToHigherBody => lead || bureau,
             Action::SendUpward => bureau,
+            // The petitioner's code is the lead unit's or the bureau's to replace.
+            Action::ReissueQueryCode => lead || bureau,
+            // The petitioner on their own case; staff of the units working on it.
+            Action::AttachFile => {
+                self.is_petitioner()
+                    || lead
+                    || bureau
+                    || relations.contains(&UnitRelation::Assisting)
+                    || handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id)
+            }
             Action::RecordDelivery => {
                 self.is_petitioner()
                     || lead
@@ -851,6 +861,8 @@ pub struct Capabilities {
     pub record_delivery: bool,
     pub report_to_higher_body: bool,
     pub send_upward: bool,
+    pub reissue_query_code: bool,
+    pub attach_file: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,

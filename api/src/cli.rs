@@ -20,8 +20,13 @@ pub use crate::logging::init_tracing;
 /// Opens the database, applies pending migrations and assembles the shared state.
 pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<AppState>, String> {
     settings.validate()?;
+    // The one TLS crypto library (ring) for the object store's client; a second call (tests
+    // start several servers in one process) finds it installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::pdf::configure_font(settings.pdf_font.as_deref())?;
     let auth = crate::auth::auth_config(&settings)?;
     let signer = settings.audit_signer()?;
+    let storage = settings.storage()?;
     let (db, statements) = db::open_counted(&settings).await?;
     Migrator::up(&db, None)
         .await
@@ -32,6 +37,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         clock,
         auth,
         documents: Default::default(),
+        storage,
         signer,
         settings,
         metrics: Metrics::default(),

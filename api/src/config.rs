@@ -305,6 +305,48 @@ pub struct Settings {
     /// (besides the log).
     #[arg(long, env = "XINFANG_AUDIT_CHECKPOINT_FILE", global = true)]
     pub audit_checkpoint_file: Option<PathBuf>,
+    /// A TrueType/OpenType font with Chinese glyphs to set PDF documents in, instead of the
+    /// built-in GB 2312 subset of WenQuanYi Micro Hei (for rare characters in names, say).
+    #[arg(long, env = "XINFANG_PDF_FONT", global = true)]
+    pub pdf_font: Option<PathBuf>,
+    /// The directory attachments are stored in (the embedded setup), unless `--s3-bucket` is
+    /// set.
+    #[arg(
+        long,
+        env = "XINFANG_STORAGE_DIR",
+        default_value = "xinfang-files",
+        global = true
+    )]
+    pub storage_dir: PathBuf,
+    /// Store attachments in this S3-compatible bucket instead (several server processes
+    /// share it).
+    #[arg(long, env = "XINFANG_S3_BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+    /// The S3-compatible server's URL (MinIO, SeaweedFS, …); AWS itself when unset.
+    #[arg(long, env = "XINFANG_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+    #[arg(
+        long,
+        env = "XINFANG_S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub s3_region: String,
+    #[arg(long, env = "XINFANG_S3_ACCESS_KEY_ID", global = true)]
+    pub s3_access_key_id: Option<String>,
+    #[arg(
+        long,
+        env = "XINFANG_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub s3_secret_access_key: Option<String>,
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "XINFANG_ATTACHMENT_MAX_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub attachment_max_bytes: i64,
+    /// Most bytes of attachments one case may hold.
+    #[arg(long, env = "XINFANG_CASE_ATTACHMENTS_MAX_BYTES", default_value_t = 200 * 1024 * 1024, global = true)]
+    pub case_attachments_max_bytes: i64,
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,
@@ -313,6 +355,39 @@ pub struct Settings {
 impl Settings {
     pub fn production(&self) -> bool {
         self.run_env == RunEnv::Production
+    }
+
+    /// Where attachments are stored: the S3 bucket when one is named (with its keys, and
+    /// https in production), otherwise the directory.
+    pub fn storage(&self) -> Result<crate::storage::Storage, String> {
+        let Some(bucket) = &self.s3_bucket else {
+            return crate::storage::Storage::local(&self.storage_dir);
+        };
+        let (Some(key), Some(secret)) = (&self.s3_access_key_id, &self.s3_secret_access_key) else {
+            return Err("--s3-bucket needs --s3-access-key-id and --s3-secret-access-key".into());
+        };
+        let plain_http = self
+            .s3_endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
+        if plain_http && self.production() {
+            return Err("the S3 endpoint must be https in production".into());
+        }
+        crate::storage::Storage::s3(crate::storage::S3Settings {
+            endpoint: self.s3_endpoint.as_deref(),
+            bucket,
+            region: &self.s3_region,
+            access_key_id: key,
+            secret_access_key: secret,
+            allow_http: plain_http,
+        })
+    }
+
+    pub fn attachment_limits(&self) -> crate::attachments::Limits {
+        crate::attachments::Limits {
+            per_file: self.attachment_max_bytes,
+            per_case: self.case_attachments_max_bytes,
+        }
     }
 
     /// The signing secret: from the flag, the variable or the file; in dev a random one
@@ -370,6 +445,11 @@ impl Settings {
         }
         if !(1..=3600).contains(&self.access_token_ttl) {
             return Err("the access-token lifetime must be 1 to 3600 seconds".into());
+        }
+        if self.attachment_max_bytes < 1
+            || self.case_attachments_max_bytes < self.attachment_max_bytes
+        {
+            return Err("attachment caps: a file at least 1 byte, a case at least one file".into());
         }
         Ok(())
     }

@@ -6,10 +6,11 @@
 use crate::error::{Result, internal};
 
 pub use xinfang_entity::kinds::{
-    AcceptanceDecision, ApprovalStatus, BacklogResolution, BacklogStatus, CaseStatus, Category,
-    ChangeMode, Channel, DeliveryMethod, HigherLevel, LegalRoute, MatterState, OrgUnitKind,
-    PetitionerKind, ReferralMode, ReferralStatus, RepeatLinkState, ReplyOutcome, ReviewDecision,
-    ReviewStage, Role, Satisfaction, UnitRelation, UnknownValue,
+    AcceptanceDecision, ApprovalStatus, AttachmentKind, BacklogResolution, BacklogStatus,
+    CaseStatus, Category, ChangeMode, Channel, DeliveryMethod, DocumentKind, HigherLevel,
+    LegalRoute, MatterState, OrgUnitKind, PetitionerKind, ReferralMode, ReferralStatus,
+    RepeatLinkState, ReplyOutcome, ReviewDecision, ReviewStage, Role, Satisfaction, UnitRelation,
+    UnknownValue,
 };
 
 /// Parsing a name read as text (raw statements, inputs of the seed and export): for the
@@ -96,6 +97,8 @@ pub enum Action {
     RecordDelivery,
     ReportToHigherBody,
     SendUpward,
+    ReissueQueryCode,
+    AttachFile,
 }
 
 impl Action {
@@ -125,6 +128,8 @@ impl Action {
             Action::RecordDelivery => "recordDelivery",
             Action::ReportToHigherBody => "reportToHigherBody",
             Action::SendUpward => "sendUpward",
+            Action::ReissueQueryCode => "reissueQueryCode",
+            Action::AttachFile => "startUpload",
         }
     }
 }

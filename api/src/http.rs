@@ -974,6 +974,272 @@ fn export_filter(query: &str) -> Result<CaseFilter, crate::error::AppError> {
     crate::graphql::case_filter(serde_json::Value::Object(filter))
 }
 
+/// A document rendered to PDF off the async threads, as an attachment-free inline answer
+/// that no cache keeps (it carries personal data).
+async fn pdf_response(view: crate::documents::DocumentView) -> HttpResponse {
+    let id = view.row.id;
+    match web::block(move || crate::documents::pdf(&view)).await {
+        Ok(Ok(bytes)) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"document-{id}.pdf\""),
+            ))
+            .body(bytes),
+        Ok(Err(e)) => app_error_body(&e),
+        Err(_) => error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "the document could not be rendered",
+        ),
+    }
+}
+
+fn document_id(req: &HttpRequest) -> Option<i64> {
+    req.match_info().get("id")?.parse().ok()
+}
+
+/// `GET /documents/{id}.pdf`: a document of a case the bearer may see. A petitioner opening
+/// their own document records its delivery in the app.
+async fn document_pdf(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let viewer = match viewer_of(&state, &req).await {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return error_body(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "send a valid access token as Authorization: Bearer …",
+            );
+        }
+        Err(e) => return viewer_failure(&e),
+    };
+    let not_found = || app_error_body(&crate::error::AppError::NotFound("document"));
+    let Some(id) = document_id(&req) else {
+        return not_found();
+    };
+    let view = match crate::documents::find_visible(&state.db, &viewer, id).await {
+        Ok(Some((_, view))) => view,
+        Ok(None) => return not_found(),
+        Err(e) => return app_error_body(&e),
+    };
+    let caller = crate::workflow::Caller {
+        db: &state.db,
+        clock: &state.clock,
+        viewer: &viewer,
+        bus: &state.bus,
+        idempotency: None,
+    };
+    if let Err(e) = crate::documents::opened_by_petitioner(&caller, &view).await {
+        return app_error_body(&e);
+    }
+    pdf_response(view).await
+}
+
+/// `GET /public/documents/{id}.pdf` with the header `X-Query-Code`: a document of the case
+/// the code opens, under the same per-address limit as `caseByQueryCode`.
+async fn public_document_pdf(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let not_found = || app_error_body(&crate::error::AppError::NotFound("document"));
+    let Some(code) = req
+        .headers()
+        .get("x-query-code")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return error_body(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send the case's query code as the X-Query-Code header",
+        );
+    };
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let bucket = format!("query-code:{address}");
+    let window = chrono::TimeDelta::minutes(10);
+    let now = state.clock.now();
+    match auth::take_rate_limit(
+        &state.db,
+        &bucket,
+        crate::graphql::letters::LOOKUPS_PER_ADDRESS,
+        window,
+        now,
+    )
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return app_error_body(&crate::error::AppError::RateLimited(
+                "too many query-code lookups from this address; wait and try again".into(),
+            ));
+        }
+        Err(e) => return app_error_body(&e),
+    }
+    let Some(id) = document_id(&req) else {
+        return not_found();
+    };
+    let public = match crate::documents::by_code(&state.db, &code).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => return app_error_body(&e),
+    };
+    match public.documents.into_iter().find(|d| d.row.id == id) {
+        Some(view) => pdf_response(view).await,
+        None => not_found(),
+    }
+}
+
+/// The signed-in viewer of a plain route, or the response that refuses the request.
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<crate::access::Viewer, HttpResponse> {
+    match viewer_of(state, req).await {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(error_body(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send a valid access token as Authorization: Bearer …",
+        )),
+        Err(e) => Err(viewer_failure(&e)),
+    }
+}
+
+/// The media type a part of an upload is sent as (the tus protocol's): never one a browser
+/// sends without asking first, so no page of another origin can write to an upload.
+const UPLOAD_PART_TYPE: &str = "application/offset+octet-stream";
+
+/// `PATCH /uploads/{id}`: the next bytes of the caller's upload, sent from `Upload-Offset`.
+/// The body is read as it streams, never past what the upload still lacks; if the connection
+/// is cut midway, what arrived is kept and `HEAD` tells where to resume.
+async fn upload_patch(
+    state: web::Data<Arc<AppState>>,
+    req: HttpRequest,
+    mut body: web::Payload,
+) -> HttpResponse {
+    use futures_util::StreamExt;
+    let viewer = match signed_in(&state, &req).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != UPLOAD_PART_TYPE {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "send the bytes as application/offset+octet-stream",
+        );
+    }
+    let Some(offset) = req
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|o| *o >= 0)
+    else {
+        return app_error_body(&crate::error::bad_input(
+            "Upload-Offset",
+            "send the offset the bytes start at as Upload-Offset",
+        ));
+    };
+    let id = req.match_info().get("id").unwrap_or_default().to_string();
+    let upload = match crate::attachments::own_upload(&state.db, &viewer, &id).await {
+        Ok(u) => u,
+        Err(e) => return app_error_body(&e),
+    };
+    if offset != upload.received {
+        return HttpResponse::Conflict()
+            .insert_header(("Upload-Offset", upload.received.to_string()))
+            .json(serde_json::json!({"errors": [{
+                "message": format!("the upload is at offset {}; resume from there", upload.received),
+                "extensions": {"code": "CONFLICT"}}]}));
+    }
+    let room = (upload.size - upload.received).max(0) as usize;
+    let mut bytes = Vec::with_capacity(room.min(1 << 20));
+    let mut cut = false;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                if bytes.len() + chunk.len() > room {
+                    return app_error_body(&crate::error::bad_input(
+                        "Upload-Offset",
+                        "more bytes than the upload declared",
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Err(_) => {
+                cut = true;
+                break;
+            }
+        }
+    }
+    let received = bytes.len();
+    match crate::attachments::receive(&state.db, &state.storage, &viewer, &id, offset, bytes).await
+    {
+        Ok(now_at) => {
+            if cut {
+                tracing::info!(received, "upload cut off midway; kept what arrived");
+            }
+            HttpResponse::NoContent()
+                .insert_header(("Upload-Offset", now_at.to_string()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        Err(e) => app_error_body(&e),
+    }
+}
+
+/// `HEAD /uploads/{id}`: where the caller's upload stands (`Upload-Offset`, `Upload-Length`).
+async fn upload_head(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let viewer = match signed_in(&state, &req).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let id = req.match_info().get("id").unwrap_or_default().to_string();
+    match crate::attachments::own_upload(&state.db, &viewer, &id).await {
+        Ok(u) => HttpResponse::Ok()
+            .insert_header(("Upload-Offset", u.received.to_string()))
+            .insert_header(("Upload-Length", u.size.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(e) => app_error_body(&e),
+    }
+}
+
+/// `GET /attachments/{id}`: a file the bearer may see, as stored (a photo without its
+/// metadata), never cached.
+async fn attachment_get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let viewer = match signed_in(&state, &req).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let Some(id) = req
+        .match_info()
+        .get("id")
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return app_error_body(&crate::error::AppError::NotFound("attachment"));
+    };
+    match crate::attachments::content(&state.db, &state.storage, &viewer, id).await {
+        Ok((row, bytes)) => HttpResponse::Ok()
+            .content_type(row.content_type.as_str())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"attachment-{}\"", row.id),
+            ))
+            .body(bytes),
+        Err(e) => app_error_body(&e),
+    }
+}
+
 /// `GET /export/cases.csv`: the viewer's visible cases as CSV, with the `cases` filters,
 /// authenticated by bearer token, streamed.
 async fn export_cases(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
@@ -1119,7 +1385,18 @@ pub fn configure(
                     .route(web::get().to(graphql_get)),
             )
             .route("/graphql/ws", web::get().to(graphql_ws))
-            .route("/export/cases.csv", web::get().to(export_cases));
+            .route("/export/cases.csv", web::get().to(export_cases))
+            .route("/documents/{id}.pdf", web::get().to(document_pdf))
+            .route(
+                "/public/documents/{id}.pdf",
+                web::get().to(public_document_pdf),
+            )
+            .service(
+                web::resource("/uploads/{id}")
+                    .route(web::patch().to(upload_patch))
+                    .route(web::head().to(upload_head)),
+            )
+            .route("/attachments/{id}", web::get().to(attachment_get));
         if !production {
             cfg.route("/graphiql", web::get().to(graphiql));
         }

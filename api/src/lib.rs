@@ -4,6 +4,7 @@
 //! `access`, `audit`, `calendar`) → database (`db`, the `entity` crate).
 
 pub mod access;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod backlog;
@@ -16,6 +17,7 @@ pub mod county_calendar;
 pub mod db;
 pub mod deadlines;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -29,11 +31,13 @@ pub mod logging;
 pub mod matters;
 pub mod metrics;
 pub mod notices;
+pub mod pdf;
 pub mod records;
 pub mod referrals;
 pub mod reviews;
 pub mod seed;
 pub mod state;
 pub mod stats;
+pub mod storage;
 pub mod validate;
 pub mod workflow;

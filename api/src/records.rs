@@ -43,7 +43,14 @@ pub struct Audience {
     pub public_only: bool,
     /// The viewer's case scope, written out as SQL for a correlated `EXISTS`.
     sees_case: String,
+    /// When the viewer sees the entries about an accusation's material (see
+    /// [`MATERIAL_ACTIONS`]), as SQL on `case_events e`.
+    sees_material: String,
 }
+
+/// Timeline actions about a case's files: on an accusation only the lead unit, the bureau
+/// and whoever acted see them, as only they see the files.
+pub const MATERIAL_ACTIONS: [&str; 2] = ["ATTACHMENT_ADDED", "ATTACHMENT_WITHDRAWN"];
 
 /// Timeline actions that name another case (in the detail's `repeatOfId`).
 pub const LINK_ACTIONS: [&str; 2] = ["LINK_REPEAT", "UNDO_REPEAT"];
@@ -75,9 +82,24 @@ impl Audience {
             sea_orm::DatabaseBackend::Postgres => exists.to_string(PostgresQueryBuilder),
             _ => exists.to_string(SqliteQueryBuilder),
         };
+        // Ids and a flag of the viewer's own unit, formatted as numbers.
+        let in_charge = match viewer.handling_unit() {
+            Ok(u) => match (u.petition_bureau, u.county_id) {
+                (true, Some(county)) => {
+                    format!("m.lead_unit_id = {} OR m.county_id = {county}", u.id)
+                }
+                _ => format!("m.lead_unit_id = {}", u.id),
+            },
+            Err(_) => "1 = 0".into(),
+        };
+        let sees_material = format!(
+            "(e.actor_user_id = {} OR EXISTS (SELECT 1 FROM cases m WHERE m.id = e.case_id AND (m.category <> 'ACCUSATION' OR {in_charge})))",
+            viewer.user_id
+        );
         Audience {
             public_only,
             sees_case,
+            sees_material,
         }
     }
 
@@ -89,9 +111,10 @@ impl Audience {
             ""
         };
         let actions = LINK_ACTIONS.map(|a| format!("'{a}'")).join(", ");
+        let material = MATERIAL_ACTIONS.map(|a| format!("'{a}'")).join(", ");
         format!(
-            "{public} AND (e.action NOT IN ({actions}) OR EXISTS ({}))",
-            self.sees_case
+            "{public} AND (e.action NOT IN ({actions}) OR EXISTS ({})) AND (e.action NOT IN ({material}) OR {})",
+            self.sees_case, self.sees_material
         )
     }
 }
@@ -357,6 +380,7 @@ async fn with_case<T>(
 
 /// The records of a case as the domain hands them out.
 pub type CaseRecord = case::Model;
+pub type AttachmentRecord = xinfang_entity::attachment::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;

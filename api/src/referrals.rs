@@ -109,11 +109,19 @@ pub async fn transfer(
     } else {
         InboxKind::Referral
     };
+    // 转送告知书: the petitioner is told where the matter went.
+    let draft = crate::documents::transfer(
+        &open.case,
+        &receiver.name,
+        input.mode == ReferralMode::Assign,
+        &input.reason,
+    );
+    let (_, document) = crate::documents::issue(&open, draft).await?;
     let mut open = open;
     open.inbox = Some((receiver.id, kind, Some(created.id)));
     let detail = json!({
         "referralId": created.id, "mode": input.mode.as_str(), "fromUnitId": sender, "toUnitId": receiver.id,
-        "reason": input.reason, "reportDueAt": report_due_at,
+        "reason": input.reason, "reportDueAt": report_due_at, "document": document,
     });
     let case = save(
         with_record(open, created.id),

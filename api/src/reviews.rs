@@ -78,6 +78,8 @@ impl Waiting {
 pub struct Delivery {
     pub method: DeliveryMethod,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// A postal tracking number, or where an e-mail or SMS link went.
+    pub tracking: Option<String>,
 }
 
 /// Records that the written decision waiting for delivery reached the petitioner: the reply
@@ -107,6 +109,7 @@ pub async fn record_delivery(
         }
         (false, _) => {}
     }
+    crate::documents::check_tracking(delivery.method, delivery.tracking.as_deref())?;
     let open = open(caller, case_id, Action::RecordDelivery, expected_version).await?;
     if !open.case.awaiting_delivery {
         return Err(conflict(
@@ -158,6 +161,20 @@ pub async fn record_delivery(
         .then(|| open.calendar.due_after_days(at, REVIEW_DAYS));
     let by = Set(Some(caller.viewer.user_id));
     let name = document.name();
+    let (reply_id, review_id) = match &document {
+        Waiting::Reply(r) => (Some(r.id), None),
+        Waiting::Decision(r) => (None, Some(r.id)),
+    };
+    let number = crate::documents::mark_delivered(
+        &open.tx,
+        reply_id,
+        review_id,
+        delivery.method,
+        at,
+        delivery.tracking.clone(),
+        caller.viewer.user_id,
+    )
+    .await?;
     match document {
         Waiting::Reply(current) => {
             let mut row: reply::ActiveModel = current.into();
@@ -180,7 +197,7 @@ pub async fn record_delivery(
     if window.is_some() {
         changes.review_request_by = Set(window);
     }
-    let detail = json!({ "document": name, "method": delivery.method.as_str(), "deliveredAt": at, "reviewRequestBy": window });
+    let detail = json!({ "document": name, "number": number, "method": delivery.method.as_str(), "deliveredAt": at, "reviewRequestBy": window });
     save(open, changes, "DELIVERED", detail, true).await
 }
 
@@ -441,6 +458,7 @@ pub async fn decide_review(
     };
     let review_id = pending.id;
     let stage = pending.stage;
+    let reviewing_unit_id = pending.reviewing_unit_id;
     let on_time = open.now <= pending.decide_by;
     let mut decided: review::ActiveModel = pending.into();
     decided.decision = Set(Some(input.decision));
@@ -479,7 +497,38 @@ pub async fn decide_review(
         (ReviewStage::Review, _) => changes.status = Set(CaseStatus::Reviewed),
         (ReviewStage::ReReview, _) => changes.status = Set(CaseStatus::Finalized),
     }
+    // 复查/复核意见书 — issued here unless the decision was made above the county (that body
+    // issued its own, recorded by number).
+    let document = if higher_body.is_none() {
+        let next_reviewer = match (stage, input.change) {
+            (ReviewStage::Review, Some(ChangeMode::Redo)) | (ReviewStage::ReReview, _) => None,
+            (ReviewStage::Review, _) => {
+                let reviewing = find_unit(&open.tx, reviewing_unit_id).await?;
+                match reviewing.parent_id {
+                    Some(parent) => Some(Some(find_unit(&open.tx, parent).await?.name)),
+                    None => Some(None),
+                }
+            }
+        };
+        let decision = match (input.decision, input.change) {
+            (ReviewDecision::Uphold, _) => "维持原处理意见",
+            (_, Some(ChangeMode::Redo)) => "撤销原处理意见，责成原办理机关重新办理",
+            _ => "变更原处理意见",
+        };
+        let draft = crate::documents::review_decision(
+            &open.case,
+            stage == ReviewStage::ReReview,
+            decision,
+            &input.text,
+            next_reviewer.as_ref().map(|r| r.as_deref()),
+            review_id,
+        );
+        Some(crate::documents::issue(&open, draft).await?.1)
+    } else {
+        None
+    };
     let detail = json!({
+        "document": document,
         "stage": stage.as_str(), "decision": input.decision.as_str(),
         "change": input.change.map(|c| c.as_str()), "onTime": on_time,
         "higherBody": higher_body.as_ref().map(|b| &b.name),

@@ -18,6 +18,8 @@ pub struct AppState {
     pub auth: AuthConfig,
     /// Parsed documents kept by the hash of their text (and automatic persisted queries).
     pub documents: Arc<crate::graphql::Documents>,
+    /// Where attachments' bytes are kept.
+    pub storage: crate::storage::Storage,
     /// Signs checkpoints of the audit chains (none in dev without a key).
     pub signer: Option<crate::audit::Signer>,
     pub settings: Settings,

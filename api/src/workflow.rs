@@ -14,6 +14,7 @@ use crate::calendar::WorkCalendar;
 use crate::cases::{self, add_relation, work_calendar};
 use crate::clock::Clock;
 use crate::db;
+use crate::documents;
 use crate::domain::{
     AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, DeliveryMethod, LegalRoute,
     OrgUnitKind, ReplyOutcome, Satisfaction, UnitRelation,
@@ -75,6 +76,9 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         // Before a written decision exists: after one, the review chain runs its course here.
         Action::SendUpward => matches!(status, Registered | InProgress | Reported),
         Action::Reclassify => status.is_open(),
+        // A code exists once the case was accepted.
+        Action::ReissueQueryCode => !matches!(status, Registered | NotAccepted),
+        Action::AttachFile => crate::attachments::state_takes_files(status),
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
     }
@@ -132,6 +136,8 @@ pub fn capabilities_given(
             && case.higher_report_due_at.is_some()
             && case.higher_reported_at.is_none(),
         send_upward: can(Action::SendUpward) && case.sent_up_at.is_none(),
+        reissue_query_code: can(Action::ReissueQueryCode),
+        attach_file: can(Action::AttachFile),
         close: can(Action::Close)
             && !case.awaiting_delivery
             && (!window_open || (status == CaseStatus::Replied && satisfied)),
@@ -237,6 +243,25 @@ pub(crate) async fn open(
             &case,
             action,
             Some("the matter was sent up to a higher body; it is in that body's hands"),
+        ));
+    }
+    finish_open(caller, tx, case).await
+}
+
+/// Opens a case the caller can see for a record that belongs to no workflow action (a
+/// document's delivery or correction): locked, in its transaction. The caller checks who may.
+pub(crate) async fn open_for_record(caller: &Caller<'_>, case_id: i64) -> Result<Open> {
+    let tx = db::begin_write(caller.db).await?;
+    let case = case::Entity::find()
+        .filter(case::Column::Id.eq(case_id))
+        .filter(caller.viewer.case_scope())
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    if caller.viewer.kept_from_sent_up(&case) {
+        return Err(conflict(
+            "the matter was sent up to a higher body; it is in that body's hands",
         ));
     }
     finish_open(caller, tx, case).await
@@ -506,6 +531,23 @@ pub async fn decide_acceptance(
     changes.handle_by = Set(handle_by);
     changes.due_at = Set(handle_by);
     let on_time = case.accept_by.is_none_or(|by| open.now <= by);
+    // 受理/不予受理告知书: the petitioner is told in writing; accepting also issues the query
+    // code printed on the notice.
+    let reason = input.reason.as_deref().unwrap_or("");
+    let draft = match (input.decision, handle_by) {
+        (AcceptanceDecision::Accept, Some(handle_by)) => {
+            let lead = find_unit(&open.tx, case.lead_unit_id).await?;
+            let code = documents::put_code(&open).await?;
+            documents::acceptance(case, &lead.name, handle_by, &code)
+        }
+        (AcceptanceDecision::RedirectToLegalRoute, _) => documents::legal_route(
+            case,
+            input.legal_route.map(legal_route_name).unwrap_or("法定"),
+            input.reason.as_deref(),
+        ),
+        _ => documents::non_acceptance(case, reason, cited.as_ref().map(|c| c.number.as_str())),
+    };
+    let (_, document) = documents::issue(&open, draft).await?;
     let detail = json!({
         "decision": input.decision.as_str(),
         "reason": input.reason,
@@ -513,8 +555,20 @@ pub async fn decide_acceptance(
         "citedCaseId": cited.as_ref().map(|c| c.id),
         "handleBy": handle_by,
         "onTime": on_time,
+        "document": document,
     });
     save(open, changes, input.decision.as_str(), detail, true).await
+}
+
+/// The statutory route as a notice names it.
+fn legal_route_name(route: LegalRoute) -> &'static str {
+    match route {
+        LegalRoute::Litigation => "诉讼",
+        LegalRoute::Arbitration => "仲裁",
+        LegalRoute::AdministrativeReconsideration => "行政复议",
+        LegalRoute::Disciplinary => "纪检监察",
+        LegalRoute::OtherStatutory => "其他法定",
+    }
 }
 
 /// 办理情况: a progress note by the lead unit, internal or shown to the petitioner.
@@ -648,6 +702,7 @@ pub async fn decide_extension(
     let decided = decided.update(&open.tx).await?;
     let mut changes = unchanged();
     let mut new_deadline = None;
+    let mut document = None;
     if approve {
         let base = open.case.handle_by.unwrap_or(open.now);
         let handle_by = open.calendar.due_after_days(base, request.days as u32);
@@ -655,6 +710,9 @@ pub async fn decide_extension(
         changes.handle_by = Set(Some(handle_by));
         changes.due_at = Set(Some(handle_by));
         changes.extension_days = Set(open.case.extension_days + request.days);
+        // 延期告知书
+        let draft = documents::extension(&open.case, request.days, &request.reason, handle_by);
+        document = Some(documents::issue(&open, draft).await?.1);
     }
     let action = if approve {
         "EXTENSION_APPROVED"
@@ -662,7 +720,7 @@ pub async fn decide_extension(
         "EXTENSION_REJECTED"
     };
     // An approved extension, with its reason, is shown to the petitioner.
-    let detail = json!({ "extensionId": request.id, "days": request.days, "reason": request.reason, "handleBy": new_deadline });
+    let detail = json!({ "extensionId": request.id, "days": request.days, "reason": request.reason, "handleBy": new_deadline, "document": document });
     let case = save(
         with_record(open, decided.id),
         changes,
@@ -712,7 +770,7 @@ pub async fn issue_reply(
     let window = input
         .delivered_by
         .map(|_| open.calendar.due_after_days(open.now, REVIEW_DAYS));
-    reply::ActiveModel {
+    let created = reply::ActiveModel {
         case_id: Set(open.case.id),
         outcome: Set(input.outcome),
         facts: Set(input.facts.clone()),
@@ -731,6 +789,37 @@ pub async fn issue_reply(
     }
     .insert(&open.tx)
     .await?;
+    // 处理意见书, naming the review body for an appeal.
+    let reviewer = match review_unit {
+        Some(id) => Some(Some(find_unit(&open.tx, id).await?.name)),
+        None if open.case.category == Category::Appeal => Some(None),
+        None => None,
+    };
+    let draft = documents::reply(
+        &open.case,
+        documents::ReplyText {
+            outcome: reply_outcome_name(input.outcome),
+            facts: &input.facts,
+            reasons: &input.reasons,
+            basis: &input.basis,
+        },
+        reviewer.as_ref().map(|r| r.as_deref()),
+        created.id,
+    );
+    let (document, reference) = documents::issue(&open, draft).await?;
+    if let Some(method) = input.delivered_by {
+        documents::mark_delivered(
+            &open.tx,
+            Some(created.id),
+            None,
+            method,
+            open.now,
+            None,
+            caller.viewer.user_id,
+        )
+        .await?;
+    }
+    let _ = document;
     let mut changes = unchanged();
     changes.status = Set(CaseStatus::Replied);
     changes.replied_at = Set(Some(open.now));
@@ -739,8 +828,18 @@ pub async fn issue_reply(
     changes.due_at = Set(None);
     let on_time = open.case.handle_by.is_none_or(|by| open.now <= by);
     let detail = json!({ "outcome": input.outcome.as_str(), "reviewUnitId": review_unit, "reviewRequestBy": window,
-        "deliveredBy": input.delivered_by.map(|m| m.as_str()), "onTime": on_time });
+        "deliveredBy": input.delivered_by.map(|m| m.as_str()), "onTime": on_time, "document": reference });
     save(open, changes, "REPLY", detail, true).await
+}
+
+/// The outcome as a reply states it.
+fn reply_outcome_name(outcome: ReplyOutcome) -> &'static str {
+    match outcome {
+        ReplyOutcome::Supported => "支持",
+        ReplyOutcome::PartiallySupported => "部分支持",
+        ReplyOutcome::NotSupported => "不予支持",
+        ReplyOutcome::Explained => "解释说明",
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -539,3 +539,69 @@ pub enum MatterState {
     /// with the petitioner satisfied.
     Resolved,
 }
+
+/// 文书种类 — the written documents a decision produces (domain §8).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum DocumentKind {
+    /// 受理告知书 — carries the query code.
+    #[sea_orm(string_value = "ACCEPTANCE_NOTICE")]
+    AcceptanceNotice,
+    /// 不予受理告知书 — including 不再受理 of a concluded matter.
+    #[sea_orm(string_value = "NON_ACCEPTANCE_NOTICE")]
+    NonAcceptanceNotice,
+    /// 导入法定途径告知书 — the matter belongs to a statutory route.
+    #[sea_orm(string_value = "LEGAL_ROUTE_NOTICE")]
+    LegalRouteNotice,
+    /// 转送告知书 — where the matter was sent.
+    #[sea_orm(string_value = "TRANSFER_NOTICE")]
+    TransferNotice,
+    /// 延期告知书 — handling was extended, until when and why.
+    #[sea_orm(string_value = "EXTENSION_NOTICE")]
+    ExtensionNotice,
+    /// 处理意见书 — the reply.
+    #[sea_orm(string_value = "REPLY_OPINION")]
+    ReplyOpinion,
+    /// 复查意见书
+    #[sea_orm(string_value = "REVIEW_OPINION")]
+    ReviewOpinion,
+    /// 复核意见书
+    #[sea_orm(string_value = "RE_REVIEW_OPINION")]
+    ReReviewOpinion,
+}
+stored_enum!(DocumentKind {
+    AcceptanceNotice => "ACCEPTANCE_NOTICE",
+    NonAcceptanceNotice => "NON_ACCEPTANCE_NOTICE",
+    LegalRouteNotice => "LEGAL_ROUTE_NOTICE",
+    TransferNotice => "TRANSFER_NOTICE",
+    ExtensionNotice => "EXTENSION_NOTICE",
+    ReplyOpinion => "REPLY_OPINION",
+    ReviewOpinion => "REVIEW_OPINION",
+    ReReviewOpinion => "RE_REVIEW_OPINION",
+});
+
+/// 材料类别 — what an attachment is.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum AttachmentKind {
+    /// 来信原件 — a scanned letter.
+    #[sea_orm(string_value = "LETTER")]
+    Letter,
+    /// 照片
+    #[sea_orm(string_value = "PHOTO")]
+    Photo,
+    /// 证据材料 — contracts, pay slips, receipts.
+    #[sea_orm(string_value = "EVIDENCE")]
+    Evidence,
+    /// 签字表单 — signed forms and records.
+    #[sea_orm(string_value = "SIGNED_FORM")]
+    SignedForm,
+    /// 其他
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+stored_enum!(AttachmentKind { Letter => "LETTER", Photo => "PHOTO", Evidence => "EVIDENCE", SignedForm => "SIGNED_FORM", Other => "OTHER" });

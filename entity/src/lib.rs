@@ -3,6 +3,7 @@
 //! crate knows neither rules nor GraphQL.
 
 pub mod admin_event;
+pub mod attachment;
 pub mod audit_checkpoint;
 pub mod backlog_campaign;
 pub mod backlog_entry;
@@ -11,10 +12,12 @@ pub mod case;
 pub mod case_event;
 pub mod case_number_counter;
 pub mod case_petitioner;
+pub mod case_query_code;
 pub mod case_unit;
 pub mod completion_report;
 pub mod county_chain;
 pub mod deadline_notice;
+pub mod document;
 pub mod evaluation;
 pub mod extension;
 pub mod higher_body;
@@ -32,4 +35,5 @@ pub mod review;
 pub mod session;
 pub mod subject;
 pub mod supervision;
+pub mod upload;
 pub mod user;

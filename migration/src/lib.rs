@@ -17,6 +17,8 @@ mod m20261201_000011_referral_clocks;
 mod m20261201_000012_county_codes;
 mod m20261201_000013_review_chain;
 mod m20261201_000014_higher_referrals;
+mod m20261202_000015_documents;
+mod m20261202_000016_attachments;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -87,6 +89,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_county_codes::Migration),
             Box::new(m20261201_000013_review_chain::Migration),
             Box::new(m20261201_000014_higher_referrals::Migration),
+            Box::new(m20261202_000015_documents::Migration),
+            Box::new(m20261202_000016_attachments::Migration),
         ]
     }
 }

@@ -268,7 +268,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         &app,
         t1,
         "recordDelivery",
-        json!({"method": "POST", "deliveredAt": "2099-01-01T00:00:00Z"}),
+        json!({"method": "POST", "trackingNumber": "EMS1000000001", "deliveredAt": "2099-01-01T00:00:00Z"}),
         &id,
     )
     .await;
@@ -279,7 +279,14 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         Some("method"),
         "staff cannot claim the app opened it: {in_app}"
     );
-    done(&app, t1, "recordDelivery", json!({"method": "POST"}), &id).await;
+    done(
+        &app,
+        t1,
+        "recordDelivery",
+        json!({"method": "POST", "trackingNumber": "EMS1000000001"}),
+        &id,
+    )
+    .await;
     let c = view(&app, t1, &id).await;
     assert_eq!(c["reply"]["deliveryMethod"], "POST");
     assert!(c["reply"]["reviewRequestBy"].is_string());
@@ -409,7 +416,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         &app,
         county_leader,
         "recordDelivery",
-        json!({"method": "POST"}),
+        json!({"method": "POST", "trackingNumber": "EMS1000000001"}),
         &id,
     )
     .await;
@@ -492,7 +499,7 @@ async fn an_appeal_runs_review_redo_and_a_city_re_review_to_finalized_in_a_count
         &app,
         bureau,
         "recordDelivery",
-        json!({"method": "POST"}),
+        json!({"method": "POST", "trackingNumber": "EMS1000000001"}),
         &id,
     )
     .await;
@@ -654,7 +661,7 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
         &app,
         &county_leader,
         "recordDelivery",
-        json!({"method": "POST"}),
+        json!({"method": "POST", "trackingNumber": "EMS1000000001"}),
         &id,
     )
     .await;
@@ -691,7 +698,7 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
         &app,
         &county_leader,
         "recordDelivery",
-        json!({"method": "POST"}),
+        json!({"method": "POST", "trackingNumber": "EMS1000000001"}),
         &id,
     )
     .await;

@@ -261,7 +261,7 @@ async fn lived(app: &TestApp) -> Fixture {
         app,
         f.county.token("county_staff"),
         "recordDelivery",
-        json!({"caseId": id("C2"), "method": "POST"}),
+        json!({"caseId": id("C2"), "method": "POST", "trackingNumber": "EMS1000000001"}),
         "__typename",
     )
     .await;

@@ -126,6 +126,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
     _db: TestDb,
+    /// The attachments' directory (unless the test named its own store).
+    _files: Option<tempfile::TempDir>,
 }
 
 /// Options for the server under test, as command-line flags.
@@ -156,6 +158,15 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     } else if !extra.contains(&"--audit-key") {
         args.extend(["--audit-key", AUDIT_KEY]);
     }
+    let files = if extra.contains(&"--storage-dir") || extra.contains(&"--s3-bucket") {
+        None
+    } else {
+        Some(tempfile::tempdir().expect("temp dir for files"))
+    };
+    let files_dir = files.as_ref().map(|d| d.path().display().to_string());
+    if let Some(dir) = &files_dir {
+        args.extend(["--storage-dir", dir]);
+    }
     args.extend_from_slice(extra);
     let cli = <Cli as clap::Parser>::try_parse_from(args).expect("valid test flags");
     let clock = Arc::new(if cli.settings.test_clock {
@@ -175,6 +186,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         client: reqwest::Client::new(),
         state,
         _db: db,
+        _files: files,
     }
 }
 
@@ -410,4 +422,35 @@ pub fn parse_instant(text: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(text)
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .to_utc()
+}
+
+/// A real S3-compatible server (s3s-fs: the S3 API over a directory) on a free loopback
+/// port, with one bucket, `xinfang`. Returns its URL and the directory behind it.
+pub async fn s3_server(access_key: &str, secret_key: &str) -> (String, tempfile::TempDir) {
+    let root = tempfile::tempdir().expect("temp dir for S3");
+    std::fs::create_dir_all(root.path().join("xinfang")).expect("the bucket");
+    let fs = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs");
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key, secret_key));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind S3");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            });
+        }
+    });
+    (url, root)
 }

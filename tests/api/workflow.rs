@@ -299,7 +299,7 @@ async fn the_life_of_a_typical_case_end_to_end() {
         &app,
         county_staff,
         "recordDelivery",
-        json!({"caseId": id, "method": "POST"}),
+        json!({"caseId": id, "method": "POST", "trackingNumber": "EMS1000000001"}),
         "case { status }",
     )
     .await;

@@ -101,6 +101,10 @@ pub struct ViewerCan {
     pub report_to_higher_body: bool,
     /// 上报 (sendUpward; the petition bureau, open cases)
     pub send_upward: bool,
+    /// 重新生成查询码 (reissueQueryCode; the lead unit or the bureau, accepted cases)
+    pub reissue_query_code: bool,
+    /// 上传材料 (startUpload; the petitioner on their own case, the units working on it)
+    pub attach_file: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -135,6 +139,8 @@ impl From<Capabilities> for ViewerCan {
             record_delivery: c.record_delivery,
             report_to_higher_body: c.report_to_higher_body,
             send_upward: c.send_upward,
+            reissue_query_code: c.reissue_query_code,
+            attach_file: c.attach_file,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -394,6 +400,16 @@ impl Case {
     /// (`quashed`).
     async fn replies(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::workflow::Reply>> {
         Ok(super::workflow::replies_of(ctx, &self.0).await?)
+    }
+    /// 文书 — the numbered written notices issued on this case, oldest first, corrected ones
+    /// included (marked `supersededBy`).
+    async fn documents(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::letters::Document>> {
+        Ok(super::letters::documents_of(ctx, &self.0).await?)
+    }
+    /// 材料 — the files attached to this case that you see (an accusation's: the lead unit,
+    /// the bureau and whoever uploaded each), withdrawn ones included.
+    async fn attachments(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::files::Attachment>> {
+        Ok(super::files::attachments_of(ctx, &self.0).await?)
     }
     /// 满意度评价
     async fn evaluation(

@@ -7,8 +7,10 @@ mod backlog;
 mod cases;
 pub mod cost;
 mod documents;
+mod files;
 mod higher;
 mod identity;
+pub mod letters;
 mod loaders;
 mod matters;
 mod stats;
@@ -36,6 +38,7 @@ pub struct QueryRoot(
     stats::StatsQuery,
     backlog::BacklogQuery,
     higher::HigherQuery,
+    letters::LettersQuery,
     NodeQuery,
 );
 
@@ -45,6 +48,8 @@ pub struct MutationRoot(
     cases::CaseMutation,
     workflow::WorkflowMutation,
     backlog::BacklogMutation,
+    letters::LettersMutation,
+    files::FilesMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -320,6 +325,8 @@ pub enum Node {
     CompletionReport(workflow::CompletionReport),
     Matter(matters::Matter),
     BacklogEntry(backlog::BacklogEntry),
+    Document(letters::Document),
+    Attachment(files::Attachment),
 }
 
 #[derive(Default)]
@@ -367,6 +374,8 @@ impl NodeQuery {
                 .await?
                 .map(|(_, r)| Node::CompletionReport(workflow::CompletionReport(r))),
             "Matter" => matters::Matter::by_id(ctx, n).await?.map(Node::Matter),
+            "Document" => letters::document_by_id(ctx, n).await?.map(Node::Document),
+            "Attachment" => files::attachment_by_id(ctx, n).await?.map(Node::Attachment),
             "BacklogEntry" => match crate::backlog::visible_entry(db, me?, n).await? {
                 Some((_, entry)) => {
                     Some(Node::BacklogEntry(backlog::entry_node(ctx, entry).await?))

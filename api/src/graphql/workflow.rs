@@ -916,6 +916,8 @@ pub struct RecordDeliveryInput {
     pub method: DeliveryMethod,
     /// When it reached them (default: now); not before it was issued, not in the future.
     pub delivered_at: Option<Instant>,
+    /// Required for POST: the tracking number. For EMAIL or SMS_LINK, where it went.
+    pub tracking_number: Option<String>,
     /// Retries with the same key (after a lost answer on a flaky network) return the case as
     /// the first call left it, instead of a refusal; the same key with another request is
     /// CONFLICT.
@@ -1523,6 +1525,7 @@ impl WorkflowMutation {
         let delivery = Delivery {
             method: input.method,
             delivered_at: input.delivered_at.map(|i| i.0),
+            tracking: input.tracking_number.clone(),
         };
         replay_or(
             ctx,

@@ -1,0 +1,786 @@
+//! Written documents (issue: documents, delivery, attachments, query code): each decision the
+//! petitioner must be told of issues a numbered notice, readable back as PDF with its Chinese
+//! text; delivery per document; corrections that supersede; the query code's public view.
+
+use crate::fixtures::{self, County, mutate, ok, version};
+use crate::support::{TestApp, code, field, gid, spawn_app};
+use serde_json::{Value, json};
+
+const DOCUMENTS: &str = "query($id: ID!) { case(id: $id) { documents { id kind title number issuer
+    issuedAt addressee body reviewClause sha256 supersedes supersededBy correctionReason pdfPath
+    delivery { method deliveredAt trackingNumber } } } }";
+
+async fn documents(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
+    let body = app.gql(Some(token), DOCUMENTS, json!({"id": case})).await;
+    body["data"]["case"]["documents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone()
+}
+
+fn pin(app: &TestApp, rfc3339: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .to_utc();
+    assert!(app.state.clock.set(at));
+}
+
+/// GETs a PDF path with a bearer token (or a query code); the status and the bytes.
+async fn get_pdf(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    query_code: Option<&str>,
+) -> (u16, Vec<u8>) {
+    let mut req = app.client.get(format!("{}{path}", app.url));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(c) = query_code {
+        req = req.header("x-query-code", c);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.bytes().await.unwrap().to_vec())
+}
+
+/// The text of a PDF as a reader extracts it, with the layout's spaces and breaks removed
+/// (a line may wrap anywhere in Chinese text).
+fn pdf_text(bytes: &[u8]) -> String {
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    pdf_extract::extract_text_from_mem(bytes)
+        .expect("the PDF's text reads back")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// A case registered by the bureau about 东关镇, transferred to 东关镇 and accepted there.
+async fn accepted_at_township(app: &TestApp, county: &County) -> String {
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(
+        app,
+        bureau,
+        json!({"townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    let v = version(app, bureau, &id).await;
+    ok(app, bureau, "transferCase",
+        json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.t1), "mode": "TRANSFER", "reason": "属地管理"}),
+        "case { id }").await;
+    let t1 = county.token("t1_staff");
+    let v = version(app, t1, &id).await;
+    ok(
+        app,
+        t1,
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+        "case { status }",
+    )
+    .await;
+    id
+}
+
+fn query_code_in(document: &Value) -> String {
+    let body: Vec<&str> = document["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let line = body
+        .iter()
+        .find(|p| p.starts_with("查询码："))
+        .unwrap_or_else(|| panic!("no query code in {body:?}"));
+    line.trim_start_matches("查询码：")
+        .split('。')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn each_decision_issues_a_numbered_notice_that_reads_back_as_pdf() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    pin(&app, "2026-11-02T02:00:00Z"); // Monday 10:00 in China
+    county.renew(&app).await;
+    let id = accepted_at_township(&app, &county).await;
+    let t1 = county.token("t1_staff");
+    let ext = ok(
+        &app,
+        t1,
+        "requestExtension",
+        json!({"caseId": id, "days": 10, "reason": "需等待审计结果"}),
+        "extension { id }",
+    )
+    .await;
+    ok(
+        &app,
+        county.token("t1_leader"),
+        "decideExtension",
+        json!({"extensionId": ext["extension"]["id"], "approve": true}),
+        "case { id }",
+    )
+    .await;
+    let v = version(&app, t1, &id).await;
+    ok(&app, county.token("t1_leader"), "issueReply",
+        json!({"caseId": id, "expectedVersion": v, "outcome": "PARTIALLY_SUPPORTED", "facts": "经查，补偿款已发放百分之八十。", "reasons": "剩余部分待审计。", "basis": "《国有土地上房屋征收与补偿条例》"}),
+        "case { status }").await;
+
+    let docs = documents(&app, t1, &id).await;
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "TRANSFER_NOTICE",
+            "ACCEPTANCE_NOTICE",
+            "EXTENSION_NOTICE",
+            "REPLY_OPINION"
+        ],
+        "one notice per decision the petitioner is told of, in order"
+    );
+    // Each kind is numbered in the county's own series for the year (division code 130534).
+    let numbers: Vec<&str> = docs.iter().map(|d| d["number"].as_str().unwrap()).collect();
+    assert_eq!(
+        numbers,
+        [
+            "130534信转〔2026〕1号",
+            "130534信受〔2026〕1号",
+            "130534信延〔2026〕1号",
+            "130534信处〔2026〕1号"
+        ]
+    );
+    assert_eq!(
+        docs[0]["issuer"], "清河县信访局",
+        "the bureau transferred it"
+    );
+    assert_eq!(docs[1]["issuer"], "东关镇", "the unit in charge decided");
+    for d in &docs {
+        assert_eq!(d["addressee"], "李四");
+        assert_eq!(d["delivery"], Value::Null, "nothing delivered yet");
+        assert_eq!(d["sha256"].as_str().unwrap().len(), 64);
+    }
+    // An appeal's reply names where review may be asked: the township's superior, 30 days.
+    let clause = docs[3]["reviewClause"].as_str().unwrap();
+    assert!(
+        clause.contains("30日内") && clause.contains("清河县") && clause.contains("请求复查"),
+        "{clause}"
+    );
+    assert_eq!(docs[1]["reviewClause"], Value::Null);
+
+    // The PDFs carry the Chinese text: title, number, addressee, decision, issuer and date.
+    let expect: [&[&str]; 4] = [
+        &[
+            "信访事项转送告知书",
+            "130534信转〔2026〕1号",
+            "李四：",
+            "转送东关镇办理",
+            "属地管理",
+            "清河县信访局",
+            "2026年11月2日",
+        ],
+        &[
+            "信访事项受理告知书",
+            "130534信受〔2026〕1号",
+            "决定予以受理",
+            "东关镇",
+            "查询码",
+        ],
+        &["信访事项延期办理告知书", "延长10日", "需等待审计结果"],
+        &[
+            "信访事项处理意见书",
+            "130534信处〔2026〕1号",
+            "部分支持",
+            "剩余部分待审计",
+            "《国有土地上房屋征收与补偿条例》",
+            "请求复查",
+        ],
+    ];
+    for (d, wanted) in docs.iter().zip(expect) {
+        let (status, bytes) = get_pdf(&app, d["pdfPath"].as_str().unwrap(), Some(t1), None).await;
+        assert_eq!(status, 200);
+        let text = pdf_text(&bytes);
+        for w in wanted {
+            assert!(text.contains(w), "{} lacks {w}: {text}", d["number"]);
+        }
+    }
+    // The acceptance notice prints the query code the petitioner follows the case with.
+    let query_code = query_code_in(&docs[1]);
+    let (_, bytes) = get_pdf(&app, docs[1]["pdfPath"].as_str().unwrap(), Some(t1), None).await;
+    assert!(pdf_text(&bytes).contains(&query_code));
+
+    // The timeline's entry for each decision names its document and the content's SHA-256.
+    let body = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { case(id: $id) { timeline { nodes { action detail } } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let accept = body["data"]["case"]["timeline"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "ACCEPT")
+        .unwrap()
+        .clone();
+    let detail: Value = serde_json::from_str(accept["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["document"]["number"], docs[1]["number"]);
+    assert_eq!(detail["document"]["sha256"], docs[1]["sha256"]);
+
+    // Without a token, or for a unit that does not see the case, there is no document.
+    assert_eq!(
+        get_pdf(&app, docs[1]["pdfPath"].as_str().unwrap(), None, None)
+            .await
+            .0,
+        401
+    );
+    let (status, _) = get_pdf(
+        &app,
+        docs[1]["pdfPath"].as_str().unwrap(),
+        Some(county.token("t2_staff")),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let node = app
+        .gql(
+            Some(county.token("t2_staff")),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": docs[1]["id"]}),
+        )
+        .await;
+    assert_eq!(code(&node), Some("NOT_FOUND"));
+    let node = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { node(id: $id) { ... on Document { number } } }",
+            json!({"id": docs[1]["id"]}),
+        )
+        .await;
+    assert_eq!(node["data"]["node"]["number"], docs[1]["number"]);
+}
+
+#[tokio::test]
+async fn declines_and_legal_routes_are_told_in_writing() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let a = county.token("a_staff");
+    let (declined, _) = fixtures::register(&app, a, json!({"category": "SUGGESTION"})).await;
+    let v = version(&app, a, &declined).await;
+    ok(&app, a, "decideAcceptance",
+        json!({"caseId": declined, "expectedVersion": v, "decision": "DECLINE", "reason": "已由法院受理的同一争议。"}),
+        "case { status }").await;
+    let (routed, _) = fixtures::register(&app, a, json!({})).await;
+    let v = version(&app, a, &routed).await;
+    ok(&app, a, "decideAcceptance",
+        json!({"caseId": routed, "expectedVersion": v, "decision": "REDIRECT_TO_LEGAL_ROUTE", "legalRoute": "ADMINISTRATIVE_RECONSIDERATION"}),
+        "case { status }").await;
+    let d = &documents(&app, a, &declined).await[0];
+    assert_eq!(d["kind"], "NON_ACCEPTANCE_NOTICE");
+    let (_, bytes) = get_pdf(&app, d["pdfPath"].as_str().unwrap(), Some(a), None).await;
+    let text = pdf_text(&bytes);
+    for w in [
+        "信访事项不予受理告知书",
+        "决定不予受理",
+        "已由法院受理的同一争议",
+        "县住建局",
+    ] {
+        assert!(text.contains(w), "lacks {w}: {text}");
+    }
+    assert!(
+        !text.contains("查询码"),
+        "a declined case has no query code"
+    );
+    let d = &documents(&app, a, &routed).await[0];
+    assert_eq!(d["kind"], "LEGAL_ROUTE_NOTICE");
+    let (_, bytes) = get_pdf(&app, d["pdfPath"].as_str().unwrap(), Some(a), None).await;
+    assert!(pdf_text(&bytes).contains("应当通过行政复议途径解决"));
+}
+
+#[tokio::test]
+async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    pin(&app, "2026-11-02T02:00:00Z");
+    county.renew(&app).await;
+    let id = accepted_at_township(&app, &county).await;
+    let t1 = county.token("t1_staff");
+    let acceptance = documents(&app, t1, &id).await[1].clone();
+    const DELIVERED: &str =
+        "document { number delivery { method deliveredAt trackingNumber } } case { version }";
+
+    // By post without its tracking number: refused, nothing recorded.
+    let refused = mutate(
+        &app,
+        t1,
+        "deliverDocument",
+        json!({"documentId": acceptance["id"], "method": "POST"}),
+        DELIVERED,
+    )
+    .await;
+    assert_eq!(code(&refused), Some("BAD_USER_INPUT"));
+    assert_eq!(field(&refused), Some("trackingNumber"));
+    assert_eq!(documents(&app, t1, &id).await[1]["delivery"], Value::Null);
+    // Another township does not see the case, so not the document either.
+    let elsewhere = mutate(
+        &app,
+        county.token("t2_staff"),
+        "deliverDocument",
+        json!({"documentId": acceptance["id"], "method": "IN_PERSON"}),
+        DELIVERED,
+    )
+    .await;
+    assert_eq!(code(&elsewhere), Some("NOT_FOUND"));
+    let done = ok(&app, t1, "deliverDocument",
+        json!({"documentId": acceptance["id"], "method": "POST", "trackingNumber": "EMS1234567890"}), DELIVERED).await;
+    assert_eq!(done["document"]["delivery"]["method"], "POST");
+    assert_eq!(
+        done["document"]["delivery"]["trackingNumber"],
+        "EMS1234567890"
+    );
+    let at = done["document"]["delivery"]["deliveredAt"]
+        .as_str()
+        .unwrap();
+    assert!(at.starts_with("2026-11-02T02:00:0"), "delivered now: {at}");
+    let again = mutate(
+        &app,
+        t1,
+        "deliverDocument",
+        json!({"documentId": acceptance["id"], "method": "IN_PERSON"}),
+        DELIVERED,
+    )
+    .await;
+    assert_eq!(
+        code(&again),
+        Some("CONFLICT"),
+        "a delivery is recorded once"
+    );
+
+    // The reply, delivered by e-mail three days after it is signed: the petitioner's 30-day
+    // window runs from the delivery (Nov 5 + 30 days = Saturday Dec 5, so Monday Dec 7), not
+    // from signing (which would end Wednesday Dec 2).
+    let v = version(&app, t1, &id).await;
+    ok(&app, county.token("t1_leader"), "issueReply",
+        json!({"caseId": id, "expectedVersion": v, "outcome": "SUPPORTED", "facts": "属实。", "reasons": "符合政策。", "basis": "《信访工作条例》"}),
+        "case { id }").await;
+    pin(&app, "2026-11-05T02:00:00Z");
+    county.renew(&app).await;
+    let t1 = county.token("t1_staff");
+    let reply = documents(&app, t1, &id).await[2].clone();
+    assert_eq!(reply["kind"], "REPLY_OPINION");
+    ok(
+        &app,
+        t1,
+        "deliverDocument",
+        json!({"documentId": reply["id"], "method": "EMAIL", "trackingNumber": "lisi@example.cn"}),
+        DELIVERED,
+    )
+    .await;
+    let body = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { case(id: $id) { viewerCan { recordDelivery } deadlines { reviewRequestBy }
+               replies { deliveryMethod } timeline { nodes { action } } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let c = &body["data"]["case"];
+    assert_eq!(
+        c["deadlines"]["reviewRequestBy"],
+        "2026-12-07T15:59:59.999Z"
+    );
+    assert_eq!(c["replies"][0]["deliveryMethod"], "EMAIL");
+    assert_eq!(
+        c["viewerCan"]["recordDelivery"], false,
+        "nothing waits any more"
+    );
+    let actions: Vec<&str> = c["timeline"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "DOCUMENT_DELIVERED")
+            .count(),
+        1,
+        "the notice's delivery: {actions:?}"
+    );
+    assert_eq!(
+        actions.last(),
+        Some(&"DELIVERED"),
+        "the reply's delivery: {actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_petitioner_opening_a_document_in_the_app_records_its_delivery() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let citizen =
+        fixtures::citizen(&app, "lisi", "李四", "440524188001010014", "13912345678").await;
+    let submitted = ok(&app, &citizen, "submitPetition",
+        json!({"category": "APPEAL", "subject": "HOUSING_DEMOLITION", "title": "拆迁补偿款未足额发放", "content": "请求足额发放。", "townshipId": gid("OrgUnit", county.t1)}),
+        "case { id version }").await;
+    let id = submitted["case"]["id"].as_str().unwrap().to_string();
+    let bureau = county.token("bureau_staff");
+    let v = version(&app, bureau, &id).await;
+    ok(
+        &app,
+        bureau,
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+        "case { id }",
+    )
+    .await;
+    let mine = documents(&app, &citizen, &id).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["addressee"], "李四", "their own name");
+    // Recording delivery any other way is staff's.
+    let refused = mutate(
+        &app,
+        &citizen,
+        "deliverDocument",
+        json!({"documentId": mine[0]["id"], "method": "IN_PERSON"}),
+        "document { id }",
+    )
+    .await;
+    assert_eq!(code(&refused), Some("BAD_USER_INPUT"));
+    let (status, bytes) = get_pdf(
+        &app,
+        mine[0]["pdfPath"].as_str().unwrap(),
+        Some(&citizen),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(pdf_text(&bytes).contains("信访事项受理告知书"));
+    let after = documents(&app, bureau, &id).await;
+    assert_eq!(after[0]["delivery"]["method"], "IN_APP");
+    let first = after[0]["delivery"]["deliveredAt"].clone();
+    // Opening it again changes nothing; staff opening it records nothing.
+    get_pdf(
+        &app,
+        mine[0]["pdfPath"].as_str().unwrap(),
+        Some(&citizen),
+        None,
+    )
+    .await;
+    assert_eq!(
+        documents(&app, bureau, &id).await[0]["delivery"]["deliveredAt"],
+        first
+    );
+}
+
+const PUBLIC: &str = "query($c: String!) { caseByQueryCode(code: $c) { number title status leadUnit
+    steps { action at } documents { number kind addressee pdfPath } } }";
+
+#[tokio::test]
+async fn the_query_code_opens_public_steps_and_documents_only() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, number) = fixtures::register(&app, bureau, json!({})).await;
+    let v = version(&app, bureau, &id).await;
+    ok(
+        &app,
+        bureau,
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+        "case { id }",
+    )
+    .await;
+    ok(
+        &app,
+        bureau,
+        "addProgressNote",
+        json!({"caseId": id, "text": "内部：待与住建局协调。"}),
+        "case { id }",
+    )
+    .await;
+    let (other, _) = fixtures::register(&app, bureau, json!({})).await;
+    let v = version(&app, bureau, &other).await;
+    ok(
+        &app,
+        bureau,
+        "decideAcceptance",
+        json!({"caseId": other, "expectedVersion": v, "decision": "ACCEPT"}),
+        "case { id }",
+    )
+    .await;
+    let notice = documents(&app, bureau, &id).await[0].clone();
+    let other_notice = documents(&app, bureau, &other).await[0].clone();
+    let code_text = query_code_in(&notice);
+    assert_eq!(
+        code_text.len(),
+        23,
+        "20 characters in groups of five: {code_text}"
+    );
+    let mut lookups = 0;
+
+    // No account needed: the case's public steps and its documents, the name masked.
+    let seen = app.gql(None, PUBLIC, json!({"c": code_text})).await;
+    lookups += 1;
+    let public = &seen["data"]["caseByQueryCode"];
+    assert_eq!(public["number"], number.as_str(), "{seen}");
+    assert_eq!(public["status"], "IN_PROGRESS");
+    assert_eq!(public["leadUnit"], "清河县信访局");
+    let steps: Vec<&str> = public["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(steps.contains(&"ACCEPT"), "{steps:?}");
+    assert!(
+        !steps.contains(&"PROGRESS_NOTE"),
+        "internal notes stay internal: {steps:?}"
+    );
+    assert_eq!(public["documents"][0]["number"], notice["number"]);
+    assert_eq!(public["documents"][0]["addressee"], "李*");
+    // The type has nothing internal to ask for.
+    let internal = app
+        .gql(
+            None,
+            "query($c: String!) { caseByQueryCode(code: $c) { petitioners { name } } }",
+            json!({"c": code_text}),
+        )
+        .await;
+    assert!(
+        internal["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Unknown field")),
+        "{internal}"
+    );
+    // Typed back loosely: lower case, no dashes.
+    let loose = code_text.replace('-', "").to_lowercase();
+    let seen = app.gql(None, PUBLIC, json!({"c": loose})).await;
+    lookups += 1;
+    assert_eq!(seen["data"]["caseByQueryCode"]["number"], number.as_str());
+    // A wrong code finds nothing, and says no more.
+    let wrong = app
+        .gql(None, PUBLIC, json!({"c": "00000-00000-00000-00000"}))
+        .await;
+    lookups += 1;
+    assert_eq!(wrong["data"]["caseByQueryCode"], Value::Null);
+    assert!(wrong["errors"].is_null());
+
+    // The PDF under /public with the code; never another case's.
+    let path = format!("/public{}", notice["pdfPath"].as_str().unwrap());
+    let (status, bytes) = get_pdf(&app, &path, None, Some(&code_text)).await;
+    lookups += 1;
+    assert_eq!(status, 200);
+    assert!(
+        pdf_text(&bytes).contains("李*"),
+        "the addressee masked there too"
+    );
+    let foreign = format!("/public{}", other_notice["pdfPath"].as_str().unwrap());
+    assert_eq!(get_pdf(&app, &foreign, None, Some(&code_text)).await.0, 404);
+    lookups += 1;
+
+    // Reissued by the bureau (the unit in charge): the old code stops working at once.
+    let refused = mutate(
+        &app,
+        county.token("t2_staff"),
+        "reissueQueryCode",
+        json!({"caseId": id}),
+        "queryCode",
+    )
+    .await;
+    assert_eq!(code(&refused), Some("NOT_FOUND"));
+    let fresh = ok(
+        &app,
+        bureau,
+        "reissueQueryCode",
+        json!({"caseId": id}),
+        "queryCode case { viewerCan { reissueQueryCode } }",
+    )
+    .await;
+    let new_code = fresh["queryCode"].as_str().unwrap().to_string();
+    assert_ne!(new_code, code_text);
+    let old = app.gql(None, PUBLIC, json!({"c": code_text})).await;
+    lookups += 1;
+    assert_eq!(old["data"]["caseByQueryCode"], Value::Null);
+    let new = app.gql(None, PUBLIC, json!({"c": new_code})).await;
+    lookups += 1;
+    assert_eq!(new["data"]["caseByQueryCode"]["number"], number.as_str());
+    let actions = fixtures::timeline_actions(&app, bureau, &id).await;
+    assert!(actions.contains(&"QUERY_CODE_REISSUED".to_string()));
+
+    // Per address: 30 lookups in ten minutes, then RATE_LIMITED.
+    while lookups < 30 {
+        let r = app.gql(None, PUBLIC, json!({"c": new_code})).await;
+        assert!(r["errors"].is_null(), "lookup {lookups}: {r}");
+        lookups += 1;
+    }
+    let limited = app.gql(None, PUBLIC, json!({"c": new_code})).await;
+    assert_eq!(code(&limited), Some("RATE_LIMITED"));
+}
+
+#[tokio::test]
+async fn a_correction_supersedes_and_both_stay_on_the_record() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let id = accepted_at_township(&app, &county).await;
+    let t1 = county.token("t1_staff");
+    let original = documents(&app, t1, &id).await[1].clone();
+    const CORRECTED: &str = "document { id number supersedes correctionReason body }";
+    let not_issuer = mutate(
+        &app,
+        county.token("bureau_staff"),
+        "correctDocument",
+        json!({"documentId": original["id"], "reason": "笔误"}),
+        CORRECTED,
+    )
+    .await;
+    assert_eq!(
+        code(&not_issuer),
+        Some("FORBIDDEN"),
+        "only the issuing unit corrects"
+    );
+    let blank = mutate(
+        &app,
+        t1,
+        "correctDocument",
+        json!({"documentId": original["id"], "reason": ""}),
+        CORRECTED,
+    )
+    .await;
+    assert_eq!(code(&blank), Some("BAD_USER_INPUT"));
+    let body = json!(["你反映的拆迁补偿问题，经审查予以受理（更正）。"]);
+    let fixed = ok(
+        &app,
+        t1,
+        "correctDocument",
+        json!({"documentId": original["id"], "reason": "事项表述有误", "body": body}),
+        CORRECTED,
+    )
+    .await;
+    assert_eq!(fixed["document"]["number"], "130534信受〔2026〕2号");
+    assert_eq!(fixed["document"]["supersedes"], original["id"]);
+    assert_eq!(fixed["document"]["body"], body);
+    let docs = documents(&app, t1, &id).await;
+    assert_eq!(docs.len(), 3, "the old document stays");
+    assert_eq!(docs[1]["supersededBy"], fixed["document"]["id"]);
+    assert_eq!(docs[1]["body"], original["body"], "never edited");
+    let twice = mutate(
+        &app,
+        t1,
+        "correctDocument",
+        json!({"documentId": original["id"], "reason": "再次更正"}),
+        CORRECTED,
+    )
+    .await;
+    assert_eq!(
+        code(&twice),
+        Some("CONFLICT"),
+        "correct the correction instead"
+    );
+    let actions = fixtures::timeline_actions(&app, t1, &id).await;
+    assert!(
+        actions.contains(&"DOCUMENT_CORRECTED".to_string()),
+        "{actions:?}"
+    );
+    let (_, bytes) = get_pdf(&app, docs[2]["pdfPath"].as_str().unwrap(), Some(t1), None).await;
+    let text = pdf_text(&bytes);
+    assert!(
+        text.contains("事项表述有误") && text.contains("（更正）"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_accusations_documents_follow_its_scope() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let citizen = fixtures::citizen(
+        &app,
+        "zhangsan",
+        "张三",
+        "440524188001010014",
+        "13800138000",
+    )
+    .await;
+    let submitted = ok(&app, &citizen, "submitPetition",
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
+               "content": "实名举报镇干部违规收取办证费用。", "townshipId": gid("OrgUnit", county.t1),
+               "accusedUnitId": gid("OrgUnit", county.t1)}),
+        "case { id }").await;
+    let id = submitted["case"]["id"].as_str().unwrap().to_string();
+    let bureau = county.token("bureau_staff");
+    let v = version(&app, bureau, &id).await;
+    ok(
+        &app,
+        bureau,
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+        "case { id }",
+    )
+    .await;
+    ok(
+        &app,
+        bureau,
+        "addAssistingUnit",
+        json!({"caseId": id, "unitId": gid("OrgUnit", county.dept_a)}),
+        "case { id }",
+    )
+    .await;
+    let notice = documents(&app, bureau, &id).await[0].clone();
+    assert_eq!(notice["addressee"], "张三", "the bureau knows who accused");
+    assert_eq!(documents(&app, &citizen, &id).await[0]["addressee"], "张三");
+    // An assisting unit sees the case but not who accused.
+    let assisting = documents(&app, county.token("a_staff"), &id).await;
+    assert_eq!(assisting[0]["addressee"], "保密");
+    let (_, bytes) = get_pdf(
+        &app,
+        notice["pdfPath"].as_str().unwrap(),
+        Some(county.token("a_staff")),
+        None,
+    )
+    .await;
+    let text = pdf_text(&bytes);
+    assert!(text.contains("保密") && !text.contains("张三"), "{text}");
+    // The accused township: nothing on any path.
+    let accused = county.token("t1_staff");
+    assert_eq!(
+        get_pdf(
+            &app,
+            notice["pdfPath"].as_str().unwrap(),
+            Some(accused),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    let node = app
+        .gql(
+            Some(accused),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": notice["id"]}),
+        )
+        .await;
+    assert_eq!(code(&node), Some("NOT_FOUND"));
+    let deliver = mutate(
+        &app,
+        accused,
+        "deliverDocument",
+        json!({"documentId": notice["id"], "method": "IN_PERSON"}),
+        "document { id }",
+    )
+    .await;
+    assert_eq!(code(&deliver), Some("NOT_FOUND"));
+    let correct = mutate(
+        &app,
+        accused,
+        "correctDocument",
+        json!({"documentId": notice["id"], "reason": "x"}),
+        "document { id }",
+    )
+    .await;
+    assert_eq!(code(&correct), Some("NOT_FOUND"));
+}
