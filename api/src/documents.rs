@@ -107,13 +107,18 @@ async fn write(
     let issued_by_user_id = actor
         .user_id
         .ok_or_else(|| internal("a document is issued by a person"))?;
-    let content = json!({
-        "kind": draft.kind.as_str(), "number": number, "case": case.number,
-        "unitId": unit_id, "issuedAt": now, "addressee": addressee, "body": body,
-        "reviewClause": draft.review_clause, "supersedes": correction.map(|(d, _)| &d.number),
-        "correctionReason": correction.map(|(_, r)| r),
+    let sha256 = content_sha256(&Content {
+        kind: draft.kind,
+        number: &number,
+        case_number: &case.number,
+        unit_id,
+        issued_at: now,
+        addressee: addressee.as_deref(),
+        body: &body,
+        review_clause: draft.review_clause.as_deref(),
+        supersedes: correction.map(|(d, _)| d.number.as_str()),
+        correction_reason: correction.map(|(_, r)| r),
     });
-    let sha256 = hex::encode(Sha256::digest(content.to_string().as_bytes()));
     let row = document::ActiveModel {
         case_id: Set(case.id),
         county_id: Set(case.county_id),
@@ -137,6 +142,31 @@ async fn write(
     .await?;
     let reference = json!({ "id": row.id, "number": row.number, "kind": row.kind.as_str(), "sha256": row.sha256 });
     Ok((row, reference))
+}
+
+/// What a document's SHA-256 covers: everything it says, and where it stands in the record.
+pub struct Content<'a> {
+    pub kind: DocumentKind,
+    pub number: &'a str,
+    pub case_number: &'a str,
+    pub unit_id: i64,
+    pub issued_at: DateTime<Utc>,
+    pub addressee: Option<&'a str>,
+    pub body: &'a str,
+    pub review_clause: Option<&'a str>,
+    pub supersedes: Option<&'a str>,
+    pub correction_reason: Option<&'a str>,
+}
+
+/// The SHA-256 (hex) of a document's content, as a canonical JSON text.
+pub fn content_sha256(c: &Content<'_>) -> String {
+    let content = json!({
+        "kind": c.kind.as_str(), "number": c.number, "case": c.case_number,
+        "unitId": c.unit_id, "issuedAt": c.issued_at, "addressee": c.addressee, "body": c.body,
+        "reviewClause": c.review_clause, "supersedes": c.supersedes,
+        "correctionReason": c.correction_reason,
+    });
+    hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }
 
 /// The petitioner a document is addressed to: the representative, or the first named, with
@@ -206,10 +236,13 @@ async fn next_number(
         Some(code) => code.clone(),
         None => format!("C{}", county.id),
     };
-    Ok(format!(
-        "{prefix}信{}〔{year}〕{value}号",
-        number_mark(kind)
-    ))
+    Ok(number_text(&prefix, kind, year, value))
+}
+
+/// 文号: the county's division code (or `C<id>`), 信, the kind's mark, the year, the
+/// sequence: `130534信受〔2026〕12号`.
+pub fn number_text(prefix: &str, kind: DocumentKind, year: i32, sequence: i64) -> String {
+    format!("{prefix}信{}〔{year}〕{sequence}号", number_mark(kind))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -851,6 +884,13 @@ fn code_hash(normalised: &str) -> String {
     hex::encode(Sha256::digest(
         format!("xinfang-query-code:{normalised}").as_bytes(),
     ))
+}
+
+/// A new code and the hash that is stored of it (for the seed, which writes rows directly).
+pub fn fresh_code() -> (String, String) {
+    let code = new_code();
+    let hash = code_hash(&normalise(&code).unwrap_or_default());
+    (code, hash)
 }
 
 /// Puts a new query code in force for the case (the old one, if any, stops working) and

@@ -12,10 +12,10 @@ use crate::error::Result;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
-use xinfang_entity::{case, case_petitioner, org_unit};
+use xinfang_entity::{attachment, case, case_petitioner, document, org_unit};
 
 const PAGE: u64 = 500;
 const HEADER: &[&str] = &[
@@ -39,6 +39,8 @@ const HEADER: &[&str] = &[
     "办理期限",
     "当前期限",
     "超期",
+    "文书",
+    "材料",
 ];
 
 fn cell(out: &mut String, value: &str) {
@@ -148,6 +150,22 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
         .unwrap_or_else(|| unreachable!("filled above"));
     let name = |id: Option<i64>| id.and_then(|i| units.get(&i).cloned()).unwrap_or_default();
     let people = cases::petitioners_of(&cur.state.db, rows.iter().map(|c| c.id).collect()).await?;
+    // The page's documents (their numbers) and files (those this viewer sees, standing).
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut numbers: HashMap<i64, Vec<String>> = HashMap::new();
+    for d in document::Entity::find()
+        .filter(document::Column::CaseId.is_in(ids.clone()))
+        .order_by_asc(document::Column::Id)
+        .all(&cur.state.db)
+        .await?
+    {
+        numbers.entry(d.case_id).or_default().push(d.number);
+    }
+    let files = attachment::Entity::find()
+        .filter(attachment::Column::CaseId.is_in(ids))
+        .filter(attachment::Column::WithdrawnAt.is_null())
+        .all(&cur.state.db)
+        .await?;
     // A repeat reads as one only where the case it repeats is visible too.
     let seen_earlier = cases::visible_among(
         &cur.state.db,
@@ -193,6 +211,12 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
                 local(c.handle_by),
                 local(c.due_at),
                 if overdue { "是".into() } else { "否".into() },
+                numbers.get(&c.id).map(|n| n.join("；")).unwrap_or_default(),
+                files
+                    .iter()
+                    .filter(|a| a.case_id == c.id && crate::attachments::sees(&cur.viewer, c, a))
+                    .count()
+                    .to_string(),
             ],
         );
     }

@@ -293,6 +293,10 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     finish(&db, &summary)
         .await
         .map_err(|e| e.message_for_operator())?;
+    let storage = settings.storage()?;
+    let (documents, files) = documents_and_files(&db, &storage)
+        .await
+        .map_err(|e| e.message_for_operator())?;
     let elapsed = started.elapsed();
 
     println!(
@@ -309,6 +313,10 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     println!(
         "rows: {} petitioners, {} unit relations, {} referrals, {} timeline entries",
         summary.petitioners, summary.relations, summary.referrals, summary.events
+    );
+    println!(
+        "{documents} written documents, {files} attachments (in {})",
+        storage.describe
     );
     // The password itself is not echoed: it may be a chosen one, and output ends up in logs.
     println!("every account's password: the --password given (default bench-password-2026)");
@@ -2562,6 +2570,209 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Written documents and attachments
+
+/// Every 20th case carries a small file (a scanned letter, as a tiny PNG).
+const FILE_EVERY: i64 = 20;
+
+/// The seeded cases' written documents — an acceptance or non-acceptance notice for each
+/// decision on acceptance, a 处理意见书 for each reply — numbered in the county's series per
+/// kind and year, with a query code for each accepted case; and a small file on every
+/// [`FILE_EVERY`]th case, stored like an upload. Written after the cases, in pages. The
+/// timeline entries of the seed do not name the documents (the live server's do).
+async fn documents_and_files(
+    db: &DatabaseConnection,
+    storage: &crate::storage::Storage,
+) -> crate::error::Result<(usize, usize)> {
+    use crate::documents;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    use xinfang_entity::kinds::{AcceptanceDecision, AttachmentKind, DocumentKind};
+    use xinfang_entity::{case, case_query_code, document, reply};
+    let mut counters: HashMap<(i64, i32, DocumentKind), i64> = HashMap::new();
+    let mut prefixes: HashMap<i64, String> = HashMap::new();
+    let mut units: HashMap<i64, String> = HashMap::new();
+    for u in org_unit::Entity::find().all(db).await? {
+        if u.county_id == Some(u.id) || u.parent_id.is_none() {
+            prefixes.insert(
+                u.id,
+                u.division_code
+                    .clone()
+                    .unwrap_or_else(|| format!("C{}", u.id)),
+            );
+        }
+        units.insert(u.id, u.name);
+    }
+    let (mut written, mut files, mut after) = (0usize, 0usize, 0i64);
+    loop {
+        let page = case::Entity::find()
+            .filter(case::Column::Id.gt(after))
+            .order_by_asc(case::Column::Id)
+            .limit(1000)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.id;
+        let ids: Vec<i64> = page.iter().map(|c| c.id).collect();
+        let mut first: HashMap<i64, (i64, String, usize)> = HashMap::new();
+        for p in crate::cases::petitioners_of(db, ids.clone()).await? {
+            let e = first.entry(p.case_id).or_insert((p.id, p.name.clone(), 0));
+            e.2 += 1;
+            if p.representative && e.0 != p.id {
+                (e.0, e.1) = (p.id, p.name.clone());
+            }
+        }
+        let replies = reply::Entity::find()
+            .filter(reply::Column::CaseId.is_in(ids))
+            .all(db)
+            .await?;
+        let mut rows = vec![];
+        let mut codes = vec![];
+        let mut push = |c: &case::Model, at: DateTime<Utc>, unit: i64, draft: documents::Draft| {
+            let year = local_date(at).year();
+            let seq = counters.entry((c.county_id, year, draft.kind)).or_insert(0);
+            *seq += 1;
+            let prefix = prefixes.get(&c.county_id).cloned().unwrap_or_default();
+            let number = documents::number_text(&prefix, draft.kind, year, *seq);
+            let addressee = first.get(&c.id).map(|(id, name, n)| {
+                let shown = if *n > 1 {
+                    format!("{name}等{n}人")
+                } else {
+                    name.clone()
+                };
+                (*id, shown)
+            });
+            let body = draft.paragraphs.join("\n");
+            let sha256 = documents::content_sha256(&documents::Content {
+                kind: draft.kind,
+                number: &number,
+                case_number: &c.number,
+                unit_id: unit,
+                issued_at: at,
+                addressee: addressee.as_ref().map(|a| a.1.as_str()),
+                body: &body,
+                review_clause: draft.review_clause.as_deref(),
+                supersedes: None,
+                correction_reason: None,
+            });
+            rows.push(document::ActiveModel {
+                case_id: Set(c.id),
+                county_id: Set(c.county_id),
+                kind: Set(draft.kind),
+                number: Set(number),
+                issued_by_unit_id: Set(unit),
+                issued_by_user_id: Set(c.registered_by_user_id),
+                issued_at: Set(at),
+                addressee_petitioner_id: Set(addressee.as_ref().map(|a| a.0)),
+                addressee: Set(addressee.map(|a| a.1)),
+                body: Set(body),
+                review_clause: Set(draft.review_clause),
+                reply_id: Set(draft.reply_id),
+                review_id: Set(draft.review_id),
+                supersedes_id: Set(None),
+                correction_reason: Set(None),
+                sha256: Set(sha256),
+                delivery_method: Set(None),
+                delivered_at: Set(None),
+                delivery_tracking: Set(None),
+                delivery_recorded_by_user_id: Set(None),
+                ..Default::default()
+            });
+        };
+        for c in &page {
+            let Some(at) = c.accept_decided_at else {
+                continue;
+            };
+            let reason = c
+                .acceptance_reason
+                .as_deref()
+                .unwrap_or("不属于信访事项受理范围");
+            let draft = match c.acceptance_decision {
+                Some(AcceptanceDecision::Accept) => {
+                    let (code, hash) = documents::fresh_code();
+                    codes.push(case_query_code::ActiveModel {
+                        case_id: Set(c.id),
+                        code_hash: Set(hash),
+                        issued_at: Set(at),
+                        issued_by_user_id: Set(c.registered_by_user_id),
+                    });
+                    let unit = units.get(&c.lead_unit_id).cloned().unwrap_or_default();
+                    documents::acceptance(c, &unit, c.handle_by.unwrap_or(at), &code)
+                }
+                Some(AcceptanceDecision::RedirectToLegalRoute) => documents::legal_route(
+                    c,
+                    c.legal_route
+                        .map(crate::workflow::legal_route_name)
+                        .unwrap_or("法定"),
+                    c.acceptance_reason.as_deref(),
+                ),
+                Some(_) => documents::non_acceptance(c, reason, None),
+                None => continue,
+            };
+            push(c, at, c.lead_unit_id, draft);
+        }
+        for r in &replies {
+            let Some(c) = page.iter().find(|c| c.id == r.case_id) else {
+                continue;
+            };
+            let reviewer = r
+                .review_unit_id
+                .map(|id| units.get(&id).map(String::as_str));
+            let draft = documents::reply(
+                c,
+                documents::ReplyText {
+                    outcome: crate::workflow::reply_outcome_name(r.outcome),
+                    facts: &r.facts,
+                    reasons: &r.reasons,
+                    basis: &r.basis,
+                },
+                reviewer,
+                r.id,
+            );
+            push(c, r.issued_at, r.unit_id, draft);
+        }
+        written += rows.len();
+        for chunk in rows.chunks(500) {
+            document::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await?;
+        }
+        for chunk in codes.chunks(500) {
+            case_query_code::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await?;
+        }
+        for c in page.iter().filter(|c| c.id % FILE_EVERY == 0) {
+            crate::attachments::seed_file(
+                db,
+                storage,
+                c.id,
+                c.registered_by_user_id,
+                Some(c.registered_by_unit_id),
+                "来信扫描件.png",
+                AttachmentKind::Letter,
+                crate::attachments::SAMPLE_PNG.to_vec(),
+                c.received_at,
+            )
+            .await?;
+            files += 1;
+        }
+    }
+    let mut rows = Rows::new("document_number_counters", "county_id year kind last_value");
+    for ((county, year, kind), last) in counters {
+        rows.push(vec![
+            county.into(),
+            year.into(),
+            kind.as_str().into(),
+            last.into(),
+        ]);
+    }
+    rows.insert(db).await?;
+    Ok((written, files))
 }
 
 #[cfg(test)]

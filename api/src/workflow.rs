@@ -561,7 +561,7 @@ pub async fn decide_acceptance(
 }
 
 /// The statutory route as a notice names it.
-fn legal_route_name(route: LegalRoute) -> &'static str {
+pub(crate) fn legal_route_name(route: LegalRoute) -> &'static str {
     match route {
         LegalRoute::Litigation => "诉讼",
         LegalRoute::Arbitration => "仲裁",
@@ -833,7 +833,7 @@ pub async fn issue_reply(
 }
 
 /// The outcome as a reply states it.
-fn reply_outcome_name(outcome: ReplyOutcome) -> &'static str {
+pub(crate) fn reply_outcome_name(outcome: ReplyOutcome) -> &'static str {
     match outcome {
         ReplyOutcome::Supported => "支持",
         ReplyOutcome::PartiallySupported => "部分支持",

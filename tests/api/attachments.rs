@@ -154,6 +154,29 @@ async fn listed(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The last cells (文书, 材料) of a case's line in the viewer's CSV export.
+pub async fn export_tail(app: &TestApp, token: &str, number: &str) -> (String, String) {
+    let text = app
+        .client
+        .get(format!("{}/export/cases.csv", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.ends_with("文书,材料"), "{header}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(number))
+        .unwrap_or_else(|| panic!("{number} not exported: {text}"));
+    let mut cells: Vec<&str> = line.rsplitn(3, ',').collect();
+    cells.truncate(2);
+    (cells[1].to_string(), cells[0].to_string())
+}
+
 async fn bureau_case(app: &TestApp, county: &County) -> String {
     fixtures::register(app, county.token("bureau_staff"), json!({}))
         .await
@@ -407,7 +430,7 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
         json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
                "content": "实名举报镇干部违规收取办证费用。", "townshipId": gid("OrgUnit", county.t1),
                "accusedUnitId": gid("OrgUnit", county.t1)}),
-        "case { id viewerCan { attachFile } }").await;
+        "case { id number viewerCan { attachFile } }").await;
     assert_eq!(submitted["case"]["viewerCan"]["attachFile"], true);
     let case = submitted["case"]["id"].as_str().unwrap().to_string();
     let bureau = county.token("bureau_staff");
@@ -481,6 +504,13 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
             );
         }
     }
+    // The export counts the files each viewer sees: the bureau one, the assisting unit none.
+    let number = submitted["case"]["number"].as_str().unwrap();
+    assert_eq!(export_tail(&app, bureau, number).await.1, "1");
+    assert_eq!(
+        export_tail(&app, county.token("a_staff"), number).await.1,
+        "0"
+    );
     // The accused township cannot attach to it either.
     let refused = mutate(
         &app,

@@ -81,6 +81,13 @@ async fn accepted_at_township(app: &TestApp, county: &County) -> String {
     id
 }
 
+fn numbers_joined(docs: &[Value]) -> String {
+    docs.iter()
+        .map(|d| d["number"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 fn query_code_in(document: &Value) -> String {
     let body: Vec<&str> = document["body"]
         .as_array()
@@ -228,6 +235,21 @@ async fn each_decision_issues_a_numbered_notice_that_reads_back_as_pdf() {
     let detail: Value = serde_json::from_str(accept["detail"].as_str().unwrap()).unwrap();
     assert_eq!(detail["document"]["number"], docs[1]["number"]);
     assert_eq!(detail["document"]["sha256"], docs[1]["sha256"]);
+
+    // The export lists the case's document numbers.
+    let number = app
+        .gql(
+            Some(t1),
+            "query($id: ID!) { case(id: $id) { number } }",
+            json!({"id": id}),
+        )
+        .await["data"]["case"]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (numbers, files) = crate::attachments::export_tail(&app, t1, &number).await;
+    assert_eq!(numbers, numbers_joined(&docs));
+    assert_eq!(files, "0");
 
     // Without a token, or for a unit that does not see the case, there is no document.
     assert_eq!(
@@ -783,4 +805,84 @@ async fn an_accusations_documents_follow_its_scope() {
     )
     .await;
     assert_eq!(code(&correct), Some("NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn the_seed_writes_documents_query_codes_and_files() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("seed.db").display());
+    let files = dir.path().join("files");
+    let out = crate::support::xinfang()
+        .args(["--database-url", &db_url, "--storage-dir"])
+        .arg(&files)
+        .args(["seed", "--cases", "400"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = Database::connect(&db_url).await.unwrap();
+    let one = |sql: &str| {
+        let db = db.clone();
+        let sql = sql.to_string();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    // Every decision on acceptance has its notice, every reply its 处理意见书, every accepted
+    // case a query code; numbers never repeat.
+    let decided = one("SELECT COUNT(*) FROM cases WHERE accept_decided_at IS NOT NULL").await;
+    let notices = one("SELECT COUNT(*) FROM documents WHERE kind IN ('ACCEPTANCE_NOTICE', 'NON_ACCEPTANCE_NOTICE', 'LEGAL_ROUTE_NOTICE')").await;
+    assert!(decided > 100);
+    assert_eq!(notices, decided);
+    assert_eq!(
+        one("SELECT COUNT(*) FROM documents WHERE kind = 'REPLY_OPINION'").await,
+        one("SELECT COUNT(*) FROM replies").await
+    );
+    assert_eq!(
+        one("SELECT COUNT(*) FROM case_query_codes").await,
+        one("SELECT COUNT(*) FROM cases WHERE acceptance_decision = 'ACCEPT'").await
+    );
+    assert_eq!(
+        one("SELECT COUNT(DISTINCT number) FROM documents").await,
+        one("SELECT COUNT(*) FROM documents").await
+    );
+    // A file on every 20th case, its bytes in the store under its hash.
+    assert_eq!(one("SELECT COUNT(*) FROM attachments").await, 20);
+    let stored = walk(&files);
+    assert_eq!(stored.len(), 20, "{stored:?}");
+    // The record still verifies.
+    let verify = crate::support::xinfang()
+        .args(["--database-url", &db_url, "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                found.push(p);
+            }
+        }
+    }
+    found
 }

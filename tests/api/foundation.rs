@@ -606,6 +606,8 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
     let mut child = xinfang()
         .args(["demo", "--bind", &format!("127.0.0.1:{port}"), "--demo-db"])
         .arg(dir.path().join("demo.db"))
+        .arg("--storage-dir")
+        .arg(dir.path().join("files"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
