@@ -23,8 +23,8 @@ use crate::workflow::{Caller, open, save, unchanged};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -38,6 +38,11 @@ pub struct Limits {
 }
 
 pub const FILE_NAME_MAX: usize = 200;
+/// An upload not attached within this long expires: its bytes no longer count, it takes
+/// no more.
+pub const UPLOAD_HOURS: i64 = 24;
+/// Uploads one account may have open (started, not attached, not expired) at once.
+pub const OPEN_UPLOADS_PER_ACCOUNT: u64 = 10;
 
 /// The types accepted, by what the content is.
 const ACCEPTED: &[(&str, &str)] = &[
@@ -81,6 +86,27 @@ fn check_sha256(value: &str) -> Result<String> {
     Ok(v)
 }
 
+fn open_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::TimeDelta::hours(UPLOAD_HOURS)
+}
+
+/// Bytes of the case's open uploads (started, not attached, not expired).
+async fn pending_bytes(db: &impl ConnectionTrait, case_id: i64, now: DateTime<Utc>) -> Result<i64> {
+    let sum: Option<Option<i64>> = upload::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(upload::Column::CaseId.eq(case_id))
+        .filter(upload::Column::AttachmentId.is_null())
+        .filter(upload::Column::CreatedAt.gt(open_since(now)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(sum.flatten().unwrap_or(0))
+}
+
 /// Bytes of the case's files that count against its cap (withdrawn ones too: they are kept).
 async fn case_bytes(db: &impl ConnectionTrait, case_id: i64) -> Result<i64> {
     let sum: Option<Option<i64>> = attachment::Entity::find()
@@ -118,7 +144,21 @@ pub async fn start_upload(
     }
     // Opened as an action: the scope, the unit's relation, the case's state, sent-up cases.
     let open = open(caller, case_id, Action::AttachFile, None).await?;
-    if case_bytes(&open.tx, case_id).await? + size > limits.per_case {
+    let mine = upload::Entity::find()
+        .filter(upload::Column::UserId.eq(caller.viewer.user_id))
+        .filter(upload::Column::AttachmentId.is_null())
+        .filter(upload::Column::CreatedAt.gt(open_since(open.now)))
+        .count(&open.tx)
+        .await?;
+    if mine >= OPEN_UPLOADS_PER_ACCOUNT {
+        return Err(AppError::RateLimited(format!(
+            "{OPEN_UPLOADS_PER_ACCOUNT} uploads are open already; attach them, or wait {UPLOAD_HOURS} hours for them to expire"
+        )));
+    }
+    // Open uploads count too, so many started at once cannot pass the cap together.
+    let taken =
+        case_bytes(&open.tx, case_id).await? + pending_bytes(&open.tx, case_id, open.now).await?;
+    if taken + size > limits.per_case {
         return Err(bad_input(
             "size",
             format!(
@@ -159,7 +199,8 @@ pub async fn own_upload(
 
 /// Stores bytes received at `offset` and moves the upload's offset on; returns the new
 /// offset. The offset must be the upload's current one (`CONFLICT` otherwise, with nothing
-/// stored), and the bytes may not run past the declared size.
+/// stored), and the bytes may not run past the declared size. The upload's row is locked
+/// while its part is written, so two requests at one offset cannot both store a part.
 pub async fn receive(
     db: &sea_orm::DatabaseConnection,
     storage: &Storage,
@@ -167,10 +208,22 @@ pub async fn receive(
     id: &str,
     offset: i64,
     bytes: Vec<u8>,
+    now: DateTime<Utc>,
 ) -> Result<i64> {
-    let up = own_upload(db, viewer, id).await?;
+    let tx = crate::db::begin_write(db).await?;
+    let up = upload::Entity::find_by_id(id.to_string())
+        .filter(upload::Column::UserId.eq(viewer.user_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(AppError::NotFound("upload"))?;
     if up.attachment_id.is_some() {
         return Err(conflict("this upload is already attached"));
+    }
+    if up.created_at <= open_since(now) {
+        return Err(conflict(format!(
+            "this upload expired after {UPLOAD_HOURS} hours; start it again"
+        )));
     }
     if offset != up.received {
         return Err(conflict(format!(
@@ -189,18 +242,12 @@ pub async fn receive(
         ));
     }
     storage.put_part(id, offset, bytes).await?;
-    // Only the request that found the offset as it was moves it on.
-    let moved = upload::Entity::update_many()
+    upload::Entity::update_many()
         .col_expr(upload::Column::Received, Expr::value(end))
         .filter(upload::Column::Id.eq(id))
-        .filter(upload::Column::Received.eq(offset))
-        .exec(db)
+        .exec(&tx)
         .await?;
-    if moved.rows_affected != 1 {
-        return Err(conflict(
-            "the upload moved on meanwhile; ask where it stands",
-        ));
-    }
+    tx.commit().await?;
     Ok(end)
 }
 
@@ -276,6 +323,7 @@ pub fn strip_metadata(content_type: &str, bytes: Vec<u8>) -> Result<Vec<u8>> {
 pub async fn attach(
     caller: &Caller<'_>,
     storage: &Storage,
+    limits: Limits,
     upload_id: &str,
     kind: AttachmentKind,
     description: Option<&str>,
@@ -284,6 +332,11 @@ pub async fn attach(
     let up = own_upload(caller.db, caller.viewer, upload_id).await?;
     if let Some(done) = up.attachment_id {
         return existing(caller, done).await;
+    }
+    if up.created_at <= open_since(caller.clock.now()) {
+        return Err(conflict(format!(
+            "this upload expired after {UPLOAD_HOURS} hours; start it again"
+        )));
     }
     if up.received < up.size {
         return Err(conflict(format!(
@@ -322,6 +375,16 @@ pub async fn attach(
         drop(open);
         return existing(caller, done).await;
     }
+    // The cap again, now that the case is locked: what is attached, and this file.
+    if case_bytes(&open.tx, up.case_id).await? + size > limits.per_case {
+        return Err(bad_input(
+            "uploadId",
+            format!(
+                "the files of a case may have at most {} bytes in all",
+                limits.per_case
+            ),
+        ));
+    }
     let row = attachment::ActiveModel {
         case_id: Set(up.case_id),
         kind: Set(kind),
@@ -352,6 +415,7 @@ pub async fn attach(
     let detail = json!({ "attachmentId": row.id, "kind": kind.as_str(), "contentType": content_type,
         "size": size, "sha256": sha256, "receivedSha256": received_sha256 });
     let case = save(open, unchanged(), "ATTACHMENT_ADDED", detail, public).await?;
+    storage.remove_parts(upload_id).await;
     Ok((row, case))
 }
 

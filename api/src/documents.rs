@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use xinfang_entity::kinds::{DeliveryMethod, DocumentKind};
+use xinfang_entity::kinds::{CaseStatus, Category, DeliveryMethod, DocumentKind};
 use xinfang_entity::{case, case_event, case_petitioner, case_query_code, document, org_unit};
 
 /// 文书名称, as printed.
@@ -250,7 +250,12 @@ pub fn number_text(prefix: &str, kind: DocumentKind, year: i32, sequence: i64) -
 
 const REGULATION: &str = "《信访工作条例》";
 
-pub fn acceptance(case: &case::Model, unit: &str, handle_by: DateTime<Utc>, code: &str) -> Draft {
+/// The acceptance notice's last paragraph; the code itself is printed below it only on the
+/// copies of those who hand it over (it is not part of the stored text).
+const QUERY_CODE_NOTE: &str =
+    "凭本告知书所附查询码可查询本事项的办理进展和文书，请妥善保管，勿告知他人。";
+
+pub fn acceptance(case: &case::Model, unit: &str, handle_by: DateTime<Utc>) -> Draft {
     Draft {
         kind: DocumentKind::AcceptanceNotice,
         paragraphs: vec![
@@ -266,7 +271,7 @@ pub fn acceptance(case: &case::Model, unit: &str, handle_by: DateTime<Utc>, code
                 "本机关将于{}前办理完毕，并书面答复你。",
                 chinese_date(local_date(handle_by))
             ),
-            format!("查询码：{code}。凭此码可查询本事项的办理进展和文书，请妥善保管，勿告知他人。"),
+            QUERY_CODE_NOTE.to_string(),
         ],
         review_clause: None,
         reply_id: None,
@@ -436,9 +441,16 @@ pub fn review_decision(
 
 /// A document as a viewer may read it: the addressee withheld where the viewer may not know
 /// who petitioned (an accusation seen from outside the lead unit and the bureau).
+#[derive(Clone)]
 pub struct DocumentView {
     pub row: document::Model,
     pub addressee: Option<String>,
+    /// The delivery's tracking number or address, where the viewer may read the petitioner's
+    /// contact details in full; otherwise none.
+    pub tracking: Option<String>,
+    /// The case's query code, printed on the acceptance notice for the lead unit, the bureau
+    /// and the petitioner.
+    pub query_code: Option<String>,
     pub issuer: String,
     pub superseded_by: Option<i64>,
 }
@@ -510,6 +522,25 @@ async fn views(
         Sight::Viewer(v) => Some(v.sight(case)),
         Sight::QueryCode => None,
     };
+    let full_contact = case_sight
+        .as_ref()
+        .is_some_and(|s| s.personal_data == crate::access::PersonalData::Full);
+    let hands_code = match sight {
+        Sight::Viewer(v) => hands_over_code(v, case),
+        Sight::QueryCode => false,
+    };
+    let code = if hands_code
+        && rows
+            .iter()
+            .any(|d| d.kind == DocumentKind::AcceptanceNotice)
+    {
+        case_query_code::Entity::find_by_id(case.id)
+            .one(db)
+            .await?
+            .map(|c| c.code)
+    } else {
+        None
+    };
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -527,8 +558,16 @@ async fn views(
                         CONFIDENTIAL_NAME.to_string()
                     })
                 }
+                // A code passed on reveals no one: an accuser not at all.
+                (Some(_), None) if case.category == Category::Accusation => {
+                    Some(CONFIDENTIAL_NAME.to_string())
+                }
                 (Some(name), None) => Some(crate::validate::mask(name, 1, 0)),
             };
+            let tracking = row.delivery_tracking.clone().filter(|_| full_contact);
+            let query_code = code
+                .clone()
+                .filter(|_| row.kind == DocumentKind::AcceptanceNotice);
             let issuer = units
                 .iter()
                 .find(|u| u.id == row.issued_by_unit_id)
@@ -541,6 +580,8 @@ async fn views(
             DocumentView {
                 row,
                 addressee,
+                tracking,
+                query_code,
                 issuer,
                 superseded_by,
             }
@@ -554,6 +595,9 @@ pub fn pdf(view: &DocumentView) -> Result<Vec<u8>> {
     let mut paragraphs: Vec<String> = view.row.body.lines().map(str::to_owned).collect();
     if let Some(c) = &view.row.review_clause {
         paragraphs.push(c.clone());
+    }
+    if let Some(code) = &view.query_code {
+        paragraphs.push(format!("查询码：{code}"));
     }
     let footnote = view
         .row
@@ -592,6 +636,16 @@ pub async fn deliver(
 ) -> Result<(document::Model, case::Model)> {
     check_tracking(delivery.method, delivery.tracking.as_deref())?;
     let found = visible_row(caller, document_id).await?;
+    if let Some(newer) = document::Entity::find()
+        .filter(document::Column::SupersedesId.eq(found.id))
+        .one(caller.db)
+        .await?
+    {
+        return Err(conflict(format!(
+            "{} was corrected by {}; deliver the correction",
+            found.number, newer.number
+        )));
+    }
     if found.delivered_at.is_some() {
         return Err(conflict(format!(
             "{} was already delivered; a delivery is recorded once",
@@ -730,8 +784,9 @@ async fn visible_row(caller: &Caller<'_>, document_id: i64) -> Result<document::
     Ok(row)
 }
 
-/// Whether this is the written decision the case waits to deliver (the current reply's, or
-/// the latest review decision's).
+/// Whether this is the written decision the case waits to deliver: the document of the
+/// current reply (while REPLIED) or of the latest review decision, as `record_delivery`
+/// finds them.
 async fn is_awaited(db: &impl ConnectionTrait, doc: &document::Model) -> Result<bool> {
     if doc.reply_id.is_none() && doc.review_id.is_none() {
         return Ok(false);
@@ -743,17 +798,13 @@ async fn is_awaited(db: &impl ConnectionTrait, doc: &document::Model) -> Result<
     if !case.awaiting_delivery {
         return Ok(false);
     }
-    let latest = document::Entity::find()
-        .filter(document::Column::CaseId.eq(doc.case_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(document::Column::ReplyId.is_not_null())
-                .add(document::Column::ReviewId.is_not_null()),
-        )
-        .order_by_desc(document::Column::Id)
-        .one(db)
-        .await?;
-    Ok(latest.is_some_and(|l| l.id == doc.id || l.supersedes_id == Some(doc.id)))
+    Ok(if case.status == CaseStatus::Replied {
+        let current = crate::reviews::current_reply(db, case.id).await?;
+        doc.reply_id.is_some() && doc.reply_id == current.map(|r| r.id)
+    } else {
+        let decided = crate::reviews::latest_decided_review(db, case.id).await?;
+        doc.review_id.is_some() && doc.review_id == decided.map(|r| r.id)
+    })
 }
 
 /// A petitioner opening a document in the app: its delivery, if not yet recorded. Failing
@@ -806,6 +857,16 @@ pub async fn correct(
     if caller.viewer.unit.as_ref().map(|u| u.id) != Some(old.issued_by_unit_id) {
         return Err(forbidden(
             "only the unit that issued a document corrects it",
+        ));
+    }
+    // An opinion is signed by a leader; so is its correction.
+    let signed = matches!(
+        old.kind,
+        DocumentKind::ReplyOpinion | DocumentKind::ReviewOpinion | DocumentKind::ReReviewOpinion
+    );
+    if signed && caller.viewer.role != crate::domain::Role::Leader {
+        return Err(forbidden(
+            "a signed opinion is corrected by a LEADER of the unit that issued it",
         ));
     }
     let already = document::Entity::find()
@@ -894,7 +955,7 @@ pub fn fresh_code() -> (String, String) {
 }
 
 /// Puts a new query code in force for the case (the old one, if any, stops working) and
-/// returns it: the only time it is shown.
+/// returns it.
 pub(crate) async fn put_code(open: &Open) -> Result<String> {
     let code = new_code();
     let hash = code_hash(&normalise(&code).ok_or_else(|| internal("a fresh code is malformed"))?);
@@ -904,6 +965,7 @@ pub(crate) async fn put_code(open: &Open) -> Result<String> {
     case_query_code::ActiveModel {
         case_id: Set(open.case.id),
         code_hash: Set(hash),
+        code: Set(code.clone()),
         issued_at: Set(open.now),
         issued_by_user_id: Set(open
             .actor
@@ -978,6 +1040,15 @@ pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<Pub
         steps,
         documents,
     }))
+}
+
+/// Whether this viewer hands the query code over: staff of the lead unit or the bureau, or a
+/// petitioner on the case (who sees only their own cases).
+pub fn hands_over_code(viewer: &Viewer, case: &case::Model) -> bool {
+    viewer.is_petitioner()
+        || viewer
+            .handling_unit()
+            .is_ok_and(|u| u.id == case.lead_unit_id || viewer.is_bureau_of(case))
 }
 
 /// Whether a case's documents may be corrected or delivered by this viewer's unit: it

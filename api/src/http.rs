@@ -1180,7 +1180,9 @@ async fn upload_patch(
         }
     }
     let received = bytes.len();
-    match crate::attachments::receive(&state.db, &state.storage, &viewer, &id, offset, bytes).await
+    let now = state.clock.now();
+    match crate::attachments::receive(&state.db, &state.storage, &viewer, &id, offset, bytes, now)
+        .await
     {
         Ok(now_at) => {
             if cut {
@@ -1342,14 +1344,21 @@ async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST])
+        // PATCH and HEAD for resumable uploads.
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::HEAD])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("x-query-code"),
         ])
-        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("upload-length"),
+        ])
         .max_age(600);
     for o in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
         cors = cors.allowed_origin(o);

@@ -38,7 +38,7 @@ pub(crate) async fn current_reply(
         .await?)
 }
 
-async fn latest_decided_review(
+pub(crate) async fn latest_decided_review(
     db: &impl ConnectionTrait,
     case_id: i64,
 ) -> Result<Option<review::Model>> {

@@ -2632,7 +2632,13 @@ async fn documents_and_files(
             .await?;
         let mut rows = vec![];
         let mut codes = vec![];
-        let mut push = |c: &case::Model, at: DateTime<Utc>, unit: i64, draft: documents::Draft| {
+        // The delivery a reply already had (the seed's replies record theirs).
+        type Delivered = Option<(DateTime<Utc>, xinfang_entity::kinds::DeliveryMethod, i64)>;
+        let mut push = |c: &case::Model,
+                        at: DateTime<Utc>,
+                        unit: i64,
+                        draft: documents::Draft,
+                        delivered: Delivered| {
             let year = local_date(at).year();
             let seq = counters.entry((c.county_id, year, draft.kind)).or_insert(0);
             *seq += 1;
@@ -2676,10 +2682,10 @@ async fn documents_and_files(
                 supersedes_id: Set(None),
                 correction_reason: Set(None),
                 sha256: Set(sha256),
-                delivery_method: Set(None),
-                delivered_at: Set(None),
+                delivery_method: Set(delivered.map(|d| d.1)),
+                delivered_at: Set(delivered.map(|d| d.0)),
                 delivery_tracking: Set(None),
-                delivery_recorded_by_user_id: Set(None),
+                delivery_recorded_by_user_id: Set(delivered.map(|d| d.2)),
                 ..Default::default()
             });
         };
@@ -2697,11 +2703,12 @@ async fn documents_and_files(
                     codes.push(case_query_code::ActiveModel {
                         case_id: Set(c.id),
                         code_hash: Set(hash),
+                        code: Set(code),
                         issued_at: Set(at),
                         issued_by_user_id: Set(c.registered_by_user_id),
                     });
                     let unit = units.get(&c.lead_unit_id).cloned().unwrap_or_default();
-                    documents::acceptance(c, &unit, c.handle_by.unwrap_or(at), &code)
+                    documents::acceptance(c, &unit, c.handle_by.unwrap_or(at))
                 }
                 Some(AcceptanceDecision::RedirectToLegalRoute) => documents::legal_route(
                     c,
@@ -2713,7 +2720,7 @@ async fn documents_and_files(
                 Some(_) => documents::non_acceptance(c, reason, None),
                 None => continue,
             };
-            push(c, at, c.lead_unit_id, draft);
+            push(c, at, c.lead_unit_id, draft, None);
         }
         for r in &replies {
             let Some(c) = page.iter().find(|c| c.id == r.case_id) else {
@@ -2733,7 +2740,16 @@ async fn documents_and_files(
                 reviewer,
                 r.id,
             );
-            push(c, r.issued_at, r.unit_id, draft);
+            let delivered = match (r.delivered_at, r.delivery_method) {
+                (Some(at), Some(method)) => Some((
+                    at,
+                    method,
+                    r.delivery_recorded_by_user_id
+                        .unwrap_or(r.signed_by_user_id),
+                )),
+                _ => None,
+            };
+            push(c, r.issued_at, r.unit_id, draft, delivered);
         }
         written += rows.len();
         for chunk in rows.chunks(500) {

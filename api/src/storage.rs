@@ -115,6 +115,30 @@ impl Storage {
         Ok(bytes)
     }
 
+    /// Removes an attached upload's parts (the whole file is stored by then). Best effort: a
+    /// part left behind costs space, never correctness.
+    pub async fn remove_parts(&self, upload_id: &str) {
+        let prefix = Path::from(format!("uploads/{upload_id}"));
+        let parts: Vec<Path> = match self
+            .store
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list an upload's parts to remove them");
+                return;
+            }
+        };
+        for part in parts {
+            if let Err(e) = self.store.delete(&part).await {
+                tracing::warn!(error = %e, "could not remove an upload's part");
+            }
+        }
+    }
+
     /// Stores one part of an upload, received at `offset`.
     pub async fn put_part(&self, upload_id: &str, offset: i64, bytes: Vec<u8>) -> Result<()> {
         self.put(&format!("uploads/{upload_id}/{offset:015}"), bytes)

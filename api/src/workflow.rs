@@ -537,8 +537,8 @@ pub async fn decide_acceptance(
     let draft = match (input.decision, handle_by) {
         (AcceptanceDecision::Accept, Some(handle_by)) => {
             let lead = find_unit(&open.tx, case.lead_unit_id).await?;
-            let code = documents::put_code(&open).await?;
-            documents::acceptance(case, &lead.name, handle_by, &code)
+            documents::put_code(&open).await?;
+            documents::acceptance(case, &lead.name, handle_by)
         }
         (AcceptanceDecision::RedirectToLegalRoute, _) => documents::legal_route(
             case,

@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub case_id: i64,
     pub code_hash: String,
+    /// Printed on the acceptance notice for the lead unit, the bureau and the petitioner only.
+    pub code: String,
     pub issued_at: DateTimeUtc,
     pub issued_by_user_id: i64,
 }

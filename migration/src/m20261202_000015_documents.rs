@@ -4,8 +4,9 @@
 //! `documents` rows are written once and never edited but for their delivery: a correction is
 //! a new row that supersedes the old one (`supersedes_id`), and the SHA-256 of each row's
 //! content is also on the case's hash-chained timeline. `document_number_counters` hands out
-//! the numbers per county, year and kind. `case_query_codes` keeps the SHA-256 of the one
-//! code in force per case (the code itself is printed on the acceptance notice only).
+//! the numbers per county, year and kind. `case_query_codes` keeps the one code in force
+//! per case: its SHA-256 to find it by, and the code to print on the acceptance notice for
+//! those who hand it over (the lead unit, the bureau, the petitioner).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -92,6 +93,7 @@ impl MigrationTrait for Migration {
                     .table("case_query_codes")
                     .col(big_integer("case_id").primary_key())
                     .col(string("code_hash").unique_key())
+                    .col(string("code"))
                     .col(timestamp_with_time_zone("issued_at"))
                     .col(big_integer("issued_by_user_id"))
                     .foreign_key(

@@ -407,6 +407,27 @@ async fn types_are_decided_by_content_and_sizes_are_capped() {
     )
     .await;
     assert_eq!(code(&over), Some("BAD_USER_INPUT"), "{over}");
+    // Uploads still open count as well: two of 600 fit a fresh case, a third does not.
+    let other = bureau_case(&app, &county).await;
+    for _ in 0..2 {
+        ok(
+            &app,
+            bureau,
+            "startUpload",
+            json!({"caseId": other, "fileName": "c.pdf", "size": 600}),
+            "uploadId",
+        )
+        .await;
+    }
+    let third = mutate(
+        &app,
+        bureau,
+        "startUpload",
+        json!({"caseId": other, "fileName": "c.pdf", "size": 600}),
+        "uploadId",
+    )
+    .await;
+    assert_eq!(field(&third), Some("size"), "{third}");
     // No token: nothing.
     let path = fine["data"]["attachUpload"]["attachment"]["downloadPath"]
         .as_str()
@@ -625,6 +646,11 @@ async fn the_s3_store_keeps_parts_and_files_on_a_real_s3_server() {
         patch(&app, bureau, url, third, &photo[third..]).await.0,
         204
     );
+    let parts_before = count_files(&root.path().join("xinfang").join("uploads"));
+    assert_eq!(
+        parts_before, 2,
+        "each part is an object until the file is attached"
+    );
     let attached = ok(
         &app,
         bureau,
@@ -656,10 +682,60 @@ async fn the_s3_store_keeps_parts_and_files_on_a_real_s3_server() {
         !found.is_empty(),
         "the stored file is an object in the bucket"
     );
+    // The upload's parts are gone once the whole file is stored.
+    let left = count_files(&root.path().join("xinfang").join("uploads"));
+    assert_eq!(left, 0, "no parts left");
     assert!(
         found[0]
             .display()
             .to_string()
             .contains(a["sha256"].as_str().unwrap())
     );
+}
+
+#[tokio::test]
+async fn a_frontend_of_an_allowed_origin_may_resume_uploads_and_no_other() {
+    let app = spawn_app_with(&["--cors-origins", "https://desk.qinghe.gov.cn"]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/uploads/abc", app.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "PATCH")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,upload-offset",
+            )
+            .send()
+    };
+    let allowed = preflight("https://desk.qinghe.gov.cn").await.unwrap();
+    assert_eq!(allowed.status().as_u16(), 200);
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        methods.contains("PATCH") && methods.contains("HEAD"),
+        "{methods}"
+    );
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
 }

@@ -7,7 +7,7 @@ use crate::support::{TestApp, code, field, gid, spawn_app};
 use serde_json::{Value, json};
 
 const DOCUMENTS: &str = "query($id: ID!) { case(id: $id) { documents { id kind title number issuer
-    issuedAt addressee body reviewClause sha256 supersedes supersededBy correctionReason pdfPath
+    issuedAt addressee body reviewClause sha256 supersedes supersededBy correctionReason pdfPath queryCode
     delivery { method deliveredAt trackingNumber } } } }";
 
 async fn documents(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
@@ -88,21 +88,11 @@ fn numbers_joined(docs: &[Value]) -> String {
         .join("；")
 }
 
+/// The query code as the acceptance notice shows it to the unit handing it over.
 fn query_code_in(document: &Value) -> String {
-    let body: Vec<&str> = document["body"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    let line = body
-        .iter()
-        .find(|p| p.starts_with("查询码："))
-        .unwrap_or_else(|| panic!("no query code in {body:?}"));
-    line.trim_start_matches("查询码：")
-        .split('。')
-        .next()
-        .unwrap()
+    document["queryCode"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no query code on {document}"))
         .to_string()
 }
 
@@ -212,10 +202,17 @@ async fn each_decision_issues_a_numbered_notice_that_reads_back_as_pdf() {
             assert!(text.contains(w), "{} lacks {w}: {text}", d["number"]);
         }
     }
-    // The acceptance notice prints the query code the petitioner follows the case with.
+    // The acceptance notice prints the query code the petitioner follows the case with, on the
+    // copy of the unit that hands it over; the stored text does not hold it.
     let query_code = query_code_in(&docs[1]);
     let (_, bytes) = get_pdf(&app, docs[1]["pdfPath"].as_str().unwrap(), Some(t1), None).await;
-    assert!(pdf_text(&bytes).contains(&query_code));
+    assert!(pdf_text(&bytes).contains(&format!("查询码：{query_code}")));
+    assert!(!docs[1]["body"].to_string().contains(&query_code));
+    assert_eq!(
+        docs[0]["queryCode"],
+        Value::Null,
+        "only on the acceptance notice"
+    );
 
     // The timeline's entry for each decision names its document and the content's SHA-256.
     let body = app
@@ -390,8 +387,38 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
     pin(&app, "2026-11-05T02:00:00Z");
     county.renew(&app).await;
     let t1 = county.token("t1_staff");
-    let reply = documents(&app, t1, &id).await[2].clone();
-    assert_eq!(reply["kind"], "REPLY_OPINION");
+    let signed = documents(&app, t1, &id).await[2].clone();
+    assert_eq!(signed["kind"], "REPLY_OPINION");
+    // Before it goes out the township corrects it — a signed opinion, so its leader does.
+    let by_staff = mutate(
+        &app,
+        t1,
+        "correctDocument",
+        json!({"documentId": signed["id"], "reason": "笔误"}),
+        "document { id }",
+    )
+    .await;
+    assert_eq!(code(&by_staff), Some("FORBIDDEN"));
+    let corrected = ok(
+        &app,
+        county.token("t1_leader"),
+        "correctDocument",
+        json!({"documentId": signed["id"], "reason": "依据条款笔误"}),
+        "document { id number }",
+    )
+    .await;
+    let reply = documents(&app, t1, &id).await[3].clone();
+    assert_eq!(reply["id"], corrected["document"]["id"]);
+    // The superseded one is not delivered; the correction is, and starts the window.
+    let old = mutate(
+        &app,
+        t1,
+        "deliverDocument",
+        json!({"documentId": signed["id"], "method": "IN_PERSON"}),
+        DELIVERED,
+    )
+    .await;
+    assert_eq!(code(&old), Some("CONFLICT"), "{old}");
     ok(
         &app,
         t1,
@@ -484,7 +511,7 @@ async fn a_petitioner_opening_a_document_in_the_app_records_its_delivery() {
     let after = documents(&app, bureau, &id).await;
     assert_eq!(after[0]["delivery"]["method"], "IN_APP");
     let first = after[0]["delivery"]["deliveredAt"].clone();
-    // Opening it again changes nothing; staff opening it records nothing.
+    // Opening it again changes nothing.
     get_pdf(
         &app,
         mine[0]["pdfPath"].as_str().unwrap(),
@@ -754,9 +781,27 @@ async fn an_accusations_documents_follow_its_scope() {
     let notice = documents(&app, bureau, &id).await[0].clone();
     assert_eq!(notice["addressee"], "张三", "the bureau knows who accused");
     assert_eq!(documents(&app, &citizen, &id).await[0]["addressee"], "张三");
-    // An assisting unit sees the case but not who accused.
+    // Delivered by e-mail: the address is contact data, for those who see it in full.
+    ok(&app, bureau, "deliverDocument",
+        json!({"documentId": notice["id"], "method": "EMAIL", "trackingNumber": "zhangsan@example.cn"}),
+        "document { id }").await;
+    assert_eq!(
+        documents(&app, bureau, &id).await[0]["delivery"]["trackingNumber"],
+        "zhangsan@example.cn"
+    );
+    // An assisting unit sees the case but not who accused, how to reach them, or the code.
     let assisting = documents(&app, county.token("a_staff"), &id).await;
     assert_eq!(assisting[0]["addressee"], "保密");
+    assert_eq!(assisting[0]["delivery"]["method"], "EMAIL");
+    assert_eq!(assisting[0]["delivery"]["trackingNumber"], Value::Null);
+    assert_eq!(assisting[0]["queryCode"], Value::Null);
+    // The accuser holds the code; what it opens names no one.
+    let code_text = query_code_in(&documents(&app, &citizen, &id).await[0]);
+    let public = app.gql(None, PUBLIC, json!({"c": code_text})).await;
+    assert_eq!(
+        public["data"]["caseByQueryCode"]["documents"][0]["addressee"], "保密",
+        "{public}"
+    );
     let (_, bytes) = get_pdf(
         &app,
         notice["pdfPath"].as_str().unwrap(),

@@ -94,6 +94,11 @@ pub fn xinfang() -> std::process::Command {
             cmd.env_remove(k);
         }
     }
+    // Attachments go to a scratch directory, not into the working tree (a flag wins).
+    cmd.env(
+        "XINFANG_STORAGE_DIR",
+        std::env::temp_dir().join("xinfang-test-files"),
+    );
     cmd
 }
 

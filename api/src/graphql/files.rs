@@ -176,6 +176,7 @@ impl FilesMutation {
         let (row, case) = attachments::attach(
             &c,
             &state(ctx).storage,
+            state(ctx).settings.attachment_limits(),
             &input.upload_id,
             input.kind,
             input.description.as_deref(),

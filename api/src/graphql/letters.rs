@@ -73,8 +73,13 @@ impl Document {
         Some(DocumentDeliveryRecord {
             method: r.delivery_method?,
             delivered_at: Instant(r.delivered_at?),
-            tracking_number: r.delivery_tracking.clone(),
+            tracking_number: self.0.tracking.clone(),
         })
+    }
+    /// 查询码 — on the acceptance notice, for the lead unit, the bureau and the petitioner
+    /// (who hand it over or hold it); null for everyone else and on other documents.
+    async fn query_code(&self) -> Option<&str> {
+        self.0.query_code.as_deref()
     }
     /// Where to download it as PDF (GET with the same bearer token; with the `X-Query-Code`
     /// header under `/public/documents/…` for a query code's holder).
@@ -87,7 +92,8 @@ impl Document {
 pub struct DocumentDeliveryRecord {
     pub method: DeliveryMethod,
     pub delivered_at: Instant,
-    /// The postal tracking number, or where the e-mail or SMS link went.
+    /// The postal tracking number, or where the e-mail or SMS link went — shown only to
+    /// those who see the petitioner's contact details in full.
     pub tracking_number: Option<String>,
 }
 
@@ -272,14 +278,7 @@ impl PublicCaseView {
         self.0
             .documents
             .iter()
-            .map(|d| {
-                Document(DocumentView {
-                    row: d.row.clone(),
-                    addressee: d.addressee.clone(),
-                    issuer: d.issuer.clone(),
-                    superseded_by: d.superseded_by,
-                })
-            })
+            .map(|d| Document(d.clone()))
             .collect()
     }
 }
