@@ -739,3 +739,52 @@ fn count_files(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+/// A 4×4 lossless WebP whose EXIF records a location (GPSLatitudeRef "N").
+const WEBP_WITH_GPS_B64: &str = "UklGRmQAAABXRUJQVlA4WAoAAAAIAAAAAwAAAwAAVlA4TBEAAAAvA8AAAAdQ5CrUo/+BiOh/AABFWElGLAAAAE1NACoAAAAIAAGIJQAEAAAAAQAAABoAAAAAAAEAAQACAAAAAk4AAAAAAAAA";
+/// A minimal DOCX: a zip of `[Content_Types].xml`, `_rels/.rels` and two parts under `word/`,
+/// in the order Word writes them.
+const DOCX_B64: &str = "UEsDBBQAAAAAAFMagl3GEnoH8QAAAPEAAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCI/PjxUeXBlcyB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3BhY2thZ2UvMjAwNi9jb250ZW50LXR5cGVzIj48T3ZlcnJpZGUgUGFydE5hbWU9Ii93b3JkL2RvY3VtZW50LnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC53b3JkcHJvY2Vzc2luZ21sLmRvY3VtZW50Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAUxqCXV8zlVIHAQAABwEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvb2ZmaWNlRG9jdW1lbnQiIFRhcmdldD0id29yZC9kb2N1bWVudC54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAFMagl0oUfnZagAAAGoAAAAcAAAAd29yZC9fcmVscy9kb2N1bWVudC54bWwucmVsczw/eG1sIHZlcnNpb249IjEuMCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiLz5QSwMEFAAAAAAAUxqCXThHF8mYAAAAmAAAABEAAAB3b3JkL2RvY3VtZW50LnhtbDx3OmRvY3VtZW50IHhtbG5zOnc9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy93b3JkcHJvY2Vzc2luZ21sLzIwMDYvbWFpbiI+PHc6Ym9keT48dzpwPjx3OnI+PHc6dD7mnaXkv6E8L3c6dD48L3c6cj48L3c6cD48L3c6Ym9keT48L3c6ZG9jdW1lbnQ+UEsBAhQDFAAAAAAAUxqCXcYSegfxAAAA8QAAABMAAAAAAAAAAAAAAIABAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAMUAAAAAABTGoJdXzOVUgcBAAAHAQAACwAAAAAAAAAAAAAAgAEiAQAAX3JlbHMvLnJlbHNQSwECFAMUAAAAAABTGoJdKFH52WoAAABqAAAAHAAAAAAAAAAAAAAAgAFSAgAAd29yZC9fcmVscy9kb2N1bWVudC54bWwucmVsc1BLAQIUAxQAAAAAAFMagl04RxfJmAAAAJgAAAARAAAAAAAAAAAAAACAAfYCAAB3b3JkL2RvY3VtZW50LnhtbFBLBQYAAAAABAAEAAMBAAC9AwAAAAA=";
+
+#[tokio::test]
+async fn webp_loses_its_location_docx_is_taken_and_heic_is_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let case = bureau_case(&app, &county).await;
+    let bureau = county.token("bureau_staff");
+    let webp = b64(WEBP_WITH_GPS_B64);
+    assert_eq!(
+        gps_of(&webp).as_deref(),
+        Some("N"),
+        "the test WebP carries a location"
+    );
+    let sent = upload(&app, bureau, &case, "现场.webp", "PHOTO", &webp).await;
+    let a = &sent["data"]["attachUpload"]["attachment"];
+    assert_eq!(a["contentType"], "image/webp", "{sent}");
+    let (_, stored) = download(&app, Some(bureau), a["downloadPath"].as_str().unwrap()).await;
+    assert_eq!(&stored[8..12], b"WEBP");
+    assert_eq!(gps_of(&stored), None, "no location kept");
+    assert!(
+        !stored.windows(4).any(|w| w == b"EXIF"),
+        "no EXIF chunk kept"
+    );
+
+    let docx = upload(&app, bureau, &case, "情况说明", "EVIDENCE", &b64(DOCX_B64)).await;
+    assert_eq!(
+        docx["data"]["attachUpload"]["attachment"]["contentType"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "{docx}"
+    );
+
+    let mut heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec();
+    heic.extend_from_slice(&[0u8; 64]);
+    let refused = upload(&app, bureau, &case, "IMG_0001.HEIC", "PHOTO", &heic).await;
+    assert_eq!(code(&refused), Some("BAD_USER_INPUT"));
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("JPEG"), "{message}");
+    assert_eq!(
+        listed(&app, bureau, &case).await.len(),
+        2,
+        "the HEIC left nothing"
+    );
+}
