@@ -251,6 +251,31 @@ pub async fn receive(
     Ok(end)
 }
 
+/// Removes uploads that expired unattached, and their parts from the store: at most a
+/// hundred per call (the deadline scanner calls it on every tick). Several processes may
+/// sweep at once; removing twice is harmless.
+pub async fn sweep_expired(
+    db: &sea_orm::DatabaseConnection,
+    storage: &Storage,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let expired = upload::Entity::find()
+        .filter(upload::Column::AttachmentId.is_null())
+        .filter(upload::Column::CreatedAt.lte(open_since(now)))
+        .limit(100)
+        .all(db)
+        .await?;
+    for up in &expired {
+        storage.remove_parts(&up.id).await;
+        upload::Entity::delete_many()
+            .filter(upload::Column::Id.eq(up.id.as_str()))
+            .filter(upload::Column::AttachmentId.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(expired.len())
+}
+
 /// What the content is, by its bytes: one of [`ACCEPTED`], or a clear refusal.
 pub fn sniff(bytes: &[u8]) -> Result<&'static str> {
     let found = infer::get(bytes).map(|t| t.mime_type());

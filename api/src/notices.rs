@@ -246,7 +246,7 @@ async fn claim(
     Ok(true)
 }
 
-/// Runs [`scan`] every `every` until the process ends.
+/// Runs [`scan`] every `every` until the process ends, and sweeps expired uploads.
 pub fn spawn_scanner(state: Arc<AppState>, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -257,6 +257,14 @@ pub fn spawn_scanner(state: Arc<AppState>, every: std::time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(notices = n, "deadline notices sent"),
                 Err(e) => tracing::error!(error = e.message_for_operator(), "deadline scan failed"),
+            }
+            // Uploads left unattached past their time give their space back.
+            match crate::attachments::sweep_expired(&state.db, &state.storage, state.clock.now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(uploads = n, "expired uploads removed"),
+                Err(e) => tracing::error!(error = e.message_for_operator(), "upload sweep failed"),
             }
         }
     });

@@ -788,3 +788,49 @@ async fn webp_loses_its_location_docx_is_taken_and_heic_is_refused_with_a_reason
         "the HEIC left nothing"
     );
 }
+
+#[tokio::test]
+async fn an_upload_left_unattached_expires_and_its_parts_are_removed() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    let case = bureau_case(&app, &county).await;
+    let bureau = county.token("bureau_staff").to_string();
+    let png = b64(PNG_B64);
+    let ticket = start(&app, &bureau, &case, "a.png", &png).await;
+    let url = ticket["url"].as_str().unwrap().to_string();
+    let half = png.len() / 2;
+    assert_eq!(patch(&app, &bureau, &url, 0, &png[..half]).await.0, 204);
+    let uploads = app.files_dir().unwrap().join("uploads");
+    assert_eq!(count_files(&uploads), 1, "the part is stored");
+    // A day and more later the upload has expired: nothing more is taken, the scanner
+    // removes it and its part.
+    app.advance_days(2);
+    county.renew(&app).await;
+    let bureau = county.token("bureau_staff");
+    let mut gone = false;
+    for _ in 0..50 {
+        let res = app
+            .client
+            .head(format!("{}{url}", app.url))
+            .bearer_auth(bureau)
+            .send()
+            .await
+            .unwrap();
+        if res.status().as_u16() == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the expired upload is removed");
+    assert_eq!(count_files(&uploads), 0, "its part is gone from the store");
+    let late = mutate(
+        &app,
+        bureau,
+        "attachUpload",
+        json!({"uploadId": ticket["uploadId"], "kind": "PHOTO"}),
+        "attachment { id }",
+    )
+    .await;
+    assert_eq!(code(&late), Some("NOT_FOUND"));
+}

@@ -257,6 +257,11 @@ impl TestApp {
             .expect("viewer")
     }
 
+    /// The attachments' directory of this server, when the test did not name a store.
+    pub fn files_dir(&self) -> Option<&std::path::Path> {
+        self._files.as_ref().map(|d| d.path())
+    }
+
     pub fn advance_days(&self, days: i64) {
         assert!(
             self.state.clock.advance(chrono::TimeDelta::days(days)),
