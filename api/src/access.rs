@@ -519,6 +519,9 @@ impl Viewer {
             Action::SendUpward => bureau,
             // The petitioner's code is the lead unit's or the bureau's to replace.
             Action::ReissueQueryCode => lead || bureau,
+            // 批示: a LEADER of any unit that sees the case; the unit in charge reports back.
+            Action::GiveInstruction => leader && handling.is_some(),
+            Action::ReportOnInstruction => lead,
             // The petitioner on their own case; staff of the units working on it.
             Action::AttachFile => {
                 self.is_petitioner()
@@ -863,6 +866,8 @@ pub struct Capabilities {
     pub send_upward: bool,
     pub reissue_query_code: bool,
     pub attach_file: bool,
+    pub give_instruction: bool,
+    pub report_on_instruction: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,

@@ -99,6 +99,8 @@ pub enum Action {
     SendUpward,
     ReissueQueryCode,
     AttachFile,
+    GiveInstruction,
+    ReportOnInstruction,
 }
 
 impl Action {
@@ -130,6 +132,8 @@ impl Action {
             Action::SendUpward => "sendUpward",
             Action::ReissueQueryCode => "reissueQueryCode",
             Action::AttachFile => "startUpload",
+            Action::GiveInstruction => "giveInstruction",
+            Action::ReportOnInstruction => "reportOnInstruction",
         }
     }
 }

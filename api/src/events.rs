@@ -31,6 +31,8 @@ pub enum InboxKind {
     ObjectionResolved,
     /// 督办 — a supervision order for the unit.
     Supervision,
+    /// 批示 — a leader's instruction on a case the unit is in charge of.
+    Instruction,
     /// 临期预警 — a deadline falls within 3 days.
     DeadlineWarning,
     /// 超期 — a deadline has passed.

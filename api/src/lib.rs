@@ -26,6 +26,7 @@ pub mod graphql;
 pub mod higher;
 pub mod http;
 pub mod identity;
+pub mod instructions;
 pub mod live;
 pub mod logging;
 pub mod matters;

@@ -381,6 +381,7 @@ async fn with_case<T>(
 /// The records of a case as the domain hands them out.
 pub type CaseRecord = case::Model;
 pub type AttachmentRecord = xinfang_entity::attachment::Model;
+pub type InstructionRecord = xinfang_entity::instruction::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;

@@ -79,6 +79,9 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         // A code exists once the case was accepted.
         Action::ReissueQueryCode => !matches!(status, Registered | NotAccepted),
         Action::AttachFile => crate::attachments::state_takes_files(status),
+        // A leader instructs on a case still being worked; the report back may come later.
+        Action::GiveInstruction => status.is_open(),
+        Action::ReportOnInstruction => true,
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
     }
@@ -138,6 +141,8 @@ pub fn capabilities_given(
         send_upward: can(Action::SendUpward) && case.sent_up_at.is_none(),
         reissue_query_code: can(Action::ReissueQueryCode),
         attach_file: can(Action::AttachFile),
+        give_instruction: can(Action::GiveInstruction),
+        report_on_instruction: can(Action::ReportOnInstruction),
         close: can(Action::Close)
             && !case.awaiting_delivery
             && (!window_open || (status == CaseStatus::Replied && satisfied)),

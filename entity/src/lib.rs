@@ -23,6 +23,7 @@ pub mod extension;
 pub mod higher_body;
 pub mod higher_referral;
 pub mod idempotency_key;
+pub mod instruction;
 pub mod kinds;
 pub mod matter;
 pub mod org_unit;

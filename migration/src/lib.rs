@@ -19,6 +19,7 @@ mod m20261201_000013_review_chain;
 mod m20261201_000014_higher_referrals;
 mod m20261202_000015_documents;
 mod m20261202_000016_attachments;
+mod m20261202_000017_instructions;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_higher_referrals::Migration),
             Box::new(m20261202_000015_documents::Migration),
             Box::new(m20261202_000016_attachments::Migration),
+            Box::new(m20261202_000017_instructions::Migration),
         ]
     }
 }

@@ -63,6 +63,8 @@ enum Setup {
     UnderReview,
     ReferralPending,
     ReferralObjected,
+    /// In progress, with an instruction from the bureau's leader waiting for its report.
+    InstructionGiven,
 }
 
 #[rustfmt::skip]
@@ -90,6 +92,8 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("reportToHigherBody",    Setup::FromAboveReplied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("recordDelivery",        Setup::RepliedUndelivered,[F, F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    Y,    N]),
     ("startUpload",           Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     Y,     F,   F,    N,  N,   N,    Y,    N]),
+    ("giveInstruction",       Setup::InProgress,       [F,  Y,    F,   Y,    F,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("reportOnInstruction",   Setup::InstructionGiven, [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    N,    N]),
     ("reissueQueryCode",      Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("closeCase",             Setup::RepliedSatisfied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("decideReview",          Setup::UnderReview,      [Y,  Y,    F,   F,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
@@ -123,6 +127,7 @@ struct Made {
     supervision: Option<String>,
     report: Option<String>,
     referral: Option<String>,
+    instruction: Option<String>,
 }
 
 /// The case of the matrix in the state a row needs, made by the accounts the rules allow.
@@ -221,6 +226,17 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
     .await;
     match setup {
         Setup::InProgress | Setup::Assigned => {}
+        Setup::InstructionGiven => {
+            let given = ok(
+                app,
+                c.token("bureau_leader"),
+                "giveInstruction",
+                json!({"caseId": case, "text": "请抓紧办理"}),
+                "instruction { id }",
+            )
+            .await;
+            made.instruction = given["instruction"]["id"].as_str().map(str::to_string);
+        }
         Setup::ExtensionPending => {
             let asked = ok(
                 app,
@@ -363,6 +379,10 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
         "recordDelivery" => json!({"caseId": case, "method": "IN_APP"}),
         "closeCase" => json!({"caseId": case, "expectedVersion": v}),
         "reissueQueryCode" => json!({"caseId": case}),
+        "giveInstruction" => json!({"caseId": case, "text": "请于月底前办结"}),
+        "reportOnInstruction" => {
+            json!({"instructionId": made.instruction, "text": "已按批示办理"})
+        }
         "startUpload" => json!({"caseId": case, "fileName": "材料.pdf", "size": 1024}),
         "decideReview" => {
             json!({"caseId": case, "expectedVersion": v, "decision": "UPHOLD", "text": "维持原处理意见"})

@@ -447,11 +447,13 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
         "13800138000",
     )
     .await;
-    let submitted = ok(&app, &citizen, "submitPetition",
-        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
-               "content": "实名举报镇干部违规收取办证费用。", "townshipId": gid("OrgUnit", county.t1),
-               "accusedUnitId": gid("OrgUnit", county.t1)}),
-        "case { id number viewerCan { attachFile } }").await;
+    let submitted = fixtures::accusation_against_t1(
+        &app,
+        &citizen,
+        &county,
+        "case { id number viewerCan { attachFile } }",
+    )
+    .await;
     assert_eq!(submitted["case"]["viewerCan"]["attachFile"], true);
     let case = submitted["case"]["id"].as_str().unwrap().to_string();
     let bureau = county.token("bureau_staff");

@@ -754,11 +754,7 @@ async fn an_accusations_documents_follow_its_scope() {
         "13800138000",
     )
     .await;
-    let submitted = ok(&app, &citizen, "submitPetition",
-        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
-               "content": "实名举报镇干部违规收取办证费用。", "townshipId": gid("OrgUnit", county.t1),
-               "accusedUnitId": gid("OrgUnit", county.t1)}),
-        "case { id }").await;
+    let submitted = fixtures::accusation_against_t1(&app, &citizen, &county, "case { id }").await;
     let id = submitted["case"]["id"].as_str().unwrap().to_string();
     let bureau = county.token("bureau_staff");
     let v = version(&app, bureau, &id).await;

@@ -427,3 +427,23 @@ pub async fn timeline_actions(app: &TestApp, token: &str, case: &str) -> Vec<Str
         .map(|n| n["action"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A citizen's online accusation against 东关镇 (t1), about 东关镇; it lands at the bureau.
+/// Returns the submission's payload with `selection` (which should name `id`).
+pub async fn accusation_against_t1(
+    app: &TestApp,
+    citizen: &str,
+    county: &County,
+    selection: &str,
+) -> Value {
+    let t1 = crate::support::gid("OrgUnit", county.t1);
+    ok(
+        app,
+        citizen,
+        "submitPetition",
+        json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
+               "content": "实名举报镇干部违规收取办证费用。", "townshipId": t1, "accusedUnitId": t1}),
+        selection,
+    )
+    .await
+}

@@ -17,6 +17,7 @@ mod identity;
 mod layering;
 mod matters;
 mod performance;
+mod reception;
 mod referrals;
 mod statistics;
 mod support;

@@ -105,6 +105,10 @@ pub struct ViewerCan {
     pub reissue_query_code: bool,
     /// 上传材料 (startUpload; the petitioner on their own case, the units working on it)
     pub attach_file: bool,
+    /// 批示 (giveInstruction; a LEADER of a unit that sees the case, open cases)
+    pub give_instruction: bool,
+    /// 落实情况报告 (reportOnInstruction; the unit in charge)
+    pub report_on_instruction: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -141,6 +145,8 @@ impl From<Capabilities> for ViewerCan {
             send_upward: c.send_upward,
             reissue_query_code: c.reissue_query_code,
             attach_file: c.attach_file,
+            give_instruction: c.give_instruction,
+            report_on_instruction: c.report_on_instruction,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -410,6 +416,14 @@ impl Case {
     /// the bureau and whoever uploaded each), withdrawn ones included.
     async fn attachments(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::files::Attachment>> {
         Ok(super::files::attachments_of(ctx, &self.0).await?)
+    }
+    /// 批示 — leaders' instructions on this case and the reports back (staff only; empty for a
+    /// petitioner).
+    async fn instructions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<super::instructions::Instruction>> {
+        Ok(super::instructions::instructions_of(ctx, &self.0).await?)
     }
     /// 满意度评价
     async fn evaluation(

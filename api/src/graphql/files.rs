@@ -2,12 +2,12 @@
 //! the resumable upload (`startUpload`, then `PATCH /uploads/{id}`, then `attachUpload`).
 
 use super::cases::Case;
+use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::attachments::{self, Limits};
 use crate::domain::AttachmentKind;
 use crate::error::Result;
 use crate::records::AttachmentRecord;
-use crate::workflow::Caller;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 /// 材料 — a file attached to a case. Never deleted; a withdrawn file stays listed.
@@ -79,17 +79,6 @@ pub async fn attachment_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Attac
     Ok(attachments::find_visible(&state(ctx).db, viewer(ctx)?, id)
         .await?
         .map(|(_, a)| Attachment(a)))
-}
-
-fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
-    let s = state(ctx);
-    Ok(Caller {
-        db: &s.db,
-        clock: &s.clock,
-        viewer: viewer(ctx)?,
-        bus: &s.bus,
-        idempotency: None,
-    })
 }
 
 #[derive(InputObject, Debug)]

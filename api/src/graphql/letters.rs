@@ -2,11 +2,11 @@
 //! correction, and the query code (查询码) — its reissue and the public view it opens.
 
 use super::cases::Case;
+use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, request, state, viewer};
 use crate::documents::{self, DocumentDelivery, DocumentView, PublicCase};
 use crate::domain::{CaseStatus, DeliveryMethod, DocumentKind};
 use crate::error::{AppError, Result};
-use crate::workflow::Caller;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 /// Lookups by query code allowed per client address in [`LOOKUP_WINDOW_MINUTES`].
@@ -116,17 +116,6 @@ pub async fn document_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Documen
     Ok(documents::find_visible(&s.db, viewer(ctx)?, id)
         .await?
         .map(|(_, view)| Document(view)))
-}
-
-fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
-    let s = state(ctx);
-    Ok(Caller {
-        db: &s.db,
-        clock: &s.clock,
-        viewer: viewer(ctx)?,
-        bus: &s.bus,
-        idempotency: None,
-    })
 }
 
 async fn reload(ctx: &Context<'_>, id: i64) -> Result<Document> {

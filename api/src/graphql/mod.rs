@@ -10,6 +10,7 @@ mod documents;
 mod files;
 mod higher;
 mod identity;
+mod instructions;
 pub mod letters;
 mod loaders;
 mod matters;
@@ -50,6 +51,7 @@ pub struct MutationRoot(
     backlog::BacklogMutation,
     letters::LettersMutation,
     files::FilesMutation,
+    instructions::InstructionsMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -327,6 +329,7 @@ pub enum Node {
     BacklogEntry(backlog::BacklogEntry),
     Document(letters::Document),
     Attachment(files::Attachment),
+    Instruction(instructions::Instruction),
 }
 
 #[derive(Default)]
@@ -376,6 +379,9 @@ impl NodeQuery {
             "Matter" => matters::Matter::by_id(ctx, n).await?.map(Node::Matter),
             "Document" => letters::document_by_id(ctx, n).await?.map(Node::Document),
             "Attachment" => files::attachment_by_id(ctx, n).await?.map(Node::Attachment),
+            "Instruction" => instructions::instruction_by_id(ctx, n)
+                .await?
+                .map(Node::Instruction),
             "BacklogEntry" => match crate::backlog::visible_entry(db, me?, n).await? {
                 Some((_, entry)) => {
                     Some(Node::BacklogEntry(backlog::entry_node(ctx, entry).await?))

@@ -21,7 +21,8 @@ use crate::reviews::{self, Delivery, HigherDecision, ReviewDecisionInput};
 use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
-fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
+/// The caller of an action, as the domain wants it (no idempotency key).
+pub(super) fn caller<'a>(ctx: &Context<'a>) -> Result<Caller<'a>> {
     let s = state(ctx);
     Ok(Caller {
         db: &s.db,
@@ -196,7 +197,7 @@ async fn visible(ctx: &Context<'_>, id: i64) -> Result<Option<Case>> {
 }
 
 /// A staff member's name on a record, as the viewer may read it (batched across a list).
-async fn staff_name(
+pub(super) async fn staff_name(
     ctx: &Context<'_>,
     me: &Viewer,
     user_id: Option<i64>,
