@@ -397,6 +397,69 @@ impl Viewer {
         matches!(&self.unit, Some(u) if u.id == unit_id)
     }
 
+    /// Staff of the case's lead unit or of its county's petition bureau: the units in charge,
+    /// who know who petitioned, hold the query code and keep an accusation's material.
+    pub fn in_charge_of(&self, case: &case::Model) -> bool {
+        self.handling_unit()
+            .is_ok_and(|u| u.id == case.lead_unit_id || self.is_bureau_of(case))
+    }
+
+    /// Whether a file of a case this viewer sees shows to it: every file, except that an
+    /// accusation's material shows only to the units in charge and to whoever uploaded it.
+    pub fn sees_file(&self, case: &case::Model, uploaded_by_user_id: i64) -> bool {
+        case.category != Category::Accusation
+            || uploaded_by_user_id == self.user_id
+            || (!self.is_petitioner() && self.in_charge_of(case))
+    }
+
+    /// [`Viewer::sees_file`] as SQL on the timeline (`case_events e`): the entries about an
+    /// accusation's files. Only ids are written into it.
+    pub fn sees_file_entries_sql(&self) -> String {
+        let in_charge = match self.handling_unit() {
+            Ok(u) => match (u.petition_bureau, u.county_id) {
+                (true, Some(county)) => {
+                    format!("m.lead_unit_id = {} OR m.county_id = {county}", u.id)
+                }
+                _ => format!("m.lead_unit_id = {}", u.id),
+            },
+            Err(_) => "1 = 0".into(),
+        };
+        format!(
+            "(e.actor_user_id = {} OR EXISTS (SELECT 1 FROM cases m WHERE m.id = e.case_id AND (m.category <> 'ACCUSATION' OR {in_charge})))",
+            self.user_id
+        )
+    }
+
+    /// Who withdraws a file: whoever attached it, or the units in charge.
+    pub fn may_withdraw_file(&self, case: &case::Model, uploaded_by_user_id: i64) -> bool {
+        uploaded_by_user_id == self.user_id || self.in_charge_of(case)
+    }
+
+    /// Who reads a case's query code: the units in charge, who hand it over, and the
+    /// petitioner (who sees only their own cases).
+    pub fn sees_query_code(&self, case: &case::Model) -> bool {
+        self.is_petitioner() || self.in_charge_of(case)
+    }
+
+    /// Who records a document's delivery: the petitioner (by opening it), the unit that issued
+    /// it, the lead unit, the bureau, the reviewing body.
+    pub fn may_deliver_document(&self, case: &case::Model, issued_by_unit_id: i64) -> bool {
+        if self.is_petitioner() {
+            return true;
+        }
+        self.handling_unit().is_ok_and(|u| {
+            u.id == issued_by_unit_id
+                || u.id == case.lead_unit_id
+                || Some(u.id) == case.reviewing_unit_id
+                || self.is_bureau_of(case)
+        })
+    }
+
+    /// Who corrects a document: the unit that issued it — a LEADER of it for a signed opinion.
+    pub fn may_correct_document(&self, issued_by_unit_id: i64, signed: bool) -> bool {
+        self.is_unit(issued_by_unit_id) && (!signed || self.role == Role::Leader)
+    }
+
     /// Whether the viewer may verify a case's record (`auditIntegrity`): its county's petition
     /// bureau, staff or leader.
     pub fn may_verify_record(&self, case: &case::Model) -> bool {

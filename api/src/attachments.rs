@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -56,17 +56,6 @@ const ACCEPTED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Whether this viewer, who sees the case, sees this file of it.
-pub fn sees(viewer: &Viewer, case: &case::Model, file: &attachment::Model) -> bool {
-    if case.category != Category::Accusation || file.uploaded_by_user_id == viewer.user_id {
-        return true;
-    }
-    !viewer.is_petitioner()
-        && viewer
-            .handling_unit()
-            .is_ok_and(|u| u.id == case.lead_unit_id || viewer.is_bureau_of(case))
-}
-
 fn check_name(name: &str) -> Result<()> {
     crate::validate::text("fileName", name, 1, FILE_NAME_MAX)?;
     if name.contains(['/', '\\', '\n', '\r']) {
@@ -90,36 +79,33 @@ fn open_since(now: DateTime<Utc>) -> DateTime<Utc> {
     now - chrono::TimeDelta::hours(UPLOAD_HOURS)
 }
 
-/// Bytes of the case's open uploads (started, not attached, not expired).
-async fn pending_bytes(db: &impl ConnectionTrait, case_id: i64, now: DateTime<Utc>) -> Result<i64> {
-    let sum: Option<Option<i64>> = upload::Entity::find()
+/// The total of the `size` column over the rows a query selects.
+async fn total_size<E: EntityTrait>(db: &impl ConnectionTrait, rows: Select<E>) -> Result<i64> {
+    let sum: Option<Option<i64>> = rows
         .select_only()
         .column_as(
             Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"),
             "total",
         )
-        .filter(upload::Column::CaseId.eq(case_id))
-        .filter(upload::Column::AttachmentId.is_null())
-        .filter(upload::Column::CreatedAt.gt(open_since(now)))
         .into_tuple()
         .one(db)
         .await?;
     Ok(sum.flatten().unwrap_or(0))
 }
 
+/// Bytes of the case's open uploads (started, not attached, not expired).
+async fn pending_bytes(db: &impl ConnectionTrait, case_id: i64, now: DateTime<Utc>) -> Result<i64> {
+    let open = upload::Entity::find()
+        .filter(upload::Column::CaseId.eq(case_id))
+        .filter(upload::Column::AttachmentId.is_null())
+        .filter(upload::Column::CreatedAt.gt(open_since(now)));
+    total_size(db, open).await
+}
+
 /// Bytes of the case's files that count against its cap (withdrawn ones too: they are kept).
 async fn case_bytes(db: &impl ConnectionTrait, case_id: i64) -> Result<i64> {
-    let sum: Option<Option<i64>> = attachment::Entity::find()
-        .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"),
-            "total",
-        )
-        .filter(attachment::Column::CaseId.eq(case_id))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(sum.flatten().unwrap_or(0))
+    let files = attachment::Entity::find().filter(attachment::Column::CaseId.eq(case_id));
+    total_size(db, files).await
 }
 
 /// Declares an upload to a case the caller may attach to; returns it (offset 0).
@@ -462,12 +448,10 @@ pub async fn withdraw(
     let (case, found) = find_visible(caller.db, caller.viewer, attachment_id)
         .await?
         .ok_or(AppError::NotFound("attachment"))?;
-    let own = found.uploaded_by_user_id == caller.viewer.user_id;
-    let in_charge = caller
+    if !caller
         .viewer
-        .handling_unit()
-        .is_ok_and(|u| u.id == case.lead_unit_id || caller.viewer.is_bureau_of(&case));
-    if !own && !in_charge {
+        .may_withdraw_file(&case, found.uploaded_by_user_id)
+    {
         return Err(forbidden(
             "a file is withdrawn by whoever attached it, the lead unit or the bureau",
         ));
@@ -504,7 +488,7 @@ pub async fn of_case(
         .all(db)
         .await?
         .into_iter()
-        .filter(|a| sees(viewer, case, a))
+        .filter(|a| viewer.sees_file(case, a.uploaded_by_user_id))
         .collect())
 }
 
@@ -514,13 +498,19 @@ pub async fn find_visible(
     viewer: &Viewer,
     id: i64,
 ) -> Result<Option<(case::Model, attachment::Model)>> {
-    let Some(row) = attachment::Entity::find_by_id(id).one(db).await? else {
+    let Some(row) = attachment::Entity::find_by_id(id)
+        .filter(attachment::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let Some(case) = crate::cases::find_visible(db, viewer, row.case_id).await? else {
         return Ok(None);
     };
-    Ok(sees(viewer, &case, &row).then_some((case, row)))
+    Ok(viewer
+        .sees_file(&case, row.uploaded_by_user_id)
+        .then_some((case, row)))
 }
 
 /// The bytes of a file the viewer sees. A withdrawn file's bytes are kept for the lead unit
@@ -534,13 +524,9 @@ pub async fn content(
     let (case, row) = find_visible(db, viewer, id)
         .await?
         .ok_or(AppError::NotFound("attachment"))?;
-    if row.withdrawn_at.is_some() {
-        let in_charge = viewer
-            .handling_unit()
-            .is_ok_and(|u| u.id == case.lead_unit_id || viewer.is_bureau_of(&case));
-        if !in_charge {
-            return Err(AppError::NotFound("attachment"));
-        }
+    // A withdrawn file's bytes are kept for the units in charge only.
+    if row.withdrawn_at.is_some() && !viewer.in_charge_of(&case) {
+        return Err(AppError::NotFound("attachment"));
     }
     let bytes = storage.get(&row.storage_key).await?;
     Ok((row, bytes))

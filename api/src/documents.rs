@@ -8,7 +8,6 @@
 //! holding it may follow the case's public steps without an account.
 
 use crate::access::{CONFIDENTIAL_NAME, Viewer};
-use crate::audit::Actor;
 use crate::calendar::local_date;
 use crate::error::{AppError, Result, bad_input, conflict, forbidden, internal};
 use crate::identity::find_unit;
@@ -75,91 +74,109 @@ pub(crate) async fn issue(
         .actor
         .unit_id
         .ok_or_else(|| internal("a document is issued by a unit"))?;
-    let (addressee_id, addressee) = addressee_of(&open.tx, open.case.id).await?;
-    write(
-        &open.tx,
-        &open.case,
-        open.now,
-        open.actor,
+    let issue = Issue {
+        case: &open.case,
+        number: numbered(open, draft.kind).await?,
         unit_id,
-        draft,
-        addressee_id,
-        addressee,
-        None,
-    )
-    .await
+        user_id: issuer(open)?,
+        at: open.now,
+        addressee: addressee_of(&open.tx, open.case.id).await?,
+        correction: None,
+    };
+    write(&open.tx, issue, draft).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write(
-    tx: &impl ConnectionTrait,
-    case: &case::Model,
-    now: DateTime<Utc>,
-    actor: Actor,
-    unit_id: i64,
-    draft: Draft,
-    addressee_id: Option<i64>,
-    addressee: Option<String>,
-    correction: Option<(&document::Model, &str)>,
-) -> Result<(document::Model, serde_json::Value)> {
-    let number = next_number(tx, case.county_id, local_date(now).year(), draft.kind).await?;
-    let body = draft.paragraphs.join("\n");
-    let issued_by_user_id = actor
+/// The next number of the county's series for the kind, in the year of `open.now`.
+async fn numbered(open: &Open, kind: DocumentKind) -> Result<String> {
+    let year = local_date(open.now).year();
+    next_number(&open.tx, open.case.county_id, year, kind).await
+}
+
+fn issuer(open: &Open) -> Result<i64> {
+    open.actor
         .user_id
-        .ok_or_else(|| internal("a document is issued by a person"))?;
+        .ok_or_else(|| internal("a document is issued by a person"))
+}
+
+/// The petitioner a document is addressed to (id) and the name it shows.
+pub type Addressee = (Option<i64>, Option<String>);
+
+/// Who issues a document, when, to whom, and what it corrects.
+pub struct Issue<'a> {
+    pub case: &'a case::Model,
+    pub number: String,
+    pub unit_id: i64,
+    pub user_id: i64,
+    pub at: DateTime<Utc>,
+    pub addressee: Addressee,
+    pub correction: Option<(&'a document::Model, &'a str)>,
+}
+
+/// A document's row, its content hashed, ready to insert (the seed fills in a delivery).
+pub fn new_row(issue: Issue<'_>, draft: Draft) -> document::ActiveModel {
+    let body = draft.paragraphs.join("\n");
+    let (addressee_id, addressee) = issue.addressee;
     let sha256 = content_sha256(&Content {
         kind: draft.kind,
-        number: &number,
-        case_number: &case.number,
-        unit_id,
-        issued_at: now,
+        number: &issue.number,
+        case_number: &issue.case.number,
+        unit_id: issue.unit_id,
+        issued_at: issue.at,
         addressee: addressee.as_deref(),
         body: &body,
         review_clause: draft.review_clause.as_deref(),
-        supersedes: correction.map(|(d, _)| d.number.as_str()),
-        correction_reason: correction.map(|(_, r)| r),
+        supersedes: issue.correction.map(|(d, _)| d.number.as_str()),
+        correction_reason: issue.correction.map(|(_, r)| r),
     });
-    let row = document::ActiveModel {
-        case_id: Set(case.id),
-        county_id: Set(case.county_id),
+    document::ActiveModel {
+        case_id: Set(issue.case.id),
+        county_id: Set(issue.case.county_id),
         kind: Set(draft.kind),
-        number: Set(number),
-        issued_by_unit_id: Set(unit_id),
-        issued_by_user_id: Set(issued_by_user_id),
-        issued_at: Set(now),
+        number: Set(issue.number),
+        issued_by_unit_id: Set(issue.unit_id),
+        issued_by_user_id: Set(issue.user_id),
+        issued_at: Set(issue.at),
         addressee_petitioner_id: Set(addressee_id),
         addressee: Set(addressee),
         body: Set(body),
         review_clause: Set(draft.review_clause),
         reply_id: Set(draft.reply_id),
         review_id: Set(draft.review_id),
-        supersedes_id: Set(correction.map(|(d, _)| d.id)),
-        correction_reason: Set(correction.map(|(_, r)| r.to_string())),
+        supersedes_id: Set(issue.correction.map(|(d, _)| d.id)),
+        correction_reason: Set(issue.correction.map(|(_, r)| r.to_string())),
         sha256: Set(sha256),
         ..Default::default()
     }
-    .insert(tx)
-    .await?;
+}
+
+/// Numbers the document in the county's series and writes it; returns it and the timeline's
+/// reference to it.
+async fn write(
+    tx: &impl ConnectionTrait,
+    issue: Issue<'_>,
+    draft: Draft,
+) -> Result<(document::Model, serde_json::Value)> {
+    let row = new_row(issue, draft).insert(tx).await?;
     let reference = json!({ "id": row.id, "number": row.number, "kind": row.kind.as_str(), "sha256": row.sha256 });
     Ok((row, reference))
 }
 
 /// What a document's SHA-256 covers: everything it says, and where it stands in the record.
-pub struct Content<'a> {
-    pub kind: DocumentKind,
-    pub number: &'a str,
-    pub case_number: &'a str,
-    pub unit_id: i64,
-    pub issued_at: DateTime<Utc>,
-    pub addressee: Option<&'a str>,
-    pub body: &'a str,
-    pub review_clause: Option<&'a str>,
-    pub supersedes: Option<&'a str>,
-    pub correction_reason: Option<&'a str>,
+struct Content<'a> {
+    kind: DocumentKind,
+    number: &'a str,
+    case_number: &'a str,
+    unit_id: i64,
+    issued_at: DateTime<Utc>,
+    addressee: Option<&'a str>,
+    body: &'a str,
+    review_clause: Option<&'a str>,
+    supersedes: Option<&'a str>,
+    correction_reason: Option<&'a str>,
 }
 
 /// The SHA-256 (hex) of a document's content, as a canonical JSON text.
-pub fn content_sha256(c: &Content<'_>) -> String {
+fn content_sha256(c: &Content<'_>) -> String {
     let content = json!({
         "kind": c.kind.as_str(), "number": c.number, "case": c.case_number,
         "unitId": c.unit_id, "issuedAt": c.issued_at, "addressee": c.addressee, "body": c.body,
@@ -171,24 +188,26 @@ pub fn content_sha256(c: &Content<'_>) -> String {
 
 /// The petitioner a document is addressed to: the representative, or the first named, with
 /// "等N人" for a group. None for an anonymous case.
-async fn addressee_of(
-    db: &impl ConnectionTrait,
-    case_id: i64,
-) -> Result<(Option<i64>, Option<String>)> {
+async fn addressee_of(db: &impl ConnectionTrait, case_id: i64) -> Result<Addressee> {
     let all = case_petitioner::Entity::find()
         .filter(case_petitioner::Column::CaseId.eq(case_id))
-        .order_by_desc(case_petitioner::Column::Representative)
-        .order_by_asc(case_petitioner::Column::Position)
         .all(db)
         .await?;
-    Ok(match all.first() {
+    Ok(addressee_among(all))
+}
+
+/// The petitioner a document is addressed to: the first representative, or the first named,
+/// with "等N人" for a group. None for an anonymous case.
+pub fn addressee_among(mut all: Vec<case_petitioner::Model>) -> Addressee {
+    all.sort_by_key(|p| (!p.representative, p.position));
+    match all.first() {
         None => (None, None),
         Some(first) if all.len() == 1 => (Some(first.id), Some(first.name.clone())),
         Some(first) => (
             Some(first.id),
             Some(format!("{}等{}人", first.name, all.len())),
         ),
-    })
+    }
 }
 
 async fn next_number(
@@ -475,7 +494,12 @@ pub async fn find_visible(
     viewer: &Viewer,
     id: i64,
 ) -> Result<Option<(case::Model, DocumentView)>> {
-    let Some(row) = document::Entity::find_by_id(id).one(db).await? else {
+    // Found only among the cases the viewer sees, never loaded first and checked after.
+    let Some(row) = document::Entity::find_by_id(id)
+        .filter(document::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let Some(case) = crate::cases::find_visible(db, viewer, row.case_id).await? else {
@@ -526,7 +550,7 @@ async fn views(
         .as_ref()
         .is_some_and(|s| s.personal_data == crate::access::PersonalData::Full);
     let hands_code = match sight {
-        Sight::Viewer(v) => hands_over_code(v, case),
+        Sight::Viewer(v) => v.sees_query_code(case),
         Sight::QueryCode => false,
     };
     let code = if hands_code
@@ -673,8 +697,10 @@ pub async fn deliver(
     }
     check_method(caller, delivery.method, delivery.delivered_at)?;
     let open = open_for_record(caller, found.case_id).await?;
-    let issuer = caller.viewer.unit.as_ref().map(|u| u.id) == Some(found.issued_by_unit_id);
-    if !caller.viewer.is_petitioner() && !issuer && !may_record(caller.viewer, &open.case) {
+    if !caller
+        .viewer
+        .may_deliver_document(&open.case, found.issued_by_unit_id)
+    {
         return Err(forbidden(
             "a document is delivered by its issuing unit, the lead unit or the petition bureau",
         ));
@@ -774,14 +800,11 @@ pub(crate) fn check_method(
 }
 
 async fn visible_row(caller: &Caller<'_>, document_id: i64) -> Result<document::Model> {
-    let row = document::Entity::find_by_id(document_id)
+    document::Entity::find_by_id(document_id)
+        .filter(document::Column::CaseId.in_subquery(crate::cases::visible_ids(caller.viewer)))
         .one(caller.db)
         .await?
-        .ok_or(AppError::NotFound("document"))?;
-    crate::cases::find_visible(caller.db, caller.viewer, row.case_id)
-        .await?
-        .ok_or(AppError::NotFound("document"))?;
-    Ok(row)
+        .ok_or(AppError::NotFound("document"))
 }
 
 /// Whether this is the written decision the case waits to deliver: the document of the
@@ -854,20 +877,20 @@ pub async fn correct(
         .one(&open.tx)
         .await?
         .ok_or(AppError::NotFound("document"))?;
-    if caller.viewer.unit.as_ref().map(|u| u.id) != Some(old.issued_by_unit_id) {
-        return Err(forbidden(
-            "only the unit that issued a document corrects it",
-        ));
-    }
     // An opinion is signed by a leader; so is its correction.
     let signed = matches!(
         old.kind,
         DocumentKind::ReplyOpinion | DocumentKind::ReviewOpinion | DocumentKind::ReReviewOpinion
     );
-    if signed && caller.viewer.role != crate::domain::Role::Leader {
-        return Err(forbidden(
-            "a signed opinion is corrected by a LEADER of the unit that issued it",
-        ));
+    if !caller
+        .viewer
+        .may_correct_document(old.issued_by_unit_id, signed)
+    {
+        return Err(forbidden(if signed {
+            "a signed opinion is corrected by a LEADER of the unit that issued it"
+        } else {
+            "only the unit that issued a document corrects it"
+        }));
     }
     let already = document::Entity::find()
         .filter(document::Column::SupersedesId.eq(old.id))
@@ -886,18 +909,16 @@ pub async fn correct(
         reply_id: old.reply_id,
         review_id: old.review_id,
     };
-    let (row, reference) = write(
-        &open.tx,
-        &open.case,
-        open.now,
-        open.actor,
-        old.issued_by_unit_id,
-        draft,
-        old.addressee_petitioner_id,
-        old.addressee.clone(),
-        Some((&old, reason)),
-    )
-    .await?;
+    let issue = Issue {
+        case: &open.case,
+        number: numbered(&open, old.kind).await?,
+        unit_id: old.issued_by_unit_id,
+        user_id: issuer(&open)?,
+        at: open.now,
+        addressee: (old.addressee_petitioner_id, old.addressee.clone()),
+        correction: Some((&old, reason)),
+    };
+    let (row, reference) = write(&open.tx, issue, draft).await?;
     let detail = json!({ "document": reference, "supersedes": old.number, "reason": reason });
     let case = save(open, unchanged(), "DOCUMENT_CORRECTED", detail, true).await?;
     Ok((row, case))
@@ -992,6 +1013,27 @@ pub async fn reissue_code(caller: &Caller<'_>, case_id: i64) -> Result<(String, 
     Ok((code, case))
 }
 
+/// Lookups by query code allowed per client address in [`LOOKUP_WINDOW_MINUTES`].
+pub const LOOKUPS_PER_ADDRESS: i32 = 30;
+pub const LOOKUP_WINDOW_MINUTES: i64 = 10;
+
+/// Takes one of the client address's query-code lookups (GraphQL and the public PDF share
+/// them), or `RATE_LIMITED`.
+pub async fn take_lookup(
+    db: &sea_orm::DatabaseConnection,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let window = chrono::TimeDelta::minutes(LOOKUP_WINDOW_MINUTES);
+    let bucket = format!("query-code:{address}");
+    if crate::auth::take_rate_limit(db, &bucket, LOOKUPS_PER_ADDRESS, window, now).await? {
+        return Ok(());
+    }
+    Err(AppError::RateLimited(
+        "too many query-code lookups from this address; wait and try again".into(),
+    ))
+}
+
 /// What the holder of a query code may read: the case's public steps and its documents,
 /// nothing internal and no one's personal data.
 pub struct PublicCase {
@@ -1040,24 +1082,4 @@ pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<Pub
         steps,
         documents,
     }))
-}
-
-/// Whether this viewer hands the query code over: staff of the lead unit or the bureau, or a
-/// petitioner on the case (who sees only their own cases).
-pub fn hands_over_code(viewer: &Viewer, case: &case::Model) -> bool {
-    viewer.is_petitioner()
-        || viewer
-            .handling_unit()
-            .is_ok_and(|u| u.id == case.lead_unit_id || viewer.is_bureau_of(case))
-}
-
-/// Whether a case's documents may be corrected or delivered by this viewer's unit: it
-/// issued them, leads the case, or is the county's bureau.
-pub(crate) fn may_record(viewer: &Viewer, case: &case::Model) -> bool {
-    let Ok(unit) = viewer.handling_unit() else {
-        return false;
-    };
-    unit.id == case.lead_unit_id
-        || viewer.is_bureau_of(case)
-        || Some(unit.id) == case.reviewing_unit_id
 }

@@ -214,7 +214,7 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
                 numbers.get(&c.id).map(|n| n.join("；")).unwrap_or_default(),
                 files
                     .iter()
-                    .filter(|a| a.case_id == c.id && crate::attachments::sees(&cur.viewer, c, a))
+                    .filter(|a| a.case_id == c.id && cur.viewer.sees_file(c, a.uploaded_by_user_id))
                     .count()
                     .to_string(),
             ],

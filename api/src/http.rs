@@ -1056,25 +1056,8 @@ async fn public_document_pdf(state: web::Data<Arc<AppState>>, req: HttpRequest) 
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let bucket = format!("query-code:{address}");
-    let window = chrono::TimeDelta::minutes(10);
-    let now = state.clock.now();
-    match auth::take_rate_limit(
-        &state.db,
-        &bucket,
-        crate::graphql::letters::LOOKUPS_PER_ADDRESS,
-        window,
-        now,
-    )
-    .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return app_error_body(&crate::error::AppError::RateLimited(
-                "too many query-code lookups from this address; wait and try again".into(),
-            ));
-        }
-        Err(e) => return app_error_body(&e),
+    if let Err(e) = crate::documents::take_lookup(&state.db, &address, state.clock.now()).await {
+        return app_error_body(&e);
     }
     let Some(id) = document_id(&req) else {
         return not_found();

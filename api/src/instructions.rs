@@ -106,7 +106,11 @@ pub async fn find_visible(
     if !viewer.sees_staff_records() {
         return Ok(None);
     }
-    let Some(row) = instruction::Entity::find_by_id(id).one(db).await? else {
+    let Some(row) = instruction::Entity::find_by_id(id)
+        .filter(instruction::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(crate::cases::find_visible(db, viewer, row.case_id)

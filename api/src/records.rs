@@ -82,20 +82,7 @@ impl Audience {
             sea_orm::DatabaseBackend::Postgres => exists.to_string(PostgresQueryBuilder),
             _ => exists.to_string(SqliteQueryBuilder),
         };
-        // Ids and a flag of the viewer's own unit, formatted as numbers.
-        let in_charge = match viewer.handling_unit() {
-            Ok(u) => match (u.petition_bureau, u.county_id) {
-                (true, Some(county)) => {
-                    format!("m.lead_unit_id = {} OR m.county_id = {county}", u.id)
-                }
-                _ => format!("m.lead_unit_id = {}", u.id),
-            },
-            Err(_) => "1 = 0".into(),
-        };
-        let sees_material = format!(
-            "(e.actor_user_id = {} OR EXISTS (SELECT 1 FROM cases m WHERE m.id = e.case_id AND (m.category <> 'ACCUSATION' OR {in_charge})))",
-            viewer.user_id
-        );
+        let sees_material = viewer.sees_file_entries_sql();
         Audience {
             public_only,
             sees_case,

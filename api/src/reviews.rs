@@ -92,23 +92,7 @@ pub async fn record_delivery(
     expected_version: Option<i32>,
     delivery: Delivery,
 ) -> Result<case::Model> {
-    let petitioner = caller.viewer.is_petitioner();
-    match (petitioner, delivery.method) {
-        (true, DeliveryMethod::InApp) if delivery.delivered_at.is_none() => {}
-        (true, _) => {
-            return Err(bad_input(
-                "method",
-                "a petitioner records delivery by opening the document in the app (IN_APP, now)",
-            ));
-        }
-        (false, DeliveryMethod::InApp) => {
-            return Err(bad_input(
-                "method",
-                "delivery in the app is recorded when the petitioner opens it",
-            ));
-        }
-        (false, _) => {}
-    }
+    crate::documents::check_method(caller, delivery.method, delivery.delivered_at)?;
     crate::documents::check_tracking(delivery.method, delivery.tracking.as_deref())?;
     let open = open(caller, case_id, Action::RecordDelivery, expected_version).await?;
     if !open.case.awaiting_delivery {

@@ -2618,13 +2618,9 @@ async fn documents_and_files(
         };
         after = last.id;
         let ids: Vec<i64> = page.iter().map(|c| c.id).collect();
-        let mut first: HashMap<i64, (i64, String, usize)> = HashMap::new();
+        let mut petitioners: HashMap<i64, Vec<_>> = HashMap::new();
         for p in crate::cases::petitioners_of(db, ids.clone()).await? {
-            let e = first.entry(p.case_id).or_insert((p.id, p.name.clone(), 0));
-            e.2 += 1;
-            if p.representative && e.0 != p.id {
-                (e.0, e.1) = (p.id, p.name.clone());
-            }
+            petitioners.entry(p.case_id).or_default().push(p);
         }
         let replies = reply::Entity::find()
             .filter(reply::Column::CaseId.is_in(ids))
@@ -2644,50 +2640,26 @@ async fn documents_and_files(
             *seq += 1;
             let prefix = prefixes.get(&c.county_id).cloned().unwrap_or_default();
             let number = documents::number_text(&prefix, draft.kind, year, *seq);
-            let addressee = first.get(&c.id).map(|(id, name, n)| {
-                let shown = if *n > 1 {
-                    format!("{name}等{n}人")
-                } else {
-                    name.clone()
-                };
-                (*id, shown)
-            });
-            let body = draft.paragraphs.join("\n");
-            let sha256 = documents::content_sha256(&documents::Content {
-                kind: draft.kind,
-                number: &number,
-                case_number: &c.number,
-                unit_id: unit,
-                issued_at: at,
-                addressee: addressee.as_ref().map(|a| a.1.as_str()),
-                body: &body,
-                review_clause: draft.review_clause.as_deref(),
-                supersedes: None,
-                correction_reason: None,
-            });
-            rows.push(document::ActiveModel {
-                case_id: Set(c.id),
-                county_id: Set(c.county_id),
-                kind: Set(draft.kind),
-                number: Set(number),
-                issued_by_unit_id: Set(unit),
-                issued_by_user_id: Set(c.registered_by_user_id),
-                issued_at: Set(at),
-                addressee_petitioner_id: Set(addressee.as_ref().map(|a| a.0)),
-                addressee: Set(addressee.map(|a| a.1)),
-                body: Set(body),
-                review_clause: Set(draft.review_clause),
-                reply_id: Set(draft.reply_id),
-                review_id: Set(draft.review_id),
-                supersedes_id: Set(None),
-                correction_reason: Set(None),
-                sha256: Set(sha256),
-                delivery_method: Set(delivered.map(|d| d.1)),
-                delivered_at: Set(delivered.map(|d| d.0)),
-                delivery_tracking: Set(None),
-                delivery_recorded_by_user_id: Set(delivered.map(|d| d.2)),
-                ..Default::default()
-            });
+            let addressee =
+                documents::addressee_among(petitioners.get(&c.id).cloned().unwrap_or_default());
+            let mut row = documents::new_row(
+                documents::Issue {
+                    case: c,
+                    number,
+                    unit_id: unit,
+                    user_id: c.registered_by_user_id,
+                    at,
+                    addressee,
+                    correction: None,
+                },
+                draft,
+            );
+            if let Some((at, method, by)) = delivered {
+                row.delivery_method = Set(Some(method));
+                row.delivered_at = Set(Some(at));
+                row.delivery_recorded_by_user_id = Set(Some(by));
+            }
+            rows.push(row);
         };
         for c in &page {
             let Some(at) = c.accept_decided_at else {

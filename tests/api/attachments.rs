@@ -439,17 +439,8 @@ async fn types_are_decided_by_content_and_sizes_are_capped() {
 async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead_and_bureau() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    let citizen = fixtures::citizen(
+    let (citizen, submitted) = fixtures::accusation_against_t1(
         &app,
-        "zhangsan",
-        "张三",
-        "440524188001010014",
-        "13800138000",
-    )
-    .await;
-    let submitted = fixtures::accusation_against_t1(
-        &app,
-        &citizen,
         &county,
         "case { id number viewerCan { attachFile } }",
     )

@@ -69,15 +69,7 @@ async fn accepted_at_township(app: &TestApp, county: &County) -> String {
         json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.t1), "mode": "TRANSFER", "reason": "属地管理"}),
         "case { id }").await;
     let t1 = county.token("t1_staff");
-    let v = version(app, t1, &id).await;
-    ok(
-        app,
-        t1,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { status }",
-    )
-    .await;
+    fixtures::accept(app, t1, &id).await;
     id
 }
 
@@ -477,15 +469,7 @@ async fn a_petitioner_opening_a_document_in_the_app_records_its_delivery() {
         "case { id version }").await;
     let id = submitted["case"]["id"].as_str().unwrap().to_string();
     let bureau = county.token("bureau_staff");
-    let v = version(&app, bureau, &id).await;
-    ok(
-        &app,
-        bureau,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { id }",
-    )
-    .await;
+    fixtures::accept(&app, bureau, &id).await;
     let mine = documents(&app, &citizen, &id).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["addressee"], "李四", "their own name");
@@ -534,15 +518,7 @@ async fn the_query_code_opens_public_steps_and_documents_only() {
     let county = fixtures::county(&app).await;
     let bureau = county.token("bureau_staff");
     let (id, number) = fixtures::register(&app, bureau, json!({})).await;
-    let v = version(&app, bureau, &id).await;
-    ok(
-        &app,
-        bureau,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { id }",
-    )
-    .await;
+    fixtures::accept(&app, bureau, &id).await;
     ok(
         &app,
         bureau,
@@ -552,15 +528,7 @@ async fn the_query_code_opens_public_steps_and_documents_only() {
     )
     .await;
     let (other, _) = fixtures::register(&app, bureau, json!({})).await;
-    let v = version(&app, bureau, &other).await;
-    ok(
-        &app,
-        bureau,
-        "decideAcceptance",
-        json!({"caseId": other, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { id }",
-    )
-    .await;
+    fixtures::accept(&app, bureau, &other).await;
     let notice = documents(&app, bureau, &id).await[0].clone();
     let other_notice = documents(&app, bureau, &other).await[0].clone();
     let code_text = query_code_in(&notice);
@@ -746,26 +714,10 @@ async fn a_correction_supersedes_and_both_stay_on_the_record() {
 async fn an_accusations_documents_follow_its_scope() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    let citizen = fixtures::citizen(
-        &app,
-        "zhangsan",
-        "张三",
-        "440524188001010014",
-        "13800138000",
-    )
-    .await;
-    let submitted = fixtures::accusation_against_t1(&app, &citizen, &county, "case { id }").await;
+    let (citizen, submitted) = fixtures::accusation_against_t1(&app, &county, "case { id }").await;
     let id = submitted["case"]["id"].as_str().unwrap().to_string();
     let bureau = county.token("bureau_staff");
-    let v = version(&app, bureau, &id).await;
-    ok(
-        &app,
-        bureau,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { id }",
-    )
-    .await;
+    fixtures::accept(&app, bureau, &id).await;
     ok(
         &app,
         bureau,

@@ -428,22 +428,36 @@ pub async fn timeline_actions(app: &TestApp, token: &str, case: &str) -> Vec<Str
         .collect()
 }
 
-/// A citizen's online accusation against 东关镇 (t1), about 东关镇; it lands at the bureau.
-/// Returns the submission's payload with `selection` (which should name `id`).
-pub async fn accusation_against_t1(
-    app: &TestApp,
-    citizen: &str,
-    county: &County,
-    selection: &str,
-) -> Value {
-    let t1 = crate::support::gid("OrgUnit", county.t1);
+/// Accepts a case as `token` (the lead unit's), at its current version.
+pub async fn accept(app: &TestApp, token: &str, case: &str) {
+    let v = version(app, token, case).await;
     ok(
         app,
-        citizen,
+        token,
+        "decideAcceptance",
+        json!({"caseId": case, "expectedVersion": v, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+}
+
+/// 张三 signs up and accuses 东关镇 (t1) online, about 东关镇; the case lands at the bureau.
+/// Returns his access token and the submission's payload with `selection` (naming `id`).
+pub async fn accusation_against_t1(
+    app: &TestApp,
+    county: &County,
+    selection: &str,
+) -> (String, Value) {
+    let citizen = citizen(app, "zhangsan", "张三", "440524188001010014", "13800138000").await;
+    let t1 = crate::support::gid("OrgUnit", county.t1);
+    let submitted = ok(
+        app,
+        &citizen,
         "submitPetition",
         json!({"category": "ACCUSATION", "subject": "OFFICIAL_CONDUCT", "title": "反映镇干部违规收费",
                "content": "实名举报镇干部违规收取办证费用。", "townshipId": t1, "accusedUnitId": t1}),
         selection,
     )
-    .await
+    .await;
+    (citizen, submitted)
 }

@@ -1,7 +1,7 @@
 //! Leader reception and the practice around the case (issue: hearings, leader reception, …):
 //! leaders' instructions (批示) and the reports back on them.
 
-use crate::fixtures::{self, mutate, ok, version};
+use crate::fixtures::{self, mutate, ok};
 use crate::support::{code, gid, spawn_app};
 use serde_json::{Value, json};
 
@@ -17,15 +17,7 @@ async fn a_leaders_instruction_reaches_the_unit_in_charge_which_reports_back() {
     let a = county.token("a_staff");
     let (id, _) =
         fixtures::register(&app, a, json!({"townshipId": gid("OrgUnit", county.t1)})).await;
-    let v = version(&app, a, &id).await;
-    ok(
-        &app,
-        a,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "case { id }",
-    )
-    .await;
+    fixtures::accept(&app, a, &id).await;
     let leader = county.token("county_leader");
     let seen = app.gql(Some(leader), INSTRUCTIONS, json!({"id": id})).await;
     assert_eq!(
@@ -145,15 +137,7 @@ async fn a_leaders_instruction_reaches_the_unit_in_charge_which_reports_back() {
 async fn a_petitioner_sees_no_instruction_and_the_accused_unit_nothing_at_all() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    let citizen = fixtures::citizen(
-        &app,
-        "zhangsan",
-        "张三",
-        "440524188001010014",
-        "13800138000",
-    )
-    .await;
-    let submitted = fixtures::accusation_against_t1(&app, &citizen, &county, "case { id }").await;
+    let (citizen, submitted) = fixtures::accusation_against_t1(&app, &county, "case { id }").await;
     let id = submitted["case"]["id"].as_str().unwrap().to_string();
     let given = ok(
         &app,

@@ -9,10 +9,6 @@ use crate::domain::{CaseStatus, DeliveryMethod, DocumentKind};
 use crate::error::{AppError, Result};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-/// Lookups by query code allowed per client address in [`LOOKUP_WINDOW_MINUTES`].
-pub const LOOKUPS_PER_ADDRESS: i32 = 30;
-const LOOKUP_WINDOW_MINUTES: i64 = 10;
-
 /// 文书 — a numbered written notice issued on a decision. Never edited: a correction is a new
 /// document that supersedes it.
 pub struct Document(pub DocumentView);
@@ -292,15 +288,7 @@ impl LettersQuery {
         code: String,
     ) -> GqlResult<Option<PublicCaseView>> {
         let s = state(ctx);
-        let now = s.clock.now();
-        let bucket = format!("query-code:{}", request(ctx).client_addr);
-        let window = chrono::TimeDelta::minutes(LOOKUP_WINDOW_MINUTES);
-        if !crate::auth::take_rate_limit(&s.db, &bucket, LOOKUPS_PER_ADDRESS, window, now).await? {
-            return Err(AppError::RateLimited(
-                "too many query-code lookups from this address; wait and try again".into(),
-            )
-            .into());
-        }
+        documents::take_lookup(&s.db, &request(ctx).client_addr, s.clock.now()).await?;
         if code.len() > 64 {
             return Ok(None);
         }
