@@ -572,6 +572,10 @@ impl Viewer {
             }
             Action::IssueSupervision | Action::DecideCompletionReport => bureau,
             Action::TakeLeaderOwnership => leader && (lead || county_unit),
+            // 包案进展: the owning leader, or the lead unit that carries the plan out.
+            Action::RecordOwnershipProgress => {
+                lead || (handling.is_some() && case.leader_user_id == Some(self.user_id))
+            }
             // A petitioner who can see the case is on it; staff act on their behalf.
             Action::Evaluate | Action::RequestReview => self.is_petitioner() || lead || bureau,
             Action::DecideReview => handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id),
@@ -585,6 +589,18 @@ impl Viewer {
             // 批示: a LEADER of any unit that sees the case; the unit in charge reports back.
             Action::GiveInstruction => leader && handling.is_some(),
             Action::ReportOnInstruction => lead,
+            // 听证: the unit whose decision the running clock waits for — the reviewing body
+            // during a review, the lead unit otherwise.
+            Action::ScheduleHearing | Action::ConcludeHearing | Action::CancelHearing => {
+                if matches!(
+                    case.status,
+                    CaseStatus::UnderReview | CaseStatus::UnderReReview
+                ) {
+                    handling.is_some_and(|u| Some(u.id) == case.reviewing_unit_id)
+                } else {
+                    lead
+                }
+            }
             // The petitioner on their own case; staff of the units working on it.
             Action::AttachFile => {
                 self.is_petitioner()
@@ -834,6 +850,16 @@ impl CaseSight {
         }
     }
 
+    /// A hearing participant's name as this viewer may read it: the parties of an accusation
+    /// are 保密 to whoever does not see its petitioners.
+    pub fn participant_name(&self, party: bool, name: &str) -> String {
+        if party && self.personal_data == PersonalData::Confidential {
+            CONFIDENTIAL_NAME.into()
+        } else {
+            name.into()
+        }
+    }
+
     /// The name of whoever acted, as this viewer may read it. Staff names show to staff only.
     /// A citizen's name shows to a viewer who sees that citizen's identity — to staff unless
     /// the case is an accusation they do not lead, and to the citizen themselves.
@@ -931,6 +957,9 @@ pub struct Capabilities {
     pub attach_file: bool,
     pub give_instruction: bool,
     pub report_on_instruction: bool,
+    pub schedule_hearing: bool,
+    pub end_hearing: bool,
+    pub record_ownership_progress: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,
@@ -1045,6 +1074,7 @@ mod tests {
             higher_report_due_at: None,
             higher_reported_at: None,
             sent_up_at: None,
+            clock_paused_at: None,
         }
     }
 

@@ -85,6 +85,22 @@ impl WorkCalendar {
     }
 }
 
+impl WorkCalendar {
+    /// The working days after the local day of `from` up to and including the local day of
+    /// `to` (0 when `to` is on or before `from`'s day): the days a paused clock was held.
+    pub fn working_days_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+        let (mut day, last) = (local_date(from), local_date(to));
+        let mut count = 0;
+        while day < last {
+            day = day + Days::new(1);
+            if self.is_working_day(day) {
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
 /// Where a pending deadline stands at `now`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeadlineState {
@@ -131,6 +147,29 @@ mod tests {
         assert_eq!(
             due_day(cal.due_after_days(noon("2026-11-02"), 15)),
             "2026-11-17"
+        );
+    }
+
+    #[test]
+    fn a_pause_counts_the_working_days_after_its_first_day() {
+        // Notice Tue 2026-09-29, conclusion Fri 2026-10-09 with the National Day week off
+        // (10-01..10-07) and Sat 10-10 worked: 09-30, 10-08 and 10-09 → 3 working days.
+        let mut days: Vec<(NaiveDate, bool)> = (1..=7)
+            .map(|n| (d(&format!("2026-10-0{n}")), false))
+            .collect();
+        days.push((d("2026-10-10"), true));
+        let cal = WorkCalendar::new(days);
+        assert_eq!(
+            cal.working_days_between(noon("2026-09-29"), noon("2026-10-09")),
+            3
+        );
+        assert_eq!(
+            cal.working_days_between(noon("2026-10-09"), noon("2026-09-29")),
+            0
+        );
+        assert_eq!(
+            cal.working_days_between(noon("2026-09-29"), noon("2026-09-29")),
+            0
         );
     }
 

@@ -604,6 +604,7 @@ async fn register_in_tx(
         higher_report_due_at: Set(None),
         higher_reported_at: Set(None),
         sent_up_at: Set(None),
+        clock_paused_at: Set(None),
         submitted_by_user_id: Set(viewer.is_petitioner().then_some(viewer.user_id)),
         accept_by: Set(Some(accept_by)),
         handle_by: Set(None),
@@ -1480,6 +1481,7 @@ mod tests {
             higher_report_due_at: None,
             higher_reported_at: None,
             sent_up_at: None,
+            clock_paused_at: None,
         };
         case::Entity::insert(written.clone().into_active_model())
             .exec(&db)

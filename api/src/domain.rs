@@ -101,6 +101,10 @@ pub enum Action {
     AttachFile,
     GiveInstruction,
     ReportOnInstruction,
+    ScheduleHearing,
+    ConcludeHearing,
+    CancelHearing,
+    RecordOwnershipProgress,
 }
 
 impl Action {
@@ -134,6 +138,10 @@ impl Action {
             Action::AttachFile => "startUpload",
             Action::GiveInstruction => "giveInstruction",
             Action::ReportOnInstruction => "reportOnInstruction",
+            Action::ScheduleHearing => "scheduleHearing",
+            Action::ConcludeHearing => "concludeHearing",
+            Action::CancelHearing => "cancelHearing",
+            Action::RecordOwnershipProgress => "recordOwnershipProgress",
         }
     }
 }
@@ -174,6 +182,48 @@ impl DeadlineKind {
         .into_iter()
         .find(|k| k.statuses().contains(&status))
     }
+}
+
+/// 听证状态
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HearingStatus {
+    /// 已通知 — notice given, the decision clock paused.
+    Scheduled,
+    /// 已听证 — held; minutes and outcome recorded, the clock running again.
+    Concluded,
+    /// 已取消 — called off; the clock running again.
+    Cancelled,
+}
+stored_enum!(HearingStatus { Scheduled => "SCHEDULED", Concluded => "CONCLUDED", Cancelled => "CANCELLED" });
+
+/// 听证参加人类别
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HearingParticipantKind {
+    /// 人大代表
+    NpcDeputy,
+    /// 政协委员
+    CppccMember,
+    /// 律师
+    Lawyer,
+    /// 社区（村）代表
+    CommunityRepresentative,
+    /// 信访人及利害关系人
+    Party,
+    /// 有关部门人员
+    Official,
+    /// 其他
+    Other,
 }
 
 /// 预警级别 — due within 3 days, or past due.

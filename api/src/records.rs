@@ -369,6 +369,9 @@ async fn with_case<T>(
 pub type CaseRecord = case::Model;
 pub type AttachmentRecord = xinfang_entity::attachment::Model;
 pub type InstructionRecord = xinfang_entity::instruction::Model;
+pub type HearingRecord = xinfang_entity::hearing::Model;
+pub type OwnershipPlanRecord = xinfang_entity::ownership_plan::Model;
+pub type OwnershipProgressRecord = xinfang_entity::ownership_progress::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;

@@ -24,6 +24,8 @@
 //! - 一次性化解率 = first petitions (not repeats) closed or finalized without any review, whose
 //!   matter did not come back (no confirmed repeat in sight) ÷ first
 //!   petitions closed or finalized.
+//! - A clock a hearing holds (`clock_paused_at`) is not overdue while it is held; when the
+//!   hearing ends, its deadline has moved by the working days it was held.
 //! - A rate whose denominator is 0 is `None`.
 
 use crate::access::{CASES, Viewer};
@@ -234,7 +236,12 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ),
         (
             "undecided_overdue",
-            count_if(decided.not().and(c("accept_by").lt(now))),
+            count_if(
+                decided
+                    .not()
+                    .and(c("accept_by").lt(now))
+                    .and(c("clock_paused_at").is_null()),
+            ),
         ),
         (
             "replied_on_time",
@@ -246,7 +253,13 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
         ),
         (
             "unreplied_overdue",
-            count_if(replied.clone().not().and(c("handle_by").lt(now))),
+            count_if(
+                replied
+                    .clone()
+                    .not()
+                    .and(c("handle_by").lt(now))
+                    .and(c("clock_paused_at").is_null()),
+            ),
         ),
         (
             "satisfied",

@@ -16,8 +16,8 @@ use crate::clock::Clock;
 use crate::db;
 use crate::documents;
 use crate::domain::{
-    AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, DeliveryMethod, LegalRoute,
-    OrgUnitKind, ReplyOutcome, Satisfaction, UnitRelation,
+    AcceptanceDecision, Action, ApprovalStatus, CaseStatus, Category, DeadlineKind, DeliveryMethod,
+    LegalRoute, OrgUnitKind, ReplyOutcome, Satisfaction, UnitRelation,
 };
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
 use crate::events::{Bus, Event, InboxKind};
@@ -44,7 +44,34 @@ pub const TEXT_MAX: usize = 5_000;
 /// assigned case replies only after its report is approved) are here too.
 pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
     let assignment_open = case.assignment_id.is_some() && !case.report_approved;
-    state_table(status, assignment_open, action)
+    if case.clock_paused_at.is_some() {
+        return paused_allows(action);
+    }
+    state_table(status, assignment_open, action) && !ends_a_hearing(action)
+}
+
+/// What a case whose decision clock a hearing holds still allows: everything except what
+/// would stop, restart or move that clock — the decision waits for the hearing's outcome.
+fn paused_allows(action: Action) -> bool {
+    !matches!(
+        action,
+        Action::Transfer
+            | Action::DecideAcceptance
+            | Action::RequestExtension
+            | Action::DecideExtension
+            | Action::Reply
+            | Action::FileCompletionReport
+            | Action::DecideCompletionReport
+            | Action::DecideReview
+            | Action::Close
+            | Action::SendUpward
+            | Action::ScheduleHearing
+    )
+}
+
+/// The actions that end a hearing, allowed only while one holds the clock.
+fn ends_a_hearing(action: Action) -> bool {
+    matches!(action, Action::ConcludeHearing | Action::CancelHearing)
 }
 
 /// The state table itself: whether `action` is allowed in `status`, given whether an
@@ -82,6 +109,12 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         // A leader instructs on a case still being worked; the report back may come later.
         Action::GiveInstruction => status.is_open(),
         Action::ReportOnInstruction => true,
+        // A hearing pauses a running decision clock; the state table is asked only while no
+        // hearing holds it (see `state_allows`).
+        Action::ScheduleHearing => DeadlineKind::of_status(status).is_some(),
+        Action::ConcludeHearing | Action::CancelHearing => true,
+        // Progress on an ownership plan may be recorded at any point of the case's life.
+        Action::RecordOwnershipProgress => true,
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
     }
@@ -143,6 +176,10 @@ pub fn capabilities_given(
         attach_file: can(Action::AttachFile),
         give_instruction: can(Action::GiveInstruction),
         report_on_instruction: can(Action::ReportOnInstruction),
+        schedule_hearing: can(Action::ScheduleHearing),
+        end_hearing: can(Action::ConcludeHearing),
+        record_ownership_progress: can(Action::RecordOwnershipProgress)
+            && case.leader_user_id.is_some(),
         close: can(Action::Close)
             && !case.awaiting_delivery
             && (!window_open || (status == CaseStatus::Replied && satisfied)),
@@ -1027,27 +1064,6 @@ pub async fn answer_supervision(
     Ok(answered)
 }
 
-/// 包案: a LEADER of the lead unit or of the county takes personal ownership.
-pub async fn take_leader_ownership(caller: &Caller<'_>, case_id: i64) -> Result<case::Model> {
-    let open = open(caller, case_id, Action::TakeLeaderOwnership, None).await?;
-    if let Some(current) = open.case.leader_user_id {
-        if current == caller.viewer.user_id {
-            return Err(conflict("you already own this case"));
-        }
-        return Err(conflict("another leader already owns this case"));
-    }
-    let mut changes = unchanged();
-    changes.leader_user_id = Set(Some(caller.viewer.user_id));
-    save(
-        open,
-        changes,
-        "LEADER_OWNERSHIP",
-        json!({ "unitId": caller.viewer.unit.as_ref().map(|u| u.id) }),
-        false,
-    )
-    .await
-}
-
 /// Whether a case's accusation hides it from a unit (the accused unit, or a unit inside it):
 /// such a unit is never related to the case. The petition bureau is exempt.
 pub(crate) async fn inside_accused(
@@ -1305,6 +1321,7 @@ mod tests {
             higher_report_due_at: None,
             higher_reported_at: None,
             sent_up_at: None,
+            clock_paused_at: None,
         }
     }
 
@@ -1331,6 +1348,9 @@ mod tests {
             (Action::RequestReview,          &[Replied, Reviewed]),
             (Action::DecideReview,           &[UnderReview, UnderReReview]),
             (Action::Close,                  &[Replied, Reviewed]),
+            (Action::ScheduleHearing,        &[Registered, InProgress, Reported, UnderReview, UnderReReview]),
+            (Action::ConcludeHearing,        &[]),
+            (Action::CancelHearing,          &[]),
         ];
         for (action, allowed) in table {
             for status in CaseStatus::ALL {
@@ -1341,6 +1361,28 @@ mod tests {
                     "{action:?} in {status:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_hearing_holds_every_decision_until_it_ends() {
+        let mut case = case_in(CaseStatus::InProgress);
+        case.clock_paused_at = Some(chrono::Utc::now());
+        for (action, allowed) in [
+            (Action::Reply, false),
+            (Action::RequestExtension, false),
+            (Action::Transfer, false),
+            (Action::ScheduleHearing, false),
+            (Action::AddProgressNote, true),
+            (Action::GiveInstruction, true),
+            (Action::ConcludeHearing, true),
+            (Action::CancelHearing, true),
+        ] {
+            assert_eq!(
+                state_allows(&case, CaseStatus::InProgress, action),
+                allowed,
+                "{action:?}"
+            );
         }
     }
 

@@ -70,6 +70,8 @@ pub struct Model {
     pub higher_reported_at: Option<DateTimeUtc>,
     /// Sent up to a higher body: the county no longer sees the content.
     pub sent_up_at: Option<DateTimeUtc>,
+    /// Set while a hearing holds the decision clock (`due_at` is then NULL).
+    pub clock_paused_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -136,6 +138,7 @@ impl Model {
             higher_report_due_at: row.try_get_by_index(at())?,
             higher_reported_at: row.try_get_by_index(at())?,
             sent_up_at: row.try_get_by_index(at())?,
+            clock_paused_at: row.try_get_by_index(at())?,
         })
     }
 }

@@ -20,6 +20,8 @@ mod m20261201_000014_higher_referrals;
 mod m20261202_000015_documents;
 mod m20261202_000016_attachments;
 mod m20261202_000017_instructions;
+mod m20261202_000018_hearings;
+mod m20261202_000019_ownership_plans;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -93,6 +95,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_documents::Migration),
             Box::new(m20261202_000016_attachments::Migration),
             Box::new(m20261202_000017_instructions::Migration),
+            Box::new(m20261202_000018_hearings::Migration),
+            Box::new(m20261202_000019_ownership_plans::Migration),
         ]
     }
 }

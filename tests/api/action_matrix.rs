@@ -65,6 +65,10 @@ enum Setup {
     ReferralObjected,
     /// In progress, with an instruction from the bureau's leader waiting for its report.
     InstructionGiven,
+    /// In progress, the lead unit's hearing holding the handling clock.
+    HearingScheduled,
+    /// In progress, owned by a county leader with a plan.
+    Owned,
 }
 
 #[rustfmt::skip]
@@ -94,6 +98,9 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("startUpload",           Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     Y,     F,   F,    N,  N,   N,    Y,    N]),
     ("giveInstruction",       Setup::InProgress,       [F,  Y,    F,   Y,    F,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("reportOnInstruction",   Setup::InstructionGiven, [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    N,    N]),
+    ("scheduleHearing",       Setup::InProgress,       [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("cancelHearing",         Setup::HearingScheduled, [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("recordOwnershipProgress",Setup::Owned,           [F,  Y,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("reissueQueryCode",      Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("closeCase",             Setup::RepliedSatisfied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("decideReview",          Setup::UnderReview,      [Y,  Y,    F,   F,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
@@ -128,6 +135,7 @@ struct Made {
     report: Option<String>,
     referral: Option<String>,
     instruction: Option<String>,
+    hearing: Option<String>,
 }
 
 /// The case of the matrix in the state a row needs, made by the accounts the rules allow.
@@ -226,6 +234,29 @@ async fn setup(app: &TestApp, w: &World, setup: Setup, accusation: bool) -> Made
     .await;
     match setup {
         Setup::InProgress | Setup::Assigned => {}
+        Setup::Owned => {
+            ok(
+                app,
+                c.token("county_leader"),
+                "takeLeaderOwnership",
+                fixtures::owning(app, &case, 30),
+                "__typename",
+            )
+            .await;
+        }
+        Setup::HearingScheduled => {
+            let held_at = app.state.clock.now() + chrono::TimeDelta::days(30);
+            let scheduled = ok(
+                app,
+                c.token("a_staff"),
+                "scheduleHearing",
+                json!({"caseId": case, "heldAt": held_at.to_rfc3339(), "place": "县住建局会议室",
+                       "chair": "县住建局局长", "participants": [{"kind": "LAWYER", "name": "王律师"}]}),
+                "hearing { id }",
+            )
+            .await;
+            made.hearing = scheduled["hearing"]["id"].as_str().map(str::to_string);
+        }
         Setup::InstructionGiven => {
             let given = ok(
                 app,
@@ -348,7 +379,7 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
             json!({"caseId": case, "expectedVersion": v, "earlierCaseId": earlier, "reason": "同一事项"})
         }
         "undoRepeat" => json!({"caseId": case, "expectedVersion": v, "reason": "并非同一事项"}),
-        "takeLeaderOwnership" => json!({"caseId": case}),
+        "takeLeaderOwnership" => fixtures::owning(app, case, 30),
         "addProgressNote" => json!({"caseId": case, "text": "已约谈当事人"}),
         "addAssistingOpinion" => json!({"caseId": case, "text": "建议按政策补足"}),
         "requestExtension" => json!({"caseId": case, "days": 10, "reason": "需现场勘验"}),
@@ -384,6 +415,13 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
             json!({"instructionId": made.instruction, "text": "已按批示办理"})
         }
         "startUpload" => json!({"caseId": case, "fileName": "材料.pdf", "size": 1024}),
+        "scheduleHearing" => {
+            let held_at = app.state.clock.now() + chrono::TimeDelta::days(30);
+            json!({"caseId": case, "heldAt": held_at.to_rfc3339(), "place": "县住建局会议室",
+                   "chair": "县住建局局长", "participants": [{"kind": "PARTY", "name": "李四"}]})
+        }
+        "cancelHearing" => json!({"hearingId": made.hearing, "reason": "当事人申请延期"}),
+        "recordOwnershipProgress" => json!({"caseId": case, "text": "已约谈信访人"}),
         "decideReview" => {
             json!({"caseId": case, "expectedVersion": v, "decision": "UPHOLD", "text": "维持原处理意见"})
         }
@@ -587,13 +625,13 @@ async fn registration_and_administration_follow_the_action_table() {
     // account outside an administrator's subtree is, to that administrator, not there.
     // Columns: createUser in t1, updateUser of t1_staff, deactivateUser in t2, createOrgUnit
     // under the county, setCalendarDays, updateOrgUnit of t1, resetPassword of t1_staff,
-    // setSubject (the county-wide list).
+    // setSubject (the county-wide list), setCountySettings.
     #[rustfmt::skip]
-    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y]),
-                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F]),
-                  ("bureau_leader", [F, F, F, F, F, F, F, F]),
-                  ("county_leader", [F, F, F, F, F, F, F, F]),
-                  ("li_si",         [F, F, F, F, F, F, F, F])];
+    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
+                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F, F]),
+                  ("bureau_leader", [F, F, F, F, F, F, F, F, F]),
+                  ("county_leader", [F, F, F, F, F, F, F, F, F]),
+                  ("li_si",         [F, F, F, F, F, F, F, F, F])];
     for (i, (viewer, expected)) in admins.iter().enumerate() {
         let token = w.token(viewer);
         let username = format!("new_{i}");
@@ -686,6 +724,19 @@ async fn registration_and_administration_follow_the_action_table() {
         )
         .await;
         check(format!("setSubject by {viewer}"), subject, expected[7]);
+        let settings = mutate(
+            &app,
+            token,
+            "setCountySettings",
+            json!({"hearingNoticeDays": 10 + i}),
+            "hearingNoticeDays",
+        )
+        .await;
+        check(
+            format!("setCountySettings by {viewer}"),
+            settings,
+            expected[8],
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -341,7 +341,7 @@ pub async fn every_record(app: &TestApp, c: &County, walk: Walk<'_>) -> Walked {
             app,
             c.token("a_leader"),
             "takeLeaderOwnership",
-            json!({"caseId": case}),
+            owning(app, &case, 30),
             "__typename",
         )
         .await;
@@ -460,4 +460,29 @@ pub async fn accusation_against_t1(
     )
     .await;
     (citizen, submitted)
+}
+
+/// Signs an account in by name and password; returns its access token.
+pub async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
+    let body = app
+        .gql(
+            None,
+            "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { accessToken } }",
+            json!({"u": username, "p": password}),
+        )
+        .await;
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
+}
+
+/// A `takeLeaderOwnership` input for `case`, with a plan due `days` from the server's today.
+pub fn owning(app: &TestApp, case: &str, days: i64) -> Value {
+    let due = (app.state.clock.now() + chrono::TimeDelta::days(days))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    json!({"caseId": case, "plan": {"coordinator": "县住建局局长", "supervisor": "县信访局督查室",
+        "executor": "县住建局征收科", "contact": "东关镇信访办", "goal": "依政策补足补偿款，息诉罢访",
+        "dueOn": due.to_string()}})
 }

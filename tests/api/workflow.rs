@@ -448,7 +448,7 @@ async fn refusals_name_their_reason_and_change_nothing() {
         ("a_staff",      "decideAcceptance", json!({"caseId": id, "expectedVersion": v, "decision": "REDIRECT_TO_LEGAL_ROUTE"}), "BAD_USER_INPUT"),
         ("bureau_staff", "issueSupervision", json!({"caseId": id, "text": "x", "dueAt": "2020-01-01T00:00:00Z"}), "BAD_USER_INPUT"),
         ("a_staff",      "issueSupervision", json!({"caseId": id, "text": "x", "dueAt": "2099-01-01T00:00:00Z"}), "FORBIDDEN"),
-        ("a_staff",      "takeLeaderOwnership", json!({"caseId": id}), "FORBIDDEN"),   // STAFF
+        ("a_staff",      "takeLeaderOwnership", fixtures::owning(&app, &id, 30), "FORBIDDEN"),   // STAFF
         ("a_staff",      "transferCase",     json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.dept_a), "mode": "TRANSFER", "reason": "x"}), "BAD_USER_INPUT"),
     ];
     for (who, name, input, expected) in refusals {
@@ -947,7 +947,7 @@ async fn leader_ownership_and_assisting_opinions() {
         &app,
         county.token("a_leader"),
         "takeLeaderOwnership",
-        json!({"caseId": id}),
+        fixtures::owning(&app, &id, 30),
         "case { leader { name unit { name } } }",
     )
     .await;
@@ -959,7 +959,7 @@ async fn leader_ownership_and_assisting_opinions() {
         &app,
         county.token("county_leader"),
         "takeLeaderOwnership",
-        json!({"caseId": id}),
+        fixtures::owning(&app, &id, 30),
         "__typename",
     )
     .await;
@@ -970,7 +970,7 @@ async fn leader_ownership_and_assisting_opinions() {
         &app,
         county.token("county_leader"),
         "takeLeaderOwnership",
-        json!({"caseId": other}),
+        fixtures::owning(&app, &other, 30),
         "__typename",
     )
     .await;

@@ -58,6 +58,9 @@ pub struct Deadlines {
     pub review_request_by: Option<Instant>,
     /// 复查/复核决定期限 — the pending review decision is due by then.
     pub decide_by: Option<Instant>,
+    /// 计时中止 — set while a hearing holds the decision clock: since then the pending
+    /// deadline does not run (`dueAt` is null); see `Case.hearings` for the pause.
+    pub paused_since: Option<Instant>,
 }
 
 /// 可执行操作 — what the viewer may do to this case now, so a frontend shows only working buttons.
@@ -109,6 +112,12 @@ pub struct ViewerCan {
     pub give_instruction: bool,
     /// 落实情况报告 (reportOnInstruction; the unit in charge)
     pub report_on_instruction: bool,
+    /// 听证 (scheduleHearing; the unit the running decision clock waits for, no hearing pending)
+    pub schedule_hearing: bool,
+    /// 听证结果 or 取消听证 (concludeHearing, cancelHearing; a hearing holds the clock)
+    pub end_hearing: bool,
+    /// 包案进展 (recordOwnershipProgress; the owning leader or the lead unit, once owned)
+    pub record_ownership_progress: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -147,6 +156,9 @@ impl From<Capabilities> for ViewerCan {
             attach_file: c.attach_file,
             give_instruction: c.give_instruction,
             report_on_instruction: c.report_on_instruction,
+            schedule_hearing: c.schedule_hearing,
+            end_hearing: c.end_hearing,
+            record_ownership_progress: c.record_ownership_progress,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -425,6 +437,10 @@ impl Case {
     ) -> GqlResult<Vec<super::instructions::Instruction>> {
         Ok(super::instructions::instructions_of(ctx, &self.0).await?)
     }
+    /// 听证 — the hearings on this case, oldest first.
+    async fn hearings(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::hearings::Hearing>> {
+        Ok(super::hearings::hearings_of(ctx, &self.0).await?)
+    }
     /// 满意度评价
     async fn evaluation(
         &self,
@@ -476,6 +492,7 @@ impl Case {
             handle_by: self.0.handle_by.map(Instant),
             review_request_by: self.0.review_request_by.map(Instant),
             decide_by: self.0.decide_by.map(Instant),
+            paused_since: self.0.clock_paused_at.map(Instant),
         }
     }
     /// 当前期限 — the deadline of whatever the case waits for now.

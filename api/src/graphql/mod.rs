@@ -8,12 +8,14 @@ mod cases;
 pub mod cost;
 mod documents;
 mod files;
+mod hearings;
 mod higher;
 mod identity;
 mod instructions;
 pub mod letters;
 mod loaders;
 mod matters;
+mod ownership;
 mod stats;
 mod subscriptions;
 pub use subscriptions::SubscriptionRoot;
@@ -40,6 +42,8 @@ pub struct QueryRoot(
     backlog::BacklogQuery,
     higher::HigherQuery,
     letters::LettersQuery,
+    hearings::HearingsQuery,
+    ownership::OwnershipQuery,
     NodeQuery,
 );
 
@@ -52,6 +56,8 @@ pub struct MutationRoot(
     letters::LettersMutation,
     files::FilesMutation,
     instructions::InstructionsMutation,
+    hearings::HearingsMutation,
+    ownership::OwnershipMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -330,6 +336,8 @@ pub enum Node {
     Document(letters::Document),
     Attachment(files::Attachment),
     Instruction(instructions::Instruction),
+    Hearing(hearings::Hearing),
+    OwnershipPlan(ownership::OwnershipPlan),
 }
 
 #[derive(Default)]
@@ -382,6 +390,10 @@ impl NodeQuery {
             "Instruction" => instructions::instruction_by_id(ctx, n)
                 .await?
                 .map(Node::Instruction),
+            "Hearing" => hearings::hearing_by_id(ctx, n).await?.map(Node::Hearing),
+            "OwnershipPlan" => ownership::plan_by_id(ctx, n)
+                .await?
+                .map(Node::OwnershipPlan),
             "BacklogEntry" => match crate::backlog::visible_entry(db, me?, n).await? {
                 Some((_, entry)) => {
                     Some(Node::BacklogEntry(backlog::entry_node(ctx, entry).await?))

@@ -634,9 +634,21 @@ async fn case_facts(ctx: &Context<'_>, case_id: i64) -> Result<(String, String)>
 
 /// 包案领导 — the leader who took personal ownership (staff only).
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct LeaderOwnership {
     pub name: String,
     pub unit: Option<OrgUnit>,
+    #[graphql(skip)]
+    pub case: CaseRecord,
+}
+
+#[async_graphql::ComplexObject]
+impl LeaderOwnership {
+    /// 包案方案 — the plan recorded with the ownership and the progress against it (null for
+    /// an ownership taken before plans were recorded).
+    async fn plan(&self, ctx: &Context<'_>) -> GqlResult<Option<super::ownership::OwnershipPlan>> {
+        Ok(super::ownership::plan_of(ctx, &self.case).await?)
+    }
 }
 
 // ---- the records of one case, as Case's fields read them ------------------------------
@@ -766,6 +778,7 @@ pub async fn leader_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Option
     Ok(Some(LeaderOwnership {
         name: leader.name,
         unit: load_unit(ctx, leader.unit_id).await?,
+        case: case.clone(),
     }))
 }
 
@@ -982,6 +995,8 @@ pub struct AnswerSupervisionInput {
 #[derive(InputObject, Debug)]
 pub struct TakeLeaderOwnershipInput {
     pub case_id: ID,
+    /// 包案方案 — recorded with the ownership.
+    pub plan: super::ownership::OwnershipPlanInput,
     /// Retries with the same key (after a lost answer on a flaky network) return the case as
     /// the first call left it, instead of a refusal; the same key with another request is
     /// CONFLICT.
@@ -1588,7 +1603,8 @@ impl WorkflowMutation {
         }
     }
 
-    /// 领导包案 — a LEADER of the lead unit or of the county.
+    /// 领导包案 — a LEADER of the lead unit or of the county, with the plan: who coordinates,
+    /// supervises, carries out and keeps contact with the petitioner, the goal, by when.
     async fn take_leader_ownership(
         &self,
         ctx: &Context<'_>,
@@ -1601,7 +1617,10 @@ impl WorkflowMutation {
             &input,
         )?;
         let id = input_id("Case", "caseId", &input.case_id)?;
-        replay_or(ctx, &c, workflow::take_leader_ownership(&c, id).await).await
+        let taken = crate::ownership::take(&c, id, input.plan.into_new())
+            .await
+            .map(|(_, case)| case);
+        replay_or(ctx, &c, taken).await
     }
 
     /// 确认重复信访 — the bureau or the lead unit confirms that the case repeats an earlier one
