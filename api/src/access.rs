@@ -285,6 +285,36 @@ impl Viewer {
     }
 
     /// The unit of an ADMIN account, whose subtree it manages.
+    /// The county whose prevention records (receptions, dispute screening, joint meetings)
+    /// this viewer reads in full: staff and leaders of its petition bureau or county unit.
+    pub fn oversees_county(&self) -> Option<i64> {
+        match self.handling_unit() {
+            Ok(u) if u.petition_bureau || u.is_county_unit() => u.county_id,
+            _ => None,
+        }
+    }
+
+    /// Whether this viewer may keep `unit_id`'s reception roster: its ADMIN or a LEADER.
+    pub fn keeps_roster_of(&self, unit_id: i64) -> bool {
+        matches!(self.role, Role::Admin | Role::Leader)
+            && self.unit.as_ref().is_some_and(|u| u.id == unit_id)
+    }
+
+    /// Whether this viewer reads a prevention record of `unit_id` in `county_id` (a
+    /// reception, a dispute report): the unit's own staff and leaders, and the county's
+    /// bureau and county unit.
+    pub fn sees_unit_record(&self, unit_id: i64, county_id: i64) -> bool {
+        self.oversees_county() == Some(county_id)
+            || self.handling_unit().is_ok_and(|u| u.id == unit_id)
+    }
+
+    /// Whether the people a dispute report names show in full (ID numbers and phones): to
+    /// the unit that reported them and the bureau; masked to the county unit.
+    pub fn sees_reported_people(&self, unit_id: i64, county_id: i64) -> bool {
+        self.bureau_county() == Some(county_id)
+            || self.handling_unit().is_ok_and(|u| u.id == unit_id)
+    }
+
     pub fn admin_unit(&self) -> Result<&UnitScope> {
         match (&self.unit, self.role) {
             (Some(unit), Role::Admin) => Ok(unit),
@@ -1075,6 +1105,9 @@ mod tests {
             higher_reported_at: None,
             sent_up_at: None,
             clock_paused_at: None,
+            urgent: false,
+            registration_delay_minutes: 0,
+            registered_late: false,
         }
     }
 

@@ -90,6 +90,12 @@ pub struct NewCase {
     pub lead_unit_id: Option<i64>,
     /// 上级转交办: the higher body that handed the case down (channel HIGHER_REFERRAL).
     pub from_higher: Option<crate::higher::HigherIntake>,
+    /// 紧急: registered late, it is flagged like a group visit.
+    pub urgent: bool,
+    /// 领导接访: the registering unit's reception the case was raised at.
+    pub reception_id: Option<i64>,
+    /// 矛盾纠纷排查: the dispute report the bureau turns into this case.
+    pub dispute_report_id: Option<i64>,
 }
 
 /// The calendar of a county: weekends plus its configured exceptions.
@@ -570,6 +576,16 @@ async fn register_in_tx(
     }
     let received_at = input.received_at.unwrap_or(now);
     let calendar = work_calendar(&tx, county_id).await?;
+    // 迟报: the time from receipt to registration, and whether an urgent matter or a group
+    // visit took longer than the county allows.
+    let limit_hours = crate::hearings::settings(&tx, county_id)
+        .await?
+        .registration_limit_hours;
+    let delay_minutes = (now - received_at)
+        .num_minutes()
+        .clamp(0, i64::from(i32::MAX)) as i32;
+    let is_group = is_group_visit(input.channel, person_count);
+    let registered_late = (input.urgent || is_group) && delay_minutes > limit_hours * 60;
     let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
 
     let number = match number {
@@ -593,7 +609,10 @@ async fn register_in_tx(
         registered_by_user_id: Set(viewer.user_id),
         accused_unit_id: Set(accused.as_ref().map(|a| a.id)),
         person_count: Set(person_count),
-        is_group: Set(is_group_visit(input.channel, person_count)),
+        is_group: Set(is_group),
+        urgent: Set(input.urgent),
+        registration_delay_minutes: Set(delay_minutes),
+        registered_late: Set(registered_late),
         // A new case starts a matter of its own; the system only proposes earlier cases it
         // may repeat, and staff confirm (matters::link).
         repeat_of_id: Set(None),
@@ -671,6 +690,13 @@ async fn register_in_tx(
             .collect(),
     };
     matters::propose(&tx, viewer, &created, &identity, now).await?;
+    if let Some(id) = input.reception_id {
+        let reception = crate::receptions::own_reception(&tx, viewer, id).await?;
+        crate::receptions::link(&tx, viewer, &created, reception.id, true, now).await?;
+    }
+    if let Some(id) = input.dispute_report_id {
+        crate::screening::turn_into_case(&tx, viewer, id, created.id, county_id).await?;
+    }
     let intake = match &input.from_higher {
         Some(intake) => {
             let (row, body) =
@@ -708,6 +734,7 @@ async fn register_in_tx(
         "personCount": created.person_count,
         "acceptBy": accept_by,
         "fromHigherBody": intake,
+        "urgent": created.urgent,
     });
     let entry = audit::append(
         &tx,
@@ -995,6 +1022,9 @@ pub struct CaseFilter {
     pub warning: Option<bool>,
     pub repeat: Option<bool>,
     pub group: Option<bool>,
+    /// 迟报: registered later than the county allows.
+    pub registered_late: Option<bool>,
+    pub urgent: Option<bool>,
     pub received_from: Option<DateTime<Utc>>,
     pub received_to: Option<DateTime<Utc>>,
     pub search: Option<String>,
@@ -1212,6 +1242,12 @@ fn filter_condition(
     if let Some(group) = filter.group {
         cond = cond.add(c("is_group").eq(group));
     }
+    if let Some(late) = filter.registered_late {
+        cond = cond.add(c("registered_late").eq(late));
+    }
+    if let Some(urgent) = filter.urgent {
+        cond = cond.add(c("urgent").eq(urgent));
+    }
     if let Some(from) = filter.received_from {
         cond = cond.add(c("received_at").gte(from));
     }
@@ -1232,6 +1268,41 @@ pub fn visible_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
         .column((Alias::new(CASES), Alias::new("id")))
         .from(case::Entity)
         .cond_where(viewer.case_scope())
+        .to_owned()
+}
+
+/// The ids of the accusations the viewer may not see: a record linked to one (a reception, a
+/// dispute report, a joint meeting item) is kept from the viewer as the accusation is.
+pub fn hidden_accusation_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((Alias::new(CASES), Alias::new("id")))
+        .from(case::Entity)
+        .and_where(
+            Expr::col((Alias::new(CASES), Alias::new("category")))
+                .eq(crate::domain::Category::Accusation.as_str()),
+        )
+        .cond_where(viewer.case_scope().not())
+        .to_owned()
+}
+
+/// The ids of the accusations against the viewer's unit (or a unit it is inside): a joint
+/// meeting item about one is kept from the unit even if it was given it before the case was
+/// reclassified.
+pub fn accusations_against(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
+    let hidden = viewer
+        .unit
+        .as_ref()
+        .filter(|u| !u.petition_bureau)
+        .map(|u| u.hidden_when_accused())
+        .unwrap_or_default();
+    Query::select()
+        .column((Alias::new(CASES), Alias::new("id")))
+        .from(case::Entity)
+        .and_where(
+            Expr::col((Alias::new(CASES), Alias::new("category")))
+                .eq(crate::domain::Category::Accusation.as_str()),
+        )
+        .and_where(Expr::col((Alias::new(CASES), Alias::new("accused_unit_id"))).is_in(hidden))
         .to_owned()
 }
 
@@ -1482,6 +1553,9 @@ mod tests {
             higher_reported_at: None,
             sent_up_at: None,
             clock_paused_at: None,
+            urgent: false,
+            registration_delay_minutes: 0,
+            registered_late: false,
         };
         case::Entity::insert(written.clone().into_active_model())
             .exec(&db)

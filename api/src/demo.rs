@@ -248,6 +248,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             accused_unit_id: None,
             lead_unit_id: lead,
             from_higher: None,
+            urgent: false,
+            reception_id: None,
+            dispute_report_id: None,
         };
         registered.push(
             cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?,
@@ -267,6 +270,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         accused_unit_id: Some(dongguan.id),
         lead_unit_id: Some(units[6].id),
         from_higher: None,
+        urgent: false,
+        reception_id: None,
+        dispute_report_id: None,
     };
     cases::register(
         db,
@@ -342,6 +348,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             accused_unit_id: None,
             lead_unit_id: None,
             from_higher: None,
+            urgent: false,
+            reception_id: None,
+            dispute_report_id: None,
         };
         cases::register(
             db,
@@ -354,6 +363,8 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         .await?;
     }
     move_along(state, &ids, &registered, zhujian.id).await?;
+    // Hearings, receptions, ownership plans, screening reports and a joint meeting.
+    crate::seed_practice::seed(db, clock).await?;
     Ok(logins)
 }
 

@@ -226,6 +226,18 @@ pub enum HearingParticipantKind {
     Other,
 }
 
+/// 风险等级 — the grade of a risk found by dispute screening.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DisputeGrade {
+    /// 重大
+    Major,
+    /// 较大
+    Serious,
+    /// 一般
+    General,
+}
+stored_enum!(DisputeGrade { Major => "MAJOR", Serious => "SERIOUS", General => "GENERAL" });
+
 /// 预警级别 — due within 3 days, or past due.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DeadlineLevel {

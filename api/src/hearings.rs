@@ -66,6 +66,12 @@ pub async fn set_settings(
     registration_limit_hours: Option<i32>,
 ) -> Result<CountySettings> {
     let county_id = viewer.calendar_county()?;
+    if hearing_notice_days.is_none() && registration_limit_hours.is_none() {
+        return Err(bad_input(
+            "hearingNoticeDays",
+            "give at least one setting to change",
+        ));
+    }
     if let Some(d) = hearing_notice_days
         && !(1..=60).contains(&d)
     {
@@ -144,6 +150,8 @@ pub struct NewHearing {
 pub struct HearingView {
     pub row: hearing::Model,
     pub staff: bool,
+    /// The minutes show: to staff who see the parties (an accusation's minutes name them).
+    pub minutes: bool,
     pub participants: Vec<Participant>,
     /// The decision clock it held.
     pub paused_kind: Option<DeadlineKind>,
@@ -168,9 +176,11 @@ pub fn view(viewer: &Viewer, case: &case::Model, row: hearing::Model) -> Hearing
         .paused_kind
         .as_deref()
         .and_then(|k| DeadlineKind::from_db(k).ok());
+    let minutes = staff && sight.personal_data != crate::access::PersonalData::Confidential;
     HearingView {
         row,
         staff,
+        minutes,
         participants,
         paused_kind,
     }
@@ -215,6 +225,24 @@ pub async fn schedule(
     }
     let kind = DeadlineKind::of_status(open.case.status)
         .ok_or_else(|| invalid(&open.case, Action::ScheduleHearing, None))?;
+    // The clock held is the county's pending one (a review decided above the county runs on
+    // that body's clock, and its hearing is that body's).
+    let due_before = open.case.due_at.ok_or_else(|| {
+        invalid(
+            &open.case,
+            Action::ScheduleHearing,
+            Some("no decision clock of this county is running"),
+        )
+    })?;
+    if due_before < open.now {
+        return Err(invalid(
+            &open.case,
+            Action::ScheduleHearing,
+            Some(
+                "the decision is already overdue; a hearing does not stop a clock that has run out",
+            ),
+        ));
+    }
     let unit = caller.viewer.handling_unit()?;
     let row = hearing::ActiveModel {
         case_id: Set(open.case.id),
@@ -228,7 +256,7 @@ pub async fn schedule(
         notified_at: Set(open.now),
         status: Set(HearingStatus::Scheduled.as_str().into()),
         paused_kind: Set(Some(kind.as_str().into())),
-        due_before: Set(open.case.due_at),
+        due_before: Set(Some(due_before)),
         ..Default::default()
     }
     .insert(&open.tx)

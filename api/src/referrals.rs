@@ -297,6 +297,13 @@ pub async fn object_referral(
     text("reason", reason)?;
     let (mut open, found) =
         open_referral(caller, referral_id, ReferralAction::Object, None).await?;
+    if open.case.clock_paused_at.is_some() {
+        return Err(invalid(
+            &open.case,
+            Action::Transfer,
+            Some("a hearing holds this case's clock; end it before objecting"),
+        ));
+    }
     if open.now > found.object_by {
         return Err(AppError::DeadlinePassed(
             "the 5 working days to object have passed".into(),
@@ -342,6 +349,13 @@ pub async fn resolve_objection(
         expected_version,
     )
     .await?;
+    if approve && open.case.clock_paused_at.is_some() {
+        return Err(invalid(
+            &open.case,
+            Action::Transfer,
+            Some("a hearing holds this case's clock; end it before returning the case"),
+        ));
+    }
     if approve && let Some(accused_id) = open.case.accused_unit_id {
         let accused = find_unit(&open.tx, accused_id).await?;
         let sender = find_unit(&open.tx, found.from_unit_id).await?;

@@ -297,6 +297,9 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     let (documents, files) = documents_and_files(&db, &storage)
         .await
         .map_err(|e| e.message_for_operator())?;
+    let practice = crate::seed_practice::seed(&db, &Clock::system())
+        .await
+        .map_err(|e| e.message_for_operator())?;
     let elapsed = started.elapsed();
 
     println!(
@@ -317,6 +320,15 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     println!(
         "{documents} written documents, {files} attachments (in {})",
         storage.describe
+    );
+    println!(
+        "practice: {} roster lines, {} receptions, {} hearings, {} ownership plans, {} dispute reports, {} joint meeting items",
+        practice.roster_lines,
+        practice.receptions,
+        practice.hearings,
+        practice.plans,
+        practice.dispute_reports,
+        practice.joint_items
     );
     // The password itself is not echoed: it may be a chosen one, and output ends up in logs.
     println!("every account's password: the --password given (default bench-password-2026)");
@@ -670,6 +682,8 @@ struct Facts {
     person_count: i32,
     registering_unit: i64,
     first_lead: i64,
+    /// Marked urgent at registration (紧急).
+    urgent: bool,
 }
 
 struct Plan {
@@ -798,7 +812,11 @@ fn draw_facts(world: &World, rng: &mut ChaCha8Rng) -> Facts {
         person_count,
         registering_unit: 0,
         first_lead: 0,
+        urgent: false,
     };
+    // About one case in 33 is marked urgent — derived from the person drawn above, so the
+    // generator's random stream (and every county it planned before) stays the same.
+    facts.urgent = facts.person.is_multiple_of(33);
     route(world, &mut facts, rng);
     facts
 }
@@ -1246,7 +1264,13 @@ fn plan_cases(world: &World, total: usize) -> Vec<Plan> {
             facts.registering_unit = world.id(world.bureau);
             facts.first_lead = world.id(world.bureau);
         }
+        // One urgent matter or group visit in three is registered a day or more late (迟报),
+        // chosen by the person drawn earlier: one draw of `hours` replaces the usual one.
+        let late = (facts.urgent
+            || crate::cases::is_group_visit(facts.channel, facts.person_count))
+            && (facts.person >> 8).is_multiple_of(3);
         let received_at = match facts.channel {
+            _ if late => created_at - hours(&mut rng, 26.0, 60.0),
             Channel::Letter | Channel::Email | Channel::Fax | Channel::HigherReferral => {
                 created_at - hours(&mut rng, 1.0, 48.0)
             }
@@ -1479,7 +1503,7 @@ const CASE_COLUMNS: &str = "id county_id number version status channel category 
      submitted_by_user_id accept_by handle_by due_at acceptance_decision \
      acceptance_reason legal_route accept_decided_at replied_at review_request_by \
      decide_by reviewing_unit_id extension_days leader_user_id assignment_id \
-     report_approved closed_at created_at updated_at";
+     report_approved closed_at created_at updated_at urgent registration_delay_minutes registered_late";
 const PETITIONER_COLUMNS: &str =
     "case_id position name id_number phone address representative user_id";
 const CASE_UNIT_COLUMNS: &str = "case_id unit_id relation received_at";
@@ -2300,6 +2324,9 @@ fn build_case(
         prev = hash;
     }
     debug_assert_eq!(state.status, plan.status);
+    let registration_delay = (created_at - plan.received_at)
+        .num_minutes()
+        .clamp(0, i64::from(i32::MAX)) as i32;
 
     out.cases.push(vec![
         case_id.into(),
@@ -2346,6 +2373,10 @@ fn build_case(
         state.closed_at.into(),
         created_at.into(),
         state.updated_at.into(),
+        facts.urgent.into(),
+        registration_delay.into(),
+        // 迟报 under the default limit of 24 hours.
+        ((group || facts.urgent) && registration_delay > 24 * 60).into(),
     ]);
     for (unit, relation) in relations {
         out.relations.push(vec![

@@ -26,6 +26,10 @@
 //!   petitions closed or finalized.
 //! - A clock a hearing holds (`clock_paused_at`) is not overdue while it is held; when the
 //!   hearing ends, its deadline has moved by the working days it was held.
+//! - 迟报 `lateRegistrations`: urgent matters and group visits registered later than the
+//!   county's `registration_limit_hours` after receipt (as the limit stood at registration).
+//!   `meanRegistrationHours` = the mean time from receipt to registration; grouped by
+//!   `REGISTERED_BY`, per registering unit.
 //! - A rate whose denominator is 0 is `None`.
 
 use crate::access::{CASES, Viewer};
@@ -74,6 +78,10 @@ pub struct Figures {
     pub higher_reported_on_time: i64,
     pub higher_reported_late: i64,
     pub higher_unreported_overdue: i64,
+    /// 迟报: urgent matters and group visits registered later than the county's limit.
+    pub late_registrations: i64,
+    /// Minutes from receipt to registration, summed over the cases counted.
+    pub registration_delay_minutes: i64,
     unrated_counts_as_satisfied: bool,
 }
 
@@ -120,6 +128,13 @@ impl Figures {
         self.higher_reported_on_time += other.higher_reported_on_time;
         self.higher_reported_late += other.higher_reported_late;
         self.higher_unreported_overdue += other.higher_unreported_overdue;
+        self.late_registrations += other.late_registrations;
+        self.registration_delay_minutes += other.registration_delay_minutes;
+    }
+
+    /// The mean time from receipt to registration, in hours.
+    pub fn mean_registration_hours(&self) -> Option<f64> {
+        ratio(self.registration_delay_minutes, self.cases).map(|m| m / 60.0)
     }
 
     pub fn timely_acceptance_rate(&self) -> Option<f64> {
@@ -216,6 +231,14 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
             bigint_or_zero(Func::sum(c("person_count")).into()),
         ),
         ("group_petitions", count_if(c("is_group").eq(true))),
+        (
+            "late_registrations",
+            count_if(c("registered_late").eq(true)),
+        ),
+        (
+            "registration_delay_minutes",
+            bigint_or_zero(Func::sum(c("registration_delay_minutes")).into()),
+        ),
         ("repeats", count_if(repeat)),
         ("matters", matters_measure()),
         (
@@ -565,6 +588,8 @@ fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result
         cases: get("cases")?,
         persons: get("persons")?,
         group_petitions: get("group_petitions")?,
+        late_registrations: get("late_registrations")?,
+        registration_delay_minutes: get("registration_delay_minutes")?,
         repeats: get("repeats")?,
         matters: get("matters")?,
         by_status,

@@ -44,10 +44,12 @@ pub const TEXT_MAX: usize = 5_000;
 /// assigned case replies only after its report is approved) are here too.
 pub fn state_allows(case: &case::Model, status: CaseStatus, action: Action) -> bool {
     let assignment_open = case.assignment_id.is_some() && !case.report_approved;
+    let allowed = state_table(status, assignment_open, action);
     if case.clock_paused_at.is_some() {
-        return paused_allows(action);
+        allowed && paused_allows(action)
+    } else {
+        allowed && !ends_a_hearing(action)
     }
-    state_table(status, assignment_open, action) && !ends_a_hearing(action)
 }
 
 /// What a case whose decision clock a hearing holds still allows: everything except what
@@ -65,6 +67,7 @@ fn paused_allows(action: Action) -> bool {
             | Action::DecideReview
             | Action::Close
             | Action::SendUpward
+            | Action::RequestReview
             | Action::ScheduleHearing
     )
 }
@@ -112,7 +115,10 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         // A hearing pauses a running decision clock; the state table is asked only while no
         // hearing holds it (see `state_allows`).
         Action::ScheduleHearing => DeadlineKind::of_status(status).is_some(),
-        Action::ConcludeHearing | Action::CancelHearing => true,
+        // Only while a hearing holds the clock (see `state_allows`).
+        Action::ConcludeHearing | Action::CancelHearing => {
+            DeadlineKind::of_status(status).is_some()
+        }
         // Progress on an ownership plan may be recorded at any point of the case's life.
         Action::RecordOwnershipProgress => true,
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
@@ -176,7 +182,7 @@ pub fn capabilities_given(
         attach_file: can(Action::AttachFile),
         give_instruction: can(Action::GiveInstruction),
         report_on_instruction: can(Action::ReportOnInstruction),
-        schedule_hearing: can(Action::ScheduleHearing),
+        schedule_hearing: can(Action::ScheduleHearing) && case.due_at.is_some_and(|d| now <= d),
         end_hearing: can(Action::ConcludeHearing),
         record_ownership_progress: can(Action::RecordOwnershipProgress)
             && case.leader_user_id.is_some(),
@@ -1322,6 +1328,9 @@ mod tests {
             higher_reported_at: None,
             sent_up_at: None,
             clock_paused_at: None,
+            urgent: false,
+            registration_delay_minutes: 0,
+            registered_late: false,
         }
     }
 
@@ -1373,10 +1382,14 @@ mod tests {
             (Action::RequestExtension, false),
             (Action::Transfer, false),
             (Action::ScheduleHearing, false),
+            (Action::RequestReview, false),
             (Action::AddProgressNote, true),
             (Action::GiveInstruction, true),
             (Action::ConcludeHearing, true),
             (Action::CancelHearing, true),
+            // Still only what the state allows: no evaluation before a reply.
+            (Action::Evaluate, false),
+            (Action::Close, false),
         ] {
             assert_eq!(
                 state_allows(&case, CaseStatus::InProgress, action),
@@ -1384,6 +1397,23 @@ mod tests {
                 "{action:?}"
             );
         }
+        let mut registered = case_in(CaseStatus::Registered);
+        registered.clock_paused_at = Some(chrono::Utc::now());
+        assert!(!state_allows(
+            &registered,
+            CaseStatus::Registered,
+            Action::DecideAcceptance
+        ));
+        assert!(!state_allows(
+            &registered,
+            CaseStatus::Registered,
+            Action::Evaluate
+        ));
+        assert!(state_allows(
+            &registered,
+            CaseStatus::Registered,
+            Action::CancelHearing
+        ));
     }
 
     #[test]

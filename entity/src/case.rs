@@ -72,6 +72,12 @@ pub struct Model {
     pub sent_up_at: Option<DateTimeUtc>,
     /// Set while a hearing holds the decision clock (`due_at` is then NULL).
     pub clock_paused_at: Option<DateTimeUtc>,
+    /// Marked urgent at registration.
+    pub urgent: bool,
+    /// Minutes from receipt to registration.
+    pub registration_delay_minutes: i32,
+    /// An urgent matter or a group visit registered later than the county's limit (迟报).
+    pub registered_late: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -139,6 +145,9 @@ impl Model {
             higher_reported_at: row.try_get_by_index(at())?,
             sent_up_at: row.try_get_by_index(at())?,
             clock_paused_at: row.try_get_by_index(at())?,
+            urgent: row.try_get_by_index(at())?,
+            registration_delay_minutes: row.try_get_by_index(at())?,
+            registered_late: row.try_get_by_index(at())?,
         })
     }
 }

@@ -22,6 +22,7 @@ mod m20261202_000016_attachments;
 mod m20261202_000017_instructions;
 mod m20261202_000018_hearings;
 mod m20261202_000019_ownership_plans;
+mod m20261202_000020_prevention;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_instructions::Migration),
             Box::new(m20261202_000018_hearings::Migration),
             Box::new(m20261202_000019_ownership_plans::Migration),
+            Box::new(m20261202_000020_prevention::Migration),
         ]
     }
 }

@@ -848,6 +848,38 @@ async fn the_seed_writes_documents_query_codes_and_files() {
         one("SELECT COUNT(DISTINCT number) FROM documents").await,
         one("SELECT COUNT(*) FROM documents").await
     );
+    // The practice around the cases: every leader ownership has its plan, three hearings
+    // hold their clocks, late group visits are flagged, and the rest exists.
+    assert_eq!(
+        one("SELECT COUNT(*) FROM ownership_plans").await,
+        one("SELECT COUNT(*) FROM cases WHERE leader_user_id IS NOT NULL").await
+    );
+    assert_eq!(
+        one("SELECT COUNT(*) FROM hearings WHERE status = 'SCHEDULED'").await,
+        3
+    );
+    assert_eq!(
+        one("SELECT COUNT(*) FROM cases WHERE clock_paused_at IS NOT NULL AND due_at IS NULL")
+            .await,
+        3
+    );
+    assert_eq!(
+        one("SELECT COUNT(*) FROM cases WHERE registered_late").await,
+        one("SELECT COUNT(*) FROM cases WHERE (is_group OR urgent) AND registration_delay_minutes > 1440").await
+    );
+    assert!(one("SELECT COUNT(*) FROM cases WHERE registered_late").await > 0);
+    for table in [
+        "reception_slots",
+        "receptions",
+        "dispute_returns",
+        "dispute_reports",
+        "joint_items",
+    ] {
+        assert!(
+            one(&format!("SELECT COUNT(*) FROM {table}")).await > 0,
+            "{table}"
+        );
+    }
     // A file on every 20th case, its bytes in the store under its hash.
     assert_eq!(one("SELECT COUNT(*) FROM attachments").await, 20);
     let stored = walk(&files);

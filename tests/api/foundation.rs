@@ -624,7 +624,7 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         let token = body["data"]["login"]["accessToken"].as_str().expect("the printed demo login works").to_string();
         let statuses: Value = client
             .post(format!("{url}/graphql"))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .json(&json!({"query": "{ cases { nodes { status } } }"}))
             .send()
             .await
@@ -636,6 +636,25 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         seen.sort();
         seen.dedup();
         assert_eq!(seen, ["IN_PROGRESS", "REGISTERED", "REPLIED"], "the demo has cases in several states");
+        // And the practice around them: a hearing holding a clock, receptions, screening
+        // reports, a joint meeting.
+        let practice: Value = client
+            .post(format!("{url}/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({"query": "{ cases(filter: {status: [IN_PROGRESS]}) { nodes { deadlines { pausedSince } hearings { status } } }
+                receptions { id } disputeReports { id } jointItems { id } }"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = &practice["data"];
+        let held: Vec<&Value> = d["cases"]["nodes"].as_array().unwrap().iter().filter(|c| !c["deadlines"]["pausedSince"].is_null()).collect();
+        assert!(!held.is_empty() && held.iter().all(|c| c["hearings"][0]["status"] == "SCHEDULED"), "{practice}");
+        for list in ["receptions", "disputeReports", "jointItems"] {
+            assert!(!d[list].as_array().unwrap_or_else(|| panic!("{practice}")).is_empty(), "{list}: {practice}");
+        }
     }
     .await;
     let _ = child.kill();

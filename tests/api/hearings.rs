@@ -244,6 +244,28 @@ async fn a_hearing_holds_the_acceptance_clock_and_moves_it_by_the_working_days_h
         timeline.contains("HEARING_SCHEDULED") && timeline.contains("HEARING_CONCLUDED"),
         "{timeline}"
     );
+
+    // A clock that has already run out is not held: a hearing is no way out of a deadline.
+    let (late, _) = fixtures::register(
+        &app,
+        county.token("a_staff"),
+        json!({"receivedAt": (app.state.clock.now() - TimeDelta::days(20)).to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(
+        read(&app, county.token("a_staff"), &late).await["viewerCan"]["scheduleHearing"],
+        false
+    );
+    let overdue = mutate(
+        &app,
+        county.token("a_staff"),
+        "scheduleHearing",
+        json!({"caseId": late, "heldAt": (app.state.clock.now() + TimeDelta::days(12)).to_rfc3339(),
+               "place": "x", "chair": "x", "participants": participants()}),
+        "hearing { id }",
+    )
+    .await;
+    assert_eq!(code(&overdue), Some("INVALID_TRANSITION"), "{overdue}");
 }
 
 #[tokio::test]
@@ -297,7 +319,9 @@ async fn the_petitioner_reads_when_where_and_the_outcome_and_an_accusations_part
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["刘代表", "陈委员", "王律师", "保密"]);
-    assert!(!oversight.to_string().contains("张三\""), "{oversight}");
+    // The minutes name the accuser: not for a reader who does not see who accused.
+    assert!(oversight["hearings"][0]["minutes"].is_null(), "{oversight}");
+    assert!(!oversight.to_string().contains("张三"), "{oversight}");
 
     // The accused township sees nothing of it, by any path.
     for token in [county.token("t1_staff"), county.token("t1_leader")] {

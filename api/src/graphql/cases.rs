@@ -364,6 +364,18 @@ impl Case {
     async fn is_group(&self) -> bool {
         self.0.is_group
     }
+    /// 紧急
+    async fn urgent(&self) -> bool {
+        self.0.urgent
+    }
+    /// 登记用时 — minutes from receipt to registration.
+    async fn registration_delay_minutes(&self) -> i32 {
+        self.0.registration_delay_minutes
+    }
+    /// 迟报 — an urgent matter or a group visit registered later than the county's limit.
+    async fn registered_late(&self) -> bool {
+        self.0.registered_late
+    }
     /// 重复信访 — the earlier case on the same matter, when the viewer may see it.
     async fn repeat_of(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
         self.visible_repeat_of(ctx).await
@@ -436,6 +448,17 @@ impl Case {
         ctx: &Context<'_>,
     ) -> GqlResult<Vec<super::instructions::Instruction>> {
         Ok(super::instructions::instructions_of(ctx, &self.0).await?)
+    }
+    /// 领导接访 — the receptions this case was raised at or taken over at (staff only).
+    async fn receptions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<super::prevention::CaseReception>> {
+        Ok(super::prevention::receptions_of(ctx, &self.0).await?)
+    }
+    /// 联席会议议定事项 about this case (staff only).
+    async fn joint_items(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::prevention::JointItem>> {
+        Ok(super::prevention::joint_items_of(ctx, &self.0).await?)
     }
     /// 听证 — the hearings on this case, oldest first.
     async fn hearings(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::hearings::Hearing>> {
@@ -707,6 +730,11 @@ pub struct CaseFilterInput {
     pub repeat: Option<bool>,
     /// 集体访
     pub group: Option<bool>,
+    /// 迟报 — urgent matters and group visits registered later than the county's limit
+    /// after receipt: the bureau's list of late registrations.
+    pub registered_late: Option<bool>,
+    /// 紧急
+    pub urgent: Option<bool>,
     /// Received at or after.
     pub received_from: Option<Instant>,
     /// Received before.
@@ -740,6 +768,8 @@ impl CaseFilterInput {
             warning: self.warning,
             repeat: self.repeat,
             group: self.group,
+            registered_late: self.registered_late,
+            urgent: self.urgent,
             received_from: self.received_from.map(|t| t.0),
             received_to: self.received_to.map(|t| t.0),
             search: self.search,
@@ -883,6 +913,14 @@ pub struct RegisterCaseInput {
     /// 上级转交办 — required with channel HIGHER_REFERRAL, refused with any other: the higher
     /// body, its reference number, 转送 or 交办, and for 交办 the report-back deadline.
     pub from_higher_body: Option<FromHigherBodyInput>,
+    /// 紧急 — an urgent matter: like a group visit, it must be registered within the
+    /// county's `registrationLimitHours` of receipt, or it is flagged as registered late.
+    #[graphql(default)]
+    pub urgent: bool,
+    /// 领导接访 — the reception (of your unit) at which the case was raised.
+    pub reception_id: Option<ID>,
+    /// 矛盾纠纷排查 — the dispute report the bureau turns into this case.
+    pub dispute_report_id: Option<ID>,
     /// Retries with the same key return the first case.
     pub idempotency_key: Option<String>,
 }
@@ -996,6 +1034,17 @@ impl CaseMutation {
                 mode: h.mode,
                 report_due_at: h.report_due_at.map(|t| t.0),
             }),
+            urgent: input.urgent,
+            reception_id: input
+                .reception_id
+                .as_ref()
+                .map(|i| input_id("Reception", "receptionId", i))
+                .transpose()?,
+            dispute_report_id: input
+                .dispute_report_id
+                .as_ref()
+                .map(|i| input_id("DisputeReport", "disputeReportId", i))
+                .transpose()?,
         };
         let case = domain::register(
             &s.db,
@@ -1043,6 +1092,9 @@ impl CaseMutation {
                 .transpose()?,
             lead_unit_id: None,
             from_higher: None,
+            urgent: false,
+            reception_id: None,
+            dispute_report_id: None,
         };
         let case = domain::register(
             &s.db,

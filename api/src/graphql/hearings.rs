@@ -74,9 +74,10 @@ impl Hearing {
             })
             .collect()
     }
-    /// 听证笔录 (staff only).
+    /// 听证笔录 (staff only; on an accusation, only to those who see its petitioners — the
+    /// minutes name them).
     async fn minutes(&self) -> Option<&str> {
-        if self.0.staff {
+        if self.0.minutes {
             self.0.row.minutes.as_deref()
         } else {
             None

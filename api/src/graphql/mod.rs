@@ -16,6 +16,7 @@ pub mod letters;
 mod loaders;
 mod matters;
 mod ownership;
+mod prevention;
 mod stats;
 mod subscriptions;
 pub use subscriptions::SubscriptionRoot;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     letters::LettersQuery,
     hearings::HearingsQuery,
     ownership::OwnershipQuery,
+    prevention::PreventionQuery,
     NodeQuery,
 );
 
@@ -58,6 +60,7 @@ pub struct MutationRoot(
     instructions::InstructionsMutation,
     hearings::HearingsMutation,
     ownership::OwnershipMutation,
+    prevention::PreventionMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -338,6 +341,9 @@ pub enum Node {
     Instruction(instructions::Instruction),
     Hearing(hearings::Hearing),
     OwnershipPlan(ownership::OwnershipPlan),
+    Reception(prevention::Reception),
+    DisputeReport(prevention::DisputeReport),
+    JointItem(prevention::JointItem),
 }
 
 #[derive(Default)]
@@ -391,6 +397,15 @@ impl NodeQuery {
                 .await?
                 .map(Node::Instruction),
             "Hearing" => hearings::hearing_by_id(ctx, n).await?.map(Node::Hearing),
+            "Reception" => prevention::reception_by_id(ctx, n)
+                .await?
+                .map(Node::Reception),
+            "DisputeReport" => prevention::dispute_report_by_id(ctx, n)
+                .await?
+                .map(Node::DisputeReport),
+            "JointItem" => prevention::joint_item_by_id(ctx, n)
+                .await?
+                .map(Node::JointItem),
             "OwnershipPlan" => ownership::plan_by_id(ctx, n)
                 .await?
                 .map(Node::OwnershipPlan),

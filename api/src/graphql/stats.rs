@@ -51,6 +51,16 @@ impl StatisticsFigures {
     async fn group_petitions(&self) -> i64 {
         self.0.group_petitions
     }
+    /// 迟报 — urgent matters and group visits registered later than the county's
+    /// `registrationLimitHours` after receipt.
+    async fn late_registrations(&self) -> i64 {
+        self.0.late_registrations
+    }
+    /// 平均登记用时 — mean hours from receipt to registration (per registering unit with
+    /// `groupBy: REGISTERED_BY`); null without cases.
+    async fn mean_registration_hours(&self) -> Option<f64> {
+        self.0.mean_registration_hours()
+    }
     /// 重复信访件次 — cases confirmed as repeats of an earlier case the viewer sees.
     async fn repeats(&self) -> i64 {
         self.0.repeats
