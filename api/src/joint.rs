@@ -54,10 +54,10 @@ pub async fn record(
     let now = clock.now();
     let today = local_date(now);
     let held = parse_date("heldOn", held_on)?;
-    if held > today {
+    if held > today || held < today - Days::new(366) {
         return Err(bad_input(
             "heldOn",
-            "a meeting is recorded once it was held",
+            "a meeting is recorded once it was held, within a year",
         ));
     }
     crate::validate::text("title", title, 1, 200)?;

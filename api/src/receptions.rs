@@ -79,7 +79,10 @@ pub async fn add_slot(
     match (new.weekday, &new.on_date) {
         (Some(d), None) if (1..=7).contains(&d) => {}
         (None, Some(d)) => {
-            parse_date("onDate", d)?;
+            let day = parse_date("onDate", d)?;
+            if day < crate::calendar::local_date(clock.now()) {
+                return Err(bad_input("onDate", "a roster line is for today or later"));
+            }
         }
         _ => {
             return Err(bad_input(

@@ -18,7 +18,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -183,10 +183,11 @@ pub async fn submit_return(
     let start = parse_period("period", period)?;
     let now = clock.now();
     let today = local_date(now);
-    if start > today.with_day(1).expect("day 1") {
+    let this_month = today.with_day(1).expect("day 1");
+    if start > this_month || start < this_month - chrono::Months::new(24) {
         return Err(bad_input(
             "period",
-            "a return is made for this month or an earlier one",
+            "a return is made for this month or one of the 24 before it",
         ));
     }
     if risks.len() > RISKS_MAX {
@@ -229,7 +230,14 @@ pub async fn submit_return(
         ..Default::default()
     }
     .insert(&tx)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Two returns sent at once: the unique index refuses the second.
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            conflict(format!("your unit already made its return for {period}"))
+        }
+        _ => e.into(),
+    })?;
     let mut reports = vec![];
     for (r, people) in risks.into_iter().zip(checked) {
         reports.push(

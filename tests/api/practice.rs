@@ -206,6 +206,18 @@ async fn a_leaders_reception_follows_the_roster_and_links_the_cases_it_produced_
         .await;
         assert_eq!(code(&refused), Some("FORBIDDEN"), "{who}: {refused}");
     }
+    let mut past = slot.clone();
+    past["weekday"] = Value::Null;
+    past["onDate"] = json!("2001-01-01");
+    let refused = mutate(
+        &app,
+        county.token("t1_admin"),
+        "addReceptionSlot",
+        past,
+        "id",
+    )
+    .await;
+    assert_eq!(field(&refused), Some("onDate"), "{refused}");
     let mut not_a_leader = slot.clone();
     not_a_leader["leaderId"] = json!(gid("User", county.user("t1_staff")));
     let refused = mutate(
@@ -392,6 +404,15 @@ async fn dispute_screening_reports_monthly_and_at_once_and_the_bureau_follows_up
     let future = mutate(&app, county.token("t2_staff"), "submitDisputeReturn",
         json!({"period": format!("{}", this_month.checked_add_months(chrono::Months::new(1)).unwrap().format("%Y-%m"))}), "items").await;
     assert_eq!(field(&future), Some("period"), "{future}");
+    let ancient = mutate(
+        &app,
+        county.token("t2_staff"),
+        "submitDisputeReturn",
+        json!({"period": "2001-01"}),
+        "items",
+    )
+    .await;
+    assert_eq!(field(&ancient), Some("period"), "{ancient}");
 
     // An urgent one, at once, from 西营乡.
     let urgent = ok(&app, county.token("t2_staff"), "reportUrgentDispute",
@@ -553,6 +574,16 @@ async fn joint_meeting_items_reach_their_units_who_answer_and_late_ones_are_list
         meeting(json!([{"text": "核查举报事项", "caseId": accusation, "unitIds": [gid("OrgUnit", county.t1)], "dueOn": due}])),
         "items { id }").await;
     assert_eq!(field(&refused), Some("items[0].unitIds"), "{refused}");
+    let long_ago = mutate(
+        &app,
+        county.token("bureau_staff"),
+        "recordJointMeeting",
+        json!({"heldOn": "2001-01-01", "title": "x",
+               "items": [{"text": "x", "unitIds": [gid("OrgUnit", county.t1)], "dueOn": due}]}),
+        "title",
+    )
+    .await;
+    assert_eq!(field(&long_ago), Some("heldOn"), "{long_ago}");
     let none = app
         .gql(
             Some(county.token("bureau_staff")),

@@ -452,7 +452,7 @@ pub struct AddReceptionSlotInput {
     pub leader_id: ID,
     /// 1 = Monday … 7 = Sunday; or `onDate`.
     pub weekday: Option<i32>,
-    /// `YYYY-MM-DD`; or `weekday`.
+    /// `YYYY-MM-DD`, today or later; or `weekday`.
     pub on_date: Option<String>,
     /// `HH:MM`
     pub starts: String,
@@ -507,7 +507,7 @@ pub struct ReportUrgentDisputeInput {
 
 #[derive(InputObject, Debug)]
 pub struct SubmitDisputeReturnInput {
-    /// `YYYY-MM`: this month or an earlier one.
+    /// `YYYY-MM`: this month or one of the 24 before it.
     pub period: String,
     /// The risks found; none is a return too.
     #[graphql(default)]
@@ -531,7 +531,7 @@ pub struct JointItemInput {
 
 #[derive(InputObject, Debug)]
 pub struct RecordJointMeetingInput {
-    /// `YYYY-MM-DD`, today or earlier.
+    /// `YYYY-MM-DD`: today or within the year before.
     pub held_on: String,
     pub title: String,
     pub items: Vec<JointItemInput>,
