@@ -650,6 +650,8 @@ impl Viewer {
             Action::Reclassify => bureau || (lead && case.status == CaseStatus::Registered),
             // Whether a petition repeats an earlier one is the bureau's or the lead unit's call.
             Action::LinkRepeat | Action::UndoRepeat => lead || bureau,
+            // 并单: a further 12345 ticket about the case's matter.
+            Action::AddHotlineTicket => lead || bureau,
         }
     }
 
@@ -990,6 +992,7 @@ pub struct Capabilities {
     pub schedule_hearing: bool,
     pub end_hearing: bool,
     pub record_ownership_progress: bool,
+    pub add_hotline_ticket: bool,
     pub close: bool,
     pub reclassify: bool,
     pub link_repeat: bool,

@@ -96,6 +96,8 @@ pub struct NewCase {
     pub reception_id: Option<i64>,
     /// 矛盾纠纷排查: the dispute report the bureau turns into this case.
     pub dispute_report_id: Option<i64>,
+    /// 12345: the hotline platform's ticket number (channel HOTLINE_12345).
+    pub hotline_ticket: Option<String>,
 }
 
 /// The calendar of a county: weekends plus its configured exceptions.
@@ -376,6 +378,19 @@ pub async fn register(
         }
     };
     let (petitioners, person_count) = validate_new_case(&input, now)?;
+    if let Some(ticket) = &input.hotline_ticket {
+        let ticket = crate::hotline::check_ticket("hotlineTicket", ticket)?;
+        if input.channel != Channel::Hotline12345 {
+            return Err(bad_input(
+                "hotlineTicket",
+                "a ticket number comes with the channel HOTLINE_12345",
+            ));
+        }
+        if let Some(case) = crate::hotline::existing(db_conn, viewer, county_id, &ticket).await? {
+            return Ok(case);
+        }
+        input.hotline_ticket = Some(ticket);
+    }
     let request_hash = fingerprint(
         if viewer.is_petitioner() {
             "submitPetition"
@@ -419,6 +434,14 @@ pub async fn register(
     )
     .await;
     match attempt {
+        Err(e) if e.violates(&crate::error::HOTLINE_TICKET) => {
+            // The same ticket registered concurrently: answer with the case that won.
+            let ticket = input.hotline_ticket.as_deref().unwrap_or_default();
+            match crate::hotline::existing(db_conn, viewer, county_id, ticket).await? {
+                Some(case) => Ok(case),
+                None => Err(e),
+            }
+        }
         Err(e) if e.violates(&crate::error::IDEMPOTENCY_KEY) && idempotency_key.is_some() => {
             // A concurrent request with the same key won the race; answer as a retry would.
             let key = idempotency_key.as_deref().unwrap_or_default();
@@ -696,6 +719,19 @@ async fn register_in_tx(
     }
     if let Some(id) = input.dispute_report_id {
         crate::screening::turn_into_case(&tx, viewer, id, created.id, county_id).await?;
+    }
+    if let Some(ticket) = &input.hotline_ticket {
+        crate::hotline::record(
+            &tx,
+            county_id,
+            ticket,
+            created.id,
+            received_at,
+            false,
+            viewer.user_id,
+            now,
+        )
+        .await?;
     }
     let intake = match &input.from_higher {
         Some(intake) => {

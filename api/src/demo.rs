@@ -251,6 +251,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             urgent: false,
             reception_id: None,
             dispute_report_id: None,
+            hotline_ticket: None,
         };
         registered.push(
             cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?,
@@ -273,6 +274,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         urgent: false,
         reception_id: None,
         dispute_report_id: None,
+        hotline_ticket: None,
     };
     cases::register(
         db,
@@ -351,6 +353,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             urgent: false,
             reception_id: None,
             dispute_report_id: None,
+            hotline_ticket: None,
         };
         cases::register(
             db,

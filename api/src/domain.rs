@@ -105,6 +105,7 @@ pub enum Action {
     ConcludeHearing,
     CancelHearing,
     RecordOwnershipProgress,
+    AddHotlineTicket,
 }
 
 impl Action {
@@ -142,6 +143,7 @@ impl Action {
             Action::ConcludeHearing => "concludeHearing",
             Action::CancelHearing => "cancelHearing",
             Action::RecordOwnershipProgress => "recordOwnershipProgress",
+            Action::AddHotlineTicket => "addHotlineTicket",
         }
     }
 }

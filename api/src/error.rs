@@ -78,6 +78,12 @@ pub const IDEMPOTENCY_KEY: UniqueKey = UniqueKey {
     columns: &["user_id", "key"],
 };
 
+pub const HOTLINE_TICKET: UniqueKey = UniqueKey {
+    name: "ux_hotline_tickets_county_number",
+    table: "hotline_tickets",
+    columns: &["county_id", "ticket_number"],
+};
+
 /// `BAD_USER_INPUT` naming the offending input field (as the client spelled it).
 pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> AppError {
     AppError::BadInput {

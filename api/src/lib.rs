@@ -25,6 +25,7 @@ pub mod export;
 pub mod graphql;
 pub mod hearings;
 pub mod higher;
+pub mod hotline;
 pub mod http;
 pub mod identity;
 pub mod instructions;

@@ -379,6 +379,7 @@ pub type DisputeReturnRecord = xinfang_entity::dispute_return::Model;
 pub type JointItemRecord = xinfang_entity::joint_item::Model;
 pub type JointMeetingRecord = xinfang_entity::joint_meeting::Model;
 pub type JointItemPartRecord = xinfang_entity::joint_item_unit::Model;
+pub type HotlineTicketRecord = xinfang_entity::hotline_ticket::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;

@@ -121,6 +121,7 @@ pub fn state_table(status: CaseStatus, assignment_open: bool, action: Action) ->
         }
         // Progress on an ownership plan may be recorded at any point of the case's life.
         Action::RecordOwnershipProgress => true,
+        Action::AddHotlineTicket => status.is_open(),
         // A repeat may be recognised, or a link corrected, at any point of a case's life.
         Action::LinkRepeat | Action::UndoRepeat => true,
     }
@@ -184,6 +185,7 @@ pub fn capabilities_given(
         report_on_instruction: can(Action::ReportOnInstruction),
         schedule_hearing: can(Action::ScheduleHearing) && case.due_at.is_some_and(|d| now <= d),
         end_hearing: can(Action::ConcludeHearing),
+        add_hotline_ticket: can(Action::AddHotlineTicket),
         record_ownership_progress: can(Action::RecordOwnershipProgress)
             && case.leader_user_id.is_some(),
         close: can(Action::Close)

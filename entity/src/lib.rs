@@ -26,6 +26,7 @@ pub mod extension;
 pub mod hearing;
 pub mod higher_body;
 pub mod higher_referral;
+pub mod hotline_ticket;
 pub mod idempotency_key;
 pub mod instruction;
 pub mod joint_item;

@@ -23,6 +23,7 @@ mod m20261202_000017_instructions;
 mod m20261202_000018_hearings;
 mod m20261202_000019_ownership_plans;
 mod m20261202_000020_prevention;
+mod m20261202_000021_hotline_tickets;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -99,6 +100,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_hearings::Migration),
             Box::new(m20261202_000019_ownership_plans::Migration),
             Box::new(m20261202_000020_prevention::Migration),
+            Box::new(m20261202_000021_hotline_tickets::Migration),
         ]
     }
 }

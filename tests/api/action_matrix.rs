@@ -101,6 +101,7 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("scheduleHearing",       Setup::InProgress,       [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("cancelHearing",         Setup::HearingScheduled, [F,  F,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("recordOwnershipProgress",Setup::Owned,           [F,  Y,    F,   F,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
+    ("addHotlineTicket",      Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("reissueQueryCode",      Setup::InProgress,       [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("closeCase",             Setup::RepliedSatisfied, [F,  F,    Y,   Y,    Y,   Y,     F,     F,   F,    N,  N,   N,    F,    N]),
     ("decideReview",          Setup::UnderReview,      [Y,  Y,    F,   F,    F,   F,     F,     F,   F,    N,  N,   N,    F,    N]),
@@ -422,6 +423,12 @@ async fn input(app: &TestApp, w: &World, name: &str, made: &Made, viewer: &str) 
         }
         "cancelHearing" => json!({"hearingId": made.hearing, "reason": "当事人申请延期"}),
         "recordOwnershipProgress" => json!({"caseId": case, "text": "已约谈信访人"}),
+        "addHotlineTicket" => {
+            // A fresh number for every attempt: numbers are unique in the county.
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            json!({"caseId": case, "ticketNumber": format!("12345-MATRIX-{n}")})
+        }
         "decideReview" => {
             json!({"caseId": case, "expectedVersion": v, "decision": "UPHOLD", "text": "维持原处理意见"})
         }

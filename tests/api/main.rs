@@ -14,6 +14,7 @@ mod foundation;
 mod hardening;
 mod hearings;
 mod higher_levels;
+mod hotline;
 mod identity;
 mod layering;
 mod matters;

@@ -118,6 +118,8 @@ pub struct ViewerCan {
     pub end_hearing: bool,
     /// 包案进展 (recordOwnershipProgress; the owning leader or the lead unit, once owned)
     pub record_ownership_progress: bool,
+    /// 并单 (addHotlineTicket; the lead unit or the bureau, open cases)
+    pub add_hotline_ticket: bool,
     /// 办结 (closeCase)
     pub close: bool,
     /// 分类处理 (reclassifyCase; the bureau, or the lead unit before acceptance)
@@ -159,6 +161,7 @@ impl From<Capabilities> for ViewerCan {
             schedule_hearing: c.schedule_hearing,
             end_hearing: c.end_hearing,
             record_ownership_progress: c.record_ownership_progress,
+            add_hotline_ticket: c.add_hotline_ticket,
             close: c.close,
             reclassify: c.reclassify,
             link_repeat: c.link_repeat,
@@ -459,6 +462,13 @@ impl Case {
     /// 联席会议议定事项 about this case (staff only).
     async fn joint_items(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::prevention::JointItem>> {
         Ok(super::prevention::joint_items_of(ctx, &self.0).await?)
+    }
+    /// 12345 工单 — the hotline tickets this case was registered from or merged with.
+    async fn hotline_tickets(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<super::hotline::HotlineTicket>> {
+        Ok(super::hotline::tickets_of(ctx, &self.0).await?)
     }
     /// 听证 — the hearings on this case, oldest first.
     async fn hearings(&self, ctx: &Context<'_>) -> GqlResult<Vec<super::hearings::Hearing>> {
@@ -921,6 +931,9 @@ pub struct RegisterCaseInput {
     pub reception_id: Option<ID>,
     /// 矛盾纠纷排查 — the dispute report the bureau turns into this case.
     pub dispute_report_id: Option<ID>,
+    /// 12345 — the hotline platform's ticket number (channel HOTLINE_12345). Registering a
+    /// ticket already on a case you see answers with that case instead of a new one.
+    pub hotline_ticket: Option<String>,
     /// Retries with the same key return the first case.
     pub idempotency_key: Option<String>,
 }
@@ -1045,6 +1058,7 @@ impl CaseMutation {
                 .as_ref()
                 .map(|i| input_id("DisputeReport", "disputeReportId", i))
                 .transpose()?,
+            hotline_ticket: input.hotline_ticket,
         };
         let case = domain::register(
             &s.db,
@@ -1095,6 +1109,7 @@ impl CaseMutation {
             urgent: false,
             reception_id: None,
             dispute_report_id: None,
+            hotline_ticket: None,
         };
         let case = domain::register(
             &s.db,

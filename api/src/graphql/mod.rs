@@ -10,6 +10,7 @@ mod documents;
 mod files;
 mod hearings;
 mod higher;
+mod hotline;
 mod identity;
 mod instructions;
 pub mod letters;
@@ -61,6 +62,7 @@ pub struct MutationRoot(
     hearings::HearingsMutation,
     ownership::OwnershipMutation,
     prevention::PreventionMutation,
+    hotline::HotlineMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
