@@ -468,6 +468,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             for (username, what) in logins {
                 println!("  {username:<18} {what}");
             }
+            println!("\nThen try, with `Authorization: Bearer <accessToken>`:");
+            for (username, query) in crate::demo::QUERIES {
+                println!("  as {username}:\n    {query}");
+            }
             println!();
             serve(state).await
         }

@@ -17,6 +17,30 @@ use xinfang_entity::user;
 /// Every demo account's password. Demo only: the demo database is recreated on each start.
 pub const PASSWORD: &str = "demo-password-2026";
 
+/// A ready-made query per role, printed by `xinfang demo` for GraphiQL (each on one line).
+pub const QUERIES: &[(&str, &str)] = &[
+    (
+        "bureau_staff",
+        "{ oversight(level: OVERDUE) { unit { name } deadline count } receptions { leader summary } disputeReports { title grade urgent } jointItems { text dueOn units { unit { name } answer } } }",
+    ),
+    (
+        "county_leader",
+        "{ statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\", groupBy: UNIT) { total { cases timelyAcceptanceRate onTimeCompletionRate lateRegistrations } groups { label figures { cases } } } }",
+    ),
+    (
+        "dongguan_staff",
+        "{ cases { totalCount nodes { number title status petitioners { name idNumber phone } viewerCan { decideAcceptance scheduleHearing } } } }",
+    ),
+    (
+        "zhujian_staff",
+        "{ cases(filter: {status: [IN_PROGRESS]}) { nodes { number dueAt deadlines { handleBy pausedSince } hearings { heldAt place status } } } }",
+    ),
+    (
+        "citizen",
+        "{ cases { nodes { number title status documents { title number } } } }",
+    ),
+];
+
 async fn viewer_of(state: &AppState, user_id: i64) -> Result<Viewer> {
     let account = user::Entity::find_by_id(user_id)
         .one(&state.db)

@@ -655,6 +655,16 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         for list in ["receptions", "disputeReports", "jointItems"] {
             assert!(!d[list].as_array().unwrap_or_else(|| panic!("{practice}")).is_empty(), "{list}: {practice}");
         }
+        // Every query the demo prints works for the account it names, and finds something.
+        for (username, query) in xinfang_api::demo::QUERIES {
+            let login = json!({"query": format!("mutation {{ login(input: {{username: \"{username}\", password: \"demo-password-2026\"}}) {{ accessToken }} }}")});
+            let body: Value = client.post(format!("{url}/graphql")).json(&login).send().await.unwrap().json().await.unwrap();
+            let token = body["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("{username}: {body}")).to_string();
+            let answer: Value = client.post(format!("{url}/graphql")).bearer_auth(&token)
+                .json(&json!({"query": query})).send().await.unwrap().json().await.unwrap();
+            assert!(answer["errors"].is_null(), "{username}: {answer}");
+            assert!(answer["data"].to_string().contains(':') && answer["data"].to_string().len() > 40, "{username}: {answer}");
+        }
     }
     .await;
     let _ = child.kill();
@@ -664,6 +674,12 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         printed.contains("/graphiql") && printed.contains("bureau_staff"),
         "the demo prints its logins and GraphiQL: {printed}"
     );
+    for (username, query) in xinfang_api::demo::QUERIES {
+        assert!(
+            printed.contains(&format!("as {username}:")) && printed.contains(query),
+            "the demo prints a query for {username}: {printed}"
+        );
+    }
     result
 }
 
