@@ -2548,6 +2548,11 @@ async fn finish(db: &DatabaseConnection, summary: &Summary) -> crate::error::Res
          FROM cases c WHERE c.channel = 'HIGHER_REFERRAL'",
         "UPDATE cases SET higher_report_due_at = (SELECT h.report_due_at FROM higher_referrals h \
          WHERE h.case_id = cases.id) WHERE channel = 'HIGHER_REFERRAL'",
+        // Cases from the 12345 hotline carry the platform's ticket, numbered after the case.
+        "INSERT INTO hotline_tickets (county_id, ticket_number, case_id, received_at, merged, \
+         added_by_user_id, added_at) \
+         SELECT county_id, '12345-' || id, id, received_at, FALSE, registered_by_user_id, created_at \
+         FROM cases WHERE channel = 'HOTLINE_12345'",
         // A review that changed the decision set the reply aside.
         "UPDATE replies SET quashed_by_review_id = (SELECT MIN(r.id) FROM reviews r \
          WHERE r.case_id = replies.case_id AND r.stage = 'REVIEW' AND r.decision = 'CHANGE') \

@@ -868,6 +868,11 @@ async fn the_seed_writes_documents_query_codes_and_files() {
         one("SELECT COUNT(*) FROM cases WHERE (is_group OR urgent) AND registration_delay_minutes > 1440").await
     );
     assert!(one("SELECT COUNT(*) FROM cases WHERE registered_late").await > 0);
+    assert_eq!(
+        one("SELECT COUNT(*) FROM hotline_tickets").await,
+        one("SELECT COUNT(*) FROM cases WHERE channel = 'HOTLINE_12345'").await
+    );
+    assert!(one("SELECT COUNT(*) FROM hotline_tickets").await > 0);
     for table in [
         "reception_slots",
         "receptions",
