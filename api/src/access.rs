@@ -300,12 +300,18 @@ impl Viewer {
             && self.unit.as_ref().is_some_and(|u| u.id == unit_id)
     }
 
-    /// Whether this viewer reads a prevention record of `unit_id` in `county_id` (a
-    /// reception, a dispute report): the unit's own staff and leaders, and the county's
-    /// bureau and county unit.
-    pub fn sees_unit_record(&self, unit_id: i64, county_id: i64) -> bool {
-        self.oversees_county() == Some(county_id)
-            || self.handling_unit().is_ok_and(|u| u.id == unit_id)
+    /// The condition under which this viewer reads a unit's prevention record (a reception,
+    /// a dispute report), over the record's unit and county columns: the unit's own staff and
+    /// leaders, and the county's bureau and county unit. Nobody else.
+    pub fn unit_record_scope<C: sea_orm::ColumnTrait>(&self, unit: C, county: C) -> Condition {
+        let Ok(own) = self.handling_unit() else {
+            return Condition::all().add(Expr::val(1).eq(0));
+        };
+        let mut any = Condition::any().add(unit.eq(own.id));
+        if let Some(c) = self.oversees_county() {
+            any = any.add(county.eq(c));
+        }
+        any
     }
 
     /// Whether the people a dispute report names show in full (ID numbers and phones): to
@@ -882,10 +888,16 @@ impl CaseSight {
         }
     }
 
+    /// Whether this viewer reads who the parties are (names, and records naming them such as
+    /// hearing minutes): not where an accusation's petitioners are 保密 to them.
+    pub fn reads_parties(&self) -> bool {
+        self.personal_data != PersonalData::Confidential
+    }
+
     /// A hearing participant's name as this viewer may read it: the parties of an accusation
     /// are 保密 to whoever does not see its petitioners.
     pub fn participant_name(&self, party: bool, name: &str) -> String {
-        if party && self.personal_data == PersonalData::Confidential {
+        if party && !self.reads_parties() {
             CONFIDENTIAL_NAME.into()
         } else {
             name.into()

@@ -176,7 +176,7 @@ pub fn view(viewer: &Viewer, case: &case::Model, row: hearing::Model) -> Hearing
         .paused_kind
         .as_deref()
         .and_then(|k| DeadlineKind::from_db(k).ok());
-    let minutes = staff && sight.personal_data != crate::access::PersonalData::Confidential;
+    let minutes = staff && sight.reads_parties();
     HearingView {
         row,
         staff,
@@ -407,35 +407,15 @@ pub async fn of_case(db: &impl ConnectionTrait, case: &case::Model) -> Result<Ve
         .await?)
 }
 
-/// The hearing held now on a case, if one holds its clock.
-pub async fn pending_of(
-    db: &impl ConnectionTrait,
-    case: &case::Model,
-) -> Result<Option<hearing::Model>> {
-    if case.clock_paused_at.is_none() {
-        return Ok(None);
-    }
-    Ok(hearing::Entity::find()
-        .filter(hearing::Column::CaseId.eq(case.id))
-        .filter(hearing::Column::Status.eq(HearingStatus::Scheduled.as_str()))
-        .one(db)
-        .await?)
-}
-
 /// One hearing, where the viewer sees its case.
 pub async fn find_visible(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     id: i64,
 ) -> Result<Option<(case::Model, hearing::Model)>> {
-    let Some(row) = hearing::Entity::find_by_id(id)
+    let row = hearing::Entity::find_by_id(id)
         .filter(hearing::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(crate::cases::find_visible(db, viewer, row.case_id)
-        .await?
-        .map(|case| (case, row)))
+        .await?;
+    crate::records::with_case(db, viewer, row, |r| r.case_id).await
 }

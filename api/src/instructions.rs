@@ -106,14 +106,9 @@ pub async fn find_visible(
     if !viewer.sees_staff_records() {
         return Ok(None);
     }
-    let Some(row) = instruction::Entity::find_by_id(id)
+    let row = instruction::Entity::find_by_id(id)
         .filter(instruction::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(crate::cases::find_visible(db, viewer, row.case_id)
-        .await?
-        .map(|case| (case, row)))
+        .await?;
+    crate::records::with_case(db, viewer, row, |r| r.case_id).await
 }

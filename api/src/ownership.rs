@@ -219,16 +219,11 @@ pub async fn find_visible(
     if !viewer.sees_staff_records() {
         return Ok(None);
     }
-    let Some(row) = ownership_plan::Entity::find_by_id(id)
+    let row = ownership_plan::Entity::find_by_id(id)
         .filter(ownership_plan::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(crate::cases::find_visible(db, viewer, row.case_id)
-        .await?
-        .map(|case| (case, row)))
+        .await?;
+    crate::records::with_case(db, viewer, row, |r| r.case_id).await
 }
 
 pub(crate) fn not_found() -> AppError {

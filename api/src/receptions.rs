@@ -395,15 +395,9 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<reception::Model>> {
     let own = viewer.handling_unit()?.id;
-    let mut q = reception::Entity::find();
-    match viewer.oversees_county() {
-        Some(county) => {
-            q = q
-                .filter(reception::Column::CountyId.eq(county))
-                .filter(not_linked_to_hidden(viewer, own))
-        }
-        None => q = q.filter(reception::Column::UnitId.eq(own)),
-    }
+    let mut q = reception::Entity::find()
+        .filter(viewer.unit_record_scope(reception::Column::UnitId, reception::Column::CountyId))
+        .filter(not_linked_to_hidden(viewer, own));
     if let Some(u) = unit_id {
         q = q.filter(reception::Column::UnitId.eq(u));
     }
@@ -427,22 +421,22 @@ pub async fn find_visible(
     let Ok(own) = viewer.handling_unit().map(|u| u.id) else {
         return Ok(None);
     };
-    let Some(row) = reception::Entity::find_by_id(id)
+    let on_visible_case = Query::select()
+        .column(reception_case::Column::ReceptionId)
+        .from(reception_case::Entity)
+        .and_where(
+            Expr::col(reception_case::Column::CaseId)
+                .in_subquery(crate::cases::visible_ids(viewer)),
+        )
+        .to_owned();
+    let reach = Condition::any()
+        .add(viewer.unit_record_scope(reception::Column::UnitId, reception::Column::CountyId))
+        .add(reception::Column::Id.in_subquery(on_visible_case));
+    Ok(reception::Entity::find_by_id(id)
+        .filter(reach)
         .filter(not_linked_to_hidden(viewer, own))
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if viewer.sees_unit_record(row.unit_id, row.county_id) {
-        return Ok(Some(row));
-    }
-    let linked = reception_case::Entity::find()
-        .filter(reception_case::Column::ReceptionId.eq(id))
-        .filter(reception_case::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
-        .one(db)
-        .await?;
-    Ok(linked.map(|_| row))
+        .await?)
 }
 
 /// The receptions a case came from or was taken over at, for staff who see the case.
@@ -504,9 +498,10 @@ pub async fn visitors(
     row: &reception::Model,
 ) -> Result<Vec<String>> {
     let names: Vec<String> = serde_json::from_str(&row.visitors).unwrap_or_default();
-    let confidential = cases_of(db, viewer, row.id).await?.iter().any(|(c, _)| {
-        viewer.sight(c).participant_name(true, "") == crate::access::CONFIDENTIAL_NAME
-    });
+    let confidential = cases_of(db, viewer, row.id)
+        .await?
+        .iter()
+        .any(|(c, _)| !viewer.sight(c).reads_parties());
     let own = viewer.handling_unit().is_ok_and(|u| u.id == row.unit_id);
     if confidential && !own {
         return Ok(names

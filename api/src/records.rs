@@ -349,7 +349,7 @@ pub async fn visible_reply(
     with_case(db, viewer, row, |r| r.case_id).await
 }
 
-async fn with_case<T>(
+pub(crate) async fn with_case<T>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     row: Option<T>,

@@ -367,6 +367,14 @@ pub(crate) async fn turn_into_case(
     Ok(())
 }
 
+/// Whose reports the viewer reads at all (see [`Viewer::unit_record_scope`]).
+fn scope(viewer: &Viewer) -> Condition {
+    viewer.unit_record_scope(
+        dispute_report::Column::UnitId,
+        dispute_report::Column::CountyId,
+    )
+}
+
 /// The condition that keeps out, for anyone but the reporting unit, a report that became an
 /// accusation the viewer may not see.
 fn not_hidden(viewer: &Viewer, own: i64) -> Condition {
@@ -387,11 +395,9 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<dispute_report::Model>> {
     let own = viewer.handling_unit()?.id;
-    let mut q = dispute_report::Entity::find().filter(not_hidden(viewer, own));
-    match viewer.oversees_county() {
-        Some(county) => q = q.filter(dispute_report::Column::CountyId.eq(county)),
-        None => q = q.filter(dispute_report::Column::UnitId.eq(own)),
-    }
+    let mut q = dispute_report::Entity::find()
+        .filter(scope(viewer))
+        .filter(not_hidden(viewer, own));
     if urgent_only {
         q = q.filter(dispute_report::Column::Urgent.eq(true));
     }
@@ -413,11 +419,11 @@ pub async fn find_visible(
     let Ok(unit) = viewer.handling_unit() else {
         return Ok(None);
     };
-    let row = dispute_report::Entity::find_by_id(id)
+    Ok(dispute_report::Entity::find_by_id(id)
+        .filter(scope(viewer))
         .filter(not_hidden(viewer, unit.id))
         .one(db)
-        .await?;
-    Ok(row.filter(|r| viewer.sees_unit_record(r.unit_id, r.county_id)))
+        .await?)
 }
 
 /// The people of a report as this viewer may read them.

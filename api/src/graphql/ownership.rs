@@ -99,13 +99,7 @@ impl OwnershipPlan {
 }
 
 pub async fn plan_of(ctx: &Context<'_>, case: &CaseRecord) -> Result<Option<OwnershipPlan>> {
-    Ok(ownership::plan_of(&state(ctx).db, viewer(ctx)?, case)
-        .await?
-        .map(|(row, progress)| OwnershipPlan {
-            row,
-            progress,
-            case: case.clone(),
-        }))
+    with_progress(ctx, case.clone()).await
 }
 
 async fn with_progress(ctx: &Context<'_>, case: CaseRecord) -> Result<Option<OwnershipPlan>> {
