@@ -321,6 +321,24 @@ impl Viewer {
             || self.handling_unit().is_ok_and(|u| u.id == unit_id)
     }
 
+    /// What a unit's own system hears by webhook: exactly what the unit's staff may see (the
+    /// scope of `inbox` and `caseEvents`), and nothing kept for a person — no account stands
+    /// behind it, so nothing it uploaded or wrote itself.
+    pub fn unit_system(unit: UnitScope) -> Viewer {
+        Viewer {
+            user_id: 0,
+            session_id: "webhook".into(),
+            role: Role::Staff,
+            unit: Some(unit),
+        }
+    }
+
+    /// Who registers, changes and replays a unit's webhook endpoints: an administrator of the
+    /// unit or of a unit above it (as for its accounts).
+    pub fn manages_webhooks_of(&self, unit_path: &str) -> Result<()> {
+        admin_may_manage(self.admin_unit()?, unit_path)
+    }
+
     pub fn admin_unit(&self) -> Result<&UnitScope> {
         match (&self.unit, self.role) {
             (Some(unit), Role::Admin) => Ok(unit),

@@ -91,14 +91,9 @@ pub async fn append(
     .await?)
 }
 
-/// Links a timeline entry into its county's chain.
-async fn link(
-    tx: &impl ConnectionTrait,
-    county_id: i64,
-    case_id: i64,
-    case_seq: i32,
-    entry_hash: &str,
-) -> Result<()> {
+/// Takes the county's timeline lock for the rest of the transaction (PostgreSQL; SQLite has one
+/// writer anyway). Taking it again in the same transaction is free.
+pub async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Result<()> {
     if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         tx.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Postgres,
@@ -107,6 +102,18 @@ async fn link(
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// Links a timeline entry into its county's chain.
+async fn link(
+    tx: &impl ConnectionTrait,
+    county_id: i64,
+    case_id: i64,
+    case_seq: i32,
+    entry_hash: &str,
+) -> Result<()> {
+    lock_county_chain(tx, county_id).await?;
     let last = county_chain::Entity::find()
         .filter(county_chain::Column::CountyId.eq(county_id))
         .order_by_desc(county_chain::Column::Seq)

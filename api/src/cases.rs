@@ -796,6 +796,7 @@ async fn register_in_tx(
         due_at: None,
     };
     bus.stage(&tx, &event).await?;
+    crate::outbox::enqueue(&tx, &event).await?;
 
     if let Some(key) = idempotency_key {
         idempotency_key::ActiveModel {

@@ -73,7 +73,7 @@ fn clock_for(settings: &Settings) -> Arc<Clock> {
 }
 
 /// Binds the HTTP server and starts the background work that goes with it: the event
-/// listener (PostgreSQL) and the deadline scanner. Tests start servers through this too.
+/// listener (PostgreSQL), the deadline scanner and the webhook sender. Tests start servers through this too.
 pub fn start_server(
     state: Arc<AppState>,
     bind: &str,
@@ -84,6 +84,7 @@ pub fn start_server(
         Duration::from_secs(state.settings.deadline_scan_seconds.max(1)),
     );
     spawn_checkpoints(state.clone());
+    crate::webhooks::spawn_sender(state.clone());
     let schema = schema_for(&state);
     http::start(state, schema, bind)
 }

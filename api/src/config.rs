@@ -350,6 +350,48 @@ pub struct Settings {
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,
+    /// Webhook URLs may name private, loopback and link-local addresses (an intranet
+    /// receiver, a test). Off by default: a registered URL must not reach inside the network.
+    #[arg(long, env = "XINFANG_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
+    /// How many webhook messages this process sends at once (0: this process sends none;
+    /// another process on the same database does).
+    #[arg(
+        long,
+        env = "XINFANG_WEBHOOK_WORKERS",
+        default_value_t = 4,
+        global = true
+    )]
+    pub webhook_workers: usize,
+    /// Longest wait for a webhook receiver to answer, in milliseconds.
+    #[arg(
+        long,
+        env = "XINFANG_WEBHOOK_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub webhook_timeout_ms: u64,
+    /// The first retry of a failed webhook message waits this long (milliseconds); each further
+    /// one twice as long as the one before, up to an hour.
+    #[arg(
+        long,
+        env = "XINFANG_WEBHOOK_RETRY_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub webhook_retry_ms: u64,
+    /// A webhook message still undelivered this long after it was written goes to the dead
+    /// letters (seconds; 3 days by default). `replayWebhooks` sends it again.
+    #[arg(long = "webhook-dead-after", env = "XINFANG_WEBHOOK_DEAD_AFTER", default_value_t = 3 * 24 * 3600, global = true)]
+    pub webhook_dead_after_secs: u64,
+    /// How often the sender looks for due messages when no event woke it (milliseconds).
+    #[arg(
+        long,
+        env = "XINFANG_WEBHOOK_POLL_MS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub webhook_poll_ms: u64,
 }
 
 impl Settings {
@@ -450,6 +492,14 @@ impl Settings {
             || self.case_attachments_max_bytes < self.attachment_max_bytes
         {
             return Err("attachment caps: a file at least 1 byte, a case at least one file".into());
+        }
+        if !(100..=120_000).contains(&self.webhook_timeout_ms) {
+            return Err("the webhook timeout must be 100 ms to 2 minutes".into());
+        }
+        if self.webhook_retry_ms < 10 || self.webhook_poll_ms < 10 || self.webhook_workers > 64 {
+            return Err(
+                "webhook retry and poll intervals are at least 10 ms; at most 64 workers".into(),
+            );
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ const CHANNEL: &str = "xinfang_events";
 
 /// Why an event belongs in a unit's inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum InboxKind {
     /// 转送 — a case was transferred to the unit.
     Referral,

@@ -2,7 +2,8 @@
 //! the platform's ticket number; the same ticket registered again finds that case instead of
 //! making another (an idempotent intake the platform can call); further tickets about the same
 //! matter are merged into the case (并单), each kept. Ticket numbers are unique per county.
-//! Reporting the result back per ticket needs the webhooks, which do not exist yet.
+//! The result goes back per ticket as a `hotline.result` webhook message when the case is
+//! replied to ([`crate::outbox`]).
 
 use crate::access::Viewer;
 use crate::domain::Action;

@@ -241,6 +241,7 @@ async fn claim(
         due_at: Some(due),
     };
     state.bus.stage(&tx, &event).await?;
+    crate::outbox::enqueue(&tx, &event).await?;
     tx.commit().await?;
     state.bus.committed(event);
     Ok(true)

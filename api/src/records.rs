@@ -380,6 +380,8 @@ pub type JointItemRecord = xinfang_entity::joint_item::Model;
 pub type JointMeetingRecord = xinfang_entity::joint_meeting::Model;
 pub type JointItemPartRecord = xinfang_entity::joint_item_unit::Model;
 pub type HotlineTicketRecord = xinfang_entity::hotline_ticket::Model;
+pub type WebhookEndpointRecord = xinfang_entity::webhook_endpoint::Model;
+pub type WebhookMessageRecord = xinfang_entity::webhook_message::Model;
 pub type ExtensionRecord = extension::Model;
 pub type ReplyRecord = reply::Model;
 pub type ReviewRecord = review::Model;
@@ -590,4 +592,11 @@ pub async fn check_visible_case(
         entries,
         broken: crate::audit::verify_case(db, case_id).await?,
     })
+}
+
+/// An object's opaque global id, as the API writes it (`Case.id`, …): also what webhook
+/// messages carry, so a receiver can look the object up.
+pub fn global_id(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }

@@ -448,6 +448,7 @@ pub(crate) async fn save(
         due_at: None,
     };
     bus.stage(&tx, &event).await?;
+    crate::outbox::enqueue(&tx, &event).await?;
     let saved = case::Entity::find_by_id(case.id)
         .one(&tx)
         .await?

@@ -51,3 +51,5 @@ pub mod subject;
 pub mod supervision;
 pub mod upload;
 pub mod user;
+pub mod webhook_endpoint;
+pub mod webhook_message;

@@ -24,4 +24,5 @@ mod reception;
 mod referrals;
 mod statistics;
 mod support;
+mod webhooks;
 mod workflow;

@@ -21,6 +21,7 @@ mod prevention;
 mod stats;
 mod subscriptions;
 pub use subscriptions::SubscriptionRoot;
+mod webhooks;
 mod workflow;
 
 use crate::access::Viewer;
@@ -47,6 +48,7 @@ pub struct QueryRoot(
     hearings::HearingsQuery,
     ownership::OwnershipQuery,
     prevention::PreventionQuery,
+    webhooks::WebhooksQuery,
     NodeQuery,
 );
 
@@ -63,6 +65,7 @@ pub struct MutationRoot(
     ownership::OwnershipMutation,
     prevention::PreventionMutation,
     hotline::HotlineMutation,
+    webhooks::WebhooksMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -292,7 +295,7 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer> {
 
 /// Relay global IDs: base64 of `Type:number`, opaque to clients.
 pub fn global_id(kind: &str, id: i64) -> ID {
-    ID(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+    ID(crate::records::global_id(kind, id))
 }
 
 fn parse_global(id: &str) -> Option<(String, i64)> {

@@ -1,0 +1,690 @@
+//! Webhook endpoints and the sender that empties the outbox ([`crate::outbox`]).
+//!
+//! A unit's administrator registers an endpoint: a URL, the kinds of event wanted, and a
+//! secret shown once. The sender, in every server process, leases due messages from the
+//! outbox — on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so two processes never take the same
+//! one — and only the oldest pending message of each endpoint and case, so a case's messages
+//! arrive in order. Each is POSTed with the Standard Webhooks headers (`webhook-id`,
+//! `webhook-timestamp`, `webhook-signature`). A 2xx answer delivers it; anything else, or no
+//! answer within the timeout, schedules a retry with exponential backoff, until the message is
+//! older than the dead-letter age. A process that dies holding a lease lets go when the lease
+//! runs out: delivery is at least once, and a receiver dedupes by `webhook-id`.
+
+use crate::access::Viewer;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::{AppError, Result, bad_input};
+use crate::outbox::{DEAD, DELIVERED, PENDING, WebhookEventKind};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use xinfang_entity::{org_unit, webhook_endpoint, webhook_message};
+
+/// Most endpoints one unit may hold (each event is weighed against every endpoint).
+pub const MAX_ENDPOINTS_PER_UNIT: u64 = 5;
+/// Messages a dead-letter or delivery listing shows at most.
+pub const MAX_LISTED: u64 = 100;
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+pub struct NewEndpoint<'a> {
+    pub unit_id: i64,
+    pub url: &'a str,
+    pub kinds: &'a [WebhookEventKind],
+    pub description: Option<&'a str>,
+}
+
+/// Whether an address is one a webhook must not reach without `--webhook-allow-private`:
+/// loopback, private, link-local, unique-local, unspecified, broadcast or documentation space.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                // 100.64.0.0/10, carrier-grade NAT
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+        }
+    }
+}
+
+/// Checks a URL a unit wants its messages sent to.
+pub fn check_url(settings: &Settings, raw: &str) -> Result<String> {
+    let raw = raw.trim();
+    if raw.len() > 2000 {
+        return Err(bad_input("url", "at most 2000 characters"));
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad_input("url", "not a URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !settings.production() => {}
+        "http" => return Err(bad_input("url", "webhook URLs must be https in production")),
+        _ => return Err(bad_input("url", "a webhook URL is http(s)")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad_input(
+            "url",
+            "no credentials in the URL; the signature authenticates",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(bad_input("url", "no fragment in a webhook URL"));
+    }
+    let internal = match url.host() {
+        None => return Err(bad_input("url", "a webhook URL names a host")),
+        Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    };
+    if internal && !settings.webhook_allow_private {
+        return Err(bad_input(
+            "url",
+            "private, loopback and link-local addresses are not allowed (see --webhook-allow-private)",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// Registers an endpoint; returns it with its secret, which is never shown again.
+pub async fn register(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    settings: &Settings,
+    viewer: &Viewer,
+    new: NewEndpoint<'_>,
+) -> Result<(webhook_endpoint::Model, String)> {
+    let url = check_url(settings, new.url)?;
+    if new.kinds.is_empty() {
+        return Err(bad_input("kinds", "name at least one kind of event"));
+    }
+    let description = new.description.unwrap_or("").trim().to_string();
+    if description.chars().count() > 200 {
+        return Err(bad_input("description", "at most 200 characters"));
+    }
+    let unit = managed_unit(db, viewer, new.unit_id).await?;
+    let tx = crate::db::begin_write(db).await?;
+    let held = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::UnitId.eq(unit.id))
+        .filter(webhook_endpoint::Column::Active.eq(true))
+        .count(&tx)
+        .await?;
+    if held >= MAX_ENDPOINTS_PER_UNIT {
+        return Err(crate::error::conflict(format!(
+            "a unit holds at most {MAX_ENDPOINTS_PER_UNIT} active endpoints; deactivate one first"
+        )));
+    }
+    let secret = crate::outbox::new_secret();
+    let now = clock.now();
+    let endpoint = webhook_endpoint::ActiveModel {
+        unit_id: Set(unit.id),
+        url: Set(url),
+        kinds: Set(WebhookEventKind::store_list(new.kinds)),
+        description: Set(description),
+        secret: Set(secret.clone()),
+        active: Set(true),
+        created_by_user_id: Set(viewer.user_id),
+        created_at: Set(now),
+        deactivated_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    crate::identity::record(
+        &tx,
+        now,
+        Some(viewer),
+        "WEBHOOK_REGISTERED",
+        Some(unit.id),
+        format!("WebhookEndpoint:{}", endpoint.id),
+        serde_json::json!({"url": endpoint.url, "kinds": endpoint.kinds}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((endpoint, secret))
+}
+
+/// The unit an administrator names, if it may manage it. A unit outside the administrator's
+/// reach reads as absent.
+async fn managed_unit(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    unit_id: i64,
+) -> Result<org_unit::Model> {
+    viewer.admin_unit()?;
+    let unit = org_unit::Entity::find_by_id(unit_id)
+        .one(db)
+        .await?
+        .filter(|u| viewer.manages_webhooks_of(&u.path).is_ok())
+        .ok_or(AppError::NotFound("unit"))?;
+    if !unit.active {
+        return Err(bad_input("unitId", "the unit is deactivated"));
+    }
+    Ok(unit)
+}
+
+/// An endpoint the administrator manages (absent otherwise).
+pub async fn managed_endpoint(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<webhook_endpoint::Model> {
+    viewer.admin_unit()?;
+    let Some(endpoint) = webhook_endpoint::Entity::find_by_id(id).one(db).await? else {
+        return Err(AppError::NotFound("webhook endpoint"));
+    };
+    let unit = crate::identity::find_unit(db, endpoint.unit_id).await?;
+    viewer
+        .manages_webhooks_of(&unit.path)
+        .map_err(|_| AppError::NotFound("webhook endpoint"))?;
+    Ok(endpoint)
+}
+
+/// The endpoints of the administrator's unit and the units below it, newest first.
+pub async fn endpoints(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+) -> Result<Vec<webhook_endpoint::Model>> {
+    let admin = viewer.admin_unit()?;
+    let below = sea_orm::sea_query::Query::select()
+        .column(org_unit::Column::Id)
+        .from(org_unit::Entity)
+        .and_where(Expr::col(org_unit::Column::Path).like(format!("{}%", admin.path)))
+        .to_owned();
+    Ok(webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::UnitId.in_subquery(below))
+        .order_by_desc(webhook_endpoint::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Stops sending to an endpoint: nothing more is written for it, and what is pending stays
+/// (a later replay after re-registering is not possible; a new endpoint starts afresh).
+pub async fn deactivate(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<webhook_endpoint::Model> {
+    let tx = crate::db::begin_write(db).await?;
+    let endpoint = managed_endpoint(&tx, viewer, id).await?;
+    if !endpoint.active {
+        return Err(crate::error::conflict(
+            "the endpoint is already deactivated",
+        ));
+    }
+    let now = clock.now();
+    let mut row: webhook_endpoint::ActiveModel = endpoint.into();
+    row.active = Set(false);
+    row.deactivated_at = Set(Some(now));
+    let endpoint = row.update(&tx).await?;
+    crate::identity::record(
+        &tx,
+        now,
+        Some(viewer),
+        "WEBHOOK_DEACTIVATED",
+        Some(endpoint.unit_id),
+        format!("WebhookEndpoint:{}", endpoint.id),
+        serde_json::json!({"url": endpoint.url}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(endpoint)
+}
+
+/// Sends again every message of an endpoint written at or after `since` — delivered, pending
+/// or dead — with the ids they had, in their order. Returns how many.
+pub async fn replay(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    viewer: &Viewer,
+    id: i64,
+    since: DateTime<Utc>,
+) -> Result<u64> {
+    let now = clock.now();
+    if since > now {
+        return Err(bad_input("since", "cannot replay from the future"));
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let endpoint = managed_endpoint(&tx, viewer, id).await?;
+    if !endpoint.active {
+        return Err(crate::error::conflict("the endpoint is deactivated"));
+    }
+    let replayed = webhook_message::Entity::update_many()
+        .col_expr(webhook_message::Column::Status, Expr::value(PENDING))
+        .col_expr(webhook_message::Column::Attempts, Expr::value(0))
+        .col_expr(webhook_message::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            webhook_message::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            webhook_message::Column::LeaseToken,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(webhook_message::Column::EndpointId.eq(endpoint.id))
+        .filter(webhook_message::Column::CreatedAt.gte(since))
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    crate::identity::record(
+        &tx,
+        now,
+        Some(viewer),
+        "WEBHOOK_REPLAYED",
+        Some(endpoint.unit_id),
+        format!("WebhookEndpoint:{}", endpoint.id),
+        serde_json::json!({"since": since, "messages": replayed}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(replayed)
+}
+
+/// An endpoint's messages, newest first, optionally of one status.
+pub async fn messages(
+    db: &impl ConnectionTrait,
+    endpoint_id: i64,
+    status: Option<&str>,
+    first: u64,
+) -> Result<Vec<webhook_message::Model>> {
+    let mut q =
+        webhook_message::Entity::find().filter(webhook_message::Column::EndpointId.eq(endpoint_id));
+    if let Some(status) = status {
+        q = q.filter(webhook_message::Column::Status.eq(status));
+    }
+    Ok(q.order_by_desc(webhook_message::Column::Id)
+        .limit(Ord::min(first, MAX_LISTED))
+        .all(db)
+        .await?)
+}
+
+/// How many of an endpoint's messages are in each state: (pending, delivered, dead).
+pub async fn counts(db: &impl ConnectionTrait, endpoint_id: i64) -> Result<(u64, u64, u64)> {
+    let rows: Vec<(String, i64)> = webhook_message::Entity::find()
+        .select_only()
+        .column(webhook_message::Column::Status)
+        .expr(Expr::col(webhook_message::Column::Id).count())
+        .filter(webhook_message::Column::EndpointId.eq(endpoint_id))
+        .group_by(webhook_message::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let of = |s: &str| {
+        rows.iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n as u64)
+            .unwrap_or(0)
+    };
+    Ok((of(PENDING), of(DELIVERED), of(DEAD)))
+}
+
+// ---------------------------------------------------------------------------------------
+// The sender.
+
+/// A message this process holds the lease of.
+struct Leased {
+    id: i64,
+    endpoint_id: i64,
+    payload: String,
+    attempts: i32,
+    created_at: DateTime<Utc>,
+}
+
+/// Resolves host names for the sender, refusing internal addresses unless allowed: checked at
+/// connection time, so a name that later resolves inward (DNS rebinding) is still refused.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest_tls::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest_tls::dns::Name) -> reqwest_tls::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| allow_private || !is_internal(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no address a webhook may reach").into());
+            }
+            let addrs: reqwest_tls::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+fn client(settings: &Settings) -> Result<reqwest_tls::Client> {
+    reqwest_tls::Client::builder()
+        .timeout(Duration::from_millis(settings.webhook_timeout_ms))
+        .connect_timeout(Duration::from_millis(settings.webhook_timeout_ms))
+        .redirect(reqwest_tls::redirect::Policy::none())
+        .no_proxy()
+        .https_only(settings.production())
+        .user_agent(concat!("xinfang-webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private: settings.webhook_allow_private,
+        }))
+        .build()
+        .map_err(|e| crate::error::internal(e.to_string()))
+}
+
+/// Starts this process's sender, unless `--webhook-workers 0`.
+pub fn spawn_sender(state: Arc<AppState>) {
+    if state.settings.webhook_workers == 0 {
+        return;
+    }
+    let http = match client(&state.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(
+                error = e.message_for_operator(),
+                "webhooks disabled: no HTTP client"
+            );
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut events = state.bus.subscribe();
+        let mut stopping = state.stopping.subscribe();
+        let poll = Duration::from_millis(state.settings.webhook_poll_ms);
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            let full = match send_due(&state, &http).await {
+                Ok(full) => full,
+                Err(e) => {
+                    tracing::warn!(
+                        error = e.message_for_operator(),
+                        "webhook sender could not read the outbox"
+                    );
+                    false
+                }
+            };
+            if full {
+                continue; // more may be due right away
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = events.recv() => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    });
+}
+
+/// Leases a batch of due messages and sends them; `true` when the batch was full.
+async fn send_due(state: &Arc<AppState>, http: &reqwest_tls::Client) -> Result<bool> {
+    let batch = state.settings.webhook_workers;
+    let leased = lease(state, batch).await?;
+    let full = leased.len() == batch;
+    if leased.is_empty() {
+        return Ok(false);
+    }
+    let ids: Vec<i64> = leased.iter().map(|(m, _)| m.endpoint_id).collect();
+    let endpoints: std::collections::HashMap<i64, webhook_endpoint::Model> =
+        webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+    let sends = leased.into_iter().map(|(message, token)| {
+        let endpoint = endpoints.get(&message.endpoint_id).cloned();
+        async move {
+            let outcome = match endpoint {
+                Some(e) => send(state, http, &e, &message).await,
+                None => Err((None, "the endpoint is gone".to_string())),
+            };
+            if let Err(e) = settle(state, &message, token, outcome).await {
+                tracing::warn!(
+                    error = e.message_for_operator(),
+                    message = message.id,
+                    "could not record a webhook attempt"
+                );
+            }
+        }
+    });
+    futures_util::future::join_all(sends).await;
+    Ok(full)
+}
+
+/// Takes the lease of up to `batch` due messages: per endpoint and case only the oldest
+/// pending one, so a case's messages go out in order.
+async fn lease(state: &AppState, batch: usize) -> Result<Vec<(Leased, i64)>> {
+    let now = state.clock.now();
+    // Long enough for a send and its bookkeeping; a process that dies lets go after it.
+    let lease =
+        chrono::Duration::milliseconds(state.settings.webhook_timeout_ms as i64 * 2 + 2_000);
+    let token: i64 = rand::random::<i64>() & i64::MAX;
+    let backend = state.db.get_database_backend();
+    let skip_locked = match backend {
+        DatabaseBackend::Postgres => "FOR UPDATE OF m SKIP LOCKED",
+        _ => "",
+    };
+    let sql = format!(
+        "UPDATE webhook_messages SET leased_until = $1, lease_token = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT m.id FROM webhook_messages m \
+           JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.active \
+           WHERE m.status = 'PENDING' AND m.next_attempt_at <= $3 \
+             AND (m.leased_until IS NULL OR m.leased_until < $3) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE p.endpoint_id = m.endpoint_id \
+               AND p.case_id = m.case_id AND p.status = 'PENDING' AND p.id < m.id) \
+           ORDER BY m.id LIMIT $4 {skip_locked}) \
+         RETURNING id, endpoint_id, payload, attempts, created_at"
+    );
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql,
+        _ => sql.replace('$', "?"),
+    };
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                (now + lease).into(),
+                token.into(),
+                now.into(),
+                (batch as i64).into(),
+            ],
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push((
+            Leased {
+                id: row.try_get("", "id")?,
+                endpoint_id: row.try_get("", "endpoint_id")?,
+                payload: row.try_get("", "payload")?,
+                attempts: row.try_get("", "attempts")?,
+                created_at: row.try_get("", "created_at")?,
+            },
+            token,
+        ));
+    }
+    // The oldest first: receivers see a case's messages in order within a batch as well
+    // (one per case per batch anyway).
+    out.sort_by_key(|(m, _)| m.id);
+    Ok(out)
+}
+
+/// One POST. `Ok(status)` for a 2xx answer; otherwise the status (if any) and why.
+async fn send(
+    state: &AppState,
+    http: &reqwest_tls::Client,
+    endpoint: &webhook_endpoint::Model,
+    message: &Leased,
+) -> std::result::Result<u16, (Option<u16>, String)> {
+    let id = crate::outbox::message_id(message.id);
+    let timestamp = state.clock.now().timestamp();
+    let signature = crate::outbox::sign(&endpoint.secret, &id, timestamp, &message.payload)
+        .map_err(|e| (None, e.message_for_operator()))?;
+    let answer = http
+        .post(&endpoint.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(message.payload.clone())
+        .send()
+        .await;
+    match answer {
+        Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
+        Ok(res) => Err((
+            Some(res.status().as_u16()),
+            format!("answered {}", res.status()),
+        )),
+        Err(e) => Err((None, describe(&e))),
+    }
+}
+
+/// A short reason for a failed send, for the delivery log (never the body or the secret).
+fn describe(e: &reqwest_tls::Error) -> String {
+    let what = if e.is_timeout() {
+        "no answer within the timeout"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_redirect() {
+        "redirected (not followed)"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", detail.chars().take(200).collect::<String>())
+    }
+}
+
+/// Records the outcome of an attempt — only while this process still holds the lease.
+async fn settle(
+    state: &AppState,
+    message: &Leased,
+    token: i64,
+    outcome: std::result::Result<u16, (Option<u16>, String)>,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut update = webhook_message::Entity::update_many()
+        .col_expr(
+            webhook_message::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            webhook_message::Column::LeaseToken,
+            Expr::value(Option::<i64>::None),
+        );
+    match outcome {
+        Ok(status) => {
+            update = update
+                .col_expr(webhook_message::Column::Status, Expr::value(DELIVERED))
+                .col_expr(webhook_message::Column::DeliveredAt, Expr::value(Some(now)))
+                .col_expr(
+                    webhook_message::Column::LastStatus,
+                    Expr::value(Some(status as i32)),
+                )
+                .col_expr(
+                    webhook_message::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                );
+        }
+        Err((status, error)) => {
+            let dead_at = message.created_at
+                + chrono::Duration::seconds(state.settings.webhook_dead_after_secs as i64);
+            let next = now + backoff(state.settings.webhook_retry_ms, message.attempts);
+            update = update
+                .col_expr(
+                    webhook_message::Column::LastStatus,
+                    Expr::value(status.map(i32::from)),
+                )
+                .col_expr(webhook_message::Column::LastError, Expr::value(Some(error)));
+            update = if next >= dead_at {
+                update.col_expr(webhook_message::Column::Status, Expr::value(DEAD))
+            } else {
+                update.col_expr(webhook_message::Column::NextAttemptAt, Expr::value(next))
+            };
+        }
+    }
+    update
+        .filter(webhook_message::Column::Id.eq(message.id))
+        .filter(webhook_message::Column::LeaseToken.eq(token))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// The wait before the next attempt after `attempts` failed ones: the base, doubled each
+/// time, at most an hour, with up to a tenth added at random so retries spread out.
+pub fn backoff(base_ms: u64, attempts: i32) -> chrono::Duration {
+    let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    let wait = Duration::from_millis(base_ms.saturating_mul(1u64 << doublings)).min(MAX_BACKOFF);
+    let jitter = rand::random::<u64>() % (wait.as_millis() as u64 / 10 + 1);
+    chrono::Duration::milliseconds((wait.as_millis() as u64 + jitter) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip} is internal");
+        }
+        for ip in ["1.1.1.1", "203.0.114.1", "2606:4700::1111", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let ms = |n| backoff(1_000, n).num_milliseconds();
+        assert!((1_000..=1_100).contains(&ms(1)));
+        assert!((2_000..=2_200).contains(&ms(2)));
+        assert!((8_000..=8_800).contains(&ms(4)));
+        assert!((3_600_000..=3_960_000).contains(&ms(40)));
+    }
+}
