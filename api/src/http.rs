@@ -68,7 +68,7 @@ async fn surround(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if path != "/graphiql" {
+    if path != "/graphiql" && !path.starts_with("/graphiql/") {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
@@ -1272,15 +1272,61 @@ async fn session_live(state: &AppState, token_slot: &Mutex<Option<String>>) -> b
     }
 }
 
+/// GraphiQL and everything it loads, built into the binary (pinned versions; see
+/// `api/assets/graphiql/README.md`): the page works with no way out to the internet.
+const GRAPHIQL_ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "xinfang-graphiql.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/xinfang-graphiql.js"),
+    ),
+];
+
+/// What the GraphiQL page may load and reach: only this server (its styles are partly inline,
+/// its fonts data: URLs).
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     font-src 'self' data:; img-src 'self' data:; connect-src 'self' ws: wss:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 async fn graphiql() -> HttpResponse {
-    let page = async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("Xinfang GraphiQL")
-        .finish();
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(page)
+        .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../assets/graphiql/index.html"))
+}
+
+async fn graphiql_asset(name: web::Path<String>) -> HttpResponse {
+    match GRAPHIQL_ASSETS.iter().find(|(n, _, _)| *n == name.as_str()) {
+        Some((_, content_type, bytes)) => HttpResponse::Ok()
+            .content_type(*content_type)
+            .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(*bytes),
+        None => HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("no such file"),
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -1390,7 +1436,8 @@ pub fn configure(
             )
             .route("/attachments/{id}", web::get().to(attachment_get));
         if !production {
-            cfg.route("/graphiql", web::get().to(graphiql));
+            cfg.route("/graphiql", web::get().to(graphiql))
+                .route("/graphiql/assets/{name}", web::get().to(graphiql_asset));
         }
     }
 }

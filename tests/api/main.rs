@@ -11,6 +11,7 @@ mod cases;
 mod documents;
 mod fixtures;
 mod foundation;
+mod graphiql;
 mod hardening;
 mod hearings;
 mod higher_levels;
