@@ -405,7 +405,16 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Seed { cases, password } => {
-            crate::seed::run(settings, crate::seed::SeedOptions { cases, password }).await
+            let writers = settings.db_pool_size as usize;
+            crate::seed::run(
+                settings,
+                crate::seed::SeedOptions {
+                    cases,
+                    password,
+                    writers,
+                },
+            )
+            .await
         }
         Command::Schema => {
             print!("{}", graphql::sdl());
@@ -453,6 +462,14 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let mut settings = settings;
             settings.database_url = format!("sqlite://{}?mode=rwc", demo_db.display());
             settings.run_env = crate::config::RunEnv::Dev;
+            // The demo's files live beside its database and start over with it (unless a store
+            // was named).
+            if settings.s3_bucket.is_none()
+                && settings.storage_dir == std::path::Path::new("xinfang-files")
+            {
+                settings.storage_dir = demo_db.with_extension("files");
+                let _ = std::fs::remove_dir_all(&settings.storage_dir);
+            }
             let clock = clock_for(&settings);
             let state = build_state(settings, clock).await?;
             let logins = crate::demo::seed(&state)

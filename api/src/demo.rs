@@ -1,18 +1,22 @@
-//! `xinfang demo`: a realistic demo county — townships, departments, accounts of every role
-//! and cases — on a fresh SQLite database.
+//! `xinfang demo`: a realistic demo county on a fresh SQLite database — the seed generator's
+//! county (units, accounts, a few thousand cases in every state), the named accounts and
+//! hand-made cases the printed queries are about, and a webhook pointing nowhere until set.
 
 use crate::access::Viewer;
 use crate::auth;
 use crate::cases::{self, NewCase, PetitionerEntry, Registrar};
 use crate::domain::{AcceptanceDecision, ReferralMode, ReplyOutcome};
-use crate::domain::{Category, Channel, OrgUnitKind, Role};
+use crate::domain::{Category, Channel, Role};
 use crate::error::Result;
-use crate::identity::{self, NewUnit, NewUser};
+use crate::identity::{self, NewUser};
 use crate::state::AppState;
 use crate::workflow::{self, AcceptanceInput, Caller, ReplyInput};
 use chrono::TimeDelta;
 use sea_orm::EntityTrait;
 use xinfang_entity::user;
+
+/// How many generated cases the demo county holds besides the hand-made ones.
+pub const DEMO_CASES: u64 = 3_000;
 
 /// Every demo account's password. Demo only: the demo database is recreated on each start.
 pub const PASSWORD: &str = "demo-password-2026";
@@ -54,47 +58,47 @@ async fn viewer_of(state: &AppState, user_id: i64) -> Result<Viewer> {
 /// Seeds the demo county and returns the logins to print.
 pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
     let (db, cfg, clock) = (&state.db, &state.auth, &state.clock);
-    let (county, bureau, admin) = identity::bootstrap(
+    // The generated county first: its units, 200 accounts and a few thousand cases over
+    // three years in every state, with documents, files and the practice around them — so
+    // lists, statistics and exports look like a county's. The hand-made cases below, and the
+    // named accounts, are the ones the printed queries are about.
+    let storage = state.settings.storage().map_err(crate::error::internal)?;
+    crate::seed::fill(
         db,
         cfg,
-        clock,
-        identity::Bootstrap {
-            city_name: None,
-            county_name: "清河县",
-            county_code: Some(crate::seed::COUNTY_CODE),
-            bureau_name: "清河县信访局",
-            admin_username: "admin",
-            admin_password: PASSWORD,
+        &storage,
+        &crate::seed::SeedOptions {
+            cases: DEMO_CASES,
+            password: PASSWORD.into(),
+            writers: 1,
         },
+        false,
     )
-    .await?;
-    let admin_v = viewer_of(state, admin.id).await?;
+    .await
+    .map_err(crate::error::internal)?;
+    let unit_named = |name: &'static str| async move {
+        identity::unit_by_name(db, name)
+            .await?
+            .ok_or_else(|| crate::error::internal(format!("the generated county has no {name}")))
+    };
+    let county = unit_named("清河县").await?;
+    let bureau = unit_named("清河县信访局").await?;
     let mut units = vec![];
-    for (name, kind) in [
-        ("东关镇", OrgUnitKind::Township),
-        ("西营乡", OrgUnitKind::Township),
-        ("南湖街道", OrgUnitKind::Township),
-        ("县住建局", OrgUnitKind::Department),
-        ("县人社局", OrgUnitKind::Department),
-        ("县自然资源局", OrgUnitKind::Department),
-        ("县纪委监委", OrgUnitKind::Department),
+    for name in [
+        "东关镇",
+        "西营乡",
+        "南湖街道",
+        "县住建局",
+        "县人社局",
+        "县自然资源局",
+        "县纪委监委",
     ] {
-        let unit = identity::create_org_unit(
-            db,
-            clock,
-            &admin_v,
-            NewUnit {
-                name: name.into(),
-                kind,
-                parent_id: county.id,
-                petition_bureau: false,
-                discipline_body: name == "县纪委监委",
-                division_code: None,
-            },
-        )
-        .await?;
-        units.push(unit);
+        units.push(unit_named(name).await?);
     }
+    let admin = identity::user_by_username(db, "admin")
+        .await?
+        .ok_or_else(|| crate::error::internal("the generated county has no admin"))?;
+    let admin_v = viewer_of(state, admin.id).await?;
     let (dongguan, xiying, zhujian, renshe) = (&units[0], &units[1], &units[3], &units[4]);
     let mut logins = vec![(
         "admin".to_string(),
@@ -179,9 +183,28 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
     let mut ids = std::collections::HashMap::new();
     for a in accounts {
         let username = a.username.clone();
-        let created = identity::create_user(db, cfg, clock, &admin_v, a).await?;
-        ids.insert(username, created.id);
+        // The generated county has some of these accounts already (same unit and role).
+        let id = match identity::user_by_username(db, &username).await? {
+            Some(existing) => existing.id,
+            None => identity::create_user(db, cfg, clock, &admin_v, a).await?.id,
+        };
+        ids.insert(username, id);
     }
+    // A webhook for the bureau, pointing nowhere until an integrator sets a real receiver:
+    // its delivery log shows what would have been sent (see README, Webhooks).
+    crate::webhooks::register(
+        db,
+        clock,
+        &state.settings,
+        &admin_v,
+        crate::webhooks::NewEndpoint {
+            unit_id: bureau.id,
+            url: "https://receiver.example.invalid/xinfang",
+            kinds: &crate::outbox::WebhookEventKind::ALL,
+            description: Some("demo: replace with your receiver"),
+        },
+    )
+    .await?;
     identity::register_petitioner(
         db,
         cfg,
@@ -390,8 +413,6 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         .await?;
     }
     move_along(state, &ids, &registered, zhujian.id).await?;
-    // Hearings, receptions, ownership plans, screening reports and a joint meeting.
-    crate::seed_practice::seed(db, clock).await?;
     Ok(logins)
 }
 

@@ -79,6 +79,26 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// The unit of that exact name, if there is one (the first, should there be several).
+pub async fn unit_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<UnitRecord>> {
+    Ok(org_unit::Entity::find()
+        .filter(org_unit::Column::Name.eq(name))
+        .order_by_asc(org_unit::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// The account of a username (compared as sign-in compares it).
+pub async fn user_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(username_key(username)))
+        .one(db)
+        .await?)
+}
+
 pub async fn find_unit(db: &impl ConnectionTrait, id: i64) -> Result<org_unit::Model> {
     org_unit::Entity::find_by_id(id)
         .one(db)

@@ -201,6 +201,8 @@ const MOBILE_PREFIXES: [&str; 16] = [
 pub struct SeedOptions {
     pub cases: u64,
     pub password: String,
+    /// Connections writing at once (PostgreSQL; SQLite has one writer).
+    pub writers: usize,
 }
 
 /// Runs `xinfang seed`: migrates, refuses a database that already has units or accounts,
@@ -229,77 +231,22 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
         ));
     }
     let started = Instant::now();
-    // One argon2 hash for every account: hashing 200 passwords would take longer than the
-    // cases, and every account sharing the known password is the point of a bench county.
-    let password_hash = auth::hash_password(&auth, &options.password)
-        .await
-        .map_err(|e| e.message_for_operator())?;
-    let now = Clock::system().now();
-    let world = World::build(now, password_hash);
-    write_world(&db, &world)
-        .await
-        .map_err(|e| e.message_for_operator())?;
-
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(options.cases);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} seeding cases [{bar:40}] {pos}/{len} ({elapsed}, about {eta} left)",
-            )
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
-    // Generation (simulation, texts, hashes) runs on its own thread and hands finished
-    // chunks to the writers, so the CPU work overlaps the database's.
-    //
-    // PostgreSQL gets several writers, each on its own connection. sqlx 0.9.0 leaves Nagle's
-    // algorithm on (transact-rs/sqlx#4335), so each large INSERT over TCP idles ~40 ms for
-    // a delayed ACK; one writer spent most of its time waiting (about 5x slower than over a
-    // Unix socket), and parallel writers overlap those waits. SQLite has one writer anyway.
-    let writers = match db.get_database_backend() {
-        DatabaseBackend::Postgres => settings.db_pool_size.clamp(1, 8) as usize,
-        _ => 1,
-    };
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(writers + 2);
-    let receiver = tokio::sync::Mutex::new(receiver);
-    let total = options.cases as usize;
-    let generator = std::thread::spawn(move || generate(world, total, sender));
-    let writer = || async {
-        loop {
-            let next = receiver.lock().await.recv().await;
-            let Some(batch) = next else {
-                return Ok::<(), String>(());
-            };
-            let cases = batch.cases;
-            write_batch(&db, batch)
-                .await
-                .map_err(|e| e.message_for_operator())?;
-            bar.inc(cases as u64);
-        }
-    };
-    let written = futures_util::future::try_join_all((0..writers).map(|_| writer())).await;
-    // On an error the receiver is gone, the generator's next send fails and it stops.
-    drop(receiver);
-    written?;
-    let summary = generator
-        .join()
-        .map_err(|_| "the generator thread panicked".to_string())?;
-    bar.finish_and_clear();
-    finish(&db, &summary)
-        .await
-        .map_err(|e| e.message_for_operator())?;
     let storage = settings.storage()?;
-    let (documents, files) = documents_and_files(&db, &storage)
-        .await
-        .map_err(|e| e.message_for_operator())?;
-    let practice = crate::seed_practice::seed(&db, &Clock::system())
-        .await
-        .map_err(|e| e.message_for_operator())?;
+    let filled = fill(
+        &db,
+        &auth,
+        &storage,
+        &options,
+        std::io::stderr().is_terminal(),
+    )
+    .await?;
+    let (summary, documents, files, practice) = (
+        filled.summary,
+        filled.documents,
+        filled.files,
+        filled.practice,
+    );
+    let total = options.cases as usize;
     let elapsed = started.elapsed();
 
     println!(
@@ -337,6 +284,102 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     println!("department user: {DEPARTMENT_USER} ({})", DEPARTMENTS[0]);
     println!("bureau user:     {BUREAU_USER}");
     Ok(())
+}
+
+/// What [`fill`] wrote.
+pub struct Filled {
+    summary: Summary,
+    pub documents: usize,
+    pub files: usize,
+    pub practice: crate::seed_practice::Written,
+}
+
+/// Fills an empty, migrated database with the generated county: units, accounts (all with
+/// `options.password`), cases over three years, their documents and files, and the practice
+/// around them. `xinfang seed` and `xinfang demo` both build on it.
+pub async fn fill(
+    db: &DatabaseConnection,
+    auth: &crate::auth::AuthConfig,
+    storage: &crate::storage::Storage,
+    options: &SeedOptions,
+    progress: bool,
+) -> Result<Filled, String> {
+    // One argon2 hash for every account: hashing 200 passwords would take longer than the
+    // cases, and every account sharing the known password is the point of a bench county.
+    let password_hash = auth::hash_password(auth, &options.password)
+        .await
+        .map_err(|e| e.message_for_operator())?;
+    let now = Clock::system().now();
+    let world = World::build(now, password_hash);
+    write_world(db, &world)
+        .await
+        .map_err(|e| e.message_for_operator())?;
+
+    let bar = if progress {
+        let bar = ProgressBar::new(options.cases);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} seeding cases [{bar:40}] {pos}/{len} ({elapsed}, about {eta} left)",
+            )
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    // Generation (simulation, texts, hashes) runs on its own thread and hands finished
+    // chunks to the writers, so the CPU work overlaps the database's.
+    //
+    // PostgreSQL gets several writers, each on its own connection. sqlx 0.9.0 leaves Nagle's
+    // algorithm on (transact-rs/sqlx#4335), so each large INSERT over TCP idles ~40 ms for
+    // a delayed ACK; one writer spent most of its time waiting (about 5x slower than over a
+    // Unix socket), and parallel writers overlap those waits. SQLite has one writer anyway.
+    let writers = match db.get_database_backend() {
+        DatabaseBackend::Postgres => options.writers.clamp(1, 8),
+        _ => 1,
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(writers + 2);
+    let receiver = tokio::sync::Mutex::new(receiver);
+    let total = options.cases as usize;
+    let generator = std::thread::spawn(move || generate(world, total, sender));
+    let writer = || async {
+        loop {
+            let next = receiver.lock().await.recv().await;
+            let Some(batch) = next else {
+                return Ok::<(), String>(());
+            };
+            let cases = batch.cases;
+            write_batch(db, batch)
+                .await
+                .map_err(|e| e.message_for_operator())?;
+            bar.inc(cases as u64);
+        }
+    };
+    let written = futures_util::future::try_join_all((0..writers).map(|_| writer())).await;
+    // On an error the receiver is gone, the generator's next send fails and it stops.
+    drop(receiver);
+    written?;
+    let summary = generator
+        .join()
+        .map_err(|_| "the generator thread panicked".to_string())?;
+    bar.finish_and_clear();
+    finish(db, &summary)
+        .await
+        .map_err(|e| e.message_for_operator())?;
+    let (documents, files) = documents_and_files(db, storage)
+        .await
+        .map_err(|e| e.message_for_operator())?;
+    let practice = crate::seed_practice::seed(db, &Clock::system())
+        .await
+        .map_err(|e| e.message_for_operator())?;
+    Ok(Filled {
+        summary,
+        documents,
+        files,
+        practice,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

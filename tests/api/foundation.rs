@@ -622,39 +622,49 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
         let login = json!({"query": "mutation { login(input: {username: \"bureau_staff\", password: \"demo-password-2026\"}) { accessToken } }"});
         let body: Value = client.post(format!("{url}/graphql")).json(&login).send().await.unwrap().json().await.unwrap();
         let token = body["data"]["login"]["accessToken"].as_str().expect("the printed demo login works").to_string();
-        let statuses: Value = client
-            .post(format!("{url}/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({"query": "{ cases { nodes { status } } }"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut seen: Vec<String> = statuses["data"]["cases"]["nodes"].as_array().unwrap().iter().map(|n| n["status"].as_str().unwrap().to_string()).collect();
-        seen.sort();
-        seen.dedup();
-        assert_eq!(seen, ["IN_PROGRESS", "REGISTERED", "REPLIED"], "the demo has cases in several states");
+        // A county's worth of cases, in every state the rules know.
+        let ask = |query: String, token: String| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let body: Value = client.post(format!("{url}/graphql")).bearer_auth(token)
+                    .json(&json!({"query": query})).send().await.unwrap().json().await.unwrap();
+                assert!(body["errors"].is_null(), "{body}");
+                body["data"].clone()
+            }
+        };
+        let total = ask("{ cases { totalCount } }".into(), token.clone()).await;
+        assert!(total["cases"]["totalCount"].as_i64().unwrap() >= xinfang_api::demo::DEMO_CASES as i64, "{total}");
+        for status in xinfang_api::domain::CaseStatus::ALL {
+            let n = ask(format!("{{ cases(filter: {{status: [{}]}}) {{ totalCount }} }}", status.as_str()), token.clone()).await;
+            assert!(n["cases"]["totalCount"].as_i64().unwrap() > 0, "no {} case in the demo", status.as_str());
+        }
         // And the practice around them: a hearing holding a clock, receptions, screening
         // reports, a joint meeting.
-        let practice: Value = client
-            .post(format!("{url}/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({"query": "{ cases(filter: {status: [IN_PROGRESS]}) { nodes { deadlines { pausedSince } hearings { status } } }
-                receptions { id } disputeReports { id } jointItems { id } }"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let d = &practice["data"];
-        let held: Vec<&Value> = d["cases"]["nodes"].as_array().unwrap().iter().filter(|c| !c["deadlines"]["pausedSince"].is_null()).collect();
-        assert!(!held.is_empty() && held.iter().all(|c| c["hearings"][0]["status"] == "SCHEDULED"), "{practice}");
+        let mut held = vec![];
+        let mut after = Value::Null;
+        loop {
+            let page = ask(format!("{{ cases(first: 100, after: {after}, filter: {{status: [IN_PROGRESS]}}) {{ nodes {{ deadlines {{ pausedSince }} hearings {{ status }} }} pageInfo {{ hasNextPage endCursor }} }} }}"), token.clone()).await;
+            held.extend(page["cases"]["nodes"].as_array().unwrap().iter().filter(|c| !c["deadlines"]["pausedSince"].is_null()).cloned());
+            if page["cases"]["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["cases"]["pageInfo"]["endCursor"].clone();
+        }
+        assert!(!held.is_empty() && held.iter().all(|c| c["hearings"][0]["status"] == "SCHEDULED"), "{held:?}");
+        let d = ask("{ receptions { id } disputeReports { id } jointItems { id } }".into(), token.clone()).await;
+        let practice = &d;
         for list in ["receptions", "disputeReports", "jointItems"] {
             assert!(!d[list].as_array().unwrap_or_else(|| panic!("{practice}")).is_empty(), "{list}: {practice}");
         }
+        // The bureau's webhook points nowhere until set: its log shows what waits, and why.
+        let login = json!({"query": "mutation { login(input: {username: \"admin\", password: \"demo-password-2026\"}) { accessToken } }"});
+        let body: Value = client.post(format!("{url}/graphql")).json(&login).send().await.unwrap().json().await.unwrap();
+        let admin = body["data"]["login"]["accessToken"].as_str().unwrap().to_string();
+        let hooks = ask("{ webhookEndpoints { url unit { name } counts { pending } } }".into(), admin).await;
+        let hook = &hooks["webhookEndpoints"][0];
+        assert_eq!(hook["unit"]["name"], "清河县信访局", "{hooks}");
+        assert!(hook["counts"]["pending"].as_i64().unwrap() > 0, "{hooks}");
         // Every query the demo prints works for the account it names, and finds something.
         for (username, query) in xinfang_api::demo::QUERIES {
             let login = json!({"query": format!("mutation {{ login(input: {{username: \"{username}\", password: \"demo-password-2026\"}}) {{ accessToken }} }}")});
