@@ -632,13 +632,17 @@ async fn registration_and_administration_follow_the_action_table() {
     // account outside an administrator's subtree is, to that administrator, not there.
     // Columns: createUser in t1, updateUser of t1_staff, deactivateUser in t2, createOrgUnit
     // under the county, setCalendarDays, updateOrgUnit of t1, resetPassword of t1_staff,
-    // setSubject (the county-wide list), setCountySettings.
+    // setSubject (the county-wide list), setCountySettings, registerWebhook for t1,
+    // registerWebhook for the bureau, replayWebhooks of t2's endpoint.
     #[rustfmt::skip]
-    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
-                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F, F]),
-                  ("bureau_leader", [F, F, F, F, F, F, F, F, F]),
-                  ("county_leader", [F, F, F, F, F, F, F, F, F]),
-                  ("li_si",         [F, F, F, F, F, F, F, F, F])];
+    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y]),
+                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F, F, Y, N, N]),
+                  ("bureau_leader", [F, F, F, F, F, F, F, F, F, F, F, F]),
+                  ("county_leader", [F, F, F, F, F, F, F, F, F, F, F, F]),
+                  ("li_si",         [F, F, F, F, F, F, F, F, F, F, F, F])];
+    let t2_hook = ok(&app, c.token("county_admin"), "registerWebhook",
+        json!({"unitId": gid("OrgUnit", c.t2), "url": "https://example.org/t2", "kinds": ["CASE_EVENT"]}),
+        "endpoint { id }").await["endpoint"]["id"].clone();
     for (i, (viewer, expected)) in admins.iter().enumerate() {
         let token = w.token(viewer);
         let username = format!("new_{i}");
@@ -743,6 +747,29 @@ async fn registration_and_administration_follow_the_action_table() {
             format!("setCountySettings by {viewer}"),
             settings,
             expected[8],
+        );
+        for (column, unit, name) in [(9, c.t1, "t1"), (10, c.bureau, "the bureau")] {
+            let hook = mutate(&app, token, "registerWebhook",
+                json!({"unitId": gid("OrgUnit", unit), "url": format!("https://example.org/{i}"), "kinds": ["CASE_EVENT"]}),
+                "secret").await;
+            check(
+                format!("registerWebhook for {name} by {viewer}"),
+                hook,
+                expected[column],
+            );
+        }
+        let replay = mutate(
+            &app,
+            token,
+            "replayWebhooks",
+            json!({"endpointId": t2_hook, "since": "2026-01-01T00:00:00Z"}),
+            "replayed",
+        )
+        .await;
+        check(
+            format!("replayWebhooks of t2's endpoint by {viewer}"),
+            replay,
+            expected[11],
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
