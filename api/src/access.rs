@@ -333,10 +333,18 @@ impl Viewer {
         }
     }
 
-    /// Who registers, changes and replays a unit's webhook endpoints: an administrator of the
-    /// unit or of a unit above it (as for its accounts).
-    pub fn manages_webhooks_of(&self, unit_path: &str) -> Result<()> {
-        admin_may_manage(self.admin_unit()?, unit_path)
+    /// Who registers, lists, deactivates and replays a unit's webhook endpoints: an
+    /// administrator of that very unit. Not one above it: whoever sets an endpoint's URL
+    /// decides where the unit's view of its cases goes, so a county administrator may not
+    /// point the bureau's or the discipline body's stream at itself.
+    pub fn manages_webhooks_of(&self, unit_id: i64) -> Result<()> {
+        if self.admin_unit()?.id == unit_id {
+            Ok(())
+        } else {
+            Err(forbidden(
+                "an administrator registers and manages the webhooks of its own unit only",
+            ))
+        }
     }
 
     pub fn admin_unit(&self) -> Result<&UnitScope> {

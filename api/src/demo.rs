@@ -138,6 +138,13 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             "LEADER of the petition bureau".into(),
         ),
         make(
+            "bureau_admin",
+            "钱管理",
+            bureau.id,
+            Role::Admin,
+            "ADMIN of the petition bureau (its accounts and webhooks)".into(),
+        ),
+        make(
             "dongguan_staff",
             "陈镇干",
             dongguan.id,
@@ -192,11 +199,12 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
     }
     // A webhook for the bureau, pointing nowhere until an integrator sets a real receiver:
     // its delivery log shows what would have been sent (see README, Webhooks).
+    let bureau_admin = viewer_of(state, ids["bureau_admin"]).await?;
     crate::webhooks::register(
         db,
         clock,
         &state.settings,
-        &admin_v,
+        &bureau_admin,
         crate::webhooks::NewEndpoint {
             unit_id: bureau.id,
             url: "https://receiver.example.invalid/xinfang",

@@ -177,6 +177,45 @@ impl Payload {
     }
 }
 
+/// One made-up message `data` per type, for integrators writing a receiver (the values are
+/// fictional and name no real case).
+pub fn samples() -> Vec<Payload> {
+    let case_id = crate::records::global_id("Case", 1);
+    let case_number = "XF-000000-2026-000001".to_string();
+    vec![
+        Payload::CaseEvent(CaseEventData {
+            case_id: case_id.clone(),
+            case_number: case_number.clone(),
+            sequence: 2,
+            entry_id: crate::records::global_id("TimelineEntry", 2),
+            action: "TRANSFER".into(),
+            at: "2026-12-01T02:00:00.000Z".into(),
+            state: "REGISTERED".into(),
+            inbox_kind: Some(InboxKind::Referral),
+            referral_id: Some(crate::records::global_id("Referral", 1)),
+        }),
+        Payload::DeadlineNotice(DeadlineNoticeData {
+            case_id: case_id.clone(),
+            case_number: case_number.clone(),
+            sequence: 3,
+            action: "DEADLINE_WARNING".into(),
+            deadline: "ACCEPTANCE".into(),
+            due_at: "2026-12-04T15:59:59.999Z".into(),
+            at: "2026-12-01T16:00:00.000Z".into(),
+        }),
+        Payload::HotlineResult(HotlineResultData {
+            case_id,
+            case_number,
+            sequence: 7,
+            ticket_number: "12345-20261201-0001".into(),
+            merged: false,
+            outcome: "SUPPORTED".into(),
+            replied_by: "县住建局".into(),
+            replied_at: "2026-12-20T03:00:00.000Z".into(),
+        }),
+    ]
+}
+
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -367,6 +406,7 @@ async fn insert(
         event_type: Set(event_type.to_string()),
         payload: Set(payload.body(at)?),
         created_at: Set(at),
+        age_from: Set(at),
         status: Set(PENDING.into()),
         attempts: Set(0),
         next_attempt_at: Set(at),

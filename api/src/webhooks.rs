@@ -42,29 +42,68 @@ pub struct NewEndpoint<'a> {
 }
 
 /// Whether an address is one a webhook must not reach without `--webhook-allow-private`:
-/// loopback, private, link-local, unique-local, unspecified, broadcast or documentation space.
+/// loopback, private, link-local, shared (CGN), unspecified, broadcast, multicast, reserved,
+/// benchmarking or documentation space — and an IPv6 address that carries one of those in
+/// IPv4 (mapped, compatible, NAT64, 6to4), or is unique-local or site-local.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                // 100.64.0.0/10, carrier-grade NAT
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+                || v4.is_multicast()
+                || a == 0 // 0.0.0.0/8, "this network"
+                || a >= 240 // 240.0.0.0/4, reserved
+                || (a == 100 && (b & 0xc0) == 64) // 100.64.0.0/10, carrier-grade NAT
+                || (a == 198 && (b & 0xfe) == 18) // 198.18.0.0/15, benchmarking
+                || (a == 192 && b == 0 && c == 0) // 192.0.0.0/24, protocol assignments
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            // ::a.b.c.d (IPv4-compatible) and 64:ff9b::a.b.c.d (NAT64).
+            if s[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified()
+                || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
+                return is_internal(embedded(s[6], s[7]));
+            }
+            // 2002:a.b.c.d::/48 (6to4).
+            if s[0] == 0x2002 {
+                return is_internal(embedded(s[1], s[2]));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside)
         }
+    }
+}
+
+/// Whether a URL names its host by an internal address literally (the resolver guard is not
+/// asked for literal addresses, so the sender checks these itself).
+fn internal_literal(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
+        _ => false,
     }
 }
 
@@ -106,6 +145,14 @@ pub fn check_url(settings: &Settings, raw: &str) -> Result<String> {
         ));
     }
     Ok(url.to_string())
+}
+
+/// The scheme, host and port of a URL, for the record: a path or query may carry a token of
+/// the receiver's.
+fn origin(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 /// Registers an endpoint; returns it with its secret, which is never shown again.
@@ -159,7 +206,7 @@ pub async fn register(
         "WEBHOOK_REGISTERED",
         Some(unit.id),
         format!("WebhookEndpoint:{}", endpoint.id),
-        serde_json::json!({"url": endpoint.url, "kinds": endpoint.kinds}),
+        serde_json::json!({"origin": origin(&endpoint.url), "kinds": endpoint.kinds}),
     )
     .await?;
     tx.commit().await?;
@@ -173,11 +220,10 @@ async fn managed_unit(
     viewer: &Viewer,
     unit_id: i64,
 ) -> Result<org_unit::Model> {
-    viewer.admin_unit()?;
+    viewer.manages_webhooks_of(unit_id)?;
     let unit = org_unit::Entity::find_by_id(unit_id)
         .one(db)
         .await?
-        .filter(|u| viewer.manages_webhooks_of(&u.path).is_ok())
         .ok_or(AppError::NotFound("unit"))?;
     if !unit.active {
         return Err(bad_input("unitId", "the unit is deactivated"));
@@ -195,26 +241,22 @@ pub async fn managed_endpoint(
     let Some(endpoint) = webhook_endpoint::Entity::find_by_id(id).one(db).await? else {
         return Err(AppError::NotFound("webhook endpoint"));
     };
-    let unit = crate::identity::find_unit(db, endpoint.unit_id).await?;
+    // Another unit's endpoint is, to this administrator, not there.
     viewer
-        .manages_webhooks_of(&unit.path)
+        .manages_webhooks_of(endpoint.unit_id)
         .map_err(|_| AppError::NotFound("webhook endpoint"))?;
     Ok(endpoint)
 }
 
-/// The endpoints of the administrator's unit and the units below it, newest first.
+/// The endpoints of the administrator's own unit, newest first.
 pub async fn endpoints(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
 ) -> Result<Vec<webhook_endpoint::Model>> {
-    let admin = viewer.admin_unit()?;
-    let below = sea_orm::sea_query::Query::select()
-        .column(org_unit::Column::Id)
-        .from(org_unit::Entity)
-        .and_where(Expr::col(org_unit::Column::Path).like(format!("{}%", admin.path)))
-        .to_owned();
+    let unit = viewer.admin_unit()?.id;
+    viewer.manages_webhooks_of(unit)?;
     Ok(webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::UnitId.in_subquery(below))
+        .filter(webhook_endpoint::Column::UnitId.eq(unit))
         .order_by_desc(webhook_endpoint::Column::Id)
         .all(db)
         .await?)
@@ -247,7 +289,7 @@ pub async fn deactivate(
         "WEBHOOK_DEACTIVATED",
         Some(endpoint.unit_id),
         format!("WebhookEndpoint:{}", endpoint.id),
-        serde_json::json!({"url": endpoint.url}),
+        serde_json::json!({"origin": origin(&endpoint.url)}),
     )
     .await?;
     tx.commit().await?;
@@ -276,6 +318,8 @@ pub async fn replay(
         .col_expr(webhook_message::Column::Status, Expr::value(PENDING))
         .col_expr(webhook_message::Column::Attempts, Expr::value(0))
         .col_expr(webhook_message::Column::NextAttemptAt, Expr::value(now))
+        // A replayed message gets the whole dead-letter age again.
+        .col_expr(webhook_message::Column::AgeFrom, Expr::value(now))
         .col_expr(
             webhook_message::Column::LeasedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -350,7 +394,7 @@ struct Leased {
     endpoint_id: i64,
     payload: String,
     attempts: i32,
-    created_at: DateTime<Utc>,
+    age_from: DateTime<Utc>,
 }
 
 /// Resolves host names for the sender, refusing internal addresses unless allowed: checked at
@@ -496,7 +540,7 @@ async fn lease(state: &AppState, batch: usize) -> Result<Vec<(Leased, i64)>> {
              AND NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE p.endpoint_id = m.endpoint_id \
                AND p.case_id = m.case_id AND p.status = 'PENDING' AND p.id < m.id) \
            ORDER BY m.id LIMIT $4 {skip_locked}) \
-         RETURNING id, endpoint_id, payload, attempts, created_at"
+         RETURNING id, endpoint_id, payload, attempts, age_from"
     );
     let sql = match backend {
         DatabaseBackend::Postgres => sql,
@@ -523,7 +567,7 @@ async fn lease(state: &AppState, batch: usize) -> Result<Vec<(Leased, i64)>> {
                 endpoint_id: row.try_get("", "endpoint_id")?,
                 payload: row.try_get("", "payload")?,
                 attempts: row.try_get("", "attempts")?,
-                created_at: row.try_get("", "created_at")?,
+                age_from: row.try_get("", "age_from")?,
             },
             token,
         ));
@@ -541,6 +585,10 @@ async fn send(
     endpoint: &webhook_endpoint::Model,
     message: &Leased,
 ) -> std::result::Result<u16, (Option<u16>, String)> {
+    // An endpoint registered while private addresses were allowed stops when they are not.
+    if !state.settings.webhook_allow_private && internal_literal(&endpoint.url) {
+        return Err((None, "the address is not one a webhook may reach".into()));
+    }
     let id = crate::outbox::message_id(message.id);
     let timestamp = state.clock.now().timestamp();
     let signature = crate::outbox::sign(&endpoint.secret, &id, timestamp, &message.payload)
@@ -564,28 +612,20 @@ async fn send(
     }
 }
 
-/// A short reason for a failed send, for the delivery log (never the body or the secret).
+/// A short reason for a failed send, for the delivery log: the kind of failure only — the
+/// resolver's or the socket's own words would tell an administrator which internal names
+/// exist and which ports answer.
 fn describe(e: &reqwest_tls::Error) -> String {
-    let what = if e.is_timeout() {
+    if e.is_timeout() {
         "no answer within the timeout"
     } else if e.is_connect() {
-        "could not connect"
+        "could not connect (unknown name, refused, or an address a webhook may not reach)"
     } else if e.is_redirect() {
         "redirected (not followed)"
     } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
+        "the request failed"
     }
-    if detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {}", detail.chars().take(200).collect::<String>())
-    }
+    .to_string()
 }
 
 /// Records the outcome of an attempt — only while this process still holds the lease.
@@ -620,7 +660,7 @@ async fn settle(
                 );
         }
         Err((status, error)) => {
-            let dead_at = message.created_at
+            let dead_at = message.age_from
                 + chrono::Duration::seconds(state.settings.webhook_dead_after_secs as i64);
             let next = now + backoff(state.settings.webhook_retry_ms, message.attempts);
             update = update
@@ -674,9 +714,63 @@ mod tests {
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip} is internal");
         }
-        for ip in ["1.1.1.1", "203.0.114.1", "2606:4700::1111", "100.128.0.1"] {
+        for ip in [
+            "0.1.2.3",
+            "198.18.0.1",
+            "192.0.0.8",
+            "224.0.0.1",
+            "240.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "2002:0a00:0001::1",  // 6to4 of 10.0.0.1
+            "fec0::1",
+            "ff02::1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip} is internal");
+        }
+        for ip in [
+            "1.1.1.1",
+            "203.0.114.1",
+            "2606:4700::1111",
+            "100.128.0.1",
+            "64:ff9b::808:808",  // NAT64 of 8.8.8.8
+            "2002:0808:0808::1", // 6to4 of 8.8.8.8
+        ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip} is public");
         }
+    }
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut all = vec!["xinfang"];
+        all.extend_from_slice(args);
+        <crate::config::Cli as clap::Parser>::try_parse_from(all)
+            .unwrap()
+            .settings
+    }
+
+    #[test]
+    fn urls_https_only_in_production_and_never_inward_without_the_flag() {
+        let dev = settings(&[]);
+        let prod = settings(&["--env", "production"]);
+        let intranet = settings(&["--webhook-allow-private"]);
+        assert!(check_url(&dev, "http://example.org/hook").is_ok());
+        assert!(check_url(&prod, "http://example.org/hook").is_err());
+        assert!(check_url(&prod, "https://example.org/hook").is_ok());
+        // Spellings of 127.0.0.1 that parsers normalise; each refused without the flag.
+        for url in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://127.1/",
+            "http://[::ffff:7f00:1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://LOCALHOST./",
+            "http://api.localhost/",
+        ] {
+            assert!(check_url(&dev, url).is_err(), "{url}");
+            assert!(check_url(&intranet, url).is_ok(), "{url} with the flag");
+        }
+        assert!(internal_literal("http://10.1.2.3/x"));
+        assert!(!internal_literal("https://example.org/x"));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub created_at: DateTimeUtc,
+    /// The dead-letter age counts from here: when it was written, or last replayed.
+    pub age_from: DateTimeUtc,
     /// PENDING, DELIVERED or DEAD.
     pub status: String,
     pub attempts: i32,

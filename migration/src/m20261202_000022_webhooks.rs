@@ -43,6 +43,7 @@ impl MigrationTrait for Migration {
                     .col(string("event_type"))
                     .col(text("payload"))
                     .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("age_from"))
                     .col(string("status"))
                     .col(integer("attempts"))
                     .col(timestamp_with_time_zone("next_attempt_at"))

@@ -633,15 +633,17 @@ async fn registration_and_administration_follow_the_action_table() {
     // Columns: createUser in t1, updateUser of t1_staff, deactivateUser in t2, createOrgUnit
     // under the county, setCalendarDays, updateOrgUnit of t1, resetPassword of t1_staff,
     // setSubject (the county-wide list), setCountySettings, registerWebhook for t1,
-    // registerWebhook for the bureau, replayWebhooks of t2's endpoint.
+    // registerWebhook for the bureau, replayWebhooks of t1's endpoint. Webhooks are the
+    // administrator's own unit's only: whoever sets the URL decides where the unit's view of
+    // its cases goes.
     #[rustfmt::skip]
-    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y]),
-                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F, F, Y, N, N]),
+    let admins = [("county_admin",  [Y, Y, Y, Y, Y, Y, Y, Y, Y, F, F, N]),
+                  ("t1_admin",      [Y, Y, N, F, F, Y, Y, F, F, Y, F, Y]),
                   ("bureau_leader", [F, F, F, F, F, F, F, F, F, F, F, F]),
                   ("county_leader", [F, F, F, F, F, F, F, F, F, F, F, F]),
                   ("li_si",         [F, F, F, F, F, F, F, F, F, F, F, F])];
-    let t2_hook = ok(&app, c.token("county_admin"), "registerWebhook",
-        json!({"unitId": gid("OrgUnit", c.t2), "url": "https://example.org/t2", "kinds": ["CASE_EVENT"]}),
+    let t1_hook = ok(&app, c.token("t1_admin"), "registerWebhook",
+        json!({"unitId": gid("OrgUnit", c.t1), "url": "https://example.org/t1", "kinds": ["CASE_EVENT"]}),
         "endpoint { id }").await["endpoint"]["id"].clone();
     for (i, (viewer, expected)) in admins.iter().enumerate() {
         let token = w.token(viewer);
@@ -762,12 +764,12 @@ async fn registration_and_administration_follow_the_action_table() {
             &app,
             token,
             "replayWebhooks",
-            json!({"endpointId": t2_hook, "since": "2026-01-01T00:00:00Z"}),
+            json!({"endpointId": t1_hook, "since": "2026-01-01T00:00:00Z"}),
             "replayed",
         )
         .await;
         check(
-            format!("replayWebhooks of t2's endpoint by {viewer}"),
+            format!("replayWebhooks of t1's endpoint by {viewer}"),
             replay,
             expected[11],
         );

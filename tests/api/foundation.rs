@@ -658,7 +658,7 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
             assert!(!d[list].as_array().unwrap_or_else(|| panic!("{practice}")).is_empty(), "{list}: {practice}");
         }
         // The bureau's webhook points nowhere until set: its log shows what waits, and why.
-        let login = json!({"query": "mutation { login(input: {username: \"admin\", password: \"demo-password-2026\"}) { accessToken } }"});
+        let login = json!({"query": "mutation { login(input: {username: \"bureau_admin\", password: \"demo-password-2026\"}) { accessToken } }"});
         let body: Value = client.post(format!("{url}/graphql")).json(&login).send().await.unwrap().json().await.unwrap();
         let admin = body["data"]["login"]["accessToken"].as_str().unwrap().to_string();
         let hooks = ask("{ webhookEndpoints { url unit { name } counts { pending } } }".into(), admin).await;

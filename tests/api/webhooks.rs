@@ -146,16 +146,33 @@ async fn quiet_app() -> TestApp {
     spawn_app_with(&["--webhook-allow-private", "--webhook-workers", "0"]).await
 }
 
+/// An administrator of `unit` (东关镇 has one; for another unit the county's administrator
+/// makes one): its access token.
+async fn unit_admin(app: &TestApp, county: &County, unit: i64) -> String {
+    if unit == county.t1 {
+        return county.token("t1_admin").to_string();
+    }
+    let username = format!("admin_of_{unit}");
+    ok(app, county.token("county_admin"), "createUser",
+        json!({"username": username, "password": "a long enough password", "displayName": "单位管理员",
+               "orgUnitId": gid("OrgUnit", unit), "role": "ADMIN"}),
+        "user { id }").await;
+    fixtures::sign_in(app, &username, "a long enough password").await
+}
+
+/// Registers an endpoint as the unit's own administrator: (endpoint id, secret, that
+/// administrator's token).
 async fn register_endpoint(
     app: &TestApp,
     county: &County,
     unit: i64,
     url: &str,
     kinds: &[&str],
-) -> (String, String) {
+) -> (String, String, String) {
+    let admin = unit_admin(app, county, unit).await;
     let made = ok(
         app,
-        county.token("county_admin"),
+        &admin,
         "registerWebhook",
         json!({"unitId": gid("OrgUnit", unit), "url": url, "kinds": kinds}),
         "endpoint { id url kinds active } secret",
@@ -164,6 +181,7 @@ async fn register_endpoint(
     (
         made["endpoint"]["id"].as_str().unwrap().to_string(),
         made["secret"].as_str().unwrap().to_string(),
+        admin,
     )
 }
 
@@ -229,7 +247,7 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
     let app = quiet_app().await;
     let county = fixtures::county(&app).await;
     let (receiver, base) = Receiver::start().await;
-    let (_, bureau_secret) = register_endpoint(
+    let (_, bureau_secret, bureau_admin) = register_endpoint(
         &app,
         &county,
         county.bureau,
@@ -237,7 +255,7 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
         &["CASE_EVENT", "HOTLINE_RESULT"],
     )
     .await;
-    let (_, t1_secret) = register_endpoint(
+    let (_, t1_secret, t1_admin) = register_endpoint(
         &app,
         &county,
         county.t1,
@@ -245,7 +263,7 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
         &["CASE_EVENT"],
     )
     .await;
-    let (_, a_secret) = register_endpoint(
+    let (_, a_secret, a_admin) = register_endpoint(
         &app,
         &county,
         county.dept_a,
@@ -459,7 +477,7 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
             a.body
         );
     }
-    // No personal data in any message: not the petitioners' names, ID numbers or phones.
+    // No personal data or content in any message: no names, ID numbers, phones, titles or text.
     for a in receiver.arrivals.lock().unwrap().iter() {
         for secret in [
             "李四",
@@ -467,29 +485,32 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
             "13912345678",
             "张三",
             "13800138000",
+            "拆迁补偿款未足额发放",
+            "反映镇干部违规收费",
+            "违规收取办证费用",
         ] {
             assert!(!a.body.contains(secret), "{secret} in {}", a.body);
         }
     }
 
-    // The delivery log agrees: everything delivered, nothing pending or dead.
-    let log = app
-        .gql(
-            Some(county.token("county_admin")),
-            "{ webhookEndpoints { url counts { pending delivered dead } } }",
-            json!({}),
-        )
-        .await;
-    let endpoints = log["data"]["webhookEndpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 3, "{log}");
-    let delivered: i64 = endpoints
-        .iter()
-        .map(|e| {
-            assert_eq!(e["counts"]["pending"], 0, "{e}");
-            assert_eq!(e["counts"]["dead"], 0, "{e}");
-            e["counts"]["delivered"].as_i64().unwrap()
-        })
-        .sum();
+    // The delivery logs agree: everything delivered, nothing pending or dead; each unit's
+    // administrator sees its own endpoint only.
+    let mut delivered = 0;
+    for admin in [&bureau_admin, &t1_admin, &a_admin] {
+        let log = app
+            .gql(
+                Some(admin),
+                "{ webhookEndpoints { url counts { pending delivered dead } } }",
+                json!({}),
+            )
+            .await;
+        let endpoints = log["data"]["webhookEndpoints"].as_array().unwrap();
+        assert_eq!(endpoints.len(), 1, "{log}");
+        let e = &endpoints[0];
+        assert_eq!(e["counts"]["pending"], 0, "{e}");
+        assert_eq!(e["counts"]["dead"], 0, "{e}");
+        delivered += e["counts"]["delivered"].as_i64().unwrap();
+    }
     assert_eq!(delivered as usize, owed_total);
 }
 
@@ -498,7 +519,7 @@ async fn two_senders_share_the_work_failures_retry_then_die_and_a_replay_revives
     let app = quiet_app().await;
     let county = fixtures::county(&app).await;
     let (receiver, base) = Receiver::start().await;
-    let (endpoint, secret) = register_endpoint(
+    let (endpoint, secret, admin) = register_endpoint(
         &app,
         &county,
         county.bureau,
@@ -506,7 +527,7 @@ async fn two_senders_share_the_work_failures_retry_then_die_and_a_replay_revives
         &["CASE_EVENT"],
     )
     .await;
-    let admin = county.token("county_admin");
+    let admin = admin.as_str();
     let bureau = county.token("bureau_staff");
     let started = app.state.clock.now();
     let mut cases = vec![];
@@ -543,8 +564,7 @@ async fn two_senders_share_the_work_failures_retry_then_die_and_a_replay_revives
             app.gql(
                 Some(admin),
                 "{ webhookEndpoints { counts { pending dead }
-                   messages(status: DEAD) { id sequence attempts lastStatus lastError
-                     data { ... on WebhookCaseEvent { action caseId } } } } }",
+                   messages(status: DEAD) { id eventType sequence attempts lastStatus lastError } } }",
                 json!({}),
             )
             .await
@@ -560,13 +580,41 @@ async fn two_senders_share_the_work_failures_retry_then_die_and_a_replay_revives
         let e = &log["data"]["webhookEndpoints"][0];
         assert_eq!(e["counts"], json!({"pending": 0, "dead": 2}), "{log}");
         let letters = e["messages"].as_array().unwrap();
-        // Newest first: the transfer, then the registration — the second was never tried
-        // before the first (per case, in order), and both were tried more than once.
-        assert_eq!(letters[0]["data"]["action"], "TRANSFER");
-        assert_eq!(letters[1]["data"]["action"], "REGISTER");
-        assert!(letters.iter().all(|l| l["data"]["caseId"] == late.as_str()
-            && l["lastStatus"] == 503
-            && l["attempts"].as_i64().unwrap() >= 1));
+        // The log shows no content; what each message was, the receiver saw on its attempts.
+        let sent = receiver.arrivals("/bureau");
+        let body_of = |id: &str| -> Value {
+            let a = sent
+                .iter()
+                .find(|a| a.id == id)
+                .expect("the message was tried");
+            serde_json::from_str(&a.body).unwrap()
+        };
+        // Newest first: the transfer, then the registration, numbered 2 and 1 for the case;
+        // the registration was retried before it died, and both answered 503.
+        let (transfer, register) = (
+            body_of(letters[0]["id"].as_str().unwrap()),
+            body_of(letters[1]["id"].as_str().unwrap()),
+        );
+        assert_eq!(transfer["data"]["action"], "TRANSFER");
+        assert_eq!(register["data"]["action"], "REGISTER");
+        assert!(
+            [&transfer, &register]
+                .iter()
+                .all(|b| b["data"]["caseId"] == late.as_str())
+        );
+        assert_eq!(
+            (
+                letters[0]["sequence"].clone(),
+                letters[1]["sequence"].clone()
+            ),
+            (json!(2), json!(1))
+        );
+        assert!(
+            letters.iter().all(|l| l["lastStatus"] == 503
+                && l["eventType"] == "case.event"
+                && l["lastError"].as_str().is_some_and(|e| e.contains("503"))),
+            "{log}"
+        );
         assert!(
             letters[1]["attempts"].as_i64().unwrap() >= 2,
             "retried: {log}"
@@ -645,109 +693,174 @@ async fn who_registers_endpoints_and_which_urls_are_refused() {
         }
     };
     let admin = county.token("county_admin");
+    let t1_admin = county.token("t1_admin");
     for (url, why) in [
         ("http://127.0.0.1:9000/hook", "loopback"),
+        ("http://2130706433/hook", "loopback as a number"),
         ("https://10.0.0.8/hook", "private"),
         (
             "https://169.254.169.254/latest",
             "link-local (cloud metadata)",
         ),
         ("https://[::1]/hook", "IPv6 loopback"),
+        ("https://[::ffff:10.0.0.8]/hook", "IPv4-mapped private"),
         ("https://localhost/hook", "localhost"),
         ("ftp://example.org/hook", "scheme"),
         ("https://user:pw@example.org/hook", "credentials"),
         ("not a url", "garbage"),
     ] {
-        let body = register(admin, county.bureau, url, json!(["CASE_EVENT"])).await;
+        let body = register(t1_admin, county.t1, url, json!(["CASE_EVENT"])).await;
         assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{why}: {body}");
         assert_eq!(field(&body), Some("url"), "{why}: {body}");
     }
-    let body = register(admin, county.bureau, "https://example.org/hook", json!([])).await;
+    let body = register(t1_admin, county.t1, "https://example.org/hook", json!([])).await;
     assert_eq!(field(&body), Some("kinds"), "{body}");
 
-    // Staff may not; a township's administrator manages only its own unit.
-    let body = register(
-        county.token("bureau_staff"),
-        county.bureau,
-        "https://example.org/hook",
-        json!(["CASE_EVENT"]),
-    )
-    .await;
-    assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
-    let body = register(
-        county.token("t1_admin"),
-        county.bureau,
-        "https://example.org/hook",
-        json!(["CASE_EVENT"]),
-    )
-    .await;
-    assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+    // Only the unit's own administrator: not its staff, not another unit's administrator, and
+    // not the county's administrator either, though it keeps the township's accounts —
+    // whoever sets the URL decides where the unit's view of its cases goes.
+    for (token, unit, who) in [
+        (
+            county.token("bureau_staff"),
+            county.bureau,
+            "the bureau's staff",
+        ),
+        (
+            t1_admin,
+            county.bureau,
+            "东关镇's administrator, for the bureau",
+        ),
+        (admin, county.t1, "the county's administrator, for 东关镇"),
+        (
+            admin,
+            county.bureau,
+            "the county's administrator, for the bureau",
+        ),
+    ] {
+        let body = register(
+            token,
+            unit,
+            "https://example.org/hook",
+            json!(["CASE_EVENT"]),
+        )
+        .await;
+        assert_eq!(code(&body), Some("FORBIDDEN"), "{who}: {body}");
+    }
     let made = register(
-        county.token("t1_admin"),
+        t1_admin,
         county.t1,
-        "https://example.org/hook",
+        "https://example.org/hook?token=abc",
         json!(["CASE_EVENT", "DEADLINE_NOTICE"]),
     )
     .await;
     let secret = made["data"]["registerWebhook"]["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_") && secret.len() > 40, "{made}");
-
-    // The secret is never shown again; the county's administrator sees the township's
-    // endpoint, the township's administrator not the county's.
     ok(
         &app,
         admin,
         "registerWebhook",
-        json!({"unitId": gid("OrgUnit", county.bureau), "url": "https://example.org/bureau", "kinds": ["CASE_EVENT"]}),
+        json!({"unitId": gid("OrgUnit", county.county), "url": "https://example.org/county", "kinds": ["CASE_EVENT"]}),
         "endpoint { id }",
     )
     .await;
+
+    // Each administrator lists its own unit's endpoints; the secret is never shown again, and
+    // no message's content is shown at all.
     let listed = |token: &str| {
         let token = token.to_string();
         let app = &app;
         async move {
             app.gql(
                 Some(&token),
-                "{ webhookEndpoints { url unit { name } } }",
+                "{ webhookEndpoints { id url unit { name } } }",
                 json!({}),
             )
             .await
         }
     };
-    let all = listed(admin).await;
+    let own = listed(admin).await;
     assert_eq!(
-        all["data"]["webhookEndpoints"],
-        json!([{"url": "https://example.org/bureau", "unit": {"name": "清河县信访局"}},
-               {"url": "https://example.org/hook", "unit": {"name": "东关镇"}}])
+        own["data"]["webhookEndpoints"].as_array().unwrap().len(),
+        1,
+        "{own}"
     );
-    let own = listed(county.token("t1_admin")).await;
     assert_eq!(
-        own["data"]["webhookEndpoints"],
-        json!([{"url": "https://example.org/hook", "unit": {"name": "东关镇"}}])
+        own["data"]["webhookEndpoints"][0]["unit"]["name"], "清河县",
+        "{own}"
+    );
+    let t1_list = listed(t1_admin).await;
+    assert_eq!(
+        t1_list["data"]["webhookEndpoints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{t1_list}"
+    );
+    assert_eq!(
+        t1_list["data"]["webhookEndpoints"][0]["url"],
+        "https://example.org/hook?token=abc"
     );
     let staff = listed(county.token("t1_staff")).await;
     assert_eq!(code(&staff), Some("FORBIDDEN"), "{staff}");
-    let schema = app
-        .gql(
-            Some(admin),
-            "{ __type(name: \"WebhookEndpoint\") { fields { name } } }",
-            json!({}),
-        )
+    for (ty, hidden) in [
+        ("WebhookEndpoint", "secret"),
+        ("WebhookMessage", "body"),
+        ("WebhookMessage", "data"),
+    ] {
+        let schema = app
+            .gql(
+                None,
+                &format!("{{ __type(name: \"{ty}\") {{ fields {{ name }} }} }}"),
+                json!({}),
+            )
+            .await;
+        let fields: Vec<&str> = schema["data"]["__type"]["fields"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}"))
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert!(!fields.contains(&hidden), "{ty}.{hidden}: {fields:?}");
+    }
+    // What messages carry is documented by example, one per type.
+    let samples = app
+        .gql(None, "{ webhookPayloadSamples { __typename ... on WebhookCaseEvent { caseId sequence action inboxKind } ... on WebhookHotlineResult { ticketNumber outcome } } }", json!({}))
         .await;
-    let fields = schema["data"]["__type"]["fields"].to_string();
-    assert!(!fields.contains("secret"), "{fields}");
+    let kinds: Vec<&str> = samples["data"]["webhookPayloadSamples"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{samples}"))
+        .iter()
+        .map(|s| s["__typename"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "WebhookCaseEvent",
+            "WebhookDeadlineNotice",
+            "WebhookHotlineResult"
+        ]
+    );
 
-    // Registration and deactivation are on the administrative record; a deactivated endpoint
-    // is refused a replay.
-    let id = app
-        .gql(Some(admin), "{ webhookEndpoints { id } }", json!({}))
-        .await["data"]["webhookEndpoints"][1]["id"]
+    // Another unit's endpoint is not there for an administrator; its own may be deactivated,
+    // after which a replay is refused. All of it is on the administrative record, with the
+    // receiver's origin only (a query may carry its token).
+    let id = t1_list["data"]["webhookEndpoints"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    ok(
+    let body = mutate(
         &app,
         admin,
+        "deactivateWebhook",
+        json!({"id": id}),
+        "active",
+    )
+    .await;
+    assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+    ok(
+        &app,
+        t1_admin,
         "deactivateWebhook",
         json!({"id": id}),
         "active deactivatedAt",
@@ -755,7 +868,7 @@ async fn who_registers_endpoints_and_which_urls_are_refused() {
     .await;
     let body = mutate(
         &app,
-        admin,
+        t1_admin,
         "replayWebhooks",
         json!({"endpointId": id, "since": "2026-01-01T00:00:00Z"}),
         "replayed",
@@ -765,15 +878,19 @@ async fn who_registers_endpoints_and_which_urls_are_refused() {
     let record = app
         .gql(
             Some(admin),
-            "{ adminRecord(first: 50) { nodes { action } } }",
+            "{ adminRecord(first: 100) { nodes { action detail } } }",
             json!({}),
         )
         .await;
-    let actions = record["data"]["adminRecord"]["nodes"].to_string();
-    assert_eq!(actions.matches("WEBHOOK_REGISTERED").count(), 2, "{record}");
+    let entries = record["data"]["adminRecord"]["nodes"].to_string();
+    assert_eq!(entries.matches("WEBHOOK_REGISTERED").count(), 2, "{record}");
     assert_eq!(
-        actions.matches("WEBHOOK_DEACTIVATED").count(),
+        entries.matches("WEBHOOK_DEACTIVATED").count(),
         1,
+        "{record}"
+    );
+    assert!(
+        entries.contains("https://example.org") && !entries.contains("token=abc"),
         "{record}"
     );
 }

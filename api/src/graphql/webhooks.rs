@@ -1,7 +1,7 @@
-//! Webhooks on the graph: an administrator registers, lists, deactivates and replays a unit's
-//! endpoints, and reads their delivery log. Delivery itself is [`crate::webhooks`]; what a
-//! message holds is [`crate::outbox`], whose payload types are documented here as the union
-//! `WebhookEventData`.
+//! Webhooks on the graph: a unit's administrator registers, lists, deactivates and replays its
+//! endpoints, and reads their delivery log (never the content). Delivery itself is
+//! [`crate::webhooks`]; what a message holds is [`crate::outbox`], whose payload types are
+//! documented here as the union `WebhookEventData` (`webhookPayloadSamples`).
 
 use super::identity::OrgUnit;
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
@@ -118,7 +118,8 @@ pub enum WebhookEventData {
     HotlineResult(HotlineResultData),
 }
 
-/// One message of the outbox: what was (or will be) sent, and how its delivery went.
+/// One message of the outbox and how its delivery went. Its content is not shown here:
+/// administrators see no case content, only whether their receiver is keeping up.
 pub struct WebhookMessage(pub WebhookMessageRecord);
 
 #[Object]
@@ -158,18 +159,6 @@ impl WebhookMessage {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
-    /// The body's `data`, as sent.
-    async fn data(&self) -> Option<WebhookEventData> {
-        Some(match Payload::of_body(&self.0.payload)? {
-            Payload::CaseEvent(d) => WebhookEventData::CaseEvent(d),
-            Payload::DeadlineNotice(d) => WebhookEventData::DeadlineNotice(d),
-            Payload::HotlineResult(d) => WebhookEventData::HotlineResult(d),
-        })
-    }
-    /// The exact body that is signed and sent.
-    async fn body(&self) -> &str {
-        &self.0.payload
-    }
 }
 
 #[derive(Default)]
@@ -177,6 +166,20 @@ pub struct WebhooksQuery;
 
 #[Object]
 impl WebhooksQuery {
+    /// What webhook messages carry: one made-up `data` per message `type` (`case.event`,
+    /// `case.deadline`, `hotline.result`), with fictional values — the shapes to write a
+    /// receiver against. Real messages are seen only by their receiver.
+    async fn webhook_payload_samples(&self) -> Vec<WebhookEventData> {
+        crate::outbox::samples()
+            .into_iter()
+            .map(|p| match p {
+                Payload::CaseEvent(d) => WebhookEventData::CaseEvent(d),
+                Payload::DeadlineNotice(d) => WebhookEventData::DeadlineNotice(d),
+                Payload::HotlineResult(d) => WebhookEventData::HotlineResult(d),
+            })
+            .collect()
+    }
+
     /// The webhook endpoints of the administrator's unit and the units below it.
     async fn webhook_endpoints(&self, ctx: &Context<'_>) -> GqlResult<Vec<WebhookEndpoint>> {
         Ok(crate::webhooks::endpoints(&state(ctx).db, viewer(ctx)?)
