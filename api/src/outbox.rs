@@ -153,12 +153,16 @@ struct Envelope {
 }
 
 impl Payload {
-    fn event_type(&self) -> &'static str {
+    fn kind(&self) -> WebhookEventKind {
         match self {
-            Payload::CaseEvent(_) => WebhookEventKind::CaseEvent.event_type(),
-            Payload::DeadlineNotice(_) => WebhookEventKind::DeadlineNotice.event_type(),
-            Payload::HotlineResult(_) => WebhookEventKind::HotlineResult.event_type(),
+            Payload::CaseEvent(_) => WebhookEventKind::CaseEvent,
+            Payload::DeadlineNotice(_) => WebhookEventKind::DeadlineNotice,
+            Payload::HotlineResult(_) => WebhookEventKind::HotlineResult,
         }
+    }
+
+    fn event_type(&self) -> &'static str {
+        self.kind().event_type()
     }
 
     fn body(self, at: DateTime<Utc>) -> Result<String> {
@@ -280,17 +284,34 @@ pub async fn enqueue(tx: &impl ConnectionTrait, event: &Event) -> Result<()> {
     } else {
         vec![]
     };
+    // The scope is asked once per unit, for every kind any of its endpoints wants; each
+    // endpoint then takes the kinds it asked for.
+    let mut by_unit: std::collections::BTreeMap<i64, Vec<&webhook_endpoint::Model>> =
+        Default::default();
     for endpoint in &endpoints {
-        let Some(unit) = units.get(&endpoint.unit_id).filter(|u| u.active) else {
+        by_unit.entry(endpoint.unit_id).or_default().push(endpoint);
+    }
+    for (unit_id, unit_endpoints) in by_unit {
+        let Some(unit) = units.get(&unit_id).filter(|u| u.active) else {
             continue;
         };
         if unit.county_id.is_some_and(|c| c != case.county_id) {
             continue;
         }
-        let kinds = WebhookEventKind::parse_list(&endpoint.kinds);
-        let payloads = owed(tx, event, &case, unit, &kinds, &tickets).await?;
-        for payload in payloads {
-            insert(tx, endpoint.id, &case, payload, event.at).await?;
+        let wanted: Vec<WebhookEventKind> = WebhookEventKind::ALL
+            .into_iter()
+            .filter(|k| {
+                unit_endpoints
+                    .iter()
+                    .any(|e| WebhookEventKind::parse_list(&e.kinds).contains(k))
+            })
+            .collect();
+        let payloads = owed(tx, event, &case, unit, &wanted, &tickets).await?;
+        for endpoint in unit_endpoints {
+            let kinds = WebhookEventKind::parse_list(&endpoint.kinds);
+            for payload in payloads.iter().filter(|p| kinds.contains(&p.kind())) {
+                insert(tx, endpoint.id, &case, payload.clone(), event.at).await?;
+            }
         }
     }
     Ok(())

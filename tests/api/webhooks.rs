@@ -255,6 +255,18 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
         &["CASE_EVENT", "HOTLINE_RESULT"],
     )
     .await;
+    // The hotline platform's own endpoint on the bureau: the 12345 results only.
+    let hotline_secret = ok(
+        &app,
+        &bureau_admin,
+        "registerWebhook",
+        json!({"unitId": gid("OrgUnit", county.bureau), "url": format!("{base}/hotline"), "kinds": ["HOTLINE_RESULT"]}),
+        "secret",
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, t1_secret, t1_admin) = register_endpoint(
         &app,
         &county,
@@ -350,7 +362,8 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
     let owed_total = bureau_owed.values().map(Vec::len).sum::<usize>()
         + 2 // two hotline results
         + a_owed.values().map(Vec::len).sum::<usize>()
-        + 1; // the transfer, to 东关镇
+        + 1 // the transfer, to 东关镇
+        + 2; // the hotline platform's two results
     let distinct = |r: &Receiver| {
         let mut ids: Vec<String> = r
             .arrivals
@@ -442,6 +455,23 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
     }
     assert_eq!(got.len(), bureau_owed.len(), "no other case");
 
+    // The hotline platform: the two results and nothing else, numbered in its own sequence.
+    let got = per_case(&hotline_secret, &receiver.arrivals("/hotline"));
+    assert_eq!(got.keys().collect::<Vec<_>>(), [&hot]);
+    let results: Vec<(&str, i64)> = got[&hot]
+        .iter()
+        .map(|m| {
+            (
+                m["ticketNumber"].as_str().unwrap(),
+                m["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [("12345-20261202-0101", 1), ("12345-20261202-0102", 2)]
+    );
+
     // 县住建局: the timelines of the cases it leads, from their registration.
     let got = per_case(&a_secret, &receiver.arrivals("/dept_a"));
     assert_eq!(got.len(), a_owed.len(), "only the cases it leads");
@@ -505,11 +535,13 @@ async fn every_event_arrives_signed_in_order_once_a_killed_sender_is_replaced() 
             )
             .await;
         let endpoints = log["data"]["webhookEndpoints"].as_array().unwrap();
-        assert_eq!(endpoints.len(), 1, "{log}");
-        let e = &endpoints[0];
-        assert_eq!(e["counts"]["pending"], 0, "{e}");
-        assert_eq!(e["counts"]["dead"], 0, "{e}");
-        delivered += e["counts"]["delivered"].as_i64().unwrap();
+        let expected = if admin == &bureau_admin { 2 } else { 1 };
+        assert_eq!(endpoints.len(), expected, "{log}");
+        for e in endpoints {
+            assert_eq!(e["counts"]["pending"], 0, "{e}");
+            assert_eq!(e["counts"]["dead"], 0, "{e}");
+            delivered += e["counts"]["delivered"].as_i64().unwrap();
+        }
     }
     assert_eq!(delivered as usize, owed_total);
 }
