@@ -332,7 +332,7 @@ pub(crate) async fn link(
         // staff record); `Case.receptions` shows it to staff.
         return Ok(());
     }
-    audit::append(
+    let entry = audit::append(
         tx,
         case.county_id,
         case.id,
@@ -341,6 +341,24 @@ pub(crate) async fn link(
         "RECEPTION",
         json!({"receptionId": reception_id, "produced": false}),
         false,
+    )
+    .await?;
+    // The units' own systems hear of it like any other entry (the webhook outbox is written
+    // in this transaction).
+    crate::outbox::enqueue(
+        tx,
+        &crate::events::Event {
+            case_id: case.id,
+            entry_id: Some(entry.id),
+            action: "RECEPTION".into(),
+            public: false,
+            at: now,
+            inbox_unit: None,
+            inbox_kind: None,
+            referral_id: None,
+            deadline: None,
+            due_at: None,
+        },
     )
     .await?;
     case::Entity::update_many()

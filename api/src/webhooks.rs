@@ -173,6 +173,16 @@ pub async fn register(
     }
     let unit = managed_unit(db, viewer, new.unit_id).await?;
     let tx = crate::db::begin_write(db).await?;
+    // Registrations for one unit take turns (PostgreSQL; SQLite has one writer), so the cap
+    // below holds under concurrency.
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT id FROM org_units WHERE id = $1 FOR UPDATE",
+            [unit.id.into()],
+        ))
+        .await?;
+    }
     let held = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::UnitId.eq(unit.id))
         .filter(webhook_endpoint::Column::Active.eq(true))

@@ -926,3 +926,60 @@ async fn who_registers_endpoints_and_which_urls_are_refused() {
         "{record}"
     );
 }
+
+#[tokio::test]
+async fn a_case_taken_over_at_a_reception_is_sent_like_any_entry() {
+    // This time the test server sends itself.
+    let app = spawn_app_with(&[
+        "--webhook-allow-private",
+        "--webhook-poll-ms",
+        "50",
+        "--webhook-retry-ms",
+        "100",
+    ])
+    .await;
+    let county = fixtures::county(&app).await;
+    let (receiver, base) = Receiver::start().await;
+    let (_, secret, _) = register_endpoint(
+        &app,
+        &county,
+        county.t1,
+        &format!("{base}/t1"),
+        &["CASE_EVENT"],
+    )
+    .await;
+    let t1_staff = county.token("t1_staff");
+    let (case, _) = fixtures::register(
+        &app,
+        t1_staff,
+        json!({"townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    let received_at = (app.state.clock.now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    ok(&app, t1_staff, "recordReception",
+        json!({"leaderId": gid("User", county.user("t1_leader")), "receivedAt": received_at, "place": "东关镇人民政府接访室",
+               "visitors": ["李四", "王某"], "personCount": 2, "summary": "反映拆迁补偿问题，镇长当场交办。", "caseIds": [case]}),
+        "id").await;
+    assert!(
+        until(20, || receiver.count() >= 2).await,
+        "the messages arrive"
+    );
+    let got = per_case(&secret, &receiver.arrivals("/t1"));
+    let sent: Vec<(&str, i64)> = got[&case]
+        .iter()
+        .map(|m| {
+            (
+                m["action"].as_str().unwrap(),
+                m["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sent, [("REGISTER", 1), ("RECEPTION", 2)]);
+    for a in receiver.arrivals("/t1") {
+        assert!(
+            !a.body.contains("王某") && !a.body.contains("拆迁补偿"),
+            "{}",
+            a.body
+        );
+    }
+}
