@@ -6,8 +6,9 @@
 //! one — and only the oldest pending message of each endpoint and case, so a case's messages
 //! arrive in order. Each is POSTed with the Standard Webhooks headers (`webhook-id`,
 //! `webhook-timestamp`, `webhook-signature`). A 2xx answer delivers it; anything else, or no
-//! answer within the timeout, schedules a retry with exponential backoff, until the message is
-//! older than the dead-letter age. A process that dies holding a lease lets go when the lease
+//! answer within the timeout, schedules a retry with exponential backoff — and holds the
+//! endpoint's other waiting messages as long, so a dead receiver costs one attempt per round —
+//! until the message is older than the dead-letter age. A process that dies holding a lease lets go when the lease
 //! runs out: delivery is at least once, and a receiver dedupes by `webhook-id`.
 
 use crate::access::Viewer;
@@ -646,6 +647,7 @@ async fn settle(
     outcome: std::result::Result<u16, (Option<u16>, String)>,
 ) -> Result<()> {
     let now = state.clock.now();
+    let mut hold_endpoint_until = None;
     let mut update = webhook_message::Entity::update_many()
         .col_expr(
             webhook_message::Column::LeasedUntil,
@@ -682,15 +684,34 @@ async fn settle(
             update = if next >= dead_at {
                 update.col_expr(webhook_message::Column::Status, Expr::value(DEAD))
             } else {
+                hold_endpoint_until = Some(next);
                 update.col_expr(webhook_message::Column::NextAttemptAt, Expr::value(next))
             };
         }
     }
-    update
+    let settled = update
         .filter(webhook_message::Column::Id.eq(message.id))
         .filter(webhook_message::Column::LeaseToken.eq(token))
         .exec(&state.db)
-        .await?;
+        .await?
+        .rows_affected;
+    // A receiver that failed is failing for all its cases: the endpoint's other waiting
+    // messages wait as long as this one, so a dead receiver takes one sender slot per round
+    // instead of one per case (and healthy receivers are not kept waiting behind it).
+    if let (Some(until), 1) = (hold_endpoint_until, settled) {
+        webhook_message::Entity::update_many()
+            .col_expr(webhook_message::Column::NextAttemptAt, Expr::value(until))
+            .filter(webhook_message::Column::EndpointId.eq(message.endpoint_id))
+            .filter(webhook_message::Column::Status.eq(PENDING))
+            .filter(webhook_message::Column::NextAttemptAt.lt(until))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(webhook_message::Column::LeasedUntil.is_null())
+                    .add(webhook_message::Column::LeasedUntil.lt(now)),
+            )
+            .exec(&state.db)
+            .await?;
+    }
     Ok(())
 }
 

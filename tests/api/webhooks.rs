@@ -118,21 +118,26 @@ impl Drop for Sender {
 
 /// An `xinfang serve` process on the test server's database, sending webhooks.
 fn sender(app: &TestApp, extra: &[&str]) -> Sender {
+    let mut args = vec![
+        "serve".to_string(),
+        "--bind".into(),
+        format!("127.0.0.1:{}", free_port()),
+        "--database-url".into(),
+        app.db_url.clone(),
+        "--webhook-allow-private".into(),
+    ];
+    // Quick timings unless the test names its own.
+    for (flag, value) in [
+        ("--webhook-timeout-ms", "1500"),
+        ("--webhook-retry-ms", "100"),
+        ("--webhook-poll-ms", "50"),
+    ] {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
     let child = xinfang()
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{}", free_port()),
-            "--database-url",
-            &app.db_url,
-            "--webhook-allow-private",
-            "--webhook-timeout-ms",
-            "1500",
-            "--webhook-retry-ms",
-            "100",
-            "--webhook-poll-ms",
-            "50",
-        ])
+        .args(args)
         .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -982,4 +987,37 @@ async fn a_case_taken_over_at_a_reception_is_sent_like_any_entry() {
             a.body
         );
     }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_costs_one_attempt_per_round_not_one_per_case() {
+    let app = quiet_app().await;
+    let county = fixtures::county(&app).await;
+    let (receiver, base) = Receiver::start().await;
+    receiver.refuse.store(true, Ordering::Relaxed);
+    register_endpoint(
+        &app,
+        &county,
+        county.bureau,
+        &format!("{base}/bureau"),
+        &["CASE_EVENT"],
+    )
+    .await;
+    for _ in 0..12 {
+        fixtures::register(&app, county.token("bureau_staff"), json!({})).await;
+    }
+    // Twelve cases, each with a message due. A sender of two slots tries two, both answered
+    // 503; the receiver is failing, so the other ten wait out the same backoff (5 s) instead of
+    // being tried one after another.
+    let _one = sender(
+        &app,
+        &["--webhook-workers", "2", "--webhook-retry-ms", "5000"],
+    );
+    assert!(until(30, || receiver.count() >= 2).await, "the first round");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.count(),
+        2,
+        "one round of two attempts, then the hold"
+    );
 }
