@@ -441,3 +441,5 @@ async fn insert(
 pub const PENDING: &str = "PENDING";
 pub const DELIVERED: &str = "DELIVERED";
 pub const DEAD: &str = "DEAD";
+/// Not sent: by the time it was due, the unit no longer saw the case.
+pub const WITHHELD: &str = "WITHHELD";

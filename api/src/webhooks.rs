@@ -15,7 +15,7 @@ use crate::access::Viewer;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{AppError, Result, bad_input};
-use crate::outbox::{DEAD, DELIVERED, PENDING, WebhookEventKind};
+use crate::outbox::{DEAD, DELIVERED, PENDING, WITHHELD, WebhookEventKind};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -376,8 +376,9 @@ pub async fn messages(
         .await?)
 }
 
-/// How many of an endpoint's messages are in each state: (pending, delivered, dead).
-pub async fn counts(db: &impl ConnectionTrait, endpoint_id: i64) -> Result<(u64, u64, u64)> {
+/// How many of an endpoint's messages are in each state: (pending, delivered, dead,
+/// withheld).
+pub async fn counts(db: &impl ConnectionTrait, endpoint_id: i64) -> Result<(u64, u64, u64, u64)> {
     let rows: Vec<(String, i64)> = webhook_message::Entity::find()
         .select_only()
         .column(webhook_message::Column::Status)
@@ -393,7 +394,7 @@ pub async fn counts(db: &impl ConnectionTrait, endpoint_id: i64) -> Result<(u64,
             .map(|(_, n)| *n as u64)
             .unwrap_or(0)
     };
-    Ok((of(PENDING), of(DELIVERED), of(DEAD)))
+    Ok((of(PENDING), of(DELIVERED), of(DEAD), of(WITHHELD)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,6 +404,7 @@ pub async fn counts(db: &impl ConnectionTrait, endpoint_id: i64) -> Result<(u64,
 struct Leased {
     id: i64,
     endpoint_id: i64,
+    case_id: i64,
     payload: String,
     attempts: i32,
     age_from: DateTime<Utc>,
@@ -513,7 +515,20 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest_tls::Client) -> Result<b
         let endpoint = endpoints.get(&message.endpoint_id).cloned();
         async move {
             let outcome = match endpoint {
-                Some(e) => send(state, http, &e, &message).await,
+                Some(e) => match still_sees(state, &e, message.case_id).await {
+                    Ok(true) => send(state, http, &e, &message).await,
+                    Ok(false) => {
+                        if let Err(e) = withhold(state, &message, token).await {
+                            tracing::warn!(
+                                error = e.message_for_operator(),
+                                message = message.id,
+                                "could not withhold a webhook message"
+                            );
+                        }
+                        return;
+                    }
+                    Err(_) => Err((None, "could not check the unit's sight".to_string())),
+                },
                 None => Err((None, "the endpoint is gone".to_string())),
             };
             if let Err(e) = settle(state, &message, token, outcome).await {
@@ -527,6 +542,43 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest_tls::Client) -> Result<b
     });
     futures_util::future::join_all(sends).await;
     Ok(full)
+}
+
+/// Whether the endpoint's unit still sees the message's case. Sight is asked again at each
+/// send, as a live subscription asks it when an event arrives: a backlog, or a replay, is not
+/// sent about a case the unit has since lost (transferred away, reclassified, sent up).
+async fn still_sees(
+    state: &AppState,
+    endpoint: &webhook_endpoint::Model,
+    case_id: i64,
+) -> Result<bool> {
+    let unit = crate::identity::find_unit(&state.db, endpoint.unit_id).await?;
+    if !unit.active {
+        return Ok(false);
+    }
+    let viewer = Viewer::unit_system(crate::auth::unit_scope(&unit)?);
+    Ok(crate::cases::find_visible(&state.db, &viewer, case_id)
+        .await?
+        .is_some())
+}
+
+/// Marks a message as withheld (its unit no longer sees the case), while still holding it.
+async fn withhold(state: &AppState, message: &Leased, token: i64) -> Result<()> {
+    webhook_message::Entity::update_many()
+        .col_expr(webhook_message::Column::Status, Expr::value(WITHHELD))
+        .col_expr(
+            webhook_message::Column::LeasedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            webhook_message::Column::LeaseToken,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(webhook_message::Column::Id.eq(message.id))
+        .filter(webhook_message::Column::LeaseToken.eq(token))
+        .exec(&state.db)
+        .await?;
+    Ok(())
 }
 
 /// Takes the lease of up to `batch` due messages: per endpoint and case only the oldest
@@ -551,7 +603,7 @@ async fn lease(state: &AppState, batch: usize) -> Result<Vec<(Leased, i64)>> {
              AND NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE p.endpoint_id = m.endpoint_id \
                AND p.case_id = m.case_id AND p.status = 'PENDING' AND p.id < m.id) \
            ORDER BY m.id LIMIT $4 {skip_locked}) \
-         RETURNING id, endpoint_id, payload, attempts, age_from"
+         RETURNING id, endpoint_id, case_id, payload, attempts, age_from"
     );
     let sql = match backend {
         DatabaseBackend::Postgres => sql,
@@ -576,6 +628,7 @@ async fn lease(state: &AppState, batch: usize) -> Result<Vec<(Leased, i64)>> {
             Leased {
                 id: row.try_get("", "id")?,
                 endpoint_id: row.try_get("", "endpoint_id")?,
+                case_id: row.try_get("", "case_id")?,
                 payload: row.try_get("", "payload")?,
                 attempts: row.try_get("", "attempts")?,
                 age_from: row.try_get("", "age_from")?,

@@ -1021,3 +1021,61 @@ async fn a_failing_receiver_costs_one_attempt_per_round_not_one_per_case() {
         "one round of two attempts, then the hold"
     );
 }
+
+#[tokio::test]
+async fn a_backlog_is_not_sent_about_a_case_the_unit_no_longer_sees() {
+    let app = quiet_app().await;
+    let county = fixtures::county(&app).await;
+    let (receiver, base) = Receiver::start().await;
+    let (_, _, a_admin) = register_endpoint(
+        &app,
+        &county,
+        county.dept_a,
+        &format!("{base}/dept_a"),
+        &["CASE_EVENT"],
+    )
+    .await;
+    // While no sender runs, 县住建局 gets a case (two messages: registered, accepted) and
+    // then hands it to 县人社局, which takes it out of its sight.
+    let (case, _) = fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"leadUnitId": gid("OrgUnit", county.dept_a)}),
+    )
+    .await;
+    fixtures::accept(&app, county.token("a_staff"), &case).await;
+    let v = version(&app, county.token("a_staff"), &case).await;
+    ok(&app, county.token("a_staff"), "transferCase",
+        json!({"caseId": case, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.dept_b), "mode": "TRANSFER", "reason": "职能"}),
+        "referral { id }").await;
+    let a_sees = app
+        .gql(
+            Some(county.token("a_staff")),
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({"id": case}),
+        )
+        .await;
+    assert_eq!(code(&a_sees), Some("NOT_FOUND"), "{a_sees}");
+
+    // The sender asks again when the messages fall due, as a live subscription would: nothing
+    // is sent, and the log says why.
+    let _one = sender(&app, &[]);
+    let log = || async {
+        app.gql(
+            Some(&a_admin),
+            "{ webhookEndpoints { counts { pending delivered withheld } } }",
+            json!({}),
+        )
+        .await
+    };
+    let mut counts = Value::Null;
+    for _ in 0..100 {
+        counts = log().await["data"]["webhookEndpoints"][0]["counts"].clone();
+        if counts["pending"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts, json!({"pending": 0, "delivered": 0, "withheld": 2}));
+    assert_eq!(receiver.count(), 0, "nothing reached 县住建局's receiver");
+}

@@ -46,11 +46,13 @@ impl WebhookEndpoint {
     }
     /// How many of its messages wait, were delivered, and went to the dead letters.
     async fn counts(&self, ctx: &Context<'_>) -> GqlResult<WebhookCounts> {
-        let (pending, delivered, dead) = crate::webhooks::counts(&state(ctx).db, self.0.id).await?;
+        let (pending, delivered, dead, withheld) =
+            crate::webhooks::counts(&state(ctx).db, self.0.id).await?;
         Ok(WebhookCounts {
             pending: pending as i64,
             delivered: delivered as i64,
             dead: dead as i64,
+            withheld: withheld as i64,
         })
     }
     /// Its messages, newest first (at most 100); `status: DEAD` lists the dead letters.
@@ -78,6 +80,8 @@ pub struct WebhookCounts {
     pub pending: i64,
     pub delivered: i64,
     pub dead: i64,
+    /// Not sent: by the time they were due, the unit no longer saw their case.
+    pub withheld: i64,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,9 @@ pub enum WebhookMessageStatus {
     Delivered,
     /// Undelivered past the dead-letter age; `replayWebhooks` sends it again.
     Dead,
+    /// Not sent: by the time it was due, the unit no longer saw the case (sight is asked again
+    /// at every send, as for a live subscription).
+    Withheld,
 }
 
 impl WebhookMessageStatus {
@@ -95,6 +102,7 @@ impl WebhookMessageStatus {
             WebhookMessageStatus::Pending => crate::outbox::PENDING,
             WebhookMessageStatus::Delivered => crate::outbox::DELIVERED,
             WebhookMessageStatus::Dead => crate::outbox::DEAD,
+            WebhookMessageStatus::Withheld => crate::outbox::WITHHELD,
         }
     }
 
@@ -102,6 +110,7 @@ impl WebhookMessageStatus {
         match stored {
             crate::outbox::DELIVERED => WebhookMessageStatus::Delivered,
             crate::outbox::DEAD => WebhookMessageStatus::Dead,
+            crate::outbox::WITHHELD => WebhookMessageStatus::Withheld,
             _ => WebhookMessageStatus::Pending,
         }
     }
