@@ -333,12 +333,18 @@ impl Viewer {
         }
     }
 
+    /// The unit whose webhook endpoints this viewer manages ([`Viewer::manages_webhooks_of`]),
+    /// for scoping reads; `FORBIDDEN` for anyone but an administrator.
+    pub fn webhook_unit(&self) -> Result<i64> {
+        Ok(self.admin_unit()?.id)
+    }
+
     /// Who registers, lists, deactivates and replays a unit's webhook endpoints: an
     /// administrator of that very unit. Not one above it: whoever sets an endpoint's URL
     /// decides where the unit's view of its cases goes, so a county administrator may not
     /// point the bureau's or the discipline body's stream at itself.
     pub fn manages_webhooks_of(&self, unit_id: i64) -> Result<()> {
-        if self.admin_unit()?.id == unit_id {
+        if self.webhook_unit()? == unit_id {
             Ok(())
         } else {
             Err(forbidden(

@@ -248,15 +248,12 @@ pub async fn managed_endpoint(
     viewer: &Viewer,
     id: i64,
 ) -> Result<webhook_endpoint::Model> {
-    viewer.admin_unit()?;
-    let Some(endpoint) = webhook_endpoint::Entity::find_by_id(id).one(db).await? else {
-        return Err(AppError::NotFound("webhook endpoint"));
-    };
     // Another unit's endpoint is, to this administrator, not there.
-    viewer
-        .manages_webhooks_of(endpoint.unit_id)
-        .map_err(|_| AppError::NotFound("webhook endpoint"))?;
-    Ok(endpoint)
+    webhook_endpoint::Entity::find_by_id(id)
+        .filter(webhook_endpoint::Column::UnitId.eq(viewer.webhook_unit()?))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("webhook endpoint"))
 }
 
 /// The endpoints of the administrator's own unit, newest first.
@@ -264,10 +261,8 @@ pub async fn endpoints(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
 ) -> Result<Vec<webhook_endpoint::Model>> {
-    let unit = viewer.admin_unit()?.id;
-    viewer.manages_webhooks_of(unit)?;
     Ok(webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::UnitId.eq(unit))
+        .filter(webhook_endpoint::Column::UnitId.eq(viewer.webhook_unit()?))
         .order_by_desc(webhook_endpoint::Column::Id)
         .all(db)
         .await?)
@@ -325,20 +320,12 @@ pub async fn replay(
     if !endpoint.active {
         return Err(crate::error::conflict("the endpoint is deactivated"));
     }
-    let replayed = webhook_message::Entity::update_many()
+    let replayed = releasing()
         .col_expr(webhook_message::Column::Status, Expr::value(PENDING))
         .col_expr(webhook_message::Column::Attempts, Expr::value(0))
         .col_expr(webhook_message::Column::NextAttemptAt, Expr::value(now))
         // A replayed message gets the whole dead-letter age again.
         .col_expr(webhook_message::Column::AgeFrom, Expr::value(now))
-        .col_expr(
-            webhook_message::Column::LeasedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            webhook_message::Column::LeaseToken,
-            Expr::value(Option::<i64>::None),
-        )
         .filter(webhook_message::Column::EndpointId.eq(endpoint.id))
         .filter(webhook_message::Column::CreatedAt.gte(since))
         .exec(&tx)
@@ -562,10 +549,9 @@ async fn still_sees(
         .is_some())
 }
 
-/// Marks a message as withheld (its unit no longer sees the case), while still holding it.
-async fn withhold(state: &AppState, message: &Leased, token: i64) -> Result<()> {
+/// An update of messages that also lets go of their lease.
+fn releasing() -> sea_orm::UpdateMany<webhook_message::Entity> {
     webhook_message::Entity::update_many()
-        .col_expr(webhook_message::Column::Status, Expr::value(WITHHELD))
         .col_expr(
             webhook_message::Column::LeasedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -574,8 +560,20 @@ async fn withhold(state: &AppState, message: &Leased, token: i64) -> Result<()> 
             webhook_message::Column::LeaseToken,
             Expr::value(Option::<i64>::None),
         )
+}
+
+/// [`releasing`] one leased message, and only while this sender still holds it (a sender
+/// whose lease ran out and was taken over records nothing).
+fn releasing_held(message: &Leased, token: i64) -> sea_orm::UpdateMany<webhook_message::Entity> {
+    releasing()
         .filter(webhook_message::Column::Id.eq(message.id))
         .filter(webhook_message::Column::LeaseToken.eq(token))
+}
+
+/// Marks a message as withheld (its unit no longer sees the case), while still holding it.
+async fn withhold(state: &AppState, message: &Leased, token: i64) -> Result<()> {
+    releasing_held(message, token)
+        .col_expr(webhook_message::Column::Status, Expr::value(WITHHELD))
         .exec(&state.db)
         .await?;
     Ok(())
@@ -701,15 +699,7 @@ async fn settle(
 ) -> Result<()> {
     let now = state.clock.now();
     let mut hold_endpoint_until = None;
-    let mut update = webhook_message::Entity::update_many()
-        .col_expr(
-            webhook_message::Column::LeasedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            webhook_message::Column::LeaseToken,
-            Expr::value(Option::<i64>::None),
-        );
+    let mut update = releasing_held(message, token);
     match outcome {
         Ok(status) => {
             update = update
@@ -742,12 +732,7 @@ async fn settle(
             };
         }
     }
-    let settled = update
-        .filter(webhook_message::Column::Id.eq(message.id))
-        .filter(webhook_message::Column::LeaseToken.eq(token))
-        .exec(&state.db)
-        .await?
-        .rows_affected;
+    let settled = update.exec(&state.db).await?.rows_affected;
     // A receiver that failed is failing for all its cases: the endpoint's other waiting
     // messages wait as long as this one, so a dead receiver takes one sender slot per round
     // instead of one per case (and healthy receivers are not kept waiting behind it).
