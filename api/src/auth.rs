@@ -16,6 +16,7 @@
 
 use crate::access::{UnitScope, Viewer};
 use crate::clock::Clock;
+use crate::directory::{Directory, SessionFacts};
 use crate::domain::FromDb;
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result, bad_input, internal};
@@ -818,10 +819,13 @@ struct LiveSession {
 /// Resolves the viewer of a request from its bearer token: the token must verify and its
 /// session, account and unit must still be live. `Ok(None)` means "not a valid token".
 ///
-/// Every request pays for this, so it is one statement (session ⋈ account ⟕ unit) rather than
-/// three; nothing is cached, so a revocation or a change of role or unit holds at once.
+/// Every request pays for this. On PostgreSQL the answer usually comes from the process's
+/// [`Directory`], which forgets it on every notified change (see that module); otherwise it
+/// is one statement (session ⋈ account ⟕ unit). Either way the token's own expiry and the
+/// session's are checked against the clock now.
 pub async fn resolve_viewer(
     db: &DatabaseConnection,
+    directory: &Directory,
     config: &AuthConfig,
     clock: &Clock,
     token: &str,
@@ -830,6 +834,19 @@ pub async fn resolve_viewer(
     let Some((user_id, session_id, expires_at)) = verify_access_token(config, token, now) else {
         return Ok(None);
     };
+    if let Some(facts) = directory.session(&session_id) {
+        if facts.user_id != user_id || now >= facts.expires_at {
+            return Ok(None);
+        }
+        let viewer = Viewer {
+            user_id,
+            session_id,
+            role: facts.role,
+            unit: facts.unit,
+        };
+        return Ok(Some((viewer, expires_at)));
+    }
+    let ticket = directory.ticket();
     let (s, u, o) = (Alias::new("s"), Alias::new("u"), Alias::new("o"));
     let query = Query::select()
         .column((s.clone(), session::Column::UserId))
@@ -899,6 +916,16 @@ pub async fn resolve_viewer(
             path: live.unit_path.unwrap_or_default(),
         }),
     };
+    directory.keep_session(
+        ticket,
+        &session_id,
+        SessionFacts {
+            user_id,
+            expires_at: live.expires_at,
+            role,
+            unit: unit.clone(),
+        },
+    );
     let viewer = Viewer {
         user_id,
         session_id,

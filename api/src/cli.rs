@@ -32,6 +32,29 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
     let bus = crate::events::Bus::new(db.get_database_backend());
+    let replica = match &settings.replica_database_url {
+        Some(url) => Some(
+            crate::replica::Replica::open(
+                &db::DbSettings {
+                    url: url.clone(),
+                    pool_size: settings.db_pool_size,
+                    statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
+                    // A replica that does not answer costs a read at most a second.
+                    acquire_timeout: Duration::from_millis(
+                        settings.db_acquire_timeout_ms.clamp(1, 1_000),
+                    ),
+                },
+                Duration::from_millis(settings.replica_max_lag_ms),
+            )
+            .await
+            .map_err(|e| format!("cannot prepare the replica: {}", e.message_for_operator()))?,
+        ),
+        None => None,
+    };
+    let directory = Arc::new(crate::directory::Directory::new(
+        db.get_database_backend(),
+        !settings.no_directory_cache,
+    ));
     Ok(Arc::new(AppState {
         db,
         clock,
@@ -42,6 +65,8 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
         settings,
         metrics: Metrics::default(),
         bus,
+        replica,
+        directory,
         statements,
         stopping: tokio::sync::watch::channel(false).0,
         subscriptions: Default::default(),
@@ -78,7 +103,7 @@ pub fn start_server(
     state: Arc<AppState>,
     bind: &str,
 ) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
-    state.bus.spawn_listener(&state.db);
+    state.directory.spawn_listener(&state.db, state.bus.clone());
     crate::notices::spawn_scanner(
         state.clone(),
         Duration::from_secs(state.settings.deadline_scan_seconds.max(1)),

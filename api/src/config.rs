@@ -134,6 +134,25 @@ pub struct Settings {
     pub run_env: RunEnv,
     #[arg(long, env = "XINFANG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
+    /// A PostgreSQL streaming replica for statistics and the CSV export. A read goes there only
+    /// when the replica has replayed everything the primary had committed when the read began;
+    /// otherwise (or when it is down) the primary serves it.
+    #[arg(
+        long,
+        env = "XINFANG_REPLICA_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub replica_database_url: Option<String>,
+    /// How long a read waits for a lagging replica to catch up before it goes to the primary
+    /// (milliseconds).
+    #[arg(
+        long,
+        env = "XINFANG_REPLICA_MAX_LAG_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub replica_max_lag_ms: u64,
     /// Database connections per process.
     #[arg(
         long,
@@ -350,6 +369,11 @@ pub struct Settings {
     /// Let tests move the server's clock. Refused with `--env production`.
     #[arg(long, env = "XINFANG_TEST_CLOCK", global = true)]
     pub test_clock: bool,
+    /// Ask the database who the viewer is, and what units are called, on every request. By
+    /// default a PostgreSQL server keeps both in memory, forgotten on every change it is
+    /// notified of (and set aside while it cannot be notified).
+    #[arg(long, env = "XINFANG_NO_DIRECTORY_CACHE", global = true)]
+    pub no_directory_cache: bool,
     /// Webhook URLs may name private, loopback and link-local addresses (an intranet
     /// receiver, a test). Off by default: a registered URL must not reach inside the network.
     #[arg(long, env = "XINFANG_WEBHOOK_ALLOW_PRIVATE", global = true)]
@@ -492,6 +516,16 @@ impl Settings {
             || self.case_attachments_max_bytes < self.attachment_max_bytes
         {
             return Err("attachment caps: a file at least 1 byte, a case at least one file".into());
+        }
+        if let Some(replica) = &self.replica_database_url {
+            if !replica.starts_with("postgres") || !self.database_url.starts_with("postgres") {
+                return Err(
+                    "a read replica is a PostgreSQL replica of a PostgreSQL primary".into(),
+                );
+            }
+            if self.replica_max_lag_ms > 60_000 {
+                return Err("the replica's lag bound is at most 60000 ms".into());
+            }
         }
         if !(100..=120_000).contains(&self.webhook_timeout_ms) {
             return Err("the webhook timeout must be 100 ms to 2 minutes".into());

@@ -76,6 +76,20 @@ pub async fn connect_counted(
     Ok((db, counter))
 }
 
+/// A PostgreSQL pool that opens its connections only when first used (a read replica that is
+/// down when the server starts must not stop it). Its statements are not counted.
+pub async fn connect_lazy(settings: &DbSettings) -> Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(settings.url.clone());
+    opts.max_connections(settings.pool_size)
+        .min_connections(0)
+        .connect_lazy(true)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .statement_timeout(settings.statement_timeout)
+        .sqlx_logging(false);
+    Ok(Database::connect(opts).await?)
+}
+
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     let options = TransactionOptions {

@@ -12,11 +12,11 @@
 
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-const CHANNEL: &str = "xinfang_events";
+pub const CHANNEL: &str = "xinfang_events";
 
 /// Why an event belongs in a unit's inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
@@ -103,45 +103,16 @@ impl Bus {
         }
     }
 
-    /// On PostgreSQL, listens for events from every process (this one included) and
-    /// re-broadcasts them here. Reconnects by itself when the connection drops.
-    pub fn spawn_listener(&self, db: &DatabaseConnection) {
-        if self.backend != DatabaseBackend::Postgres {
-            return;
-        }
-        let pool = db.get_postgres_connection_pool().clone();
-        let local = self.local.clone();
-        tokio::spawn(async move {
-            loop {
-                let mut listener =
-                    match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot listen for events; retrying");
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                            continue;
-                        }
-                    };
-                if let Err(e) = listener.listen(CHANNEL).await {
-                    tracing::error!(error = %e, "cannot LISTEN for events; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-                loop {
-                    match listener.recv().await {
-                        Ok(n) => match serde_json::from_str::<Event>(n.payload()) {
-                            Ok(event) => {
-                                let _ = local.send(event);
-                            }
-                            Err(e) => tracing::error!(error = %e, "malformed event notification"),
-                        },
-                        Err(e) => {
-                            tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
-                            break;
-                        }
-                    }
-                }
+    /// An event another process (or this one) sent through PostgreSQL, handed to this
+    /// process's subscribers. The listening connection is the directory's
+    /// ([`crate::directory::Directory::spawn_listener`]).
+    pub fn deliver(&self, payload: &str) {
+        match serde_json::from_str::<Event>(payload) {
+            Ok(event) => {
+                // No subscriber is not an error.
+                let _ = self.local.send(event);
             }
-        });
+            Err(e) => tracing::error!(error = %e, "malformed event notification"),
+        }
     }
 }

@@ -97,6 +97,9 @@ fn petitioner_cells(
 
 struct Cursor {
     state: Arc<AppState>,
+    /// The replica when it may serve the export (chosen once, at the start), else the primary.
+    db: crate::state::Db,
+    on_replica: bool,
     viewer: Viewer,
     filter: CaseFilter,
     after: Option<String>,
@@ -108,6 +111,7 @@ struct Cursor {
 async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
     let mut out = String::new();
     if !cur.started {
+        (cur.db, cur.on_replica) = cur.state.read_db().await?;
         cur.started = true;
         out.push('\u{feff}');
         line(
@@ -125,7 +129,7 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
         descending: true,
     };
     let (rows, more) = cases::list_visible(
-        &cur.state.db,
+        &cur.db,
         &cur.viewer,
         &cur.filter,
         order,
@@ -140,7 +144,7 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
     };
     cur.after = Some(cases::cursor_of(last, order));
     if cur.units.is_none() {
-        let all = org_unit::Entity::find().all(&cur.state.db).await?;
+        let all = org_unit::Entity::find().all(&cur.db).await?;
         cur.units = Some(all.into_iter().map(|u| (u.id, u.name)).collect());
     }
     let units = cur
@@ -149,14 +153,14 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
         .map(|u| u as &HashMap<i64, String>)
         .unwrap_or_else(|| unreachable!("filled above"));
     let name = |id: Option<i64>| id.and_then(|i| units.get(&i).cloned()).unwrap_or_default();
-    let people = cases::petitioners_of(&cur.state.db, rows.iter().map(|c| c.id).collect()).await?;
+    let people = cases::petitioners_of(&cur.db, rows.iter().map(|c| c.id).collect()).await?;
     // The page's documents (their numbers) and files (those this viewer sees, standing).
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut numbers: HashMap<i64, Vec<String>> = HashMap::new();
     for d in document::Entity::find()
         .filter(document::Column::CaseId.is_in(ids.clone()))
         .order_by_asc(document::Column::Id)
-        .all(&cur.state.db)
+        .all(&cur.db)
         .await?
     {
         numbers.entry(d.case_id).or_default().push(d.number);
@@ -164,11 +168,11 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
     let files = attachment::Entity::find()
         .filter(attachment::Column::CaseId.is_in(ids))
         .filter(attachment::Column::WithdrawnAt.is_null())
-        .all(&cur.state.db)
+        .all(&cur.db)
         .await?;
     // A repeat reads as one only where the case it repeats is visible too.
     let seen_earlier = cases::visible_among(
-        &cur.state.db,
+        &cur.db,
         &cur.viewer,
         rows.iter().filter_map(|c| c.repeat_of_id).collect(),
     )
@@ -230,6 +234,8 @@ pub fn csv(
     filter: CaseFilter,
 ) -> impl Stream<Item = Result<String>> {
     let cursor = Cursor {
+        db: state.db.clone(),
+        on_replica: false,
         state,
         viewer,
         filter,
@@ -239,7 +245,25 @@ pub fn csv(
         units: None,
     };
     futures_util::stream::unfold(cursor, |mut cur| async move {
-        match next_chunk(&mut cur).await {
+        let before = (cur.after.clone(), cur.done);
+        let mut chunk = next_chunk(&mut cur).await;
+        if let (Err(e), true) = (&chunk, cur.on_replica) {
+            // The page failed on the replica: the same page again, from the primary.
+            if let Some(replica) = &cur.state.replica {
+                replica.failed(e);
+            }
+            (cur.after, cur.done) = before;
+            cur.db = cur.state.db.clone();
+            cur.on_replica = false;
+            chunk = next_chunk(&mut cur).await;
+        } else if cur.on_replica && cur.done {
+            // The whole export came from the replica.
+            if let Some(replica) = &cur.state.replica {
+                replica.served();
+            }
+            cur.on_replica = false;
+        }
+        match chunk {
             Ok(Some(chunk)) => Some((Ok(chunk), cur)),
             Ok(None) => None,
             Err(e) => {

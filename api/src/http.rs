@@ -162,7 +162,15 @@ async fn viewer_of(
     let Some(token) = bearer(req) else {
         return Ok(None);
     };
-    match auth::resolve_viewer(&state.db, &state.auth, &state.clock, &token).await {
+    match auth::resolve_viewer(
+        &state.db,
+        &state.directory,
+        &state.auth,
+        &state.clock,
+        &token,
+    )
+    .await
+    {
         Ok(v) => Ok(v.map(|(viewer, _)| viewer)),
         Err(e) => {
             tracing::error!(
@@ -235,6 +243,7 @@ fn prepare(
 struct SocketExecutor {
     schema: AppSchema,
     db: crate::state::Db,
+    directory: Arc<crate::directory::Directory>,
     viewer: Arc<Mutex<Option<crate::access::Viewer>>>,
     documents: Arc<crate::graphql::Documents>,
 }
@@ -242,7 +251,11 @@ struct SocketExecutor {
 impl SocketExecutor {
     fn fresh(&self, request: async_graphql::Request) -> async_graphql::Request {
         let viewer = self.viewer.lock().ok().and_then(|v| v.clone());
-        request.data(Loaders::new(self.db.clone(), viewer.as_ref()))
+        request.data(Loaders::new(
+            self.db.clone(),
+            self.directory.clone(),
+            viewer.as_ref(),
+        ))
     }
 }
 
@@ -347,7 +360,7 @@ async fn execute(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let loaders = Loaders::new(state.db.clone(), viewer.as_ref());
+    let loaders = Loaders::new(state.db.clone(), state.directory.clone(), viewer.as_ref());
     let gql = gql
         .data(RequestContext {
             viewer,
@@ -708,6 +721,7 @@ async fn run_socket(
     let executor = SocketExecutor {
         schema,
         db: state.db.clone(),
+        directory: state.directory.clone(),
         viewer: viewer_slot.clone(),
         documents: state.documents.clone(),
     };
@@ -723,9 +737,14 @@ async fn run_socket(
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string();
-            let resolved =
-                auth::resolve_viewer(&init_state.db, &init_state.auth, &init_state.clock, &token)
-                    .await;
+            let resolved = auth::resolve_viewer(
+                &init_state.db,
+                &init_state.directory,
+                &init_state.auth,
+                &init_state.clock,
+                &token,
+            )
+            .await;
             let Ok(Some((viewer, expiry))) = resolved else {
                 return Err(async_graphql::Error::new(INIT_REFUSED));
             };
@@ -1266,7 +1285,7 @@ async fn session_live(state: &AppState, token_slot: &Mutex<Option<String>>) -> b
     match token {
         None => true,
         Some(t) => matches!(
-            auth::resolve_viewer(&state.db, &state.auth, &state.clock, &t).await,
+            auth::resolve_viewer(&state.db, &state.directory, &state.auth, &state.clock, &t).await,
             Ok(Some(_))
         ),
     }
@@ -1362,13 +1381,19 @@ fn pool_usage(state: &AppState) -> Option<(u32, usize)> {
 }
 
 async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    let mut text = state
+        .metrics
+        .render(pool_usage(&state), state.statements.get());
+    text.push_str(&format!(
+        "# HELP xinfang_directory_in_use Whether this process answers who a viewer is from its notified copy.\n# TYPE xinfang_directory_in_use gauge\nxinfang_directory_in_use {}\n",
+        u8::from(state.directory.in_use())
+    ));
+    if let Some(replica) = &state.replica {
+        text.push_str(&replica.render());
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(
-            state
-                .metrics
-                .render(pool_usage(&state), state.statements.get()),
-        )
+        .body(text)
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -25,6 +25,10 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: Metrics,
     pub bus: Bus,
+    /// The read replica, when one is configured.
+    pub replica: Option<crate::replica::Replica>,
+    /// Who is signed in, and the units, as this process keeps them (PostgreSQL).
+    pub directory: Arc<crate::directory::Directory>,
     /// SQL statements run so far (for `/metrics`).
     pub statements: Arc<crate::db::StatementCounter>,
     /// Set when the process is asked to stop: open sockets close with a proper frame.
@@ -34,6 +38,38 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The connection for a read that a replica may serve (statistics, the export), and
+    /// whether it is the replica's (see [`crate::replica`]).
+    pub async fn read_db(&self) -> crate::error::Result<(Db, bool)> {
+        match &self.replica {
+            Some(replica) => replica.choose(&self.db).await,
+            None => Ok((self.db.clone(), false)),
+        }
+    }
+
+    /// Runs a read on the replica where [`Self::read_db`] allows, and again on the primary if
+    /// it fails there.
+    pub async fn read<T, F, Fut>(&self, read: F) -> crate::error::Result<T>
+    where
+        F: Fn(Db) -> Fut,
+        Fut: std::future::Future<Output = crate::error::Result<T>>,
+    {
+        let (db, on_replica) = self.read_db().await?;
+        let Some(replica) = self.replica.as_ref().filter(|_| on_replica) else {
+            return read(db).await;
+        };
+        match read(db).await {
+            Ok(answer) => {
+                replica.served();
+                Ok(answer)
+            }
+            Err(e) => {
+                replica.failed(&e);
+                read(self.db.clone()).await
+            }
+        }
+    }
+
     pub fn subscription_count(&self, user_id: i64) -> usize {
         self.subscriptions
             .lock()

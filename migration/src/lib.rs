@@ -25,6 +25,7 @@ mod m20261202_000019_ownership_plans;
 mod m20261202_000020_prevention;
 mod m20261202_000021_hotline_tickets;
 mod m20261202_000022_webhooks;
+mod m20261202_000023_directory_notices;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_prevention::Migration),
             Box::new(m20261202_000021_hotline_tickets::Migration),
             Box::new(m20261202_000022_webhooks::Migration),
+            Box::new(m20261202_000023_directory_notices::Migration),
         ]
     }
 }

@@ -17,7 +17,12 @@ pub const AUDIT_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test made itself and removes itself.
+    Given,
 }
 
 impl Drop for TestDb {
@@ -141,11 +146,20 @@ pub fn spawn_app() -> impl std::future::Future<Output = TestApp> {
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let (url, db) = fresh_database().await;
+    spawn_on(url, db, extra).await
+}
+
+/// The server under test on a database the test provides (a PostgreSQL cluster of its own).
+pub async fn spawn_app_on(url: &str, extra: &[&str]) -> TestApp {
+    spawn_on(url.to_string(), TestDb::Given, extra).await
+}
+
+async fn spawn_on(url: String, db: TestDb, extra: &[&str]) -> TestApp {
     // Server logs only when asked for: XINFANG_LOG=debug cargo test … -- --nocapture
     if std::env::var("XINFANG_LOG").is_ok() {
         xinfang_api::cli::init_tracing(xinfang_api::config::LogFormat::Pretty);
     }
-    let (url, db) = fresh_database().await;
     let mut args = vec![
         "xinfang",
         "--database-url",

@@ -482,6 +482,7 @@ impl IdentityMutation {
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> GqlResult<OkPayload> {
         let s = state(ctx);
         auth::logout(&s.db, &s.clock, &input.refresh_token).await?;
+        s.directory.forget_all();
         Ok(OkPayload { ok: true })
     }
 
@@ -502,6 +503,7 @@ impl IdentityMutation {
             &input.new_password,
         )
         .await?;
+        s.directory.forget_all();
         Ok(OkPayload { ok: true })
     }
 
@@ -607,6 +609,7 @@ impl IdentityMutation {
             input.active,
         )
         .await?;
+        state(ctx).directory.forget_all();
         Ok(OrgUnitPayload {
             org_unit: OrgUnit(unit),
         })
@@ -653,11 +656,10 @@ impl IdentityMutation {
                 .map(|u| input_id("OrgUnit", "orgUnitId", u))
                 .transpose()?,
         };
+        let user = domain::update_user(&s.db, &s.clock, me, id, changes).await?;
+        s.directory.forget_all();
         Ok(UserPayload {
-            user: User(
-                domain::update_user(&s.db, &s.clock, me, id, changes).await?,
-                false,
-            ),
+            user: User(user, false),
         })
     }
 
@@ -670,11 +672,10 @@ impl IdentityMutation {
         let me = viewer(ctx)?;
         let s = state(ctx);
         let id = input_id("User", "id", &input.id)?;
+        let user = domain::deactivate_user(&s.db, &s.clock, me, id).await?;
+        s.directory.forget_all();
         Ok(UserPayload {
-            user: User(
-                domain::deactivate_user(&s.db, &s.clock, me, id).await?,
-                false,
-            ),
+            user: User(user, false),
         })
     }
 
@@ -687,12 +688,11 @@ impl IdentityMutation {
         let me = viewer(ctx)?;
         let s = state(ctx);
         let id = input_id("User", "id", &input.id)?;
+        let user =
+            domain::reset_password(&s.db, &s.auth, &s.clock, me, id, &input.new_password).await?;
+        s.directory.forget_all();
         Ok(UserPayload {
-            user: User(
-                domain::reset_password(&s.db, &s.auth, &s.clock, me, id, &input.new_password)
-                    .await?,
-                false,
-            ),
+            user: User(user, false),
         })
     }
 }

@@ -8,6 +8,7 @@
 //! the request's viewer and read through its scope.
 
 use crate::access::Viewer;
+use crate::directory::Directory;
 use crate::domain::UnitRelation;
 use crate::error::AppError;
 use crate::identity::UnitRecord;
@@ -63,13 +64,33 @@ macro_rules! by_id_loader {
     };
 }
 
-by_id_loader!(
-    /// Units by id.
-    UnitLoader,
-    Option<UnitRecord>,
-    crate::identity::units_by_id,
-    Some
-);
+/// Units by id: from the process's copy where it holds them, the rest in one statement.
+pub struct UnitLoader {
+    db: Db,
+    directory: Arc<Directory>,
+}
+
+impl Loader<i64> for UnitLoader {
+    type Value = Option<UnitRecord>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+        let (mut found, missing) = self.directory.units(keys);
+        if !missing.is_empty() {
+            let ticket = self.directory.ticket();
+            let read = crate::identity::units_by_id(&self.db, &missing)
+                .await
+                .map_err(Arc::new)?;
+            self.directory.keep_units(ticket, read.values());
+            found.extend(read);
+        }
+        Ok(every_key(
+            keys,
+            found.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        ))
+    }
+}
+
 by_id_loader!(
     /// Accounts by id, as records name them.
     StaffLoader,
@@ -303,10 +324,13 @@ fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>
 }
 
 impl Loaders {
-    pub fn new(db: Db, viewer: Option<&Viewer>) -> Self {
+    pub fn new(db: Db, directory: Arc<Directory>, viewer: Option<&Viewer>) -> Self {
         let unit = viewer.and_then(|v| v.unit.as_ref().map(|u| u.id));
         Loaders {
-            units: loader(UnitLoader { db: db.clone() }),
+            units: loader(UnitLoader {
+                db: db.clone(),
+                directory,
+            }),
             staff: loader(StaffLoader { db: db.clone() }),
             petitioners: loader(PetitionerLoader { db: db.clone() }),
             assisting: loader(AssistingLoader { db: db.clone() }),

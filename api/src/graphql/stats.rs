@@ -234,16 +234,21 @@ impl StatsQuery {
             StatisticsGroupBy::Subject => GroupBy::Subject,
             StatisticsGroupBy::Month => GroupBy::Month,
         });
-        let (total, groups) = stats::statistics(
-            &s.db,
-            me,
-            from.0,
-            to.0,
-            by,
-            s.clock.now(),
-            s.settings.unrated_counts_as_satisfied,
-        )
-        .await?;
+        let now = s.clock.now();
+        let (total, groups) = s
+            .read(|db| async move {
+                stats::statistics(
+                    &db,
+                    me,
+                    from.0,
+                    to.0,
+                    by,
+                    now,
+                    s.settings.unrated_counts_as_satisfied,
+                )
+                .await
+            })
+            .await?;
         let mut out = Vec::with_capacity(groups.len());
         for g in groups {
             let label = label(ctx, by, g.key.as_deref()).await?;

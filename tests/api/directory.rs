@@ -1,0 +1,344 @@
+//! Who the viewer is, asked of a process that keeps a copy of sessions and units (PostgreSQL):
+//! every change reaches that process as soon as PostgreSQL's notification does, whichever
+//! process — or program — made it, and the copy is not used while the process cannot hear
+//! about changes.
+//!
+//! On SQLite nothing is copied; the same rules are checked against the same two processes.
+
+use crate::fixtures;
+use crate::support::{PASSWORD, TestApp, code, free_port, gid, spawn_app_with, xinfang};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+struct Process(std::process::Child, String);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A second `xinfang serve` on the test server's database.
+async fn second_process(app: &TestApp) -> Process {
+    let port = free_port();
+    let child = xinfang()
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &app.db_url,
+            "--jwt-secret",
+            crate::support::SECRET,
+            "--webhook-workers",
+            "0",
+            "--deadline-scan-seconds",
+            "3600",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start xinfang");
+    let url = format!("http://127.0.0.1:{port}");
+    assert!(
+        crate::support::answers_ok(&format!("{url}/readyz")).await,
+        "the second process did not start"
+    );
+    Process(child, url)
+}
+
+async fn post(app: &TestApp, url: &str, token: &str, query: &str) -> Value {
+    app.client
+        .post(format!("{url}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn metric(app: &TestApp, url: &str, name: &str) -> f64 {
+    let text = app
+        .client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+        .parse()
+        .unwrap()
+}
+
+/// Whether the process uses its copy, waiting up to five seconds for it to be so.
+async fn in_use(app: &TestApp, url: &str) -> bool {
+    for _ in 0..50 {
+        if metric(app, url, "xinfang_directory_in_use").await == 1.0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+const WHO: &str = "{ viewer { username role orgUnit { name } } }";
+
+/// Signs `username` in on the test server: (access token, refresh token).
+async fn sign_in(app: &TestApp, username: &str) -> (String, String) {
+    let body = app
+        .gql(
+            None,
+            "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { accessToken refreshToken } }",
+            json!({"u": username, "p": PASSWORD}),
+        )
+        .await;
+    let login = &body["data"]["login"];
+    (
+        login["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .into(),
+        login["refreshToken"].as_str().unwrap().into(),
+    )
+}
+
+/// Asks the second process who `token` is, twice, and returns the second answer and what the
+/// second asking cost in SQL statements there.
+async fn ask_twice(app: &TestApp, other: &Process, token: &str) -> (Value, f64) {
+    let first = post(app, &other.1, token, WHO).await;
+    assert!(first["errors"].is_null(), "{first}");
+    let before = metric(app, &other.1, "xinfang_db_statements_total").await;
+    let second = post(app, &other.1, token, WHO).await;
+    let after = metric(app, &other.1, "xinfang_db_statements_total").await;
+    (second, after - before)
+}
+
+/// Asks the second process twice and checks the second asking came from its copy (PostgreSQL:
+/// only the account's own row is read), so that what follows tests forgetting, not asking.
+async fn warm(app: &TestApp, other: &Process, token: &str) {
+    let (answer, cost) = ask_twice(app, other, token).await;
+    assert!(answer["data"]["viewer"]["username"].is_string(), "{answer}");
+    if app.db_url.starts_with("postgres") {
+        assert_eq!(cost, 1.0, "the second process answers from its copy");
+    }
+}
+
+/// Runs an operator's SQL on the database, as another program would.
+async fn operator(app: &TestApp, sql: &str) {
+    sea_orm::ConnectionTrait::execute_unprepared(app.db(), sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn refused(body: &Value) -> bool {
+    code(body) == Some("UNAUTHENTICATED") && body["data"]["viewer"].is_null()
+}
+
+/// How long a change made elsewhere may take to reach another process: the notification's
+/// trip through PostgreSQL (well under a millisecond on one host; the bound leaves room for a
+/// busy test machine).
+const NOTICE: Duration = Duration::from_millis(250);
+
+/// Whether the second process refuses `token` within [`NOTICE`] — and from then on.
+async fn refused_soon(app: &TestApp, other: &Process, token: &str) -> bool {
+    let until = std::time::Instant::now() + NOTICE;
+    while !refused(&post(app, &other.1, token, WHO).await) {
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    refused(&post(app, &other.1, token, WHO).await)
+}
+
+#[tokio::test]
+async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process() {
+    let app = spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
+    let postgres = app.db_url.starts_with("postgres");
+    let county = fixtures::county(&app).await;
+    let other = second_process(&app).await;
+    let admin = county.token("county_admin");
+    // PostgreSQL: the second process keeps a copy once it hears the database; SQLite: never.
+    assert_eq!(in_use(&app, &other.1).await, postgres);
+
+    // A signed-in account asked twice. The answer needs the account's own row (1 statement);
+    // where the copy is in use, who the viewer is and its unit come from memory, otherwise
+    // they are two more statements (the viewer, the unit).
+    let (token, refresh) = sign_in(&app, "t1_staff").await;
+    let (answer, cost) = ask_twice(&app, &other, &token).await;
+    assert_eq!(answer["data"]["viewer"]["username"], "t1_staff", "{answer}");
+    assert_eq!(answer["data"]["viewer"]["orgUnit"]["name"], "东关镇");
+    assert_eq!(cost, if postgres { 1.0 } else { 3.0 });
+
+    // 1. Logging out on the first process ends the session on the second at once.
+    let out = app
+        .gql(
+            Some(&token),
+            "mutation($r: String!) { logout(input: {refreshToken: $r}) { ok } }",
+            json!({"r": refresh}),
+        )
+        .await;
+    assert_eq!(out["data"]["logout"]["ok"], true, "{out}");
+    // The process that made the change forgets at once.
+    assert!(refused(&app.gql(Some(&token), WHO, json!({})).await));
+    assert!(refused_soon(&app, &other, &token).await);
+
+    // 2. A session revoked by another program (an operator's SQL) ends there too.
+    let (token, _) = sign_in(&app, "t1_staff").await;
+    warm(&app, &other, &token).await;
+    let sql = "UPDATE sessions SET revoked_at = created_at, revoked_reason = 'operator' WHERE revoked_at IS NULL AND user_id = ";
+    sea_orm::ConnectionTrait::execute_unprepared(
+        app.db(),
+        &format!("{sql}{}", county.user("t1_staff")),
+    )
+    .await
+    .unwrap();
+    assert!(refused_soon(&app, &other, &token).await);
+
+    // An operator changes an account's role, or deactivates a unit, directly in the database
+    // (no session is revoked): the second process reads the account anew.
+    let (token, _) = sign_in(&app, "a_staff").await;
+    warm(&app, &other, &token).await;
+    operator(
+        &app,
+        &format!(
+            "UPDATE users SET role = 'LEADER' WHERE id = {}",
+            county.user("a_staff")
+        ),
+    )
+    .await;
+    let until = std::time::Instant::now() + NOTICE;
+    loop {
+        let now = post(&app, &other.1, &token, WHO).await;
+        if now["data"]["viewer"]["role"] == "LEADER" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the role never changed: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    warm(&app, &other, &token).await;
+    operator(
+        &app,
+        &format!(
+            "UPDATE org_units SET active = false WHERE id = {}",
+            county.dept_a
+        ),
+    )
+    .await;
+    assert!(refused_soon(&app, &other, &token).await);
+    let (token, _) = sign_in(&app, "b_staff").await;
+    warm(&app, &other, &token).await;
+    operator(
+        &app,
+        &format!(
+            "UPDATE users SET active = false WHERE id = {}",
+            county.user("b_staff")
+        ),
+    )
+    .await;
+    assert!(refused_soon(&app, &other, &token).await);
+
+    // 3. A new role ends the account's sessions.
+    let (token, _) = sign_in(&app, "t1_staff").await;
+    warm(&app, &other, &token).await;
+    let changed = app
+        .gql(
+            Some(admin),
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { role } } }",
+            json!({"i": {"id": gid("User", county.user("t1_staff")), "role": "LEADER"}}),
+        )
+        .await;
+    assert_eq!(
+        changed["data"]["updateUser"]["user"]["role"], "LEADER",
+        "{changed}"
+    );
+    assert!(refused_soon(&app, &other, &token).await);
+
+    // 4. A renamed unit is named anew; a deactivated account is signed out.
+    let (token, _) = sign_in(&app, "t1_staff").await;
+    warm(&app, &other, &token).await;
+    let renamed = app
+        .gql(
+            Some(admin),
+            "mutation($i: UpdateOrgUnitInput!) { updateOrgUnit(input: $i) { orgUnit { name } } }",
+            json!({"i": {"id": gid("OrgUnit", county.t1), "name": "东关街道"}}),
+        )
+        .await;
+    assert!(renamed["errors"].is_null(), "{renamed}");
+    let until = std::time::Instant::now() + NOTICE;
+    let now = loop {
+        let now = post(&app, &other.1, &token, WHO).await;
+        if now["data"]["viewer"]["orgUnit"]["name"] == "东关街道"
+            || std::time::Instant::now() > until
+        {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(
+        now["data"]["viewer"]["orgUnit"]["name"], "东关街道",
+        "{now}"
+    );
+    assert_eq!(now["data"]["viewer"]["role"], "LEADER");
+    let off = app
+        .gql(
+            Some(admin),
+            "mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { user { active } } }",
+            json!({"i": {"id": gid("User", county.user("t1_staff"))}}),
+        )
+        .await;
+    assert_eq!(
+        off["data"]["deactivateUser"]["user"]["active"], false,
+        "{off}"
+    );
+    assert!(refused_soon(&app, &other, &token).await);
+
+    if !postgres {
+        return;
+    }
+    // 5. The listening connections die. Whatever the second process kept is not used again
+    // until it hears the database anew, so a revocation made meanwhile holds at once.
+    let (token, _) = sign_in(&app, "t2_staff").await;
+    let (_, cost) = ask_twice(&app, &other, &token).await;
+    assert_eq!(cost, 1.0);
+    sea_orm::ConnectionTrait::execute_unprepared(
+        app.db(),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+    )
+    .await
+    .unwrap();
+    // Long enough for the process to see its connection gone, not long enough to reconnect
+    // (it waits a second). Meanwhile it asks the database every time and keeps nothing.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (answer, cost) = ask_twice(&app, &other, &token).await;
+    assert_eq!(answer["data"]["viewer"]["username"], "t2_staff");
+    assert_eq!(
+        cost, 3.0,
+        "the copy is set aside while nobody can tell it of changes"
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(
+        app.db(),
+        &format!("{sql}{}", county.user("t2_staff")),
+    )
+    .await
+    .unwrap();
+    assert!(refused(&post(&app, &other.1, &token, WHO).await));
+    // It listens again by itself, and keeps a copy again.
+    assert!(in_use(&app, &other.1).await, "the listener came back");
+    let (token, _) = sign_in(&app, "bureau_staff").await;
+    let (answer, cost) = ask_twice(&app, &other, &token).await;
+    assert_eq!(answer["data"]["viewer"]["username"], "bureau_staff");
+    assert_eq!(cost, 1.0);
+}
