@@ -28,6 +28,8 @@ BINARY = os.path.join(ROOT, "target", "release", "xinfang")
 PASSWORD = "bench-password-2026"
 USERS = ["county_staff", "township_staff", "department_staff"]
 JWT_SECRET = "bench-only-secret-not-for-production-0123456789"
+# The benchmark's checkpoint key (an Ed25519 seed of 32 bytes of 9); signs nothing that matters.
+AUDIT_KEY = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk="
 
 # The list op: 20 newest cases with each one's 5 latest timeline entries (`last: 5`). A
 # server whose `timeline` has no `last` yet gets the 5 oldest (`first: 5`) instead; the
@@ -90,6 +92,9 @@ class Server:
             {
                 "DATABASE_URL": database_url,
                 "XINFANG_JWT_SECRET": JWT_SECRET,
+                # Production signs audit checkpoints: a fixed key of the benchmark's own.
+                "XINFANG_AUDIT_KEY": AUDIT_KEY,
+                "XINFANG_STORAGE_DIR": os.path.join(os.path.dirname(log_path), "files"),
                 "XINFANG_ENV": "production",
                 "XINFANG_BIND": f"127.0.0.1:{args.port}",
                 # Tokens must outlive the whole run (the default is 15 minutes).
@@ -412,6 +417,35 @@ def pgbench(args, script_path, concurrency, duration, log_prefix):
 # The same reads as SQL
 
 
+def postgres_cpu_ticks():
+    """CPU ticks (user + system) of every PostgreSQL server process on the machine: the
+    backends serving the API or pgbench, and the background processes. Backends that exited
+    (pgbench's, at its end) are counted through the postmaster's reaped-children times."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # utime, stime, and the times of children it has waited for (cutime, cstime).
+            total += sum(int(x) for x in fields[11:15])
+        except OSError:
+            continue
+    return total
+
+
+def cpu_ms_per_request(ticks, rps, duration):
+    """Milliseconds of CPU per request, from ticks spent over a measurement."""
+    requests = rps * duration
+    if requests <= 0:
+        return None
+    return round(ticks * 1000.0 / os.sysconf("SC_CLK_TCK") / requests, 3)
+
+
 def psql(args, sql):
     out = run(
         [
@@ -685,7 +719,16 @@ def main():
     if not args.reuse:
         started = time.time()
         seeded = run(
-            [BINARY, "--database-url", database_url, "seed", "--cases", str(args.cases)],
+            [
+                BINARY,
+                "--database-url",
+                database_url,
+                "--storage-dir",
+                os.path.join(out_dir, "files"),
+                "seed",
+                "--cases",
+                str(args.cases),
+            ],
             capture_output=True,
         )
         seed_seconds = time.time() - started
@@ -738,6 +781,12 @@ def main():
                 f"p50 {api['p50_ms']:7.2f} ms p99 {api['p99_ms']:7.2f} ms"
                 + (f" | sql {sql['rps']:8.1f}/s p50 {sql['p50_ms']:6.2f} ms" if sql else "")
                 + f" | api/sql {ratio} | peak RSS {peak:.0f} MiB"
+                + (
+                    f" | CPU ms/req server {api['server_cpu_ms']} db {api['db_cpu_ms']}"
+                    + (f" (sql db {sql['db_cpu_ms']})" if sql else "")
+                    if "server_cpu_ms" in api
+                    else ""
+                )
             )
 
         scripts = os.path.join(out_dir, "sql")
@@ -779,6 +828,7 @@ def main():
                             f.write(stats_sql(scope, STATS_PERIODS[op]))
                 for c in concurrencies:
                     server.wait_idle(args)
+                    cpu, db_cpu = server.cpu_ticks(), postgres_cpu_ticks()
                     api = oha(
                         server,
                         tokens[u],
@@ -787,11 +837,27 @@ def main():
                         os.path.join(out_dir, f"oha-{op}-{u}-c{c}.json"),
                         body=body,
                     )
+                    # CPU per request: the server's own, and the database's (every
+                    # PostgreSQL process; none on SQLite, whose work is the server's).
+                    api["server_cpu_ms"] = cpu_ms_per_request(
+                        server.cpu_ticks() - cpu, api["rps"], args.duration
+                    )
+                    api["db_cpu_ms"] = (
+                        None
+                        if args.sqlite
+                        else cpu_ms_per_request(
+                            postgres_cpu_ticks() - db_cpu, api["rps"], args.duration
+                        )
+                    )
                     sql = None
                     if script:
                         server.wait_idle(args)
+                        db_cpu = postgres_cpu_ticks()
                         sql = pgbench(
                             args, script, c, args.duration, os.path.join(out_dir, "pgbench")
+                        )
+                        sql["db_cpu_ms"] = cpu_ms_per_request(
+                            postgres_cpu_ticks() - db_cpu, sql["rps"], args.duration
                         )
                     record(op, u, c, api, sql)
 
@@ -801,6 +867,7 @@ def main():
                 township = own["id"] if own["kind"] == "TOWNSHIP" else towns[1]["id"]
                 for c in concurrencies:
                     server.wait_idle(args)
+                    cpu, db_cpu = server.cpu_ticks(), postgres_cpu_ticks()
                     api = register_load(
                         server,
                         tokens[u],
@@ -808,6 +875,16 @@ def main():
                         args.duration,
                         f"bench-{stamp}-{u}-c{c}",
                         township,
+                    )
+                    api["server_cpu_ms"] = cpu_ms_per_request(
+                        server.cpu_ticks() - cpu, api["rps"], args.duration
+                    )
+                    api["db_cpu_ms"] = (
+                        None
+                        if args.sqlite
+                        else cpu_ms_per_request(
+                            postgres_cpu_ticks() - db_cpu, api["rps"], args.duration
+                        )
                     )
                     record("register", u, c, api)
         peak, _ = server.memory()
@@ -855,9 +932,10 @@ def print_table(summary):
     )
     print(
         "| op | user | c | API req/s | API p50 ms | API p99 ms | SQL tx/s | SQL p50 ms "
-        "| SQL p99 ms | API/SQL | server peak RSS MiB |"
+        "| SQL p99 ms | API/SQL | server peak RSS MiB | server CPU ms/req | DB CPU ms/req "
+        "| SQL DB CPU ms/tx |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in summary["results"]:
         a, s = r["api"], r["sql"]
         sql_cols = (
@@ -867,7 +945,9 @@ def print_table(summary):
         )
         print(
             f"| {r['op']} | {r['user']} | {r['concurrency']} | {a['rps']:.1f} | "
-            f"{a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {sql_cols} | {r['server_peak_rss_mib']:.0f} |"
+            f"{a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {sql_cols} | {r['server_peak_rss_mib']:.0f} | "
+            f"{a.get('server_cpu_ms', '-')} | {a.get('db_cpu_ms') or '-'} | "
+            f"{(s or {}).get('db_cpu_ms') or '-'} |"
         )
 
 
