@@ -54,6 +54,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     let directory = Arc::new(crate::directory::Directory::new(
         db.get_database_backend(),
         !settings.no_directory_cache,
+        Duration::from_millis(settings.directory_silence_ms),
     ));
     Ok(Arc::new(AppState {
         db,

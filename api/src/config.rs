@@ -374,6 +374,16 @@ pub struct Settings {
     /// notified of (and set aside while it cannot be notified).
     #[arg(long, env = "XINFANG_NO_DIRECTORY_CACHE", global = true)]
     pub no_directory_cache: bool,
+    /// How long (milliseconds) a process may go without hearing its own heartbeat before it
+    /// sets that copy aside: the longest a change could take to reach it if its listener
+    /// stalls. Sent every 500 ms.
+    #[arg(
+        long,
+        env = "XINFANG_DIRECTORY_SILENCE_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub directory_silence_ms: u64,
     /// Webhook URLs may name private, loopback and link-local addresses (an intranet
     /// receiver, a test). Off by default: a registered URL must not reach inside the network.
     #[arg(long, env = "XINFANG_WEBHOOK_ALLOW_PRIVATE", global = true)]
@@ -516,6 +526,9 @@ impl Settings {
             || self.case_attachments_max_bytes < self.attachment_max_bytes
         {
             return Err("attachment caps: a file at least 1 byte, a case at least one file".into());
+        }
+        if !(1_000..=60_000).contains(&self.directory_silence_ms) {
+            return Err("the directory's silence bound is 1000 to 60000 ms".into());
         }
         if let Some(replica) = &self.replica_database_url {
             if !replica.starts_with("postgres") || !self.database_url.starts_with("postgres") {

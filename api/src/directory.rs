@@ -36,6 +36,7 @@ pub const CHANNEL: &str = "xinfang_directory";
 /// How often each process sends a heartbeat on the channel.
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
 /// How long the listener may hear nothing before the copy is set aside.
+/// (The default of `--directory-silence-ms`.)
 pub const SILENCE: Duration = Duration::from_millis(2_000);
 /// Heartbeat payloads start with this; any other payload on [`CHANNEL`] is a change.
 const HEARTBEAT_MARK: &str = "heartbeat:";
@@ -79,10 +80,13 @@ pub struct Directory {
     origin: Instant,
     /// Tells this process's heartbeats from other processes'.
     nonce: String,
+    /// How long the listener may go without hearing its own heartbeat ([`SILENCE`] unless
+    /// configured).
+    silence: Duration,
 }
 
 impl Directory {
-    pub fn new(backend: DatabaseBackend, enabled: bool) -> Self {
+    pub fn new(backend: DatabaseBackend, enabled: bool, silence: Duration) -> Self {
         Directory {
             postgres: backend == DatabaseBackend::Postgres,
             enabled: enabled && backend == DatabaseBackend::Postgres,
@@ -92,6 +96,7 @@ impl Directory {
             heard: AtomicU64::new(0),
             origin: Instant::now(),
             nonce: crate::auth::random_token()[..12].to_string(),
+            silence,
         }
     }
 
@@ -106,7 +111,7 @@ impl Directory {
             && self
                 .millis()
                 .saturating_sub(self.heard.load(Ordering::Acquire))
-                < SILENCE.as_millis() as u64
+                < self.silence.as_millis() as u64
     }
 
     /// Taken before reading the database, handed back to [`Self::keep_session`] or
@@ -278,7 +283,7 @@ impl Directory {
         let own = format!("{HEARTBEAT_MARK}{}:", self.nonce);
         loop {
             // Dropping the read on a timeout is safe: the connection is dropped with it.
-            let next = tokio::time::timeout(SILENCE, listener.try_recv()).await;
+            let next = tokio::time::timeout(self.silence, listener.try_recv()).await;
             match next {
                 Ok(Ok(Some(n))) if n.channel() == CHANNEL => {
                     let payload = n.payload();
@@ -327,10 +332,10 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_on_sqlite_or_before_the_listener_is_up() {
-        let sqlite = Directory::new(DatabaseBackend::Sqlite, true);
+        let sqlite = Directory::new(DatabaseBackend::Sqlite, true, SILENCE);
         sqlite.pretend_listening();
         assert_eq!(sqlite.ticket(), None);
-        let pg = Directory::new(DatabaseBackend::Postgres, true);
+        let pg = Directory::new(DatabaseBackend::Postgres, true, SILENCE);
         assert_eq!(pg.ticket(), None, "not listening yet");
         pg.keep_session(Some(0), "s", facts());
         pg.pretend_listening();
@@ -339,7 +344,7 @@ mod tests {
 
     #[test]
     fn a_read_that_overlaps_a_forget_is_not_kept() {
-        let d = Directory::new(DatabaseBackend::Postgres, true);
+        let d = Directory::new(DatabaseBackend::Postgres, true, SILENCE);
         d.pretend_listening();
         let ticket = d.ticket();
         assert!(ticket.is_some());
@@ -355,7 +360,7 @@ mod tests {
 
     #[test]
     fn silence_sets_the_copy_aside() {
-        let mut d = Directory::new(DatabaseBackend::Postgres, true);
+        let mut d = Directory::new(DatabaseBackend::Postgres, true, SILENCE);
         d.origin = Instant::now() - Duration::from_secs(10);
         d.pretend_listening();
         d.keep_session(d.ticket(), "s", facts());
@@ -369,7 +374,7 @@ mod tests {
 
     #[test]
     fn turned_off_keeps_nothing() {
-        let d = Directory::new(DatabaseBackend::Postgres, false);
+        let d = Directory::new(DatabaseBackend::Postgres, false, SILENCE);
         d.pretend_listening();
         assert_eq!(d.ticket(), None);
     }

@@ -123,11 +123,29 @@ async fn ask_twice(app: &TestApp, other: &Process, token: &str) -> (Value, f64) 
 
 /// Asks the second process twice and checks the second asking came from its copy (PostgreSQL:
 /// only the account's own row is read), so that what follows tests forgetting, not asking.
-async fn warm(app: &TestApp, other: &Process, token: &str) {
-    let (answer, cost) = ask_twice(app, other, token).await;
-    assert!(answer["data"]["viewer"]["username"].is_string(), "{answer}");
-    if app.db_url.starts_with("postgres") {
-        assert_eq!(cost, 1.0, "the second process answers from its copy");
+///
+/// A process starved of CPU for longer than the heartbeat's silence sets its copy aside (that
+/// is the design), so on a loaded machine this asks again for up to five seconds.
+async fn warm(app: &TestApp, other: &Process, token: &str) -> Value {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (answer, cost) = ask_twice(app, other, token).await;
+        assert!(answer["data"]["viewer"]["username"].is_string(), "{answer}");
+        if !app.db_url.starts_with("postgres") {
+            assert_eq!(
+                cost, 3.0,
+                "SQLite asks for the viewer, the account and the unit"
+            );
+            return answer;
+        }
+        if cost == 1.0 {
+            return answer;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the second process never answered from its copy ({cost} statements)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -142,10 +160,12 @@ fn refused(body: &Value) -> bool {
     code(body) == Some("UNAUTHENTICATED") && body["data"]["viewer"].is_null()
 }
 
-/// How long a change made elsewhere may take to reach another process: the notification's
-/// trip through PostgreSQL (well under a millisecond on one host; the bound leaves room for a
-/// busy test machine).
-const NOTICE: Duration = Duration::from_millis(250);
+/// How long a change made elsewhere may take to reach another process. In practice the
+/// notification's trip through PostgreSQL, well under a millisecond on one host; by
+/// construction at most the 2 s of heartbeat silence after which a process stops using its
+/// copy (notifications arrive in commit order, so a heartbeat sent after the change and heard
+/// means the change was heard), plus room for a busy test machine.
+const NOTICE: Duration = Duration::from_millis(2_500);
 
 /// Whether the second process refuses `token` within [`NOTICE`] — and from then on.
 async fn refused_soon(app: &TestApp, other: &Process, token: &str) -> bool {
@@ -173,10 +193,9 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     // where the copy is in use, who the viewer is and its unit come from memory, otherwise
     // they are two more statements (the viewer, the unit).
     let (token, refresh) = sign_in(&app, "t1_staff").await;
-    let (answer, cost) = ask_twice(&app, &other, &token).await;
+    let answer = warm(&app, &other, &token).await;
     assert_eq!(answer["data"]["viewer"]["username"], "t1_staff", "{answer}");
     assert_eq!(answer["data"]["viewer"]["orgUnit"]["name"], "东关镇");
-    assert_eq!(cost, if postgres { 1.0 } else { 3.0 });
 
     // 1. Logging out on the first process ends the session on the second at once.
     let out = app
@@ -307,11 +326,11 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     if !postgres {
         return;
     }
-    // 5. The listening connections die. Whatever the second process kept is not used again
-    // until it hears the database anew, so a revocation made meanwhile holds at once.
+    // 5. The listening connections die. The second process sets its copy aside until it
+    // hears the database anew, and forgets it, so a revocation made meanwhile — whose
+    // notification nobody hears — holds at once.
     let (token, _) = sign_in(&app, "t2_staff").await;
-    let (_, cost) = ask_twice(&app, &other, &token).await;
-    assert_eq!(cost, 1.0);
+    warm(&app, &other, &token).await;
     sea_orm::ConnectionTrait::execute_unprepared(
         app.db(),
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -319,15 +338,16 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     )
     .await
     .unwrap();
-    // Long enough for the process to see its connection gone, not long enough to reconnect
-    // (it waits a second). Meanwhile it asks the database every time and keeps nothing.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let (answer, cost) = ask_twice(&app, &other, &token).await;
-    assert_eq!(answer["data"]["viewer"]["username"], "t2_staff");
-    assert_eq!(
-        cost, 3.0,
-        "the copy is set aside while nobody can tell it of changes"
-    );
+    // It notices the lost connection (or, at worst, the heartbeat's silence) and waits a
+    // second before it listens again.
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while metric(&app, &other.1, "xinfang_directory_in_use").await != 0.0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the copy stayed in use after its listener died"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     sea_orm::ConnectionTrait::execute_unprepared(
         app.db(),
         &format!("{sql}{}", county.user("t2_staff")),
@@ -338,7 +358,6 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     // It listens again by itself, and keeps a copy again.
     assert!(in_use(&app, &other.1).await, "the listener came back");
     let (token, _) = sign_in(&app, "bureau_staff").await;
-    let (answer, cost) = ask_twice(&app, &other, &token).await;
+    let answer = warm(&app, &other, &token).await;
     assert_eq!(answer["data"]["viewer"]["username"], "bureau_staff");
-    assert_eq!(cost, 1.0);
 }
