@@ -267,3 +267,23 @@ async fn every_field_of_a_case_list_costs_the_same_statements_for_5_cases_as_for
         "referral lists: {two} statements for 2, {five} for 5"
     );
 }
+
+#[tokio::test]
+async fn the_servers_postgresql_connections_do_not_compile_statements() {
+    // JIT compilation cost statistics over a county more than it saved (bench/README.md);
+    // every connection of the server's pool has it off. (SQLite has nothing of the kind.)
+    let app = spawn_app_with(&[]).await;
+    if !app.db_url.starts_with("postgres") {
+        return;
+    }
+    for _ in 0..3 {
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            app.db(),
+            sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SHOW jit"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(row.try_get::<String>("", "jit").unwrap(), "off");
+    }
+}
