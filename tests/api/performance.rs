@@ -118,15 +118,16 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
 
     // One case with its petitioners, assisting units and referrals (the benchmark's `case`):
     // the case through the scope (1), then one statement each for petitioners, assisting units
-    // and referrals (3); on SQLite also the viewer (1) and the units named, a statement for
-    // each level that names them (2).
+    // and referrals (3); on SQLite also the viewer (1) and the units named (1 or 2).
     rich_case(&app, &county, 0).await;
     let case = body_case(&app, township).await;
     cost_of_case(&app, township, &case).await;
     let spent = cost_of_case(&app, township, &case).await;
-    assert_eq!(
-        spent,
-        if postgres { 4 } else { 7 },
+    // (On SQLite the two levels' unit names come in one batch or two, depending on when the
+    // request's task yields.)
+    let allowed = if postgres { 4..=4 } else { 6..=7 };
+    assert!(
+        allowed.contains(&spent),
         "the case costs {spent} statements"
     );
 }
