@@ -446,6 +446,23 @@ def cpu_ms_per_request(ticks, rps, duration):
     return round(ticks * 1000.0 / os.sysconf("SC_CLK_TCK") / requests, 3)
 
 
+def with_cpu(server, args, load):
+    """Runs `load()` (which returns a result with `rps`) and adds the server's and the
+    database's CPU per request to that result (none for the database on SQLite, whose work
+    is the server's)."""
+    cpu, db_cpu = server.cpu_ticks(), postgres_cpu_ticks()
+    result = load()
+    result["server_cpu_ms"] = cpu_ms_per_request(
+        server.cpu_ticks() - cpu, result["rps"], args.duration
+    )
+    result["db_cpu_ms"] = (
+        None
+        if args.sqlite
+        else cpu_ms_per_request(postgres_cpu_ticks() - db_cpu, result["rps"], args.duration)
+    )
+    return result
+
+
 def psql(args, sql):
     out = run(
         [
@@ -828,26 +845,17 @@ def main():
                             f.write(stats_sql(scope, STATS_PERIODS[op]))
                 for c in concurrencies:
                     server.wait_idle(args)
-                    cpu, db_cpu = server.cpu_ticks(), postgres_cpu_ticks()
-                    api = oha(
+                    api = with_cpu(
                         server,
-                        tokens[u],
-                        c,
-                        args.duration,
-                        os.path.join(out_dir, f"oha-{op}-{u}-c{c}.json"),
-                        body=body,
-                    )
-                    # CPU per request: the server's own, and the database's (every
-                    # PostgreSQL process; none on SQLite, whose work is the server's).
-                    api["server_cpu_ms"] = cpu_ms_per_request(
-                        server.cpu_ticks() - cpu, api["rps"], args.duration
-                    )
-                    api["db_cpu_ms"] = (
-                        None
-                        if args.sqlite
-                        else cpu_ms_per_request(
-                            postgres_cpu_ticks() - db_cpu, api["rps"], args.duration
-                        )
+                        args,
+                        lambda: oha(
+                            server,
+                            tokens[u],
+                            c,
+                            args.duration,
+                            os.path.join(out_dir, f"oha-{op}-{u}-c{c}.json"),
+                            body=body,
+                        ),
                     )
                     sql = None
                     if script:
@@ -867,24 +875,17 @@ def main():
                 township = own["id"] if own["kind"] == "TOWNSHIP" else towns[1]["id"]
                 for c in concurrencies:
                     server.wait_idle(args)
-                    cpu, db_cpu = server.cpu_ticks(), postgres_cpu_ticks()
-                    api = register_load(
+                    api = with_cpu(
                         server,
-                        tokens[u],
-                        c,
-                        args.duration,
-                        f"bench-{stamp}-{u}-c{c}",
-                        township,
-                    )
-                    api["server_cpu_ms"] = cpu_ms_per_request(
-                        server.cpu_ticks() - cpu, api["rps"], args.duration
-                    )
-                    api["db_cpu_ms"] = (
-                        None
-                        if args.sqlite
-                        else cpu_ms_per_request(
-                            postgres_cpu_ticks() - db_cpu, api["rps"], args.duration
-                        )
+                        args,
+                        lambda: register_load(
+                            server,
+                            tokens[u],
+                            c,
+                            args.duration,
+                            f"bench-{stamp}-{u}-c{c}",
+                            township,
+                        ),
                     )
                     record("register", u, c, api)
         peak, _ = server.memory()

@@ -114,6 +114,14 @@ impl Directory {
                 < self.silence.as_millis() as u64
     }
 
+    /// The `xinfang_directory_in_use` lines of `/metrics`.
+    pub fn render(&self) -> String {
+        format!(
+            "# HELP xinfang_directory_in_use Whether this process answers who a viewer is from its notified copy.\n# TYPE xinfang_directory_in_use gauge\nxinfang_directory_in_use {}\n",
+            u8::from(self.in_use())
+        )
+    }
+
     /// Taken before reading the database, handed back to [`Self::keep_session`] or
     /// [`Self::keep_units`]: `None` when the copy is not in use.
     pub fn ticket(&self) -> Option<u64> {

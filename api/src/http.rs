@@ -1384,10 +1384,7 @@ async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     let mut text = state
         .metrics
         .render(pool_usage(&state), state.statements.get());
-    text.push_str(&format!(
-        "# HELP xinfang_directory_in_use Whether this process answers who a viewer is from its notified copy.\n# TYPE xinfang_directory_in_use gauge\nxinfang_directory_in_use {}\n",
-        u8::from(state.directory.in_use())
-    ));
+    text.push_str(&state.directory.render());
     if let Some(replica) = &state.replica {
         text.push_str(&replica.render());
     }

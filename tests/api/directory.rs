@@ -149,13 +149,6 @@ async fn warm(app: &TestApp, other: &Process, token: &str) -> Value {
     }
 }
 
-/// Runs an operator's SQL on the database, as another program would.
-async fn operator(app: &TestApp, sql: &str) {
-    sea_orm::ConnectionTrait::execute_unprepared(app.db(), sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 fn refused(body: &Value) -> bool {
     code(body) == Some("UNAUTHENTICATED") && body["data"]["viewer"].is_null()
 }
@@ -214,25 +207,17 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     let (token, _) = sign_in(&app, "t1_staff").await;
     warm(&app, &other, &token).await;
     let sql = "UPDATE sessions SET revoked_at = created_at, revoked_reason = 'operator' WHERE revoked_at IS NULL AND user_id = ";
-    sea_orm::ConnectionTrait::execute_unprepared(
-        app.db(),
-        &format!("{sql}{}", county.user("t1_staff")),
-    )
-    .await
-    .unwrap();
+    app.sql(&format!("{sql}{}", county.user("t1_staff"))).await;
     assert!(refused_soon(&app, &other, &token).await);
 
     // An operator changes an account's role, or deactivates a unit, directly in the database
     // (no session is revoked): the second process reads the account anew.
     let (token, _) = sign_in(&app, "a_staff").await;
     warm(&app, &other, &token).await;
-    operator(
-        &app,
-        &format!(
-            "UPDATE users SET role = 'LEADER' WHERE id = {}",
-            county.user("a_staff")
-        ),
-    )
+    app.sql(&format!(
+        "UPDATE users SET role = 'LEADER' WHERE id = {}",
+        county.user("a_staff")
+    ))
     .await;
     let until = std::time::Instant::now() + NOTICE;
     loop {
@@ -247,24 +232,18 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     warm(&app, &other, &token).await;
-    operator(
-        &app,
-        &format!(
-            "UPDATE org_units SET active = false WHERE id = {}",
-            county.dept_a
-        ),
-    )
+    app.sql(&format!(
+        "UPDATE org_units SET active = false WHERE id = {}",
+        county.dept_a
+    ))
     .await;
     assert!(refused_soon(&app, &other, &token).await);
     let (token, _) = sign_in(&app, "b_staff").await;
     warm(&app, &other, &token).await;
-    operator(
-        &app,
-        &format!(
-            "UPDATE users SET active = false WHERE id = {}",
-            county.user("b_staff")
-        ),
-    )
+    app.sql(&format!(
+        "UPDATE users SET active = false WHERE id = {}",
+        county.user("b_staff")
+    ))
     .await;
     assert!(refused_soon(&app, &other, &token).await);
 
@@ -331,13 +310,11 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     // notification nobody hears — holds at once.
     let (token, _) = sign_in(&app, "t2_staff").await;
     warm(&app, &other, &token).await;
-    sea_orm::ConnectionTrait::execute_unprepared(
-        app.db(),
+    app.sql(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND query LIKE 'LISTEN %'",
     )
-    .await
-    .unwrap();
+    .await;
     // It notices the lost connection (or, at worst, the heartbeat's silence) and waits a
     // second before it listens again.
     let until = std::time::Instant::now() + Duration::from_secs(5);
@@ -348,12 +325,7 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    sea_orm::ConnectionTrait::execute_unprepared(
-        app.db(),
-        &format!("{sql}{}", county.user("t2_staff")),
-    )
-    .await
-    .unwrap();
+    app.sql(&format!("{sql}{}", county.user("t2_staff"))).await;
     assert!(refused(&post(&app, &other.1, &token, WHO).await));
     // It listens again by itself, and keeps a copy again.
     assert!(in_use(&app, &other.1).await, "the listener came back");

@@ -171,12 +171,6 @@ impl Drop for Pair {
     }
 }
 
-async fn operator_sql(app: &TestApp, sql: &str) {
-    sea_orm::ConnectionTrait::execute_unprepared(app.db(), sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 async fn on_standby(pair: &Pair, sql: &str) {
     let db = sea_orm::Database::connect(Pair::url(pair.standby_port))
         .await
@@ -281,7 +275,7 @@ async fn statistics_and_export_come_from_the_replica_only_when_it_has_every_comm
 
     // A replica that answers but cannot read the tables (its URL names a role without the
     // right): each read fails there and is answered by the primary, the export page by page.
-    operator_sql(&app, "CREATE ROLE outsider LOGIN").await;
+    app.sql("CREATE ROLE outsider LOGIN").await;
     // (A replica that failed is left alone for a while, so each read gets a server of its own.)
     for read in ["statistics", "export"] {
         let narrow = spawn_app_on(

@@ -239,6 +239,13 @@ impl TestApp {
         &self.state.db
     }
 
+    /// Runs SQL on the server's database as another program would (an operator's `psql`).
+    pub async fn sql(&self, sql: &str) {
+        sea_orm::ConnectionTrait::execute_unprepared(self.db(), sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Signs an account in directly (real session, real JWT) and returns its access token.
     pub async fn token_for(&self, user_id: i64) -> String {
         use sea_orm::EntityTrait;
