@@ -408,6 +408,138 @@ pub type PetitionerRecord = case_petitioner::Model;
 
 type ByCase<T> = HashMap<i64, T>;
 
+/// Which of a case's lists [`case_parts`] reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartsWanted {
+    pub petitioners: bool,
+    pub assisting: bool,
+    pub referrals: bool,
+}
+
+impl PartsWanted {
+    /// How many of the lists are wanted.
+    pub fn count(&self) -> usize {
+        [self.petitioners, self.assisting, self.referrals]
+            .into_iter()
+            .filter(|w| *w)
+            .count()
+    }
+}
+
+/// A case's petitioners (in order), assisting units (unit ids, ascending) and referrals
+/// (oldest first), for several cases. Every asked-for case has an entry in every wanted list.
+#[derive(Clone, Debug, Default)]
+pub struct CaseParts {
+    pub petitioners: ByCase<Vec<PetitionerRecord>>,
+    pub assisting: ByCase<Vec<i64>>,
+    pub referrals: ByCase<Vec<ReferralRecord>>,
+}
+
+/// The wanted lists of several cases in one statement. A tiny driving table holds one row per
+/// wanted list (`part`); each list's table is left-joined to the row of its own part only, so
+/// every result row carries one record, in its own prefixed columns (`p_`, `a_`, `r_`), with
+/// the columns' own types on both databases (a `UNION` of NULL-padded rows would have to
+/// spell out every column's type for PostgreSQL).
+pub async fn case_parts(
+    db: &impl ConnectionTrait,
+    case_ids: &[i64],
+    wanted: PartsWanted,
+) -> Result<CaseParts> {
+    use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, UnionType};
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
+    let mut out = CaseParts::default();
+    if case_ids.is_empty() || wanted.count() == 0 {
+        return Ok(out);
+    }
+    let ids = bucketed_ids(case_ids.iter().copied());
+    let assisting_cols = vec![
+        case_unit::Column::CaseId.as_str(),
+        case_unit::Column::UnitId.as_str(),
+    ];
+    let parts: Vec<(i32, &str, &str, Vec<&str>)> = [
+        wanted.petitioners.then(|| {
+            (
+                1,
+                "case_petitioners",
+                "p_",
+                case_petitioner::Column::iter()
+                    .map(|c| c.as_str())
+                    .collect(),
+            )
+        }),
+        wanted
+            .assisting
+            .then_some((2, "case_units", "a_", assisting_cols)),
+        wanted.referrals.then(|| {
+            (
+                3,
+                "referrals",
+                "r_",
+                referral::Column::iter().map(|c| c.as_str()).collect(),
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let k = Alias::new("k");
+    let part = Alias::new("part");
+    let mut driver = Query::select();
+    driver.expr_as(Expr::cust(parts[0].0.to_string()), part.clone());
+    for (n, ..) in &parts[1..] {
+        driver.union(
+            UnionType::All,
+            Query::select().expr(Expr::cust(n.to_string())).to_owned(),
+        );
+    }
+    let mut query = Query::select();
+    query.from_subquery(driver, k.clone());
+    for (n, table, prefix, cols) in &parts {
+        let t = Alias::new(format!("{prefix}t"));
+        let mut on = Condition::all()
+            .add(Expr::col((k.clone(), part.clone())).eq(Expr::cust(n.to_string())))
+            .add(Expr::col((t.clone(), Alias::new("case_id"))).is_in(ids.clone()));
+        if *n == 2 {
+            on = on.add(
+                Expr::col((t.clone(), Alias::new("relation"))).eq(UnitRelation::Assisting.as_str()),
+            );
+        }
+        query.join_as(JoinType::LeftJoin, Alias::new(*table), t.clone(), on);
+        for col in cols {
+            query.expr_as(
+                Expr::col((t.clone(), Alias::new(*col))),
+                Alias::new(format!("{prefix}{col}")),
+            );
+        }
+    }
+    let statement = db.get_database_backend().build(&query);
+    for row in db.query_all_raw(statement).await? {
+        if row.try_get::<Option<i64>>("p_", "id")?.is_some() {
+            let p = case_petitioner::Model::from_query_result(&row, "p_")?;
+            out.petitioners.entry(p.case_id).or_default().push(p);
+        } else if let Some(case_id) = row.try_get::<Option<i64>>("a_", "case_id")? {
+            let unit: i64 = row.try_get("a_", "unit_id")?;
+            out.assisting.entry(case_id).or_default().push(unit);
+        } else if row.try_get::<Option<i64>>("r_", "id")?.is_some() {
+            let r = referral::Model::from_query_result(&row, "r_")?;
+            out.referrals.entry(r.case_id).or_default().push(r);
+        }
+    }
+    for id in case_ids {
+        if wanted.petitioners {
+            let list = out.petitioners.entry(*id).or_default();
+            list.sort_by_key(|p| (p.position, p.id));
+        }
+        if wanted.assisting {
+            out.assisting.entry(*id).or_default().sort_unstable();
+        }
+        if wanted.referrals {
+            out.referrals.entry(*id).or_default().sort_by_key(|r| r.id);
+        }
+    }
+    Ok(out)
+}
+
 macro_rules! lists_by_case {
     ($(#[$doc:meta])* $name:ident, $entity:ident) => {
         $(#[$doc])*

@@ -690,7 +690,7 @@ pub async fn case_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Case>> {
     let Some(n) = lookup_id("Case", id) else {
         return Err(AppError::NotFound("case"));
     };
-    match domain::find_visible(&state(ctx).db, me, n).await? {
+    match domain::find_visible(&state(ctx).pages, me, n).await? {
         Some(c) => Ok(Some(Case(c))),
         None => Err(AppError::NotFound("case")),
     }
@@ -841,7 +841,9 @@ pub struct CaseQuery;
 impl CaseQuery {
     /// 信访事项 — a case by ID; `null` with NOT_FOUND when it does not exist or is not visible.
     async fn case(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Case>> {
-        Ok(case_by_id(ctx, &id).await?)
+        let case = case_by_id(ctx, &id).await?;
+        prefetch_one(ctx, case.as_ref()).await?;
+        Ok(case)
     }
 
     /// 信访事项 (matter) — a matter by ID, showing the cases of it the viewer may see; `null`
@@ -853,8 +855,12 @@ impl CaseQuery {
     /// 信访事项 — a case by its number; `null` with NOT_FOUND when not visible.
     async fn case_by_number(&self, ctx: &Context<'_>, number: String) -> GqlResult<Option<Case>> {
         let me = viewer(ctx)?;
-        match domain::find_visible_by_number(&state(ctx).db, me, number.trim()).await? {
-            Some(c) => Ok(Some(Case(c))),
+        match domain::find_visible_by_number(&state(ctx).pages, me, number.trim()).await? {
+            Some(c) => {
+                let case = Case(c);
+                prefetch_one(ctx, Some(&case)).await?;
+                Ok(Some(case))
+            }
             None => Err(AppError::NotFound("case").into()),
         }
     }
@@ -1150,6 +1156,14 @@ pub async fn prefetch(ctx: &Context<'_>, rows: &[CaseRecord]) -> GqlResult<()> {
     prefetch_for(ctx, rows, case).await
 }
 
+/// [`prefetch`] for one case asked for by itself: its lists come together as a list's do.
+async fn prefetch_one(ctx: &Context<'_>, case: Option<&Case>) -> GqlResult<()> {
+    match case {
+        Some(c) => prefetch_for(ctx, std::slice::from_ref(&c.0), ctx.look_ahead()).await,
+        None => Ok(()),
+    }
+}
+
 /// [`prefetch`] for rows whose fields are selected at `case` (a list's nodes, or the `case`
 /// of each referral in a referral list).
 pub async fn prefetch_for(
@@ -1211,13 +1225,42 @@ pub async fn prefetch_for(
         loaders.units.load_many(named.units.clone()).await?;
         Ok(Named::default())
     })];
-    if selected("petitioners") {
+    // Petitioners, assisting units and referrals: when more than one of them is asked for,
+    // one statement reads them together.
+    let wanted = records::PartsWanted {
+        petitioners: selected("petitioners"),
+        assisting: selected("assistingUnits") && staff_records,
+        referrals: selected("referrals"),
+    };
+    let referral_cases = node("referrals").is_some_and(|r| r.field("case").exists());
+    fn referral_units<'r>(
+        referrals: impl Iterator<Item = &'r records::ReferralRecord>,
+    ) -> Vec<i64> {
+        referrals
+            .flat_map(|r| [r.from_unit_id, r.to_unit_id])
+            .collect()
+    }
+    if wanted.count() > 1 {
+        let db = &state(ctx).pages;
+        let id_list = ids.as_slice();
+        loads.push(Box::pin(async move {
+            let parts = loaders.load_parts(db, id_list, wanted).await?;
+            if referral_cases {
+                loaders.visible_cases.load_many(ids_()).await?;
+            }
+            let mut units: Vec<i64> = parts.assisting.into_values().flatten().collect();
+            units.extend(referral_units(parts.referrals.values().flatten()));
+            Ok(Named {
+                units,
+                ..Default::default()
+            })
+        }));
+    } else if wanted.petitioners {
         loads.push(Box::pin(async {
             loaders.petitioners.load_many(ids_()).await?;
             Ok(Named::default())
         }));
-    }
-    if selected("assistingUnits") && staff_records {
+    } else if wanted.assisting {
         loads.push(Box::pin(async {
             let assisting = loaders.assisting.load_many(ids_()).await?;
             Ok(Named {
@@ -1225,19 +1268,14 @@ pub async fn prefetch_for(
                 ..Default::default()
             })
         }));
-    }
-    if selected("referrals") {
-        loads.push(Box::pin(async {
+    } else if wanted.referrals {
+        loads.push(Box::pin(async move {
             let referrals = loaders.referrals.load_many(ids_()).await?;
-            if node("referrals").is_some_and(|r| r.field("case").exists()) {
+            if referral_cases {
                 loaders.visible_cases.load_many(ids_()).await?;
             }
             Ok(Named {
-                units: referrals
-                    .values()
-                    .flatten()
-                    .flat_map(|r| [r.from_unit_id, r.to_unit_id])
-                    .collect(),
+                units: referral_units(referrals.values().flatten()),
                 ..Default::default()
             })
         }));
@@ -1385,8 +1423,14 @@ pub async fn case_connection(
             descending: true,
         },
     };
+    // A search keeps plans made for its text; every other page walks an index in order.
+    let db = if filter.search.is_some() {
+        &s.db
+    } else {
+        &s.pages
+    };
     let (rows, more) = domain::list_visible(
-        &s.db,
+        db,
         me,
         &filter,
         order,

@@ -13,9 +13,9 @@ use crate::domain::UnitRelation;
 use crate::error::AppError;
 use crate::identity::UnitRecord;
 use crate::records::{
-    self, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord, HigherBodyRecord,
-    HigherReferralRecord, LatestEntries, PetitionerRecord, ReferralRecord, ReplyRecord,
-    ReviewRecord, Staff, SupervisionRecord,
+    self, CaseParts, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord,
+    HigherBodyRecord, HigherReferralRecord, LatestEntries, PartsWanted, PetitionerRecord,
+    ReferralRecord, ReplyRecord, ReviewRecord, Staff, SupervisionRecord,
 };
 use crate::state::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -360,5 +360,31 @@ impl Loaders {
                 viewer: viewer.cloned(),
             }),
         }
+    }
+
+    /// Reads the wanted lists of cases in one statement ([`records::case_parts`]) and hands
+    /// them to their loaders, where the cases' fields then find them.
+    pub async fn load_parts(
+        &self,
+        db: &Db,
+        ids: &[i64],
+        wanted: PartsWanted,
+    ) -> Result<CaseParts, Arc<AppError>> {
+        let parts = records::case_parts(db, ids, wanted)
+            .await
+            .map_err(Arc::new)?;
+        if wanted.petitioners {
+            let fed = every_key(ids, parts.petitioners.clone());
+            self.petitioners.feed_many(fed).await;
+        }
+        if wanted.assisting {
+            let fed = every_key(ids, parts.assisting.clone());
+            self.assisting.feed_many(fed).await;
+        }
+        if wanted.referrals {
+            let fed = every_key(ids, parts.referrals.clone());
+            self.referrals.feed_many(fed).await;
+        }
+        Ok(parts)
     }
 }
