@@ -27,7 +27,11 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     let auth = crate::auth::auth_config(&settings)?;
     let signer = settings.audit_signer()?;
     let storage = settings.storage()?;
-    let (db, statements) = db::open_counted(&settings).await?;
+    let db::Pools {
+        db,
+        pages,
+        statements,
+    } = db::open_counted(&settings).await?;
     Migrator::up(&db, None)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -58,6 +62,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     ));
     Ok(Arc::new(AppState {
         db,
+        pages,
         clock,
         auth,
         documents: Default::default(),

@@ -61,7 +61,13 @@ pub async fn connect_counted(
     }
     let mut db = Database::connect(opts).await?;
     let counter = std::sync::Arc::new(StatementCounter::default());
-    let counting = counter.clone();
+    count_into(&mut db, counter.clone());
+    Ok((db, counter))
+}
+
+/// Counts the statements run through `db` in `counter` (and prints them with
+/// `XINFANG_TRACE_SQL` set).
+fn count_into(db: &mut DatabaseConnection, counter: std::sync::Arc<StatementCounter>) {
     let trace = std::env::var("XINFANG_TRACE_SQL").is_ok();
     db.set_metric_callback(move |info| {
         if trace {
@@ -70,11 +76,37 @@ pub async fn connect_counted(
                 info.statement.sql.chars().take(160).collect::<String>()
             );
         }
-        counting
-            .0
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counter.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
-    Ok((db, counter))
+}
+
+/// The pool for the statements of every read request — a list's page, one case, and what
+/// their fields read by id — on PostgreSQL: their connections reuse one generic plan per
+/// statement (`plan_cache_mode = force_generic_plan`). With the default, PostgreSQL plans a
+/// list's page afresh for its parameters at every execution, which cost more of its CPU
+/// than running it (bench/README.md). These statements are walks of an index in the list's
+/// order, or lookups by id, whose best plan does not depend on the values; statistics, the
+/// export and searches keep the main pool, where plans are made for their parameters.
+/// On SQLite, which plans each statement once when it prepares it, this is the main pool.
+pub async fn connect_pages(
+    settings: &DbSettings,
+    main: &DatabaseConnection,
+    counter: std::sync::Arc<StatementCounter>,
+) -> Result<DatabaseConnection> {
+    if main.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(main.clone());
+    }
+    let mut opts = ConnectOptions::new(settings.url.clone());
+    opts.max_connections(settings.pool_size)
+        .min_connections(0)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .statement_timeout(settings.statement_timeout)
+        .map_sqlx_postgres_opts(|o| no_jit(o).options([("plan_cache_mode", "force_generic_plan")]))
+        .sqlx_logging(false);
+    let mut db = Database::connect(opts).await?;
+    count_into(&mut db, counter);
+    Ok(db)
 }
 
 /// PostgreSQL compiles expressions of a costly statement with LLVM (`jit`) before it runs it.
@@ -185,22 +217,37 @@ pub fn placeholders(backend: DatabaseBackend, n: usize) -> String {
 
 /// Opens the database the settings name.
 pub async fn open(settings: &Settings) -> std::result::Result<DatabaseConnection, String> {
-    Ok(open_counted(settings).await?.0)
+    Ok(open_counted(settings).await?.db)
+}
+
+/// The database's pools: the main one, the one for read requests' statements
+/// ([`connect_pages`]), and the count of the statements both run.
+pub struct Pools {
+    pub db: DatabaseConnection,
+    pub pages: DatabaseConnection,
+    pub statements: std::sync::Arc<StatementCounter>,
 }
 
 /// Opens the database the settings name, counting its statements.
-pub async fn open_counted(
-    settings: &Settings,
-) -> std::result::Result<(DatabaseConnection, std::sync::Arc<StatementCounter>), String> {
+pub async fn open_counted(settings: &Settings) -> std::result::Result<Pools, String> {
     let db_settings = DbSettings {
         url: settings.database_url.clone(),
         pool_size: settings.db_pool_size,
         statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
         acquire_timeout: Duration::from_millis(std::cmp::max(settings.db_acquire_timeout_ms, 1)),
     };
-    connect_counted(&db_settings)
+    let failed = |e: crate::error::AppError| {
+        format!("cannot open the database: {}", e.message_for_operator())
+    };
+    let (db, statements) = connect_counted(&db_settings).await.map_err(failed)?;
+    let pages = connect_pages(&db_settings, &db, statements.clone())
         .await
-        .map_err(|e| format!("cannot open the database: {}", e.message_for_operator()))
+        .map_err(failed)?;
+    Ok(Pools {
+        db,
+        pages,
+        statements,
+    })
 }
 
 #[cfg(test)]

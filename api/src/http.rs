@@ -242,7 +242,8 @@ fn prepare(
 #[derive(Clone)]
 struct SocketExecutor {
     schema: AppSchema,
-    db: crate::state::Db,
+    /// The pool the loaders read through (`AppState::pages`).
+    pages: crate::state::Db,
     directory: Arc<crate::directory::Directory>,
     viewer: Arc<Mutex<Option<crate::access::Viewer>>>,
     documents: Arc<crate::graphql::Documents>,
@@ -252,7 +253,7 @@ impl SocketExecutor {
     fn fresh(&self, request: async_graphql::Request) -> async_graphql::Request {
         let viewer = self.viewer.lock().ok().and_then(|v| v.clone());
         request.data(Loaders::new(
-            self.db.clone(),
+            self.pages.clone(),
             self.directory.clone(),
             viewer.as_ref(),
         ))
@@ -360,7 +361,11 @@ async fn execute(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let loaders = Loaders::new(state.db.clone(), state.directory.clone(), viewer.as_ref());
+    let loaders = Loaders::new(
+        state.pages.clone(),
+        state.directory.clone(),
+        viewer.as_ref(),
+    );
     let gql = gql
         .data(RequestContext {
             viewer,
@@ -720,7 +725,7 @@ async fn run_socket(
     let mut subscriptions = Subscriptions::default();
     let executor = SocketExecutor {
         schema,
-        db: state.db.clone(),
+        pages: state.pages.clone(),
         directory: state.directory.clone(),
         viewer: viewer_slot.clone(),
         documents: state.documents.clone(),

@@ -14,6 +14,10 @@ pub type Db = DatabaseConnection;
 
 pub struct AppState {
     pub db: Db,
+    /// The pool for read requests' statements: a list's page, one case, what their fields
+    /// read by id (one generic plan per statement on PostgreSQL; [`crate::db::connect_pages`]).
+    /// Never for a write, and never for statistics or a search.
+    pub pages: Db,
     pub clock: Arc<Clock>,
     pub auth: AuthConfig,
     /// Parsed documents kept by the hash of their text (and automatic persisted queries).
