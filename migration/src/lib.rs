@@ -26,6 +26,7 @@ mod m20261202_000020_prevention;
 mod m20261202_000021_hotline_tickets;
 mod m20261202_000022_webhooks;
 mod m20261202_000023_directory_notices;
+mod m20261202_000024_scanner_indexes;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -105,6 +106,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000021_hotline_tickets::Migration),
             Box::new(m20261202_000022_webhooks::Migration),
             Box::new(m20261202_000023_directory_notices::Migration),
+            Box::new(m20261202_000024_scanner_indexes::Migration),
         ]
     }
 }
