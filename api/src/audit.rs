@@ -5,7 +5,9 @@
 //! it. [`verify_case`] walks a case's chain and reports the first broken link.
 //!
 //! Every entry is linked a second time into its county's chain ([`verify_counties`]), so a
-//! case removed whole breaks a link as well. Neither chain can show that its newest links
+//! case removed whole breaks a link as well. The link is made just after the entry's
+//! transaction commits ([`link_pending`]), so that the writers of a county do not queue for
+//! the county's head. Neither chain can show that its newest links
 //! were cut, or that someone with write access rebuilt it: that is what [`checkpoint`] is
 //! for — the heads of every chain, signed with a key the database does not hold, and kept
 //! outside it too (the log, a file), which [`verify_checkpoints`] holds the chains against.
@@ -16,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use xinfang_entity::{admin_event, audit_checkpoint, case_event, county_chain};
+use xinfang_entity::{admin_event, audit_checkpoint, case_event, chain_pending, county_chain};
 
 pub use xinfang_migration::{GENESIS, county_link_hash};
 
@@ -47,10 +49,9 @@ pub fn entry_hash(
     sha256_hex(content.as_bytes())
 }
 
-/// Appends an entry to a case's timeline and links it into its county's chain, inside the
-/// caller's transaction. On PostgreSQL the county chain's head is taken under a
-/// transaction-scoped advisory lock per county, so concurrent writers in one county link one
-/// after the other (SQLite has one writer anyway); counties do not wait for one another.
+/// Appends an entry to a case's timeline, inside the caller's transaction, and marks it for
+/// its county's chain ([`link_pending`] links it once the transaction has committed). The
+/// writers of a county take no common lock: each waits only for its own commit.
 #[allow(clippy::too_many_arguments)]
 pub async fn append(
     tx: &impl ConnectionTrait,
@@ -73,8 +74,7 @@ pub async fn append(
     };
     let detail = detail.to_string();
     let hash = entry_hash(&prev, case_id, seq, at, actor, action, &detail, public);
-    link(tx, county_id, case_id, seq, &hash).await?;
-    Ok(case_event::ActiveModel {
+    let entry = case_event::ActiveModel {
         case_id: Set(case_id),
         seq: Set(seq),
         at: Set(at),
@@ -88,12 +88,19 @@ pub async fn append(
         ..Default::default()
     }
     .insert(tx)
-    .await?)
+    .await?;
+    chain_pending::ActiveModel {
+        event_id: Set(entry.id),
+        county_id: Set(county_id),
+    }
+    .insert(tx)
+    .await?;
+    Ok(entry)
 }
 
 /// Takes the county's timeline lock for the rest of the transaction (PostgreSQL; SQLite has one
 /// writer anyway). Taking it again in the same transaction is free.
-pub async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Result<()> {
+async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Result<()> {
     if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         tx.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Postgres,
@@ -105,38 +112,100 @@ pub async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Res
     Ok(())
 }
 
-/// Links a timeline entry into its county's chain.
-async fn link(
-    tx: &impl ConnectionTrait,
-    county_id: i64,
-    case_id: i64,
-    case_seq: i32,
-    entry_hash: &str,
-) -> Result<()> {
-    lock_county_chain(tx, county_id).await?;
-    let last = county_chain::Entity::find()
-        .filter(county_chain::Column::CountyId.eq(county_id))
-        .order_by_desc(county_chain::Column::Seq)
-        .one(tx)
-        .await?;
-    let (seq, prev) = match last {
-        Some(l) => (l.seq + 1, l.hash),
-        None => (1, GENESIS.to_string()),
-    };
-    let hash = county_link_hash(&prev, county_id, seq, case_id, case_seq, entry_hash);
-    county_chain::ActiveModel {
-        county_id: Set(county_id),
-        seq: Set(seq),
-        case_id: Set(case_id),
-        case_seq: Set(case_seq),
-        entry_hash: Set(entry_hash.to_string()),
-        prev_hash: Set(prev),
-        hash: Set(hash),
-        ..Default::default()
+/// How many entries the linker takes at once.
+const LINK_BATCH: u64 = 500;
+
+/// Links the entries awaiting their county link ([`append`]), oldest first, in transactions
+/// of up to [`LINK_BATCH`] entries, until none is left; returns how many it linked.
+///
+/// Each county's head is read under the county's lock (PostgreSQL), taken only for the
+/// link itself, so linkers of several processes link one after the other; the rows a linker
+/// has taken are skipped by the others. One commit links a whole batch: the busier the
+/// county, the more entries each wait for the disk covers.
+pub async fn link_pending(db: &sea_orm::DatabaseConnection) -> Result<usize> {
+    use sea_orm::PaginatorTrait;
+    // Nothing to link takes no write lock (SQLite has one for the whole database).
+    if chain_pending::Entity::find().count(db).await? == 0 {
+        return Ok(0);
     }
-    .insert(tx)
-    .await?;
-    Ok(())
+    let mut linked = 0;
+    loop {
+        let tx = crate::db::begin_write(db).await?;
+        let postgres = tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        let taken = link_batch(&tx, postgres).await?;
+        tx.commit().await?;
+        linked += taken;
+        if (taken as u64) < LINK_BATCH {
+            return Ok(linked);
+        }
+    }
+}
+
+async fn link_batch(tx: &impl ConnectionTrait, postgres: bool) -> Result<usize> {
+    use sea_orm::Statement;
+    let sql = format!(
+        "SELECT p.event_id, p.county_id, e.case_id, e.seq, e.hash FROM chain_pending p \
+         JOIN case_events e ON e.id = p.event_id ORDER BY p.event_id LIMIT {LINK_BATCH}{}",
+        if postgres {
+            " FOR UPDATE OF p SKIP LOCKED"
+        } else {
+            ""
+        }
+    );
+    let rows = tx
+        .query_all_raw(Statement::from_string(tx.get_database_backend(), sql))
+        .await?;
+    // County by county (in id order, so two linkers never wait for each other crosswise),
+    // each county's entries in the order they were written.
+    let mut by_county: std::collections::BTreeMap<i64, Vec<(i64, i64, i32, String)>> =
+        Default::default();
+    for r in &rows {
+        let county_id: i64 = r.try_get_by_index(1)?;
+        by_county.entry(county_id).or_default().push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(2)?,
+            r.try_get_by_index(3)?,
+            r.try_get_by_index(4)?,
+        ));
+    }
+    let mut done = vec![];
+    for (county_id, entries) in by_county {
+        lock_county_chain(tx, county_id).await?;
+        let last = county_chain::Entity::find()
+            .filter(county_chain::Column::CountyId.eq(county_id))
+            .order_by_desc(county_chain::Column::Seq)
+            .one(tx)
+            .await?;
+        let (mut seq, mut prev) = match last {
+            Some(l) => (l.seq, l.hash),
+            None => (0, GENESIS.to_string()),
+        };
+        let mut links = vec![];
+        for (event_id, case_id, case_seq, entry_hash) in entries {
+            seq += 1;
+            let hash = county_link_hash(&prev, county_id, seq, case_id, case_seq, &entry_hash);
+            links.push(county_chain::ActiveModel {
+                county_id: Set(county_id),
+                seq: Set(seq),
+                case_id: Set(case_id),
+                case_seq: Set(case_seq),
+                entry_hash: Set(entry_hash),
+                prev_hash: Set(prev),
+                hash: Set(hash.clone()),
+                ..Default::default()
+            });
+            prev = hash;
+            done.push(event_id);
+        }
+        county_chain::Entity::insert_many(links).exec(tx).await?;
+    }
+    if !done.is_empty() {
+        chain_pending::Entity::delete_many()
+            .filter(chain_pending::Column::EventId.is_in(crate::db::bucketed_ids(done)))
+            .exec(tx)
+            .await?;
+    }
+    Ok(rows.len())
 }
 
 /// The first entry (by sequence number) whose link or content does not check out.
@@ -388,8 +457,9 @@ pub struct CountyBreak {
 
 /// Re-computes every county's chain against the timeline: how many links were checked, and
 /// the first broken link of each county whose chain does not check out — a link missing or
-/// altered, a link whose entry is gone or changed, or an entry no link covers (written around
-/// the server).
+/// altered, a link whose entry is gone or changed, an entry no link covers (written around
+/// the server), or an entry removed while it awaited its link. Entries awaiting their link
+/// ([`link_pending`]) are not breaks.
 pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<CountyBreak>)> {
     use sea_orm::{QuerySelect, Statement};
     let backend = db.get_database_backend();
@@ -408,6 +478,14 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
         .all(db)
         .await?;
     counties.extend(with_cases);
+    let awaiting: Vec<i64> = chain_pending::Entity::find()
+        .select_only()
+        .column(chain_pending::Column::CountyId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    counties.extend(awaiting);
     counties.sort_unstable();
     counties.dedup();
     let mut checked = 0;
@@ -437,6 +515,41 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
                 ))
             })
             .collect::<std::result::Result<_, sea_orm::DbErr>>()?;
+        // Entries awaiting their link are accounted for by their pending row; a pending row
+        // whose entry is gone means the entry was removed before it was linked.
+        let pending = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    sea_orm::DatabaseBackend::Postgres => {
+                        "SELECT p.event_id, e.case_id, e.seq FROM chain_pending p \
+                         LEFT JOIN case_events e ON e.id = p.event_id WHERE p.county_id = $1 \
+                         ORDER BY p.event_id"
+                    }
+                    _ => {
+                        "SELECT p.event_id, e.case_id, e.seq FROM chain_pending p \
+                         LEFT JOIN case_events e ON e.id = p.event_id WHERE p.county_id = ? \
+                         ORDER BY p.event_id"
+                    }
+                },
+                [county_id.into()],
+            ))
+            .await?;
+        let mut removed_while_pending = None;
+        for r in &pending {
+            let event_id: i64 = r.try_get_by_index(0)?;
+            match (
+                r.try_get_by_index::<Option<i64>>(1)?,
+                r.try_get_by_index::<Option<i32>>(2)?,
+            ) {
+                (Some(case_id), Some(seq)) => {
+                    entries.remove(&(case_id, seq));
+                }
+                _ => {
+                    removed_while_pending.get_or_insert(event_id);
+                }
+            }
+        }
         let links = county_chain::Entity::find()
             .filter(county_chain::Column::CountyId.eq(county_id))
             .order_by_asc(county_chain::Column::Seq)
@@ -478,6 +591,15 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
                 break;
             }
             prev = l.hash.clone();
+        }
+        if first_break.is_none()
+            && let Some(event_id) = removed_while_pending
+        {
+            first_break = Some(CountyBreak {
+                county_id,
+                seq: links.len() as i64 + 1,
+                reason: format!("timeline entry #{event_id} was removed before it was linked"),
+            });
         }
         if first_break.is_none()
             && let Some(((case_id, case_seq), _)) = entries.iter().min()

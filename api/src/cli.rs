@@ -30,6 +30,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     let db::Pools {
         db,
         pages,
+        linker,
         statements,
     } = db::open_counted(&settings).await?;
     Migrator::up(&db, None)
@@ -63,6 +64,7 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
     Ok(Arc::new(AppState {
         db,
         pages,
+        linker,
         clock,
         auth,
         documents: Default::default(),
@@ -114,6 +116,7 @@ pub fn start_server(
         state.clone(),
         Duration::from_secs(state.settings.deadline_scan_seconds.max(1)),
     );
+    spawn_linker(state.clone());
     spawn_checkpoints(state.clone());
     crate::webhooks::spawn_sender(state.clone());
     let schema = schema_for(&state);
@@ -129,11 +132,16 @@ pub async fn write_checkpoint(
     let Some(signer) = &state.signer else {
         return Ok(None);
     };
+    // Every entry written so far is covered: the ones still awaiting their link are linked
+    // first.
+    crate::audit::link_pending(&state.db)
+        .await
+        .map_err(|e| e.message_for_operator())?;
     // The row commits only once the copy outside is written: a checkpoint that reached the
     // database but not the file would never be written there later (nothing changed since).
-    let tx = sea_orm::TransactionTrait::begin(&state.db)
+    let tx = db::begin_write(&state.db)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.message_for_operator())?;
     let Some(signed) = crate::audit::checkpoint(&tx, signer, state.clock.now())
         .await
         .map_err(|e| e.message_for_operator())?
@@ -154,6 +162,32 @@ pub async fn write_checkpoint(
     tracing::info!(target: "xinfang::audit", checkpoint = %line, "audit checkpoint signed");
     Ok(Some(signed))
 }
+
+/// Links timeline entries into their county chains ([`crate::audit::link_pending`]) as soon
+/// as the events of their commits arrive (from any process, through the bus), and every few
+/// seconds in any case (an entry whose commit sent no event, or entries a stopped process
+/// left). A failed round is logged and tried again at the next wake.
+fn spawn_linker(state: Arc<AppState>) {
+    let mut events = state.bus.subscribe();
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
+        loop {
+            if let Err(e) = crate::audit::link_pending(&state.linker).await {
+                tracing::error!(error = %e.message_for_operator(), "linking timeline entries failed");
+            }
+            tokio::select! {
+                _ = events.recv() => {}
+                _ = tokio::time::sleep(LINK_SWEEP) => {}
+                _ = stopping.changed() => return,
+            }
+            // Everything that arrived meanwhile is linked by the next round.
+            crate::events::drain(&mut events);
+        }
+    });
+}
+
+/// How often the linker looks for entries even when no event said so.
+const LINK_SWEEP: Duration = Duration::from_secs(5);
 
 /// Signs a checkpoint every `--audit-checkpoint-seconds` while the server runs.
 fn spawn_checkpoints(state: Arc<AppState>) {

@@ -52,17 +52,21 @@ pub async fn connect_counted(
         opts.statement_timeout(settings.statement_timeout)
             .map_sqlx_postgres_opts(no_jit);
     } else {
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-        });
+        opts.map_sqlx_sqlite_opts(sqlite_options);
     }
     let mut db = Database::connect(opts).await?;
     let counter = std::sync::Arc::new(StatementCounter::default());
     count_into(&mut db, counter.clone());
     Ok((db, counter))
+}
+
+fn sqlite_options(
+    o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
 }
 
 /// Counts the statements run through `db` in `counter` (and prints them with
@@ -120,8 +124,9 @@ fn no_jit(
     opts.options([("jit", "off")])
 }
 
-/// A PostgreSQL pool that opens its connections only when first used (a read replica that is
-/// down when the server starts must not stop it). Its statements are not counted.
+/// A pool that opens its connections only when first used (a read replica that is down when
+/// the server starts must not stop it), for work outside requests. Its statements are not
+/// counted.
 pub async fn connect_lazy(settings: &DbSettings) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(settings.url.clone());
     opts.max_connections(settings.pool_size)
@@ -129,9 +134,13 @@ pub async fn connect_lazy(settings: &DbSettings) -> Result<DatabaseConnection> {
         .connect_lazy(true)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
-        .statement_timeout(settings.statement_timeout)
-        .map_sqlx_postgres_opts(no_jit)
         .sqlx_logging(false);
+    if settings.url.starts_with("postgres") {
+        opts.statement_timeout(settings.statement_timeout)
+            .map_sqlx_postgres_opts(no_jit);
+    } else {
+        opts.map_sqlx_sqlite_opts(sqlite_options);
+    }
     Ok(Database::connect(opts).await?)
 }
 
@@ -221,21 +230,29 @@ pub async fn open(settings: &Settings) -> std::result::Result<DatabaseConnection
 }
 
 /// The database's pools: the main one, the one for read requests' statements
-/// ([`connect_pages`]), and the count of the statements both run.
+/// ([`connect_pages`]), the linker's, and the count of the statements the first two run.
 pub struct Pools {
     pub db: DatabaseConnection,
     pub pages: DatabaseConnection,
+    /// One connection for the audit linker, whose statements run between requests and are
+    /// not counted.
+    pub linker: DatabaseConnection,
     pub statements: std::sync::Arc<StatementCounter>,
 }
 
-/// Opens the database the settings name, counting its statements.
-pub async fn open_counted(settings: &Settings) -> std::result::Result<Pools, String> {
-    let db_settings = DbSettings {
+/// The pool settings the server's settings give.
+pub fn db_settings(settings: &Settings) -> DbSettings {
+    DbSettings {
         url: settings.database_url.clone(),
         pool_size: settings.db_pool_size,
         statement_timeout: Duration::from_millis(settings.db_statement_timeout_ms),
         acquire_timeout: Duration::from_millis(std::cmp::max(settings.db_acquire_timeout_ms, 1)),
-    };
+    }
+}
+
+/// Opens the database the settings name, counting its statements.
+pub async fn open_counted(settings: &Settings) -> std::result::Result<Pools, String> {
+    let db_settings = db_settings(settings);
     let failed = |e: crate::error::AppError| {
         format!("cannot open the database: {}", e.message_for_operator())
     };
@@ -243,9 +260,16 @@ pub async fn open_counted(settings: &Settings) -> std::result::Result<Pools, Str
     let pages = connect_pages(&db_settings, &db, statements.clone())
         .await
         .map_err(failed)?;
+    let linker = connect_lazy(&DbSettings {
+        pool_size: 1,
+        ..db_settings
+    })
+    .await
+    .map_err(failed)?;
     Ok(Pools {
         db,
         pages,
+        linker,
         statements,
     })
 }

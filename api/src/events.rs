@@ -60,6 +60,16 @@ pub struct Event {
     pub due_at: Option<DateTime<Utc>>,
 }
 
+/// Drops the events waiting in a receiver (missed ones included), for a task that wakes on
+/// events only to look at the database again.
+pub fn drain(events: &mut broadcast::Receiver<Event>) {
+    use broadcast::error::TryRecvError;
+    while !matches!(
+        events.try_recv(),
+        Err(TryRecvError::Empty | TryRecvError::Closed)
+    ) {}
+}
+
 /// The event bus of one process.
 #[derive(Clone)]
 pub struct Bus {

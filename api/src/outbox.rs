@@ -273,9 +273,16 @@ pub async fn enqueue(tx: &impl ConnectionTrait, event: &Event) -> Result<()> {
     let units =
         crate::identity::units_by_id(tx, &endpoints.iter().map(|e| e.unit_id).collect::<Vec<_>>())
             .await?;
-    // Sequences are numbered per case under the county's timeline lock (PostgreSQL), which
-    // the timeline entry of the event holds already; a deadline notice takes it here.
-    crate::audit::lock_county_chain(tx, case.county_id).await?;
+    // Sequences are numbered per case under the case's row lock (PostgreSQL), which the
+    // change behind the event holds already; a deadline notice takes it here.
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT id FROM cases WHERE id = $1 FOR UPDATE",
+            [case.id.into()],
+        ))
+        .await?;
+    }
     let tickets = if event.action == "REPLY" {
         hotline_ticket::Entity::find()
             .filter(hotline_ticket::Column::CaseId.eq(case.id))

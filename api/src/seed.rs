@@ -374,6 +374,11 @@ pub async fn fill(
     let practice = crate::seed_practice::seed(db, &Clock::system())
         .await
         .map_err(|e| e.message_for_operator())?;
+    // The practice was written through the server's own functions; link its entries now, as a
+    // running server would.
+    crate::audit::link_pending(db)
+        .await
+        .map_err(|e| e.message_for_operator())?;
     Ok(Filled {
         summary,
         documents,

@@ -18,6 +18,8 @@ pub struct AppState {
     /// read by id (one generic plan per statement on PostgreSQL; [`crate::db::connect_pages`]).
     /// Never for a write, and never for statistics or a search.
     pub pages: Db,
+    /// One connection for the audit linker ([`crate::audit::link_pending`]), not counted.
+    pub linker: Db,
     pub clock: Arc<Clock>,
     pub auth: AuthConfig,
     /// Parsed documents kept by the hash of their text (and automatic persisted queries).

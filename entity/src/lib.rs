@@ -14,6 +14,7 @@ pub mod case_number_counter;
 pub mod case_petitioner;
 pub mod case_query_code;
 pub mod case_unit;
+pub mod chain_pending;
 pub mod completion_report;
 pub mod county_chain;
 pub mod county_setting;

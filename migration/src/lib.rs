@@ -27,6 +27,7 @@ mod m20261202_000021_hotline_tickets;
 mod m20261202_000022_webhooks;
 mod m20261202_000023_directory_notices;
 mod m20261202_000024_scanner_indexes;
+mod m20261202_000025_chain_pending;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -107,6 +108,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_webhooks::Migration),
             Box::new(m20261202_000023_directory_notices::Migration),
             Box::new(m20261202_000024_scanner_indexes::Migration),
+            Box::new(m20261202_000025_chain_pending::Migration),
         ]
     }
 }

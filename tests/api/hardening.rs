@@ -837,6 +837,8 @@ async fn cutting_entries_off_a_record_or_deleting_a_case_is_seen() {
             "TRUNCATE is refused"
         );
     }
+    // (The entries are on their county links by then, as they are within moments.)
+    app.linked().await;
     lift_append_only_guards(db, &["case_events"]).await;
     // The last entry cut off: every remaining link is intact, but the case says 4 changes.
     let case_id = id_of(&id);
@@ -1491,4 +1493,92 @@ async fn an_action_answering_with_a_record_retried_with_its_key_gets_that_record
         "supervision { id }").await;
     assert_eq!(code(&other), Some("CONFLICT"), "{other}");
     assert_eq!(timeline("a_staff").await["timeline"]["totalCount"], 7);
+}
+
+/// How many rows a count query answers, on the server's database.
+async fn count_of(app: &crate::support::TestApp, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    app.db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            sql.to_string(),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap()
+}
+
+/// Registrations of one county no longer queue for the county's head: their entries are
+/// linked after they commit. However many race, every entry ends up on exactly one link, in
+/// one unbroken chain, and the record verifies.
+#[tokio::test]
+async fn concurrent_registrations_all_end_up_on_one_unbroken_county_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoints.jsonl");
+    let app = crate::support::spawn_app_with(&["--audit-key", AUDIT_KEY]).await;
+    let county = fixtures::county(&app).await;
+    let registrations =
+        (0..24).map(|i| {
+            let app = &app;
+            let token = county.token(if i % 2 == 0 {
+                "bureau_staff"
+            } else {
+                "a_staff"
+            });
+            async move {
+                fixtures::register(app, token, json!({"title": format!("并发登记{i}")})).await
+            }
+        });
+    let registered = futures_util::future::join_all(registrations).await;
+    assert_eq!(registered.len(), 24);
+    app.linked().await;
+    let entries = count_of(&app, "SELECT COUNT(*) FROM case_events").await;
+    let links = count_of(&app, "SELECT COUNT(*) FROM county_chain").await;
+    let distinct = count_of(
+        &app,
+        "SELECT COUNT(*) FROM (SELECT DISTINCT case_id, case_seq FROM county_chain) d",
+    )
+    .await;
+    assert!(entries >= 24, "{entries} entries");
+    assert_eq!((links, distinct), (entries, entries), "one link per entry");
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        out.contains(&format!("county chains: {entries} links checked")),
+        "{out}"
+    );
+}
+
+/// An entry removed before the linker reached it leaves its pending row behind, and the
+/// verifier names it; entries merely awaiting their link are not breaks.
+#[tokio::test]
+async fn an_entry_removed_before_it_was_linked_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoints.jsonl");
+    let app = crate::support::spawn_app_with(&["--audit-key", AUDIT_KEY]).await;
+    let county = fixtures::county(&app).await;
+    fixtures::register(&app, county.token("bureau_staff"), json!({"title": "待链"})).await;
+    app.linked().await;
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 0, "{out}");
+
+    // What an entry written and then removed before its link leaves: its pending row, naming
+    // an entry that is no longer there.
+    let missing = count_of(&app, "SELECT COALESCE(MAX(id), 0) + 1000 FROM case_events").await;
+    app.sql(&format!(
+        "INSERT INTO chain_pending (event_id, county_id) VALUES ({missing}, {})",
+        county.county
+    ))
+    .await;
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains(&format!("BROKEN  county #{} chain", county.county))
+            && out.contains(&format!(
+                "timeline entry #{missing} was removed before it was linked"
+            )),
+        "{out}"
+    );
 }

@@ -239,6 +239,23 @@ impl TestApp {
         &self.state.db
     }
 
+    /// Waits (up to 10 s) until the server has linked every timeline entry into its
+    /// county's chain (it does so just after each commit).
+    pub async fn linked(&self) {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        for _ in 0..200 {
+            let pending = xinfang_entity::chain_pending::Entity::find()
+                .count(self.db())
+                .await
+                .unwrap();
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("timeline entries still await their county link after 10 s");
+    }
+
     /// Runs SQL on the server's database as another program would (an operator's `psql`).
     pub async fn sql(&self, sql: &str) {
         sea_orm::ConnectionTrait::execute_unprepared(self.db(), sql)
