@@ -115,24 +115,34 @@ async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Result<
 /// How many entries the linker takes at once.
 const LINK_BATCH: u64 = 500;
 
-/// Links the entries awaiting their county link ([`append`]), oldest first, in transactions
-/// of up to [`LINK_BATCH`] entries, until none is left; returns how many it linked.
+/// The entries awaiting their link whose entry still exists: what [`link_pending`] has to do.
+const LINKABLE: &str = "FROM chain_pending p JOIN case_events e ON e.id = p.event_id";
+
+/// Links the entries awaiting their county link ([`append`]), in transactions of up to
+/// [`LINK_BATCH`] entries, until none is left; returns how many it linked.
 ///
 /// Each county's head is read under the county's lock (PostgreSQL), taken only for the
-/// link itself, so linkers of several processes link one after the other; the rows a linker
-/// has taken are skipped by the others. One commit links a whole batch: the busier the
-/// county, the more entries each wait for the disk covers.
-pub async fn link_pending(db: &sea_orm::DatabaseConnection) -> Result<usize> {
-    use sea_orm::PaginatorTrait;
+/// link itself, so linkers of several processes link one after the other. The rows a linker
+/// has taken are skipped by the others — unless `wait`, which a checkpoint uses: it waits for
+/// the other linkers to finish with their rows, so that every entry committed before it is
+/// linked when it reads the heads. One commit links a whole batch: the busier the county,
+/// the more entries each wait for the disk covers.
+pub async fn link_pending(db: &sea_orm::DatabaseConnection, wait: bool) -> Result<usize> {
+    use sea_orm::Statement;
     // Nothing to link takes no write lock (SQLite has one for the whole database).
-    if chain_pending::Entity::find().count(db).await? == 0 {
+    let anything = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT 1 {LINKABLE} LIMIT 1"),
+        ))
+        .await?;
+    if anything.is_none() {
         return Ok(0);
     }
     let mut linked = 0;
     loop {
         let tx = crate::db::begin_write(db).await?;
-        let postgres = tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        let taken = link_batch(&tx, postgres).await?;
+        let taken = link_batch(&tx, wait).await?;
         tx.commit().await?;
         linked += taken;
         if (taken as u64) < LINK_BATCH {
@@ -141,34 +151,44 @@ pub async fn link_pending(db: &sea_orm::DatabaseConnection) -> Result<usize> {
     }
 }
 
-async fn link_batch(tx: &impl ConnectionTrait, postgres: bool) -> Result<usize> {
+async fn link_batch(tx: &impl ConnectionTrait, wait: bool) -> Result<usize> {
     use sea_orm::Statement;
+    let backend = tx.get_database_backend();
+    let lock = match (backend, wait) {
+        (sea_orm::DatabaseBackend::Postgres, false) => " FOR UPDATE OF p SKIP LOCKED",
+        (sea_orm::DatabaseBackend::Postgres, true) => " FOR UPDATE OF p",
+        _ => "",
+    };
+    // An entry that has a link already (which the server never makes) only loses its mark:
+    // linking it again would break the one-link-per-entry rule and stop every later batch.
     let sql = format!(
-        "SELECT p.event_id, p.county_id, e.case_id, e.seq, e.hash FROM chain_pending p \
-         JOIN case_events e ON e.id = p.event_id ORDER BY p.event_id LIMIT {LINK_BATCH}{}",
-        if postgres {
-            " FOR UPDATE OF p SKIP LOCKED"
-        } else {
-            ""
-        }
+        "SELECT p.event_id, p.county_id, e.case_id, e.seq, e.hash, \
+         EXISTS (SELECT 1 FROM county_chain l WHERE l.case_id = e.case_id AND l.case_seq = e.seq) \
+         {LINKABLE} ORDER BY p.event_id LIMIT {LINK_BATCH}{lock}"
     );
     let rows = tx
-        .query_all_raw(Statement::from_string(tx.get_database_backend(), sql))
+        .query_all_raw(Statement::from_string(backend, sql))
         .await?;
-    // County by county (in id order, so two linkers never wait for each other crosswise),
-    // each county's entries in the order they were written.
+    // County by county, in id order, so two linkers never wait for each other crosswise.
+    // Within a county, a batch links in the order the entries were written; two batches of
+    // different processes may interleave.
     let mut by_county: std::collections::BTreeMap<i64, Vec<(i64, i64, i32, String)>> =
         Default::default();
+    let mut done = vec![];
     for r in &rows {
+        let event_id: i64 = r.try_get_by_index(0)?;
+        done.push(event_id);
+        if r.try_get_by_index::<bool>(5)? {
+            continue;
+        }
         let county_id: i64 = r.try_get_by_index(1)?;
         by_county.entry(county_id).or_default().push((
-            r.try_get_by_index(0)?,
+            event_id,
             r.try_get_by_index(2)?,
             r.try_get_by_index(3)?,
             r.try_get_by_index(4)?,
         ));
     }
-    let mut done = vec![];
     for (county_id, entries) in by_county {
         lock_county_chain(tx, county_id).await?;
         let last = county_chain::Entity::find()
@@ -181,7 +201,7 @@ async fn link_batch(tx: &impl ConnectionTrait, postgres: bool) -> Result<usize> 
             None => (0, GENESIS.to_string()),
         };
         let mut links = vec![];
-        for (event_id, case_id, case_seq, entry_hash) in entries {
+        for (_, case_id, case_seq, entry_hash) in entries {
             seq += 1;
             let hash = county_link_hash(&prev, county_id, seq, case_id, case_seq, &entry_hash);
             links.push(county_chain::ActiveModel {
@@ -195,7 +215,6 @@ async fn link_batch(tx: &impl ConnectionTrait, postgres: bool) -> Result<usize> 
                 ..Default::default()
             });
             prev = hash;
-            done.push(event_id);
         }
         county_chain::Entity::insert_many(links).exec(tx).await?;
     }
@@ -447,6 +466,17 @@ pub async fn verify_admin(db: &impl ConnectionTrait) -> Result<(usize, Option<Br
 // ---------------------------------------------------------------------------------------
 // The county chains.
 
+/// What [`verify_counties`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CountyReport {
+    /// Links checked.
+    pub links: usize,
+    /// Each broken county chain's first broken link.
+    pub broken: Vec<CountyBreak>,
+    /// Entries still awaiting their link (a running server links them within moments).
+    pub awaiting: usize,
+}
+
 /// A county chain's first broken link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CountyBreak {
@@ -460,7 +490,7 @@ pub struct CountyBreak {
 /// altered, a link whose entry is gone or changed, an entry no link covers (written around
 /// the server), or an entry removed while it awaited its link. Entries awaiting their link
 /// ([`link_pending`]) are not breaks.
-pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<CountyBreak>)> {
+pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<CountyReport> {
     use sea_orm::{QuerySelect, Statement};
     let backend = db.get_database_backend();
     let mut counties: Vec<i64> = county_chain::Entity::find()
@@ -490,6 +520,7 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
     counties.dedup();
     let mut checked = 0;
     let mut broken = vec![];
+    let mut awaiting = 0;
     for county_id in counties {
         let mut entries: std::collections::HashMap<(i64, i32), String> = db
             .query_all_raw(Statement::from_sql_and_values(
@@ -544,6 +575,7 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
             ) {
                 (Some(case_id), Some(seq)) => {
                     entries.remove(&(case_id, seq));
+                    awaiting += 1;
                 }
                 _ => {
                     removed_while_pending.get_or_insert(event_id);
@@ -614,7 +646,11 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<(usize, Vec<Co
         }
         broken.extend(first_break);
     }
-    Ok((checked, broken))
+    Ok(CountyReport {
+        links: checked,
+        broken,
+        awaiting,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -376,7 +376,7 @@ pub async fn fill(
         .map_err(|e| e.message_for_operator())?;
     // The practice was written through the server's own functions; link its entries now, as a
     // running server would.
-    crate::audit::link_pending(db)
+    crate::audit::link_pending(db, true)
         .await
         .map_err(|e| e.message_for_operator())?;
     Ok(Filled {

@@ -200,6 +200,34 @@ fn count_if(cond: SimpleExpr) -> SimpleExpr {
     bigint_or_zero(Func::sum(when).into())
 }
 
+/// The column, computed once per counted case, that says whether it repeats a case the viewer
+/// sees. Three measures ask it; written into each, the visible cases were read three times.
+const VISIBLE_REPEAT: &str = "visible_repeat";
+
+/// The viewer's visible cases received in `[from, to)`, with every column of `cases` and,
+/// when `with_repeat`, [`VISIBLE_REPEAT`]. Named `cases` in the query around it, so the
+/// measures read its columns as they would the table's.
+fn counted_cases(
+    viewer: &Viewer,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    with_repeat: bool,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.column((Alias::new(CASES), sea_orm::sea_query::Asterisk))
+        .from(Alias::new(CASES))
+        .cond_where(viewer.case_scope())
+        .and_where(c("received_at").gte(from))
+        .and_where(c("received_at").lt(to));
+    if with_repeat {
+        q.expr_as(
+            c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer)),
+            Alias::new(VISIBLE_REPEAT),
+        );
+    }
+    q
+}
+
 /// The measures, in a fixed order, as (alias, expression).
 fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
     let ev = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("ev"), Alias::new(name))) };
@@ -207,8 +235,9 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
     let replied = c("replied_at").is_not_null();
     let closed = c("status").is_in([CaseStatus::Closed.as_str(), CaseStatus::Finalized.as_str()]);
     // A repeat counts only where the viewer may see the case it repeats (a link to a case out
-    // of sight reads as absent); otherwise the case counts as a first petition.
-    let repeat: SimpleExpr = c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer));
+    // of sight reads as absent); otherwise the case counts as a first petition. Whether it
+    // does is worked out once per case, below the measures ([`VISIBLE_REPEAT`]).
+    let repeat: SimpleExpr = c(VISIBLE_REPEAT).eq(true);
     let first = c("repeat_of_id").is_null().or(repeat.clone().not());
     // A reply a review changed was not a good answer, however it was rated.
     let changed: SimpleExpr = c("id").in_subquery(
@@ -406,29 +435,32 @@ pub async fn statistics(
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
     let all_measures = measures(viewer, now);
-    let build_with = |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)]| {
-        let mut q = Query::select();
-        q.from(Alias::new(CASES))
+    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`] (all of them do; the
+    // matters alone do not).
+    let build_with =
+        |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], with_repeat: bool| {
+            let mut q = Query::select();
+            q.from_subquery(
+                counted_cases(viewer, from, to, with_repeat),
+                Alias::new(CASES),
+            )
             .join_as(
                 JoinType::LeftJoin,
                 Alias::new("evaluations"),
                 Alias::new("ev"),
                 Expr::col((Alias::new("ev"), Alias::new("case_id")))
                     .equals((Alias::new(CASES), Alias::new("id"))),
-            )
-            .cond_where(viewer.case_scope())
-            .and_where(c("received_at").gte(from))
-            .and_where(c("received_at").lt(to));
-        if let Some(k) = key.clone() {
-            q.expr_as(k.clone(), Alias::new("group_key"))
-                .add_group_by([k]);
-        }
-        for (alias, expr) in measures {
-            q.expr_as(expr.clone(), Alias::new(*alias));
-        }
-        q
-    };
-    let build = |key: Option<SimpleExpr>| build_with(key, &all_measures);
+            );
+            if let Some(k) = key.clone() {
+                q.expr_as(k.clone(), Alias::new("group_key"))
+                    .add_group_by([k]);
+            }
+            for (alias, expr) in measures {
+                q.expr_as(expr.clone(), Alias::new(*alias));
+            }
+            q
+        };
+    let build = |key: Option<SimpleExpr>| build_with(key, &all_measures, true);
     let Some(by) = group_by else {
         let total = db
             .query_all(&build(None))
@@ -475,7 +507,7 @@ pub async fn statistics(
     });
     // A matter may have cases in several groups: the total counts it once.
     let row = db
-        .query_one(&build_with(None, &[("matters", matters_measure())]))
+        .query_one(&build_with(None, &[("matters", matters_measure())], false))
         .await?;
     total.matters = match row {
         Some(r) => r.try_get::<i64>("", "matters")?,

@@ -959,6 +959,9 @@ async fn a_signed_checkpoint_catches_a_record_cut_short_and_made_consistent_agai
     )
     .await;
 
+    // (The server links the entries just after their commits; the command below then finds
+    // the database quiet.)
+    app.linked().await;
     let (status, out) = audit(&app, &["checkpoint"], &file);
     assert_eq!(status, 0, "{out}");
     // Every change to a case is one entry, so the county's chain is as long as the versions
@@ -1561,6 +1564,30 @@ async fn an_entry_removed_before_it_was_linked_is_reported() {
     let county = fixtures::county(&app).await;
     fixtures::register(&app, county.token("bureau_staff"), json!({"title": "待链"})).await;
     app.linked().await;
+    let (status, out) = audit(&app, &["verify"], &file);
+    assert_eq!(status, 0, "{out}");
+
+    // A mark on an entry that is linked already (the server never writes one) is dropped
+    // without a second link, and does not hold up the entries after it.
+    let links = count_of(&app, "SELECT COUNT(*) FROM county_chain").await;
+    let linked_entry = count_of(&app, "SELECT MAX(id) FROM case_events").await;
+    app.sql(&format!(
+        "INSERT INTO chain_pending (event_id, county_id) VALUES ({linked_entry}, {})",
+        county.county
+    ))
+    .await;
+    fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"title": "后一件"}),
+    )
+    .await;
+    app.linked().await;
+    assert_eq!(
+        count_of(&app, "SELECT COUNT(*) FROM county_chain").await,
+        links + 1,
+        "only the new registration's entry is linked"
+    );
     let (status, out) = audit(&app, &["verify"], &file);
     assert_eq!(status, 0, "{out}");
 
