@@ -208,6 +208,7 @@ const VISIBLE_REPEAT: &str = "visible_repeat";
 /// when `with_repeat`, [`VISIBLE_REPEAT`]. Named `cases` in the query around it, so the
 /// measures read its columns as they would the table's.
 fn counted_cases(
+    backend: sea_orm::DatabaseBackend,
     viewer: &Viewer,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -224,6 +225,12 @@ fn counted_cases(
             c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer)),
             Alias::new(VISIBLE_REPEAT),
         );
+        // OFFSET keeps PostgreSQL from merging this query into the one around it, which
+        // would copy the expression back into every measure that reads it. (SQLite knows
+        // OFFSET only after a LIMIT; it keeps a subquery in FROM as written anyway.)
+        if backend == sea_orm::DatabaseBackend::Postgres {
+            q.offset(0);
+        }
     }
     q
 }
@@ -441,7 +448,7 @@ pub async fn statistics(
         |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], with_repeat: bool| {
             let mut q = Query::select();
             q.from_subquery(
-                counted_cases(viewer, from, to, with_repeat),
+                counted_cases(db.get_database_backend(), viewer, from, to, with_repeat),
                 Alias::new(CASES),
             )
             .join_as(
