@@ -525,16 +525,11 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<CountyReport> 
         let mut entries: std::collections::HashMap<(i64, i32), String> = db
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
-                match backend {
-                    sea_orm::DatabaseBackend::Postgres => {
-                        "SELECT e.case_id, e.seq, e.hash FROM case_events e \
-                         JOIN cases c ON c.id = e.case_id WHERE c.county_id = $1"
-                    }
-                    _ => {
-                        "SELECT e.case_id, e.seq, e.hash FROM case_events e \
-                         JOIN cases c ON c.id = e.case_id WHERE c.county_id = ?"
-                    }
-                },
+                format!(
+                    "SELECT e.case_id, e.seq, e.hash FROM case_events e \
+                     JOIN cases c ON c.id = e.case_id WHERE c.county_id = {}",
+                    crate::db::placeholders(backend, 1)
+                ),
                 [county_id.into()],
             ))
             .await?
@@ -551,18 +546,12 @@ pub async fn verify_counties(db: &impl ConnectionTrait) -> Result<CountyReport> 
         let pending = db
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
-                match backend {
-                    sea_orm::DatabaseBackend::Postgres => {
-                        "SELECT p.event_id, e.case_id, e.seq FROM chain_pending p \
-                         LEFT JOIN case_events e ON e.id = p.event_id WHERE p.county_id = $1 \
-                         ORDER BY p.event_id"
-                    }
-                    _ => {
-                        "SELECT p.event_id, e.case_id, e.seq FROM chain_pending p \
-                         LEFT JOIN case_events e ON e.id = p.event_id WHERE p.county_id = ? \
-                         ORDER BY p.event_id"
-                    }
-                },
+                format!(
+                    "SELECT p.event_id, e.case_id, e.seq FROM chain_pending p \
+                     LEFT JOIN case_events e ON e.id = p.event_id WHERE p.county_id = {} \
+                     ORDER BY p.event_id",
+                    crate::db::placeholders(backend, 1)
+                ),
                 [county_id.into()],
             ))
             .await?;

@@ -42,22 +42,43 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection> {
 pub async fn connect_counted(
     settings: &DbSettings,
 ) -> Result<(DatabaseConnection, std::sync::Arc<StatementCounter>)> {
+    let mut opts = pool_options(settings, Plans::Custom);
+    opts.min_connections(1);
+    let mut db = Database::connect(opts).await?;
+    let counter = std::sync::Arc::new(StatementCounter::default());
+    count_into(&mut db, counter.clone());
+    Ok((db, counter))
+}
+
+/// How PostgreSQL plans a pool's prepared statements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plans {
+    /// PostgreSQL's default: plans made for the parameters when that pays.
+    Custom,
+    /// One generic plan per statement and connection ([`connect_pages`]).
+    Generic,
+}
+
+/// What every pool of the server shares: its size and timeouts, and per backend the
+/// statement timeout and no JIT (PostgreSQL), or WAL, foreign keys and a busy timeout
+/// (SQLite). Connections open as they are needed.
+fn pool_options(settings: &DbSettings, plans: Plans) -> ConnectOptions {
     let mut opts = ConnectOptions::new(settings.url.clone());
     opts.max_connections(settings.pool_size)
-        .min_connections(1)
+        .min_connections(0)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false);
     if settings.url.starts_with("postgres") {
         opts.statement_timeout(settings.statement_timeout)
-            .map_sqlx_postgres_opts(no_jit);
+            .map_sqlx_postgres_opts(move |o| match plans {
+                Plans::Custom => no_jit(o),
+                Plans::Generic => no_jit(o).options([("plan_cache_mode", "force_generic_plan")]),
+            });
     } else {
         opts.map_sqlx_sqlite_opts(sqlite_options);
     }
-    let mut db = Database::connect(opts).await?;
-    let counter = std::sync::Arc::new(StatementCounter::default());
-    count_into(&mut db, counter.clone());
-    Ok((db, counter))
+    opts
 }
 
 fn sqlite_options(
@@ -100,15 +121,7 @@ pub async fn connect_pages(
     if main.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(main.clone());
     }
-    let mut opts = ConnectOptions::new(settings.url.clone());
-    opts.max_connections(settings.pool_size)
-        .min_connections(0)
-        .connect_timeout(settings.acquire_timeout)
-        .acquire_timeout(settings.acquire_timeout)
-        .statement_timeout(settings.statement_timeout)
-        .map_sqlx_postgres_opts(|o| no_jit(o).options([("plan_cache_mode", "force_generic_plan")]))
-        .sqlx_logging(false);
-    let mut db = Database::connect(opts).await?;
+    let mut db = Database::connect(pool_options(settings, Plans::Generic)).await?;
     count_into(&mut db, counter);
     Ok(db)
 }
@@ -128,19 +141,8 @@ fn no_jit(
 /// the server starts must not stop it), for work outside requests. Its statements are not
 /// counted.
 pub async fn connect_lazy(settings: &DbSettings) -> Result<DatabaseConnection> {
-    let mut opts = ConnectOptions::new(settings.url.clone());
-    opts.max_connections(settings.pool_size)
-        .min_connections(0)
-        .connect_lazy(true)
-        .connect_timeout(settings.acquire_timeout)
-        .acquire_timeout(settings.acquire_timeout)
-        .sqlx_logging(false);
-    if settings.url.starts_with("postgres") {
-        opts.statement_timeout(settings.statement_timeout)
-            .map_sqlx_postgres_opts(no_jit);
-    } else {
-        opts.map_sqlx_sqlite_opts(sqlite_options);
-    }
+    let mut opts = pool_options(settings, Plans::Custom);
+    opts.connect_lazy(true);
     Ok(Database::connect(opts).await?)
 }
 

@@ -1498,21 +1498,6 @@ async fn an_action_answering_with_a_record_retried_with_its_key_gets_that_record
     assert_eq!(timeline("a_staff").await["timeline"]["totalCount"], 7);
 }
 
-/// How many rows a count query answers, on the server's database.
-async fn count_of(app: &crate::support::TestApp, sql: &str) -> i64 {
-    use sea_orm::ConnectionTrait;
-    app.db()
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.db().get_database_backend(),
-            sql.to_string(),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap()
-}
-
 /// Registrations of one county no longer queue for the county's head: their entries are
 /// linked after they commit. However many race, every entry ends up on exactly one link, in
 /// one unbroken chain, and the record verifies.
@@ -1537,13 +1522,11 @@ async fn concurrent_registrations_all_end_up_on_one_unbroken_county_chain() {
     let registered = futures_util::future::join_all(registrations).await;
     assert_eq!(registered.len(), 24);
     app.linked().await;
-    let entries = count_of(&app, "SELECT COUNT(*) FROM case_events").await;
-    let links = count_of(&app, "SELECT COUNT(*) FROM county_chain").await;
-    let distinct = count_of(
-        &app,
-        "SELECT COUNT(*) FROM (SELECT DISTINCT case_id, case_seq FROM county_chain) d",
-    )
-    .await;
+    let entries = app.number("SELECT COUNT(*) FROM case_events").await;
+    let links = app.number("SELECT COUNT(*) FROM county_chain").await;
+    let distinct = app
+        .number("SELECT COUNT(*) FROM (SELECT DISTINCT case_id, case_seq FROM county_chain) d")
+        .await;
     assert!(entries >= 24, "{entries} entries");
     assert_eq!((links, distinct), (entries, entries), "one link per entry");
     let (status, out) = audit(&app, &["verify"], &file);
@@ -1569,8 +1552,8 @@ async fn an_entry_removed_before_it_was_linked_is_reported() {
 
     // A mark on an entry that is linked already (the server never writes one) is dropped
     // without a second link, and does not hold up the entries after it.
-    let links = count_of(&app, "SELECT COUNT(*) FROM county_chain").await;
-    let linked_entry = count_of(&app, "SELECT MAX(id) FROM case_events").await;
+    let links = app.number("SELECT COUNT(*) FROM county_chain").await;
+    let linked_entry = app.number("SELECT MAX(id) FROM case_events").await;
     app.sql(&format!(
         "INSERT INTO chain_pending (event_id, county_id) VALUES ({linked_entry}, {})",
         county.county
@@ -1584,7 +1567,7 @@ async fn an_entry_removed_before_it_was_linked_is_reported() {
     .await;
     app.linked().await;
     assert_eq!(
-        count_of(&app, "SELECT COUNT(*) FROM county_chain").await,
+        app.number("SELECT COUNT(*) FROM county_chain").await,
         links + 1,
         "only the new registration's entry is linked"
     );
@@ -1593,7 +1576,9 @@ async fn an_entry_removed_before_it_was_linked_is_reported() {
 
     // What an entry written and then removed before its link leaves: its pending row, naming
     // an entry that is no longer there.
-    let missing = count_of(&app, "SELECT COALESCE(MAX(id), 0) + 1000 FROM case_events").await;
+    let missing = app
+        .number("SELECT COALESCE(MAX(id), 0) + 1000 FROM case_events")
+        .await;
     app.sql(&format!(
         "INSERT INTO chain_pending (event_id, county_id) VALUES ({missing}, {})",
         county.county

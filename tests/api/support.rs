@@ -256,6 +256,19 @@ impl TestApp {
         panic!("timeline entries still await their county link after 10 s");
     }
 
+    /// The one whole number a query answers (a count, an id), on the server's database.
+    pub async fn number(&self, sql: &str) -> i64 {
+        sea_orm::ConnectionTrait::query_one_raw(
+            self.db(),
+            sea_orm::Statement::from_string(self.db().get_database_backend(), sql.to_string()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+        .try_get_by_index(0)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs SQL on the server's database as another program would (an operator's `psql`).
     pub async fn sql(&self, sql: &str) {
         sea_orm::ConnectionTrait::execute_unprepared(self.db(), sql)

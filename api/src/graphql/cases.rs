@@ -1225,57 +1225,31 @@ pub async fn prefetch_for(
         loaders.units.load_many(named.units.clone()).await?;
         Ok(Named::default())
     })];
-    // Petitioners, assisting units and referrals: when more than one of them is asked for,
-    // one statement reads them together.
+    // Petitioners, assisting units and referrals: whichever are asked for, in one statement.
     let wanted = records::PartsWanted {
         petitioners: selected("petitioners"),
         assisting: selected("assistingUnits") && staff_records,
         referrals: selected("referrals"),
     };
-    let referral_cases = node("referrals").is_some_and(|r| r.field("case").exists());
-    fn referral_units<'r>(
-        referrals: impl Iterator<Item = &'r records::ReferralRecord>,
-    ) -> Vec<i64> {
-        referrals
-            .flat_map(|r| [r.from_unit_id, r.to_unit_id])
-            .collect()
-    }
-    if wanted.count() > 1 {
+    if wanted.count() > 0 {
         let db = &state(ctx).pages;
         let id_list = ids.as_slice();
+        let referral_cases = node("referrals").is_some_and(|r| r.field("case").exists());
         loads.push(Box::pin(async move {
             let parts = loaders.load_parts(db, id_list, wanted).await?;
             if referral_cases {
                 loaders.visible_cases.load_many(ids_()).await?;
             }
             let mut units: Vec<i64> = parts.assisting.into_values().flatten().collect();
-            units.extend(referral_units(parts.referrals.values().flatten()));
+            units.extend(
+                parts
+                    .referrals
+                    .values()
+                    .flatten()
+                    .flat_map(|r| [r.from_unit_id, r.to_unit_id]),
+            );
             Ok(Named {
                 units,
-                ..Default::default()
-            })
-        }));
-    } else if wanted.petitioners {
-        loads.push(Box::pin(async {
-            loaders.petitioners.load_many(ids_()).await?;
-            Ok(Named::default())
-        }));
-    } else if wanted.assisting {
-        loads.push(Box::pin(async {
-            let assisting = loaders.assisting.load_many(ids_()).await?;
-            Ok(Named {
-                units: assisting.into_values().flatten().collect(),
-                ..Default::default()
-            })
-        }));
-    } else if wanted.referrals {
-        loads.push(Box::pin(async move {
-            let referrals = loaders.referrals.load_many(ids_()).await?;
-            if referral_cases {
-                loaders.visible_cases.load_many(ids_()).await?;
-            }
-            Ok(Named {
-                units: referral_units(referrals.values().flatten()),
                 ..Default::default()
             })
         }));
