@@ -26,6 +26,7 @@ mod reception;
 mod referrals;
 mod replica;
 mod statistics;
+mod statistics_exact;
 mod support;
 mod webhooks;
 mod workflow;
