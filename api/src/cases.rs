@@ -1387,11 +1387,15 @@ pub async fn list_visible(
     db: &DatabaseConnection,
     viewer: &Viewer,
     filter: &CaseFilter,
-    order: CaseOrder,
-    first: u64,
-    after: Option<&str>,
+    ask: PageAsk<'_>,
     now: DateTime<Utc>,
-) -> Result<(Vec<case::Model>, bool)> {
+    latest: Option<&crate::records::LatestWanted>,
+) -> Result<Page> {
+    let PageAsk {
+        order,
+        first,
+        after,
+    } = ask;
     let mut query = case::Entity::find()
         .filter(viewer.case_scope())
         .filter(filter_condition(db, viewer, filter, now)?)
@@ -1453,16 +1457,63 @@ pub async fn list_visible(
         .order_by_expr(key, dir.clone())
         .order_by_expr(id, dir)
         .limit(first + 1);
-    let statement = db.get_database_backend().build(&query);
-    let mut rows = db
-        .query_all_raw(statement)
-        .await?
-        .iter()
-        .map(case::Model::from_row)
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    let mut statement = db.get_database_backend().build(&query);
+    let mut page = Page::default();
+    match latest {
+        None => {
+            for row in db.query_all_raw(statement).await? {
+                page.rows.push(case::Model::from_row(&row)?);
+            }
+        }
+        // The page and its cases' entries in one statement: a row per entry, the case's
+        // columns first.
+        Some(wanted) => {
+            statement.sql = wanted.with_page(&statement.sql, &page_order(order));
+            let entries_at = <case::Column as sea_orm::Iterable>::iter().count();
+            for row in db.query_all_raw(statement).await? {
+                let id: i64 = row.try_get_by_index(0)?;
+                if page.rows.last().is_none_or(|c| c.id != id) {
+                    page.rows.push(case::Model::from_row(&row)?);
+                }
+                crate::records::LatestWanted::read(&row, entries_at, &mut page.latest)?;
+            }
+        }
+    }
+    page.more = page.rows.len() as u64 > first;
+    if let Some(extra) = page.rows.get(first as usize) {
+        page.latest.remove(&extra.id);
+    }
+    page.rows.truncate(first as usize);
+    Ok(page)
+}
+
+/// Which page of a list: its order, its size, and the cursor it follows.
+#[derive(Clone, Copy)]
+pub struct PageAsk<'a> {
+    pub order: CaseOrder,
+    pub first: u64,
+    pub after: Option<&'a str>,
+}
+
+/// A page of cases, whether more follow, and — when asked for — each case's latest entries.
+#[derive(Default)]
+pub struct Page {
+    pub rows: Vec<case::Model>,
+    pub more: bool,
+    pub latest: std::collections::HashMap<i64, crate::records::LatestEntries>,
+}
+
+/// The page's order written on the `page` of [`crate::records::LatestWanted::with_page`]:
+/// the same as [`sort_expr`] then id, with a missing deadline as the latest one.
+fn page_order(order: CaseOrder) -> String {
+    let dir = if order.descending { "DESC" } else { "ASC" };
+    let key = match order.field {
+        SortField::ReceivedAt => format!("page.received_at {dir}"),
+        SortField::UpdatedAt => format!("page.updated_at {dir}"),
+        SortField::Number => format!("page.number {dir}"),
+        SortField::DueAt => format!("(page.due_at IS NULL) {dir}, page.due_at {dir}"),
+    };
+    format!("{key}, page.id {dir}")
 }
 
 /// How many visible cases match a filter (only computed when `totalCount` is asked for).

@@ -158,6 +158,37 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
     Ok(db.begin_with_options(options).await?)
 }
 
+/// Locks one row of `table` (by id) until the transaction ends, so writers that take the
+/// same lock take turns. PostgreSQL only: SQLite's write transaction (`BEGIN IMMEDIATE`,
+/// [`begin_write`]) already excludes every other writer.
+pub async fn lock_row(
+    tx: &impl sea_orm::ConnectionTrait,
+    table: LockedTable,
+    id: i64,
+) -> Result<()> {
+    if tx.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let table = match table {
+        LockedTable::Cases => "cases",
+        LockedTable::OrgUnits => "org_units",
+    };
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+        [id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The tables whose rows [`lock_row`] locks.
+#[derive(Clone, Copy, Debug)]
+pub enum LockedTable {
+    Cases,
+    OrgUnits,
+}
+
 /// Escapes `%`, `_` and `\` so user text matches itself literally in a `LIKE … ESCAPE '\'`,
 /// and wraps it for a "contains" match.
 pub fn like_contains(text: &str) -> String {

@@ -128,14 +128,17 @@ async fn next_chunk(cur: &mut Cursor) -> Result<Option<String>> {
         field: SortField::ReceivedAt,
         descending: true,
     };
-    let (rows, more) = cases::list_visible(
+    let cases::Page { rows, more, .. } = cases::list_visible(
         &cur.db,
         &cur.viewer,
         &cur.filter,
-        order,
-        PAGE,
-        cur.after.as_deref(),
+        cases::PageAsk {
+            order,
+            first: PAGE,
+            after: cur.after.as_deref(),
+        },
         now,
+        None,
     )
     .await?;
     cur.done = !more;

@@ -275,14 +275,7 @@ pub async fn enqueue(tx: &impl ConnectionTrait, event: &Event) -> Result<()> {
             .await?;
     // Sequences are numbered per case under the case's row lock (PostgreSQL), which the
     // change behind the event holds already; a deadline notice takes it here.
-    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DatabaseBackend::Postgres,
-            "SELECT id FROM cases WHERE id = $1 FOR UPDATE",
-            [case.id.into()],
-        ))
-        .await?;
-    }
+    crate::db::lock_row(tx, crate::db::LockedTable::Cases, case.id).await?;
     let tickets = if event.action == "REPLY" {
         hotline_ticket::Entity::find()
             .filter(hotline_ticket::Column::CaseId.eq(case.id))

@@ -130,33 +130,92 @@ fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
     })
 }
 
+/// Which of a case's entries a list wants with each row: the latest `last` (or, `from_start`,
+/// the first `last`) that `audience` may read.
+#[derive(Clone, Debug)]
+pub struct LatestWanted {
+    pub audience: Audience,
+    pub last: u32,
+    pub from_start: bool,
+}
+
+impl LatestWanted {
+    /// `t`: the entries of the cases `ids` names (a list of values or a subquery) that the
+    /// audience reads, numbered from the latest (or first) down, with each case's count.
+    fn ranked(&self, ids: &str) -> String {
+        let direction = if self.from_start { "ASC" } else { "DESC" };
+        let inner = case_event::Model::COLUMNS
+            .map(|c| format!("e.{c}"))
+            .join(", ");
+        format!(
+            "(SELECT {inner}, \
+               ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq {direction}) AS rn, \
+               COUNT(*) OVER (PARTITION BY e.case_id) AS total \
+              FROM case_events e WHERE e.case_id IN ({ids}){}) t",
+            self.audience.sql()
+        )
+    }
+
+    /// The entry columns, its names and the count, after `t` (see [`Self::ranked`]) and the
+    /// joins of [`NAMED_JOINS`].
+    fn columns() -> String {
+        let outer = case_event::Model::COLUMNS
+            .map(|c| format!("t.{c}"))
+            .join(", ");
+        format!("{outer}, {NAMES}, t.total")
+    }
+
+    /// A statement that reads the page `page` (an SQL query over `cases`, whose columns come
+    /// first) together with the entries each of its cases shows, ordered by `order` (on
+    /// `page`) and then by entry: one row per entry, or one with no entry for a case without.
+    pub fn with_page(&self, page: &str, order: &str) -> String {
+        format!(
+            "WITH page AS ({page}) SELECT page.*, {} FROM page LEFT JOIN {} \
+             ON t.case_id = page.id AND t.rn <= {} {NAMED_JOINS} ORDER BY {order}, t.seq",
+            Self::columns(),
+            self.ranked("SELECT id FROM page"),
+            self.last
+        )
+    }
+
+    /// Reads the entry of a row of [`Self::with_page`] whose entry columns start at `first`;
+    /// `None` on the row of a case without entries.
+    pub fn read(
+        row: &sea_orm::QueryResult,
+        first: usize,
+        into: &mut std::collections::HashMap<i64, LatestEntries>,
+    ) -> Result<()> {
+        if row.try_get_by_index::<Option<i64>>(first)?.is_none() {
+            return Ok(());
+        }
+        let entry = named(row, first)?;
+        let latest = into.entry(entry.entry.case_id).or_default();
+        latest.total = row.try_get_by_index(first + case_event::Model::COLUMNS.len() + 3)?;
+        latest.entries.push(entry);
+        Ok(())
+    }
+}
+
+/// Joins the names an entry `t` is shown with.
+const NAMED_JOINS: &str =
+    "LEFT JOIN org_units o ON o.id = t.actor_unit_id LEFT JOIN users u ON u.id = t.actor_user_id";
+
 /// The latest `last` entries of each case — or, `from_start`, its first ones — for one
 /// audience (every entry, or the public ones only), with the names they are shown with, in
 /// one statement for all the cases. Either way the entries come oldest first.
 pub async fn latest_entries(
     db: &impl ConnectionTrait,
     case_ids: &[i64],
-    audience: &Audience,
-    last: u32,
-    from_start: bool,
+    wanted: &LatestWanted,
 ) -> Result<std::collections::HashMap<i64, LatestEntries>> {
-    let direction = if from_start { "ASC" } else { "DESC" };
     let backend = db.get_database_backend();
     let bound = bucketed_ids(case_ids.iter().copied());
     let list = placeholders(backend, bound.len());
-    let audience = audience.sql();
-    let columns = case_event::Model::COLUMNS;
-    let outer = columns.map(|c| format!("t.{c}")).join(", ");
-    let inner = columns.map(|c| format!("e.{c}")).join(", ");
     let sql = format!(
-        "SELECT {outer}, {NAMES}, t.total FROM \
-         (SELECT {inner}, \
-           ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq {direction}) AS rn, \
-           COUNT(*) OVER (PARTITION BY e.case_id) AS total \
-          FROM case_events e WHERE e.case_id IN ({list}){audience}) t \
-         LEFT JOIN org_units o ON o.id = t.actor_unit_id \
-         LEFT JOIN users u ON u.id = t.actor_user_id \
-         WHERE t.rn <= {last} ORDER BY t.case_id, t.seq"
+        "SELECT {} FROM {} {NAMED_JOINS} WHERE t.rn <= {} ORDER BY t.case_id, t.seq",
+        LatestWanted::columns(),
+        wanted.ranked(&list),
+        wanted.last
     );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -166,12 +225,8 @@ pub async fn latest_entries(
         ))
         .await?;
     let mut grouped: std::collections::HashMap<i64, LatestEntries> = Default::default();
-    let total_at = columns.len() + 3;
     for row in rows {
-        let entry = named(&row, 0)?;
-        let latest = grouped.entry(entry.entry.case_id).or_default();
-        latest.total = row.try_get_by_index(total_at)?;
-        latest.entries.push(entry);
+        LatestWanted::read(&row, 0, &mut grouped)?;
     }
     Ok(grouped)
 }
@@ -435,6 +490,25 @@ pub struct CaseParts {
     pub referrals: ByCase<Vec<ReferralRecord>>,
 }
 
+/// The lists [`case_parts`] reads, each a row of its driving table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Petitioners,
+    Assisting,
+    Referrals,
+}
+
+impl Part {
+    /// The part's number in the driving table, as SQL.
+    fn number(self) -> &'static str {
+        match self {
+            Part::Petitioners => "1",
+            Part::Assisting => "2",
+            Part::Referrals => "3",
+        }
+    }
+}
+
 /// The wanted lists of several cases in one statement. A tiny driving table holds one row per
 /// wanted list (`part`); each list's table is left-joined to the row of its own part only, so
 /// every result row carries one record, in its own prefixed columns (`p_`, `a_`, `r_`), with
@@ -456,10 +530,10 @@ pub async fn case_parts(
         case_unit::Column::CaseId.as_str(),
         case_unit::Column::UnitId.as_str(),
     ];
-    let parts: Vec<(i32, &str, &str, Vec<&str>)> = [
+    let parts: Vec<(Part, &str, &str, Vec<&str>)> = [
         wanted.petitioners.then(|| {
             (
-                1,
+                Part::Petitioners,
                 "case_petitioners",
                 "p_",
                 case_petitioner::Column::iter()
@@ -469,10 +543,10 @@ pub async fn case_parts(
         }),
         wanted
             .assisting
-            .then_some((2, "case_units", "a_", assisting_cols)),
+            .then_some((Part::Assisting, "case_units", "a_", assisting_cols)),
         wanted.referrals.then(|| {
             (
-                3,
+                Part::Referrals,
                 "referrals",
                 "r_",
                 referral::Column::iter().map(|c| c.as_str()).collect(),
@@ -485,11 +559,11 @@ pub async fn case_parts(
     let k = Alias::new("k");
     let part = Alias::new("part");
     let mut driver = Query::select();
-    driver.expr_as(Expr::cust(parts[0].0.to_string()), part.clone());
+    driver.expr_as(Expr::cust(parts[0].0.number()), part.clone());
     for (n, ..) in &parts[1..] {
         driver.union(
             UnionType::All,
-            Query::select().expr(Expr::cust(n.to_string())).to_owned(),
+            Query::select().expr(Expr::cust(n.number())).to_owned(),
         );
     }
     let mut query = Query::select();
@@ -497,9 +571,10 @@ pub async fn case_parts(
     for (n, table, prefix, cols) in &parts {
         let t = Alias::new(format!("{prefix}t"));
         let mut on = Condition::all()
-            .add(Expr::col((k.clone(), part.clone())).eq(Expr::cust(n.to_string())))
+            .add(Expr::col((k.clone(), part.clone())).eq(Expr::cust(n.number())))
             .add(Expr::col((t.clone(), Alias::new("case_id"))).is_in(ids.clone()));
-        if *n == 2 {
+        // A case's unit rows are of several relations; only the assisting ones are the list.
+        if *n == Part::Assisting {
             on = on.add(
                 Expr::col((t.clone(), Alias::new("relation"))).eq(UnitRelation::Assisting.as_str()),
             );

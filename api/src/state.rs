@@ -44,6 +44,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The pool a page of a case list runs on: a text search keeps plans made for its text
+    /// (the main pool); every other page walks an index in order and reuses one plan per
+    /// statement (`pages`, see [`crate::db`]).
+    pub fn list_db(&self, filter: &crate::cases::CaseFilter) -> &Db {
+        if filter.search.is_some() {
+            &self.db
+        } else {
+            &self.pages
+        }
+    }
+
     /// The connection for a read that a replica may serve (statistics, the export), and
     /// whether it is the replica's (see [`crate::replica`]).
     pub async fn read_db(&self) -> crate::error::Result<(Db, bool)> {

@@ -176,14 +176,7 @@ pub async fn register(
     let tx = crate::db::begin_write(db).await?;
     // Registrations for one unit take turns (PostgreSQL; SQLite has one writer), so the cap
     // below holds under concurrency.
-    if tx.get_database_backend() == DatabaseBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT id FROM org_units WHERE id = $1 FOR UPDATE",
-            [unit.id.into()],
-        ))
-        .await?;
-    }
+    crate::db::lock_row(&tx, crate::db::LockedTable::OrgUnits, unit.id).await?;
     let held = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::UnitId.eq(unit.id))
         .filter(webhook_endpoint::Column::Active.eq(true))

@@ -36,14 +36,32 @@ async fn copy_in_use(app: &TestApp) {
     }
 }
 
+/// The fewest statements one of three runs of `request` took, with its answer. The counter is
+/// the process's, so background work (the linker's sweep, the webhook sender's poll) that
+/// falls inside the window adds to it, and never subtracts: the least is the request's own.
+async fn fewest<T, F, Fut>(app: &TestApp, request: F) -> (u64, T)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut least: Option<(u64, T)> = None;
+    for _ in 0..3 {
+        let before = statements(app).await;
+        let answer = request().await;
+        let n = statements(app).await - before;
+        if least.as_ref().is_none_or(|(m, _)| n < *m) {
+            least = Some((n, answer));
+        }
+    }
+    least.expect("three runs")
+}
+
 async fn cost(app: &TestApp, token: &str, n: i64) -> (u64, usize) {
-    let before = statements(app).await;
-    let body = app.gql(Some(token), LIST, json!({"n": n})).await;
-    let after = statements(app).await;
+    let (statements, body) = fewest(app, || app.gql(Some(token), LIST, json!({"n": n}))).await;
     let nodes = body["data"]["cases"]["nodes"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"));
-    (after - before, nodes.len())
+    (statements, nodes.len())
 }
 
 #[tokio::test]
@@ -81,12 +99,12 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
         five, hundred,
         "statements for 5 cases: {five}, for 100: {hundred}"
     );
-    // The page (1) and the latest timeline entries with their totals and names (1). On SQLite
-    // also resolving the viewer (session ⋈ account ⟕ unit: 1) and the units the rows name
-    // (1); a PostgreSQL server keeps both in memory, forgotten on every notified change
+    // The page with each case's latest timeline entries, their totals and names (1). On
+    // SQLite also resolving the viewer (session ⋈ account ⟕ unit: 1) and the units the rows
+    // name (1); a PostgreSQL server keeps both in memory, forgotten on every notified change
     // (tests/api/directory.rs).
     let postgres = app.db_url.starts_with("postgres");
-    let expected = if postgres { 2 } else { 4 };
+    let expected = if postgres { 1 } else { 3 };
     assert_eq!(hundred, expected, "the list costs {hundred} statements");
 
     // A township walks its own relation rows (case_sight) instead: the same statements, and
@@ -154,9 +172,8 @@ async fn body_case(app: &TestApp, token: &str) -> String {
 }
 
 async fn cost_of_case(app: &TestApp, token: &str, id: &str) -> u64 {
-    let before = statements(app).await;
-    let body = app.gql(Some(token), ONE_CASE, json!({"id": id})).await;
-    let after = statements(app).await;
+    let (statements, body) =
+        fewest(app, || app.gql(Some(token), ONE_CASE, json!({"id": id}))).await;
     let case = &body["data"]["case"];
     assert!(case["number"].is_string(), "{body}");
     for named in ["petitioners", "assistingUnits", "referrals"] {
@@ -165,7 +182,7 @@ async fn cost_of_case(app: &TestApp, token: &str, id: &str) -> u64 {
             "{named}: {body}"
         );
     }
-    after - before
+    statements
 }
 
 /// Every field of `Case`, with every field of what it nests.
@@ -198,15 +215,13 @@ const EVERY_REFERRAL_FIELD: &str = "query($n: Int) { referralsReceived(first: $n
   caseNumber caseTitle case { number leadUnit { name } viewerCan { transfer } } } } }";
 
 async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) -> (u64, usize) {
-    let before = statements(app).await;
-    let body = app.gql(Some(token), query, json!({"n": n})).await;
-    let after = statements(app).await;
+    let (statements, body) = fewest(app, || app.gql(Some(token), query, json!({"n": n}))).await;
     assert!(body["errors"].is_null(), "{body}");
     let nodes = body["data"][list]["nodes"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"))
         .len();
-    (after - before, nodes)
+    (statements, nodes)
 }
 
 /// A case with a record of every kind, led by 县住建局 after the bureau assigned it.
@@ -442,4 +457,104 @@ async fn a_cases_lists_asked_for_together_read_as_each_alone() {
     assert_eq!(plain["petitioners"].as_array().unwrap().len(), 1, "{plain}");
     assert_eq!(plain["assistingUnits"], json!([]));
     assert_eq!(plain["referrals"], json!([]));
+}
+
+/// A list reads its page and each case's timeline in one statement. Whatever the order and
+/// the page, and whoever reads, the cases come in the order of the same list without a
+/// timeline, and each case's timeline is the one the case shows by itself.
+#[tokio::test]
+async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
+    use crate::support::gid;
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    // One case with a long record (accepted, referred, replied, …) and plain ones in two
+    // townships, some of them accepted (a handling deadline) and some not.
+    fixtures::every_record(
+        &app,
+        &county,
+        fixtures::Walk {
+            registrant: "bureau_staff",
+            input: json!({"title": "长记录", "townshipId": gid("OrgUnit", county.t1)}),
+            leader_owns: false,
+            evaluate: false,
+            review_requester: None,
+        },
+    )
+    .await;
+    for i in 0..6 {
+        let township = if i % 2 == 0 { county.t1 } else { county.t2 };
+        let (id, _) = fixtures::register(
+            &app,
+            bureau,
+            json!({"title": format!("第{i}件"), "townshipId": gid("OrgUnit", township)}),
+        )
+        .await;
+        if i % 3 == 0 {
+            fixtures::accept(&app, bureau, &id).await;
+        }
+    }
+    let timeline = "timeline(last: 3) { totalCount nodes { action at actorName public } }";
+    let mut checked = 0;
+    for viewer in ["bureau_staff", "t1_staff", "a_staff"] {
+        let token = county.token(viewer);
+        for (field, direction) in [
+            ("RECEIVED_AT", "DESC"),
+            ("DUE_AT", "ASC"),
+            ("DUE_AT", "DESC"),
+            ("NUMBER", "ASC"),
+            ("UPDATED_AT", "DESC"),
+        ] {
+            let order = json!({"field": field, "direction": direction});
+            let page = |selection: &'static str| {
+                let app = &app;
+                let order = order.clone();
+                async move {
+                    let mut out = vec![];
+                    let mut after = Value::Null;
+                    loop {
+                        let query = format!(
+                            "query($o: CaseOrderBy, $a: String) {{ cases(first: 3, after: $a, orderBy: $o) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id {selection} }} }} }}"
+                        );
+                        let body = app
+                            .gql(Some(token), &query, json!({"o": order, "a": after}))
+                            .await;
+                        let cases = &body["data"]["cases"];
+                        out.extend(
+                            cases["nodes"]
+                                .as_array()
+                                .unwrap_or_else(|| panic!("{body}"))
+                                .iter()
+                                .cloned(),
+                        );
+                        if cases["pageInfo"]["hasNextPage"] != json!(true) {
+                            return out;
+                        }
+                        after = cases["pageInfo"]["endCursor"].clone();
+                    }
+                }
+            };
+            let with = page(timeline).await;
+            let without = page("").await;
+            let ids = |nodes: &[Value]| nodes.iter().map(|n| n["id"].clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&with), ids(&without), "{viewer}, {field} {direction}");
+            for node in &with {
+                let alone = app
+                    .gql(
+                        Some(token),
+                        &format!("query($id: ID!) {{ case(id: $id) {{ {timeline} }} }}"),
+                        json!({"id": node["id"]}),
+                    )
+                    .await;
+                assert_eq!(
+                    node["timeline"], alone["data"]["case"]["timeline"],
+                    "{viewer}: case {}",
+                    node["id"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    // The bureau sees all 7 cases, 东关镇 its 4, 住建局 the one it was referred: per order.
+    assert_eq!(checked, 5 * (7 + 4 + 1), "cases compared");
 }

@@ -1146,14 +1146,46 @@ type Load<'a> = std::pin::Pin<
 >;
 
 pub async fn prefetch(ctx: &Context<'_>, rows: &[CaseRecord]) -> GqlResult<()> {
+    prefetch_for(ctx, rows, list_nodes(ctx)).await
+}
+
+/// Where a connection's cases are selected: `nodes`, or else `edges { node }`.
+fn list_nodes<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> {
     let look = ctx.look_ahead();
     let nodes = look.field("nodes");
-    let case = if nodes.exists() {
+    if nodes.exists() {
         nodes
     } else {
         look.field("edges").field("node")
-    };
-    prefetch_for(ctx, rows, case).await
+    }
+}
+
+/// Each timeline selected on `case` (aliases included) that a batch can serve, as
+/// (entries, from the start): `last: n`, or a first page.
+fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool)> {
+    let mut timelines = vec![];
+    let timeline = case.field("timeline");
+    if !timeline.exists() {
+        return timelines;
+    }
+    for field in timeline.selection_fields() {
+        let args = field.arguments().unwrap_or_default();
+        let arg = |name: &str| {
+            args.iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, v)| v.clone())
+        };
+        let number = |v: Option<async_graphql::Value>| match v {
+            Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
+            _ => None,
+        };
+        match (number(arg("last")), arg("after")) {
+            (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false)),
+            (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true)),
+            (None, Some(_)) => {}
+        }
+    }
+    timelines
 }
 
 /// [`prefetch`] for one case asked for by itself: its lists come together as a list's do.
@@ -1199,27 +1231,7 @@ pub async fn prefetch_for(
             named.staff.extend(c.leader_user_id);
         }
     }
-    // Each timeline selection (aliases included): `last: n`, or a first page.
-    let mut timelines: Vec<(u32, bool)> = vec![];
-    if let Some(timeline) = node("timeline") {
-        for field in timeline.selection_fields() {
-            let args = field.arguments().unwrap_or_default();
-            let arg = |name: &str| {
-                args.iter()
-                    .find(|(n, _)| n.as_str() == name)
-                    .map(|(_, v)| v.clone())
-            };
-            let number = |v: Option<async_graphql::Value>| match v {
-                Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
-                _ => None,
-            };
-            match (number(arg("last")), arg("after")) {
-                (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false)),
-                (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true)),
-                (None, Some(_)) => {}
-            }
-        }
-    }
+    let timelines = timelines_wanted(&case);
     let ids_ = || ids.iter().copied();
     let mut loads: Vec<Load<'_>> = vec![Box::pin(async {
         loaders.units.load_many(named.units.clone()).await?;
@@ -1397,22 +1409,48 @@ pub async fn case_connection(
             descending: true,
         },
     };
-    // A search keeps plans made for its text; every other page walks an index in order.
-    let db = if filter.search.is_some() {
-        &s.db
-    } else {
-        &s.pages
+    let db = s.list_db(&filter);
+    // A list showing one timeline per case reads it with the page, in the same statement.
+    let public_only = !me.sees_staff_records();
+    let latest = match timelines_wanted(&list_nodes(ctx)).as_slice() {
+        [(last, from_start)] => Some(records::LatestWanted {
+            audience: records::Audience::of(db, me, public_only),
+            last: *last,
+            from_start: *from_start,
+        }),
+        _ => None,
     };
-    let (rows, more) = domain::list_visible(
+    let mut page = domain::list_visible(
         db,
         me,
         &filter,
-        order,
-        page_size(first),
-        after.as_deref(),
+        domain::PageAsk {
+            order,
+            first: page_size(first),
+            after: after.as_deref(),
+        },
         s.clock.now(),
+        latest.as_ref(),
     )
     .await?;
+    if let Some(wanted) = &latest {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let read: Vec<_> = page
+            .rows
+            .iter()
+            .map(|c| {
+                let key = LatestKey {
+                    case_id: c.id,
+                    public_only,
+                    last: wanted.last,
+                    from_start: wanted.from_start,
+                };
+                (key, page.latest.remove(&c.id).unwrap_or_default())
+            })
+            .collect();
+        loaders.latest_events.feed_many(read).await;
+    }
+    let (rows, more) = (page.rows, page.more);
     prefetch(ctx, &rows).await?;
     let edges: Vec<CaseEdge> = rows
         .into_iter()

@@ -269,8 +269,12 @@ impl Loader<LatestKey> for LatestEventsLoader {
             return Ok(out);
         };
         for ((public_only, last, from_start), ids) in shapes {
-            let audience = records::Audience::of(&self.db, viewer, public_only);
-            let mut grouped = records::latest_entries(&self.db, &ids, &audience, last, from_start)
+            let wanted = records::LatestWanted {
+                audience: records::Audience::of(&self.db, viewer, public_only),
+                last,
+                from_start,
+            };
+            let mut grouped = records::latest_entries(&self.db, &ids, &wanted)
                 .await
                 .map_err(Arc::new)?;
             for case_id in ids {
