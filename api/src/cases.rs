@@ -982,6 +982,41 @@ pub async fn find_visible(
         .await?)
 }
 
+/// How a single case is asked for.
+#[derive(Clone, Copy, Debug)]
+pub enum CaseKey<'a> {
+    Id(i64),
+    Number(&'a str),
+}
+
+/// The case `key` names if the viewer sees it, with its lists `wanted`, in one statement.
+pub async fn find_visible_with_parts(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    key: CaseKey<'_>,
+    wanted: crate::records::PartsWanted,
+) -> Result<Option<(case::Model, crate::records::CaseParts)>> {
+    use crate::records::PartIds;
+    let (found, ids) = match key {
+        CaseKey::Id(id) => (case::Column::Id.eq(id), PartIds::Values(vec![id])),
+        CaseKey::Number(number) => (
+            case::Column::Number.eq(number),
+            PartIds::Subquery(Box::new(
+                Query::select()
+                    .column(case::Column::Id)
+                    .from(case::Entity)
+                    .and_where(case::Column::Number.eq(number))
+                    .to_owned(),
+            )),
+        ),
+    };
+    let case = case::Entity::find()
+        .filter(found)
+        .filter(viewer.case_scope())
+        .into_query();
+    crate::records::case_with_parts(db, case, ids, wanted).await
+}
+
 pub async fn find_visible_by_number(
     db: &impl ConnectionTrait,
     viewer: &Viewer,

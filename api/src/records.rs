@@ -519,13 +519,27 @@ pub async fn case_parts(
     case_ids: &[i64],
     wanted: PartsWanted,
 ) -> Result<CaseParts> {
-    use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, UnionType};
-    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
-    let mut out = CaseParts::default();
     if case_ids.is_empty() || wanted.count() == 0 {
-        return Ok(out);
+        return Ok(CaseParts::default());
     }
-    let ids = bucketed_ids(case_ids.iter().copied());
+    let ids = PartIds::Values(bucketed_ids(case_ids.iter().copied()));
+    let query = parts_query(&ids, wanted);
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+    read_parts(&rows, case_ids, wanted)
+}
+
+/// Whose lists [`parts_query`] reads: cases by id, or those a subquery names.
+pub enum PartIds {
+    Values(Vec<i64>),
+    Subquery(Box<sea_orm::sea_query::SelectStatement>),
+}
+
+/// The statement of [`case_parts`] (see there); `wanted` names at least one list.
+fn parts_query(ids: &PartIds, wanted: PartsWanted) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, UnionType};
+    use sea_orm::{IdenStatic, Iterable};
     let assisting_cols = vec![
         case_unit::Column::CaseId.as_str(),
         case_unit::Column::UnitId.as_str(),
@@ -572,7 +586,14 @@ pub async fn case_parts(
         let t = Alias::new(format!("{prefix}t"));
         let mut on = Condition::all()
             .add(Expr::col((k.clone(), part.clone())).eq(Expr::cust(n.number())))
-            .add(Expr::col((t.clone(), Alias::new("case_id"))).is_in(ids.clone()));
+            .add(match ids {
+                PartIds::Values(ids) => {
+                    Expr::col((t.clone(), Alias::new("case_id"))).is_in(ids.clone())
+                }
+                PartIds::Subquery(q) => {
+                    Expr::col((t.clone(), Alias::new("case_id"))).in_subquery(q.as_ref().clone())
+                }
+            });
         // A case's unit rows are of several relations; only the assisting ones are the list.
         if *n == Part::Assisting {
             on = on.add(
@@ -587,16 +608,27 @@ pub async fn case_parts(
             );
         }
     }
-    let statement = db.get_database_backend().build(&query);
-    for row in db.query_all_raw(statement).await? {
+    query
+}
+
+/// Reads the rows of [`parts_query`] (its columns may follow others): every case of
+/// `case_ids` gets an entry in every wanted list, in the lists' orders.
+fn read_parts(
+    rows: &[sea_orm::QueryResult],
+    case_ids: &[i64],
+    wanted: PartsWanted,
+) -> Result<CaseParts> {
+    use sea_orm::FromQueryResult;
+    let mut out = CaseParts::default();
+    for row in rows {
         if row.try_get::<Option<i64>>("p_", "id")?.is_some() {
-            let p = case_petitioner::Model::from_query_result(&row, "p_")?;
+            let p = case_petitioner::Model::from_query_result(row, "p_")?;
             out.petitioners.entry(p.case_id).or_default().push(p);
         } else if let Some(case_id) = row.try_get::<Option<i64>>("a_", "case_id")? {
             let unit: i64 = row.try_get("a_", "unit_id")?;
             out.assisting.entry(case_id).or_default().push(unit);
         } else if row.try_get::<Option<i64>>("r_", "id")?.is_some() {
-            let r = referral::Model::from_query_result(&row, "r_")?;
+            let r = referral::Model::from_query_result(row, "r_")?;
             out.referrals.entry(r.case_id).or_default().push(r);
         }
     }
@@ -613,6 +645,39 @@ pub async fn case_parts(
         }
     }
     Ok(out)
+}
+
+/// One case the viewer sees, by `case` (a query over `cases` with the viewer's scope, one row
+/// at most), with the lists `wanted` of it, in one statement: the case's columns first, then
+/// those of [`parts_query`] for the case `ids` names. `None` when the viewer does not see it.
+pub async fn case_with_parts(
+    db: &impl ConnectionTrait,
+    case: sea_orm::sea_query::SelectStatement,
+    ids: PartIds,
+    wanted: PartsWanted,
+) -> Result<Option<(case::Model, CaseParts)>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, JoinType, Query};
+    let (c, x) = (Alias::new("c"), Alias::new("x"));
+    let query = Query::select()
+        .column((c.clone(), Asterisk))
+        .column((x.clone(), Asterisk))
+        .from_subquery(case, c)
+        .join_subquery(
+            JoinType::LeftJoin,
+            parts_query(&ids, wanted),
+            x,
+            Expr::cust("TRUE"),
+        )
+        .to_owned();
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let found = case::Model::from_row(first)?;
+    let parts = read_parts(&rows, &[found.id], wanted)?;
+    Ok(Some((found, parts)))
 }
 
 macro_rules! lists_by_case {

@@ -137,15 +137,15 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
     assert_eq!(titles, expected, "the township's cases, newest first");
 
     // One case with its petitioners, assisting units and referrals (the benchmark's `case`):
-    // the case through the scope (1), then its three lists together (1); on SQLite also the
-    // viewer (1) and the units named (1 or 2).
+    // the case through the scope with its three lists (1); on SQLite also the viewer (1) and
+    // the units named (1 or 2).
     rich_case(&app, &county, 0).await;
     let case = body_case(&app, township).await;
     cost_of_case(&app, township, &case).await;
     let spent = cost_of_case(&app, township, &case).await;
     // (On SQLite the two levels' unit names come in one batch or two, depending on when the
     // request's task yields.)
-    let allowed = if postgres { 2..=2 } else { 4..=5 };
+    let allowed = if postgres { 1..=1 } else { 3..=4 };
     assert!(
         allowed.contains(&spent),
         "the case costs {spent} statements"
@@ -453,10 +453,64 @@ async fn a_cases_lists_asked_for_together_read_as_each_alone() {
         referrals[0]["toUnit"]["id"],
         json!(gid("OrgUnit", county.dept_a))
     );
-    let plain = nodes.iter().find(|n| n["id"] == json!(plain)).unwrap();
-    assert_eq!(plain["petitioners"].as_array().unwrap().len(), 1, "{plain}");
-    assert_eq!(plain["assistingUnits"], json!([]));
-    assert_eq!(plain["referrals"], json!([]));
+    let plain_node = nodes.iter().find(|n| n["id"] == json!(plain)).unwrap();
+    assert_eq!(
+        plain_node["petitioners"].as_array().unwrap().len(),
+        1,
+        "{plain_node}"
+    );
+    assert_eq!(plain_node["assistingUnits"], json!([]));
+    assert_eq!(plain_node["referrals"], json!([]));
+
+    // A case asked for by itself, by id or by number, reads its lists with the case in one
+    // statement: the same lists as the list's rows.
+    let by_number = format!(
+        "query($n: String!) {{ caseByNumber(number: $n) {{ id number {} }} }}",
+        lists.join(" ")
+    );
+    for node in &nodes {
+        let one = app
+            .gql(
+                Some(bureau),
+                &case_query(&format!("number {}", lists.join(" "))),
+                json!({"id": node["id"]}),
+            )
+            .await;
+        let one = &one["data"]["case"];
+        for field in ["petitioners", "assistingUnits", "referrals"] {
+            assert_eq!(one[field], node[field], "{field} of {}", node["id"]);
+        }
+        let numbered = app
+            .gql(Some(bureau), &by_number, json!({"n": one["number"]}))
+            .await;
+        assert_eq!(&numbered["data"]["caseByNumber"], one, "{numbered}");
+    }
+    // Out of sight, the lists change nothing: not found, by id or by number, and no list.
+    let outsider = county.token("t2_staff");
+    for id in [&walked.case, &plain] {
+        let number = app
+            .gql(
+                Some(bureau),
+                "query($id: ID!) { case(id: $id) { number } }",
+                json!({"id": id}),
+            )
+            .await["data"]["case"]["number"]
+            .clone();
+        let by_id = app
+            .gql(
+                Some(outsider),
+                &case_query(&lists.join(" ")),
+                json!({"id": id}),
+            )
+            .await;
+        let numbered = app
+            .gql(Some(outsider), &by_number, json!({"n": number}))
+            .await;
+        for (body, field) in [(&by_id, "case"), (&numbered, "caseByNumber")] {
+            assert_eq!(body["data"][field], Value::Null, "{body}");
+            assert_eq!(crate::support::code(body), Some("NOT_FOUND"), "{body}");
+        }
+    }
 }
 
 /// A list reads its page and each case's timeline in one statement. Whatever the order and

@@ -686,14 +686,43 @@ impl From<PetitionerView> for Petitioner {
 }
 
 pub async fn case_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Case>> {
-    let me = viewer(ctx)?;
     let Some(n) = lookup_id("Case", id) else {
         return Err(AppError::NotFound("case"));
     };
-    match domain::find_visible(&state(ctx).pages, me, n).await? {
+    match visible_case(ctx, domain::CaseKey::Id(n)).await? {
         Some(c) => Ok(Some(Case(c))),
         None => Err(AppError::NotFound("case")),
     }
+}
+
+/// Which of a case's lists read together ([`records::case_parts`]) its selection asks for.
+fn parts_wanted(me: &super::Viewer, case: &async_graphql::Lookahead<'_>) -> records::PartsWanted {
+    records::PartsWanted {
+        petitioners: case.field("petitioners").exists(),
+        assisting: case.field("assistingUnits").exists() && me.sees_staff_records(),
+        referrals: case.field("referrals").exists(),
+    }
+}
+
+/// One case asked for by itself, if the viewer sees it. The lists its selection asks for
+/// come in the same statement and go to the loaders (and to the prefetch that follows).
+async fn visible_case(ctx: &Context<'_>, key: domain::CaseKey<'_>) -> Result<Option<CaseRecord>> {
+    let me = viewer(ctx)?;
+    let db = &state(ctx).pages;
+    let wanted = parts_wanted(me, &ctx.look_ahead());
+    if wanted.count() == 0 {
+        return match key {
+            domain::CaseKey::Id(id) => domain::find_visible(db, me, id).await,
+            domain::CaseKey::Number(n) => domain::find_visible_by_number(db, me, n).await,
+        };
+    }
+    let Some((case, parts)) = domain::find_visible_with_parts(db, me, key, wanted).await? else {
+        return Ok(None);
+    };
+    let loaders = ctx.data_unchecked::<Loaders>();
+    loaders.feed_parts(&[case.id], wanted, &parts).await;
+    loaders.keep_parts(case.id, wanted, parts);
+    Ok(Some(case))
 }
 
 /// 排序字段
@@ -854,8 +883,7 @@ impl CaseQuery {
 
     /// 信访事项 — a case by its number; `null` with NOT_FOUND when not visible.
     async fn case_by_number(&self, ctx: &Context<'_>, number: String) -> GqlResult<Option<Case>> {
-        let me = viewer(ctx)?;
-        match domain::find_visible_by_number(&state(ctx).pages, me, number.trim()).await? {
+        match visible_case(ctx, domain::CaseKey::Number(number.trim())).await? {
             Some(c) => {
                 let case = Case(c);
                 prefetch_one(ctx, Some(&case)).await?;
@@ -1238,11 +1266,7 @@ pub async fn prefetch_for(
         Ok(Named::default())
     })];
     // Petitioners, assisting units and referrals: whichever are asked for, in one statement.
-    let wanted = records::PartsWanted {
-        petitioners: selected("petitioners"),
-        assisting: selected("assistingUnits") && staff_records,
-        referrals: selected("referrals"),
-    };
+    let wanted = parts_wanted(me, &case);
     if wanted.count() > 0 {
         let db = &state(ctx).pages;
         let id_list = ids.as_slice();

@@ -314,6 +314,9 @@ pub struct Loaders {
     pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
     pub relations: DataLoader<RelationsLoader, HashMapCache>,
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
+    /// A case's lists read with the case itself ([`Loaders::keep_parts`]), for
+    /// [`Loaders::load_parts`] to hand out instead of reading them again.
+    kept_parts: std::sync::Mutex<Option<(i64, PartsWanted, CaseParts)>>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
@@ -363,6 +366,15 @@ impl Loaders {
                 db,
                 viewer: viewer.cloned(),
             }),
+            kept_parts: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Keeps the lists `wanted` of one case, read together with it, for the prefetch that
+    /// follows ([`Self::load_parts`]).
+    pub fn keep_parts(&self, case_id: i64, wanted: PartsWanted, parts: CaseParts) {
+        if let Ok(mut kept) = self.kept_parts.lock() {
+            *kept = Some((case_id, wanted, parts));
         }
     }
 
@@ -374,9 +386,22 @@ impl Loaders {
         ids: &[i64],
         wanted: PartsWanted,
     ) -> Result<CaseParts, Arc<AppError>> {
-        let parts = records::case_parts(db, ids, wanted)
-            .await
-            .map_err(Arc::new)?;
+        let kept = match (self.kept_parts.lock().ok().and_then(|mut k| k.take()), ids) {
+            (Some((case_id, read, parts)), [id]) if case_id == *id && read == wanted => Some(parts),
+            _ => None,
+        };
+        let parts = match kept {
+            Some(parts) => parts,
+            None => records::case_parts(db, ids, wanted)
+                .await
+                .map_err(Arc::new)?,
+        };
+        self.feed_parts(ids, wanted, &parts).await;
+        Ok(parts)
+    }
+
+    /// Hands the lists `wanted` of cases to their loaders.
+    pub async fn feed_parts(&self, ids: &[i64], wanted: PartsWanted, parts: &CaseParts) {
         if wanted.petitioners {
             let fed = every_key(ids, parts.petitioners.clone());
             self.petitioners.feed_many(fed).await;
@@ -389,6 +414,5 @@ impl Loaders {
             let fed = every_key(ids, parts.referrals.clone());
             self.referrals.feed_many(fed).await;
         }
-        Ok(parts)
     }
 }
