@@ -548,10 +548,21 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
             fixtures::accept(&app, bureau, &id).await;
         }
     }
-    let timeline = "timeline(last: 3) { totalCount nodes { action at actorName public } }";
+    // 李四, the petitioner of every case above, reads the public entries only.
+    let li_si = fixtures::citizen(&app, "li_si", "李四", "440524188001010014", "13912345678").await;
     let mut checked = 0;
-    for viewer in ["bureau_staff", "t1_staff", "a_staff"] {
-        let token = county.token(viewer);
+    for (timeline, viewer) in [
+        "timeline(last: 3) { totalCount nodes { action at actorName public } }",
+        "timeline(first: 2) { totalCount nodes { action at actorName public } }",
+    ]
+    .into_iter()
+    .flat_map(|t| ["bureau_staff", "t1_staff", "a_staff", "li_si"].map(|v| (t, v)))
+    {
+        let token = if viewer == "li_si" {
+            li_si.as_str()
+        } else {
+            county.token(viewer)
+        };
         for (field, direction) in [
             ("RECEIVED_AT", "DESC"),
             ("DUE_AT", "ASC"),
@@ -609,6 +620,7 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
             }
         }
     }
-    // The bureau sees all 7 cases, 东关镇 its 4, 住建局 the one it was referred: per order.
-    assert_eq!(checked, 5 * (7 + 4 + 1), "cases compared");
+    // The bureau and 李四 see all 7 cases, 东关镇 its 4, 住建局 the one it was referred: per
+    // order, for each of the two timelines.
+    assert_eq!(checked, 2 * 5 * (7 + 4 + 1 + 7), "cases compared");
 }

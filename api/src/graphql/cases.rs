@@ -686,6 +686,8 @@ impl From<PetitionerView> for Petitioner {
 }
 
 pub async fn case_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Case>> {
+    // Who asks comes first: a caller not signed in learns that, whatever the id.
+    viewer(ctx)?;
     let Some(n) = lookup_id("Case", id) else {
         return Err(AppError::NotFound("case"));
     };

@@ -386,10 +386,18 @@ impl Loaders {
         ids: &[i64],
         wanted: PartsWanted,
     ) -> Result<CaseParts, Arc<AppError>> {
-        let kept = match (self.kept_parts.lock().ok().and_then(|mut k| k.take()), ids) {
-            (Some((case_id, read, parts)), [id]) if case_id == *id && read == wanted => Some(parts),
-            _ => None,
-        };
+        // Taken only when they are what is asked for now; otherwise they stay for the prefetch
+        // they were kept for.
+        let kept = self
+            .kept_parts
+            .lock()
+            .ok()
+            .and_then(|mut kept| match (kept.as_ref(), ids) {
+                (Some((case_id, read, _)), [id]) if case_id == id && *read == wanted => {
+                    kept.take().map(|(_, _, parts)| parts)
+                }
+                _ => None,
+            });
         let parts = match kept {
             Some(parts) => parts,
             None => records::case_parts(db, ids, wanted)
