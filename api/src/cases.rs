@@ -1001,11 +1001,13 @@ pub async fn find_visible_with_parts(
         CaseKey::Id(id) => (case::Column::Id.eq(id), PartIds::Values(vec![id])),
         CaseKey::Number(number) => (
             case::Column::Number.eq(number),
+            // The lists of the case the viewer sees by that number, and of no other.
             PartIds::Subquery(Box::new(
                 Query::select()
                     .column(case::Column::Id)
                     .from(case::Entity)
                     .and_where(case::Column::Number.eq(number))
+                    .cond_where(viewer.case_scope())
                     .to_owned(),
             )),
         ),
