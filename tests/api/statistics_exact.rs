@@ -332,7 +332,15 @@ fn direct(
     (total, groups)
 }
 
-/// What `user` may do to `case`, of the actions this test takes.
+/// The seeded account of that name.
+async fn account(app: &TestApp, username: &str) -> i64 {
+    app.number(&format!(
+        "SELECT id FROM users WHERE username = '{username}'"
+    ))
+    .await
+}
+
+/// What the account behind `token` may do to case `id`, of the actions this test takes.
 async fn allowed(app: &TestApp, token: &str, id: &str) -> (i64, Vec<&'static str>) {
     let body = app
         .gql(
@@ -414,9 +422,7 @@ fn input(action: &str, c: &case::Model, v: i64, pick: &Pick) -> Value {
 /// Every (token, version, action) that the case's lead unit, its reviewing unit or the
 /// bureau may take now, by their `viewerCan`.
 async fn options(app: &TestApp, c: &case::Model) -> Vec<(String, i64, &'static str)> {
-    let bureau = app
-        .number("SELECT id FROM users WHERE username = 'bureau_staff'")
-        .await;
+    let bureau = account(app, "bureau_staff").await;
     let mut units = vec![c.lead_unit_id];
     units.extend(c.reviewing_unit_id);
     let mut actors: Vec<i64> = user::Entity::find()
@@ -519,9 +525,7 @@ async fn live(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) -> BTreeMap<&'stati
 /// The bureau registers a case led by the department user's unit, with `extra` over the
 /// fixtures' input. Returns its database id.
 async fn registered(app: &TestApp, extra: Value) -> i64 {
-    let bureau = app
-        .number("SELECT id FROM users WHERE username = 'bureau_staff'")
-        .await;
+    let bureau = account(app, "bureau_staff").await;
     let dept = app
         .number("SELECT org_unit_id FROM users WHERE username = 'department_staff'")
         .await;
@@ -638,14 +642,7 @@ async fn on_a_seeded_county_after_random_actions_the_figures_equal_a_direct_coun
         "department_staff",
         "bureau_staff",
     ] {
-        let token = app
-            .token_for(
-                app.number(&format!(
-                    "SELECT id FROM users WHERE username = '{username}'"
-                ))
-                .await,
-            )
-            .await;
+        let token = app.token_for(account(&app, username).await).await;
         // The scanner may write while this reads; read until the answer and the rows agree
         // twice running (nothing moved in between).
         for (from, to) in periods {

@@ -707,7 +707,8 @@ fn parts_wanted(me: &super::Viewer, case: &async_graphql::Lookahead<'_>) -> reco
 }
 
 /// One case asked for by itself, if the viewer sees it. The lists its selection asks for
-/// come in the same statement and go to the loaders (and to the prefetch that follows).
+/// come in the same statement and go to the loaders, where its fields (and the prefetch that
+/// follows) find them.
 async fn visible_case(ctx: &Context<'_>, key: domain::CaseKey<'_>) -> Result<Option<CaseRecord>> {
     let me = viewer(ctx)?;
     let db = &state(ctx).pages;
@@ -721,9 +722,9 @@ async fn visible_case(ctx: &Context<'_>, key: domain::CaseKey<'_>) -> Result<Opt
     let Some((case, parts)) = domain::find_visible_with_parts(db, me, key, wanted).await? else {
         return Ok(None);
     };
-    let loaders = ctx.data_unchecked::<Loaders>();
-    loaders.feed_parts(&[case.id], wanted, &parts).await;
-    loaders.keep_parts(case.id, wanted, parts);
+    ctx.data_unchecked::<Loaders>()
+        .feed_parts(&[case.id], wanted, &parts)
+        .await;
     Ok(Some(case))
 }
 

@@ -314,9 +314,6 @@ pub struct Loaders {
     pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
     pub relations: DataLoader<RelationsLoader, HashMapCache>,
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
-    /// A case's lists read with the case itself ([`Loaders::keep_parts`]), for
-    /// [`Loaders::load_parts`] to hand out instead of reading them again.
-    kept_parts: std::sync::Mutex<Option<(i64, PartsWanted, CaseParts)>>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
@@ -366,16 +363,28 @@ impl Loaders {
                 db,
                 viewer: viewer.cloned(),
             }),
-            kept_parts: std::sync::Mutex::new(None),
         }
     }
 
-    /// Keeps the lists `wanted` of one case, read together with it, for the prefetch that
-    /// follows ([`Self::load_parts`]).
-    pub fn keep_parts(&self, case_id: i64, wanted: PartsWanted, parts: CaseParts) {
-        if let Ok(mut kept) = self.kept_parts.lock() {
-            *kept = Some((case_id, wanted, parts));
+    /// The lists `wanted` of every case of `ids`, when the loaders hold them all already (a
+    /// case asked for by itself reads them with the case and feeds them here).
+    fn cached_parts(&self, ids: &[i64], wanted: PartsWanted) -> Option<CaseParts> {
+        fn all<V: Clone>(ids: &[i64], cached: HashMap<i64, V>) -> Option<HashMap<i64, V>> {
+            ids.iter()
+                .map(|id| cached.get(id).map(|v| (*id, v.clone())))
+                .collect()
         }
+        let mut parts = CaseParts::default();
+        if wanted.petitioners {
+            parts.petitioners = all(ids, self.petitioners.get_cached_values())?;
+        }
+        if wanted.assisting {
+            parts.assisting = all(ids, self.assisting.get_cached_values())?;
+        }
+        if wanted.referrals {
+            parts.referrals = all(ids, self.referrals.get_cached_values())?;
+        }
+        Some(parts)
     }
 
     /// Reads the wanted lists of cases in one statement ([`records::case_parts`]) and hands
@@ -386,24 +395,12 @@ impl Loaders {
         ids: &[i64],
         wanted: PartsWanted,
     ) -> Result<CaseParts, Arc<AppError>> {
-        // Taken only when they are what is asked for now; otherwise they stay for the prefetch
-        // they were kept for.
-        let kept = self
-            .kept_parts
-            .lock()
-            .ok()
-            .and_then(|mut kept| match (kept.as_ref(), ids) {
-                (Some((case_id, read, _)), [id]) if case_id == id && *read == wanted => {
-                    kept.take().map(|(_, _, parts)| parts)
-                }
-                _ => None,
-            });
-        let parts = match kept {
-            Some(parts) => parts,
-            None => records::case_parts(db, ids, wanted)
-                .await
-                .map_err(Arc::new)?,
-        };
+        if let Some(parts) = self.cached_parts(ids, wanted) {
+            return Ok(parts);
+        }
+        let parts = records::case_parts(db, ids, wanted)
+            .await
+            .map_err(Arc::new)?;
         self.feed_parts(ids, wanted, &parts).await;
         Ok(parts)
     }
