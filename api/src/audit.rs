@@ -68,8 +68,47 @@ pub async fn append(
         .order_by_desc(case_event::Column::Seq)
         .one(tx)
         .await?;
-    let (seq, prev) = match &last {
-        Some(e) => (e.seq + 1, e.hash.clone()),
+    let after = last.map(|e| (e.seq, e.hash));
+    write_entry(
+        tx, county_id, case_id, after, at, actor, action, detail, public,
+    )
+    .await
+}
+
+/// The first entry of a case inserted in the caller's transaction, whose timeline is known to
+/// be empty: [`append`] without asking for the last entry.
+#[allow(clippy::too_many_arguments)]
+pub async fn open_timeline(
+    tx: &impl ConnectionTrait,
+    county_id: i64,
+    case_id: i64,
+    at: DateTime<Utc>,
+    actor: Actor,
+    action: &str,
+    detail: serde_json::Value,
+    public: bool,
+) -> Result<case_event::Model> {
+    write_entry(
+        tx, county_id, case_id, None, at, actor, action, detail, public,
+    )
+    .await
+}
+
+/// Writes an entry after `after` (the timeline's last entry's seq and hash; none for the first).
+#[allow(clippy::too_many_arguments)]
+async fn write_entry(
+    tx: &impl ConnectionTrait,
+    county_id: i64,
+    case_id: i64,
+    after: Option<(i32, String)>,
+    at: DateTime<Utc>,
+    actor: Actor,
+    action: &str,
+    detail: serde_json::Value,
+    public: bool,
+) -> Result<case_event::Model> {
+    let (seq, prev) = match after {
+        Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),
     };
     let detail = detail.to_string();

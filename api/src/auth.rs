@@ -311,29 +311,6 @@ pub fn username_key(username: &str) -> String {
 pub const ADDRESS_FAILURES: i32 = 20;
 const ADDRESS_WINDOW_MINUTES: i64 = 15;
 
-/// The gates of this process: one per throttle bucket, so the credential checks of one
-/// account (or one password change) run one at a time and each sees the count the one
-/// before it left. Across processes a PostgreSQL advisory lock does the same.
-static GATES: std::sync::LazyLock<
-    std::sync::Mutex<HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>>,
-> = std::sync::LazyLock::new(Default::default);
-
-async fn gate(bucket: &str) -> tokio::sync::OwnedMutexGuard<()> {
-    let lock = {
-        let mut gates = GATES.lock().unwrap_or_else(|p| p.into_inner());
-        gates.retain(|_, g| g.strong_count() > 0);
-        match gates.get(bucket).and_then(std::sync::Weak::upgrade) {
-            Some(lock) => lock,
-            None => {
-                let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-                gates.insert(bucket.to_string(), std::sync::Arc::downgrade(&lock));
-                lock
-            }
-        }
-    };
-    lock.lock_owned().await
-}
-
 /// Everything one credential check holds: its bucket's gate, a turn at argon2, and on
 /// PostgreSQL the advisory lock's transaction.
 struct Throttle {
@@ -354,7 +331,10 @@ impl Throttle {
 /// the lock's transaction holds a pooled connection, and only checks that have their turn
 /// (one per core) may hold one, so a burst of sign-ins cannot take every connection.
 async fn hold_throttle(db: &DatabaseConnection, bucket: &str) -> Result<Throttle> {
-    let guard = gate(bucket).await;
+    // This process's gate per bucket: the checks of one account (or one password change)
+    // run one at a time and each sees the count the one before it left. Across processes
+    // the advisory lock below does the same.
+    let guard = crate::gates::turn(bucket).await;
     let turn = hashing_turn().await?;
     let tx = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {

@@ -26,7 +26,6 @@ use sea_orm::sea_query::{
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use xinfang_entity::{
@@ -303,8 +302,17 @@ pub(crate) async fn unit_in_county(
     county_id: i64,
 ) -> Result<org_unit::Model> {
     let unit = org_unit::Entity::find_by_id(id).one(db).await?;
+    named_unit_in_county(field, unit.as_ref(), county_id)
+}
+
+/// [`unit_in_county`] on a unit already read (`None`: there is no such unit).
+fn named_unit_in_county(
+    field: &str,
+    unit: Option<&org_unit::Model>,
+    county_id: i64,
+) -> Result<org_unit::Model> {
     match unit {
-        Some(u) if u.active && u.county_id == Some(county_id) => Ok(u),
+        Some(u) if u.active && u.county_id == Some(county_id) => Ok(u.clone()),
         _ => Err(bad_input(field, "no such active unit in this county")),
     }
 }
@@ -400,22 +408,32 @@ pub async fn register(
         &input,
     );
 
+    // Retries of one key take turns in this process, so a burst of them takes one number:
+    // the first registers, the rest find its case here.
+    let _turn = match &idempotency_key {
+        Some(key) => {
+            Some(crate::gates::turn(&format!("idempotency:{}:{key}", viewer.user_id)).await)
+        }
+        None => None,
+    };
     if let Some(key) = &idempotency_key
         && let Some(case) = replay(db_conn, viewer.user_id, key, &request_hash).await?
     {
         return Ok(case);
     }
-    let number = match (db_conn.get_database_backend(), &idempotency_key) {
-        // On PostgreSQL the number is taken in a transaction of its own, so the counter's
-        // row is locked only for that one statement rather than until the registration
-        // commits: concurrent registrations in a county would otherwise queue behind each
-        // other's whole transaction. A registration that then fails leaves a gap in the
-        // numbers, which domain §2 allows.
-        (DatabaseBackend::Postgres, None) => Some(take_number(db_conn, county_id, now).await?),
-        // With an idempotency key, retries of one request race each other; the number is
-        // taken inside the registration, after the key, so the retries that lose roll their
-        // number back with them instead of burning one each. SQLite has one writer at a time
-        // anyway and always takes it inside.
+    let sequence = match db_conn.get_database_backend() {
+        // On PostgreSQL the number is taken by a statement of its own, so the counter's row
+        // is locked only for that statement rather than until the registration commits:
+        // concurrent registrations in a county would otherwise queue behind each other's
+        // whole transaction. A registration that then fails leaves a gap in the numbers,
+        // which domain §2 allows; so does a retry that races its first attempt from another
+        // process (within one process they take turns above, and a retry that comes after
+        // its first attempt committed is answered without a number).
+        DatabaseBackend::Postgres => {
+            Some(take_sequence(db_conn, county_id, local_date(now).year()).await?)
+        }
+        // SQLite has one writer at a time anyway: the number is taken inside, and rolls back
+        // with a registration that fails.
         _ => None,
     };
     let attempt = register_in_tx(
@@ -430,7 +448,7 @@ pub async fn register(
         now,
         idempotency_key.as_deref(),
         &request_hash,
-        number,
+        sequence,
     )
     .await;
     match attempt {
@@ -549,18 +567,27 @@ async fn register_in_tx(
     now: DateTime<Utc>,
     idempotency_key: Option<&str>,
     request_hash: &str,
-    number: Option<String>,
+    sequence: Option<i64>,
 ) -> Result<case::Model> {
+    // A retry of the same idempotency key that raced this one is told apart by the key's
+    // unique index when this registration records its key (see `register`).
     let tx = db::begin_write(db_conn).await?;
-    if let Some(key) = idempotency_key
-        && let Some(case) = replay(&tx, viewer.user_id, key, request_hash).await?
-    {
-        return Ok(case);
-    }
     check_subject(&tx, &input.subject).await?;
+    // Every unit the registration names, the registering unit and the county, in one read.
+    let lead_id = input.lead_unit_id.unwrap_or(registering_unit);
+    let named = [
+        input.township_id,
+        Some(lead_id),
+        input.accused_unit_id,
+        Some(registering_unit),
+        Some(county_id),
+    ];
+    let units =
+        crate::identity::units_by_id(&tx, &named.into_iter().flatten().collect::<Vec<_>>()).await?;
+    let in_county = |field: &str, id: i64| named_unit_in_county(field, units.get(&id), county_id);
     let township = match input.township_id {
         Some(id) => {
-            let t = unit_in_county(&tx, "townshipId", id, county_id).await?;
+            let t = in_county("townshipId", id)?;
             if t.kind != OrgUnitKind::Township {
                 return Err(bad_input("townshipId", "townshipId must name a township"));
             }
@@ -568,16 +595,14 @@ async fn register_in_tx(
         }
         None => None,
     };
-    let lead = unit_in_county(
-        &tx,
-        "leadUnitId",
-        input.lead_unit_id.unwrap_or(registering_unit),
-        county_id,
-    )
-    .await?;
+    let lead = in_county("leadUnitId", lead_id)?;
     let accused = match input.accused_unit_id {
-        Some(id) => Some(unit_in_county(&tx, "accusedUnitId", id, county_id).await?),
+        Some(id) => Some(in_county("accusedUnitId", id)?),
         None => None,
+    };
+    let (Some(registering), Some(county)) = (units.get(&registering_unit), units.get(&county_id))
+    else {
+        return Err(internal("the registering unit or its county is gone"));
     };
     // A citizen's online accusation lands at the bureau — unless it accuses the bureau
     // itself, when the discipline body takes it.
@@ -611,10 +636,12 @@ async fn register_in_tx(
     let registered_late = (input.urgent || is_group) && delay_minutes > limit_hours * 60;
     let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
 
-    let number = match number {
+    let year = local_date(now).year();
+    let sequence = match sequence {
         Some(n) => n,
-        None => next_number(&tx, county_id, local_date(now).year()).await?,
+        None => next_sequence(&tx, county_id, year).await?,
     };
+    let number = case_number(county, year, sequence);
     let created = case::ActiveModel {
         county_id: Set(county_id),
         number: Set(number),
@@ -695,8 +722,22 @@ async fn register_in_tx(
         .await?;
     }
 
-    add_relation(&tx, &created, lead.id, UnitRelation::Lead).await?;
-    sync_derived_relations(&tx, &created).await?;
+    // The lead's row and those that follow from the case's fields, in one statement (the
+    // lead passed `may_lead_accusation`, so the accusation does not hide the case from it).
+    let rows = std::iter::once((lead.id, UnitRelation::Lead))
+        .chain(derived_relations(
+            &created,
+            registering,
+            township.as_ref(),
+            accused.as_ref(),
+        ))
+        .map(|(unit_id, relation)| case_unit::ActiveModel {
+            case_id: Set(created.id),
+            unit_id: Set(unit_id),
+            relation: Set(relation.as_str().into()),
+            received_at: Set(created.received_at),
+        });
+    case_unit::Entity::insert_many(rows).exec(&tx).await?;
     let identity = matters::Identity {
         id_numbers: petitioners
             .iter()
@@ -772,7 +813,7 @@ async fn register_in_tx(
         "fromHigherBody": intake,
         "urgent": created.urgent,
     });
-    let entry = audit::append(
+    let entry = audit::open_timeline(
         &tx,
         created.county_id,
         created.id,
@@ -853,17 +894,14 @@ pub async fn sync_derived_relations(tx: &impl ConnectionTrait, case: &case::Mode
     };
     let hidden = |unit: &org_unit::Model| access::hidden_by_accusation(accused.as_ref(), unit);
     let registering = find_unit(tx, case.registered_by_unit_id).await?;
-    if !hidden(&registering) {
-        add_relation(tx, case, registering.id, UnitRelation::Registered).await?;
-    }
-    // An online accusation that names no accused unit yet is kept from the territory.
-    if let Some(id) = case.township_id
-        && !access::awaits_accused_unit(case)
+    let township = match case.township_id {
+        Some(id) => Some(find_unit(tx, id).await?),
+        None => None,
+    };
+    for (unit_id, relation) in
+        derived_relations(case, &registering, township.as_ref(), accused.as_ref())
     {
-        let township = find_unit(tx, id).await?;
-        if !hidden(&township) {
-            add_relation(tx, case, township.id, UnitRelation::Territory).await?;
-        }
+        add_relation(tx, case, unit_id, relation).await?;
     }
     if accused.is_some() {
         let related: Vec<i64> = case_unit::Entity::find()
@@ -889,6 +927,30 @@ pub async fn sync_derived_relations(tx: &impl ConnectionTrait, case: &case::Mode
     Ok(())
 }
 
+/// The relation rows that follow from a case's own fields: the registering unit (REGISTERED)
+/// and the territory township (TERRITORY, `township` being the case's), each unless the
+/// case's accusation hides the case from it; an online accusation that names no accused unit
+/// yet is kept from the territory.
+fn derived_relations(
+    case: &case::Model,
+    registering: &org_unit::Model,
+    township: Option<&org_unit::Model>,
+    accused: Option<&org_unit::Model>,
+) -> Vec<(i64, UnitRelation)> {
+    let hidden = |unit: &org_unit::Model| access::hidden_by_accusation(accused, unit);
+    let mut rows = Vec::with_capacity(2);
+    if !hidden(registering) {
+        rows.push((registering.id, UnitRelation::Registered));
+    }
+    if let Some(township) = township
+        && !access::awaits_accused_unit(case)
+        && !hidden(township)
+    {
+        rows.push((township.id, UnitRelation::Territory));
+    }
+    rows
+}
+
 /// Adds a unit's relation row to a case (idempotent).
 pub async fn add_relation(
     tx: &impl ConnectionTrait,
@@ -908,26 +970,32 @@ pub async fn add_relation(
     Ok(())
 }
 
-/// Hands out the next case number of a county and year, under concurrency: the counter row
-/// is incremented by one statement, so two registrations never share a number.
-/// Takes the next case number in a short transaction of its own (PostgreSQL). Its commit does
-/// not wait for the disk: if the server crashed before the WAL reached it, the registration
-/// that would use the number has not committed either (its own commit flushes the WAL up to
-/// and past this one), so no committed case can ever share a number.
-async fn take_number(
-    db: &DatabaseConnection,
-    county_id: i64,
-    now: DateTime<Utc>,
-) -> Result<String> {
-    let tx = db.begin().await?;
-    tx.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
-        .await?;
-    let number = next_number(&tx, county_id, local_date(now).year()).await?;
-    tx.commit().await?;
-    Ok(number)
+/// Takes the next sequence of a county's case numbers for a year on PostgreSQL, by one
+/// statement that is its own transaction, so the counter's row is locked for no longer. Its
+/// commit does not wait for the disk (`synchronous_commit` off for that transaction only): if
+/// the server crashed before the WAL reached it, the registration that would use the number
+/// has not committed either (its own commit flushes the WAL up to and past this one), so no
+/// committed case can ever share a number.
+async fn take_sequence(db: &DatabaseConnection, county_id: i64, year: i32) -> Result<i64> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "WITH quiet AS (SELECT set_config('synchronous_commit', 'off', true) AS setting), \
+             taken AS (INSERT INTO case_number_counters (county_id, year, last_value) \
+             VALUES ($1, $2, 1) ON CONFLICT (county_id, year) \
+             DO UPDATE SET last_value = case_number_counters.last_value + 1 \
+             RETURNING last_value) \
+             SELECT taken.last_value, quiet.setting FROM taken, quiet",
+            [county_id.into(), year.into()],
+        ))
+        .await?
+        .ok_or_else(|| internal("the case counter returned no row"))?;
+    Ok(row.try_get("", "last_value")?)
 }
 
-async fn next_number(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Result<String> {
+/// The next sequence of a county's case numbers for a year, in the caller's transaction: the
+/// counter row is incremented by one statement, so two registrations never share a number.
+async fn next_sequence(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Result<i64> {
     let table = Alias::new("case_number_counters");
     let stmt = Query::insert()
         .into_table(table.clone())
@@ -951,9 +1019,7 @@ async fn next_number(tx: &impl ConnectionTrait, county_id: i64, year: i32) -> Re
         .query_one(&stmt)
         .await?
         .ok_or_else(|| internal("the case counter returned no row"))?;
-    let value: i64 = row.try_get("", "last_value")?;
-    let county = find_unit(tx, county_id).await?;
-    Ok(case_number(&county, year, value))
+    Ok(row.try_get("", "last_value")?)
 }
 
 /// 案件编号: `XF-<county>-<year>-<sequence>`. The county part is its division code

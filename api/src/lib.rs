@@ -23,6 +23,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod gates;
 pub mod graphql;
 pub mod hearings;
 pub mod higher;
