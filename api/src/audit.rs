@@ -154,8 +154,13 @@ async fn lock_county_chain(tx: &impl ConnectionTrait, county_id: i64) -> Result<
 /// How many entries the linker takes at once.
 const LINK_BATCH: u64 = 500;
 
-/// The entries awaiting their link whose entry still exists: what [`link_pending`] has to do.
-const LINKABLE: &str = "FROM chain_pending p JOIN case_events e ON e.id = p.event_id";
+/// The marks of entries awaiting their link whose entry still exists: what [`link_pending`]
+/// has to do. The entry is looked up by a scalar subquery, which PostgreSQL runs as one index
+/// probe per mark and never turns into a join: as a join, a planner that believed the queue
+/// long (its statistics are seldom current) merged it with the whole timeline index from the
+/// oldest entry up to the newest marks, some 200 ms per round at 650,000 entries.
+const LINKABLE: &str = "FROM chain_pending q \
+     WHERE (SELECT x.id FROM case_events x WHERE x.id = q.event_id) IS NOT NULL";
 
 /// Links the entries awaiting their county link ([`append`]), in transactions of up to
 /// [`LINK_BATCH`] entries, until none is left; returns how many it linked.
@@ -172,7 +177,7 @@ pub async fn link_pending(db: &sea_orm::DatabaseConnection, wait: bool) -> Resul
     let anything = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            format!("SELECT 1 {LINKABLE} LIMIT 1"),
+            format!("SELECT 1 {LINKABLE} ORDER BY q.event_id LIMIT 1"),
         ))
         .await?;
     if anything.is_none() {
@@ -194,16 +199,19 @@ async fn link_batch(tx: &impl ConnectionTrait, wait: bool) -> Result<usize> {
     use sea_orm::Statement;
     let backend = tx.get_database_backend();
     let lock = match (backend, wait) {
-        (sea_orm::DatabaseBackend::Postgres, false) => " FOR UPDATE OF p SKIP LOCKED",
-        (sea_orm::DatabaseBackend::Postgres, true) => " FOR UPDATE OF p",
+        (sea_orm::DatabaseBackend::Postgres, false) => " FOR UPDATE OF q SKIP LOCKED",
+        (sea_orm::DatabaseBackend::Postgres, true) => " FOR UPDATE OF q",
         _ => "",
     };
     // An entry that has a link already (which the server never makes) only loses its mark:
     // linking it again would break the one-link-per-entry rule and stop every later batch.
+    // The batch's marks first (at most LINK_BATCH, locked), then their entries by id.
     let sql = format!(
         "SELECT p.event_id, p.county_id, e.case_id, e.seq, e.hash, \
          EXISTS (SELECT 1 FROM county_chain l WHERE l.case_id = e.case_id AND l.case_seq = e.seq) \
-         {LINKABLE} ORDER BY p.event_id LIMIT {LINK_BATCH}{lock}"
+         FROM (SELECT q.event_id, q.county_id {LINKABLE} \
+         ORDER BY q.event_id LIMIT {LINK_BATCH}{lock}) p \
+         JOIN case_events e ON e.id = p.event_id ORDER BY p.event_id"
     );
     let rows = tx
         .query_all_raw(Statement::from_string(backend, sql))

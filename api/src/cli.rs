@@ -181,8 +181,8 @@ fn spawn_linker(state: Arc<AppState>) {
                 _ = tokio::time::sleep(LINK_SWEEP) => {}
                 _ = stopping.changed() => return,
             }
-            // Everything that arrived meanwhile is linked by the next round.
-            crate::events::drain(&mut events);
+            // Everything that arrives meanwhile is linked by the next round, in one batch.
+            crate::events::gather(&mut events).await;
         }
     });
 }

@@ -60,9 +60,15 @@ pub struct Event {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-/// Drops the events waiting in a receiver (missed ones included), for a task that wakes on
-/// events only to look at the database again.
-pub fn drain(events: &mut broadcast::Receiver<Event>) {
+/// How long a task that wakes on events waits for the rest of a burst before it looks at the
+/// database again: under load commits come hundreds a second, and without the pause each
+/// would cost the linker (or the webhook sender) a round of its own.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Waits [`GATHER`], then drops the events waiting in a receiver (missed ones included), for a
+/// task that wakes on events only to look at the database again.
+pub async fn gather(events: &mut broadcast::Receiver<Event>) {
+    tokio::time::sleep(GATHER).await;
     use broadcast::error::TryRecvError;
     while !matches!(
         events.try_recv(),

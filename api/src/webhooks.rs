@@ -472,7 +472,7 @@ pub fn spawn_sender(state: Arc<AppState>) {
             }
             // One look at the outbox serves every event that arrived meanwhile: a burst of
             // commits costs one round, not one each.
-            crate::events::drain(&mut events);
+            crate::events::gather(&mut events).await;
         }
     });
 }
