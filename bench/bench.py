@@ -781,8 +781,8 @@ def main():
             server.graphql(CASE_QUERY, {"id": cases[u]["id"]}, token=tokens[u])
         if not args.sqlite:
             # The server's start-up work (deadline notices for the seeded cases) has written
-            # tables since the seed analyzed them. Where autovacuum is off (it is on the
-            # machine the README's numbers come from) PostgreSQL would plan with the seed's
+            # tables since the seed analyzed them. Where autovacuum is off, as it is on the
+            # machine the README's numbers come from, PostgreSQL would plan with the seed's
             # statistics for the whole run; analyze once that work is done.
             server.wait_idle(args)
             psql(args, "ANALYZE")

@@ -426,9 +426,10 @@ pub async fn register(
         // is locked only for that statement rather than until the registration commits:
         // concurrent registrations in a county would otherwise queue behind each other's
         // whole transaction. A registration that then fails leaves a gap in the numbers,
-        // which domain §2 allows; so does a retry that races its first attempt from another
-        // process (within one process they take turns above, and a retry that comes after
-        // its first attempt committed is answered without a number).
+        // which domain §2 allows; so does each keyed attempt that fails after this point, and
+        // a retry that races its first attempt from another process (within one process they
+        // take turns above, and a retry that comes after its first attempt committed is
+        // answered without a number).
         DatabaseBackend::Postgres => {
             Some(take_sequence(db_conn, county_id, local_date(now).year()).await?)
         }
@@ -460,8 +461,11 @@ pub async fn register(
                 None => Err(e),
             }
         }
-        Err(e) if e.violates(&crate::error::IDEMPOTENCY_KEY) && idempotency_key.is_some() => {
-            // A concurrent request with the same key won the race; answer as a retry would.
+        Err(e) if idempotency_key.is_some() => {
+            // An attempt of the same key may have won a race with this one (from another
+            // process, or on a file another process writes to): this one then fails on the
+            // key's unique index, or earlier on what the winner took (its dispute report,
+            // say). Answer as a retry would when the winner's case is there.
             let key = idempotency_key.as_deref().unwrap_or_default();
             match replay(db_conn, viewer.user_id, key, &request_hash).await? {
                 Some(case) => Ok(case),
@@ -569,8 +573,8 @@ async fn register_in_tx(
     request_hash: &str,
     sequence: Option<i64>,
 ) -> Result<case::Model> {
-    // A retry of the same idempotency key that raced this one is told apart by the key's
-    // unique index when this registration records its key (see `register`).
+    // A retry of the same idempotency key that raced this one fails here, on the key's
+    // unique index at the latest, and `register` answers it with the winner's case.
     let tx = db::begin_write(db_conn).await?;
     check_subject(&tx, &input.subject).await?;
     // Every unit the registration names, the registering unit and the county, in one read.
@@ -731,12 +735,7 @@ async fn register_in_tx(
             township.as_ref(),
             accused.as_ref(),
         ))
-        .map(|(unit_id, relation)| case_unit::ActiveModel {
-            case_id: Set(created.id),
-            unit_id: Set(unit_id),
-            relation: Set(relation.as_str().into()),
-            received_at: Set(created.received_at),
-        });
+        .map(|(unit_id, relation)| relation_row(&created, unit_id, relation));
     case_unit::Entity::insert_many(rows).exec(&tx).await?;
     let identity = matters::Identity {
         id_numbers: petitioners
@@ -951,6 +950,20 @@ fn derived_relations(
     rows
 }
 
+/// A unit's relation row to a case, to insert.
+fn relation_row(
+    case: &case::Model,
+    unit_id: i64,
+    relation: UnitRelation,
+) -> case_unit::ActiveModel {
+    case_unit::ActiveModel {
+        case_id: Set(case.id),
+        unit_id: Set(unit_id),
+        relation: Set(relation.as_str().into()),
+        received_at: Set(case.received_at),
+    }
+}
+
 /// Adds a unit's relation row to a case (idempotent).
 pub async fn add_relation(
     tx: &impl ConnectionTrait,
@@ -958,15 +971,10 @@ pub async fn add_relation(
     unit_id: i64,
     relation: UnitRelation,
 ) -> Result<()> {
-    case_unit::Entity::insert(case_unit::ActiveModel {
-        case_id: Set(case.id),
-        unit_id: Set(unit_id),
-        relation: Set(relation.as_str().into()),
-        received_at: Set(case.received_at),
-    })
-    .on_conflict_do_nothing()
-    .exec(tx)
-    .await?;
+    case_unit::Entity::insert(relation_row(case, unit_id, relation))
+        .on_conflict_do_nothing()
+        .exec(tx)
+        .await?;
     Ok(())
 }
 
