@@ -68,45 +68,54 @@ pub async fn append(
         .order_by_desc(case_event::Column::Seq)
         .one(tx)
         .await?;
-    let after = last.map(|e| (e.seq, e.hash));
-    write_entry(
-        tx, county_id, case_id, after, at, actor, action, detail, public,
-    )
-    .await
+    let entry = NewEntry {
+        county_id,
+        case_id,
+        at,
+        actor,
+        action,
+        detail,
+        public,
+    };
+    write_entry(tx, last.map(|e| (e.seq, e.hash)), entry).await
+}
+
+/// What a timeline entry says, before it is chained.
+pub struct NewEntry<'a> {
+    pub county_id: i64,
+    pub case_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: &'a str,
+    pub detail: serde_json::Value,
+    pub public: bool,
 }
 
 /// The first entry of a case inserted in the caller's transaction, whose timeline is known to
 /// be empty: [`append`] without asking for the last entry.
-#[allow(clippy::too_many_arguments)]
 pub async fn open_timeline(
     tx: &impl ConnectionTrait,
-    county_id: i64,
-    case_id: i64,
-    at: DateTime<Utc>,
-    actor: Actor,
-    action: &str,
-    detail: serde_json::Value,
-    public: bool,
+    entry: NewEntry<'_>,
 ) -> Result<case_event::Model> {
-    write_entry(
-        tx, county_id, case_id, None, at, actor, action, detail, public,
-    )
-    .await
+    write_entry(tx, None, entry).await
 }
 
-/// Writes an entry after `after` (the timeline's last entry's seq and hash; none for the first).
-#[allow(clippy::too_many_arguments)]
+/// Writes an entry after `after` (the timeline's last entry's seq and hash; none for the first)
+/// and marks it for its county's chain.
 async fn write_entry(
     tx: &impl ConnectionTrait,
-    county_id: i64,
-    case_id: i64,
     after: Option<(i32, String)>,
-    at: DateTime<Utc>,
-    actor: Actor,
-    action: &str,
-    detail: serde_json::Value,
-    public: bool,
+    entry: NewEntry<'_>,
 ) -> Result<case_event::Model> {
+    let NewEntry {
+        county_id,
+        case_id,
+        at,
+        actor,
+        action,
+        detail,
+        public,
+    } = entry;
     let (seq, prev) = match after {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),

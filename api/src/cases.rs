@@ -814,13 +814,15 @@ async fn register_in_tx(
     });
     let entry = audit::open_timeline(
         &tx,
-        created.county_id,
-        created.id,
-        now,
-        actor,
-        "REGISTER",
-        detail,
-        true,
+        audit::NewEntry {
+            county_id: created.county_id,
+            case_id: created.id,
+            at: now,
+            actor,
+            action: "REGISTER",
+            detail,
+            public: true,
+        },
     )
     .await?;
     let event = Event {
