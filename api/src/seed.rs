@@ -46,6 +46,8 @@ const CHUNK_CASES: usize = 1_000;
 /// Bind parameters per INSERT stay under this: PostgreSQL allows 65,535, SQLite 32,766.
 const PARAMS_PER_STATEMENT: usize = 16_000;
 const YEARS: i64 = 3;
+/// The seed's statement timeout: an hour, enough for a whole-table update of millions of cases.
+const SEED_STATEMENT_TIMEOUT_MS: u64 = 3_600_000;
 
 pub const COUNTY_USER: &str = "county_staff";
 pub const TOWNSHIP_USER: &str = "township_staff";
@@ -218,6 +220,13 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
         auth_settings.jwt_secret = Some(auth::random_token());
     }
     let auth = crate::auth::auth_config(&auth_settings)?;
+    // The seed ends with whole-table statements (matters, numbering, links): over a
+    // province's million cases each takes longer than a request's statement timeout, which
+    // exists to stop runaway reads, not an operator's bulk load.
+    let mut settings = settings;
+    settings.db_statement_timeout_ms = settings
+        .db_statement_timeout_ms
+        .max(SEED_STATEMENT_TIMEOUT_MS);
     let db = crate::db::open(&settings).await?;
     Migrator::up(&db, None)
         .await
