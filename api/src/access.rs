@@ -140,11 +140,11 @@ pub fn awaits_accused_unit(case: &case::Model) -> bool {
         && case.accused_unit_id.is_none()
 }
 
-fn awaiting_accused_unit() -> Condition {
+fn awaiting_accused_unit(table: &'static str) -> Condition {
     Condition::all()
-        .add(col("category").eq(Category::Accusation.as_str()))
-        .add(col("channel").eq(Channel::Online.as_str()))
-        .add(col("accused_unit_id").is_null())
+        .add(col_of(table, "category").eq(Category::Accusation.as_str()))
+        .add(col_of(table, "channel").eq(Channel::Online.as_str()))
+        .add(col_of(table, "accused_unit_id").is_null())
 }
 
 /// The signed-in account of a request.
@@ -172,7 +172,12 @@ pub enum PersonalData {
 pub const CASES: &str = "cases";
 
 fn col(name: &'static str) -> Expr {
-    Expr::col((Alias::new(CASES), Alias::new(name)))
+    col_of(CASES, name)
+}
+
+/// A column of `cases` under the alias `table`.
+fn col_of(table: &'static str, name: &'static str) -> Expr {
+    Expr::col((Alias::new(table), Alias::new(name)))
 }
 
 impl Viewer {
@@ -367,6 +372,14 @@ impl Viewer {
     /// inside it, whatever the rule, except from the petition bureau. Administrators see no case
     /// content by their role; petitioners see the cases they submitted or are named on.
     pub fn case_scope(&self) -> Condition {
+        self.case_scope_on(CASES)
+    }
+
+    /// [`Viewer::case_scope`] over `cases` under another alias: for a subquery that asks
+    /// whether a case it reaches from another one (the case a repeat repeats) is visible,
+    /// while the outer query already holds the name `cases`.
+    pub fn case_scope_on(&self, table: &'static str) -> Condition {
+        let col = |name: &'static str| col_of(table, name);
         match (self.role, &self.unit) {
             (Role::Petitioner, _) => {
                 let named = Query::select()
@@ -374,7 +387,7 @@ impl Viewer {
                     .from(Alias::new("case_petitioners"))
                     .and_where(
                         Expr::col((Alias::new("case_petitioners"), Alias::new("case_id")))
-                            .equals((Alias::new(CASES), Alias::new("id"))),
+                            .equals((Alias::new(table), Alias::new("id"))),
                     )
                     .and_where(
                         Expr::col((Alias::new("case_petitioners"), Alias::new("user_id")))
@@ -392,25 +405,27 @@ impl Viewer {
                 // A unit above the counties (the city) sees by its relation rows, sent up or not:
                 // a matter the county sent up to it is its own to handle.
                 let Some(county_id) = unit.county_id else {
-                    return self.related_rows_scope(unit);
+                    return self.related_rows_scope(unit, table);
                 };
                 let scope = if unit.petition_bureau {
                     Condition::all().add(col("county_id").eq(county_id))
                 } else if unit.is_county_unit() {
                     Condition::all()
                         .add(col("county_id").eq(county_id))
-                        .add(not_accused(unit))
-                        .add(awaiting_accused_unit().not())
+                        .add(not_accused(unit, table))
+                        .add(awaiting_accused_unit(table).not())
                 } else if unit.discipline_body {
                     // The related rows as for any unit, and the county's online accusations
                     // that name no accused unit yet.
-                    Condition::any().add(self.related_rows_scope(unit)).add(
-                        Condition::all()
-                            .add(col("county_id").eq(county_id))
-                            .add(awaiting_accused_unit()),
-                    )
+                    Condition::any()
+                        .add(self.related_rows_scope(unit, table))
+                        .add(
+                            Condition::all()
+                                .add(col("county_id").eq(county_id))
+                                .add(awaiting_accused_unit(table)),
+                        )
                 } else {
-                    self.related_rows_scope(unit)
+                    self.related_rows_scope(unit, table)
                 };
                 Condition::all().add(scope).add(kept)
             }
@@ -436,23 +451,23 @@ impl Viewer {
         }
     }
 
-    fn related_rows_scope(&self, unit: &UnitScope) -> Condition {
+    fn related_rows_scope(&self, unit: &UnitScope, table: &'static str) -> Condition {
         let related = Query::select()
             .expr(Expr::val(1))
             .from(Alias::new("case_units"))
             .and_where(
                 Expr::col((Alias::new("case_units"), Alias::new("case_id")))
-                    .equals((Alias::new(CASES), Alias::new("id"))),
+                    .equals((Alias::new(table), Alias::new("id"))),
             )
             .and_where(Expr::col((Alias::new("case_units"), Alias::new("unit_id"))).eq(unit.id))
             .to_owned();
         let mut scope = Condition::all()
             .add(Expr::exists(related))
-            .add(not_accused(unit));
+            .add(not_accused(unit, table));
         // Relation rows only ever name units of the case's own county; saying so lets the
         // database walk the county's newest cases in index order instead of scanning them all.
         if let Some(county_id) = unit.county_id {
-            scope = scope.add(col("county_id").eq(county_id));
+            scope = scope.add(col_of(table, "county_id").eq(county_id));
         }
         scope
     }
@@ -725,7 +740,7 @@ impl Viewer {
                     .add(referrals("from_unit_id").eq(u.id))
                     .add(referrals("to_unit_id").eq(u.id)),
             )
-            .add(not_accused(u));
+            .add(not_accused(u, CASES));
         match (u.petition_bureau, u.county_id) {
             // The bureau: its county's referrals, and — as any unit — those it is party to.
             (true, Some(county)) => Condition::any().add(col("county_id").eq(county)).add(party),
@@ -749,7 +764,7 @@ impl Viewer {
                 .add(if unit.petition_bureau {
                     Condition::all()
                 } else {
-                    not_accused(unit)
+                    not_accused(unit, CASES)
                 }),
         )
     }
@@ -1000,10 +1015,10 @@ impl CaseSight {
 
 /// Hides an accusation from the accused unit and every unit inside it
 /// ([`UnitScope::hidden_when_accused`]).
-fn not_accused(unit: &UnitScope) -> Condition {
+fn not_accused(unit: &UnitScope, table: &'static str) -> Condition {
     Condition::any()
-        .add(col("accused_unit_id").is_null())
-        .add(col("accused_unit_id").is_not_in(unit.hidden_when_accused()))
+        .add(col_of(table, "accused_unit_id").is_null())
+        .add(col_of(table, "accused_unit_id").is_not_in(unit.hidden_when_accused()))
 }
 
 /// The actions a viewer may take on a case now: [`Viewer::may`] and the workflow's state

@@ -1379,7 +1379,7 @@ fn filter_condition(
     if let Some(repeat) = filter.repeat {
         // A repeat counts as one only where the viewer may see the case it repeats: a link to
         // a case out of sight reads as absent, in lists and counts alike.
-        let seen_earlier = c("repeat_of_id").in_subquery(visible_ids(viewer));
+        let seen_earlier = is_visible(viewer, c("repeat_of_id"));
         cond = cond.add(if repeat {
             seen_earlier
         } else {
@@ -1419,6 +1419,26 @@ pub fn visible_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
         .from(case::Entity)
         .cond_where(viewer.case_scope())
         .to_owned()
+}
+
+/// Whether the case whose id `id` gives (a column of the query around it, such as a repeat's
+/// `repeat_of_id`) is one the viewer may see: a correlated `EXISTS` that probes that one case
+/// by its key. (`id IN (visible ids)` asks the same, but in a select list or under NOT the
+/// database keeps the whole visible set in memory, and past its working memory — a province's
+/// million cases — compares every row with every visible id.)
+pub fn is_visible(
+    viewer: &Viewer,
+    id: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SimpleExpr {
+    const SEEN: &str = "seen_case";
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(case::Entity, Alias::new(SEEN))
+            .and_where(Expr::col((Alias::new(SEEN), Alias::new("id"))).eq(id))
+            .cond_where(viewer.case_scope_on(SEEN))
+            .to_owned(),
+    )
 }
 
 /// The ids of the accusations the viewer may not see: a record linked to one (a reception, a

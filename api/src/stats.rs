@@ -221,8 +221,11 @@ fn counted_cases(
         .and_where(c("received_at").gte(from))
         .and_where(c("received_at").lt(to));
     if with_repeat {
+        // The guard first: only a repeat probes the case it repeats.
         q.expr_as(
-            c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer)),
+            c("repeat_of_id")
+                .is_not_null()
+                .and(crate::cases::is_visible(viewer, c("repeat_of_id"))),
             Alias::new(VISIBLE_REPEAT),
         );
         // OFFSET keeps PostgreSQL from merging this query into the one around it, which
@@ -399,7 +402,7 @@ fn came_back(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
     q.clear_selects();
     q.column((Alias::new(CASES), Alias::new("matter_id")))
         .and_where(c("repeat_of_id").is_not_null())
-        .and_where(c("repeat_of_id").in_subquery(crate::cases::visible_ids(viewer)))
+        .and_where(crate::cases::is_visible(viewer, c("repeat_of_id")))
         .and_where(c("matter_id").is_not_null());
     q
 }
