@@ -1422,23 +1422,45 @@ pub fn visible_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
 }
 
 /// Whether the case whose id `id` gives (a column of the query around it, such as a repeat's
-/// `repeat_of_id`) is one the viewer may see: a correlated `EXISTS` that probes that one case
-/// by its key. (`id IN (visible ids)` asks the same, but in a select list or under NOT the
-/// database keeps the whole visible set in memory, and past its working memory — a province's
-/// million cases — compares every row with every visible id.)
+/// `repeat_of_id`) is one the viewer may see: a correlated `EXISTS` over that one case.
+/// (`id IN (visible ids)` asks the same, but in a select list or under NOT the database keeps
+/// the whole visible set in memory, and past its working memory — a province's million cases
+/// — compares every row with every visible id.) In a WHERE clause PostgreSQL may still turn
+/// it into a join; [`is_visible_probe`] keeps it a probe.
 pub fn is_visible(
     viewer: &Viewer,
     id: sea_orm::sea_query::SimpleExpr,
 ) -> sea_orm::sea_query::SimpleExpr {
+    Expr::exists(seen_case(viewer, id))
+}
+
+/// [`is_visible`], always as one lookup of the case by its key, for a select list where few
+/// rows ask (a guard before it says which). PostgreSQL would otherwise cost a hashed form,
+/// one scan of every visible case, as if every row asked; `OFFSET 0` (PostgreSQL only: SQLite
+/// knows OFFSET only after a LIMIT, and probes anyway) rules that form out.
+pub fn is_visible_probe(
+    backend: sea_orm::DatabaseBackend,
+    viewer: &Viewer,
+    id: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SimpleExpr {
+    let mut q = seen_case(viewer, id);
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        q.offset(0);
+    }
+    Expr::exists(q)
+}
+
+fn seen_case(
+    viewer: &Viewer,
+    id: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SelectStatement {
     const SEEN: &str = "seen_case";
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from_as(case::Entity, Alias::new(SEEN))
-            .and_where(Expr::col((Alias::new(SEEN), Alias::new("id"))).eq(id))
-            .cond_where(viewer.case_scope_on(SEEN))
-            .to_owned(),
-    )
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(case::Entity, Alias::new(SEEN))
+        .and_where(Expr::col((Alias::new(SEEN), Alias::new("id"))).eq(id))
+        .cond_where(viewer.case_scope_on(SEEN))
+        .to_owned()
 }
 
 /// The ids of the accusations the viewer may not see: a record linked to one (a reception, a

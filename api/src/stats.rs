@@ -225,7 +225,11 @@ fn counted_cases(
         q.expr_as(
             c("repeat_of_id")
                 .is_not_null()
-                .and(crate::cases::is_visible(viewer, c("repeat_of_id"))),
+                .and(crate::cases::is_visible_probe(
+                    backend,
+                    viewer,
+                    c("repeat_of_id"),
+                )),
             Alias::new(VISIBLE_REPEAT),
         );
         // OFFSET keeps PostgreSQL from merging this query into the one around it, which
