@@ -223,10 +223,13 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     // The seed ends with whole-table statements (matters, numbering, links): over a
     // province's million cases each takes longer than a request's statement timeout, which
     // exists to stop runaway reads, not an operator's bulk load.
+    // A configured 0 is PostgreSQL's "no timeout" and stays so.
     let mut settings = settings;
-    settings.db_statement_timeout_ms = settings
-        .db_statement_timeout_ms
-        .max(SEED_STATEMENT_TIMEOUT_MS);
+    if settings.db_statement_timeout_ms != 0 {
+        settings.db_statement_timeout_ms = settings
+            .db_statement_timeout_ms
+            .max(SEED_STATEMENT_TIMEOUT_MS);
+    }
     let db = crate::db::open(&settings).await?;
     Migrator::up(&db, None)
         .await
