@@ -486,34 +486,23 @@ pub async fn statistics(
         return Ok((total, vec![]));
     };
     // Every measure is a count or a sum, so the total is the sum of the groups: one pass over
-    // the cases instead of two. The three statements below are independent reads, each on its
-    // own pooled connection at once: at a province's million cases each is a full pass.
-    let grouped = build(Some(group_key(db, by)));
-    // A matter may have cases in several groups: the total counts it once.
-    let total_matters = build_with(None, &[("matters", matters_measure())], false);
-    // Per unit, the clocks earlier lead units held count for them too; a unit that leads
-    // nothing in the period may still appear for a clock it held. The total (and every other
-    // grouping) counts each case once, by its current clock.
-    let (rows, earlier, matters_row) = futures_util::future::try_join3(
-        async { Ok(db.query_all(&grouped).await?) },
-        async {
-            if by == GroupBy::Unit {
-                earlier_clocks(db, viewer, from, to).await
-            } else {
-                Ok(vec![])
-            }
-        },
-        async { Ok(db.query_one(&total_matters).await?) },
-    )
-    .await?;
+    // the cases instead of two.
     let mut total = Figures::empty(unrated_counts_as_satisfied);
     let mut groups: Vec<Group> = vec![];
-    for row in rows {
+    for row in db.query_all(&build(Some(group_key(db, by)))).await? {
         let key = read_key(&row, by)?;
         let figures = read(&row, unrated_counts_as_satisfied)?;
         total.add(&figures);
         groups.push(Group { key, figures });
     }
+    // Per unit, the clocks earlier lead units held count for them too; a unit that leads
+    // nothing in the period may still appear for a clock it held. The total (and every other
+    // grouping) counts each case once, by its current clock.
+    let earlier = if by == GroupBy::Unit {
+        earlier_clocks(db, viewer, from, to).await?
+    } else {
+        vec![]
+    };
     for (key, clocks) in earlier {
         match groups.iter_mut().find(|g| g.key == key) {
             Some(group) => clocks.add_to(&mut group.figures),
@@ -530,7 +519,11 @@ pub async fn statistics(
             .cmp(&a.figures.cases)
             .then_with(|| a.key.cmp(&b.key))
     });
-    total.matters = match matters_row {
+    // A matter may have cases in several groups: the total counts it once.
+    let row = db
+        .query_one(&build_with(None, &[("matters", matters_measure())], false))
+        .await?;
+    total.matters = match row {
         Some(r) => r.try_get::<i64>("", "matters")?,
         None => 0,
     };
