@@ -360,6 +360,92 @@ async fn an_invisible_case_is_indistinguishable_from_a_missing_one() {
     assert_eq!(by_number, no_number);
 }
 
+/// A repeat counts as one (in the `repeat` filter and in statistics) only for a viewer who
+/// sees the case it repeats; for everyone else it is a first petition. The rule asks about a
+/// second case from inside the query over the first, so each viewer's scope is written twice
+/// (`Viewer::case_scope_on`): the second township, which assists on the repeat only, is the
+/// row that catches a scope asked about the wrong case.
+#[tokio::test]
+async fn a_repeat_counts_only_where_the_case_it_repeats_is_seen() {
+    let app = spawn_app().await;
+    let s = scenario(&app).await;
+    let repeat = fixtures::register(
+        &app,
+        s.county.token("t1_staff"),
+        json!({"townshipId": gid("OrgUnit", s.county.t1)}),
+    )
+    .await;
+    let linked = fixtures::link_repeat(&app, s.token("t1_staff"), &repeat.0, &s.cases["P"].0).await;
+    assert!(linked["errors"].is_null(), "{linked}");
+    let assist = fixtures::mutate(
+        &app,
+        s.token("t1_staff"),
+        "addAssistingUnit",
+        json!({"caseId": repeat.0, "unitId": gid("OrgUnit", s.county.t2)}),
+        "__typename",
+    )
+    .await;
+    assert!(assist["errors"].is_null(), "{assist}");
+    let staff_q = "{ all: cases { totalCount } repeats: cases(filter: {repeat: true}) { totalCount } \
+        firsts: cases(filter: {repeat: false}) { totalCount } \
+        statistics(from: \"2020-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\") { total { cases repeats firstPetitions } } }";
+    let citizen_q = "{ all: cases { totalCount } repeats: cases(filter: {repeat: true}) { totalCount } \
+        firsts: cases(filter: {repeat: false}) { totalCount } }";
+    // (viewer, sees the repeat, sees P): a repeat is counted where both are seen.
+    #[rustfmt::skip]
+    let rows: [(&str, bool, bool); 8] = [
+        ("li_si",        true,  true),   // named on both
+        ("t1_staff",     true,  true),   // leads the repeat, territory of P
+        ("bureau_staff", true,  true),
+        ("county_leader", true, true),   // the county unit
+        ("a_staff",      false, true),   // leads P only
+        ("b_staff",      false, true),   // assists on P only
+        ("t2_staff",     true,  false),  // assists on the repeat only
+        ("disc_staff",   false, false),
+    ];
+    for (viewer, sees_repeat, sees_p) in rows {
+        let citizen = viewer == "li_si";
+        let body = app
+            .gql(
+                Some(s.token(viewer)),
+                if citizen { citizen_q } else { staff_q },
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{viewer}: {body}");
+        let shown = |case: &str| {
+            let q = "query($id: ID!) { case(id: $id) { id } }";
+            let app = &app;
+            let token = s.token(viewer).to_string();
+            let id = case.to_string();
+            async move { app.gql(Some(&token), q, json!({"id": id})).await["data"]["case"].is_object() }
+        };
+        assert_eq!(
+            (shown(&repeat.0).await, shown(&s.cases["P"].0).await),
+            (sees_repeat, sees_p),
+            "{viewer}: the scenario's sight"
+        );
+        let counted = i64::from(sees_repeat && sees_p);
+        let d = &body["data"];
+        assert_eq!(d["repeats"]["totalCount"], counted, "{viewer}: {body}");
+        assert_eq!(
+            d["firsts"]["totalCount"].as_i64().unwrap() + counted,
+            d["all"]["totalCount"].as_i64().unwrap(),
+            "{viewer}: {body}"
+        );
+        if !citizen {
+            let total = &d["statistics"]["total"];
+            assert_eq!(total["repeats"], counted, "{viewer}: {body}");
+            assert_eq!(total["cases"], d["all"]["totalCount"], "{viewer}: {body}");
+            assert_eq!(
+                total["firstPetitions"].as_i64().unwrap() + counted,
+                d["all"]["totalCount"].as_i64().unwrap(),
+                "{viewer}: {body}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn nested_lists_respect_the_scope() {
     let app = spawn_app().await;
