@@ -107,30 +107,30 @@ async fn write_entry(
     after: Option<(i32, String)>,
     entry: NewEntry<'_>,
 ) -> Result<case_event::Model> {
-    let NewEntry {
-        county_id,
-        case_id,
-        at,
-        actor,
-        action,
-        detail,
-        public,
-    } = entry;
     let (seq, prev) = match after {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),
     };
-    let detail = detail.to_string();
-    let hash = entry_hash(&prev, case_id, seq, at, actor, action, &detail, public);
-    let entry = case_event::ActiveModel {
-        case_id: Set(case_id),
+    let detail = entry.detail.to_string();
+    let hash = entry_hash(
+        &prev,
+        entry.case_id,
+        seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        &detail,
+        entry.public,
+    );
+    let written = case_event::ActiveModel {
+        case_id: Set(entry.case_id),
         seq: Set(seq),
-        at: Set(at),
-        actor_user_id: Set(actor.user_id),
-        actor_unit_id: Set(actor.unit_id),
-        action: Set(action.to_string()),
+        at: Set(entry.at),
+        actor_user_id: Set(entry.actor.user_id),
+        actor_unit_id: Set(entry.actor.unit_id),
+        action: Set(entry.action.to_string()),
         detail: Set(detail),
-        public: Set(public),
+        public: Set(entry.public),
         prev_hash: Set(prev),
         hash: Set(hash),
         ..Default::default()
@@ -138,12 +138,12 @@ async fn write_entry(
     .insert(tx)
     .await?;
     chain_pending::ActiveModel {
-        event_id: Set(entry.id),
-        county_id: Set(county_id),
+        event_id: Set(written.id),
+        county_id: Set(entry.county_id),
     }
     .insert(tx)
     .await?;
-    Ok(entry)
+    Ok(written)
 }
 
 /// Takes the county's timeline lock for the rest of the transaction (PostgreSQL; SQLite has one

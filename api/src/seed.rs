@@ -222,8 +222,8 @@ pub async fn run(settings: Settings, options: SeedOptions) -> Result<(), String>
     let auth = crate::auth::auth_config(&auth_settings)?;
     // The seed ends with whole-table statements (matters, numbering, links): over a
     // province's million cases each takes longer than a request's statement timeout, which
-    // exists to stop runaway reads, not an operator's bulk load.
-    // A configured 0 is PostgreSQL's "no timeout" and stays so.
+    // exists to stop runaway reads, not an operator's bulk load. A configured 0 (PostgreSQL's
+    // "no timeout") stays 0.
     let mut settings = settings;
     if settings.db_statement_timeout_ms != 0 {
         settings.db_statement_timeout_ms = settings

@@ -360,6 +360,20 @@ async fn an_invisible_case_is_indistinguishable_from_a_missing_one() {
     assert_eq!(by_number, no_number);
 }
 
+/// A repeat of P (same person, same subject), registered by the territory township, which
+/// leads it and sees P (its territory): it confirms the proposal. Its id and number.
+async fn linked_repeat_of_p(app: &TestApp, s: &Scenario) -> (String, String) {
+    let repeat = fixtures::register(
+        app,
+        s.county.token("t1_staff"),
+        json!({"townshipId": gid("OrgUnit", s.county.t1)}),
+    )
+    .await;
+    let linked = fixtures::link_repeat(app, s.token("t1_staff"), &repeat.0, &s.cases["P"].0).await;
+    assert!(linked["errors"].is_null(), "{linked}");
+    repeat
+}
+
 /// A repeat counts as one (in the `repeat` filter and in statistics) only for a viewer who
 /// sees the case it repeats; for everyone else it is a first petition. The rule asks about a
 /// second case from inside the query over the first, so each viewer's scope is written twice
@@ -369,14 +383,7 @@ async fn an_invisible_case_is_indistinguishable_from_a_missing_one() {
 async fn a_repeat_counts_only_where_the_case_it_repeats_is_seen() {
     let app = spawn_app().await;
     let s = scenario(&app).await;
-    let repeat = fixtures::register(
-        &app,
-        s.county.token("t1_staff"),
-        json!({"townshipId": gid("OrgUnit", s.county.t1)}),
-    )
-    .await;
-    let linked = fixtures::link_repeat(&app, s.token("t1_staff"), &repeat.0, &s.cases["P"].0).await;
-    assert!(linked["errors"].is_null(), "{linked}");
+    let repeat = linked_repeat_of_p(&app, &s).await;
     let assist = fixtures::mutate(
         &app,
         s.token("t1_staff"),
@@ -450,16 +457,7 @@ async fn a_repeat_counts_only_where_the_case_it_repeats_is_seen() {
 async fn nested_lists_respect_the_scope() {
     let app = spawn_app().await;
     let s = scenario(&app).await;
-    // A repeat of P (same person, same subject), registered by the territory township.
-    let repeat = fixtures::register(
-        &app,
-        s.county.token("t1_staff"),
-        json!({"townshipId": gid("OrgUnit", s.county.t1)}),
-    )
-    .await;
-    // The township leads its case and sees P (its territory): it confirms the proposal.
-    let linked = fixtures::link_repeat(&app, s.token("t1_staff"), &repeat.0, &s.cases["P"].0).await;
-    assert!(linked["errors"].is_null(), "{linked}");
+    let repeat = linked_repeat_of_p(&app, &s).await;
     let q = "query($id: ID!) { case(id: $id) { repeatOf { number } repeats { number } } }";
     // The lead unit of P sees P but not the repeat (only the township relates to it).
     let lead = app
