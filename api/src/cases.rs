@@ -1436,17 +1436,15 @@ pub fn is_visible(
 
 /// [`is_visible`], always as one lookup of the case by its key, for a select list where few
 /// rows ask (a guard before it says which). PostgreSQL would otherwise cost a hashed form,
-/// one scan of every visible case, as if every row asked; `OFFSET 0` (PostgreSQL only: SQLite
-/// knows OFFSET only after a LIMIT, and probes anyway) rules that form out.
+/// one scan of every visible case, as if every row asked; a [`db::planning_fence`] rules that
+/// form out.
 pub fn is_visible_probe(
     backend: sea_orm::DatabaseBackend,
     viewer: &Viewer,
     id: sea_orm::sea_query::SimpleExpr,
 ) -> sea_orm::sea_query::SimpleExpr {
     let mut q = seen_case(viewer, id);
-    if backend == sea_orm::DatabaseBackend::Postgres {
-        q.offset(0);
-    }
+    db::planning_fence(backend, &mut q);
     Expr::exists(q)
 }
 

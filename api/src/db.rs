@@ -189,6 +189,16 @@ pub enum LockedTable {
     OrgUnits,
 }
 
+/// Makes a subquery a planning fence on PostgreSQL: with `OFFSET 0` the planner neither pulls
+/// it up into the query around it nor turns it into a join or a hashed set, so it runs as
+/// written — where the caller knows better than the cost estimates (each caller says why).
+/// SQLite takes OFFSET only after a LIMIT, and keeps such subqueries as written anyway.
+pub fn planning_fence(backend: DatabaseBackend, query: &mut sea_orm::sea_query::SelectStatement) {
+    if backend == DatabaseBackend::Postgres {
+        query.offset(0);
+    }
+}
+
 /// Escapes `%`, `_` and `\` so user text matches itself literally in a `LIKE … ESCAPE '\'`,
 /// and wraps it for a "contains" match.
 pub fn like_contains(text: &str) -> String {

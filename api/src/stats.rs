@@ -232,18 +232,15 @@ fn counted_cases(
                 )),
             Alias::new(VISIBLE_REPEAT),
         );
-        // OFFSET keeps PostgreSQL from merging this query into the one around it, which
-        // would copy the expression back into every measure that reads it. (SQLite knows
-        // OFFSET only after a LIMIT; it keeps a subquery in FROM as written anyway.)
-        if backend == sea_orm::DatabaseBackend::Postgres {
-            q.offset(0);
-        }
+        // Merged into the query around it, PostgreSQL would copy the expression back into
+        // every measure that reads it.
+        db::planning_fence(backend, &mut q);
     }
     q
 }
 
 /// The measures, in a fixed order, as (alias, expression).
-fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
+fn measures(now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
     let ev = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("ev"), Alias::new(name))) };
     let decided = c("accept_decided_at").is_not_null();
     let replied = c("replied_at").is_not_null();
@@ -381,7 +378,7 @@ fn measures(viewer: &Viewer, now: DateTime<Utc>) -> Vec<(&'static str, SimpleExp
                 first
                     .and(closed)
                     .and(c("reviewing_unit_id").is_null())
-                    .and(c("matter_id").not_in_subquery(came_back(viewer))),
+                    .and(Expr::col((Alias::new(CAME_BACK), Alias::new("matter_id"))).is_null()),
             ),
         ),
     ];
@@ -399,14 +396,30 @@ fn matters_measure() -> SimpleExpr {
     Func::cast_as(Func::count_distinct(c("matter_id")), Alias::new("BIGINT")).into()
 }
 
-/// The matters that came back: those holding a confirmed repeat the viewer sees. Their first
-/// petition was not resolved at once, however it closed.
-fn came_back(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
+/// The alias of [`came_back`] in the statistics statement.
+const CAME_BACK: &str = "came_back";
+
+/// The matters that came back, each once: those holding a confirmed repeat the viewer sees.
+/// Their first petition was not resolved at once, however it closed. The statement joins it
+/// (a counted case whose matter finds no row here did not come back) rather than asking
+/// `matter_id NOT IN (…)` per case: PostgreSQL keeps such a set in memory only while it fits
+/// in its working memory, and past that compares every case with every matter in it, where a
+/// join that outgrows memory spills to disk in batches. Each repeat looks up the case it
+/// repeats by key: in a WHERE clause PostgreSQL would rather join, reading every case again.
+fn came_back(
+    backend: sea_orm::DatabaseBackend,
+    viewer: &Viewer,
+) -> sea_orm::sea_query::SelectStatement {
     let mut q = crate::cases::visible_ids(viewer);
     q.clear_selects();
-    q.column((Alias::new(CASES), Alias::new("matter_id")))
+    q.distinct()
+        .column((Alias::new(CASES), Alias::new("matter_id")))
         .and_where(c("repeat_of_id").is_not_null())
-        .and_where(crate::cases::is_visible(viewer, c("repeat_of_id")))
+        .and_where(crate::cases::is_visible_probe(
+            backend,
+            viewer,
+            c("repeat_of_id"),
+        ))
         .and_where(c("matter_id").is_not_null());
     q
 }
@@ -448,9 +461,9 @@ pub async fn statistics(
     now: DateTime<Utc>,
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
-    let all_measures = measures(viewer, now);
-    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`] (all of them do; the
-    // matters alone do not).
+    let all_measures = measures(now);
+    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`] and [`came_back`] (all of
+    // them do; the matters alone do not).
     let build_with =
         |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], with_repeat: bool| {
             let mut q = Query::select();
@@ -465,6 +478,15 @@ pub async fn statistics(
                 Expr::col((Alias::new("ev"), Alias::new("case_id")))
                     .equals((Alias::new(CASES), Alias::new("id"))),
             );
+            if with_repeat {
+                q.join_subquery(
+                    JoinType::LeftJoin,
+                    came_back(db.get_database_backend(), viewer),
+                    Alias::new(CAME_BACK),
+                    Expr::col((Alias::new(CAME_BACK), Alias::new("matter_id")))
+                        .equals((Alias::new(CASES), Alias::new("matter_id"))),
+                );
+            }
             if let Some(k) = key.clone() {
                 q.expr_as(k.clone(), Alias::new("group_key"))
                     .add_group_by([k]);
