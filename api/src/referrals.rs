@@ -225,21 +225,8 @@ async fn open_referral(
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("referral"))?;
-    let expected = match action {
-        ReferralAction::Acknowledge | ReferralAction::Object => ReferralStatus::Pending,
-        ReferralAction::Resolve => ReferralStatus::Objected,
-    };
-    if current.status != expected {
-        return Err(AppError::InvalidTransition {
-            status: current.status.as_str().to_string(),
-            action: action.name().into(),
-            why: Some("of the referral".into()),
-        });
-    }
-    if case.lead_unit_id != current.to_unit_id {
-        return Err(conflict(
-            "the case has moved on from this referral's receiver",
-        ));
+    if let Some(refused) = state_refusal(action, &current, &case) {
+        return Err(refused);
     }
     if let Some(v) = expected_version
         && v != case.version
@@ -251,6 +238,90 @@ async fn open_referral(
     }
     let open = finish_open(caller, tx, case).await?;
     Ok((open, current))
+}
+
+/// Why the referral's state, or its case's, refuses `action` now, whoever asks.
+fn state_refusal(
+    action: ReferralAction,
+    referral: &referral::Model,
+    case: &case::Model,
+) -> Option<AppError> {
+    let expected = match action {
+        ReferralAction::Acknowledge | ReferralAction::Object => ReferralStatus::Pending,
+        ReferralAction::Resolve => ReferralStatus::Objected,
+    };
+    if referral.status != expected {
+        return Some(AppError::InvalidTransition {
+            status: referral.status.as_str().to_string(),
+            action: action.name().into(),
+            why: Some("of the referral".into()),
+        });
+    }
+    if case.lead_unit_id != referral.to_unit_id {
+        return Some(conflict(
+            "the case has moved on from this referral's receiver",
+        ));
+    }
+    None
+}
+
+/// Why an objection cannot be raised now: a hearing holds the clock, the 5 working days have
+/// passed, or the receiver has already decided acceptance.
+fn objection_refusal(
+    referral: &referral::Model,
+    case: &case::Model,
+    now: DateTime<Utc>,
+) -> Option<AppError> {
+    if case.clock_paused_at.is_some() {
+        return Some(invalid(
+            case,
+            Action::Transfer,
+            Some("a hearing holds this case's clock; end it before objecting"),
+        ));
+    }
+    if now > referral.object_by {
+        return Some(AppError::DeadlinePassed(
+            "the 5 working days to object have passed".into(),
+        ));
+    }
+    if case.status != CaseStatus::Registered {
+        return Some(invalid(
+            case,
+            Action::Transfer,
+            Some("an objection comes before the acceptance decision"),
+        ));
+    }
+    None
+}
+
+/// What the viewer may do with a referral now (`Referral.viewerCan`): the checks the three
+/// actions make before they write, on the referral and its case as they stand. (Approving an
+/// objection can still be refused for where it would send an accusation; overruling cannot.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReferralCapabilities {
+    pub acknowledge: bool,
+    pub object: bool,
+    pub resolve_objection: bool,
+}
+
+pub async fn capabilities(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    referral: &referral::Model,
+    now: DateTime<Utc>,
+) -> Result<ReferralCapabilities> {
+    let Some(case) = case::Entity::find_by_id(referral.case_id).one(db).await? else {
+        return Ok(ReferralCapabilities::default());
+    };
+    let can = |action: ReferralAction| {
+        viewer.may_on_referral(referral, &case, action == ReferralAction::Resolve)
+            && state_refusal(action, referral, &case).is_none()
+    };
+    Ok(ReferralCapabilities {
+        acknowledge: can(ReferralAction::Acknowledge),
+        object: can(ReferralAction::Object) && objection_refusal(referral, &case, now).is_none(),
+        resolve_objection: can(ReferralAction::Resolve),
+    })
 }
 
 async fn drop_pending_relation(open: &Open, unit_id: i64) -> Result<()> {
@@ -297,24 +368,8 @@ pub async fn object_referral(
     text("reason", reason)?;
     let (mut open, found) =
         open_referral(caller, referral_id, ReferralAction::Object, None).await?;
-    if open.case.clock_paused_at.is_some() {
-        return Err(invalid(
-            &open.case,
-            Action::Transfer,
-            Some("a hearing holds this case's clock; end it before objecting"),
-        ));
-    }
-    if open.now > found.object_by {
-        return Err(AppError::DeadlinePassed(
-            "the 5 working days to object have passed".into(),
-        ));
-    }
-    if open.case.status != CaseStatus::Registered {
-        return Err(invalid(
-            &open.case,
-            Action::Transfer,
-            Some("an objection comes before the acceptance decision"),
-        ));
+    if let Some(refused) = objection_refusal(&found, &open.case, open.now) {
+        return Err(refused);
     }
     let mut row: referral::ActiveModel = found.clone().into();
     row.status = Set(ReferralStatus::Objected);

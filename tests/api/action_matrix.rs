@@ -110,6 +110,72 @@ const MATRIX: &[(&str, Setup, [Answer; 14])] = &[
     ("resolveObjection",      Setup::ReferralObjected, [F,  F,    Y,   Y,    F,   F,     F,     Y,   F,    N,  N,   N,    F,    N]),
 ];
 
+/// The `viewerCan` flag that announces each mutation of the table, as (the object that
+/// carries it, the flag): it must be true exactly where the table says the mutation succeeds.
+fn flag_of(mutation: &str) -> (&'static str, &'static str) {
+    let case = |flag| ("Case", flag);
+    match mutation {
+        "transferCase" => case("transfer"),
+        "addAssistingUnit" => case("addAssistingUnit"),
+        "decideAcceptance" => case("decideAcceptance"),
+        "reclassifyCase" => case("reclassify"),
+        "linkRepeat" => case("linkRepeat"),
+        "undoRepeat" => case("undoRepeat"),
+        "takeLeaderOwnership" => case("takeLeaderOwnership"),
+        "addProgressNote" => case("addProgressNote"),
+        "addAssistingOpinion" => case("addAssistingOpinion"),
+        "requestExtension" => case("requestExtension"),
+        "issueSupervision" => case("issueSupervision"),
+        "issueReply" => case("reply"),
+        "decideExtension" => case("decideExtension"),
+        "answerSupervision" => case("answerSupervision"),
+        "fileCompletionReport" => case("fileCompletionReport"),
+        "decideCompletionReport" => case("decideCompletionReport"),
+        "evaluateCase" => case("evaluate"),
+        "requestReview" => case("requestReview"),
+        "sendUpward" => case("sendUpward"),
+        "reportToHigherBody" => case("reportToHigherBody"),
+        "recordDelivery" => case("recordDelivery"),
+        "startUpload" => case("attachFile"),
+        "giveInstruction" => case("giveInstruction"),
+        "reportOnInstruction" => case("reportOnInstruction"),
+        "scheduleHearing" => case("scheduleHearing"),
+        "cancelHearing" => case("endHearing"),
+        "recordOwnershipProgress" => case("recordOwnershipProgress"),
+        "addHotlineTicket" => case("addHotlineTicket"),
+        "reissueQueryCode" => case("reissueQueryCode"),
+        "closeCase" => case("close"),
+        "decideReview" => case("decideReview"),
+        "acknowledgeReferral" => ("Referral", "acknowledge"),
+        "objectReferral" => ("Referral", "object"),
+        "resolveObjection" => ("Referral", "resolveObjection"),
+        other => panic!("no viewerCan flag named for {other}"),
+    }
+}
+
+/// The viewer's `viewerCan` flag for `mutation` on what the setup made; false where the
+/// viewer does not see the object at all.
+async fn announced(app: &TestApp, w: &World, mutation: &str, made: &Made, viewer: &str) -> bool {
+    let (kind, flag) = flag_of(mutation);
+    let id = match kind {
+        "Referral" => made
+            .referral
+            .clone()
+            .expect("a referral row makes a referral"),
+        _ => made.case.clone(),
+    };
+    let q = format!(
+        "query($id: ID!) {{ node(id: $id) {{ ... on {kind} {{ viewerCan {{ {flag} }} }} }} }}"
+    );
+    let body = app.gql(Some(w.token(viewer)), &q, json!({"id": id})).await;
+    match &body["data"]["node"] {
+        Value::Null => false,
+        node => node["viewerCan"][flag].as_bool().unwrap_or_else(|| {
+            panic!("{mutation} by {viewer}: no {kind}.viewerCan.{flag}: {body}")
+        }),
+    }
+}
+
 const LI_SI_ID: &str = "440524188001010014";
 const LI_SI_PHONE: &str = "13912345678";
 
@@ -486,6 +552,15 @@ async fn every_mutation_answers_every_relation_as_the_action_table_says() {
     for (name, state, answers) in MATRIX {
         // Every refusal on one case, which must come out of them unchanged.
         let made = setup(&app, &w, *state, false).await;
+        // Before anyone acts, every viewer is told exactly what the table allows.
+        for (viewer, expected) in VIEWERS.iter().zip(answers) {
+            let can = announced(&app, &w, name, &made, viewer).await;
+            if can != (*expected == Y) {
+                failures.push(format!(
+                    "{name} by {viewer}: viewerCan says {can}, the table says {expected:?}"
+                ));
+            }
+        }
         let before = footprint(&app, &w, &made.case).await;
         for (viewer, expected) in VIEWERS.iter().zip(answers) {
             if *expected == Y {

@@ -246,6 +246,19 @@ async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objec
     .await;
     app.advance_days(10);
     county.renew(&app).await;
+    // The receiver is told before it tries: it may still acknowledge, no longer object.
+    let told = app
+        .gql(
+            Some(county.token("b_staff")),
+            "query($id: ID!) { node(id: $id) { ... on Referral { viewerCan { acknowledge object resolveObjection } } } }",
+            json!({"id": late}),
+        )
+        .await;
+    assert_eq!(
+        told["data"]["node"]["viewerCan"],
+        json!({"acknowledge": true, "object": false, "resolveObjection": false}),
+        "{told}"
+    );
     let refused = mutate(
         &app,
         county.token("b_staff"),

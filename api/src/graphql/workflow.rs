@@ -623,6 +623,28 @@ impl Referral {
             .flatten()
             .map(Case))
     }
+    /// 可执行操作 — what this viewer may do with the referral now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReferralViewerCan> {
+        let now = state(ctx).clock.now();
+        let can =
+            crate::referrals::capabilities(&state(ctx).db, viewer(ctx)?, &self.0, now).await?;
+        Ok(ReferralViewerCan {
+            acknowledge: can.acknowledge,
+            object: can.object,
+            resolve_objection: can.resolve_objection,
+        })
+    }
+}
+
+/// The actions on a referral its viewer may take now.
+#[derive(SimpleObject)]
+pub struct ReferralViewerCan {
+    /// 签收 (acknowledgeReferral; the receiver, while the referral is pending)
+    pub acknowledge: bool,
+    /// 异议 (objectReferral; the receiver, within 5 working days, before deciding acceptance)
+    pub object: bool,
+    /// 异议处理 (resolveObjection; the sender, or the bureau when it did not object itself)
+    pub resolve_objection: bool,
 }
 
 async fn case_facts(ctx: &Context<'_>, case_id: i64) -> Result<(String, String)> {
