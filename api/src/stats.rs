@@ -251,16 +251,7 @@ fn measures(now: DateTime<Utc>) -> Vec<(&'static str, SimpleExpr)> {
     let repeat: SimpleExpr = c(VISIBLE_REPEAT).eq(true);
     let first = c("repeat_of_id").is_null().or(repeat.clone().not());
     // A reply a review changed was not a good answer, however it was rated.
-    let changed: SimpleExpr = c("id").in_subquery(
-        Query::select()
-            .column(Alias::new("case_id"))
-            .from(Alias::new("reviews"))
-            .and_where(
-                Expr::col(Alias::new("decision"))
-                    .eq(crate::domain::ReviewDecision::Change.as_str()),
-            )
-            .to_owned(),
-    );
+    let changed: SimpleExpr = Expr::col((Alias::new(CHANGED), Alias::new("case_id"))).is_not_null();
     let mut m: Vec<(&'static str, SimpleExpr)> = vec![
         (
             "cases",
@@ -396,6 +387,22 @@ fn matters_measure() -> SimpleExpr {
     Func::cast_as(Func::count_distinct(c("matter_id")), Alias::new("BIGINT")).into()
 }
 
+/// The alias of [`changed_on_review`] in the statistics statement.
+const CHANGED: &str = "changed";
+
+/// The cases whose decision a review or re-review changed (CHANGE), each once; joined for the
+/// reason given at [`came_back`] (the cases a county's reviews changed grow with it).
+fn changed_on_review() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .distinct()
+        .column(Alias::new("case_id"))
+        .from(Alias::new("reviews"))
+        .and_where(
+            Expr::col(Alias::new("decision")).eq(crate::domain::ReviewDecision::Change.as_str()),
+        )
+        .to_owned()
+}
+
 /// The alias of [`came_back`] in the statistics statement.
 const CAME_BACK: &str = "came_back";
 
@@ -404,22 +411,16 @@ const CAME_BACK: &str = "came_back";
 /// (a counted case whose matter finds no row here did not come back) rather than asking
 /// `matter_id NOT IN (…)` per case: PostgreSQL keeps such a set in memory only while it fits
 /// in its working memory, and past that compares every case with every matter in it, where a
-/// join that outgrows memory spills to disk in batches. Each repeat looks up the case it
-/// repeats by key: in a WHERE clause PostgreSQL would rather join, reading every case again.
-fn came_back(
-    backend: sea_orm::DatabaseBackend,
-    viewer: &Viewer,
-) -> sea_orm::sea_query::SelectStatement {
+/// join that outgrows memory spills to disk in batches. (Whether the case a repeat repeats is
+/// in sight is left to the planner: looked up by key for every repeat, a department's
+/// statement probed all the county's repeats before its own scope narrowed them.)
+fn came_back(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
     let mut q = crate::cases::visible_ids(viewer);
     q.clear_selects();
     q.distinct()
         .column((Alias::new(CASES), Alias::new("matter_id")))
         .and_where(c("repeat_of_id").is_not_null())
-        .and_where(crate::cases::is_visible_probe(
-            backend,
-            viewer,
-            c("repeat_of_id"),
-        ))
+        .and_where(crate::cases::is_visible(viewer, c("repeat_of_id")))
         .and_where(c("matter_id").is_not_null());
     q
 }
@@ -462,8 +463,8 @@ pub async fn statistics(
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
     let all_measures = measures(now);
-    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`] and [`came_back`] (all of
-    // them do; the matters alone do not).
+    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`], [`changed_on_review`] and
+    // [`came_back`] (all of them do; the matters alone do not).
     let build_with =
         |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], with_repeat: bool| {
             let mut q = Query::select();
@@ -481,7 +482,14 @@ pub async fn statistics(
             if with_repeat {
                 q.join_subquery(
                     JoinType::LeftJoin,
-                    came_back(db.get_database_backend(), viewer),
+                    changed_on_review(),
+                    Alias::new(CHANGED),
+                    Expr::col((Alias::new(CHANGED), Alias::new("case_id")))
+                        .equals((Alias::new(CASES), Alias::new("id"))),
+                );
+                q.join_subquery(
+                    JoinType::LeftJoin,
+                    came_back(viewer),
                     Alias::new(CAME_BACK),
                     Expr::col((Alias::new(CAME_BACK), Alias::new("matter_id")))
                         .equals((Alias::new(CASES), Alias::new("matter_id"))),
