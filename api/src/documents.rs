@@ -807,6 +807,61 @@ async fn visible_row(caller: &Caller<'_>, document_id: i64) -> Result<document::
         .ok_or(AppError::NotFound("document"))
 }
 
+/// An opinion is signed by a leader; so is its correction.
+fn is_signed(kind: DocumentKind) -> bool {
+    matches!(
+        kind,
+        DocumentKind::ReplyOpinion | DocumentKind::ReviewOpinion | DocumentKind::ReReviewOpinion
+    )
+}
+
+/// What the viewer may do with a document now (`Document.viewerCan`): what [`deliver`] and
+/// [`correct`] check before they write, short of their input (a delivery's method and time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocumentCapabilities {
+    pub deliver: bool,
+    pub correct: bool,
+}
+
+pub async fn capabilities(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    row: &document::Model,
+) -> Result<DocumentCapabilities> {
+    let none = DocumentCapabilities::default();
+    let superseded = document::Entity::find()
+        .filter(document::Column::SupersedesId.eq(row.id))
+        .one(db)
+        .await?
+        .is_some();
+    if superseded {
+        return Ok(none);
+    }
+    let Some(case) = crate::cases::find_visible(db, viewer, row.case_id).await? else {
+        return Ok(none);
+    };
+    let away = viewer.kept_from_sent_up(&case);
+    let correct = !away && viewer.may_correct_document(row.issued_by_unit_id, is_signed(row.kind));
+    let deliver = if row.delivered_at.is_some() {
+        false
+    } else if is_awaited(db, row).await? {
+        // Delivered as the case's own delivery (`recordDelivery`).
+        let relations = match &viewer.unit {
+            Some(u) => crate::cases::relations_of(db, case.id, u.id).await?,
+            None => vec![],
+        };
+        crate::workflow::allows(
+            viewer,
+            &case,
+            &relations,
+            crate::domain::Action::RecordDelivery,
+        )
+    } else {
+        !away && viewer.may_deliver_document(&case, row.issued_by_unit_id)
+    };
+    Ok(DocumentCapabilities { deliver, correct })
+}
+
 /// Whether this is the written decision the case waits to deliver: the document of the
 /// current reply (while REPLIED) or of the latest review decision, as `record_delivery`
 /// finds them.
@@ -877,16 +932,11 @@ pub async fn correct(
         .one(&open.tx)
         .await?
         .ok_or(AppError::NotFound("document"))?;
-    // An opinion is signed by a leader; so is its correction.
-    let signed = matches!(
-        old.kind,
-        DocumentKind::ReplyOpinion | DocumentKind::ReviewOpinion | DocumentKind::ReReviewOpinion
-    );
     if !caller
         .viewer
-        .may_correct_document(old.issued_by_unit_id, signed)
+        .may_correct_document(old.issued_by_unit_id, is_signed(old.kind))
     {
-        return Err(forbidden(if signed {
+        return Err(forbidden(if is_signed(old.kind) {
             "a signed opinion is corrected by a LEADER of the unit that issued it"
         } else {
             "only the unit that issued a document corrects it"

@@ -147,9 +147,7 @@ pub fn capabilities_given(
     now: DateTime<Utc>,
 ) -> Result<Capabilities> {
     let status = case.status;
-    let away = viewer.kept_from_sent_up(case);
-    let can =
-        |action| !away && viewer.may(case, relations, action) && state_allows(case, status, action);
+    let can = |action| allows(viewer, case, relations, action);
     let window_open = case.review_request_by.is_some_and(|by| now <= by);
     let satisfied = satisfied_with_standing_reply(case, evaluated);
     Ok(Capabilities {
@@ -196,6 +194,19 @@ pub fn capabilities_given(
         undo_repeat: can(Action::UndoRepeat) && case.repeat_of_id.is_some(),
         see_full_personal_data: viewer.sight(case).personal_data == PersonalData::Full,
     })
+}
+
+/// Whether `action` passes what [`open`] checks of the case as it stands (the viewer's unit
+/// and role, the case's state, a matter sent up), before anything the action's input decides.
+pub fn allows(
+    viewer: &Viewer,
+    case: &case::Model,
+    relations: &[UnitRelation],
+    action: Action,
+) -> bool {
+    !viewer.kept_from_sent_up(case)
+        && viewer.may(case, relations, action)
+        && state_allows(case, case.status, action)
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a

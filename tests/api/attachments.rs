@@ -470,7 +470,8 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
     let id = a["id"].as_str().unwrap();
     let path = a["downloadPath"].as_str().unwrap();
 
-    // Who sees it, by every path: list, node, download. (viewer, sees)
+    // Who sees it, by every path: list, node, download; and whoever sees it here may also
+    // withdraw it (`viewerCan.withdraw`): who uploaded it and the unit in charge. (viewer, sees)
     let matrix: &[(&str, bool)] = &[
         ("citizen", true),      // who uploaded it
         ("bureau_staff", true), // the bureau leads it
@@ -488,7 +489,7 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
         let body = app
             .gql(
                 Some(token),
-                "query($id: ID!) { node(id: $id) { ... on Attachment { sha256 } } }",
+                "query($id: ID!) { node(id: $id) { ... on Attachment { sha256 viewerCan { withdraw } } } }",
                 json!({"id": id}),
             )
             .await;
@@ -496,6 +497,11 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
             body["data"]["node"]["sha256"].is_string(),
             *sees,
             "{who} by node: {body}"
+        );
+        assert_eq!(
+            body["data"]["node"]["viewerCan"]["withdraw"].as_bool() == Some(true),
+            *sees,
+            "{who} may withdraw: {body}"
         );
         if !sees {
             assert_eq!(code(&body), Some("NOT_FOUND"), "{who}");
@@ -564,6 +570,17 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
     )
     .await;
     assert_eq!(done["attachment"]["withdrawReason"], "与本案无关");
+    let after = app
+        .gql(
+            Some(&citizen),
+            "query($id: ID!) { node(id: $id) { ... on Attachment { viewerCan { withdraw } } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        after["data"]["node"]["viewerCan"]["withdraw"], false,
+        "withdrawn once: {after}"
+    );
     let twice = mutate(
         &app,
         bureau,

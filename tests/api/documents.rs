@@ -18,6 +18,31 @@ async fn documents(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
         .clone()
 }
 
+/// Asserts each viewer's `Document.viewerCan` on `doc`, given as (viewer, deliver, correct); a
+/// viewer who does not see the document may do neither.
+async fn told(app: &TestApp, county: &County, doc: &Value, expected: &[(&str, bool, bool)]) {
+    for (who, deliver, correct) in expected {
+        let body = app
+            .gql(
+                Some(county.token(who)),
+                "query($id: ID!) { node(id: $id) { ... on Document { viewerCan { deliver correct } } } }",
+                json!({"id": doc["id"]}),
+            )
+            .await;
+        let can = &body["data"]["node"]["viewerCan"];
+        let got = (
+            can["deliver"].as_bool().unwrap_or(false),
+            can["correct"].as_bool().unwrap_or(false),
+        );
+        assert_eq!(
+            got,
+            (*deliver, *correct),
+            "{who} on {}: {body}",
+            doc["number"]
+        );
+    }
+}
+
 fn pin(app: &TestApp, rfc3339: &str) {
     let at = chrono::DateTime::parse_from_rfc3339(rfc3339)
         .unwrap()
@@ -321,6 +346,20 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
     let acceptance = documents(&app, t1, &id).await[1].clone();
     const DELIVERED: &str =
         "document { number delivery { method deliveredAt trackingNumber } } case { version }";
+    // (viewer, deliver, correct): the issuing township leads the case; the bureau delivers
+    // any document of its county; the county unit oversees without either; t2 sees nothing.
+    told(
+        &app,
+        &county,
+        &acceptance,
+        &[
+            ("t1_staff", true, true),
+            ("bureau_staff", true, false),
+            ("county_staff", false, false),
+            ("t2_staff", false, false),
+        ],
+    )
+    .await;
 
     // By post without its tracking number: refused, nothing recorded.
     let refused = mutate(
@@ -368,6 +407,13 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
         Some("CONFLICT"),
         "a delivery is recorded once"
     );
+    told(
+        &app,
+        &county,
+        &acceptance,
+        &[("t1_staff", false, true), ("bureau_staff", false, false)],
+    )
+    .await;
 
     // The reply, delivered by e-mail three days after it is signed: the petitioner's 30-day
     // window runs from the delivery (Nov 5 + 30 days = Saturday Dec 5, so Monday Dec 7), not
@@ -381,6 +427,20 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
     let t1 = county.token("t1_staff");
     let signed = documents(&app, t1, &id).await[2].clone();
     assert_eq!(signed["kind"], "REPLY_OPINION");
+    // The reply the case waits to deliver: whoever may recordDelivery; signed, so corrected
+    // by the township's leader only.
+    told(
+        &app,
+        &county,
+        &signed,
+        &[
+            ("t1_staff", true, false),
+            ("t1_leader", true, true),
+            ("bureau_staff", true, false),
+            ("county_staff", false, false),
+        ],
+    )
+    .await;
     // Before it goes out the township corrects it — a signed opinion, so its leader does.
     let by_staff = mutate(
         &app,
@@ -401,6 +461,20 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
     .await;
     let reply = documents(&app, t1, &id).await[3].clone();
     assert_eq!(reply["id"], corrected["document"]["id"]);
+    told(
+        &app,
+        &county,
+        &signed,
+        &[("t1_staff", false, false), ("t1_leader", false, false)],
+    )
+    .await;
+    told(
+        &app,
+        &county,
+        &reply,
+        &[("t1_staff", true, false), ("t1_leader", true, true)],
+    )
+    .await;
     // The superseded one is not delivered; the correction is, and starts the window.
     let old = mutate(
         &app,
@@ -428,6 +502,13 @@ async fn delivery_is_recorded_per_document_and_the_reply_starts_the_window() {
         )
         .await;
     let c = &body["data"]["case"];
+    told(
+        &app,
+        &county,
+        &reply,
+        &[("t1_staff", false, false), ("t1_leader", false, true)],
+    )
+    .await;
     assert_eq!(
         c["deadlines"]["reviewRequestBy"],
         "2026-12-07T15:59:59.999Z"

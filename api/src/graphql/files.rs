@@ -61,6 +61,19 @@ impl Attachment {
     async fn download_path(&self) -> String {
         format!("/attachments/{}", self.0.id)
     }
+    /// 可执行操作 — what this viewer may do with the file now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<AttachmentViewerCan> {
+        let withdraw = attachments::may_withdraw(&state(ctx).db, viewer(ctx)?, &self.0).await?;
+        Ok(AttachmentViewerCan { withdraw })
+    }
+}
+
+/// The actions on a file its viewer may take now.
+#[derive(SimpleObject)]
+pub struct AttachmentViewerCan {
+    /// 撤回 (withdrawAttachment; whoever attached it, the lead unit or the bureau, while the
+    /// case is open)
+    pub withdraw: bool,
 }
 
 /// The files of a case this viewer sees, oldest first.

@@ -82,6 +82,32 @@ impl Document {
     async fn pdf_path(&self) -> String {
         format!("/documents/{}.pdf", self.0.row.id)
     }
+    /// 可执行操作 — what this viewer may do with the document now (nothing, for a query
+    /// code's holder).
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<DocumentViewerCan> {
+        let Ok(me) = viewer(ctx) else {
+            return Ok(DocumentViewerCan {
+                deliver: false,
+                correct: false,
+            });
+        };
+        let can = documents::capabilities(&state(ctx).db, me, &self.0.row).await?;
+        Ok(DocumentViewerCan {
+            deliver: can.deliver,
+            correct: can.correct,
+        })
+    }
+}
+
+/// The actions on a document its viewer may take now.
+#[derive(SimpleObject)]
+pub struct DocumentViewerCan {
+    /// 送达 (deliverDocument; the issuing unit, the lead unit, the bureau, the reviewing body;
+    /// for the reply or review decision the case waits on, whoever may `recordDelivery`)
+    pub deliver: bool,
+    /// 更正 (correctDocument; the issuing unit — a LEADER of it for a signed opinion — until
+    /// it is corrected)
+    pub correct: bool,
 }
 
 #[derive(SimpleObject)]
