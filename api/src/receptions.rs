@@ -218,10 +218,12 @@ pub struct NewReception {
 }
 
 /// Records a reception held by a leader of the viewer's unit, and links the cases it took
-/// over (each gets a staff-only `RECEPTION` entry), in one transaction.
+/// over (each gets a staff-only `RECEPTION` entry, heard live like any other), in one
+/// transaction.
 pub async fn record(
     db: &DatabaseConnection,
     clock: &Clock,
+    bus: &crate::events::Bus,
     viewer: &Viewer,
     new: NewReception,
 ) -> Result<reception::Model> {
@@ -278,6 +280,7 @@ pub async fn record(
     .insert(&tx)
     .await?;
     let mut seen = vec![];
+    let mut events = vec![];
     for (i, id) in new.case_ids.iter().enumerate() {
         if seen.contains(id) {
             continue;
@@ -290,7 +293,10 @@ pub async fn record(
             .one(&tx)
             .await?
             .ok_or_else(|| bad_input(format!("caseIds[{i}]"), "no such case"))?;
-        link(&tx, viewer, &case, row.id, false, now).await?;
+        if let Some(event) = link(&tx, viewer, &case, row.id, false, now).await? {
+            bus.stage(&tx, &event).await?;
+            events.push(event);
+        }
     }
     audit::append_admin(
         &tx,
@@ -306,12 +312,16 @@ pub async fn record(
     )
     .await?;
     tx.commit().await?;
+    for event in events {
+        bus.committed(event);
+    }
     Ok(row)
 }
 
 /// Links a case to a reception (produced there, or taken over) with a staff-only entry on
 /// the case's record, inside the caller's transaction; the case row is locked by the caller
-/// (or was just created by it).
+/// (or was just created by it). The entry's event, when there is one, is already in the
+/// webhook outbox; the caller puts it on the live bus.
 pub(crate) async fn link(
     tx: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -319,7 +329,7 @@ pub(crate) async fn link(
     reception_id: i64,
     produced: bool,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Option<crate::events::Event>> {
     reception_case::ActiveModel {
         reception_id: Set(reception_id),
         case_id: Set(case.id),
@@ -330,7 +340,7 @@ pub(crate) async fn link(
     if produced {
         // Registered there: the link row is the record (the public REGISTER entry names no
         // staff record); `Case.receptions` shows it to staff.
-        return Ok(());
+        return Ok(None);
     }
     let entry = audit::append(
         tx,
@@ -345,22 +355,19 @@ pub(crate) async fn link(
     .await?;
     // The units' own systems hear of it like any other entry (the webhook outbox is written
     // in this transaction).
-    crate::outbox::enqueue(
-        tx,
-        &crate::events::Event {
-            case_id: case.id,
-            entry_id: Some(entry.id),
-            action: "RECEPTION".into(),
-            public: false,
-            at: now,
-            inbox_unit: None,
-            inbox_kind: None,
-            referral_id: None,
-            deadline: None,
-            due_at: None,
-        },
-    )
-    .await?;
+    let event = crate::events::Event {
+        case_id: case.id,
+        entry_id: Some(entry.id),
+        action: "RECEPTION".into(),
+        public: false,
+        at: now,
+        inbox_unit: None,
+        inbox_kind: None,
+        referral_id: None,
+        deadline: None,
+        due_at: None,
+    };
+    crate::outbox::enqueue(tx, &event).await?;
     case::Entity::update_many()
         .col_expr(
             case::Column::Version,
@@ -370,7 +377,7 @@ pub(crate) async fn link(
         .filter(case::Column::Id.eq(case.id))
         .exec(tx)
         .await?;
-    Ok(())
+    Ok(Some(event))
 }
 
 /// The reception a case is registered at: one of the registering unit's own.

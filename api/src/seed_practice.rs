@@ -222,6 +222,7 @@ pub async fn seed(db: &DatabaseConnection, clock: &Clock) -> Result<Written> {
         crate::receptions::record(
             db,
             clock,
+            &bus,
             &bureau_viewer,
             crate::receptions::NewReception {
                 leader_user_id: bureau_leader,

@@ -259,6 +259,15 @@ async fn a_leaders_reception_follows_the_roster_and_links_the_cases_it_produced_
     let (earlier, _) = fixtures::register(&app, t1_staff, json!({"townshipId": t1})).await;
     let v = version(&app, t1_staff, &earlier).await;
     let received_at = (app.state.clock.now() - chrono::TimeDelta::hours(2)).to_rfc3339();
+    // The township's staff follow the case live: the takeover reaches them as it is recorded.
+    let mut live = crate::referrals::open(&app, t1_staff).await;
+    live.subscribe(
+        "1",
+        "subscription($id: ID!) { caseEvents(caseId: $id) { action unitName public } }",
+        json!({"id": earlier}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let reception = ok(&app, t1_staff, "recordReception",
         json!({"leaderId": gid("User", county.user("t1_leader")), "receivedAt": received_at, "place": "东关镇人民政府接访室",
                "visitors": ["李四", "王某"], "personCount": 3, "summary": "反映拆迁补偿问题，镇长当场交办。", "caseIds": [earlier]}),
@@ -273,6 +282,14 @@ async fn a_leaders_reception_follows_the_roster_and_links_the_cases_it_produced_
         version(&app, t1_staff, &earlier).await,
         v + 1,
         "taking a case over is on its record"
+    );
+    let heard = live
+        .next_data(std::time::Duration::from_secs(5))
+        .await
+        .expect("the takeover, live");
+    assert_eq!(
+        heard["caseEvents"],
+        json!({"action": "RECEPTION", "unitName": "东关镇", "public": false})
     );
     let foreign = mutate(
         &app,

@@ -640,7 +640,7 @@ impl PreventionMutation {
             case_ids,
         };
         Ok(Reception(
-            receptions::record(&s.db, &s.clock, viewer(ctx)?, new).await?,
+            receptions::record(&s.db, &s.clock, &s.bus, viewer(ctx)?, new).await?,
         ))
     }
 
