@@ -477,31 +477,18 @@ pub async fn withdraw(
 }
 
 /// Whether the viewer may withdraw the file now (`Attachment.viewerCan.withdraw`): what
-/// [`withdraw`] checks before it writes.
-pub async fn may_withdraw(
-    db: &impl ConnectionTrait,
+/// [`withdraw`] checks before it writes, given the file's case as the viewer sees it and the
+/// viewer's unit's relations to it.
+pub fn may_withdraw(
     viewer: &Viewer,
     row: &attachment::Model,
-) -> Result<bool> {
-    if row.withdrawn_at.is_some() {
-        return Ok(false);
-    }
-    let Some((case, _)) = find_visible(db, viewer, row.id).await? else {
-        return Ok(false);
-    };
-    if !viewer.may_withdraw_file(&case, row.uploaded_by_user_id) {
-        return Ok(false);
-    }
-    let relations = match &viewer.unit {
-        Some(u) => crate::cases::relations_of(db, case.id, u.id).await?,
-        None => vec![],
-    };
-    Ok(crate::workflow::allows(
-        viewer,
-        &case,
-        &relations,
-        Action::AttachFile,
-    ))
+    case: &case::Model,
+    relations: &[crate::domain::UnitRelation],
+) -> bool {
+    row.withdrawn_at.is_none()
+        && viewer.sees_file(case, row.uploaded_by_user_id)
+        && viewer.may_withdraw_file(case, row.uploaded_by_user_id)
+        && crate::workflow::allows(viewer, case, relations, Action::AttachFile)
 }
 
 /// The files of a case the viewer sees, oldest first.

@@ -823,41 +823,44 @@ pub struct DocumentCapabilities {
     pub correct: bool,
 }
 
+/// The facts of a document's case [`capabilities`] decides from, read by the caller (the
+/// graph reads the case and the relations through its request's loaders).
+pub struct DocumentFacts<'a> {
+    /// The case as the viewer sees it.
+    pub case: &'a case::Model,
+    /// The viewer's unit's relations to it.
+    pub relations: &'a [crate::domain::UnitRelation],
+    /// A correction supersedes the document.
+    pub superseded: bool,
+}
+
 pub async fn capabilities(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     row: &document::Model,
+    facts: DocumentFacts<'_>,
 ) -> Result<DocumentCapabilities> {
-    let none = DocumentCapabilities::default();
-    let superseded = document::Entity::find()
-        .filter(document::Column::SupersedesId.eq(row.id))
-        .one(db)
-        .await?
-        .is_some();
-    if superseded {
-        return Ok(none);
+    if facts.superseded {
+        return Ok(DocumentCapabilities::default());
     }
-    let Some(case) = crate::cases::find_visible(db, viewer, row.case_id).await? else {
-        return Ok(none);
-    };
-    let away = viewer.kept_from_sent_up(&case);
+    let case = facts.case;
+    let away = viewer.kept_from_sent_up(case);
     let correct = !away && viewer.may_correct_document(row.issued_by_unit_id, is_signed(row.kind));
+    // Only a decision the case waits to deliver reads more (is it the current one?).
+    let may_be_awaited =
+        (row.reply_id.is_some() || row.review_id.is_some()) && case.awaiting_delivery;
     let deliver = if row.delivered_at.is_some() {
         false
-    } else if is_awaited(db, row).await? {
+    } else if may_be_awaited && is_awaited(db, row).await? {
         // Delivered as the case's own delivery (`recordDelivery`).
-        let relations = match &viewer.unit {
-            Some(u) => crate::cases::relations_of(db, case.id, u.id).await?,
-            None => vec![],
-        };
         crate::workflow::allows(
             viewer,
-            &case,
-            &relations,
+            case,
+            facts.relations,
             crate::domain::Action::RecordDelivery,
         )
     } else {
-        !away && viewer.may_deliver_document(&case, row.issued_by_unit_id)
+        !away && viewer.may_deliver_document(case, row.issued_by_unit_id)
     };
     Ok(DocumentCapabilities { deliver, correct })
 }

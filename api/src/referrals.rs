@@ -296,7 +296,8 @@ fn objection_refusal(
 
 /// What the viewer may do with a referral now (`Referral.viewerCan`): the checks the three
 /// actions make before they write, on the referral and its case as they stand. (Approving an
-/// objection can still be refused for where it would send an accusation; overruling cannot.)
+/// objection can still be refused while a hearing holds the clock, or for where it would send
+/// an accusation; overruling cannot.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReferralCapabilities {
     pub acknowledge: bool,
@@ -304,24 +305,38 @@ pub struct ReferralCapabilities {
     pub resolve_objection: bool,
 }
 
-pub async fn capabilities(
-    db: &impl ConnectionTrait,
+/// [`ReferralCapabilities`] given the referral's case as it stands (read by
+/// [`referral_case_rows`], whether or not the viewer sees it: the referral entitles its
+/// parties, as in `open_referral`).
+pub fn capabilities_given(
     viewer: &Viewer,
     referral: &referral::Model,
+    case: &case::Model,
     now: DateTime<Utc>,
-) -> Result<ReferralCapabilities> {
-    let Some(case) = case::Entity::find_by_id(referral.case_id).one(db).await? else {
-        return Ok(ReferralCapabilities::default());
-    };
+) -> ReferralCapabilities {
     let can = |action: ReferralAction| {
-        viewer.may_on_referral(referral, &case, action == ReferralAction::Resolve)
-            && state_refusal(action, referral, &case).is_none()
+        viewer.may_on_referral(referral, case, action == ReferralAction::Resolve)
+            && state_refusal(action, referral, case).is_none()
     };
-    Ok(ReferralCapabilities {
+    ReferralCapabilities {
         acknowledge: can(ReferralAction::Acknowledge),
-        object: can(ReferralAction::Object) && objection_refusal(referral, &case, now).is_none(),
+        object: can(ReferralAction::Object) && objection_refusal(referral, case, now).is_none(),
         resolve_objection: can(ReferralAction::Resolve),
-    })
+    }
+}
+
+/// The cases behind referrals, by case id, in one statement, for the referrals' own checks
+/// ([`capabilities_given`]); never shown as such (a party may no longer see the case).
+pub async fn referral_case_rows(
+    db: &impl ConnectionTrait,
+    case_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, case::Model>> {
+    let rows = case::Entity::find()
+        .filter(case::Column::Id.is_in(db::bucketed_ids(case_ids.iter().copied())))
+        .order_by_asc(case::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|c| (c.id, c)).collect())
 }
 
 async fn drop_pending_relation(open: &Open, unit_id: i64) -> Result<()> {

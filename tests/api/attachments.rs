@@ -623,6 +623,23 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
             .0,
         404
     );
+    // Seeing a file is not withdrawing it: the assisting unit reads the bureau's file but
+    // neither attached it nor is in charge; the bureau, which is, may.
+    let letter_id = &letter["data"]["attachUpload"]["attachment"]["id"];
+    for (who, may) in [("a_staff", false), ("bureau_staff", true)] {
+        let body = app
+            .gql(
+                Some(county.token(who)),
+                "query($id: ID!) { node(id: $id) { ... on Attachment { viewerCan { withdraw } } } }",
+                json!({"id": letter_id}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{who}: {body}");
+        assert_eq!(
+            body["data"]["node"]["viewerCan"]["withdraw"], may,
+            "{who}: {body}"
+        );
+    }
 }
 
 #[tokio::test]

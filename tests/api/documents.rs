@@ -29,11 +29,17 @@ async fn told(app: &TestApp, county: &County, doc: &Value, expected: &[(&str, bo
                 json!({"id": doc["id"]}),
             )
             .await;
-        let can = &body["data"]["node"]["viewerCan"];
-        let got = (
-            can["deliver"].as_bool().unwrap_or(false),
-            can["correct"].as_bool().unwrap_or(false),
-        );
+        let got = match &body["data"]["node"] {
+            Value::Null => {
+                assert_eq!(code(&body), Some("NOT_FOUND"), "{who}: {body}");
+                (false, false)
+            }
+            node => {
+                assert!(body["errors"].is_null(), "{who}: {body}");
+                let flag = |f: &str| node["viewerCan"][f].as_bool().expect("a flag");
+                (flag("deliver"), flag("correct"))
+            }
+        };
         assert_eq!(
             got,
             (*deliver, *correct),

@@ -212,7 +212,8 @@ const EVERY_FIELD: &str = "query($n: Int) { cases(first: $n) { totalCount pageIn
 /// Every field of `Referral`, in the referral lists.
 const EVERY_REFERRAL_FIELD: &str = "query($n: Int) { referralsReceived(first: $n) { totalCount nodes {
   id mode status fromUnit { name } toUnit { name } reason reportDueAt objectBy objectionReason createdAt resolvedAt
-  caseNumber caseTitle case { number leadUnit { name } viewerCan { transfer } } } } }";
+  caseNumber caseTitle case { number leadUnit { name } viewerCan { transfer } }
+  viewerCan { acknowledge object resolveObjection } } } }";
 
 async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) -> (u64, usize) {
     let (statements, body) = fewest(app, || app.gql(Some(token), query, json!({"n": n}))).await;

@@ -83,7 +83,7 @@ impl Document {
         format!("/documents/{}.pdf", self.0.row.id)
     }
     /// 可执行操作 — what this viewer may do with the document now (nothing, for a query
-    /// code's holder).
+    /// code's holder who is not signed in).
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<DocumentViewerCan> {
         let Ok(me) = viewer(ctx) else {
             return Ok(DocumentViewerCan {
@@ -91,7 +91,25 @@ impl Document {
                 correct: false,
             });
         };
-        let can = documents::capabilities(&state(ctx).db, me, &self.0.row).await?;
+        let loaders = ctx.data_unchecked::<super::Loaders>();
+        let case_id = self.0.row.case_id;
+        let (case, relations) = futures_util::try_join!(
+            loaders.visible_cases.load_one(case_id),
+            loaders.relations.load_one(case_id)
+        )
+        .map_err(super::cases::loader_error)?;
+        let Some(case) = case.flatten() else {
+            return Ok(DocumentViewerCan {
+                deliver: false,
+                correct: false,
+            });
+        };
+        let facts = documents::DocumentFacts {
+            case: &case,
+            relations: &relations.unwrap_or_default(),
+            superseded: self.0.superseded_by.is_some(),
+        };
+        let can = documents::capabilities(&state(ctx).db, me, &self.0.row, facts).await?;
         Ok(DocumentViewerCan {
             deliver: can.deliver,
             correct: can.correct,
@@ -102,8 +120,9 @@ impl Document {
 /// The actions on a document its viewer may take now.
 #[derive(SimpleObject)]
 pub struct DocumentViewerCan {
-    /// 送达 (deliverDocument; the issuing unit, the lead unit, the bureau, the reviewing body;
-    /// for the reply or review decision the case waits on, whoever may `recordDelivery`)
+    /// 送达 (deliverDocument; the issuing unit, the lead unit, the bureau, the reviewing body,
+    /// and the petitioner by opening it in the app; for the reply or review decision the case
+    /// waits on, whoever may `recordDelivery`)
     pub deliver: bool,
     /// 更正 (correctDocument; the issuing unit — a LEADER of it for a signed opinion — until
     /// it is corrected)

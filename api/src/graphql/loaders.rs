@@ -92,6 +92,14 @@ impl Loader<i64> for UnitLoader {
 }
 
 by_id_loader!(
+    /// The cases behind referrals, by case id, unscoped: only for `Referral.viewerCan`, whose
+    /// parties the referral entitles (never resolved as a `Case`).
+    ReferralCaseLoader,
+    Option<CaseRecord>,
+    crate::referrals::referral_case_rows,
+    Some
+);
+by_id_loader!(
     /// Accounts by id, as records name them.
     StaffLoader,
     Option<Staff>,
@@ -313,6 +321,7 @@ pub struct Loaders {
     pub visible_cases: DataLoader<VisibleCaseLoader, HashMapCache>,
     pub repeats: DataLoader<RepeatsLoader, HashMapCache>,
     pub relations: DataLoader<RelationsLoader, HashMapCache>,
+    pub referral_cases: DataLoader<ReferralCaseLoader, HashMapCache>,
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
 }
 
@@ -359,6 +368,7 @@ impl Loaders {
                 db: db.clone(),
                 unit,
             }),
+            referral_cases: loader(ReferralCaseLoader { db: db.clone() }),
             latest_events: loader(LatestEventsLoader {
                 db,
                 viewer: viewer.cloned(),

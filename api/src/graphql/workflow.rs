@@ -625,9 +625,26 @@ impl Referral {
     }
     /// 可执行操作 — what this viewer may do with the referral now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReferralViewerCan> {
-        let now = state(ctx).clock.now();
-        let can =
-            crate::referrals::capabilities(&state(ctx).db, viewer(ctx)?, &self.0, now).await?;
+        let me = viewer(ctx)?;
+        let case = if self.2.is_some() {
+            // A live event: read afresh (a subscription's loaders remember earlier answers).
+            crate::referrals::referral_case_rows(&state(ctx).db, &[self.0.case_id])
+                .await?
+                .remove(&self.0.case_id)
+        } else {
+            loaders(ctx)
+                .referral_cases
+                .load_one(self.0.case_id)
+                .await
+                .map_err(loader_error)?
+                .flatten()
+        };
+        let can = match case {
+            Some(case) => {
+                crate::referrals::capabilities_given(me, &self.0, &case, state(ctx).clock.now())
+            }
+            None => Default::default(),
+        };
         Ok(ReferralViewerCan {
             acknowledge: can.acknowledge,
             object: can.object,
