@@ -407,7 +407,8 @@ fn changed_on_review() -> sea_orm::sea_query::SelectStatement {
 const CAME_BACK: &str = "came_back";
 
 /// The matters that came back, each once: those holding a confirmed repeat the viewer sees.
-/// Their first petition was not resolved at once, however it closed. The statement joins it
+/// Their first petition was not resolved at once, however it closed. (A case without a matter,
+/// which registration never leaves, is its own matter and finds no row here.) The statement joins it
 /// (a counted case whose matter finds no row here did not come back) rather than asking
 /// `matter_id NOT IN (…)` per case: PostgreSQL keeps such a set in memory only while it fits
 /// in its working memory, and past that compares every case with every matter in it, where a

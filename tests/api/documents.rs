@@ -22,30 +22,31 @@ async fn documents(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
 /// viewer who does not see the document may do neither.
 async fn told(app: &TestApp, county: &County, doc: &Value, expected: &[(&str, bool, bool)]) {
     for (who, deliver, correct) in expected {
-        let body = app
-            .gql(
-                Some(county.token(who)),
-                "query($id: ID!) { node(id: $id) { ... on Document { viewerCan { deliver correct } } } }",
-                json!({"id": doc["id"]}),
-            )
-            .await;
-        let got = match &body["data"]["node"] {
-            Value::Null => {
-                assert_eq!(code(&body), Some("NOT_FOUND"), "{who}: {body}");
-                (false, false)
-            }
-            node => {
-                assert!(body["errors"].is_null(), "{who}: {body}");
-                let flag = |f: &str| node["viewerCan"][f].as_bool().expect("a flag");
-                (flag("deliver"), flag("correct"))
-            }
-        };
-        assert_eq!(
-            got,
-            (*deliver, *correct),
-            "{who} on {}: {body}",
-            doc["number"]
-        );
+        let got = flags(app, county.token(who), doc).await;
+        assert_eq!(got, (*deliver, *correct), "{who} on {}", doc["number"]);
+    }
+}
+
+/// One token's `Document.viewerCan` on `doc` as (deliver, correct): both false where the
+/// document is out of sight (`NOT_FOUND`); otherwise the flags, without an error.
+async fn flags(app: &TestApp, token: &str, doc: &Value) -> (bool, bool) {
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { node(id: $id) { ... on Document { viewerCan { deliver correct } } } }",
+            json!({"id": doc["id"]}),
+        )
+        .await;
+    match &body["data"]["node"] {
+        Value::Null => {
+            assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+            (false, false)
+        }
+        node => {
+            assert!(body["errors"].is_null(), "{body}");
+            let flag = |f: &str| node["viewerCan"][f].as_bool().expect("a flag");
+            (flag("deliver"), flag("correct"))
+        }
     }
 }
 
@@ -560,6 +561,8 @@ async fn a_petitioner_opening_a_document_in_the_app_records_its_delivery() {
     let mine = documents(&app, &citizen, &id).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["addressee"], "李四", "their own name");
+    // The petitioner delivers it to themselves by opening it, and corrects nothing.
+    assert_eq!(flags(&app, &citizen, &mine[0]).await, (true, false));
     // Recording delivery any other way is staff's.
     let refused = mutate(
         &app,
@@ -581,6 +584,11 @@ async fn a_petitioner_opening_a_document_in_the_app_records_its_delivery() {
     assert!(pdf_text(&bytes).contains("信访事项受理告知书"));
     let after = documents(&app, bureau, &id).await;
     assert_eq!(after[0]["delivery"]["method"], "IN_APP");
+    assert_eq!(
+        flags(&app, &citizen, &mine[0]).await,
+        (false, false),
+        "delivered"
+    );
     let first = after[0]["delivery"]["deliveredAt"].clone();
     // Opening it again changes nothing.
     get_pdf(
