@@ -295,6 +295,16 @@ pub async fn meeting_of(
         .ok_or(AppError::NotFound("joint meeting"))
 }
 
+/// Whether the viewer's unit may answer an item now (`JointItem.viewerCan.answer`): it was
+/// given a part of it, not yet answered — what [`answer`] checks of an item the viewer sees.
+pub fn may_answer(viewer: &Viewer, parts: &[joint_item_unit::Model]) -> bool {
+    viewer.handling_unit().is_ok_and(|u| {
+        parts
+            .iter()
+            .any(|p| p.unit_id == u.id && p.answered_at.is_none())
+    })
+}
+
 pub async fn parts_of(
     db: &impl ConnectionTrait,
     item: &joint_item::Model,

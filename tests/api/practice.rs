@@ -624,6 +624,36 @@ async fn joint_meeting_items_reach_their_units_who_answer_and_late_ones_are_list
                          "unitIds": [gid("OrgUnit", county.t1), gid("OrgUnit", county.dept_a)], "dueOn": due}])),
         "items { id dueOn units { unit { name } answer } }").await;
     let item = recorded["items"][0]["id"].as_str().unwrap().to_string();
+    // Only the two units given a part may answer it, each once; overseeing is not answering.
+    let may_answer = |who: &'static str| {
+        let (app, token, item) = (&app, county.token(who).to_string(), item.clone());
+        async move {
+            let body = app
+                .gql(
+                    Some(&token),
+                    "query($id: ID!) { node(id: $id) { ... on JointItem { viewerCan { answer } } } }",
+                    json!({"id": item}),
+                )
+                .await;
+            if body["data"]["node"].is_null() {
+                assert_eq!(code(&body), Some("NOT_FOUND"), "{who}: {body}");
+                return false;
+            }
+            assert!(body["errors"].is_null(), "{who}: {body}");
+            body["data"]["node"]["viewerCan"]["answer"]
+                .as_bool()
+                .expect("a flag")
+        }
+    };
+    for (who, may) in [
+        ("t1_staff", true),
+        ("a_staff", true),
+        ("county_staff", false),
+        ("bureau_staff", false),
+        ("t2_staff", false),
+    ] {
+        assert_eq!(may_answer(who).await, may, "{who}");
+    }
     for (who, sees) in [
         ("t1_staff", true),
         ("a_staff", true),
@@ -663,6 +693,8 @@ async fn joint_meeting_items_reach_their_units_who_answer_and_late_ones_are_list
     )
     .await;
     assert_eq!(code(&twice), Some("CONFLICT"), "{twice}");
+    assert!(!may_answer("t1_staff").await, "answered once");
+    assert!(may_answer("a_staff").await, "its own part is still open");
     let stranger = mutate(
         &app,
         county.token("t2_staff"),

@@ -254,6 +254,13 @@ impl JointItemPart {
     }
 }
 
+/// The actions on a joint meeting item its viewer may take now.
+#[derive(SimpleObject)]
+pub struct JointItemViewerCan {
+    /// 办理反馈 (answerJointItem; a unit given a part of the item, once)
+    pub answer: bool,
+}
+
 /// 联席会议议定事项 — an item put to the joint meeting.
 pub struct JointItem(pub JointItemRecord);
 
@@ -287,6 +294,13 @@ impl JointItem {
             .await?
             .iter()
             .any(|p| p.answered_at.is_none()))
+    }
+    /// 可执行操作 — what this viewer may do with the item now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<JointItemViewerCan> {
+        let parts = joint::parts_of(&state(ctx).db, &self.0).await?;
+        Ok(JointItemViewerCan {
+            answer: joint::may_answer(viewer(ctx)?, &parts),
+        })
     }
     /// The units that must act on it, and their answers.
     async fn units(&self, ctx: &Context<'_>) -> GqlResult<Vec<JointItemPart>> {
