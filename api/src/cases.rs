@@ -825,18 +825,7 @@ async fn register_in_tx(
         },
     )
     .await?;
-    let event = Event {
-        case_id: created.id,
-        entry_id: Some(entry.id),
-        action: "REGISTER".into(),
-        public: true,
-        at: now,
-        inbox_unit: None,
-        inbox_kind: None,
-        referral_id: None,
-        deadline: None,
-        due_at: None,
-    };
+    let event = Event::of_entry(created.id, entry.id, "REGISTER", true, now);
     bus.stage(&tx, &event).await?;
     crate::outbox::enqueue(&tx, &event).await?;
 

@@ -60,6 +60,30 @@ pub struct Event {
     pub due_at: Option<DateTime<Utc>>,
 }
 
+impl Event {
+    /// The event of a timeline entry that goes to no inbox.
+    pub fn of_entry(
+        case_id: i64,
+        entry_id: i64,
+        action: &str,
+        public: bool,
+        at: DateTime<Utc>,
+    ) -> Event {
+        Event {
+            case_id,
+            entry_id: Some(entry_id),
+            action: action.to_string(),
+            public,
+            at,
+            inbox_unit: None,
+            inbox_kind: None,
+            referral_id: None,
+            deadline: None,
+            due_at: None,
+        }
+    }
+}
+
 /// How long a task that wakes on events waits for the rest of a burst before it looks at the
 /// database again: under load commits come hundreds a second, and without the pause each
 /// would cost the linker (or the webhook sender) a round of its own.

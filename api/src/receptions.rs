@@ -355,18 +355,7 @@ pub(crate) async fn link(
     .await?;
     // The units' own systems hear of it like any other entry (the webhook outbox is written
     // in this transaction).
-    let event = crate::events::Event {
-        case_id: case.id,
-        entry_id: Some(entry.id),
-        action: "RECEPTION".into(),
-        public: false,
-        at: now,
-        inbox_unit: None,
-        inbox_kind: None,
-        referral_id: None,
-        deadline: None,
-        due_at: None,
-    };
+    let event = crate::events::Event::of_entry(case.id, entry.id, "RECEPTION", false, now);
     crate::outbox::enqueue(tx, &event).await?;
     case::Entity::update_many()
         .col_expr(
