@@ -250,6 +250,12 @@ pub struct Progress {
     pub note: String,
 }
 
+/// Whether an entry in this state can still move on (`BacklogEntry.viewerCan.update`, for a
+/// viewer who sees it): 列入 and 化解中 can; 已化解 and 未化解 are ends.
+pub fn may_progress(status: BacklogStatus) -> bool {
+    matches!(status, BacklogStatus::Listed | BacklogStatus::InProgress)
+}
+
 /// 化解中 / 已化解 / 未化解: the owning leader, the lead unit or the bureau records progress.
 pub async fn update(
     db: &DatabaseConnection,
@@ -284,10 +290,11 @@ pub async fn update(
         )));
     }
     use BacklogStatus::*;
-    let allowed = matches!(
-        (entry.status, input.status),
-        (Listed, InProgress | Resolved | Unresolved) | (InProgress, Resolved | Unresolved)
-    );
+    let allowed = may_progress(entry.status)
+        && matches!(
+            (entry.status, input.status),
+            (Listed, InProgress | Resolved | Unresolved) | (InProgress, Resolved | Unresolved)
+        );
     if !allowed {
         return Err(AppError::InvalidTransition {
             status: entry.status.as_str().into(),

@@ -134,7 +134,7 @@ async fn a_campaign_lists_matters_tracks_their_resolution_and_reports_per_unit()
         json!({"entryId": entry, "expectedVersion": version, "status": status,
                "resolution": resolution, "note": "包案领导约谈信访人"})
     };
-    let sel = "entry { status resolution version }";
+    let sel = "entry { status resolution version viewerCan { update } }";
     let started = ok(
         &app,
         county.token("a_leader"),
@@ -145,7 +145,7 @@ async fn a_campaign_lists_matters_tracks_their_resolution_and_reports_per_unit()
     .await;
     assert_eq!(
         started["entry"],
-        json!({"status": "IN_PROGRESS", "resolution": null, "version": 2})
+        json!({"status": "IN_PROGRESS", "resolution": null, "version": 2, "viewerCan": {"update": true}})
     );
     for (token, input, expected) in [
         (
@@ -190,7 +190,8 @@ async fn a_campaign_lists_matters_tracks_their_resolution_and_reports_per_unit()
     .await;
     assert_eq!(
         resolved["entry"],
-        json!({"status": "RESOLVED", "resolution": "SETTLED", "version": 3})
+        json!({"status": "RESOLVED", "resolution": "SETTLED", "version": 3, "viewerCan": {"update": false}}),
+        "an end is an end, and the entry says so"
     );
     let again = mutate(
         &app,

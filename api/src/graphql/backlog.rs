@@ -98,6 +98,13 @@ impl BacklogEntry {
     async fn matter(&self, ctx: &Context<'_>) -> GqlResult<Option<Matter>> {
         Matter::by_id(ctx, self.entry.matter_id).await
     }
+    /// 可执行操作 — what this viewer may do with the entry now. Every entry shown is one the
+    /// viewer is a party to (its county's bureau, its owning leader, its lead unit).
+    async fn viewer_can(&self) -> BacklogEntryViewerCan {
+        BacklogEntryViewerCan {
+            update: backlog::may_progress(self.entry.status),
+        }
+    }
 }
 
 /// One entry, for `node(id)`.
@@ -118,6 +125,13 @@ async fn entries(ctx: &Context<'_>, list: &[EntryRecord]) -> GqlResult<Vec<Backl
             leader_name: names.get(&e.leader_user_id).cloned(),
         })
         .collect())
+}
+
+/// The actions on a backlog entry its viewer may take now.
+#[derive(SimpleObject)]
+pub struct BacklogEntryViewerCan {
+    /// 化解进展 (updateBacklogEntry; until the matter is resolved or left unresolved)
+    pub update: bool,
 }
 
 /// 化解统计 — counts of listed matters by status, and 积案化解率.
