@@ -250,10 +250,22 @@ pub struct Progress {
     pub note: String,
 }
 
+/// The moves of a listed matter: 列入 → 化解中 → 已化解 or 未化解, which are ends.
+fn moves(from: BacklogStatus, to: BacklogStatus) -> bool {
+    use BacklogStatus::*;
+    matches!(
+        (from, to),
+        (Listed, InProgress | Resolved | Unresolved) | (InProgress, Resolved | Unresolved)
+    )
+}
+
 /// Whether an entry in this state can still move on (`BacklogEntry.viewerCan.update`, for a
-/// viewer who sees it): 列入 and 化解中 can; 已化解 and 未化解 are ends.
+/// viewer who sees it): some move of [`moves`] leaves it.
 pub fn may_progress(status: BacklogStatus) -> bool {
-    matches!(status, BacklogStatus::Listed | BacklogStatus::InProgress)
+    use BacklogStatus::*;
+    [InProgress, Resolved, Unresolved]
+        .into_iter()
+        .any(|to| moves(status, to))
 }
 
 /// 化解中 / 已化解 / 未化解: the owning leader, the lead unit or the bureau records progress.
@@ -290,12 +302,7 @@ pub async fn update(
         )));
     }
     use BacklogStatus::*;
-    let allowed = may_progress(entry.status)
-        && matches!(
-            (entry.status, input.status),
-            (Listed, InProgress | Resolved | Unresolved) | (InProgress, Resolved | Unresolved)
-        );
-    if !allowed {
+    if !moves(entry.status, input.status) {
         return Err(AppError::InvalidTransition {
             status: entry.status.as_str().into(),
             action: format!("updateBacklogEntry to {}", input.status.as_str()),

@@ -593,13 +593,9 @@ pub async fn referral_case_facts(
     db: &impl ConnectionTrait,
     case_ids: Vec<i64>,
 ) -> Result<std::collections::HashMap<i64, (String, String)>> {
-    let rows = case::Entity::find()
-        .filter(case::Column::Id.is_in(db::bucketed_ids(case_ids)))
-        .order_by_asc(case::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows
+    Ok(referral_case_rows(db, &case_ids)
+        .await?
         .into_iter()
-        .map(|c| (c.id, (c.number, c.title)))
+        .map(|(id, c)| (id, (c.number, c.title)))
         .collect())
 }

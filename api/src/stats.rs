@@ -407,10 +407,10 @@ fn changed_on_review() -> sea_orm::sea_query::SelectStatement {
 const CAME_BACK: &str = "came_back";
 
 /// The matters that came back, each once: those holding a confirmed repeat the viewer sees.
-/// Their first petition was not resolved at once, however it closed. (A case without a matter,
-/// which registration never leaves, is its own matter and finds no row here.) The statement joins it
-/// (a counted case whose matter finds no row here did not come back) rather than asking
-/// `matter_id NOT IN (…)` per case: PostgreSQL keeps such a set in memory only while it fits
+/// Their first petition was not resolved at once, however it closed. The statement left-joins
+/// it: a counted case whose matter finds no row here did not come back (nor did a case without
+/// a matter, which registration never leaves: it is its own matter). It is joined rather than
+/// asked as `matter_id NOT IN (…)` per case: PostgreSQL keeps such a set in memory only while it fits
 /// in its working memory, and past that compares every case with every matter in it, where a
 /// join that outgrows memory spills to disk in batches. (Whether the case a repeat repeats is
 /// in sight is left to the planner: looked up by key for every repeat, a department's
@@ -464,13 +464,13 @@ pub async fn statistics(
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
     let all_measures = measures(now);
-    // `with_repeat`: whether the measures ask [`VISIBLE_REPEAT`], [`changed_on_review`] and
+    // `full`: whether the measures ask [`VISIBLE_REPEAT`], [`changed_on_review`] and
     // [`came_back`] (all of them do; the matters alone do not).
     let build_with =
-        |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], with_repeat: bool| {
+        |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], full: bool| {
             let mut q = Query::select();
             q.from_subquery(
-                counted_cases(db.get_database_backend(), viewer, from, to, with_repeat),
+                counted_cases(db.get_database_backend(), viewer, from, to, full),
                 Alias::new(CASES),
             )
             .join_as(
@@ -480,21 +480,19 @@ pub async fn statistics(
                 Expr::col((Alias::new("ev"), Alias::new("case_id")))
                     .equals((Alias::new(CASES), Alias::new("id"))),
             );
-            if with_repeat {
-                q.join_subquery(
-                    JoinType::LeftJoin,
-                    changed_on_review(),
-                    Alias::new(CHANGED),
-                    Expr::col((Alias::new(CHANGED), Alias::new("case_id")))
-                        .equals((Alias::new(CASES), Alias::new("id"))),
-                );
-                q.join_subquery(
-                    JoinType::LeftJoin,
-                    came_back(viewer),
-                    Alias::new(CAME_BACK),
-                    Expr::col((Alias::new(CAME_BACK), Alias::new("matter_id")))
-                        .equals((Alias::new(CASES), Alias::new("matter_id"))),
-                );
+            if full {
+                for (set, alias, key, case_column) in [
+                    (changed_on_review(), CHANGED, "case_id", "id"),
+                    (came_back(viewer), CAME_BACK, "matter_id", "matter_id"),
+                ] {
+                    q.join_subquery(
+                        JoinType::LeftJoin,
+                        set,
+                        Alias::new(alias),
+                        Expr::col((Alias::new(alias), Alias::new(key)))
+                            .equals((Alias::new(CASES), Alias::new(case_column))),
+                    );
+                }
             }
             if let Some(k) = key.clone() {
                 q.expr_as(k.clone(), Alias::new("group_key"))

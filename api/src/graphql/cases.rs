@@ -626,6 +626,23 @@ impl Case {
 }
 
 /// A loader's error, with its `extensions.code` like any other.
+/// A case as the viewer sees it (`None` out of sight) and the viewer's unit's relations to it,
+/// through the request's loaders: what an object on a case decides its `viewerCan` from.
+pub(super) async fn case_in_sight(
+    ctx: &Context<'_>,
+    case_id: i64,
+) -> GqlResult<Option<(CaseRecord, Vec<crate::domain::UnitRelation>)>> {
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let (case, relations) = futures_util::try_join!(
+        loaders.visible_cases.load_one(case_id),
+        loaders.relations.load_one(case_id)
+    )
+    .map_err(loader_error)?;
+    Ok(case
+        .flatten()
+        .map(|case| (case, relations.unwrap_or_default())))
+}
+
 pub(super) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
     super::gql_error(&e)
 }

@@ -64,15 +64,11 @@ impl Attachment {
     /// 可执行操作 — what this viewer may do with the file now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<AttachmentViewerCan> {
         let me = viewer(ctx)?;
-        let loaders = ctx.data_unchecked::<super::Loaders>();
-        let (case, relations) = futures_util::try_join!(
-            loaders.visible_cases.load_one(self.0.case_id),
-            loaders.relations.load_one(self.0.case_id)
-        )
-        .map_err(super::cases::loader_error)?;
-        let withdraw = case.flatten().is_some_and(|case| {
-            attachments::may_withdraw(me, &self.0, &case, &relations.unwrap_or_default())
-        });
+        let withdraw = super::cases::case_in_sight(ctx, self.0.case_id)
+            .await?
+            .is_some_and(|(case, relations)| {
+                attachments::may_withdraw(me, &self.0, &case, &relations)
+            });
         Ok(AttachmentViewerCan { withdraw })
     }
 }

@@ -85,35 +85,33 @@ impl Document {
     /// 可执行操作 — what this viewer may do with the document now (nothing, for a query
     /// code's holder who is not signed in).
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<DocumentViewerCan> {
+        let nothing = documents::DocumentCapabilities::default().into();
         let Ok(me) = viewer(ctx) else {
-            return Ok(DocumentViewerCan {
-                deliver: false,
-                correct: false,
-            });
+            return Ok(nothing);
         };
-        let loaders = ctx.data_unchecked::<super::Loaders>();
-        let case_id = self.0.row.case_id;
-        let (case, relations) = futures_util::try_join!(
-            loaders.visible_cases.load_one(case_id),
-            loaders.relations.load_one(case_id)
-        )
-        .map_err(super::cases::loader_error)?;
-        let Some(case) = case.flatten() else {
-            return Ok(DocumentViewerCan {
-                deliver: false,
-                correct: false,
-            });
+        let Some((case, relations)) = super::cases::case_in_sight(ctx, self.0.row.case_id).await?
+        else {
+            return Ok(nothing);
         };
         let facts = documents::DocumentFacts {
             case: &case,
-            relations: &relations.unwrap_or_default(),
+            relations: &relations,
             superseded: self.0.superseded_by.is_some(),
         };
-        let can = documents::capabilities(&state(ctx).db, me, &self.0.row, facts).await?;
-        Ok(DocumentViewerCan {
-            deliver: can.deliver,
-            correct: can.correct,
-        })
+        Ok(
+            documents::capabilities(&state(ctx).db, me, &self.0.row, facts)
+                .await?
+                .into(),
+        )
+    }
+}
+
+impl From<documents::DocumentCapabilities> for DocumentViewerCan {
+    fn from(c: documents::DocumentCapabilities) -> Self {
+        DocumentViewerCan {
+            deliver: c.deliver,
+            correct: c.correct,
+        }
     }
 }
 

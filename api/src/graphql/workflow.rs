@@ -639,17 +639,22 @@ impl Referral {
                 .map_err(loader_error)?
                 .flatten()
         };
-        let can = match case {
-            Some(case) => {
+        Ok(case
+            .map(|case| {
                 crate::referrals::capabilities_given(me, &self.0, &case, state(ctx).clock.now())
-            }
-            None => Default::default(),
-        };
-        Ok(ReferralViewerCan {
-            acknowledge: can.acknowledge,
-            object: can.object,
-            resolve_objection: can.resolve_objection,
-        })
+            })
+            .unwrap_or_default()
+            .into())
+    }
+}
+
+impl From<crate::referrals::ReferralCapabilities> for ReferralViewerCan {
+    fn from(c: crate::referrals::ReferralCapabilities) -> Self {
+        ReferralViewerCan {
+            acknowledge: c.acknowledge,
+            object: c.object,
+            resolve_objection: c.resolve_objection,
+        }
     }
 }
 
