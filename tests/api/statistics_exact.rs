@@ -495,10 +495,12 @@ async fn live(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) -> BTreeMap<&'stati
         };
         let mine: Vec<_> = options.iter().filter(|o| o.2 == kind).collect();
         let (token, v, action) = *mine.choose(rng).unwrap();
+        // Another unit, and never the accused unit of an accusation (the seed's townships and
+        // departments hold no units below them, so no other is inside it).
         let others: Vec<i64> = targets
             .iter()
             .copied()
-            .filter(|u| *u != c.lead_unit_id)
+            .filter(|u| *u != c.lead_unit_id && Some(*u) != c.accused_unit_id)
             .collect();
         let pick = Pick {
             accept: rng.random_bool(0.75),
