@@ -495,22 +495,33 @@ impl Viewer {
             || (!self.is_petitioner() && self.in_charge_of(case))
     }
 
-    /// [`Viewer::sees_file`] as SQL on the timeline (`case_events e`): the entries about an
-    /// accusation's files. Only ids are written into it.
-    pub fn sees_file_entries_sql(&self) -> String {
+    /// [`Viewer::sees_file`] as a condition on the timeline (`case_events e`): the entries
+    /// about an accusation's files. The viewer's ids are bound values, so every viewer of a
+    /// kind shares one statement text (and one prepared statement per connection).
+    pub fn sees_file_entries(&self) -> Condition {
+        let m = |name: &'static str| col_of("m", name);
         let in_charge = match self.handling_unit() {
             Ok(u) => match (u.petition_bureau, u.county_id) {
-                (true, Some(county)) => {
-                    format!("m.lead_unit_id = {} OR m.county_id = {county}", u.id)
-                }
-                _ => format!("m.lead_unit_id = {}", u.id),
+                (true, Some(county)) => Condition::any()
+                    .add(m("lead_unit_id").eq(u.id))
+                    .add(m("county_id").eq(county)),
+                _ => Condition::all().add(m("lead_unit_id").eq(u.id)),
             },
-            Err(_) => "1 = 0".into(),
+            Err(_) => Condition::all().add(Expr::cust("1 = 0")),
         };
-        format!(
-            "(e.actor_user_id = {} OR EXISTS (SELECT 1 FROM cases m WHERE m.id = e.case_id AND (m.category <> 'ACCUSATION' OR {in_charge})))",
-            self.user_id
-        )
+        let not_hidden = Query::select()
+            .expr(Expr::cust("1"))
+            .from_as(Alias::new(CASES), Alias::new("m"))
+            .and_where(m("id").equals((Alias::new("e"), Alias::new("case_id"))))
+            .cond_where(
+                Condition::any()
+                    .add(Expr::cust("m.category <> 'ACCUSATION'"))
+                    .add(in_charge),
+            )
+            .to_owned();
+        Condition::any()
+            .add(col_of("e", "actor_user_id").eq(self.user_id))
+            .add(Expr::exists(not_hidden))
     }
 
     /// Who withdraws a file: whoever attached it, or the units in charge.

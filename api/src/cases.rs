@@ -1599,18 +1599,18 @@ pub async fn list_visible(
         .order_by_expr(key, dir.clone())
         .order_by_expr(id, dir)
         .limit(first + 1);
-    let mut statement = db.get_database_backend().build(&query);
+    let backend = db.get_database_backend();
     let mut page = Page::default();
     match latest {
         None => {
-            for row in db.query_all_raw(statement).await? {
+            for row in db.query_all_raw(backend.build(&query)).await? {
                 page.rows.push(case::Model::from_row(&row)?);
             }
         }
         // The page and its cases' entries in one statement: a row per entry, the case's
         // columns first.
         Some(wanted) => {
-            statement.sql = wanted.with_page(&statement.sql, &page_order(order));
+            let statement = backend.build(&wanted.with_page(query, page_order(order)));
             let entries_at = <case::Column as sea_orm::Iterable>::iter().count();
             for row in db.query_all_raw(statement).await? {
                 let id: i64 = row.try_get_by_index(0)?;
@@ -1645,17 +1645,23 @@ pub struct Page {
     pub latest: std::collections::HashMap<i64, crate::records::LatestEntries>,
 }
 
-/// The page's order written on the `page` of [`crate::records::LatestWanted::with_page`]:
-/// the same as [`sort_expr`] then id, with a missing deadline as the latest one.
-fn page_order(order: CaseOrder) -> String {
-    let dir = if order.descending { "DESC" } else { "ASC" };
-    let key = match order.field {
-        SortField::ReceivedAt => format!("page.received_at {dir}"),
-        SortField::UpdatedAt => format!("page.updated_at {dir}"),
-        SortField::Number => format!("page.number {dir}"),
-        SortField::DueAt => format!("(page.due_at IS NULL) {dir}, page.due_at {dir}"),
+/// The page's order on the `page` of [`crate::records::LatestWanted::with_page`]: the same as
+/// [`sort_expr`] then id, with a missing deadline as the latest one.
+fn page_order(order: CaseOrder) -> Vec<(Expr, Order)> {
+    let dir = if order.descending {
+        Order::Desc
+    } else {
+        Order::Asc
     };
-    format!("{key}, page.id {dir}")
+    let on_page = |name: &'static str| Expr::col((Alias::new("page"), Alias::new(name)));
+    let mut keys = match order.field {
+        SortField::ReceivedAt => vec![on_page("received_at")],
+        SortField::UpdatedAt => vec![on_page("updated_at")],
+        SortField::Number => vec![on_page("number")],
+        SortField::DueAt => vec![on_page("due_at").is_null(), on_page("due_at")],
+    };
+    keys.push(on_page("id"));
+    keys.into_iter().map(|k| (k, dir.clone())).collect()
 }
 
 /// How many visible cases match a filter (only computed when `totalCount` is asked for).

@@ -7,13 +7,15 @@
 
 use crate::access::{Actor, Viewer};
 use crate::cases::{find_visible, visible_ids};
-use crate::db::{bucketed_ids, placeholders};
+use crate::db::bucketed_ids;
 use crate::domain::FromDb;
 use crate::domain::{ApprovalStatus, Role, UnitRelation};
 use crate::error::Result;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Condition, Expr, ExprTrait, JoinType, Order, Query,
+    SelectStatement, WithClause, WithQuery,
 };
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use xinfang_entity::{
     case, case_event, case_petitioner, case_unit, completion_report, evaluation, extension,
@@ -38,14 +40,15 @@ pub struct LatestEntries {
 /// Who reads a timeline: every entry or the public ones only, and — for the entries that link
 /// the case to another (`LINK_REPEAT`, `UNDO_REPEAT`) — only where the reader sees that other
 /// case too. A link to a case out of sight is no entry at all: not in a page, not in a count.
+///
+/// The condition binds the viewer's ids as values: the statements that carry it have one text
+/// for every viewer of a kind, so a connection prepares and plans each of them once, however
+/// many accounts use it.
 #[derive(Clone, Debug)]
 pub struct Audience {
     pub public_only: bool,
-    /// The viewer's case scope, written out as SQL for a correlated `EXISTS`.
-    sees_case: String,
-    /// When the viewer sees the entries about an accusation's material (see
-    /// [`MATERIAL_ACTIONS`]), as SQL on `case_events e`.
-    sees_material: String,
+    /// The whole condition on `case_events e`.
+    condition: Condition,
 }
 
 /// Timeline actions about a case's files: on an accusation only the lead unit, the bureau
@@ -55,59 +58,82 @@ pub const MATERIAL_ACTIONS: [&str; 2] = ["ATTACHMENT_ADDED", "ATTACHMENT_WITHDRA
 /// Timeline actions that name another case (in the detail's `repeatOfId`).
 pub const LINK_ACTIONS: [&str; 2] = ["LINK_REPEAT", "UNDO_REPEAT"];
 
+/// `e.action NOT IN (…)` with the fixed action names written in.
+fn action_not_in(actions: [&str; 2]) -> Expr {
+    let names = actions.map(|a| format!("'{a}'")).join(", ");
+    Expr::cust(format!("e.action NOT IN ({names})"))
+}
+
+/// A column of an alias (`e`, `t`, `o`, `u`, `page`).
+fn col(table: &'static str, name: &'static str) -> Expr {
+    Expr::col((Alias::new(table), Alias::new(name)))
+}
+
 impl Audience {
     pub fn of(db: &impl ConnectionTrait, viewer: &Viewer, public_only: bool) -> Audience {
-        use sea_orm::sea_query::{
-            Alias, Expr, ExprTrait, PostgresQueryBuilder, Query, SqliteQueryBuilder,
-        };
-        let backend = db.get_database_backend();
+        Self::on(db.get_database_backend(), viewer, public_only)
+    }
+
+    fn on(backend: sea_orm::DatabaseBackend, viewer: &Viewer, public_only: bool) -> Audience {
         let linked = match backend {
             sea_orm::DatabaseBackend::Postgres => {
                 "CAST((e.detail::jsonb ->> 'repeatOfId') AS BIGINT)"
             }
             _ => "CAST(json_extract(e.detail, '$.repeatOfId') AS INTEGER)",
         };
-        let exists = Query::select()
-            .expr(Expr::val(1))
+        let sees_case = Query::select()
+            .expr(Expr::cust("1"))
             .from(case::Entity)
-            .and_where(
-                Expr::col((Alias::new(crate::access::CASES), Alias::new("id")))
-                    .eq(Expr::cust(linked)),
-            )
+            .and_where(col(crate::access::CASES, "id").eq(Expr::cust(linked)))
             .cond_where(viewer.case_scope())
             .to_owned();
-        // Every value of the scope is an id, a path or a fixed name, inlined by the query
-        // builder with its own quoting.
-        let sees_case = match backend {
-            sea_orm::DatabaseBackend::Postgres => exists.to_string(PostgresQueryBuilder),
-            _ => exists.to_string(SqliteQueryBuilder),
-        };
-        let sees_material = viewer.sees_file_entries_sql();
+        let mut condition = Condition::all()
+            .add(
+                Condition::any()
+                    .add(action_not_in(LINK_ACTIONS))
+                    .add(Expr::exists(sees_case)),
+            )
+            .add(
+                Condition::any()
+                    .add(action_not_in(MATERIAL_ACTIONS))
+                    .add(viewer.sees_file_entries()),
+            );
+        if public_only {
+            condition = condition.add(Expr::cust("e.public = TRUE"));
+        }
         Audience {
             public_only,
-            sees_case,
-            sees_material,
+            condition,
         }
-    }
-
-    /// The condition on `case_events e`, starting with ` AND`.
-    fn sql(&self) -> String {
-        let public = if self.public_only {
-            " AND e.public = TRUE"
-        } else {
-            ""
-        };
-        let actions = LINK_ACTIONS.map(|a| format!("'{a}'")).join(", ");
-        let material = MATERIAL_ACTIONS.map(|a| format!("'{a}'")).join(", ");
-        format!(
-            "{public} AND (e.action NOT IN ({actions}) OR EXISTS ({})) AND (e.action NOT IN ({material}) OR {})",
-            self.sees_case, self.sees_material
-        )
     }
 }
 
-/// The columns after an entry's own: its unit's name, its author's name and role.
-const NAMES: &str = "o.name, u.display_name, u.role";
+/// Selects an entry's own columns (on `table`), then its unit's name, its author's name and
+/// role.
+fn select_named(q: &mut SelectStatement, table: &'static str) {
+    for c in case_event::Model::COLUMNS {
+        q.expr(col(table, c));
+    }
+    q.expr(col("o", "name"))
+        .expr(col("u", "display_name"))
+        .expr(col("u", "role"));
+}
+
+/// Joins the names an entry (on `table`) is shown with.
+fn join_names(q: &mut SelectStatement, table: &'static str) {
+    q.join_as(
+        JoinType::LeftJoin,
+        Alias::new("org_units"),
+        Alias::new("o"),
+        col("o", "id").equals((Alias::new(table), Alias::new("actor_unit_id"))),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        Alias::new("users"),
+        Alias::new("u"),
+        col("u", "id").equals((Alias::new(table), Alias::new("actor_user_id"))),
+    );
+}
 
 fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
     let entry = case_event::Model::from_row(row, first)?;
@@ -140,42 +166,62 @@ pub struct LatestWanted {
 }
 
 impl LatestWanted {
-    /// `t`: the entries of the cases `ids` names (a list of values or a subquery) that the
+    /// `t`: the entries of the cases `cases` (a condition on `e.case_id`) admits that the
     /// audience reads, numbered from the latest (or first) down, with each case's count.
-    fn ranked(&self, ids: &str) -> String {
+    fn ranked(&self, cases: Expr) -> SelectStatement {
         let direction = if self.from_start { "ASC" } else { "DESC" };
-        let inner = case_event::Model::COLUMNS
-            .map(|c| format!("e.{c}"))
-            .join(", ");
-        format!(
-            "(SELECT {inner}, \
-               ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq {direction}) AS rn, \
-               COUNT(*) OVER (PARTITION BY e.case_id) AS total \
-              FROM case_events e WHERE e.case_id IN ({ids}){}) t",
-            self.audience.sql()
+        let mut q = Query::select();
+        for c in case_event::Model::COLUMNS {
+            q.expr(col("e", c));
+        }
+        q.expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY e.case_id ORDER BY e.seq {direction})"
+            )),
+            Alias::new("rn"),
         )
+        .expr_as(
+            Expr::cust("COUNT(*) OVER (PARTITION BY e.case_id)"),
+            Alias::new("total"),
+        )
+        .from_as(Alias::new("case_events"), Alias::new("e"))
+        .and_where(cases)
+        .cond_where(self.audience.condition.clone());
+        q
     }
 
-    /// The entry columns, its names and the count, after `t` (see [`Self::ranked`]) and the
-    /// joins of [`NAMED_JOINS`].
-    fn columns() -> String {
-        let outer = case_event::Model::COLUMNS
-            .map(|c| format!("t.{c}"))
-            .join(", ");
-        format!("{outer}, {NAMES}, t.total")
+    /// The entry columns, its names and the count, over `t` (see [`Self::ranked`]) joined to
+    /// the names.
+    fn select_entries(q: &mut SelectStatement) {
+        select_named(q, "t");
+        q.expr(col("t", "total"));
     }
 
-    /// A statement that reads the page `page` (an SQL query over `cases`, whose columns come
+    /// The statement that reads the page `page` (a query over `cases`, whose columns come
     /// first) together with the entries each of its cases shows, ordered by `order` (on
     /// `page`) and then by entry: one row per entry, or one with no entry for a case without.
-    pub fn with_page(&self, page: &str, order: &str) -> String {
-        format!(
-            "WITH page AS ({page}) SELECT page.*, {} FROM page LEFT JOIN {} \
-             ON t.case_id = page.id AND t.rn <= {} {NAMED_JOINS} ORDER BY {order}, t.seq",
-            Self::columns(),
-            self.ranked("SELECT id FROM page"),
-            self.last
-        )
+    pub fn with_page(&self, page: SelectStatement, order: Vec<(Expr, Order)>) -> WithQuery {
+        let mut q = Query::select();
+        q.expr(Expr::cust("page.*"));
+        Self::select_entries(&mut q);
+        q.from(Alias::new("page")).join_subquery(
+            JoinType::LeftJoin,
+            self.ranked(Expr::cust("e.case_id IN (SELECT id FROM page)")),
+            Alias::new("t"),
+            Condition::all()
+                .add(col("t", "case_id").equals((Alias::new("page"), Alias::new("id"))))
+                .add(Expr::cust(format!("t.rn <= {}", self.last))),
+        );
+        join_names(&mut q, "t");
+        for (key, dir) in order {
+            q.order_by_expr(key, dir);
+        }
+        q.order_by_expr(col("t", "seq"), Order::Asc);
+        let cte = CommonTableExpression::new()
+            .query(page)
+            .table_name(Alias::new("page"))
+            .to_owned();
+        q.with(WithClause::new().cte(cte).to_owned())
     }
 
     /// Reads the entry of a row of [`Self::with_page`] whose entry columns start at `first`;
@@ -194,11 +240,24 @@ impl LatestWanted {
         latest.entries.push(entry);
         Ok(())
     }
-}
 
-/// Joins the names an entry `t` is shown with.
-const NAMED_JOINS: &str =
-    "LEFT JOIN org_units o ON o.id = t.actor_unit_id LEFT JOIN users u ON u.id = t.actor_user_id";
+    /// The statement of [`latest_entries`]: the ids are bound, in buckets of powers of two so
+    /// that lists of similar length share a statement.
+    fn for_cases(&self, case_ids: &[i64]) -> SelectStatement {
+        let bound = bucketed_ids(case_ids.iter().copied());
+        let mut q = Query::select();
+        Self::select_entries(&mut q);
+        q.from_subquery(
+            self.ranked(col("e", "case_id").is_in(bound)),
+            Alias::new("t"),
+        );
+        join_names(&mut q, "t");
+        q.and_where(Expr::cust(format!("t.rn <= {}", self.last)))
+            .order_by_expr(col("t", "case_id"), Order::Asc)
+            .order_by_expr(col("t", "seq"), Order::Asc);
+        q
+    }
+}
 
 /// The latest `last` entries of each case — or, `from_start`, its first ones — for one
 /// audience (every entry, or the public ones only), with the names they are shown with, in
@@ -208,22 +267,8 @@ pub async fn latest_entries(
     case_ids: &[i64],
     wanted: &LatestWanted,
 ) -> Result<std::collections::HashMap<i64, LatestEntries>> {
-    let backend = db.get_database_backend();
-    let bound = bucketed_ids(case_ids.iter().copied());
-    let list = placeholders(backend, bound.len());
-    let sql = format!(
-        "SELECT {} FROM {} {NAMED_JOINS} WHERE t.rn <= {} ORDER BY t.case_id, t.seq",
-        LatestWanted::columns(),
-        wanted.ranked(&list),
-        wanted.last
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            bound.into_iter().map(Value::from),
-        ))
-        .await?;
+    let statement = db.get_database_backend().build(&wanted.for_cases(case_ids));
+    let rows = db.query_all_raw(statement).await?;
     let mut grouped: std::collections::HashMap<i64, LatestEntries> = Default::default();
     for row in rows {
         LatestWanted::read(&row, 0, &mut grouped)?;
@@ -241,49 +286,33 @@ pub async fn timeline_page(
     size: u64,
 ) -> Result<(Vec<NamedEntry>, u64)> {
     let backend = db.get_database_backend();
-    let audience = audience.sql();
-    let columns = case_event::Model::COLUMNS
-        .map(|c| format!("e.{c}"))
-        .join(", ");
-    let params = placeholders(backend, 3);
-    let p: Vec<&str> = params.split(',').collect();
-    let sql = format!(
-        "SELECT {columns}, {NAMES} FROM case_events e \
-         LEFT JOIN org_units o ON o.id = e.actor_unit_id \
-         LEFT JOIN users u ON u.id = e.actor_user_id \
-         WHERE e.case_id = {} AND e.seq > {}{audience} ORDER BY e.seq LIMIT {}",
-        p[0], p[1], p[2]
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                Value::from(case_id),
-                Value::from(after_seq),
-                Value::from(size as i64),
-            ],
-        ))
-        .await?;
+    let mut page = Query::select();
+    select_named(&mut page, "e");
+    page.from_as(Alias::new("case_events"), Alias::new("e"));
+    join_names(&mut page, "e");
+    page.and_where(col("e", "case_id").eq(case_id))
+        .and_where(col("e", "seq").gt(after_seq))
+        .cond_where(audience.condition.clone())
+        .order_by_expr(col("e", "seq"), Order::Asc)
+        .limit(size);
+    let rows = db.query_all_raw(backend.build(&page)).await?;
     let entries = rows
         .iter()
         .map(|r| named(r, 0))
         .collect::<Result<Vec<_>>>()?;
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM case_events e WHERE e.case_id = {}{audience}",
-        placeholders(backend, 1)
-    );
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_as(Alias::new("case_events"), Alias::new("e"))
+        .and_where(col("e", "case_id").eq(case_id))
+        .cond_where(audience.condition.clone())
+        .to_owned();
     let total: i64 = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            count_sql,
-            [Value::from(case_id)],
-        ))
+        .query_one_raw(backend.build(&count))
         .await?
         .map(|row| row.try_get_by_index(0))
         .transpose()?
         .unwrap_or(0);
-    Ok((entries, total.max(0) as u64))
+    Ok((entries, Ord::max(total, 0) as u64))
 }
 
 /// A timeline entry by id, with its case, when the viewer sees the case and the entry (a
@@ -871,4 +900,84 @@ pub async fn check_visible_case(
 pub fn global_id(kind: &str, id: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The statements that carry a viewer's audience must not carry the viewer: two accounts
+    //! of the same kind send the same text with different values, so each connection prepares
+    //! (and, on the read pool, plans) it once rather than once per account.
+    use super::*;
+    use crate::access::UnitScope;
+    use crate::domain::OrgUnitKind;
+    use sea_orm::{DatabaseBackend, QuerySelect, QueryTrait};
+
+    fn township_staff(user_id: i64, unit_id: i64) -> Viewer {
+        Viewer {
+            user_id,
+            session_id: String::new(),
+            role: Role::Staff,
+            unit: Some(UnitScope {
+                id: unit_id,
+                name: format!("unit {unit_id}"),
+                kind: OrgUnitKind::Township,
+                county_id: Some(1),
+                petition_bureau: false,
+                discipline_body: false,
+                path: format!("/1/{unit_id}/"),
+            }),
+        }
+    }
+
+    fn wanted(backend: DatabaseBackend, viewer: &Viewer) -> LatestWanted {
+        LatestWanted {
+            audience: Audience::on(backend, viewer, false),
+            last: 5,
+            from_start: false,
+        }
+    }
+
+    /// Each statement, built for two townships' staff, on both databases.
+    fn statements(backend: DatabaseBackend, viewer: &Viewer) -> Vec<sea_orm::Statement> {
+        let page = case::Entity::find()
+            .filter(viewer.case_scope())
+            .limit(21)
+            .into_query();
+        let order = vec![(col("page", "id"), Order::Desc)];
+        let wanted = wanted(backend, viewer);
+        let mut timeline = Query::select();
+        timeline
+            .expr(Expr::cust("1"))
+            .from_as(Alias::new("case_events"), Alias::new("e"))
+            .cond_where(wanted.audience.condition.clone());
+        vec![
+            backend.build(&wanted.with_page(page, order)),
+            backend.build(&wanted.for_cases(&[7, 8, 9])),
+            backend.build(&timeline),
+        ]
+    }
+
+    #[test]
+    fn an_audience_binds_the_viewer_instead_of_writing_it_in() {
+        let (one, other) = (township_staff(101, 3), township_staff(202, 4));
+        for backend in [DatabaseBackend::Postgres, DatabaseBackend::Sqlite] {
+            for (a, b) in statements(backend, &one)
+                .into_iter()
+                .zip(statements(backend, &other))
+            {
+                assert_eq!(a.sql, b.sql, "{backend:?}: one text for both accounts");
+                assert!(
+                    !a.sql.contains("101") && !a.sql.contains("202"),
+                    "{}",
+                    a.sql
+                );
+                let values = |s: &sea_orm::Statement| format!("{:?}", s.values);
+                assert_ne!(
+                    values(&a),
+                    values(&b),
+                    "{backend:?}: the ids travel as values"
+                );
+            }
+        }
+    }
 }
