@@ -491,20 +491,28 @@ pub fn may_withdraw(
         && crate::workflow::allows(viewer, case, relations, Action::AttachFile)
 }
 
-/// The files of a case the viewer sees, oldest first.
-pub async fn of_case(
+/// The files of cases the viewer sees that show to it, withdrawn ones included, oldest first,
+/// in one statement for all the cases.
+pub async fn of_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    case: &case::Model,
-) -> Result<Vec<attachment::Model>> {
-    Ok(attachment::Entity::find()
-        .filter(attachment::Column::CaseId.eq(case.id))
+    cases: &[case::Model],
+) -> Result<std::collections::HashMap<i64, Vec<attachment::Model>>> {
+    let ids = crate::db::bucketed_ids(cases.iter().map(|c| c.id));
+    let mut out: std::collections::HashMap<i64, Vec<attachment::Model>> = Default::default();
+    for row in attachment::Entity::find()
+        .filter(attachment::Column::CaseId.is_in(ids))
         .order_by_asc(attachment::Column::Id)
         .all(db)
         .await?
-        .into_iter()
-        .filter(|a| viewer.sees_file(case, a.uploaded_by_user_id))
-        .collect())
+    {
+        if let Some(case) = cases.iter().find(|c| c.id == row.case_id)
+            && viewer.sees_file(case, row.uploaded_by_user_id)
+        {
+            out.entry(case.id).or_default().push(row);
+        }
+    }
+    Ok(out)
 }
 
 /// One file, when the viewer sees its case and it.

@@ -19,6 +19,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use xinfang_entity::kinds::{CaseStatus, Category, DeliveryMethod, DocumentKind};
 use xinfang_entity::{case, case_event, case_petitioner, case_query_code, document, org_unit};
 
@@ -474,18 +475,20 @@ pub struct DocumentView {
     pub superseded_by: Option<i64>,
 }
 
-/// The documents of a case the viewer can see, oldest first.
-pub async fn of_case(
+/// The written documents of cases the viewer sees, oldest first, in a fixed number of
+/// statements for all of them (a list of cases asking for their documents).
+pub async fn of_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    case: &case::Model,
-) -> Result<Vec<DocumentView>> {
+    cases: &[case::Model],
+) -> Result<HashMap<i64, Vec<DocumentView>>> {
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
     let rows = document::Entity::find()
-        .filter(document::Column::CaseId.eq(case.id))
+        .filter(document::Column::CaseId.is_in(crate::db::bucketed_ids(ids)))
         .order_by_asc(document::Column::Id)
         .all(db)
         .await?;
-    views(db, Sight::Viewer(viewer), case, rows).await
+    views_by_case(db, Sight::Viewer(viewer), cases, rows).await
 }
 
 /// One document, when the viewer can see its case.
@@ -512,6 +515,7 @@ pub async fn find_visible(
     Ok(Some((case, view)))
 }
 
+#[derive(Clone, Copy)]
 enum Sight<'a> {
     Viewer(&'a Viewer),
     /// Someone holding the case's query code: the petitioner's own notices, the name masked
@@ -525,49 +529,79 @@ async fn views(
     case: &case::Model,
     rows: Vec<document::Model>,
 ) -> Result<Vec<DocumentView>> {
+    Ok(views_by_case(db, sight, std::slice::from_ref(case), rows)
+        .await?
+        .remove(&case.id)
+        .unwrap_or_default())
+}
+
+/// Lays out documents of `cases` (each row's case among them) for one sight: the petitioners
+/// they address, their issuers, their corrections and the query codes are read once for all.
+async fn views_by_case(
+    db: &impl ConnectionTrait,
+    sight: Sight<'_>,
+    cases: &[case::Model],
+    rows: Vec<document::Model>,
+) -> Result<HashMap<i64, Vec<DocumentView>>> {
+    let mut out: HashMap<i64, Vec<DocumentView>> = HashMap::new();
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let case_ids = || crate::db::bucketed_ids(cases.iter().map(|c| c.id));
     let petitioners = case_petitioner::Entity::find()
-        .filter(case_petitioner::Column::CaseId.eq(case.id))
+        .filter(case_petitioner::Column::CaseId.is_in(case_ids()))
         .all(db)
         .await?;
-    let unit_ids: Vec<i64> = rows.iter().map(|d| d.issued_by_unit_id).collect();
+    let unit_ids = crate::db::bucketed_ids(rows.iter().map(|d| d.issued_by_unit_id));
     let units = org_unit::Entity::find()
         .filter(org_unit::Column::Id.is_in(unit_ids))
         .all(db)
         .await?;
     let superseding: Vec<(i64, i64)> = document::Entity::find()
-        .filter(document::Column::CaseId.eq(case.id))
+        .filter(document::Column::CaseId.is_in(case_ids()))
         .filter(document::Column::SupersedesId.is_not_null())
         .all(db)
         .await?
         .into_iter()
         .filter_map(|d| d.supersedes_id.map(|old| (old, d.id)))
         .collect();
-    let case_sight = match sight {
-        Sight::Viewer(v) => Some(v.sight(case)),
-        Sight::QueryCode => None,
-    };
-    let full_contact = case_sight
-        .as_ref()
-        .is_some_and(|s| s.personal_data == crate::access::PersonalData::Full);
-    let hands_code = match sight {
-        Sight::Viewer(v) => v.sees_query_code(case),
-        Sight::QueryCode => false,
-    };
-    let code = if hands_code
-        && rows
-            .iter()
-            .any(|d| d.kind == DocumentKind::AcceptanceNotice)
-    {
-        case_query_code::Entity::find_by_id(case.id)
-            .one(db)
-            .await?
-            .map(|c| c.code)
+    // The query code goes on the acceptance notices of cases whose code the viewer hands over.
+    let coded: Vec<i64> = cases
+        .iter()
+        .filter(|case| match sight {
+            Sight::Viewer(v) => v.sees_query_code(case),
+            Sight::QueryCode => false,
+        })
+        .filter(|case| {
+            rows.iter()
+                .any(|d| d.case_id == case.id && d.kind == DocumentKind::AcceptanceNotice)
+        })
+        .map(|case| case.id)
+        .collect();
+    let codes: HashMap<i64, String> = if coded.is_empty() {
+        HashMap::new()
     } else {
-        None
+        case_query_code::Entity::find()
+            .filter(case_query_code::Column::CaseId.is_in(crate::db::bucketed_ids(coded)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.case_id, c.code))
+            .collect()
     };
-    Ok(rows
-        .into_iter()
-        .map(|row| {
+    for row in rows {
+        let Some(case) = cases.iter().find(|c| c.id == row.case_id) else {
+            continue;
+        };
+        let case_sight = match sight {
+            Sight::Viewer(v) => Some(v.sight(case)),
+            Sight::QueryCode => None,
+        };
+        let full_contact = case_sight
+            .as_ref()
+            .is_some_and(|s| s.personal_data == crate::access::PersonalData::Full);
+        let code = codes.get(&case.id);
+        let view = {
             let addressee = match (&row.addressee, &case_sight) {
                 (None, _) => None,
                 (Some(name), Some(s)) => {
@@ -590,7 +624,7 @@ async fn views(
             };
             let tracking = row.delivery_tracking.clone().filter(|_| full_contact);
             let query_code = code
-                .clone()
+                .cloned()
                 .filter(|_| row.kind == DocumentKind::AcceptanceNotice);
             let issuer = units
                 .iter()
@@ -609,8 +643,10 @@ async fn views(
                 issuer,
                 superseded_by,
             }
-        })
-        .collect())
+        };
+        out.entry(case.id).or_default().push(view);
+    }
+    Ok(out)
 }
 
 /// The document laid out and rendered to PDF.

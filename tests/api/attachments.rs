@@ -115,7 +115,7 @@ async fn head(app: &TestApp, token: &str, url: &str) -> i64 {
 }
 
 /// Uploads a whole file in one PATCH and attaches it; the payload or the error body.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     case: &str,

@@ -201,6 +201,8 @@ const EVERY_FIELD: &str = "query($n: Int) { cases(first: $n) { totalCount pageIn
   referrals { id mode status fromUnit { name } toUnit { name } reason reportDueAt objectBy objectionReason
               createdAt resolvedAt caseNumber caseTitle case { number } }
   leader { name unit { name } }
+  documents { id kind number issuer addressee body delivery { method } viewerCan { deliver correct } }
+  attachments { id kind fileName sha256 fromPetitioner viewerCan { withdraw } }
   deadlines { acceptBy handleBy reviewRequestBy decideBy } dueAt overdue warning
   viewerCan { transfer decideAcceptance addProgressNote requestExtension decideExtension reply addAssistingUnit
               addAssistingOpinion issueSupervision answerSupervision fileCompletionReport decideCompletionReport
@@ -228,7 +230,7 @@ async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) ->
 /// A case with a record of every kind, led by 县住建局 after the bureau assigned it.
 async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
     use crate::support::gid;
-    fixtures::every_record(
+    let walked = fixtures::every_record(
         app,
         county,
         fixtures::Walk {
@@ -240,6 +242,13 @@ async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
         },
     )
     .await;
+    // A file on it, so that each file's viewerCan is read too.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend_from_slice(format!("证明{i}").as_bytes());
+    let bureau = county.token("bureau_staff");
+    let attached =
+        crate::attachments::upload(app, bureau, &walked.case, "证明.pdf", "EVIDENCE", &pdf).await;
+    assert!(attached["errors"].is_null(), "{attached}");
 }
 
 #[tokio::test]
@@ -269,6 +278,16 @@ async fn every_field_of_a_case_list_costs_the_same_statements_for_5_cases_as_for
     }
     app.linked().await;
     copy_in_use(&app).await;
+    // The five newest cases carry written documents and a file each, so their loaders and
+    // flags are part of the count.
+    let rich = app.gql(Some(token), EVERY_FIELD, json!({"n": 5})).await;
+    for node in rich["data"]["cases"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{rich}"))
+    {
+        assert!(!node["documents"].as_array().unwrap().is_empty(), "{node}");
+        assert_eq!(node["attachments"].as_array().unwrap().len(), 1, "{node}");
+    }
     for viewer in ["bureau_staff", "a_staff"] {
         let token = county.token(viewer);
         // Warm up with the larger page: on PostgreSQL the units named stay in the process's

@@ -85,12 +85,16 @@ pub struct AttachmentViewerCan {
 pub async fn attachments_of(
     ctx: &Context<'_>,
     case: &crate::records::CaseRecord,
-) -> Result<Vec<Attachment>> {
-    Ok(attachments::of_case(&state(ctx).db, viewer(ctx)?, case)
-        .await?
-        .into_iter()
-        .map(Attachment)
-        .collect())
+) -> GqlResult<Vec<Attachment>> {
+    // Through the request's loader: a list of cases reads all their files at once.
+    let found = ctx
+        .data_unchecked::<super::Loaders>()
+        .attachments
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default();
+    Ok(found.into_iter().map(Attachment).collect())
 }
 
 pub async fn attachment_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Attachment>> {

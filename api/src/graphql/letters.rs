@@ -140,13 +140,16 @@ pub struct DocumentDeliveryRecord {
 pub async fn documents_of(
     ctx: &Context<'_>,
     case: &crate::records::CaseRecord,
-) -> Result<Vec<Document>> {
-    let s = state(ctx);
-    Ok(documents::of_case(&s.db, viewer(ctx)?, case)
-        .await?
-        .into_iter()
-        .map(Document)
-        .collect())
+) -> GqlResult<Vec<Document>> {
+    // Through the request's loader: a list of cases reads all their documents at once.
+    let found = ctx
+        .data_unchecked::<super::Loaders>()
+        .documents
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default();
+    Ok(found.into_iter().map(Document).collect())
 }
 
 /// `node(id:)` for a document: found exactly where its case is.

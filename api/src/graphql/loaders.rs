@@ -200,6 +200,50 @@ impl Loader<i64> for VisibleCaseLoader {
     }
 }
 
+/// What the request's viewer reads of each of some cases, once it has found them in its
+/// scope: `$read(db, viewer, cases)`. A case out of sight answers an empty list.
+macro_rules! of_visible_cases_loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, $read:path) => {
+        $(#[$doc])*
+        pub struct $name {
+            db: Db,
+            viewer: Option<Viewer>,
+        }
+
+        impl Loader<i64> for $name {
+            type Value = Vec<$value>;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+                let Some(viewer) = &self.viewer else {
+                    return Ok(every_key(keys, HashMap::new()));
+                };
+                let cases: Vec<CaseRecord> = records::visible_cases(&self.db, viewer, keys)
+                    .await
+                    .map_err(Arc::new)?
+                    .into_values()
+                    .collect();
+                let found = $read(&self.db, viewer, &cases).await.map_err(Arc::new)?;
+                Ok(every_key(keys, found))
+            }
+        }
+    };
+}
+
+of_visible_cases_loader!(
+    /// Each case's written documents, as the viewer reads them.
+    DocumentLoader,
+    crate::documents::DocumentView,
+    crate::documents::of_cases
+);
+
+of_visible_cases_loader!(
+    /// Each case's files that the viewer sees.
+    AttachmentLoader,
+    crate::records::AttachmentRecord,
+    crate::attachments::of_cases
+);
+
 /// The later cases repeating each case, as far as the request's viewer may see them.
 pub struct RepeatsLoader {
     db: Db,
@@ -323,6 +367,8 @@ pub struct Loaders {
     pub relations: DataLoader<RelationsLoader, HashMapCache>,
     pub referral_cases: DataLoader<ReferralCaseLoader, HashMapCache>,
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
+    pub documents: DataLoader<DocumentLoader, HashMapCache>,
+    pub attachments: DataLoader<AttachmentLoader, HashMapCache>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
@@ -370,6 +416,14 @@ impl Loaders {
             }),
             referral_cases: loader(ReferralCaseLoader { db: db.clone() }),
             latest_events: loader(LatestEventsLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            documents: loader(DocumentLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            attachments: loader(AttachmentLoader {
                 db,
                 viewer: viewer.cloned(),
             }),
