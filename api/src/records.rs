@@ -912,7 +912,14 @@ mod tests {
     use crate::domain::OrgUnitKind;
     use sea_orm::{DatabaseBackend, QuerySelect, QueryTrait};
 
-    fn township_staff(user_id: i64, unit_id: i64) -> Viewer {
+    /// Staff of unit `unit_id` of county `county_id` (the county unit itself when equal).
+    fn staff(
+        user_id: i64,
+        unit_id: i64,
+        county_id: i64,
+        kind: OrgUnitKind,
+        bureau: bool,
+    ) -> Viewer {
         Viewer {
             user_id,
             session_id: String::new(),
@@ -920,31 +927,48 @@ mod tests {
             unit: Some(UnitScope {
                 id: unit_id,
                 name: format!("unit {unit_id}"),
-                kind: OrgUnitKind::Township,
-                county_id: Some(1),
-                petition_bureau: false,
+                kind,
+                county_id: Some(county_id),
+                petition_bureau: bureau,
                 discipline_body: false,
-                path: format!("/1/{unit_id}/"),
+                path: if unit_id == county_id {
+                    format!("/{county_id}/")
+                } else {
+                    format!("/{county_id}/{unit_id}/")
+                },
             }),
         }
     }
 
-    fn wanted(backend: DatabaseBackend, viewer: &Viewer) -> LatestWanted {
+    fn petitioner(user_id: i64) -> Viewer {
+        Viewer {
+            user_id,
+            session_id: String::new(),
+            role: Role::Petitioner,
+            unit: None,
+        }
+    }
+
+    fn wanted(backend: DatabaseBackend, viewer: &Viewer, public_only: bool) -> LatestWanted {
         LatestWanted {
-            audience: Audience::on(backend, viewer, false),
+            audience: Audience::on(backend, viewer, public_only),
             last: 5,
             from_start: false,
         }
     }
 
-    /// Each statement, built for two townships' staff, on both databases.
-    fn statements(backend: DatabaseBackend, viewer: &Viewer) -> Vec<sea_orm::Statement> {
+    /// The three statement shapes that carry an audience, built for one viewer.
+    fn statements(
+        backend: DatabaseBackend,
+        viewer: &Viewer,
+        public_only: bool,
+    ) -> Vec<sea_orm::Statement> {
         let page = case::Entity::find()
             .filter(viewer.case_scope())
             .limit(21)
             .into_query();
         let order = vec![(col("page", "id"), Order::Desc)];
-        let wanted = wanted(backend, viewer);
+        let wanted = wanted(backend, viewer, public_only);
         let mut timeline = Query::select();
         timeline
             .expr(Expr::cust("1"))
@@ -959,24 +983,47 @@ mod tests {
 
     #[test]
     fn an_audience_binds_the_viewer_instead_of_writing_it_in() {
-        let (one, other) = (township_staff(101, 3), township_staff(202, 4));
-        for backend in [DatabaseBackend::Postgres, DatabaseBackend::Sqlite] {
-            for (a, b) in statements(backend, &one)
-                .into_iter()
-                .zip(statements(backend, &other))
-            {
-                assert_eq!(a.sql, b.sql, "{backend:?}: one text for both accounts");
-                assert!(
-                    !a.sql.contains("101") && !a.sql.contains("202"),
-                    "{}",
-                    a.sql
-                );
-                let values = |s: &sea_orm::Statement| format!("{:?}", s.values);
-                assert_ne!(
-                    values(&a),
-                    values(&b),
-                    "{backend:?}: the ids travel as values"
-                );
+        use OrgUnitKind::{County, Department, Township};
+        // Pairs of accounts of one kind (users 101 and 202, in different units or counties),
+        // and whether they read public entries only.
+        let pairs = [
+            (
+                staff(101, 3, 1, Township, false),
+                staff(202, 4, 1, Township, false),
+                false,
+            ),
+            (
+                staff(101, 2, 1, Department, true),
+                staff(202, 12, 11, Department, true),
+                false,
+            ),
+            (
+                staff(101, 1, 1, County, false),
+                staff(202, 11, 11, County, false),
+                false,
+            ),
+            (petitioner(101), petitioner(202), true),
+        ];
+        for (one, other, public_only) in &pairs {
+            for backend in [DatabaseBackend::Postgres, DatabaseBackend::Sqlite] {
+                for (a, b) in statements(backend, one, *public_only)
+                    .into_iter()
+                    .zip(statements(backend, other, *public_only))
+                {
+                    assert_eq!(a.sql, b.sql, "{backend:?}: one text for both accounts");
+                    assert!(
+                        !a.sql.contains("101") && !a.sql.contains("202"),
+                        "{}",
+                        a.sql
+                    );
+                    assert_eq!(a.sql.contains("e.public = TRUE"), *public_only, "{}", a.sql);
+                    let values = |s: &sea_orm::Statement| format!("{:?}", s.values);
+                    assert_ne!(
+                        values(&a),
+                        values(&b),
+                        "{backend:?}: the ids travel as values"
+                    );
+                }
             }
         }
     }
