@@ -175,8 +175,8 @@ fn col(name: &'static str) -> Expr {
     col_of(CASES, name)
 }
 
-/// A column of `cases` under the alias `table`.
-fn col_of(table: &'static str, name: &'static str) -> Expr {
+/// A column under the alias `table` (`cases`, or another table's alias in a hand-built query).
+pub(crate) fn col_of(table: &'static str, name: &'static str) -> Expr {
     Expr::col((Alias::new(table), Alias::new(name)))
 }
 

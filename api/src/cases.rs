@@ -1653,7 +1653,7 @@ fn page_order(order: CaseOrder) -> Vec<(Expr, Order)> {
     } else {
         Order::Asc
     };
-    let on_page = |name: &'static str| Expr::col((Alias::new("page"), Alias::new(name)));
+    let on_page = |name: &'static str| crate::access::col_of("page", name);
     let mut keys = match order.field {
         SortField::ReceivedAt => vec![on_page("received_at")],
         SortField::UpdatedAt => vec![on_page("updated_at")],

@@ -5,7 +5,7 @@
 //! What of a found record the viewer then reads is the presenter's question, answered by
 //! [`crate::access::CaseSight`]. This module knows nothing of HTTP or GraphQL.
 
-use crate::access::{Actor, Viewer};
+use crate::access::{Actor, Viewer, col_of as col};
 use crate::cases::{find_visible, visible_ids};
 use crate::db::bucketed_ids;
 use crate::domain::FromDb;
@@ -62,11 +62,6 @@ pub const LINK_ACTIONS: [&str; 2] = ["LINK_REPEAT", "UNDO_REPEAT"];
 fn action_not_in(actions: [&str; 2]) -> Expr {
     let names = actions.map(|a| format!("'{a}'")).join(", ");
     Expr::cust(format!("e.action NOT IN ({names})"))
-}
-
-/// A column of an alias (`e`, `t`, `o`, `u`, `page`).
-fn col(table: &'static str, name: &'static str) -> Expr {
-    Expr::col((Alias::new(table), Alias::new(name)))
 }
 
 impl Audience {
@@ -286,6 +281,28 @@ pub async fn timeline_page(
     size: u64,
 ) -> Result<(Vec<NamedEntry>, u64)> {
     let backend = db.get_database_backend();
+    let (page, count) = timeline_statements(case_id, audience, after_seq, size);
+    let rows = db.query_all_raw(backend.build(&page)).await?;
+    let entries = rows
+        .iter()
+        .map(|r| named(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let total: i64 = db
+        .query_one_raw(backend.build(&count))
+        .await?
+        .map(|row| row.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok((entries, Ord::max(total, 0) as u64))
+}
+
+/// The statements of [`timeline_page`]: the page with its names, and the audience's count.
+fn timeline_statements(
+    case_id: i64,
+    audience: &Audience,
+    after_seq: i32,
+    size: u64,
+) -> (SelectStatement, SelectStatement) {
     let mut page = Query::select();
     select_named(&mut page, "e");
     page.from_as(Alias::new("case_events"), Alias::new("e"));
@@ -295,24 +312,13 @@ pub async fn timeline_page(
         .cond_where(audience.condition.clone())
         .order_by_expr(col("e", "seq"), Order::Asc)
         .limit(size);
-    let rows = db.query_all_raw(backend.build(&page)).await?;
-    let entries = rows
-        .iter()
-        .map(|r| named(r, 0))
-        .collect::<Result<Vec<_>>>()?;
     let count = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from_as(Alias::new("case_events"), Alias::new("e"))
         .and_where(col("e", "case_id").eq(case_id))
         .cond_where(audience.condition.clone())
         .to_owned();
-    let total: i64 = db
-        .query_one_raw(backend.build(&count))
-        .await?
-        .map(|row| row.try_get_by_index(0))
-        .transpose()?
-        .unwrap_or(0);
-    Ok((entries, Ord::max(total, 0) as u64))
+    (page, count)
 }
 
 /// A timeline entry by id, with its case, when the viewer sees the case and the entry (a
@@ -957,7 +963,7 @@ mod tests {
         }
     }
 
-    /// The three statement shapes that carry an audience, built for one viewer.
+    /// The statements that carry an audience, built for one viewer.
     fn statements(
         backend: DatabaseBackend,
         viewer: &Viewer,
@@ -969,15 +975,12 @@ mod tests {
             .into_query();
         let order = vec![(col("page", "id"), Order::Desc)];
         let wanted = wanted(backend, viewer, public_only);
-        let mut timeline = Query::select();
-        timeline
-            .expr(Expr::cust("1"))
-            .from_as(Alias::new("case_events"), Alias::new("e"))
-            .cond_where(wanted.audience.condition.clone());
+        let (timeline, count) = timeline_statements(7, &wanted.audience, 0, 21);
         vec![
             backend.build(&wanted.with_page(page, order)),
             backend.build(&wanted.for_cases(&[7, 8, 9])),
             backend.build(&timeline),
+            backend.build(&count),
         ]
     }
 

@@ -227,7 +227,7 @@ async fn cost_of(app: &TestApp, token: &str, query: &str, n: i64, list: &str) ->
     (statements, nodes)
 }
 
-/// A case with a record of every kind, led by 县住建局 after the bureau assigned it.
+/// A case with a record of every kind and a file, led by 县住建局 after the bureau assigned it.
 async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
     use crate::support::gid;
     let walked = fixtures::every_record(
