@@ -180,6 +180,49 @@ async fn on_standby(pair: &Pair, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// Waits until the standby has replayed everything the primary had written when asked: a step
+/// that needs the standby current (a role just created, replay just resumed) must not race its
+/// replay, which a busy machine may hold back for longer than the server's lag bound.
+async fn standby_caught_up(pair: &Pair) {
+    let lsn =
+        |row: Option<sea_orm::QueryResult>| row.unwrap().try_get::<String>("", "lsn").unwrap();
+    let primary = sea_orm::Database::connect(Pair::url(pair.primary_port))
+        .await
+        .unwrap();
+    let target = lsn(sea_orm::ConnectionTrait::query_one_raw(
+        &primary,
+        sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_current_wal_insert_lsn()::text AS lsn",
+        ),
+    )
+    .await
+    .unwrap());
+    let standby = sea_orm::Database::connect(Pair::url(pair.standby_port))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let sql = format!(
+            "SELECT (coalesce(pg_last_wal_replay_lsn() >= '{target}'::pg_lsn, false))::text AS lsn"
+        );
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &standby,
+            sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql),
+        )
+        .await
+        .unwrap();
+        if lsn(row) == "true" {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the standby did not replay {target} within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// `xinfang_replica_reads_total` by outcome.
 async fn reads(app: &TestApp) -> [u64; 4] {
     let text = app.metrics().await;
@@ -276,6 +319,7 @@ async fn statistics_and_export_come_from_the_replica_only_when_it_has_every_comm
     // A replica that answers but cannot read the tables (its URL names a role without the
     // right): each read fails there and is answered by the primary, the export page by page.
     app.sql("CREATE ROLE outsider LOGIN").await;
+    standby_caught_up(&pair).await;
     // (A replica that failed is left alone for a while, so each read gets a server of its own.)
     for read in ["statistics", "export"] {
         let narrow = spawn_app_on(
@@ -287,7 +331,7 @@ async fn statistics_and_export_come_from_the_replica_only_when_it_has_every_comm
                     pair.standby_port
                 ),
                 "--replica-max-lag-ms",
-                "300",
+                "30000",
             ],
         )
         .await;
@@ -347,6 +391,7 @@ async fn statistics_and_export_come_from_the_replica_only_when_it_has_every_comm
 
     // Replay resumes: the replica catches up and serves again.
     on_standby(&pair, "SELECT pg_wal_replay_resume()").await;
+    standby_caught_up(&pair).await;
     let before = reads(&app).await;
     assert_eq!(cases_counted(&app, bureau).await, 4);
     assert_eq!(
