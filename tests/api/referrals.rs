@@ -440,6 +440,80 @@ async fn inboxes_receive_exactly_what_each_unit_may_see() {
     );
 }
 
+/// The next inbox item of `kind`, passing over others (an objection's resolution, say).
+async fn next_of_kind(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let item = ws
+            .next_data(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no {kind} item"));
+        if item["inbox"]["kind"] == kind {
+            return item["inbox"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_inbox_event_shows_the_case_as_it_stands_then() {
+    // One subscription lives for many events. An event about a case the stream has already
+    // shown must show the case as it is now: a file added since the first event is listed.
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(&app, bureau, json!({})).await;
+    let mut ws = open(&app, bureau).await;
+    ws.subscribe(
+        "1",
+        "subscription { inbox { kind referral { toUnit { name } case { attachments { fileName } } } } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Sent to A, who objects; the bureau hears of it while the case has no file.
+    let first = transfer(&app, bureau, &id, county.dept_a, "TRANSFER").await;
+    ok(
+        &app,
+        county.token("a_staff"),
+        "objectReferral",
+        json!({"referralId": first, "reason": "不属于住建局职能"}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(
+        next_of_kind(&mut ws, "OBJECTION").await["referral"],
+        json!({"toUnit": {"name": "县住建局"}, "case": {"attachments": []}})
+    );
+    ok(
+        &app,
+        county.token("bureau_leader"),
+        "resolveObjection",
+        json!({"referralId": first, "approve": true}),
+        "__typename",
+    )
+    .await;
+
+    // Back at the bureau, which files a note on it and sends it to B; B objects too.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend_from_slice("情况说明".as_bytes());
+    let attached =
+        crate::attachments::upload(&app, bureau, &id, "说明.pdf", "EVIDENCE", &pdf).await;
+    assert!(attached["errors"].is_null(), "{attached}");
+    let second = transfer(&app, bureau, &id, county.dept_b, "TRANSFER").await;
+    ok(
+        &app,
+        county.token("b_staff"),
+        "objectReferral",
+        json!({"referralId": second, "reason": "不属于人社局职能"}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(
+        next_of_kind(&mut ws, "OBJECTION").await["referral"],
+        json!({"toUnit": {"name": "县人社局"}, "case": {"attachments": [{"fileName": "说明.pdf"}]}})
+    );
+}
+
 #[tokio::test]
 async fn bad_tokens_expired_tokens_and_foreign_origins_are_refused() {
     let app = spawn_app_with_origin().await;

@@ -348,7 +348,18 @@ impl Loader<LatestKey> for LatestEventsLoader {
 
 /// The loaders of one request. They cache for the request's lifetime, so a list can load
 /// what its rows will ask for up front ([`super::cases::prefetch`]) and the rows then find it.
-pub struct Loaders {
+#[derive(Clone)]
+pub struct Loaders(Arc<LoaderSet>);
+
+impl std::ops::Deref for Loaders {
+    type Target = LoaderSet;
+    fn deref(&self) -> &LoaderSet {
+        &self.0
+    }
+}
+
+/// What [`Loaders`] holds.
+pub struct LoaderSet {
     pub units: DataLoader<UnitLoader, HashMapCache>,
     pub staff: DataLoader<StaffLoader, HashMapCache>,
     pub petitioners: DataLoader<PetitionerLoader, HashMapCache>,
@@ -385,7 +396,7 @@ fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>
 impl Loaders {
     pub fn new(db: Db, directory: Arc<Directory>, viewer: Option<&Viewer>) -> Self {
         let unit = viewer.and_then(|v| v.unit.as_ref().map(|u| u.id));
-        Loaders {
+        Loaders(Arc::new(LoaderSet {
             units: loader(UnitLoader {
                 db: db.clone(),
                 directory,
@@ -427,7 +438,35 @@ impl Loaders {
                 db,
                 viewer: viewer.cloned(),
             }),
-        }
+        }))
+    }
+}
+
+impl LoaderSet {
+    /// Drops everything the loaders remember. A subscription runs as one operation for as long
+    /// as it lasts; each event it delivers must be read as things stand then, not as the first
+    /// event found them, so the stream calls this before it hands on the next event.
+    pub fn forget(&self) {
+        self.units.clear::<i64>();
+        self.staff.clear::<i64>();
+        self.petitioners.clear::<i64>();
+        self.assisting.clear::<i64>();
+        self.referrals.clear::<i64>();
+        self.extensions.clear::<i64>();
+        self.reviews.clear::<i64>();
+        self.supervisions.clear::<i64>();
+        self.completion_reports.clear::<i64>();
+        self.replies.clear::<i64>();
+        self.higher_referrals.clear::<i64>();
+        self.higher_bodies.clear::<i64>();
+        self.evaluations.clear::<i64>();
+        self.visible_cases.clear::<i64>();
+        self.repeats.clear::<i64>();
+        self.relations.clear::<i64>();
+        self.referral_cases.clear::<i64>();
+        self.latest_events.clear::<LatestKey>();
+        self.documents.clear::<i64>();
+        self.attachments.clear::<i64>();
     }
 
     /// The lists `wanted` of every case of `ids`, when the loaders hold them all already (a

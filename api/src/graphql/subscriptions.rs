@@ -2,6 +2,7 @@
 //! [`crate::live`], against the subscriber's scope when the event arrives; this module turns
 //! it into answers.
 
+use super::Loaders;
 use super::cases::TimelineEntry;
 use super::workflow::Referral;
 use super::{Instant, global_id, lookup_id, viewer};
@@ -83,6 +84,15 @@ fn socket_sight(ctx: &Context<'_>) -> Arc<EventSight> {
         .unwrap_or_default()
 }
 
+/// Empties the operation's loaders before an event goes out, so its fields are read as things
+/// stand now rather than answered from what an earlier event's fields loaded. (Each event is
+/// resolved in full before the stream is asked for the next, so nothing is loading here.)
+fn forget(loaders: &Option<Loaders>) {
+    if let Some(loaders) = loaders {
+        loaders.forget();
+    }
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -103,9 +113,10 @@ impl SubscriptionRoot {
             .ok_or(AppError::NotFound("case"))?;
         let rx = state.bus.subscribe();
         let socket = socket_sight(ctx);
+        let loaders = ctx.data_opt::<Loaders>().cloned();
         Ok(stream::unfold(
-            (rx, state, me, id, socket),
-            |(mut rx, state, me, id, socket)| async move {
+            (rx, state, me, id, socket, loaders),
+            |(mut rx, state, me, id, socket, loaders)| async move {
                 loop {
                     let event = next_event(&mut rx).await?;
                     let Some(entry_id) = event.entry_id.filter(|_| event.case_id == id) else {
@@ -122,7 +133,8 @@ impl SubscriptionRoot {
                     match records::entry_of_visible_case(&state.db, &me, &case, entry_id).await {
                         Ok(Some(named)) => {
                             let entry = TimelineEntry::seen_by(&sight, named);
-                            return Some((entry, (rx, state, me, id, socket)));
+                            forget(&loaders);
+                            return Some((entry, (rx, state, me, id, socket, loaders)));
                         }
                         Ok(None) => continue,
                         Err(e) => tracing::error!(
@@ -146,13 +158,17 @@ impl SubscriptionRoot {
         let state = ctx.data_unchecked::<Arc<AppState>>().clone();
         let rx = state.bus.subscribe();
         let socket = socket_sight(ctx);
+        let loaders = ctx.data_opt::<Loaders>().cloned();
         Ok(stream::unfold(
-            (rx, state, me, socket),
-            |(mut rx, state, me, socket)| async move {
+            (rx, state, me, socket, loaders),
+            |(mut rx, state, me, socket, loaders)| async move {
                 loop {
                     let event = next_event(&mut rx).await?;
                     match inbox_item(&state, &socket, &me, &event).await {
-                        Ok(Some(item)) => return Some((item, (rx, state, me, socket))),
+                        Ok(Some(item)) => {
+                            forget(&loaders);
+                            return Some((item, (rx, state, me, socket, loaders)));
+                        }
                         Ok(None) => continue,
                         Err(e) => tracing::error!(
                             error = e.message_for_operator(),
