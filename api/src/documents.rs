@@ -21,7 +21,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use xinfang_entity::kinds::{CaseStatus, Category, DeliveryMethod, DocumentKind};
-use xinfang_entity::{case, case_event, case_petitioner, case_query_code, document, org_unit};
+use xinfang_entity::{
+    case, case_event, case_petitioner, case_query_code, document, org_unit, reply, review,
+};
 
 /// 文书名称, as printed.
 pub fn title(kind: DocumentKind) -> &'static str {
@@ -860,7 +862,7 @@ pub struct DocumentCapabilities {
 }
 
 /// The facts of a document's case [`capabilities`] decides from, read by the caller (the
-/// graph reads the case and the relations through its request's loaders).
+/// graph reads the case, the relations and the decisions through its request's loaders).
 pub struct DocumentFacts<'a> {
     /// The case as the viewer sees it.
     pub case: &'a case::Model,
@@ -868,10 +870,24 @@ pub struct DocumentFacts<'a> {
     pub relations: &'a [crate::domain::UnitRelation],
     /// A correction supersedes the document.
     pub superseded: bool,
+    /// The case's replies and reviews, when [`may_be_awaited`] says they are needed.
+    pub decisions: Option<CaseDecisions<'a>>,
 }
 
-pub async fn capabilities(
-    db: &impl ConnectionTrait,
+/// A case's written replies and its reviews: what says which decision it waits to deliver.
+#[derive(Clone, Copy)]
+pub struct CaseDecisions<'a> {
+    pub replies: &'a [reply::Model],
+    pub reviews: &'a [review::Model],
+}
+
+/// Whether the document could be the decision its case waits to deliver, so that deciding
+/// what may be done with it needs the case's replies and reviews.
+pub fn may_be_awaited(row: &document::Model, case: &case::Model) -> bool {
+    (row.reply_id.is_some() || row.review_id.is_some()) && case.awaiting_delivery
+}
+
+pub fn capabilities(
     viewer: &Viewer,
     row: &document::Model,
     facts: DocumentFacts<'_>,
@@ -882,12 +898,17 @@ pub async fn capabilities(
     let case = facts.case;
     let away = viewer.kept_from_sent_up(case);
     let correct = !away && viewer.may_correct_document(row.issued_by_unit_id, is_signed(row.kind));
-    // Only a decision the case waits to deliver reads more (is it the current one?).
-    let may_be_awaited =
-        (row.reply_id.is_some() || row.review_id.is_some()) && case.awaiting_delivery;
+    let awaited = if may_be_awaited(row, case) {
+        let decisions = facts.decisions.ok_or_else(|| {
+            internal("a document's case awaits delivery: its decisions are needed")
+        })?;
+        awaited_among(row, case, decisions)
+    } else {
+        false
+    };
     let deliver = if row.delivered_at.is_some() {
         false
-    } else if may_be_awaited && is_awaited(db, row).await? {
+    } else if awaited {
         // Delivered as the case's own delivery (`recordDelivery`).
         crate::workflow::allows(
             viewer,
@@ -902,8 +923,30 @@ pub async fn capabilities(
 }
 
 /// Whether this is the written decision the case waits to deliver: the document of the
-/// current reply (while REPLIED) or of the latest review decision, as `record_delivery`
-/// finds them.
+/// current reply (the latest a review did not set aside) while REPLIED, else of the latest
+/// decided review — as `record_delivery` finds them.
+fn awaited_among(doc: &document::Model, case: &case::Model, decisions: CaseDecisions<'_>) -> bool {
+    if !case.awaiting_delivery {
+        return false;
+    }
+    if case.status == CaseStatus::Replied {
+        let current = decisions
+            .replies
+            .iter()
+            .filter(|r| r.quashed_by_review_id.is_none())
+            .max_by_key(|r| r.id);
+        doc.reply_id.is_some() && doc.reply_id == current.map(|r| r.id)
+    } else {
+        let decided = decisions
+            .reviews
+            .iter()
+            .filter(|r| r.decided_at.is_some())
+            .max_by_key(|r| r.id);
+        doc.review_id.is_some() && doc.review_id == decided.map(|r| r.id)
+    }
+}
+
+/// [`awaited_among`] for one document, reading its case and the case's candidate decisions.
 async fn is_awaited(db: &impl ConnectionTrait, doc: &document::Model) -> Result<bool> {
     if doc.reply_id.is_none() && doc.review_id.is_none() {
         return Ok(false);
@@ -915,13 +958,14 @@ async fn is_awaited(db: &impl ConnectionTrait, doc: &document::Model) -> Result<
     if !case.awaiting_delivery {
         return Ok(false);
     }
-    Ok(if case.status == CaseStatus::Replied {
-        let current = crate::reviews::current_reply(db, case.id).await?;
-        doc.reply_id.is_some() && doc.reply_id == current.map(|r| r.id)
-    } else {
-        let decided = crate::reviews::latest_decided_review(db, case.id).await?;
-        doc.review_id.is_some() && doc.review_id == decided.map(|r| r.id)
-    })
+    // Only the candidates are read: the current reply, the latest decided review.
+    let current = crate::reviews::current_reply(db, case.id).await?;
+    let decided = crate::reviews::latest_decided_review(db, case.id).await?;
+    let decisions = CaseDecisions {
+        replies: current.as_slice(),
+        reviews: decided.as_slice(),
+    };
+    Ok(awaited_among(doc, &case, decisions))
 }
 
 /// A petitioner opening a document in the app: its delivery, if not yet recorded. Failing

@@ -93,16 +93,33 @@ impl Document {
         else {
             return Ok(nothing);
         };
+        // The case's replies and reviews only when the document may be the decision it waits
+        // to deliver; through the loaders, so a list's documents read them once.
+        let (replies, reviews) = if documents::may_be_awaited(&self.0.row, &case) {
+            let loaders = ctx.data_unchecked::<super::Loaders>();
+            let (replies, reviews) = futures_util::try_join!(
+                loaders.replies.load_one(case.id),
+                loaders.reviews.load_one(case.id)
+            )
+            .map_err(super::cases::loader_error)?;
+            (
+                Some(replies.unwrap_or_default()),
+                Some(reviews.unwrap_or_default()),
+            )
+        } else {
+            (None, None)
+        };
+        let decisions = match (&replies, &reviews) {
+            (Some(replies), Some(reviews)) => Some(documents::CaseDecisions { replies, reviews }),
+            _ => None,
+        };
         let facts = documents::DocumentFacts {
             case: &case,
             relations: &relations,
             superseded: self.0.superseded_by.is_some(),
+            decisions,
         };
-        Ok(
-            documents::capabilities(&state(ctx).db, me, &self.0.row, facts)
-                .await?
-                .into(),
-        )
+        Ok(documents::capabilities(me, &self.0.row, facts)?.into())
     }
 }
 
