@@ -516,6 +516,25 @@ async fn attachments_follow_the_case_and_an_accusations_material_stays_with_lead
             .map(|l| l.len())
             .unwrap_or(0);
         assert_eq!(n == 1, *sees, "{who} in the list: {list}");
+        // And in a list of cases, where files are read for many cases at once.
+        let page = app
+            .gql(
+                Some(token),
+                "{ cases(first: 50) { nodes { id attachments { id } } } }",
+                json!({}),
+            )
+            .await;
+        let in_page = page["data"]["cases"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{who}: {page}"))
+            .iter()
+            .find(|node| node["id"] == case.as_str())
+            .map(|node| node["attachments"].as_array().unwrap().len());
+        assert_eq!(
+            in_page == Some(1),
+            *sees,
+            "{who} in a list of cases: {page}"
+        );
         if list["data"]["case"].is_object() && !sees {
             let actions = list["data"]["case"]["timeline"]["nodes"].to_string();
             assert!(
