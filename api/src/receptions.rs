@@ -148,7 +148,7 @@ pub async fn remove_slot(
         .one(&tx)
         .await?
         .ok_or(AppError::NotFound("reception slot"))?;
-    if !viewer.keeps_roster_of(row.unit_id) {
+    if !may_remove_slot(viewer, &row) {
         return Err(forbidden(
             "only the unit's administrator or a leader keeps its reception roster",
         ));
@@ -375,12 +375,25 @@ pub(crate) async fn own_reception(
     viewer: &Viewer,
     reception_id: i64,
 ) -> Result<reception::Model> {
-    let unit = viewer.handling_unit()?;
+    viewer.handling_unit()?;
     reception::Entity::find_by_id(reception_id)
-        .filter(reception::Column::UnitId.eq(unit.id))
         .one(tx)
         .await?
+        .filter(|row| registers_from(viewer, row))
         .ok_or_else(|| bad_input("receptionId", "no such reception of your unit"))
+}
+
+/// Whether the viewer may register a case raised at this reception: staff and leaders of
+/// the unit that held it (the others who read it oversee it).
+pub fn registers_from(viewer: &Viewer, row: &reception::Model) -> bool {
+    viewer
+        .handling_unit()
+        .is_ok_and(|unit| unit.id == row.unit_id)
+}
+
+/// Whether the viewer may take this line off its unit's roster (`ReceptionSlot.viewerCan`).
+pub fn may_remove_slot(viewer: &Viewer, row: &reception_slot::Model) -> bool {
+    row.active && viewer.keeps_roster_of(row.unit_id)
 }
 
 /// The condition that keeps out, for anyone but the reception's own unit, a reception

@@ -299,6 +299,28 @@ pub async fn report_urgent(
     Ok(row)
 }
 
+/// Whether the viewer acts on the dispute reports of `county_id` (follows them up, turns them
+/// into cases): that county's petition bureau.
+fn screens(viewer: &Viewer, county_id: i64) -> bool {
+    viewer.bureau_county() == Some(county_id)
+}
+
+/// What the viewer may do with a report it sees (`DisputeReport.viewerCan`): the checks of
+/// [`follow_up`] and [`turn_into_case`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DisputeCapabilities {
+    pub follow_up: bool,
+    pub register_case: bool,
+}
+
+pub fn capabilities(viewer: &Viewer, row: &dispute_report::Model) -> DisputeCapabilities {
+    let screens = screens(viewer, row.county_id);
+    DisputeCapabilities {
+        follow_up: screens,
+        register_case: screens && row.case_id.is_none(),
+    }
+}
+
 /// 跟踪督办: the bureau records its follow-up of a report (the latest stands; each is on the
 /// administrative record).
 pub async fn follow_up(
@@ -313,7 +335,7 @@ pub async fn follow_up(
     let row = find_visible(&tx, viewer, report_id)
         .await?
         .ok_or(AppError::NotFound("dispute report"))?;
-    if viewer.bureau_county() != Some(row.county_id) {
+    if !screens(viewer, row.county_id) {
         return Err(forbidden("the petition bureau follows dispute reports up"));
     }
     let now = clock.now();
@@ -347,7 +369,7 @@ pub(crate) async fn turn_into_case(
     case_id: i64,
     county_id: i64,
 ) -> Result<()> {
-    if viewer.bureau_county() != Some(county_id) {
+    if !screens(viewer, county_id) {
         return Err(forbidden(
             "the petition bureau turns a dispute report into a case",
         ));

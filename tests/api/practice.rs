@@ -359,6 +359,200 @@ async fn a_leaders_reception_follows_the_roster_and_links_the_cases_it_produced_
     assert!(!node_found(&app, &theirs, &reception_id).await);
 }
 
+/// A record's `viewerCan` as `token` reads it by `node(id)` (`fragment` names its type).
+async fn can(app: &crate::support::TestApp, token: &str, id: &str, fragment: &str) -> Value {
+    let query = format!(
+        "query($id: ID!) {{ node(id: $id) {{ ... on {fragment} {{ viewerCan {{ {} }} }} }} }}",
+        match fragment {
+            "Reception" => "registerCase",
+            _ => "followUp registerCase",
+        }
+    );
+    let body = app.gql(Some(token), &query, json!({"id": id})).await;
+    body["data"]["node"]["viewerCan"].clone()
+}
+
+#[tokio::test]
+async fn a_roster_line_a_reception_and_a_dispute_report_say_what_each_viewer_may_do() {
+    // Each flag is the check its mutation makes: every viewer the flag says no to is refused,
+    // and one it says yes to succeeds.
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let t1 = gid("OrgUnit", county.t1);
+    let citizen =
+        fixtures::citizen(&app, "li_si", "李四", "440524188001010014", "13912345678").await;
+    let token = |who: &str| -> String {
+        if who == "citizen" {
+            citizen.clone()
+        } else {
+            county.token(who).to_string()
+        }
+    };
+
+    // A roster line: the unit's administrator and leaders keep it; anyone signed in reads it.
+    ok(
+        &app,
+        county.token("t1_admin"),
+        "addReceptionSlot",
+        json!({"unitId": t1, "leaderId": gid("User", county.user("t1_leader")), "weekday": 3,
+               "starts": "09:00", "ends": "12:00", "place": "东关镇人民政府接访室"}),
+        "id",
+    )
+    .await;
+    let roster_line = |who: &'static str| {
+        let (app, token) = (&app, token(who));
+        async move {
+            let body = app
+                .gql(
+                    Some(&token),
+                    "query($u: ID!) { receptionRoster(unitId: $u) { id viewerCan { remove } } }",
+                    json!({"u": gid("OrgUnit", county.t1)}),
+                )
+                .await;
+            body["data"]["receptionRoster"][0].clone()
+        }
+    };
+    let slot_matrix: &[(&str, bool)] = &[
+        ("t1_admin", true),
+        ("t1_leader", true),
+        ("t1_staff", false),
+        ("a_leader", false),
+        ("bureau_staff", false),
+        ("county_admin", false),
+        ("citizen", false),
+    ];
+    let slot = roster_line("t1_staff").await["id"].clone();
+    for (who, may) in slot_matrix {
+        let line = roster_line(who).await;
+        assert_eq!(line["viewerCan"]["remove"], json!(may), "{who}: {line}");
+        if !may {
+            let refused = mutate(
+                &app,
+                &token(who),
+                "removeReceptionSlot",
+                json!({"slotId": slot}),
+                "id",
+            )
+            .await;
+            assert_eq!(code(&refused), Some("FORBIDDEN"), "{who}: {refused}");
+        }
+    }
+    ok(
+        &app,
+        county.token("t1_leader"),
+        "removeReceptionSlot",
+        json!({"slotId": slot}),
+        "id",
+    )
+    .await;
+    assert_eq!(
+        roster_line("t1_admin").await,
+        Value::Null,
+        "taken off the roster"
+    );
+
+    // A reception of 东关镇: the township registers what was raised there; the bureau and the
+    // county unit read it and oversee, and register nothing from it.
+    let received_at = (app.state.clock.now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    let reception = ok(&app, county.token("t1_staff"), "recordReception",
+        json!({"leaderId": gid("User", county.user("t1_leader")), "receivedAt": received_at, "place": "东关镇人民政府接访室",
+               "visitors": ["王某"], "personCount": 1, "summary": "反映道路修缮问题。", "caseIds": []}),
+        "id").await;
+    let reception = reception["id"].as_str().unwrap().to_string();
+    let reception_matrix: &[(&str, bool)] = &[
+        ("t1_staff", true),
+        ("t1_leader", true),
+        ("bureau_staff", false),
+        ("county_staff", false),
+    ];
+    for (who, may) in reception_matrix {
+        let flags = can(&app, &token(who), &reception, "Reception").await;
+        assert_eq!(flags, json!({"registerCase": may}), "{who}");
+        if !may {
+            let refused = mutate(
+                &app,
+                &token(who),
+                "registerCase",
+                fixtures::case_input(json!({"receptionId": reception})),
+                "case { id }",
+            )
+            .await;
+            assert_eq!(field(&refused), Some("receptionId"), "{who}: {refused}");
+        }
+    }
+    fixtures::register(
+        &app,
+        county.token("t1_leader"),
+        json!({"townshipId": t1, "receptionId": reception}),
+    )
+    .await;
+
+    // An urgent dispute report of 东关镇: its county's bureau follows it up and turns it into
+    // a case, once; the reporting township and the county unit read it and do neither.
+    let report = ok(&app, county.token("t1_staff"), "reportUrgentDispute",
+        json!({"risk": {"grade": "SERIOUS", "title": "工地欠薪聚集", "summary": "十余名工人在工地门口聚集讨薪。", "places": "东关镇工业园"}}),
+        "id").await;
+    let report = report["id"].as_str().unwrap().to_string();
+    let report_matrix: &[(&str, bool)] = &[
+        ("bureau_staff", true),
+        ("bureau_leader", true),
+        ("t1_staff", false),
+        ("t1_leader", false),
+        ("county_staff", false),
+    ];
+    for (who, may) in report_matrix {
+        let flags = can(&app, &token(who), &report, "DisputeReport").await;
+        assert_eq!(
+            flags,
+            json!({"followUp": may, "registerCase": may}),
+            "{who}"
+        );
+        if !may {
+            let refused = mutate(
+                &app,
+                &token(who),
+                "followUpDispute",
+                json!({"reportId": report, "text": "跟进"}),
+                "id",
+            )
+            .await;
+            assert_eq!(code(&refused), Some("FORBIDDEN"), "{who}: {refused}");
+            let refused = mutate(
+                &app,
+                &token(who),
+                "registerCase",
+                fixtures::case_input(json!({"disputeReportId": report})),
+                "case { id }",
+            )
+            .await;
+            assert_eq!(code(&refused), Some("FORBIDDEN"), "{who}: {refused}");
+        }
+    }
+    fixtures::register(
+        &app,
+        county.token("bureau_staff"),
+        json!({"disputeReportId": report, "leadUnitId": t1}),
+    )
+    .await;
+    // A case now: the bureau still follows it up, and registers it no more.
+    for who in ["bureau_staff", "bureau_leader"] {
+        assert_eq!(
+            can(&app, county.token(who), &report, "DisputeReport").await,
+            json!({"followUp": true, "registerCase": false}),
+            "{who}"
+        );
+    }
+    let again = mutate(
+        &app,
+        county.token("bureau_leader"),
+        "registerCase",
+        fixtures::case_input(json!({"disputeReportId": report})),
+        "case { id }",
+    )
+    .await;
+    assert_eq!(code(&again), Some("CONFLICT"), "{again}");
+}
+
 #[tokio::test]
 async fn dispute_screening_reports_monthly_and_at_once_and_the_bureau_follows_up_and_registers_a_case()
  {

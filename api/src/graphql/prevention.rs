@@ -51,6 +51,19 @@ impl ReceptionSlot {
     async fn place(&self) -> &str {
         &self.0.place
     }
+    /// 可执行操作 — what this viewer may do with the line now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReceptionSlotViewerCan> {
+        Ok(ReceptionSlotViewerCan {
+            remove: receptions::may_remove_slot(viewer(ctx)?, &self.0),
+        })
+    }
+}
+
+/// The actions on a roster line its viewer may take now.
+#[derive(SimpleObject)]
+pub struct ReceptionSlotViewerCan {
+    /// removeReceptionSlot (the unit's administrator or a leader)
+    pub remove: bool,
 }
 
 /// 领导接访 — a reception a leader held (staff of its unit, the county's bureau and county
@@ -106,6 +119,20 @@ impl Reception {
                 .collect(),
         )
     }
+    /// 可执行操作 — what this viewer may do with the reception now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReceptionViewerCan> {
+        Ok(ReceptionViewerCan {
+            register_case: receptions::registers_from(viewer(ctx)?, &self.0),
+        })
+    }
+}
+
+/// The actions on a reception its viewer may take now.
+#[derive(SimpleObject)]
+pub struct ReceptionViewerCan {
+    /// registerCase(receptionId): a case raised there (staff and leaders of the unit that
+    /// held it)
+    pub register_case: bool,
 }
 
 /// A reception a case came from or was taken over at.
@@ -203,6 +230,23 @@ impl DisputeReport {
             .await?
             .map(Case))
     }
+    /// 可执行操作 — what this viewer may do with the report now.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<DisputeReportViewerCan> {
+        let can = screening::capabilities(viewer(ctx)?, &self.0);
+        Ok(DisputeReportViewerCan {
+            follow_up: can.follow_up,
+            register_case: can.register_case,
+        })
+    }
+}
+
+/// The actions on a dispute report its viewer may take now.
+#[derive(SimpleObject)]
+pub struct DisputeReportViewerCan {
+    /// followUpDispute (the county's petition bureau)
+    pub follow_up: bool,
+    /// registerCase(disputeReportId) (the county's petition bureau, until it is a case)
+    pub register_case: bool,
 }
 
 /// 排查月报 — a unit's return for a month.
