@@ -19,7 +19,7 @@ use crate::workflow::{Caller, invalid, open, save, text, unchanged, with_record}
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -395,16 +395,6 @@ pub async fn end(
     detail["dueAt"] = json!(due_after);
     let case = save(with_record(open, row.id), changes, entry, detail, true).await?;
     Ok((row, case))
-}
-
-/// The hearings of a case the viewer sees, oldest first (a petitioner sees them too; what of
-/// each they read is the graph's business, by [`Viewer::sees_staff_records`]).
-pub async fn of_case(db: &impl ConnectionTrait, case: &case::Model) -> Result<Vec<hearing::Model>> {
-    Ok(hearing::Entity::find()
-        .filter(hearing::Column::CaseId.eq(case.id))
-        .order_by_asc(hearing::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// One hearing, where the viewer sees its case.

@@ -10,9 +10,7 @@ use crate::domain::Action;
 use crate::error::{Result, bad_input, conflict};
 use crate::workflow::{Caller, open, save, unchanged, with_record};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use xinfang_entity::{case, hotline_ticket};
 
@@ -135,16 +133,4 @@ pub async fn merge(
         false,
     )
     .await
-}
-
-/// The tickets of a case, oldest first (whoever sees the case).
-pub async fn of_case(
-    db: &impl ConnectionTrait,
-    case: &case::Model,
-) -> Result<Vec<hotline_ticket::Model>> {
-    Ok(hotline_ticket::Entity::find()
-        .filter(hotline_ticket::Column::CaseId.eq(case.id))
-        .order_by_asc(hotline_ticket::Column::Id)
-        .all(db)
-        .await?)
 }

@@ -8,9 +8,7 @@ use crate::domain::Action;
 use crate::error::{AppError, Result, conflict};
 use crate::events::InboxKind;
 use crate::workflow::{Caller, open, save, text, unchanged, with_record};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use xinfang_entity::{case, instruction};
 
@@ -79,22 +77,6 @@ pub async fn report(
     )
     .await?;
     Ok((row, case))
-}
-
-/// The instructions on a case, oldest first — none for a petitioner.
-pub async fn of_case(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    case: &case::Model,
-) -> Result<Vec<instruction::Model>> {
-    if !viewer.sees_staff_records() {
-        return Ok(vec![]);
-    }
-    Ok(instruction::Entity::find()
-        .filter(instruction::Column::CaseId.eq(case.id))
-        .order_by_asc(instruction::Column::Id)
-        .all(db)
-        .await?)
 }
 
 /// One instruction, where the viewer is staff who sees its case.

@@ -18,7 +18,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
-use xinfang_entity::{case, joint_item, joint_item_unit, joint_meeting, org_unit};
+use std::collections::HashMap;
+use xinfang_entity::{joint_item, joint_item_unit, joint_meeting, org_unit};
 
 pub const ITEMS_MAX: usize = 50;
 pub const UNITS_MAX: usize = 30;
@@ -285,14 +286,18 @@ pub async fn list(
         .await?)
 }
 
-pub async fn meeting_of(
+/// Joint meetings by id (the meetings of items the caller already sees).
+pub async fn meetings_by_id(
     db: &impl ConnectionTrait,
-    item: &joint_item::Model,
-) -> Result<joint_meeting::Model> {
-    joint_meeting::Entity::find_by_id(item.meeting_id)
-        .one(db)
+    ids: &[i64],
+) -> Result<HashMap<i64, joint_meeting::Model>> {
+    Ok(joint_meeting::Entity::find()
+        .filter(joint_meeting::Column::Id.is_in(crate::db::bucketed_ids(ids.iter().copied())))
+        .all(db)
         .await?
-        .ok_or(AppError::NotFound("joint meeting"))
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect())
 }
 
 /// Whether the viewer's unit may answer an item now (`JointItem.viewerCan.answer`): it was
@@ -305,29 +310,43 @@ pub fn may_answer(viewer: &Viewer, parts: &[joint_item_unit::Model]) -> bool {
     })
 }
 
-pub async fn parts_of(
+/// The units' parts of items (the items the caller already sees), each item's by unit.
+pub async fn parts_of_items(
     db: &impl ConnectionTrait,
-    item: &joint_item::Model,
-) -> Result<Vec<joint_item_unit::Model>> {
-    Ok(joint_item_unit::Entity::find()
-        .filter(joint_item_unit::Column::ItemId.eq(item.id))
+    item_ids: &[i64],
+) -> Result<HashMap<i64, Vec<joint_item_unit::Model>>> {
+    let mut out: HashMap<i64, Vec<joint_item_unit::Model>> = HashMap::new();
+    for part in joint_item_unit::Entity::find()
+        .filter(
+            joint_item_unit::Column::ItemId
+                .is_in(crate::db::bucketed_ids(item_ids.iter().copied())),
+        )
+        .order_by_asc(joint_item_unit::Column::ItemId)
         .order_by_asc(joint_item_unit::Column::UnitId)
         .all(db)
-        .await?)
+        .await?
+    {
+        out.entry(part.item_id).or_default().push(part);
+    }
+    Ok(out)
 }
 
-/// The items about a case, for staff who see it.
-pub async fn of_case(
+/// The items about cases, oldest first (staff records: the caller asks
+/// `Viewer::sees_staff_records` first).
+pub async fn items_by_case(
     db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    case: &case::Model,
-) -> Result<Vec<joint_item::Model>> {
-    if !viewer.sees_staff_records() {
-        return Ok(vec![]);
-    }
-    Ok(joint_item::Entity::find()
-        .filter(joint_item::Column::CaseId.eq(case.id))
+    case_ids: &[i64],
+) -> Result<HashMap<i64, Vec<joint_item::Model>>> {
+    let mut out: HashMap<i64, Vec<joint_item::Model>> = HashMap::new();
+    for item in joint_item::Entity::find()
+        .filter(joint_item::Column::CaseId.is_in(crate::db::bucketed_ids(case_ids.iter().copied())))
         .order_by_asc(joint_item::Column::Id)
         .all(db)
-        .await?)
+        .await?
+    {
+        if let Some(case_id) = item.case_id {
+            out.entry(case_id).or_default().push(item);
+        }
+    }
+    Ok(out)
 }

@@ -235,20 +235,53 @@ pub fn similar(a: &str, b: &str) -> bool {
     shared * 2 >= smaller
 }
 
-/// The cases of a matter the viewer may see, in the order they were received.
+/// The most cases of one matter shown.
+const MATTER_CASES_MAX: usize = 500;
+
+/// The cases of some matters the viewer may see, each matter's in the order they were
+/// received (the first [`MATTER_CASES_MAX`]).
 pub async fn visible_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    matter_id: i64,
-) -> Result<Vec<case::Model>> {
-    Ok(case::Entity::find()
-        .filter(case::Column::MatterId.eq(matter_id))
+    matter_ids: &[i64],
+) -> Result<HashMap<i64, Vec<case::Model>>> {
+    let mut out: HashMap<i64, Vec<case::Model>> = HashMap::new();
+    for case in case::Entity::find()
+        .filter(case::Column::MatterId.is_in(db::bucketed_ids(matter_ids.iter().copied())))
         .filter(viewer.case_scope())
         .order_by_asc(case::Column::ReceivedAt)
         .order_by_asc(case::Column::Id)
-        .limit(500)
         .all(db)
-        .await?)
+        .await?
+    {
+        let Some(matter) = case.matter_id else {
+            continue;
+        };
+        let cases = out.entry(matter).or_default();
+        if cases.len() < MATTER_CASES_MAX {
+            cases.push(case);
+        }
+    }
+    Ok(out)
+}
+
+/// Which of some matters a backlog campaign resolved (化解).
+pub async fn resolved_in_campaign(
+    db: &impl ConnectionTrait,
+    matter_ids: &[i64],
+) -> Result<HashMap<i64, bool>> {
+    use xinfang_entity::backlog_entry;
+    Ok(backlog_entry::Entity::find()
+        .filter(backlog_entry::Column::MatterId.is_in(db::bucketed_ids(matter_ids.iter().copied())))
+        .filter(
+            backlog_entry::Column::Status
+                .eq(xinfang_entity::kinds::BacklogStatus::Resolved.as_str()),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|entry| (entry.matter_id, true))
+        .collect())
 }
 
 /// The case whose end concluded the matter (终结), among the given ones: the earliest that was
@@ -269,66 +302,65 @@ pub fn concludes(c: &case::Model) -> bool {
         || (c.status == CaseStatus::Closed && c.replied_at.is_some() && window_lapsed)
 }
 
-/// The state of a matter as these (visible) cases show it.
-pub async fn state(db: &impl ConnectionTrait, cases: &[case::Model]) -> Result<MatterState> {
+/// The state of a matter as these (visible) cases show it: resolved when a backlog campaign
+/// resolved it, or when its latest case closed with the petitioner satisfied (its
+/// `latest_evaluation`); concluded when one of the cases concluded it; else open.
+pub fn state(
+    cases: &[case::Model],
+    resolved_in_campaign: bool,
+    latest_evaluation: Option<&evaluation::Model>,
+) -> MatterState {
     let Some(latest) = cases.last() else {
-        return Ok(MatterState::Open);
+        return MatterState::Open;
     };
-    let matter_id = latest.matter_id.unwrap_or(latest.id);
-    let resolved_in_campaign = xinfang_entity::backlog_entry::Entity::find()
-        .filter(xinfang_entity::backlog_entry::Column::MatterId.eq(matter_id))
-        .filter(
-            xinfang_entity::backlog_entry::Column::Status
-                .eq(xinfang_entity::kinds::BacklogStatus::Resolved.as_str()),
-        )
-        .one(db)
-        .await?
-        .is_some();
     if resolved_in_campaign {
-        return Ok(MatterState::Resolved);
+        return MatterState::Resolved;
     }
-    if latest.status == CaseStatus::Closed {
-        let satisfied = evaluation::Entity::find_by_id(latest.id)
-            .one(db)
-            .await?
-            .is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
-        if satisfied {
-            return Ok(MatterState::Resolved);
-        }
+    let satisfied = latest_evaluation.is_some_and(|e| e.satisfaction != Satisfaction::Dissatisfied);
+    if latest.status == CaseStatus::Closed && satisfied {
+        return MatterState::Resolved;
     }
-    Ok(if concluding_case(cases).is_some() {
+    if concluding_case(cases).is_some() {
         MatterState::Concluded
     } else {
         MatterState::Open
-    })
+    }
 }
 
-/// The repeat links of these (later) cases, newest first, as far as the viewer may see both
-/// cases of each: a link to a case out of sight is no link at all to this viewer.
+/// The repeat links of cases the viewer sees (as the later case), newest first, at most 50 a
+/// case, where the viewer may also see the earlier case and read the link between the two.
 pub async fn visible_links(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    later: &case::Model,
-) -> Result<Vec<repeat_link::Model>> {
+    later: &[case::Model],
+) -> Result<HashMap<i64, Vec<repeat_link::Model>>> {
     let rows = repeat_link::Entity::find()
-        .filter(repeat_link::Column::CaseId.eq(later.id))
+        .filter(repeat_link::Column::CaseId.is_in(db::bucketed_ids(later.iter().map(|c| c.id))))
         .order_by_desc(repeat_link::Column::Id)
-        .limit(50)
         .all(db)
         .await?;
-    let earlier: HashSet<i64> = case::Entity::find()
+    let earlier: HashMap<i64, case::Model> = case::Entity::find()
         .filter(case::Column::Id.is_in(db::bucketed_ids(rows.iter().map(|r| r.earlier_case_id))))
         .filter(viewer.case_scope())
         .all(db)
         .await?
         .into_iter()
-        .filter(|e| cases::link_readable(later, e))
-        .map(|e| e.id)
+        .map(|e| (e.id, e))
         .collect();
-    Ok(rows
-        .into_iter()
-        .filter(|r| earlier.contains(&r.earlier_case_id))
-        .collect())
+    let mut out: HashMap<i64, Vec<repeat_link::Model>> = HashMap::new();
+    for row in rows {
+        let Some(case) = later.iter().find(|c| c.id == row.case_id) else {
+            continue;
+        };
+        let readable = earlier
+            .get(&row.earlier_case_id)
+            .is_some_and(|e| cases::link_readable(case, e));
+        let kept = out.entry(case.id).or_default();
+        if readable && kept.len() < 50 {
+            kept.push(row);
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use xinfang_entity::{case, reception, reception_case, reception_slot, user};
 
 /// At most this many people named on one reception, and cases linked to it.
@@ -466,75 +467,88 @@ pub async fn find_visible(
         .await?)
 }
 
-/// The receptions a case came from or was taken over at, for staff who see the case.
-pub async fn of_case(
+/// The receptions each of some cases (that the viewer sees) came from or was taken over at,
+/// with whether the case was produced there; for staff only.
+pub async fn of_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    case: &case::Model,
-) -> Result<Vec<(reception::Model, bool)>> {
-    if !viewer.sees_staff_records() {
-        return Ok(vec![]);
+    cases: &[case::Model],
+) -> Result<HashMap<i64, Vec<(reception::Model, bool)>>> {
+    let mut out: HashMap<i64, Vec<(reception::Model, bool)>> = HashMap::new();
+    if !viewer.sees_staff_records() || cases.is_empty() {
+        return Ok(out);
     }
+    let own = viewer.handling_unit()?.id;
     let links = reception_case::Entity::find()
-        .filter(reception_case::Column::CaseId.eq(case.id))
+        .filter(
+            reception_case::Column::CaseId
+                .is_in(crate::db::bucketed_ids(cases.iter().map(|c| c.id))),
+        )
         .all(db)
         .await?;
-    let ids: Vec<i64> = links.iter().map(|l| l.reception_id).collect();
-    let own = viewer.handling_unit()?.id;
     let rows = reception::Entity::find()
-        .filter(reception::Column::Id.is_in(ids))
+        .filter(reception::Column::Id.is_in(crate::db::bucketed_ids(
+            links.iter().map(|l| l.reception_id),
+        )))
         .filter(not_linked_to_hidden(viewer, own))
         .order_by_asc(reception::Column::Id)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let produced = links.iter().any(|l| l.reception_id == r.id && l.produced);
-            (r, produced)
-        })
-        .collect())
-}
-
-/// The cases linked to a reception that the viewer sees, with whether each was produced
-/// there.
-pub async fn cases_of(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    reception_id: i64,
-) -> Result<Vec<(case::Model, bool)>> {
-    let links = reception_case::Entity::find()
-        .filter(reception_case::Column::ReceptionId.eq(reception_id))
-        .filter(reception_case::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
-        .all(db)
-        .await?;
-    let mut out = vec![];
-    for l in links {
-        if let Some(c) = crate::cases::find_visible(db, viewer, l.case_id).await? {
-            out.push((c, l.produced));
+    for row in rows {
+        for link in links.iter().filter(|l| l.reception_id == row.id) {
+            out.entry(link.case_id)
+                .or_default()
+                .push((row.clone(), link.produced));
         }
     }
     Ok(out)
 }
 
-/// The visitors of a reception as this viewer may read them: an accusation linked to it
-/// that the viewer sees without its petitioners makes them 保密.
-pub async fn visitors(
+/// The cases linked to each of some receptions that the viewer sees, with whether each was
+/// produced there, by case id.
+pub async fn cases_of(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
+    reception_ids: &[i64],
+) -> Result<HashMap<i64, Vec<(case::Model, bool)>>> {
+    let links = reception_case::Entity::find()
+        .filter(
+            reception_case::Column::ReceptionId
+                .is_in(crate::db::bucketed_ids(reception_ids.iter().copied())),
+        )
+        .filter(reception_case::Column::CaseId.in_subquery(crate::cases::visible_ids(viewer)))
+        .order_by_asc(reception_case::Column::CaseId)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = links.iter().map(|l| l.case_id).collect();
+    let found = crate::records::visible_cases(db, viewer, &ids).await?;
+    let mut out: HashMap<i64, Vec<(case::Model, bool)>> = HashMap::new();
+    for link in links {
+        if let Some(case) = found.get(&link.case_id) {
+            out.entry(link.reception_id)
+                .or_default()
+                .push((case.clone(), link.produced));
+        }
+    }
+    Ok(out)
+}
+
+/// The visitors of a reception as this viewer may read them, given the reception's cases
+/// the viewer sees ([`cases_of`]): an accusation among them that the viewer sees without its
+/// petitioners makes them 保密 (except to the reception's own unit).
+pub fn visitors(
+    viewer: &Viewer,
     row: &reception::Model,
-) -> Result<Vec<String>> {
+    cases: &[(case::Model, bool)],
+) -> Vec<String> {
     let names: Vec<String> = serde_json::from_str(&row.visitors).unwrap_or_default();
-    let confidential = cases_of(db, viewer, row.id)
-        .await?
-        .iter()
-        .any(|(c, _)| !viewer.sight(c).reads_parties());
+    let confidential = cases.iter().any(|(c, _)| !viewer.sight(c).reads_parties());
     let own = viewer.handling_unit().is_ok_and(|u| u.id == row.unit_id);
     if confidential && !own {
-        return Ok(names
+        return names
             .iter()
             .map(|_| crate::access::CONFIDENTIAL_NAME.to_string())
-            .collect());
+            .collect();
     }
-    Ok(names)
+    names
 }

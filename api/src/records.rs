@@ -19,7 +19,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use std::collections::HashMap;
 use xinfang_entity::{
     case, case_event, case_petitioner, case_unit, completion_report, evaluation, extension,
-    higher_referral, referral, reply, review, supervision, user,
+    hearing, higher_referral, hotline_ticket, instruction, referral, reply, review, supervision,
+    user,
 };
 
 /// A timeline entry with what it is shown with: its unit's name and who acted.
@@ -772,6 +773,22 @@ lists_by_case!(
     /// Referrals of cases, oldest first.
     referrals_by_case,
     referral
+);
+lists_by_case!(
+    /// Hearings of cases, oldest first (what each viewer reads of one: `hearings::view`).
+    hearings_by_case,
+    hearing
+);
+lists_by_case!(
+    /// 12345 tickets of cases, oldest first.
+    hotline_tickets_by_case,
+    hotline_ticket
+);
+lists_by_case!(
+    /// Leaders' instructions on cases, oldest first (staff records: the caller asks
+    /// `Viewer::sees_staff_records` first).
+    instructions_by_case,
+    instruction
 );
 
 /// The evaluation of each case that has one.

@@ -203,6 +203,14 @@ const EVERY_FIELD: &str = "query($n: Int) { cases(first: $n) { totalCount pageIn
   leader { name unit { name } }
   documents { id kind number issuer addressee body delivery { method } viewerCan { deliver correct } }
   attachments { id kind fileName sha256 fromPetitioner viewerCan { withdraw } }
+  urgent registeredLate registrationDelayMinutes replies { id quashed unit { name } }
+  fromHigherBody { mode referenceNumber overdue body { name } }
+  hearings { id status } hotlineTickets { ticketNumber merged }
+  instructions { id text leader toUnit { name } }
+  jointItems { id text units { unit { name } } viewerCan { answer } }
+  matter { id caseCount state cases { number } }
+  receptions { produced reception { id visitors } }
+  repeatLinks { id state basis earlierCase { number } }
   deadlines { acceptBy handleBy reviewRequestBy decideBy } dueAt overdue warning
   viewerCan { transfer decideAcceptance addProgressNote requestExtension decideExtension reply addAssistingUnit
               addAssistingOpinion issueSupervision answerSupervision fileCompletionReport decideCompletionReport
@@ -261,6 +269,42 @@ async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
         "__typename",
     )
     .await;
+    // The practice around it: a leader's instruction, a 12345 ticket merged with it, a
+    // reception that took it over and a joint meeting item about it, so that the nested
+    // fields of each (an item's units and meeting, a reception's visitors and cases) count too.
+    let leader = county.token("bureau_leader");
+    fixtures::ok(
+        app,
+        leader,
+        "giveInstruction",
+        json!({"caseId": walked.case, "text": "请抓紧办理"}),
+        "__typename",
+    )
+    .await;
+    fixtures::ok(
+        app,
+        bureau,
+        "addHotlineTicket",
+        json!({"caseId": walked.case, "ticketNumber": format!("12345-20261202-{i:04}")}),
+        "__typename",
+    )
+    .await;
+    let received_at = (app.state.clock.now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    fixtures::ok(
+        app,
+        bureau,
+        "recordReception",
+        json!({"leaderId": gid("User", county.user("bureau_leader")), "receivedAt": received_at,
+               "place": "县信访局接待大厅", "visitors": ["张三"], "personCount": 1,
+               "summary": "再次反映补偿问题。", "caseIds": [walked.case]}),
+        "__typename",
+    )
+    .await;
+    let today = app.state.clock.now().date_naive();
+    fixtures::ok(app, bureau, "recordJointMeeting",
+        json!({"heldOn": today.to_string(), "title": format!("联席会议{i}"),
+               "items": [{"text": "配合核查", "caseId": walked.case, "unitIds": [gid("OrgUnit", county.dept_a)],
+                          "dueOn": (today + chrono::Days::new(10)).to_string()}]}), "__typename").await;
 }
 
 #[tokio::test]
@@ -307,6 +351,9 @@ async fn every_field_of_a_case_list_costs_the_same_statements_for_5_cases_as_for
             .collect();
         assert_eq!(awaited.len(), 1, "{node}");
         assert_eq!(node["attachments"].as_array().unwrap().len(), 1, "{node}");
+        for list in ["instructions", "hotlineTickets", "receptions", "jointItems"] {
+            assert_eq!(node[list].as_array().unwrap().len(), 1, "{list}: {node}");
+        }
     }
     for viewer in ["bureau_staff", "a_staff"] {
         let token = county.token(viewer);
@@ -318,25 +365,33 @@ async fn every_field_of_a_case_list_costs_the_same_statements_for_5_cases_as_for
         // five cases). An N+1 would differ by dozens on every try, so three tries, of which
         // one must agree, still catch it.
         // Two rich cases against five: both pages meet every loader, so a read per rich case
-        // (per document, per file) shows as a difference there, where 5 against 100 (the
-        // same five rich cases) would not see it.
+        // (per document, per file, per item of its practice records) shows there, at least
+        // three statements apart; the two may differ by one, when the earlier cases the rich
+        // cases' repeat links name are rows of the larger page, found in the loaders' cache.
+        // Pages of 50 and 100 (the same five rich cases and 45 or 95 plain ones) may split a
+        // loader's batch in two when the request's task yields in the middle of a level (seen:
+        // 10 statements more at 50, 5 at 100); a read per row would add 45 or 95.
+        let agree = |two: u64, five: u64, fifty: u64, hundred: u64| {
+            two.abs_diff(five) <= 1 && fifty <= five + 15 && hundred <= five + 15
+        };
         let mut tries = vec![];
         for _ in 0..3 {
             let two = cost_of(&app, token, EVERY_FIELD, 2, "cases").await;
             let five = cost_of(&app, token, EVERY_FIELD, 5, "cases").await;
+            let fifty = cost_of(&app, token, EVERY_FIELD, 50, "cases").await;
             let hundred = cost_of(&app, token, EVERY_FIELD, 100, "cases").await;
             assert_eq!((two.1, five.1), (2, 5));
-            assert!(five.0 <= 30, "{viewer}: {} statements", five.0);
-            tries.push((two.0, five.0, hundred.1, hundred.0));
-            if two.0 == five.0 && five.0 == hundred.0 {
+            assert!(five.0 <= 50, "{viewer}: {} statements", five.0);
+            tries.push((two.0, five.0, fifty.0, hundred.1, hundred.0));
+            if agree(two.0, five.0, fifty.0, hundred.0) {
                 break;
             }
         }
         assert!(
             tries
                 .iter()
-                .any(|(two, five, _, hundred)| two == five && five == hundred),
-            "{viewer}: every field of 2 and 5 cases against all of theirs (statements, statements, cases, statements): {tries:?}"
+                .any(|(two, five, fifty, _, hundred)| agree(*two, *five, *fifty, *hundred)),
+            "{viewer}: every field of 2, 5 and 50 cases against all of theirs (statements, statements, statements, cases, statements): {tries:?}"
         );
     }
     let a = county.token("a_staff");

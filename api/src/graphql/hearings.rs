@@ -111,10 +111,15 @@ impl Hearing {
 pub async fn hearings_of(
     ctx: &Context<'_>,
     case: &crate::records::CaseRecord,
-) -> Result<Vec<Hearing>> {
+) -> super::GqlResult<Vec<Hearing>> {
     let me = viewer(ctx)?;
-    Ok(hearings::of_case(&state(ctx).db, case)
-        .await?
+    Ok(ctx
+        .data_unchecked::<super::Loaders>()
+        .hearings
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default()
         .into_iter()
         .map(|row| Hearing(hearings::view(me, case, row)))
         .collect())

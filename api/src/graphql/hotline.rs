@@ -3,8 +3,7 @@
 
 use super::cases::Case;
 use super::workflow::caller;
-use super::{GqlResult, Instant, input_id, state};
-use crate::error::Result;
+use super::{GqlResult, Instant, input_id};
 use crate::records::{CaseRecord, HotlineTicketRecord};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
@@ -28,9 +27,17 @@ impl From<HotlineTicketRecord> for HotlineTicket {
     }
 }
 
-pub async fn tickets_of(ctx: &Context<'_>, case: &CaseRecord) -> Result<Vec<HotlineTicket>> {
-    Ok(crate::hotline::of_case(&state(ctx).db, case)
-        .await?
+pub async fn tickets_of(
+    ctx: &Context<'_>,
+    case: &CaseRecord,
+) -> super::GqlResult<Vec<HotlineTicket>> {
+    Ok(ctx
+        .data_unchecked::<super::Loaders>()
+        .hotline_tickets
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default()
         .into_iter()
         .map(HotlineTicket::from)
         .collect())

@@ -47,14 +47,21 @@ impl Instruction {
 pub async fn instructions_of(
     ctx: &Context<'_>,
     case: &crate::records::CaseRecord,
-) -> Result<Vec<Instruction>> {
-    Ok(
-        crate::instructions::of_case(&state(ctx).db, viewer(ctx)?, case)
-            .await?
-            .into_iter()
-            .map(Instruction)
-            .collect(),
-    )
+) -> super::GqlResult<Vec<Instruction>> {
+    // Staff records: a petitioner reads none.
+    if !viewer(ctx)?.sees_staff_records() {
+        return Ok(vec![]);
+    }
+    Ok(ctx
+        .data_unchecked::<super::Loaders>()
+        .instructions
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Instruction)
+        .collect())
 }
 
 pub async fn instruction_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Instruction>> {

@@ -14,8 +14,9 @@ use crate::error::AppError;
 use crate::identity::UnitRecord;
 use crate::records::{
     self, CaseParts, CaseRecord, CompletionReportRecord, EvaluationRecord, ExtensionRecord,
-    HigherBodyRecord, HigherReferralRecord, LatestEntries, PartsWanted, PetitionerRecord,
-    ReferralRecord, ReplyRecord, ReviewRecord, Staff, SupervisionRecord,
+    HearingRecord, HigherBodyRecord, HigherReferralRecord, HotlineTicketRecord, InstructionRecord,
+    JointItemPartRecord, JointItemRecord, JointMeetingRecord, LatestEntries, PartsWanted,
+    PetitionerRecord, ReferralRecord, ReplyRecord, ReviewRecord, Staff, SupervisionRecord,
 };
 use crate::state::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -162,6 +163,49 @@ by_id_loader!(
     records::higher_referrals_by_case
 );
 by_id_loader!(
+    /// Joint meeting items about cases, oldest first.
+    JointItemsLoader,
+    Vec<JointItemRecord>,
+    crate::joint::items_by_case
+);
+by_id_loader!(
+    /// The units' parts of joint meeting items, by item.
+    JointPartsLoader,
+    Vec<JointItemPartRecord>,
+    crate::joint::parts_of_items
+);
+by_id_loader!(
+    /// Joint meetings by id.
+    JointMeetingLoader,
+    Option<JointMeetingRecord>,
+    crate::joint::meetings_by_id,
+    Some
+);
+by_id_loader!(
+    /// Whether a backlog campaign resolved each matter.
+    CampaignResolvedLoader,
+    bool,
+    crate::matters::resolved_in_campaign
+);
+by_id_loader!(
+    /// Hearings of cases, oldest first.
+    HearingLoader,
+    Vec<HearingRecord>,
+    records::hearings_by_case
+);
+by_id_loader!(
+    /// 12345 tickets of cases, oldest first.
+    HotlineTicketLoader,
+    Vec<HotlineTicketRecord>,
+    records::hotline_tickets_by_case
+);
+by_id_loader!(
+    /// Leaders' instructions on cases, oldest first.
+    InstructionLoader,
+    Vec<InstructionRecord>,
+    records::instructions_by_case
+);
+by_id_loader!(
     /// The written replies of cases, oldest first.
     ReplyLoader,
     Vec<ReplyRecord>,
@@ -243,6 +287,64 @@ of_visible_cases_loader!(
     crate::records::AttachmentRecord,
     crate::attachments::of_cases
 );
+
+of_visible_cases_loader!(
+    /// Each case's repeat links (as the later case) that the viewer reads.
+    RepeatLinkLoader,
+    crate::matters::RepeatLinkRecord,
+    crate::matters::visible_links
+);
+
+of_visible_cases_loader!(
+    /// Each case's receptions (where it was raised or taken over), with whether it was
+    /// produced there.
+    CaseReceptionsLoader,
+    (crate::records::ReceptionRecord, bool),
+    crate::receptions::of_cases
+);
+
+/// Each reception's cases that the request's viewer sees, with whether each was produced
+/// there.
+pub struct ReceptionCasesLoader {
+    db: Db,
+    viewer: Option<Viewer>,
+}
+
+impl Loader<i64> for ReceptionCasesLoader {
+    type Value = Vec<(CaseRecord, bool)>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+        let found = match &self.viewer {
+            Some(v) => crate::receptions::cases_of(&self.db, v, keys)
+                .await
+                .map_err(Arc::new)?,
+            None => HashMap::new(),
+        };
+        Ok(every_key(keys, found))
+    }
+}
+
+/// The cases of each matter that the request's viewer sees, in the order received.
+pub struct MatterCasesLoader {
+    db: Db,
+    viewer: Option<Viewer>,
+}
+
+impl Loader<i64> for MatterCasesLoader {
+    type Value = Vec<CaseRecord>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+        let found = match &self.viewer {
+            Some(v) => crate::matters::visible_cases(&self.db, v, keys)
+                .await
+                .map_err(Arc::new)?,
+            None => HashMap::new(),
+        };
+        Ok(every_key(keys, found))
+    }
+}
 
 /// The later cases repeating each case, as far as the request's viewer may see them.
 pub struct RepeatsLoader {
@@ -380,6 +482,17 @@ pub struct LoaderSet {
     pub latest_events: DataLoader<LatestEventsLoader, HashMapCache>,
     pub documents: DataLoader<DocumentLoader, HashMapCache>,
     pub attachments: DataLoader<AttachmentLoader, HashMapCache>,
+    pub hearings: DataLoader<HearingLoader, HashMapCache>,
+    pub hotline_tickets: DataLoader<HotlineTicketLoader, HashMapCache>,
+    pub instructions: DataLoader<InstructionLoader, HashMapCache>,
+    pub joint_items: DataLoader<JointItemsLoader, HashMapCache>,
+    pub joint_parts: DataLoader<JointPartsLoader, HashMapCache>,
+    pub joint_meetings: DataLoader<JointMeetingLoader, HashMapCache>,
+    pub repeat_links: DataLoader<RepeatLinkLoader, HashMapCache>,
+    pub case_receptions: DataLoader<CaseReceptionsLoader, HashMapCache>,
+    pub reception_cases: DataLoader<ReceptionCasesLoader, HashMapCache>,
+    pub matter_cases: DataLoader<MatterCasesLoader, HashMapCache>,
+    pub campaign_resolved: DataLoader<CampaignResolvedLoader, HashMapCache>,
 }
 
 fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
@@ -413,6 +526,12 @@ impl Loaders {
             higher_referrals: loader(HigherReferralLoader { db: db.clone() }),
             higher_bodies: loader(HigherBodyLoader { db: db.clone() }),
             evaluations: loader(EvaluationLoader { db: db.clone() }),
+            hearings: loader(HearingLoader { db: db.clone() }),
+            hotline_tickets: loader(HotlineTicketLoader { db: db.clone() }),
+            instructions: loader(InstructionLoader { db: db.clone() }),
+            joint_items: loader(JointItemsLoader { db: db.clone() }),
+            joint_parts: loader(JointPartsLoader { db: db.clone() }),
+            joint_meetings: loader(JointMeetingLoader { db: db.clone() }),
             visible_cases: loader(VisibleCaseLoader {
                 db: db.clone(),
                 viewer: viewer.cloned(),
@@ -434,6 +553,23 @@ impl Loaders {
                 db: db.clone(),
                 viewer: viewer.cloned(),
             }),
+            repeat_links: loader(RepeatLinkLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            case_receptions: loader(CaseReceptionsLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            reception_cases: loader(ReceptionCasesLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            matter_cases: loader(MatterCasesLoader {
+                db: db.clone(),
+                viewer: viewer.cloned(),
+            }),
+            campaign_resolved: loader(CampaignResolvedLoader { db: db.clone() }),
             attachments: loader(AttachmentLoader {
                 db,
                 viewer: viewer.cloned(),
@@ -467,6 +603,17 @@ impl LoaderSet {
         self.latest_events.clear::<LatestKey>();
         self.documents.clear::<i64>();
         self.attachments.clear::<i64>();
+        self.hearings.clear::<i64>();
+        self.hotline_tickets.clear::<i64>();
+        self.instructions.clear::<i64>();
+        self.joint_items.clear::<i64>();
+        self.joint_parts.clear::<i64>();
+        self.joint_meetings.clear::<i64>();
+        self.repeat_links.clear::<i64>();
+        self.case_receptions.clear::<i64>();
+        self.reception_cases.clear::<i64>();
+        self.matter_cases.clear::<i64>();
+        self.campaign_resolved.clear::<i64>();
     }
 
     /// The lists `wanted` of every case of `ids`, when the loaders hold them all already (a

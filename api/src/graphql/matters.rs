@@ -4,8 +4,9 @@
 //! shows only the cases of it the viewer may see; a link shows only where the viewer sees both
 //! of its cases.
 
+use super::cases::loader_error;
 use super::identity::{OrgUnit, load_unit};
-use super::{GqlResult, Instant, global_id, lookup_id, state, viewer};
+use super::{GqlResult, Instant, global_id, lookup_id, viewer};
 use crate::cases::link_readable;
 use crate::domain::{MatterState, RepeatLinkState};
 use crate::error::AppError;
@@ -27,7 +28,7 @@ impl Matter {
     /// between accusations and other petitions, seen from this case.
     pub async fn of_case(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Matter> {
         let id = matters::matter_of(case);
-        let cases = matters::visible_cases(&state(ctx).db, viewer(ctx)?, id)
+        let cases = visible_cases(ctx, id)
             .await?
             .into_iter()
             .filter(|c| link_readable(case, c))
@@ -37,9 +38,23 @@ impl Matter {
 
     /// A matter by id, when one of its cases is visible.
     pub async fn by_id(ctx: &Context<'_>, id: i64) -> GqlResult<Option<Matter>> {
-        let cases = matters::visible_cases(&state(ctx).db, viewer(ctx)?, id).await?;
+        let cases = visible_cases(ctx, id).await?;
         Ok((!cases.is_empty()).then_some(Matter { id, cases }))
     }
+}
+
+fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
+    ctx.data_unchecked::<super::Loaders>()
+}
+
+/// The cases of a matter the viewer sees, through the request's loader.
+async fn visible_cases(ctx: &Context<'_>, matter_id: i64) -> GqlResult<Vec<CaseRecord>> {
+    Ok(loaders(ctx)
+        .matter_cases
+        .load_one(matter_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
 }
 
 #[Object]
@@ -49,7 +64,23 @@ impl Matter {
     }
     /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases shown make it.
     async fn state(&self, ctx: &Context<'_>) -> GqlResult<MatterState> {
-        Ok(matters::state(&state(ctx).db, &self.cases).await?)
+        let loaders = loaders(ctx);
+        let resolved = loaders
+            .campaign_resolved
+            .load_one(self.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let evaluation = match self.cases.last() {
+            Some(latest) => loaders
+                .evaluations
+                .load_one(latest.id)
+                .await
+                .map_err(loader_error)?
+                .flatten(),
+            None => None,
+        };
+        Ok(matters::state(&self.cases, resolved, evaluation.as_ref()))
     }
     /// 件 — the cases of this matter the viewer may see, oldest first.
     async fn cases(&self) -> Vec<Case> {
@@ -96,10 +127,14 @@ impl RepeatLink {
     }
     /// The earlier case it repeats (or was proposed to repeat).
     async fn earlier_case(&self, ctx: &Context<'_>) -> GqlResult<Case> {
-        let found =
-            crate::cases::find_visible(&state(ctx).db, viewer(ctx)?, self.link.earlier_case_id)
-                .await?
-                .ok_or(AppError::NotFound("case"))?;
+        let found = ctx
+            .data_unchecked::<super::Loaders>()
+            .visible_cases
+            .load_one(self.link.earlier_case_id)
+            .await
+            .map_err(super::cases::loader_error)?
+            .flatten()
+            .ok_or(AppError::NotFound("case"))?;
         Ok(Case(found))
     }
     /// 理由 — the reason given with the latest confirmation or undoing.
@@ -126,7 +161,13 @@ pub async fn links_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Rep
     if !me.sight(case).staff_records {
         return Ok(vec![]);
     }
-    let rows = matters::visible_links(&state(ctx).db, me, case).await?;
+    let rows = ctx
+        .data_unchecked::<super::Loaders>()
+        .repeat_links
+        .load_one(case.id)
+        .await
+        .map_err(super::cases::loader_error)?
+        .unwrap_or_default();
     Ok(rows
         .into_iter()
         .map(|link| RepeatLink {

@@ -1,13 +1,15 @@
 //! Leader reception, dispute screening and joint meetings on the graph (domain §10–§11).
 
+use super::Loaders;
 use super::cases::Case;
+use super::cases::loader_error;
 use super::identity::load_unit;
 use super::{GqlResult, Instant, OrgUnit, global_id, input_id, state, viewer};
 use crate::domain::{DisputeGrade, FromDb};
 use crate::error::Result;
 use crate::records::{
     CaseRecord, DisputeReportRecord, DisputeReturnRecord, JointItemPartRecord, JointItemRecord,
-    ReceptionRecord, ReceptionSlotRecord,
+    JointMeetingRecord, ReceptionRecord, ReceptionSlotRecord,
 };
 use crate::{joint, receptions, screening};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -98,7 +100,8 @@ impl Reception {
     }
     /// 来访人 — by name; 保密 where a linked accusation hides its petitioners from you.
     async fn visitors(&self, ctx: &Context<'_>) -> GqlResult<Vec<String>> {
-        Ok(receptions::visitors(&state(ctx).db, viewer(ctx)?, &self.0).await?)
+        let cases = self.linked_cases(ctx).await?;
+        Ok(receptions::visitors(viewer(ctx)?, &self.0, &cases))
     }
     async fn person_count(&self) -> i32 {
         self.0.person_count
@@ -108,22 +111,34 @@ impl Reception {
     }
     /// The cases it produced or took over, that you see.
     async fn cases(&self, ctx: &Context<'_>) -> GqlResult<Vec<ReceptionCase>> {
-        Ok(
-            receptions::cases_of(&state(ctx).db, viewer(ctx)?, self.0.id)
-                .await?
-                .into_iter()
-                .map(|(c, produced)| ReceptionCase {
-                    case: Case(c),
-                    produced,
-                })
-                .collect(),
-        )
+        Ok(self
+            .linked_cases(ctx)
+            .await?
+            .into_iter()
+            .map(|(c, produced)| ReceptionCase {
+                case: Case(c),
+                produced,
+            })
+            .collect())
     }
     /// 可执行操作 — what this viewer may do with the reception now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReceptionViewerCan> {
         Ok(ReceptionViewerCan {
             register_case: receptions::registers_from(viewer(ctx)?, &self.0),
         })
+    }
+}
+
+impl Reception {
+    /// Its cases the viewer sees, through the request's loader.
+    async fn linked_cases(&self, ctx: &Context<'_>) -> GqlResult<Vec<(CaseRecord, bool)>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .reception_cases
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default())
     }
 }
 
@@ -143,9 +158,14 @@ pub struct CaseReception {
     pub produced: bool,
 }
 
-pub async fn receptions_of(ctx: &Context<'_>, case: &CaseRecord) -> Result<Vec<CaseReception>> {
-    Ok(receptions::of_case(&state(ctx).db, viewer(ctx)?, case)
-        .await?
+pub async fn receptions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<CaseReception>> {
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .case_receptions
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
         .into_iter()
         .map(|(r, produced)| CaseReception {
             reception: Reception(r),
@@ -223,12 +243,7 @@ impl DisputeReport {
     }
     /// The case it became, if you see it.
     async fn case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        let Some(id) = self.0.case_id else {
-            return Ok(None);
-        };
-        Ok(crate::cases::find_visible(&state(ctx).db, viewer(ctx)?, id)
-            .await?
-            .map(Case))
+        visible_case(ctx, self.0.case_id).await
     }
     /// 可执行操作 — what this viewer may do with the report now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<DisputeReportViewerCan> {
@@ -315,11 +330,11 @@ impl JointItem {
     }
     /// 会议日期 (`YYYY-MM-DD`).
     async fn held_on(&self, ctx: &Context<'_>) -> GqlResult<String> {
-        Ok(joint::meeting_of(&state(ctx).db, &self.0).await?.held_on)
+        Ok(self.meeting(ctx).await?.held_on)
     }
     /// 会议名称
     async fn meeting_title(&self, ctx: &Context<'_>) -> GqlResult<String> {
-        Ok(joint::meeting_of(&state(ctx).db, &self.0).await?.title)
+        Ok(self.meeting(ctx).await?.title)
     }
     async fn text(&self) -> &str {
         &self.0.text
@@ -334,21 +349,23 @@ impl JointItem {
         if self.0.due_at >= now {
             return Ok(false);
         }
-        Ok(joint::parts_of(&state(ctx).db, &self.0)
+        Ok(self
+            .parts(ctx)
             .await?
             .iter()
             .any(|p| p.answered_at.is_none()))
     }
     /// 可执行操作 — what this viewer may do with the item now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<JointItemViewerCan> {
-        let parts = joint::parts_of(&state(ctx).db, &self.0).await?;
+        let parts = self.parts(ctx).await?;
         Ok(JointItemViewerCan {
             answer: joint::may_answer(viewer(ctx)?, &parts),
         })
     }
     /// The units that must act on it, and their answers.
     async fn units(&self, ctx: &Context<'_>) -> GqlResult<Vec<JointItemPart>> {
-        Ok(joint::parts_of(&state(ctx).db, &self.0)
+        Ok(self
+            .parts(ctx)
             .await?
             .into_iter()
             .map(JointItemPart)
@@ -356,18 +373,60 @@ impl JointItem {
     }
     /// The case it is about, if you see it.
     async fn case(&self, ctx: &Context<'_>) -> GqlResult<Option<Case>> {
-        let Some(id) = self.0.case_id else {
-            return Ok(None);
-        };
-        Ok(crate::cases::find_visible(&state(ctx).db, viewer(ctx)?, id)
-            .await?
-            .map(Case))
+        visible_case(ctx, self.0.case_id).await
     }
 }
 
-pub async fn joint_items_of(ctx: &Context<'_>, case: &CaseRecord) -> Result<Vec<JointItem>> {
-    Ok(joint::of_case(&state(ctx).db, viewer(ctx)?, case)
-        .await?
+impl JointItem {
+    /// The units' parts, through the request's loader (one read for a list's items).
+    async fn parts(&self, ctx: &Context<'_>) -> GqlResult<Vec<JointItemPartRecord>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .joint_parts
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default())
+    }
+
+    async fn meeting(&self, ctx: &Context<'_>) -> GqlResult<JointMeetingRecord> {
+        ctx.data_unchecked::<Loaders>()
+            .joint_meetings
+            .load_one(self.0.meeting_id)
+            .await
+            .map_err(loader_error)?
+            .flatten()
+            .ok_or_else(|| crate::error::AppError::NotFound("joint meeting").into())
+    }
+}
+
+/// The case of `id`, when the viewer sees it, through the request's loader.
+async fn visible_case(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<Case>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .visible_cases
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .flatten()
+        .map(Case))
+}
+
+pub async fn joint_items_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<JointItem>> {
+    // Staff records: a petitioner reads none.
+    if !viewer(ctx)?.sees_staff_records() {
+        return Ok(vec![]);
+    }
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .joint_items
+        .load_one(case.id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default()
         .into_iter()
         .map(JointItem)
         .collect())
