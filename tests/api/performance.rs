@@ -725,3 +725,35 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
     // order, for each of the two timelines.
     assert_eq!(checked, 2 * 5 * (7 + 4 + 1 + 7), "cases compared");
 }
+
+#[tokio::test]
+async fn each_mutation_of_an_operation_answers_with_what_it_wrote() {
+    // Mutations of one operation run in turn on one request's loaders: the second one's
+    // payload must not be answered from what the first one's payload loaded.
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (case, _) = fixtures::register(&app, bureau, json!({})).await;
+    let body = app
+        .gql(
+            Some(bureau),
+            "mutation($case: ID!) {
+              a: addHotlineTicket(input: {caseId: $case, ticketNumber: \"12345-20261203-0001\"}) {
+                case { hotlineTickets { ticketNumber } } }
+              b: addHotlineTicket(input: {caseId: $case, ticketNumber: \"12345-20261203-0002\"}) {
+                case { hotlineTickets { ticketNumber } } } }",
+            json!({"case": case}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let tickets = |alias: &str| body["data"][alias]["case"]["hotlineTickets"].clone();
+    assert_eq!(
+        tickets("a"),
+        json!([{"ticketNumber": "12345-20261203-0001"}])
+    );
+    assert_eq!(
+        tickets("b"),
+        json!([{"ticketNumber": "12345-20261203-0001"}, {"ticketNumber": "12345-20261203-0002"}]),
+        "the second payload lists the ticket it added"
+    );
+}

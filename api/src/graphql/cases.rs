@@ -328,12 +328,7 @@ impl Case {
             return Ok(vec![]);
         }
         let loaders = ctx.data_unchecked::<Loaders>();
-        let ids = loaders
-            .assisting
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let ids = loaded(&loaders.assisting, self.0.id).await?;
         let units = loaders
             .units
             .load_many(ids.iter().copied())
@@ -348,12 +343,7 @@ impl Case {
     async fn petitioners(&self, ctx: &Context<'_>) -> GqlResult<Vec<Petitioner>> {
         let sight = viewer(ctx)?.sight(&self.0);
         let loaders = ctx.data_unchecked::<Loaders>();
-        let rows = loaders
-            .petitioners
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = loaded(&loaders.petitioners, self.0.id).await?;
         Ok(rows
             .into_iter()
             .map(|p| Petitioner::from(sight.petitioner(&p)))
@@ -405,12 +395,8 @@ impl Case {
     /// Later cases that repeat this one, as far as the viewer may see them.
     async fn repeats(&self, ctx: &Context<'_>) -> GqlResult<Vec<Case>> {
         let loaders = ctx.data_unchecked::<Loaders>();
-        Ok(loaders
-            .repeats
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default()
+        Ok(loaded(&loaders.repeats, self.0.id)
+            .await?
             .into_iter()
             .filter(|later| domain::link_readable(&self.0, later))
             .map(Case)
@@ -647,6 +633,24 @@ pub(super) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error 
     super::gql_error(&e)
 }
 
+/// What a loader holds for `key`, or the empty value when it has nothing (no such rows, or a
+/// case out of sight): how every list field of a record reads its loader.
+pub(super) async fn loaded<L, K, V>(
+    loader: &async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>,
+    key: K,
+) -> GqlResult<V>
+where
+    L: async_graphql::dataloader::Loader<K, Value = V, Error = std::sync::Arc<AppError>>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Default + Clone + Send + Sync + 'static,
+{
+    Ok(loader
+        .load_one(key)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
+}
+
 /// The latest `n` entries of a case's timeline through the batch loader.
 async fn latest_entries(
     ctx: &Context<'_>,
@@ -662,12 +666,7 @@ async fn latest_entries(
         last: n,
         from_start,
     };
-    let LatestEntries { entries, total } = loaders
-        .latest_events
-        .load_one(key)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default();
+    let LatestEntries { entries, total } = loaded(&loaders.latest_events, key).await?;
     let nodes: Vec<TimelineEntry> = entries
         .into_iter()
         .map(|e| TimelineEntry::seen_by(sight, e))

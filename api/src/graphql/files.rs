@@ -2,6 +2,7 @@
 //! the resumable upload (`startUpload`, then `PATCH /uploads/{id}`, then `attachUpload`).
 
 use super::cases::Case;
+use super::cases::loaded;
 use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::attachments::{self, Limits};
@@ -87,13 +88,7 @@ pub async fn attachments_of(
     case: &crate::records::CaseRecord,
 ) -> GqlResult<Vec<Attachment>> {
     // Through the request's loader: a list of cases reads all their files at once.
-    let found = ctx
-        .data_unchecked::<super::Loaders>()
-        .attachments
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default();
+    let found = loaded(&ctx.data_unchecked::<super::Loaders>().attachments, case.id).await?;
     Ok(found.into_iter().map(Attachment).collect())
 }
 

@@ -2,6 +2,7 @@
 //! `cancelHearing`, and the county settings (`countySettings`, `setCountySettings`).
 
 use super::cases::Case;
+use super::cases::loaded;
 use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::domain::{DeadlineKind, FromDb, HearingParticipantKind, HearingStatus};
@@ -113,16 +114,13 @@ pub async fn hearings_of(
     case: &crate::records::CaseRecord,
 ) -> super::GqlResult<Vec<Hearing>> {
     let me = viewer(ctx)?;
-    Ok(ctx
-        .data_unchecked::<super::Loaders>()
-        .hearings
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|row| Hearing(hearings::view(me, case, row)))
-        .collect())
+    Ok(
+        loaded(&ctx.data_unchecked::<super::Loaders>().hearings, case.id)
+            .await?
+            .into_iter()
+            .map(|row| Hearing(hearings::view(me, case, row)))
+            .collect(),
+    )
 }
 
 pub async fn hearing_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Hearing>> {

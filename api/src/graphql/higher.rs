@@ -1,6 +1,7 @@
 //! Higher levels (domain §9) as the API shows them: a case's link to a higher body, the
 //! report back an assignment from above owes, and the matters the county sent up.
 
+use super::cases::loaded;
 use super::cases::loader_error;
 use super::loaders::Loaders;
 use super::workflow::HigherBody;
@@ -73,13 +74,7 @@ pub async fn from_higher_body_of(
     if !viewer(ctx)?.sight(case).staff_records {
         return Ok(None);
     }
-    let rows = ctx
-        .data_unchecked::<Loaders>()
-        .higher_referrals
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default();
+    let rows = loaded(&ctx.data_unchecked::<Loaders>().higher_referrals, case.id).await?;
     Ok(rows
         .into_iter()
         .find(|r| r.direction == FROM_ABOVE)

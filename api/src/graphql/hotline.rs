@@ -2,6 +2,7 @@
 //! ticket on registration is `registerCase(hotlineTicket)`.
 
 use super::cases::Case;
+use super::cases::loaded;
 use super::workflow::caller;
 use super::{GqlResult, Instant, input_id};
 use crate::records::{CaseRecord, HotlineTicketRecord};
@@ -31,16 +32,14 @@ pub async fn tickets_of(
     ctx: &Context<'_>,
     case: &CaseRecord,
 ) -> super::GqlResult<Vec<HotlineTicket>> {
-    Ok(ctx
-        .data_unchecked::<super::Loaders>()
-        .hotline_tickets
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(HotlineTicket::from)
-        .collect())
+    Ok(loaded(
+        &ctx.data_unchecked::<super::Loaders>().hotline_tickets,
+        case.id,
+    )
+    .await?
+    .into_iter()
+    .map(HotlineTicket::from)
+    .collect())
 }
 
 #[derive(InputObject, Debug)]

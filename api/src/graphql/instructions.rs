@@ -2,6 +2,7 @@
 //! `reportOnInstruction`.
 
 use super::cases::Case;
+use super::cases::loaded;
 use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::error::Result;
@@ -52,16 +53,14 @@ pub async fn instructions_of(
     if !viewer(ctx)?.sees_staff_records() {
         return Ok(vec![]);
     }
-    Ok(ctx
-        .data_unchecked::<super::Loaders>()
-        .instructions
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(Instruction)
-        .collect())
+    Ok(loaded(
+        &ctx.data_unchecked::<super::Loaders>().instructions,
+        case.id,
+    )
+    .await?
+    .into_iter()
+    .map(Instruction)
+    .collect())
 }
 
 pub async fn instruction_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Instruction>> {

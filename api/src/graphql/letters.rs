@@ -2,6 +2,7 @@
 //! correction, and the query code (查询码) — its reissue and the public view it opens.
 
 use super::cases::Case;
+use super::cases::loaded;
 use super::workflow::caller;
 use super::{GqlResult, Instant, global_id, input_id, request, state, viewer};
 use crate::documents::{self, DocumentDelivery, DocumentView, PublicCase};
@@ -159,13 +160,7 @@ pub async fn documents_of(
     case: &crate::records::CaseRecord,
 ) -> GqlResult<Vec<Document>> {
     // Through the request's loader: a list of cases reads all their documents at once.
-    let found = ctx
-        .data_unchecked::<super::Loaders>()
-        .documents
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default();
+    let found = loaded(&ctx.data_unchecked::<super::Loaders>().documents, case.id).await?;
     Ok(found.into_iter().map(Document).collect())
 }
 

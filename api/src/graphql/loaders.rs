@@ -65,6 +65,31 @@ macro_rules! by_id_loader {
     };
 }
 
+/// A loader keyed by id that answers with one read in the request viewer's scope:
+/// `$fetch(db, viewer, keys)`; without a viewer, every key gets the empty value.
+macro_rules! by_viewer_loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, $fetch:path) => {
+        $(#[$doc])*
+        pub struct $name {
+            db: Db,
+            viewer: Option<Viewer>,
+        }
+
+        impl Loader<i64> for $name {
+            type Value = $value;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
+                let found = match &self.viewer {
+                    Some(v) => $fetch(&self.db, v, keys).await.map_err(Arc::new)?,
+                    None => HashMap::new(),
+                };
+                Ok(every_key(keys, found))
+            }
+        }
+    };
+}
+
 /// Units by id: from the process's copy where it holds them, the rest in one statement.
 pub struct UnitLoader {
     db: Db,
@@ -303,69 +328,25 @@ of_visible_cases_loader!(
     crate::receptions::of_cases
 );
 
-/// Each reception's cases that the request's viewer sees, with whether each was produced
-/// there.
-pub struct ReceptionCasesLoader {
-    db: Db,
-    viewer: Option<Viewer>,
-}
-
-impl Loader<i64> for ReceptionCasesLoader {
-    type Value = Vec<(CaseRecord, bool)>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let found = match &self.viewer {
-            Some(v) => crate::receptions::cases_of(&self.db, v, keys)
-                .await
-                .map_err(Arc::new)?,
-            None => HashMap::new(),
-        };
-        Ok(every_key(keys, found))
-    }
-}
-
-/// The cases of each matter that the request's viewer sees, in the order received.
-pub struct MatterCasesLoader {
-    db: Db,
-    viewer: Option<Viewer>,
-}
-
-impl Loader<i64> for MatterCasesLoader {
-    type Value = Vec<CaseRecord>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let found = match &self.viewer {
-            Some(v) => crate::matters::visible_cases(&self.db, v, keys)
-                .await
-                .map_err(Arc::new)?,
-            None => HashMap::new(),
-        };
-        Ok(every_key(keys, found))
-    }
-}
-
-/// The later cases repeating each case, as far as the request's viewer may see them.
-pub struct RepeatsLoader {
-    db: Db,
-    viewer: Option<Viewer>,
-}
-
-impl Loader<i64> for RepeatsLoader {
-    type Value = Vec<CaseRecord>;
-    type Error = Arc<AppError>;
-
-    async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let found = match &self.viewer {
-            Some(v) => records::visible_repeats_by_case(&self.db, v, keys)
-                .await
-                .map_err(Arc::new)?,
-            None => HashMap::new(),
-        };
-        Ok(every_key(keys, found))
-    }
-}
+by_viewer_loader!(
+    /// Each reception's cases that the request's viewer sees, with whether each was produced
+    /// there.
+    ReceptionCasesLoader,
+    Vec<(CaseRecord, bool)>,
+    crate::receptions::cases_of
+);
+by_viewer_loader!(
+    /// The cases of each matter that the request's viewer sees, in the order received.
+    MatterCasesLoader,
+    Vec<CaseRecord>,
+    crate::matters::visible_cases
+);
+by_viewer_loader!(
+    /// The later cases repeating each case, as far as the request's viewer may see them.
+    RepeatsLoader,
+    Vec<CaseRecord>,
+    records::visible_repeats_by_case
+);
 
 /// The request's viewer's unit's relations to cases (for `viewerCan`).
 pub struct RelationsLoader {
@@ -669,5 +650,34 @@ impl LoaderSet {
             let fed = every_key(ids, parts.referrals.clone());
             self.referrals.feed_many(fed).await;
         }
+    }
+}
+
+/// Empties the request's loaders before each root mutation field. Mutations of one operation
+/// run one after another, and each one's payload must read what the database holds after it:
+/// a case a transfer took out of sight, a hearing just scheduled — not what an earlier
+/// mutation's payload loaded.
+pub struct FreshForEachMutation;
+
+impl async_graphql::extensions::ExtensionFactory for FreshForEachMutation {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(FreshForEachMutation)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for FreshForEachMutation {
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        info: async_graphql::extensions::ResolveInfo<'_>,
+        next: async_graphql::extensions::NextResolve<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        let root_mutation = info.path_node.parent.is_none()
+            && ctx.schema_env.registry.mutation_type.as_deref() == Some(info.parent_type);
+        if root_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
+            loaders.forget();
+        }
+        next.run(ctx, info).await
     }
 }

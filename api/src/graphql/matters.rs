@@ -4,6 +4,7 @@
 //! shows only the cases of it the viewer may see; a link shows only where the viewer sees both
 //! of its cases.
 
+use super::cases::loaded;
 use super::cases::loader_error;
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, lookup_id, viewer};
@@ -49,12 +50,7 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
 
 /// The cases of a matter the viewer sees, through the request's loader.
 async fn visible_cases(ctx: &Context<'_>, matter_id: i64) -> GqlResult<Vec<CaseRecord>> {
-    Ok(loaders(ctx)
-        .matter_cases
-        .load_one(matter_id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default())
+    loaded(&loaders(ctx).matter_cases, matter_id).await
 }
 
 #[Object]
@@ -65,12 +61,7 @@ impl Matter {
     /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases shown make it.
     async fn state(&self, ctx: &Context<'_>) -> GqlResult<MatterState> {
         let loaders = loaders(ctx);
-        let resolved = loaders
-            .campaign_resolved
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let resolved = loaded(&loaders.campaign_resolved, self.id).await?;
         let evaluation = match self.cases.last() {
             Some(latest) => loaders
                 .evaluations
@@ -161,13 +152,11 @@ pub async fn links_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Rep
     if !me.sight(case).staff_records {
         return Ok(vec![]);
     }
-    let rows = ctx
-        .data_unchecked::<super::Loaders>()
-        .repeat_links
-        .load_one(case.id)
-        .await
-        .map_err(super::cases::loader_error)?
-        .unwrap_or_default();
+    let rows = loaded(
+        &ctx.data_unchecked::<super::Loaders>().repeat_links,
+        case.id,
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|link| RepeatLink {

@@ -101,6 +101,7 @@ pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
         .extension(cost::ReportCost {
             limit: limits.max_complexity,
         })
+        .extension(loaders::FreshForEachMutation)
         .disable_suggestions();
     if !limits.introspection {
         b = b.disable_introspection();

@@ -2,6 +2,7 @@
 
 use super::Loaders;
 use super::cases::Case;
+use super::cases::loaded;
 use super::cases::loader_error;
 use super::identity::load_unit;
 use super::{GqlResult, Instant, OrgUnit, global_id, input_id, state, viewer};
@@ -132,13 +133,7 @@ impl Reception {
 impl Reception {
     /// Its cases the viewer sees, through the request's loader.
     async fn linked_cases(&self, ctx: &Context<'_>) -> GqlResult<Vec<(CaseRecord, bool)>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .reception_cases
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default())
+        loaded(&ctx.data_unchecked::<Loaders>().reception_cases, self.0.id).await
     }
 }
 
@@ -159,19 +154,16 @@ pub struct CaseReception {
 }
 
 pub async fn receptions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<CaseReception>> {
-    Ok(ctx
-        .data_unchecked::<Loaders>()
-        .case_receptions
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(r, produced)| CaseReception {
-            reception: Reception(r),
-            produced,
-        })
-        .collect())
+    Ok(
+        loaded(&ctx.data_unchecked::<Loaders>().case_receptions, case.id)
+            .await?
+            .into_iter()
+            .map(|(r, produced)| CaseReception {
+                reception: Reception(r),
+                produced,
+            })
+            .collect(),
+    )
 }
 
 // ---- dispute screening ----------------------------------------------------------------
@@ -380,13 +372,7 @@ impl JointItem {
 impl JointItem {
     /// The units' parts, through the request's loader (one read for a list's items).
     async fn parts(&self, ctx: &Context<'_>) -> GqlResult<Vec<JointItemPartRecord>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .joint_parts
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default())
+        loaded(&ctx.data_unchecked::<Loaders>().joint_parts, self.0.id).await
     }
 
     async fn meeting(&self, ctx: &Context<'_>) -> GqlResult<JointMeetingRecord> {
@@ -420,16 +406,13 @@ pub async fn joint_items_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<V
     if !viewer(ctx)?.sees_staff_records() {
         return Ok(vec![]);
     }
-    Ok(ctx
-        .data_unchecked::<Loaders>()
-        .joint_items
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(JointItem)
-        .collect())
+    Ok(
+        loaded(&ctx.data_unchecked::<Loaders>().joint_items, case.id)
+            .await?
+            .into_iter()
+            .map(JointItem)
+            .collect(),
+    )
 }
 
 pub async fn reception_by_id(ctx: &Context<'_>, id: i64) -> Result<Option<Reception>> {

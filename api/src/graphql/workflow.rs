@@ -1,7 +1,7 @@
 //! GraphQL types and operations of the workflow: the records a case accumulates and the
 //! mutations that move it along. Each mutation states what it needs and calls `workflow`.
 
-use super::cases::{Case, loader_error};
+use super::cases::{Case, loaded, loader_error};
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, input_id, state, viewer};
 use crate::access::Viewer;
@@ -699,12 +699,7 @@ impl LeaderOwnership {
 
 pub async fn extensions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Extension>> {
     let sight = viewer(ctx)?.sight(case);
-    let rows = loaders(ctx)
-        .extensions
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default();
+    let rows = loaded(&loaders(ctx).extensions, case.id).await?;
     // Petitioners read the approved extensions only, with their reasons.
     Ok(rows
         .into_iter()
@@ -715,12 +710,8 @@ pub async fn extensions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Ve
 
 /// Every written reply of a case, oldest first (a review may have set earlier ones aside).
 pub async fn replies_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Reply>> {
-    Ok(loaders(ctx)
-        .replies
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
+    Ok(loaded(&loaders(ctx).replies, case.id)
+        .await?
         .into_iter()
         .map(Reply)
         .collect())
@@ -747,12 +738,8 @@ pub async fn evaluation_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Op
 }
 
 pub async fn reviews_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Review>> {
-    Ok(loaders(ctx)
-        .reviews
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
+    Ok(loaded(&loaders(ctx).reviews, case.id)
+        .await?
         .into_iter()
         .map(Review)
         .collect())
@@ -762,12 +749,8 @@ pub async fn supervisions_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<
     if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
     }
-    Ok(loaders(ctx)
-        .supervisions
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
+    Ok(loaded(&loaders(ctx).supervisions, case.id)
+        .await?
         .into_iter()
         .map(Supervision)
         .collect())
@@ -780,12 +763,8 @@ pub async fn completion_reports_of(
     if !viewer(ctx)?.sight(case).staff_records {
         return Ok(vec![]);
     }
-    Ok(loaders(ctx)
-        .completion_reports
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
+    Ok(loaded(&loaders(ctx).completion_reports, case.id)
+        .await?
         .into_iter()
         .map(CompletionReport)
         .collect())
@@ -794,12 +773,8 @@ pub async fn completion_reports_of(
 /// The case's referrals, each carrying the case's number and title (read from the case
 /// itself, not once per referral).
 pub async fn referrals_of(ctx: &Context<'_>, case: &CaseRecord) -> GqlResult<Vec<Referral>> {
-    Ok(loaders(ctx)
-        .referrals
-        .load_one(case.id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default()
+    Ok(loaded(&loaders(ctx).referrals, case.id)
+        .await?
         .into_iter()
         .map(|r| Referral::with_facts(r, case.number.clone(), case.title.clone()))
         .collect())
