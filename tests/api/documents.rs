@@ -654,6 +654,34 @@ async fn the_query_code_opens_public_steps_and_documents_only() {
     );
     assert_eq!(public["documents"][0]["number"], notice["number"]);
     assert_eq!(public["documents"][0]["addressee"], "李*");
+    // What the code's holder may do with a document: nothing, signed in or not, unless the
+    // account may act on the case anyway (the bureau leads it and issued the notice).
+    for (token, may_correct) in [
+        (None, false),
+        (Some(county.token("t2_staff")), false),
+        (Some(bureau), true),
+    ] {
+        let flags = app
+            .gql(
+                token,
+                "query($c: String!) { caseByQueryCode(code: $c) { documents { viewerCan { deliver correct } } } }",
+                json!({"c": code_text}),
+            )
+            .await;
+        lookups += 1;
+        assert_eq!(
+            flags["data"]["caseByQueryCode"]["documents"][0]["viewerCan"]["correct"],
+            json!(may_correct),
+            "{token:?}: {flags}"
+        );
+        if !may_correct {
+            assert_eq!(
+                flags["data"]["caseByQueryCode"]["documents"][0]["viewerCan"],
+                json!({"deliver": false, "correct": false}),
+                "{flags}"
+            );
+        }
+    }
     // The type has nothing internal to ask for.
     let internal = app
         .gql(
