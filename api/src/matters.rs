@@ -239,27 +239,46 @@ pub fn similar(a: &str, b: &str) -> bool {
 const MATTER_CASES_MAX: usize = 500;
 
 /// The cases of some matters the viewer may see, each matter's in the order they were
-/// received (the first [`MATTER_CASES_MAX`]).
+/// received (the first [`MATTER_CASES_MAX`] of each, counted in the statement, so a matter
+/// with thousands of cases is not read whole).
 pub async fn visible_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     matter_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<case::Model>>> {
+    use sea_orm::FromQueryResult;
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
+    let col = |name: &'static str| Expr::col((Alias::new("cases"), Alias::new(name)));
+    let mut window = WindowStatement::partition_by((Alias::new("cases"), Alias::new("matter_id")));
+    window
+        .order_by((Alias::new("cases"), Alias::new("received_at")), Order::Asc)
+        .order_by((Alias::new("cases"), Alias::new("id")), Order::Asc);
+    let ranked = Query::select()
+        .column((Alias::new("cases"), Asterisk))
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            window,
+            Alias::new("matter_rank"),
+        )
+        .from(Alias::new("cases"))
+        .and_where(col("matter_id").is_in(db::bucketed_ids(matter_ids.iter().copied())))
+        .cond_where(viewer.case_scope())
+        .to_owned();
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("cases"))
+        .and_where(col("matter_rank").lte(MATTER_CASES_MAX as i64))
+        .order_by((Alias::new("cases"), Alias::new("received_at")), Order::Asc)
+        .order_by((Alias::new("cases"), Alias::new("id")), Order::Asc)
+        .to_owned();
     let mut out: HashMap<i64, Vec<case::Model>> = HashMap::new();
-    for case in case::Entity::find()
-        .filter(case::Column::MatterId.is_in(db::bucketed_ids(matter_ids.iter().copied())))
-        .filter(viewer.case_scope())
-        .order_by_asc(case::Column::ReceivedAt)
-        .order_by_asc(case::Column::Id)
-        .all(db)
+    for row in db
+        .query_all_raw(db.get_database_backend().build(&query))
         .await?
     {
-        let Some(matter) = case.matter_id else {
-            continue;
-        };
-        let cases = out.entry(matter).or_default();
-        if cases.len() < MATTER_CASES_MAX {
-            cases.push(case);
+        let case = case::Model::from_query_result(&row, "")?;
+        if let Some(matter) = case.matter_id {
+            out.entry(matter).or_default().push(case);
         }
     }
     Ok(out)
