@@ -1039,3 +1039,89 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test]
+async fn a_review_decision_awaiting_delivery_is_delivered_by_whoever_may_record_the_delivery() {
+    // The review decision is the document the case waits to deliver: whoever may
+    // recordDelivery delivers it — the lead unit, the bureau and the reviewing body (the
+    // county unit here) — and no one else; a signed opinion is corrected by its issuing
+    // unit's leader only.
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let walked = fixtures::every_record(
+        &app,
+        &county,
+        fixtures::Walk {
+            registrant: "bureau_staff",
+            input: json!({}),
+            leader_owns: false,
+            evaluate: false,
+            review_requester: Some(county.token("bureau_staff")),
+        },
+    )
+    .await;
+    let reviewer = county.token("county_staff");
+    let v = version(&app, reviewer, &walked.case).await;
+    ok(&app, reviewer, "decideReview",
+        json!({"caseId": walked.case, "expectedVersion": v, "decision": "UPHOLD", "text": "维持原处理意见。"}),
+        "__typename").await;
+    let decision = documents(&app, reviewer, &walked.case)
+        .await
+        .into_iter()
+        .find(|d| d["kind"] == "REVIEW_OPINION")
+        .expect("the review decision's document");
+    let expected: &[(&str, bool, bool)] = &[
+        ("county_staff", true, false),
+        ("county_leader", true, true),
+        ("bureau_staff", true, false),
+        ("a_staff", true, false),
+        ("b_staff", false, false), // assisting: sees the case, delivers nothing
+        ("t2_staff", false, false), // no part in it: does not see it
+    ];
+    told(&app, &county, &decision, expected).await;
+    let deliver = |who: &'static str| {
+        let (app, token, id) = (&app, county.token(who).to_string(), decision["id"].clone());
+        async move {
+            mutate(
+                app,
+                &token,
+                "deliverDocument",
+                json!({"documentId": id, "method": "IN_PERSON"}),
+                "document { id }",
+            )
+            .await
+        }
+    };
+    for (who, may, _) in expected {
+        if !may {
+            let refused = deliver(who).await;
+            assert!(
+                matches!(code(&refused), Some("FORBIDDEN" | "NOT_FOUND")),
+                "{who}: {refused}"
+            );
+        }
+    }
+    let delivered = deliver("county_staff").await;
+    assert!(delivered["errors"].is_null(), "{delivered}");
+    // It was the case's own delivery: the case no longer waits on one, and the re-review
+    // window runs from it.
+    let case = app
+        .gql(
+            Some(reviewer),
+            "query($id: ID!) { case(id: $id) { viewerCan { recordDelivery } deadlines { reviewRequestBy } } }",
+            json!({"id": walked.case}),
+        )
+        .await;
+    assert_eq!(
+        case["data"]["case"]["viewerCan"]["recordDelivery"], false,
+        "{case}"
+    );
+    assert!(
+        case["data"]["case"]["deadlines"]["reviewRequestBy"].is_string(),
+        "{case}"
+    );
+    // Delivered once: no one is offered it again.
+    for (who, _, _) in expected {
+        assert!(!flags(&app, county.token(who), &decision).await.0, "{who}");
+    }
+}
