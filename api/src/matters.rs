@@ -346,18 +346,41 @@ pub fn state(
     }
 }
 
-/// The repeat links of cases the viewer sees (as the later case), newest first, at most 50 a
-/// case, where the viewer may also see the earlier case and read the link between the two.
+/// The most links of one case read (its newest).
+const LINKS_MAX: i64 = 50;
+
+/// The repeat links of cases the viewer sees (as the later case): of each case's newest
+/// [`LINKS_MAX`], those where the viewer may also see the earlier case and read the link
+/// between the two, newest first.
 pub async fn visible_links(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     later: &[case::Model],
 ) -> Result<HashMap<i64, Vec<repeat_link::Model>>> {
-    let rows = repeat_link::Entity::find()
-        .filter(repeat_link::Column::CaseId.is_in(db::bucketed_ids(later.iter().map(|c| c.id))))
-        .order_by_desc(repeat_link::Column::Id)
-        .all(db)
-        .await?;
+    use sea_orm::FromQueryResult;
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
+    let links = || Alias::new("repeat_links");
+    let col = |name: &'static str| Expr::col((links(), Alias::new(name)));
+    let mut window = WindowStatement::partition_by((links(), Alias::new("case_id")));
+    window.order_by((links(), Alias::new("id")), Order::Desc);
+    let ranked = Query::select()
+        .column((links(), Asterisk))
+        .expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("link_rank"))
+        .from(links())
+        .and_where(col("case_id").is_in(db::bucketed_ids(later.iter().map(|c| c.id))))
+        .to_owned();
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, links())
+        .and_where(col("link_rank").lte(LINKS_MAX))
+        .order_by((links(), Alias::new("id")), Order::Desc)
+        .to_owned();
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?
+        .iter()
+        .map(|row| repeat_link::Model::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let earlier: HashMap<i64, case::Model> = case::Entity::find()
         .filter(case::Column::Id.is_in(db::bucketed_ids(rows.iter().map(|r| r.earlier_case_id))))
         .filter(viewer.case_scope())
@@ -374,9 +397,8 @@ pub async fn visible_links(
         let readable = earlier
             .get(&row.earlier_case_id)
             .is_some_and(|e| cases::link_readable(case, e));
-        let kept = out.entry(case.id).or_default();
-        if readable && kept.len() < 50 {
-            kept.push(row);
+        if readable {
+            out.entry(case.id).or_default().push(row);
         }
     }
     Ok(out)
