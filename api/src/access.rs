@@ -480,6 +480,17 @@ impl Viewer {
         matches!(&self.unit, Some(u) if u.id == unit_id)
     }
 
+    /// Staff or a leader of `unit_id`: who registers what was raised at the unit's receptions.
+    pub fn acts_for_unit(&self, unit_id: i64) -> bool {
+        self.handling_unit().is_ok_and(|u| u.id == unit_id)
+    }
+
+    /// Staff or a leader of the petition bureau of `county_id`: who follows up the county's
+    /// dispute reports and turns them into cases.
+    pub fn acts_for_bureau_of(&self, county_id: i64) -> bool {
+        self.bureau_county() == Some(county_id)
+    }
+
     /// Staff of the case's lead unit or of its county's petition bureau: the units in charge,
     /// who know who petitioned, hold the query code and keep an accusation's material.
     pub fn in_charge_of(&self, case: &case::Model) -> bool {

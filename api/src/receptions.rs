@@ -376,20 +376,12 @@ pub(crate) async fn own_reception(
     viewer: &Viewer,
     reception_id: i64,
 ) -> Result<reception::Model> {
-    viewer.handling_unit()?;
+    let unit = viewer.handling_unit()?;
     reception::Entity::find_by_id(reception_id)
+        .filter(reception::Column::UnitId.eq(unit.id))
         .one(tx)
         .await?
-        .filter(|row| registers_from(viewer, row))
         .ok_or_else(|| bad_input("receptionId", "no such reception of your unit"))
-}
-
-/// Whether the viewer may register a case raised at this reception: staff and leaders of
-/// the unit that held it (the others who read it oversee it).
-pub fn registers_from(viewer: &Viewer, row: &reception::Model) -> bool {
-    viewer
-        .handling_unit()
-        .is_ok_and(|unit| unit.id == row.unit_id)
 }
 
 /// Whether the viewer may take this line off its unit's roster (`ReceptionSlot.viewerCan`).

@@ -299,12 +299,6 @@ pub async fn report_urgent(
     Ok(row)
 }
 
-/// Whether the viewer acts on the dispute reports of `county_id` (follows them up, turns them
-/// into cases): that county's petition bureau.
-fn screens(viewer: &Viewer, county_id: i64) -> bool {
-    viewer.bureau_county() == Some(county_id)
-}
-
 /// What the viewer may do with a report it sees (`DisputeReport.viewerCan`): the checks of
 /// [`follow_up`] and [`turn_into_case`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -314,7 +308,7 @@ pub struct DisputeCapabilities {
 }
 
 pub fn capabilities(viewer: &Viewer, row: &dispute_report::Model) -> DisputeCapabilities {
-    let screens = screens(viewer, row.county_id);
+    let screens = viewer.acts_for_bureau_of(row.county_id);
     DisputeCapabilities {
         follow_up: screens,
         register_case: screens && row.case_id.is_none(),
@@ -335,7 +329,7 @@ pub async fn follow_up(
     let row = find_visible(&tx, viewer, report_id)
         .await?
         .ok_or(AppError::NotFound("dispute report"))?;
-    if !screens(viewer, row.county_id) {
+    if !viewer.acts_for_bureau_of(row.county_id) {
         return Err(forbidden("the petition bureau follows dispute reports up"));
     }
     let now = clock.now();
@@ -369,7 +363,7 @@ pub(crate) async fn turn_into_case(
     case_id: i64,
     county_id: i64,
 ) -> Result<()> {
-    if !screens(viewer, county_id) {
+    if !viewer.acts_for_bureau_of(county_id) {
         return Err(forbidden(
             "the petition bureau turns a dispute report into a case",
         ));

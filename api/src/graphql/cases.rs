@@ -245,13 +245,8 @@ impl Case {
         let Some(id) = self.0.repeat_of_id else {
             return Ok(None);
         };
-        let loaders = ctx.data_unchecked::<Loaders>();
-        Ok(loaders
-            .visible_cases
-            .load_one(id)
-            .await
-            .map_err(loader_error)?
-            .flatten()
+        Ok(loaded(&ctx.data_unchecked::<Loaders>().visible_cases, id)
+            .await?
             .filter(|earlier| domain::link_readable(&self.0, earlier))
             .map(Case))
     }
@@ -611,7 +606,6 @@ impl Case {
     }
 }
 
-/// A loader's error, with its `extensions.code` like any other.
 /// A case as the viewer sees it (`None` out of sight) and the viewer's unit's relations to it,
 /// through the request's loaders: what an object on a case decides its `viewerCan` from.
 pub(super) async fn case_in_sight(
@@ -629,6 +623,7 @@ pub(super) async fn case_in_sight(
         .map(|case| (case, relations.unwrap_or_default())))
 }
 
+/// A loader's error, with its `extensions.code` like any other.
 pub(super) fn loader_error(e: std::sync::Arc<AppError>) -> async_graphql::Error {
     super::gql_error(&e)
 }

@@ -96,24 +96,18 @@ impl Document {
         };
         // The case's replies and reviews only when the document may be the decision it waits
         // to deliver; through the loaders, so a list's documents read them once.
-        let (replies, reviews) = if documents::may_be_awaited(&self.0.row, &case) {
+        let read = if documents::may_be_awaited(&self.0.row, &case) {
             let loaders = ctx.data_unchecked::<super::Loaders>();
-            let (replies, reviews) = futures_util::try_join!(
-                loaders.replies.load_one(case.id),
-                loaders.reviews.load_one(case.id)
-            )
-            .map_err(super::cases::loader_error)?;
-            (
-                Some(replies.unwrap_or_default()),
-                Some(reviews.unwrap_or_default()),
-            )
+            Some(futures_util::try_join!(
+                loaded(&loaders.replies, case.id),
+                loaded(&loaders.reviews, case.id)
+            )?)
         } else {
-            (None, None)
+            None
         };
-        let decisions = match (&replies, &reviews) {
-            (Some(replies), Some(reviews)) => Some(documents::CaseDecisions { replies, reviews }),
-            _ => None,
-        };
+        let decisions = read
+            .as_ref()
+            .map(|(replies, reviews)| documents::CaseDecisions { replies, reviews });
         let facts = documents::DocumentFacts {
             case: &case,
             relations: &relations,

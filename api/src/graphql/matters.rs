@@ -118,13 +118,8 @@ impl RepeatLink {
     }
     /// The earlier case it repeats (or was proposed to repeat).
     async fn earlier_case(&self, ctx: &Context<'_>) -> GqlResult<Case> {
-        let found = ctx
-            .data_unchecked::<super::Loaders>()
-            .visible_cases
-            .load_one(self.link.earlier_case_id)
-            .await
-            .map_err(super::cases::loader_error)?
-            .flatten()
+        let found = loaded(&loaders(ctx).visible_cases, self.link.earlier_case_id)
+            .await?
             .ok_or(AppError::NotFound("case"))?;
         Ok(Case(found))
     }

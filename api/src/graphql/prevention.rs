@@ -125,7 +125,9 @@ impl Reception {
     /// 可执行操作 — what this viewer may do with the reception now.
     async fn viewer_can(&self, ctx: &Context<'_>) -> GqlResult<ReceptionViewerCan> {
         Ok(ReceptionViewerCan {
-            register_case: receptions::registers_from(viewer(ctx)?, &self.0),
+            // Its own unit's staff and leaders (the others who read it oversee it), as
+            // `receptions::own_reception` finds it.
+            register_case: viewer(ctx)?.acts_for_unit(self.0.unit_id),
         })
     }
 }
@@ -391,13 +393,8 @@ async fn visible_case(ctx: &Context<'_>, id: Option<i64>) -> GqlResult<Option<Ca
     let Some(id) = id else {
         return Ok(None);
     };
-    Ok(ctx
-        .data_unchecked::<Loaders>()
-        .visible_cases
-        .load_one(id)
-        .await
-        .map_err(loader_error)?
-        .flatten()
+    Ok(loaded(&ctx.data_unchecked::<Loaders>().visible_cases, id)
+        .await?
         .map(Case))
 }
 

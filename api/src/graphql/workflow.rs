@@ -240,14 +240,7 @@ impl Acceptance {
         let Some(id) = self.cited_case_id else {
             return Ok(None);
         };
-        let loaders = ctx.data_unchecked::<super::Loaders>();
-        Ok(loaders
-            .visible_cases
-            .load_one(id)
-            .await
-            .map_err(super::cases::loader_error)?
-            .flatten()
-            .map(Case))
+        Ok(loaded(&loaders(ctx).visible_cases, id).await?.map(Case))
     }
 }
 
@@ -615,12 +608,8 @@ impl Referral {
         if let Some(seen) = &self.2 {
             return Ok(seen.clone().map(Case));
         }
-        Ok(loaders(ctx)
-            .visible_cases
-            .load_one(self.0.case_id)
-            .await
-            .map_err(loader_error)?
-            .flatten()
+        Ok(loaded(&loaders(ctx).visible_cases, self.0.case_id)
+            .await?
             .map(Case))
     }
     /// 可执行操作 — what this viewer may do with the referral now.
