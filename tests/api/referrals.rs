@@ -566,8 +566,14 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
     // moving the clock and subscribing would send the warning before anyone listens.
     let app = crate::support::spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
     let mut county = fixtures::county(&app).await;
+    // Received on a Monday, so acceptance falls due on a working day 15 days out (Tuesday
+    // 17 March) whatever day the test runs: a deadline on a weekend moves to the Monday,
+    // and the window below would then open a day later.
+    let monday = chrono::DateTime::parse_from_rfc3339("2026-03-02T02:00:00Z").unwrap();
+    assert!(app.state.clock.set(monday.to_utc()));
+    county.renew(&app).await;
     let (_, number) = fixtures::register(&app, county.token("a_staff"), json!({})).await;
-    // Acceptance is due 15 days out; two days before, the case enters warning.
+    // Two days before the deadline, the case enters warning.
     app.advance_days(13);
     county.renew(&app).await;
     let mut ws = open(&app, county.token("a_staff")).await;
