@@ -119,6 +119,7 @@ pub fn start_server(
     spawn_linker(state.clone());
     spawn_checkpoints(state.clone());
     crate::webhooks::spawn_sender(state.clone());
+    crate::stat_days::spawn_folder(state.clone());
     let schema = schema_for(&state);
     http::start(state, schema, bind)
 }

@@ -296,6 +296,15 @@ pub struct Settings {
         global = true
     )]
     pub deadline_scan_seconds: u64,
+    /// How often to fold changed days of the county-wide statistics, in seconds; 0 folds
+    /// none, and statistics are then computed from the cases (see `stat_days`).
+    #[arg(
+        long,
+        env = "XINFANG_STATISTICS_FOLD_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub statistics_fold_seconds: u64,
     /// Count replied cases left unrated after their review window as satisfied in the
     /// satisfaction rate (as some provinces do). Off by default.
     #[arg(long, env = "XINFANG_UNRATED_COUNTS_AS_SATISFIED", global = true)]

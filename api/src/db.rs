@@ -239,6 +239,17 @@ pub fn local_month(backend: DatabaseBackend, column: SimpleExpr) -> SimpleExpr {
     }
 }
 
+/// `YYYY-MM-DD`, the local (China Standard Time) day of an instant, as text on both databases.
+pub fn local_day(backend: DatabaseBackend, column: SimpleExpr) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust_with_exprs(
+            "to_char($1 AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')",
+            [column],
+        ),
+        _ => Expr::cust_with_exprs("strftime('%Y-%m-%d', ?, '+8 hours')", [column]),
+    }
+}
+
 /// The ids of an `IN (…)` list, sorted, without repeats, and padded (by repeating the last) to
 /// a power of two.
 ///

@@ -48,6 +48,7 @@ pub mod reviews;
 pub mod screening;
 pub mod seed;
 pub mod seed_practice;
+pub mod stat_days;
 pub mod state;
 pub mod stats;
 pub mod storage;

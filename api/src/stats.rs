@@ -38,8 +38,8 @@ use crate::domain::FromDb;
 use crate::domain::{CaseStatus, DeadlineKind, Satisfaction};
 use crate::error::{Result, internal};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Query, SimpleExpr};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -90,15 +90,80 @@ fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
 }
 
 impl Figures {
-    fn empty(unrated_counts_as_satisfied: bool) -> Self {
+    pub(crate) fn empty(unrated_counts_as_satisfied: bool) -> Self {
         Figures {
             unrated_counts_as_satisfied,
             ..Figures::default()
         }
     }
 
+    /// Every count but `matters` (which does not add up across days or groups), in a fixed
+    /// order: the form `stat_days` keeps. Cases by status follow, in [`CaseStatus::ALL`] order.
+    fn counts_mut(&mut self) -> [&mut i64; 22] {
+        [
+            &mut self.cases,
+            &mut self.persons,
+            &mut self.group_petitions,
+            &mut self.repeats,
+            &mut self.accepted_on_time,
+            &mut self.accepted_late,
+            &mut self.undecided_overdue,
+            &mut self.replied_on_time,
+            &mut self.replied_late,
+            &mut self.unreplied_overdue,
+            &mut self.satisfied,
+            &mut self.rated,
+            &mut self.unrated_lapsed,
+            &mut self.first_closed,
+            &mut self.first_closed_without_review,
+            &mut self.changed_on_review,
+            &mut self.higher_reported_on_time,
+            &mut self.higher_reported_late,
+            &mut self.higher_unreported_overdue,
+            &mut self.late_registrations,
+            &mut self.registration_delay_minutes,
+            &mut self.matters,
+        ]
+    }
+
+    /// The figures as `stat_days` keeps them (see [`Figures::counts_mut`]; `matters` is kept
+    /// apart by the caller and stored here as 0).
+    pub(crate) fn to_counts(&self) -> Vec<i64> {
+        let mut copy = self.clone();
+        copy.matters = 0;
+        let mut out: Vec<i64> = copy.counts_mut().into_iter().map(|n| *n).collect();
+        for status in CaseStatus::ALL {
+            let n = self
+                .by_status
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            out.push(n);
+        }
+        out
+    }
+
+    /// The inverse of [`Figures::to_counts`]; `None` for a row of another shape.
+    pub(crate) fn from_counts(counts: &[i64], unrated_counts_as_satisfied: bool) -> Option<Self> {
+        let mut figures = Figures::empty(unrated_counts_as_satisfied);
+        let fields = figures.counts_mut();
+        if counts.len() != fields.len() + CaseStatus::ALL.len() {
+            return None;
+        }
+        for (field, n) in fields.into_iter().zip(counts) {
+            *field = *n;
+        }
+        let statuses = &counts[counts.len() - CaseStatus::ALL.len()..];
+        for (status, n) in CaseStatus::ALL.iter().zip(statuses) {
+            if *n > 0 {
+                figures.by_status.push((*status, *n));
+            }
+        }
+        Some(figures)
+    }
+
     /// Adds another group's figures to these.
-    fn add(&mut self, other: &Figures) {
+    pub(crate) fn add(&mut self, other: &Figures) {
         self.cases += other.cases;
         self.persons += other.persons;
         self.group_petitions += other.group_petitions;
@@ -204,22 +269,31 @@ fn count_if(cond: SimpleExpr) -> SimpleExpr {
 /// sees. Three measures ask it; written into each, the visible cases were read three times.
 const VISIBLE_REPEAT: &str = "visible_repeat";
 
-/// The viewer's visible cases received in `[from, to)`, with every column of `cases` and,
+/// Half-open spans of time, `[from, to)`: the period of a request, or the days a fold or a
+/// merge with folded days computes from the cases themselves.
+pub(crate) type Ranges = [(DateTime<Utc>, DateTime<Utc>)];
+
+/// `column` lies in one of the ranges (callers never pass none).
+pub(crate) fn received_in(ranges: &Ranges, column: SimpleExpr) -> Condition {
+    ranges.iter().fold(Condition::any(), |any, (from, to)| {
+        any.add(column.clone().gte(*from).and(column.clone().lt(*to)))
+    })
+}
+
+/// The viewer's visible cases received in the ranges, with every column of `cases` and,
 /// when `with_repeat`, [`VISIBLE_REPEAT`]. Named `cases` in the query around it, so the
 /// measures read its columns as they would the table's.
 fn counted_cases(
     backend: sea_orm::DatabaseBackend,
     viewer: &Viewer,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    ranges: &Ranges,
     with_repeat: bool,
 ) -> sea_orm::sea_query::SelectStatement {
     let mut q = Query::select();
     q.column((Alias::new(CASES), sea_orm::sea_query::Asterisk))
         .from(Alias::new(CASES))
         .cond_where(viewer.case_scope())
-        .and_where(c("received_at").gte(from))
-        .and_where(c("received_at").lt(to));
+        .cond_where(received_in(ranges, c("received_at")));
     if with_repeat {
         // The guard first: only a repeat probes the case it repeats.
         q.expr_as(
@@ -441,7 +515,7 @@ fn status_alias(status: CaseStatus) -> &'static str {
     }
 }
 
-fn group_key(db: &DatabaseConnection, by: GroupBy) -> SimpleExpr {
+fn group_key(backend: sea_orm::DatabaseBackend, by: GroupBy) -> SimpleExpr {
     match by {
         GroupBy::Unit => c("lead_unit_id"),
         GroupBy::RegisteredBy => c("registered_by_unit_id"),
@@ -449,90 +523,268 @@ fn group_key(db: &DatabaseConnection, by: GroupBy) -> SimpleExpr {
         GroupBy::Category => c("category"),
         GroupBy::Channel => c("channel"),
         GroupBy::Subject => c("subject"),
-        GroupBy::Month => db::local_month(db.get_database_backend(), c("received_at")),
+        GroupBy::Month => db::local_month(backend, c("received_at")),
     }
 }
 
-/// The figures of the viewer's visible cases received in `[from, to)`, in total and per group.
+/// What a statistics request asks: the cases received in `[from, to)`, the grouping, the
+/// clock's now and the county's reading of unrated replies.
+#[derive(Clone, Copy, Debug)]
+pub struct Asked {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub group_by: Option<GroupBy>,
+    pub now: DateTime<Utc>,
+    pub unrated_counts_as_satisfied: bool,
+}
+
+/// The figures of the viewer's visible cases received in the period, in total and per group.
+/// A county-wide viewer (the petition bureau, the county unit) is answered from the days
+/// folded in `stat_days` where they are still exact, and from the cases for the rest
+/// ([`crate::stat_days`]); everyone else, and any county not yet folded, from the cases.
 pub async fn statistics(
-    db: &DatabaseConnection,
+    db: &sea_orm::DatabaseConnection,
     viewer: &Viewer,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    asked: Asked,
+) -> Result<(Figures, Vec<Group>)> {
+    if let Some(answer) = crate::stat_days::statistics(db, viewer, asked).await? {
+        return Ok(answer);
+    }
+    live(
+        db,
+        viewer,
+        &[(asked.from, asked.to)],
+        asked.group_by,
+        asked.now,
+        asked.unrated_counts_as_satisfied,
+    )
+    .await
+}
+
+/// What a statistics statement groups by: the local day of receipt (when days are folded)
+/// and a grouping.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keys {
+    pub by_day: bool,
+    pub by: Option<GroupBy>,
+}
+
+/// One row of a grouped statistics statement. `single_matters` (asked only when folding):
+/// how many of its cases are the only case of their matter.
+pub(crate) struct Tally {
+    pub day: Option<String>,
+    pub key: Option<String>,
+    pub figures: Figures,
+    pub single_matters: i64,
+}
+
+/// A counted case's matter holds another case (visible or not).
+fn matter_shared() -> SimpleExpr {
+    let other =
+        |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("mo"), Alias::new(name))) };
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new(CASES), Alias::new("mo"))
+            .and_where(other("matter_id").equals((Alias::new(CASES), Alias::new("matter_id"))))
+            .and_where(other("id").ne(c("id")))
+            .to_owned(),
+    )
+}
+
+fn add_keys(
+    backend: sea_orm::DatabaseBackend,
+    q: &mut sea_orm::sea_query::SelectStatement,
+    keys: Keys,
+) {
+    if keys.by_day {
+        let day = db::local_day(backend, c("received_at"));
+        q.expr_as(day.clone(), Alias::new("day_key"))
+            .add_group_by([day]);
+    }
+    if let Some(by) = keys.by {
+        let k = group_key(backend, by);
+        q.expr_as(k.clone(), Alias::new("group_key"))
+            .add_group_by([k]);
+    }
+}
+
+fn read_keys(row: &sea_orm::QueryResult, keys: Keys) -> Result<(Option<String>, Option<String>)> {
+    let day = match keys.by_day {
+        true => row.try_get::<Option<String>>("", "day_key")?,
+        false => None,
+    };
+    let key = match keys.by {
+        Some(by) => read_key(row, by)?,
+        None => None,
+    };
+    Ok((day, key))
+}
+
+/// Every measure over the viewer's visible cases received in the ranges, per key. `matters`
+/// counts distinct matters within each row.
+pub(crate) async fn tallies(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ranges: &Ranges,
+    keys: Keys,
+    now: DateTime<Utc>,
+    fold: bool,
+) -> Result<Vec<Tally>> {
+    let backend = db.get_database_backend();
+    let mut measures = measures(now);
+    if fold {
+        measures.push((
+            "single_matters",
+            count_if(c("matter_id").is_not_null().and(matter_shared().not())),
+        ));
+    }
+    let mut q = joined(backend, viewer, ranges, true);
+    add_keys(backend, &mut q, keys);
+    for (alias, expr) in &measures {
+        q.expr_as(expr.clone(), Alias::new(*alias));
+    }
+    let mut out = vec![];
+    for row in db.query_all(&q).await? {
+        let (day, key) = read_keys(&row, keys)?;
+        out.push(Tally {
+            day,
+            key,
+            figures: read(&row, false)?,
+            single_matters: match fold {
+                true => row.try_get("", "single_matters")?,
+                false => 0,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The counted cases, named `cases`, with their evaluation (`ev`) and, when `full`, the
+/// sets [`changed_on_review`] and [`came_back`] joined.
+fn joined(
+    backend: sea_orm::DatabaseBackend,
+    viewer: &Viewer,
+    ranges: &Ranges,
+    full: bool,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.from_subquery(
+        counted_cases(backend, viewer, ranges, full),
+        Alias::new(CASES),
+    );
+    if !full {
+        return q;
+    }
+    q.join_as(
+        JoinType::LeftJoin,
+        Alias::new("evaluations"),
+        Alias::new("ev"),
+        Expr::col((Alias::new("ev"), Alias::new("case_id")))
+            .equals((Alias::new(CASES), Alias::new("id"))),
+    );
+    for (set, alias, key, case_column) in [
+        (changed_on_review(), CHANGED, "case_id", "id"),
+        (came_back(viewer), CAME_BACK, "matter_id", "matter_id"),
+    ] {
+        q.join_subquery(
+            JoinType::LeftJoin,
+            set,
+            Alias::new(alias),
+            Expr::col((Alias::new(alias), Alias::new(key)))
+                .equals((Alias::new(CASES), Alias::new(case_column))),
+        );
+    }
+    q
+}
+
+/// The matters of the viewer's visible cases received in the ranges, per key, each once per
+/// key; with `shared_only`, only matters that hold another case.
+pub(crate) async fn matter_pairs(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ranges: &Ranges,
+    keys: Keys,
+    shared_only: bool,
+) -> Result<Vec<(Option<String>, Option<String>, i64)>> {
+    let backend = db.get_database_backend();
+    let mut q = joined(backend, viewer, ranges, false);
+    add_keys(backend, &mut q, keys);
+    q.expr_as(c("matter_id"), Alias::new("matter"))
+        .add_group_by([c("matter_id")])
+        .and_where(c("matter_id").is_not_null());
+    if shared_only {
+        q.and_where(matter_shared());
+    }
+    let mut out = vec![];
+    for row in db.query_all(&q).await? {
+        let (day, key) = read_keys(&row, keys)?;
+        out.push((day, key, row.try_get::<i64>("", "matter")?));
+    }
+    Ok(out)
+}
+
+/// The figures computed from the cases themselves, over the ranges.
+pub(crate) async fn live(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ranges: &Ranges,
     group_by: Option<GroupBy>,
     now: DateTime<Utc>,
     unrated_counts_as_satisfied: bool,
 ) -> Result<(Figures, Vec<Group>)> {
-    let all_measures = measures(now);
-    // `full`: whether the measures ask [`VISIBLE_REPEAT`], [`changed_on_review`] and
-    // [`came_back`] (all of them do; the matters alone do not).
-    let build_with =
-        |key: Option<SimpleExpr>, measures: &[(&'static str, SimpleExpr)], full: bool| {
-            let mut q = Query::select();
-            q.from_subquery(
-                counted_cases(db.get_database_backend(), viewer, from, to, full),
-                Alias::new(CASES),
-            )
-            .join_as(
-                JoinType::LeftJoin,
-                Alias::new("evaluations"),
-                Alias::new("ev"),
-                Expr::col((Alias::new("ev"), Alias::new("case_id")))
-                    .equals((Alias::new(CASES), Alias::new("id"))),
-            );
-            if full {
-                for (set, alias, key, case_column) in [
-                    (changed_on_review(), CHANGED, "case_id", "id"),
-                    (came_back(viewer), CAME_BACK, "matter_id", "matter_id"),
-                ] {
-                    q.join_subquery(
-                        JoinType::LeftJoin,
-                        set,
-                        Alias::new(alias),
-                        Expr::col((Alias::new(alias), Alias::new(key)))
-                            .equals((Alias::new(CASES), Alias::new(case_column))),
-                    );
-                }
-            }
-            if let Some(k) = key.clone() {
-                q.expr_as(k.clone(), Alias::new("group_key"))
-                    .add_group_by([k]);
-            }
-            for (alias, expr) in measures {
-                q.expr_as(expr.clone(), Alias::new(*alias));
-            }
-            q
-        };
-    let build = |key: Option<SimpleExpr>| build_with(key, &all_measures, true);
-    let Some(by) = group_by else {
-        let total = db
-            .query_all(&build(None))
-            .await?
-            .first()
-            .map(|r| read(r, unrated_counts_as_satisfied))
-            .transpose()?
-            .unwrap_or_else(|| Figures::empty(unrated_counts_as_satisfied));
-        return Ok((total, vec![]));
+    let keys = Keys {
+        by_day: false,
+        by: group_by,
     };
+    let rows = tallies(db, viewer, ranges, keys, now, false).await?;
+    if group_by.is_none() {
+        let mut total = Figures::empty(unrated_counts_as_satisfied);
+        for row in rows {
+            total.add(&row.figures);
+        }
+        return Ok((total, vec![]));
+    }
     // Every measure is a count or a sum, so the total is the sum of the groups: one pass over
     // the cases instead of two.
     let mut total = Figures::empty(unrated_counts_as_satisfied);
     let mut groups: Vec<Group> = vec![];
-    for row in db.query_all(&build(Some(group_key(db, by)))).await? {
-        let key = read_key(&row, by)?;
-        let figures = read(&row, unrated_counts_as_satisfied)?;
+    for row in rows {
+        let mut figures = row.figures;
+        figures.unrated_counts_as_satisfied = unrated_counts_as_satisfied;
         total.add(&figures);
-        groups.push(Group { key, figures });
+        groups.push(Group {
+            key: row.key,
+            figures,
+        });
     }
-    // Per unit, the clocks earlier lead units held count for them too; a unit that leads
-    // nothing in the period may still appear for a clock it held. The total (and every other
-    // grouping) counts each case once, by its current clock.
-    let earlier = if by == GroupBy::Unit {
-        earlier_clocks(db, viewer, from, to).await?
-    } else {
-        vec![]
+    if group_by == Some(GroupBy::Unit) {
+        add_earlier_clocks(
+            &mut groups,
+            earlier_clocks(db, viewer, ranges, false).await?,
+            unrated_counts_as_satisfied,
+        );
+    }
+    sort_groups(&mut groups);
+    // A matter may have cases in several groups: the total counts it once.
+    let mut q = joined(db.get_database_backend(), viewer, ranges, false);
+    q.expr_as(matters_measure(), Alias::new("matters"));
+    total.matters = match db.query_one(&q).await? {
+        Some(r) => r.try_get::<i64>("", "matters")?,
+        None => 0,
     };
-    for (key, clocks) in earlier {
+    Ok((total, groups))
+}
+
+/// Per unit, the clocks earlier lead units held count for them too; a unit that leads
+/// nothing in the period may still appear for a clock it held. The total (and every other
+/// grouping) counts each case once, by its current clock.
+pub(crate) fn add_earlier_clocks(
+    groups: &mut Vec<Group>,
+    earlier: Vec<(Option<String>, Option<String>, EarlierClocks)>,
+    unrated_counts_as_satisfied: bool,
+) {
+    for (_, key, clocks) in earlier {
         match groups.iter_mut().find(|g| g.key == key) {
             Some(group) => clocks.add_to(&mut group.figures),
             None => {
@@ -542,21 +794,16 @@ pub async fn statistics(
             }
         }
     }
+}
+
+/// The most cases first, then by key.
+pub(crate) fn sort_groups(groups: &mut [Group]) {
     groups.sort_by(|a, b| {
         b.figures
             .cases
             .cmp(&a.figures.cases)
             .then_with(|| a.key.cmp(&b.key))
     });
-    // A matter may have cases in several groups: the total counts it once.
-    let row = db
-        .query_one(&build_with(None, &[("matters", matters_measure())], false))
-        .await?;
-    total.matters = match row {
-        Some(r) => r.try_get::<i64>("", "matters")?,
-        None => 0,
-    };
-    Ok((total, groups))
 }
 
 fn read_key(row: &sea_orm::QueryResult, by: GroupBy) -> Result<Option<String>> {
@@ -570,31 +817,32 @@ fn read_key(row: &sea_orm::QueryResult, by: GroupBy) -> Result<Option<String>> {
 
 /// Acceptance clocks held by earlier lead units, as their referrals kept them.
 #[derive(Clone, Copy, Debug, Default)]
-struct EarlierClocks {
+pub(crate) struct EarlierClocks {
     on_time: i64,
     late: i64,
     lapsed: i64,
 }
 
 impl EarlierClocks {
-    fn add_to(self, figures: &mut Figures) {
+    pub(crate) fn add_to(self, figures: &mut Figures) {
         figures.accepted_on_time += self.on_time;
         figures.accepted_late += self.late;
         figures.undecided_overdue += self.lapsed;
     }
 }
 
-/// Per sending unit, the acceptance clocks that lead units held before handing a visible case
-/// (received in the period) on. A clock is met when the unit decided, or passed the case on,
-/// by its deadline; late when it decided after it; lapsed when it passed the case on undecided
-/// after it. A referral whose objection was approved (RETURNED) gave the sender a fresh clock,
-/// which the case itself counts; it adds nothing here.
-async fn earlier_clocks(
-    db: &DatabaseConnection,
+/// Per sending unit (and, with `by_day`, per local day of receipt), the acceptance clocks
+/// that lead units held before handing a visible case (received in the ranges) on. A clock
+/// is met when the unit decided, or passed the case on, by its deadline; late when it decided
+/// after it; lapsed when it passed the case on undecided after it. A referral whose objection
+/// was approved (RETURNED) gave the sender a fresh clock, which the case itself counts; it
+/// adds nothing here.
+pub(crate) async fn earlier_clocks(
+    db: &impl ConnectionTrait,
     viewer: &Viewer,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<(Option<String>, EarlierClocks)>> {
+    ranges: &Ranges,
+    by_day: bool,
+) -> Result<Vec<(Option<String>, Option<String>, EarlierClocks)>> {
     let r = |name: &'static str| -> SimpleExpr { Expr::col((Alias::new("r"), Alias::new(name))) };
     let decided = r("sender_accept_decided_at").is_not_null();
     let due = r("sender_accept_by");
@@ -607,8 +855,7 @@ async fn earlier_clocks(
                 .equals((Alias::new("r"), Alias::new("case_id"))),
         )
         .cond_where(viewer.case_scope())
-        .and_where(c("received_at").gte(from))
-        .and_where(c("received_at").lt(to))
+        .cond_where(received_in(ranges, c("received_at")))
         .and_where(due.clone().is_not_null())
         .and_where(r("status").ne(crate::domain::ReferralStatus::Returned.as_str()))
         .expr_as(
@@ -632,17 +879,26 @@ async fn earlier_clocks(
             count_if(decided.not().and(r("created_at").gt(due))),
             Alias::new("lapsed"),
         );
+    if by_day {
+        let day = db::local_day(db.get_database_backend(), c("received_at"));
+        q.expr_as(day.clone(), Alias::new("day_key"))
+            .add_group_by([day]);
+    }
     q.expr_as(r("from_unit_id"), Alias::new("group_key"))
         .add_group_by([r("from_unit_id")]);
+    let keys = Keys {
+        by_day,
+        by: Some(GroupBy::Unit),
+    };
     let mut out = vec![];
     for row in db.query_all(&q).await? {
-        let key = read_key(&row, GroupBy::Unit)?;
+        let (day, key) = read_keys(&row, keys)?;
         let clocks = EarlierClocks {
             on_time: row.try_get("", "on_time")?,
             late: row.try_get("", "late")?,
             lapsed: row.try_get("", "lapsed")?,
         };
-        out.push((key, clocks));
+        out.push((day, key, clocks));
     }
     Ok(out)
 }
@@ -690,7 +946,7 @@ fn read(row: &sea_orm::QueryResult, unrated_counts_as_satisfied: bool) -> Result
 /// Per lead unit and deadline kind, how many visible cases are past due (or due within 3
 /// days): case deadlines by the pending `due_at`, and unanswered supervision orders by theirs.
 pub async fn oversight(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     viewer: &Viewer,
     overdue: bool,
     now: DateTime<Utc>,

@@ -314,9 +314,19 @@ fn r(x: f64) -> Option<f64> {
 async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     let app = spawn_app().await;
     let f = lived(&app).await;
+    // From the cases themselves; then again with every day folded (`stat_days`), which the
+    // county's and the bureau's statistics then read.
+    hand_computed(&app, &f).await;
+    let folded = xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+        .await
+        .expect("the days fold");
+    assert!(folded >= 2, "March and February are folded: {folded} days");
+    hand_computed(&app, &f).await;
+}
 
+async fn hand_computed(app: &TestApp, f: &Fixture) {
     // The county sees all twelve cases of March (the accusation is against a township, not it).
-    let county = total(&app, f.county.token("county_staff")).await;
+    let county = total(app, f.county.token("county_staff")).await;
     assert_eq!(
         county,
         rounded(&figures(
@@ -339,7 +349,7 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     );
 
     // The township 东关镇 sees its six (C1, C2, C5, C9, C10, C11) — never the accusation C12.
-    let township = total(&app, f.county.token("t1_staff")).await;
+    let township = total(app, f.county.token("t1_staff")).await;
     assert_eq!(
         township,
         rounded(&figures(
@@ -360,7 +370,7 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     );
 
     // Department A sees the five it leads.
-    let department = total(&app, f.county.token("a_staff")).await;
+    let department = total(app, f.county.token("a_staff")).await;
     assert_eq!(
         department,
         rounded(&figures(
@@ -708,4 +718,130 @@ async fn acceptance_timeliness_stays_with_the_unit_that_held_the_clock() {
     expect(b, 1, Some(0.5));
     expect(t2, 1, None);
     assert_eq!(per_unit.len(), 4, "{stats}");
+}
+
+const MATTERS: &str = "query($from: DateTime!, $to: DateTime!, $g: StatisticsGroupBy) {
+  statistics(from: $from, to: $to, groupBy: $g) {
+    total { cases matters repeats firstPetitions }
+    groups { key figures { cases matters repeats } } } }";
+
+/// (cases, matters, repeats, first petitions) in total, and (cases, matters, repeats) for the
+/// one unit that leads every case here.
+async fn matter_counts(app: &TestApp, token: &str, from: &str, to: &str) -> (Value, Value) {
+    let vars = |g: Value| json!({"from": from, "to": to, "g": g});
+    let plain = app.gql(Some(token), MATTERS, vars(Value::Null)).await;
+    let grouped = app.gql(Some(token), MATTERS, vars(json!("UNIT"))).await;
+    for body in [&plain, &grouped] {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let total = &plain["data"]["statistics"]["total"];
+    assert_eq!(
+        total, &grouped["data"]["statistics"]["total"],
+        "the total is the same with or without grouping"
+    );
+    let t = |f: &Value| json!([f["cases"], f["matters"], f["repeats"], f["firstPetitions"]]);
+    let groups: Vec<Value> = grouped["data"]["statistics"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            json!([
+                g["figures"]["cases"],
+                g["figures"]["matters"],
+                g["figures"]["repeats"]
+            ])
+        })
+        .collect();
+    (t(total), json!(groups))
+}
+
+/// Statistics read from folded days (`stat_days`) stay exact when a change on one day alters
+/// the figures of another: two petitions a week apart become one matter when 东关镇 confirms
+/// the second as a repeat of the first, and two matters again when it undoes the link — at
+/// once (before any fold) and after the days are folded again. The county unit and the bureau
+/// both see the cases (they are folded per scope).
+#[tokio::test]
+async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
+    let app = spawn_app().await;
+    let mut c = fixtures::county(&app).await;
+    assert!(app.state.clock.set(day(0)));
+    c.renew(&app).await;
+    let t1 = c.t1;
+    let input = || json!({"leadUnitId": gid("OrgUnit", t1), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]});
+    let (first, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
+    // An unrelated case the day after, to show the counts are not simply of everything.
+    fixtures::register(
+        &app,
+        c.token("bureau_staff"),
+        json!({"leadUnitId": gid("OrgUnit", t1), "subject": "EDUCATION"}),
+    )
+    .await;
+    assert!(app.state.clock.set(day(7)));
+    c.renew(&app).await;
+    let (second, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
+    let (from, to) = ("2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
+    let fold = || async {
+        xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+            .await
+            .expect("the days fold")
+    };
+    let unit = |cases: i64, matters: i64, repeats: i64| json!([[cases, matters, repeats]]);
+    let separate = (json!([3, 3, 0, 3]), unit(3, 3, 0));
+    let joined = (json!([3, 2, 1, 2]), unit(3, 2, 1));
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            separate,
+            "{viewer}, from the cases"
+        );
+    }
+    assert!(fold().await > 0, "the days are folded");
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            separate,
+            "{viewer}, folded"
+        );
+    }
+    let linked = fixtures::link_repeat(&app, c.token("t1_staff"), &second, &first).await;
+    assert!(linked["errors"].is_null(), "{linked}");
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            joined,
+            "{viewer}, linked, before folding"
+        );
+    }
+    fold().await;
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            joined,
+            "{viewer}, linked, folded"
+        );
+    }
+    let v = version(&app, c.token("t1_staff"), &second).await;
+    ok(
+        &app,
+        c.token("t1_staff"),
+        "undoRepeat",
+        json!({"caseId": second, "expectedVersion": v, "reason": "并非同一事项"}),
+        "__typename",
+    )
+    .await;
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            separate,
+            "{viewer}, undone, before folding"
+        );
+    }
+    fold().await;
+    for viewer in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            matter_counts(&app, c.token(viewer), from, to).await,
+            separate,
+            "{viewer}, undone, folded"
+        );
+    }
 }

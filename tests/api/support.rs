@@ -172,6 +172,11 @@ async fn spawn_on(url: String, db: TestDb, extra: &[&str]) -> TestApp {
     if !extra.contains(&"--deadline-scan-seconds") {
         args.extend(["--deadline-scan-seconds", "1"]);
     }
+    // Tests fold statistics days when they mean to (`stat_days::fold`), so that which days
+    // are folded never depends on timing.
+    if !extra.contains(&"--statistics-fold-seconds") {
+        args.extend(["--statistics-fold-seconds", "0"]);
+    }
     if !extra.contains(&"production") {
         args.push("--test-clock");
     } else if !extra.contains(&"--audit-key") {

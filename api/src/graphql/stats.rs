@@ -237,16 +237,14 @@ impl StatsQuery {
         let now = s.clock.now();
         let (total, groups) = s
             .read(|db| async move {
-                stats::statistics(
-                    &db,
-                    me,
-                    from.0,
-                    to.0,
-                    by,
+                let asked = stats::Asked {
+                    from: from.0,
+                    to: to.0,
+                    group_by: by,
                     now,
-                    s.settings.unrated_counts_as_satisfied,
-                )
-                .await
+                    unrated_counts_as_satisfied: s.settings.unrated_counts_as_satisfied,
+                };
+                stats::statistics(&db, me, asked).await
             })
             .await?;
         let mut out = Vec::with_capacity(groups.len());

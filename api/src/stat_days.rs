@@ -1,0 +1,673 @@
+//! Statistics folded per day (issue 18, target 4).
+//!
+//! Computing a county's statistics from its cases reads every case received in the period: at
+//! a million cases, seconds per request. For the two scopes that see a whole county — the
+//! petition bureau and the county unit — the server keeps, per local day of receipt and per
+//! grouping, the figures of that day's cases (`stat_days`), and answers a request by adding up
+//! the days that are still exact and computing the rest from the cases, all in one snapshot.
+//!
+//! A folded day is exact while three things hold:
+//! - No case of the day changed since the fold. Database triggers list every case whose
+//!   figures may have changed in `stat_dirty` (migration `m20261203_000026`): the case itself
+//!   on any write, its evaluation, reviews and referrals, and — when its matter, repeat link or
+//!   visibility changes — the cases sharing its matter or repeating it. A day with a listed
+//!   case is computed from the cases.
+//! - No deadline of the day's cases fell between the fold and now: the overdue measures read
+//!   the clock. Each day keeps `valid_until`, the earliest deadline at or after the fold, and
+//!   is used only for `folded_at <= now < valid_until`.
+//! - Its 事项 count is added exactly: distinct matters do not add up across days or groups.
+//!   A day keeps how many of its cases are the only case of their matter (those are counted
+//!   once wherever they are) and the ids of the matters that hold other cases, which a request
+//!   unites with the matters of the days it computes itself.
+//!
+//! Days are folded by a background task in every server process ([`spawn_folder`]): first
+//! every day of a county (`stat_counties.ready_at` is set when that pass is done; until then
+//! the county is answered from its cases), then the days with listed cases or lapsed validity.
+//! A fold reads in one snapshot and removes only the marks it saw, so a change committed
+//! meanwhile stays listed for the next round.
+
+use crate::access::{CASES, Viewer};
+use crate::db;
+use crate::domain::{OrgUnitKind, Role};
+use crate::error::{Result, internal};
+use crate::state::AppState;
+use crate::stats::{self, Figures, Group, GroupBy, Keys, Ranges, Tally};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
+use sea_orm::{
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, TransactionOptions,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use xinfang_entity::org_unit;
+
+/// The groupings a day is folded for; `None` is the total.
+const KINDS: [Option<GroupBy>; 8] = [
+    None,
+    Some(GroupBy::Unit),
+    Some(GroupBy::RegisteredBy),
+    Some(GroupBy::Township),
+    Some(GroupBy::Category),
+    Some(GroupBy::Channel),
+    Some(GroupBy::Subject),
+    Some(GroupBy::Month),
+];
+
+fn kind_name(by: Option<GroupBy>) -> &'static str {
+    match by {
+        None => "TOTAL",
+        Some(GroupBy::Unit) => "UNIT",
+        Some(GroupBy::RegisteredBy) => "REGISTERED_BY",
+        Some(GroupBy::Township) => "TOWNSHIP",
+        Some(GroupBy::Category) => "CATEGORY",
+        Some(GroupBy::Channel) => "CHANNEL",
+        Some(GroupBy::Subject) => "SUBJECT",
+        Some(GroupBy::Month) => "MONTH",
+    }
+}
+
+/// At most this many spans are computed from the cases beside the folded days; past it (a
+/// county whose folding has fallen far behind) the whole period is.
+const MAX_LIVE_RANGES: usize = 64;
+
+/// Days folded in one transaction.
+const FOLD_CHUNK: usize = 31;
+
+/// One group of one folded day: its key, its counts ([`Figures::to_counts`]), how many of its
+/// cases are alone in their matter, and the matters holding other cases.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cell {
+    k: Option<String>,
+    f: Vec<i64>,
+    m: i64,
+    x: Vec<i64>,
+}
+
+/// China Standard Time, the local time `db::local_day` uses.
+fn local() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}
+
+fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    local()
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .expect("a fixed offset has one midnight")
+        .with_timezone(&Utc)
+}
+
+fn day_of(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&local()).date_naive()
+}
+
+fn parse_day(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| internal(format!("day {text}: {e}")))
+}
+
+/// Consecutive days as half-open spans of time.
+fn spans(days: &BTreeSet<NaiveDate>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = vec![];
+    for day in days {
+        let (start, end) = (day_start(*day), day_start(*day + Days::new(1)));
+        match out.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// The county and unit of a viewer whose statistics may come from folded days: staff and
+/// leaders of a petition bureau or a county unit, who see every case of their county but
+/// those sent up (and, for the county unit, accusations against it).
+fn folded_scope(viewer: &Viewer) -> Option<(i64, i64)> {
+    if !matches!(viewer.role, Role::Staff | Role::Leader) {
+        return None;
+    }
+    let unit = viewer.unit.as_ref()?;
+    let county = unit.county_id?;
+    (unit.petition_bureau || unit.is_county_unit()).then_some((county, unit.id))
+}
+
+/// A read-only transaction that sees one snapshot throughout.
+async fn snapshot(
+    db: &DatabaseConnection,
+    backend: DatabaseBackend,
+) -> Result<DatabaseTransaction> {
+    let options = match backend {
+        DatabaseBackend::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..Default::default()
+        },
+        // A SQLite transaction reads one snapshot of its own accord.
+        _ => TransactionOptions::default(),
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+fn t(name: &'static str) -> Expr {
+    Expr::col((Alias::new(CASES), Alias::new(name)))
+}
+
+/// The local days (within `[from, to)`) of the county's cases listed as changed.
+async fn dirty_days(
+    db: &impl ConnectionTrait,
+    county: i64,
+    within: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<BTreeSet<NaiveDate>> {
+    let backend = db.get_database_backend();
+    let day = db::local_day(backend, t("received_at"));
+    let mut q = Query::select();
+    q.distinct()
+        .expr_as(day, Alias::new("day"))
+        .from_as(Alias::new("stat_dirty"), Alias::new("d"))
+        .inner_join(
+            Alias::new(CASES),
+            t("id").equals((Alias::new("d"), Alias::new("case_id"))),
+        )
+        .and_where(t("county_id").eq(county));
+    if let Some((from, to)) = within {
+        q.and_where(t("received_at").gte(from))
+            .and_where(t("received_at").lt(to));
+    }
+    let mut out = BTreeSet::new();
+    for row in db.query_all(&q).await? {
+        out.insert(parse_day(&row.try_get::<String>("", "day")?)?);
+    }
+    Ok(out)
+}
+
+async fn ready(db: &impl ConnectionTrait, county: i64) -> Result<Option<Option<DateTime<Utc>>>> {
+    let q = Query::select()
+        .column(Alias::new("ready_at"))
+        .from(Alias::new("stat_counties"))
+        .and_where(Expr::col(Alias::new("county_id")).eq(county))
+        .to_owned();
+    Ok(match db.query_one(&q).await? {
+        Some(row) => Some(row.try_get::<Option<DateTime<Utc>>>("", "ready_at")?),
+        None => None,
+    })
+}
+
+/// Figures being added up, as the counts `stat_days` keeps (a county's history is tens of
+/// thousands of cells: adding plain numbers keeps a request's own work small), with their
+/// matters kept apart.
+struct Sum {
+    counts: Vec<i64>,
+    single: i64,
+    shared: HashSet<i64>,
+}
+
+impl Sum {
+    fn new() -> Self {
+        Sum {
+            counts: Figures::empty(false).to_counts(),
+            single: 0,
+            shared: HashSet::new(),
+        }
+    }
+
+    fn add_counts(&mut self, counts: &[i64]) -> Result<()> {
+        if counts.len() != self.counts.len() {
+            return Err(internal("a stat_days cell of another shape"));
+        }
+        for (sum, n) in self.counts.iter_mut().zip(counts) {
+            *sum += n;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, figures: &Figures) -> Result<()> {
+        self.add_counts(&figures.to_counts())
+    }
+
+    fn done(self, unrated_counts_as_satisfied: bool) -> Result<Figures> {
+        let mut figures = Figures::from_counts(&self.counts, unrated_counts_as_satisfied)
+            .ok_or_else(|| internal("a stat_days cell of another shape"))?;
+        figures.matters = self.single + self.shared.len() as i64;
+        Ok(figures)
+    }
+}
+
+/// The viewer's statistics from the folded days and, for the rest of the period, from the
+/// cases; `None` when they cannot come from folded days (another scope, a county not yet
+/// folded, a period shorter than a day, folding far behind).
+pub async fn statistics(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    asked: stats::Asked,
+) -> Result<Option<(Figures, Vec<Group>)>> {
+    let stats::Asked {
+        from,
+        to,
+        group_by,
+        now,
+        unrated_counts_as_satisfied,
+    } = asked;
+    let Some((county, scope_unit)) = folded_scope(viewer) else {
+        return Ok(None);
+    };
+    let mut first = day_of(from);
+    if day_start(first) < from {
+        first = first + Days::new(1);
+    }
+    let last = day_of(to);
+    if first >= last {
+        return Ok(None);
+    }
+    let backend = db.get_database_backend();
+    let tx = snapshot(db, backend).await?;
+    if !matches!(ready(&tx, county).await?, Some(Some(_))) {
+        return Ok(None);
+    }
+    let (whole_from, whole_to) = (day_start(first), day_start(last));
+    let dirty = dirty_days(&tx, county, Some((whole_from, whole_to))).await?;
+    let kinds: Vec<&str> = match group_by {
+        None => vec![kind_name(None)],
+        by => vec![kind_name(None), kind_name(by)],
+    };
+    let q = Query::select()
+        .columns(["day", "kind", "folded_at", "valid_until", "cells"].map(Alias::new))
+        .from(Alias::new("stat_days"))
+        .and_where(Expr::col(Alias::new("scope_unit_id")).eq(scope_unit))
+        .and_where(Expr::col(Alias::new("kind")).is_in(kinds))
+        .and_where(Expr::col(Alias::new("day")).gte(first.to_string()))
+        .and_where(Expr::col(Alias::new("day")).lt(last.to_string()))
+        .to_owned();
+    let rows = tx.query_all(&q).await?;
+    // A day is taken from the cases when a case of it changed since its fold, or when a
+    // deadline of its cases fell since. A day with no row and no mark has no visible cases.
+    let mut stale = dirty;
+    let mut folded = vec![];
+    for row in &rows {
+        let day = parse_day(&row.try_get::<String>("", "day")?)?;
+        let folded_at: DateTime<Utc> = row.try_get("", "folded_at")?;
+        let valid_until: Option<DateTime<Utc>> = row.try_get("", "valid_until")?;
+        if folded_at > now || valid_until.is_some_and(|v| now >= v) {
+            stale.insert(day);
+        }
+        folded.push((day, row.try_get::<String>("", "kind")?, row));
+    }
+    let mut ranges = vec![];
+    if from < whole_from {
+        ranges.push((from, whole_from));
+    }
+    ranges.extend(spans(&stale));
+    if whole_to < to {
+        ranges.push((whole_to, to));
+    }
+    if ranges.len() > MAX_LIVE_RANGES {
+        return Ok(None);
+    }
+    let new_sum = Sum::new;
+    let mut total = new_sum();
+    let mut groups: BTreeMap<Option<String>, Sum> = BTreeMap::new();
+    for (day, kind, row) in folded {
+        if stale.contains(&day) {
+            continue;
+        }
+        let cells: Vec<Cell> = serde_json::from_str(&row.try_get::<String>("", "cells")?)
+            .map_err(|e| internal(format!("stat_days {day}: {e}")))?;
+        for cell in cells {
+            let sum = match kind == kind_name(None) {
+                true => &mut total,
+                false => groups.entry(cell.k).or_insert_with(new_sum),
+            };
+            sum.add_counts(&cell.f)?;
+            sum.single += cell.m;
+            sum.shared.extend(cell.x);
+        }
+    }
+    if !ranges.is_empty() {
+        let keys = Keys {
+            by_day: false,
+            by: group_by,
+        };
+        for row in stats::tallies(&tx, viewer, &ranges, keys, now, false).await? {
+            total.add(&row.figures)?;
+            if group_by.is_some() {
+                groups
+                    .entry(row.key)
+                    .or_insert_with(new_sum)
+                    .add(&row.figures)?;
+            }
+        }
+        if group_by == Some(GroupBy::Unit) {
+            for (_, key, clocks) in stats::earlier_clocks(&tx, viewer, &ranges, false).await? {
+                let mut figures = Figures::empty(false);
+                clocks.add_to(&mut figures);
+                groups.entry(key).or_insert_with(new_sum).add(&figures)?;
+            }
+        }
+        let plain = Keys {
+            by_day: false,
+            by: None,
+        };
+        for (_, _, matter) in stats::matter_pairs(&tx, viewer, &ranges, plain, false).await? {
+            total.shared.insert(matter);
+        }
+        if group_by.is_some() {
+            for (_, key, matter) in stats::matter_pairs(&tx, viewer, &ranges, keys, false).await? {
+                groups
+                    .entry(key)
+                    .or_insert_with(new_sum)
+                    .shared
+                    .insert(matter);
+            }
+        }
+    }
+    tx.commit().await?;
+    let mut out = Vec::with_capacity(groups.len());
+    for (key, sum) in groups {
+        out.push(Group {
+            key,
+            figures: sum.done(unrated_counts_as_satisfied)?,
+        });
+    }
+    stats::sort_groups(&mut out);
+    Ok(Some((total.done(unrated_counts_as_satisfied)?, out)))
+}
+
+/// The units whose statistics are folded, per county: each county's petition bureau and
+/// county unit.
+async fn folded_units(db: &DatabaseConnection) -> Result<BTreeMap<i64, Vec<Viewer>>> {
+    let units = org_unit::Entity::find()
+        .filter(org_unit::Column::CountyId.is_not_null())
+        .all(db)
+        .await?;
+    let mut out: BTreeMap<i64, Vec<Viewer>> = BTreeMap::new();
+    for unit in units {
+        let wide = unit.petition_bureau || unit.kind == OrgUnitKind::County;
+        if let (true, Some(county)) = (wide, unit.county_id) {
+            out.entry(county).or_default().push(Viewer {
+                user_id: 0,
+                session_id: String::new(),
+                role: Role::Staff,
+                unit: Some(crate::auth::unit_scope(&unit)?),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Folds every day that needs it, in every county; returns how many days were folded.
+pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
+    let mut folded = 0;
+    for (county, scopes) in folded_units(db).await? {
+        let state = ready(db, county).await?;
+        if state.is_none() {
+            db.execute(
+                &Query::insert()
+                    .into_table(Alias::new("stat_counties"))
+                    .columns(["county_id", "started_at"].map(Alias::new))
+                    .values_panic([county.into(), now.into()])
+                    .on_conflict(
+                        OnConflict::column(Alias::new("county_id"))
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        }
+        let mut days = dirty_days(db, county, None).await?;
+        if !matches!(state, Some(Some(_))) {
+            // The first pass folds every day the county's cases fall on. A case written after
+            // this read is listed by the triggers, and with them complete the pass leaves no
+            // case unaccounted for: then the county is ready.
+            days.extend(case_days(db, county).await?);
+        }
+        let unit_ids: Vec<i64> = scopes
+            .iter()
+            .filter_map(|v| v.unit.as_ref().map(|u| u.id))
+            .collect();
+        let lapsed = Query::select()
+            .distinct()
+            .column(Alias::new("day"))
+            .from(Alias::new("stat_days"))
+            .and_where(Expr::col(Alias::new("scope_unit_id")).is_in(unit_ids))
+            .and_where(
+                Expr::col(Alias::new("valid_until"))
+                    .lte(now)
+                    .or(Expr::col(Alias::new("folded_at")).gt(now)),
+            )
+            .to_owned();
+        for row in db.query_all(&lapsed).await? {
+            days.insert(parse_day(&row.try_get::<String>("", "day")?)?);
+        }
+        let days: Vec<NaiveDate> = days.into_iter().collect();
+        for chunk in days.chunks(FOLD_CHUNK) {
+            fold_days(db, county, &scopes, chunk, now).await?;
+            folded += chunk.len();
+        }
+        if !matches!(state, Some(Some(_))) {
+            db.execute(
+                &Query::update()
+                    .table(Alias::new("stat_counties"))
+                    .value(Alias::new("ready_at"), now)
+                    .and_where(Expr::col(Alias::new("county_id")).eq(county))
+                    .to_owned(),
+            )
+            .await?;
+        }
+    }
+    Ok(folded)
+}
+
+/// Every local day on which a case of the county was received.
+async fn case_days(db: &impl ConnectionTrait, county: i64) -> Result<BTreeSet<NaiveDate>> {
+    let day = db::local_day(db.get_database_backend(), t("received_at"));
+    let q = Query::select()
+        .distinct()
+        .expr_as(day, Alias::new("day"))
+        .from(Alias::new(CASES))
+        .and_where(t("county_id").eq(county))
+        .to_owned();
+    let mut out = BTreeSet::new();
+    for row in db.query_all(&q).await? {
+        out.insert(parse_day(&row.try_get::<String>("", "day")?)?);
+    }
+    Ok(out)
+}
+
+/// Folds the given days of one county for each of its county-wide scopes, and takes the
+/// marks it read off the list, in one transaction.
+async fn fold_days(
+    db: &DatabaseConnection,
+    county: i64,
+    scopes: &[Viewer],
+    days: &[NaiveDate],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    let tx = match backend {
+        DatabaseBackend::Postgres => {
+            db.begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                ..Default::default()
+            })
+            .await?
+        }
+        _ => db::begin_write(db).await?,
+    };
+    let set: BTreeSet<NaiveDate> = days.iter().copied().collect();
+    let ranges = spans(&set);
+    let valid = valid_until(&tx, county, &ranges, now).await?;
+    for viewer in scopes {
+        let Some(unit) = viewer.unit.as_ref() else {
+            continue;
+        };
+        let mut rows: BTreeMap<(&str, String), Vec<Cell>> = BTreeMap::new();
+        for by in KINDS {
+            let keys = Keys { by_day: true, by };
+            let mut cells: BTreeMap<(String, Option<String>), Cell> = BTreeMap::new();
+            for Tally {
+                day,
+                key,
+                figures,
+                single_matters,
+            } in stats::tallies(&tx, viewer, &ranges, keys, now, true).await?
+            {
+                let day = day.ok_or_else(|| internal("a folded row without its day"))?;
+                cells.insert(
+                    (day, key.clone()),
+                    Cell {
+                        k: key,
+                        f: figures.to_counts(),
+                        m: single_matters,
+                        x: vec![],
+                    },
+                );
+            }
+            if by == Some(GroupBy::Unit) {
+                for (day, key, clocks) in stats::earlier_clocks(&tx, viewer, &ranges, true).await? {
+                    let day = day.ok_or_else(|| internal("a folded row without its day"))?;
+                    let cell = cells.entry((day, key.clone())).or_insert_with(|| Cell {
+                        k: key,
+                        f: Figures::empty(false).to_counts(),
+                        m: 0,
+                        x: vec![],
+                    });
+                    let mut figures = Figures::from_counts(&cell.f, false)
+                        .ok_or_else(|| internal("a cell of another shape"))?;
+                    clocks.add_to(&mut figures);
+                    cell.f = figures.to_counts();
+                }
+            }
+            for (day, key, matter) in stats::matter_pairs(&tx, viewer, &ranges, keys, true).await? {
+                let day = day.ok_or_else(|| internal("a folded row without its day"))?;
+                if let Some(cell) = cells.get_mut(&(day, key)) {
+                    cell.x.push(matter);
+                }
+            }
+            for ((day, _), cell) in cells {
+                rows.entry((kind_name(by), day)).or_default().push(cell);
+            }
+        }
+        tx.execute(
+            &Query::delete()
+                .from_table(Alias::new("stat_days"))
+                .and_where(Expr::col(Alias::new("scope_unit_id")).eq(unit.id))
+                .and_where(Expr::col(Alias::new("day")).is_in(days.iter().map(|d| d.to_string())))
+                .to_owned(),
+        )
+        .await?;
+        for ((kind, day), cells) in rows {
+            let valid_until = valid.get(&day).copied().flatten();
+            let cells = serde_json::to_string(&cells).map_err(|e| internal(e.to_string()))?;
+            tx.execute(
+                &Query::insert()
+                    .into_table(Alias::new("stat_days"))
+                    .columns(
+                        [
+                            "scope_unit_id",
+                            "kind",
+                            "day",
+                            "folded_at",
+                            "valid_until",
+                            "cells",
+                        ]
+                        .map(Alias::new),
+                    )
+                    .values_panic([
+                        unit.id.into(),
+                        kind.into(),
+                        day.into(),
+                        now.into(),
+                        valid_until.into(),
+                        cells.into(),
+                    ])
+                    .to_owned(),
+            )
+            .await?;
+        }
+    }
+    // Only the marks this snapshot saw: a change committed since stays listed.
+    let seen = Query::select()
+        .column((Alias::new("d"), Alias::new("id")))
+        .from_as(Alias::new("stat_dirty"), Alias::new("d"))
+        .inner_join(
+            Alias::new(CASES),
+            t("id").equals((Alias::new("d"), Alias::new("case_id"))),
+        )
+        .and_where(t("county_id").eq(county))
+        .cond_where(stats::received_in(&ranges, t("received_at")))
+        .to_owned();
+    tx.execute(
+        &Query::delete()
+            .from_table(Alias::new("stat_dirty"))
+            .and_where(Expr::col(Alias::new("id")).in_subquery(seen))
+            .to_owned(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Per local day, the earliest deadline of the county's cases at or after `now` (any of
+/// those the overdue measures compare with the clock): until then the day's folded figures
+/// are what the cases give. Days without such a deadline map to `None`.
+async fn valid_until(
+    db: &impl ConnectionTrait,
+    county: i64,
+    ranges: &Ranges,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, Option<DateTime<Utc>>>> {
+    let backend = db.get_database_backend();
+    let day = db::local_day(backend, t("received_at"));
+    let mut q = Query::select();
+    q.expr_as(day.clone(), Alias::new("day"))
+        .from(Alias::new(CASES))
+        .and_where(t("county_id").eq(county))
+        .cond_where(stats::received_in(ranges, t("received_at")))
+        .add_group_by([day]);
+    let columns = [
+        "accept_by",
+        "handle_by",
+        "review_request_by",
+        "higher_report_due_at",
+    ];
+    for name in columns {
+        let ahead = Expr::case(t(name).gte(now), t(name));
+        q.expr_as(Func::min(ahead), Alias::new(name));
+    }
+    let mut out = BTreeMap::new();
+    for row in db.query_all(&q).await? {
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for name in columns {
+            let at: Option<DateTime<Utc>> = row.try_get("", name)?;
+            earliest = match (earliest, at) {
+                (Some(a), Some(b)) => Some(std::cmp::Ord::min(a, b)),
+                (a, b) => a.or(b),
+            };
+        }
+        out.insert(row.try_get::<String>("", "day")?, earliest);
+    }
+    Ok(out)
+}
+
+/// Folds days in the background every `--statistics-fold-seconds` (none when 0); a failed
+/// round is logged and tried again.
+pub fn spawn_folder(state: Arc<AppState>) {
+    let every = state.settings.statistics_fold_seconds;
+    if every == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
+        loop {
+            if let Err(e) = fold(&state.db, state.clock.now()).await {
+                tracing::warn!(error = %e.message_for_operator(), "folding statistics days failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(every)) => {}
+                _ = stopping.changed() => return,
+            }
+        }
+    });
+}
