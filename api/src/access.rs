@@ -371,6 +371,19 @@ impl Viewer {
     /// referral) sees that case; an accusation is hidden from its accused unit and everything
     /// inside it, whatever the rule, except from the petition bureau. Administrators see no case
     /// content by their role; petitioners see the cases they submitted or are named on.
+    /// The county and unit of a viewer who sees a whole county: staff and leaders of a
+    /// petition bureau or a county unit (every case of their county but those sent up and,
+    /// for the county unit, accusations against it — [`Viewer::case_scope`]). Their
+    /// statistics may be added up from days folded per unit (`stat_days`).
+    pub fn county_wide_scope(&self) -> Option<(i64, i64)> {
+        if !matches!(self.role, Role::Staff | Role::Leader) {
+            return None;
+        }
+        let unit = self.unit.as_ref()?;
+        let county = unit.county_id?;
+        (unit.petition_bureau || unit.is_county_unit()).then_some((county, unit.id))
+    }
+
     pub fn case_scope(&self) -> Condition {
         self.case_scope_on(CASES)
     }

@@ -121,18 +121,6 @@ fn spans(days: &BTreeSet<NaiveDate>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     out
 }
 
-/// The county and unit of a viewer whose statistics may come from folded days: staff and
-/// leaders of a petition bureau or a county unit, who see every case of their county but
-/// those sent up (and, for the county unit, accusations against it).
-fn folded_scope(viewer: &Viewer) -> Option<(i64, i64)> {
-    if !matches!(viewer.role, Role::Staff | Role::Leader) {
-        return None;
-    }
-    let unit = viewer.unit.as_ref()?;
-    let county = unit.county_id?;
-    (unit.petition_bureau || unit.is_county_unit()).then_some((county, unit.id))
-}
-
 /// A read-only transaction that sees one snapshot throughout.
 async fn snapshot(
     db: &DatabaseConnection,
@@ -150,30 +138,30 @@ async fn snapshot(
     Ok(db.begin_with_options(options).await?)
 }
 
-fn t(name: &'static str) -> Expr {
-    Expr::col((Alias::new(CASES), Alias::new(name)))
-}
-
-/// The local days (within `[from, to)`) of the county's cases listed as changed.
-async fn dirty_days(
+/// The local days on which the county's cases were received — only those listed as changed
+/// when `changed_only`, and only within `[from, to)` when given.
+async fn days_of_cases(
     db: &impl ConnectionTrait,
     county: i64,
+    changed_only: bool,
     within: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<BTreeSet<NaiveDate>> {
-    let backend = db.get_database_backend();
-    let day = db::local_day(backend, t("received_at"));
+    let day = db::local_day(db.get_database_backend(), stats::c("received_at"));
     let mut q = Query::select();
     q.distinct()
         .expr_as(day, Alias::new("day"))
-        .from_as(Alias::new("stat_dirty"), Alias::new("d"))
-        .inner_join(
-            Alias::new(CASES),
-            t("id").equals((Alias::new("d"), Alias::new("case_id"))),
-        )
-        .and_where(t("county_id").eq(county));
+        .from(Alias::new(CASES))
+        .and_where(stats::c("county_id").eq(county));
+    if changed_only {
+        q.inner_join(
+            Alias::new("stat_dirty"),
+            Expr::col((Alias::new("stat_dirty"), Alias::new("case_id")))
+                .equals((Alias::new(CASES), Alias::new("id"))),
+        );
+    }
     if let Some((from, to)) = within {
-        q.and_where(t("received_at").gte(from))
-            .and_where(t("received_at").lt(to));
+        q.and_where(stats::c("received_at").gte(from))
+            .and_where(stats::c("received_at").lt(to));
     }
     let mut out = BTreeSet::new();
     for row in db.query_all(&q).await? {
@@ -249,7 +237,7 @@ pub async fn statistics(
         now,
         unrated_counts_as_satisfied,
     } = asked;
-    let Some((county, scope_unit)) = folded_scope(viewer) else {
+    let Some((county, scope_unit)) = viewer.county_wide_scope() else {
         return Ok(None);
     };
     let mut first = day_of(from);
@@ -266,7 +254,7 @@ pub async fn statistics(
         return Ok(None);
     }
     let (whole_from, whole_to) = (day_start(first), day_start(last));
-    let dirty = dirty_days(&tx, county, Some((whole_from, whole_to))).await?;
+    let dirty = days_of_cases(&tx, county, true, Some((whole_from, whole_to))).await?;
     let kinds: Vec<&str> = match group_by {
         None => vec![kind_name(None)],
         by => vec![kind_name(None), kind_name(by)],
@@ -415,12 +403,12 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
             )
             .await?;
         }
-        let mut days = dirty_days(db, county, None).await?;
+        let mut days = days_of_cases(db, county, true, None).await?;
         if !matches!(state, Some(Some(_))) {
             // The first pass folds every day the county's cases fall on. A case written after
             // this read is listed by the triggers, and with them complete the pass leaves no
             // case unaccounted for: then the county is ready.
-            days.extend(case_days(db, county).await?);
+            days.extend(days_of_cases(db, county, false, None).await?);
         }
         let unit_ids: Vec<i64> = scopes
             .iter()
@@ -457,22 +445,6 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
         }
     }
     Ok(folded)
-}
-
-/// Every local day on which a case of the county was received.
-async fn case_days(db: &impl ConnectionTrait, county: i64) -> Result<BTreeSet<NaiveDate>> {
-    let day = db::local_day(db.get_database_backend(), t("received_at"));
-    let q = Query::select()
-        .distinct()
-        .expr_as(day, Alias::new("day"))
-        .from(Alias::new(CASES))
-        .and_where(t("county_id").eq(county))
-        .to_owned();
-    let mut out = BTreeSet::new();
-    for row in db.query_all(&q).await? {
-        out.insert(parse_day(&row.try_get::<String>("", "day")?)?);
-    }
-    Ok(out)
 }
 
 /// Folds the given days of one county for each of its county-wide scopes, and takes the
@@ -593,10 +565,10 @@ async fn fold_days(
         .from_as(Alias::new("stat_dirty"), Alias::new("d"))
         .inner_join(
             Alias::new(CASES),
-            t("id").equals((Alias::new("d"), Alias::new("case_id"))),
+            stats::c("id").equals((Alias::new("d"), Alias::new("case_id"))),
         )
-        .and_where(t("county_id").eq(county))
-        .cond_where(stats::received_in(&ranges, t("received_at")))
+        .and_where(stats::c("county_id").eq(county))
+        .cond_where(stats::received_in(&ranges, stats::c("received_at")))
         .to_owned();
     tx.execute(
         &Query::delete()
@@ -619,12 +591,12 @@ async fn valid_until(
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Option<DateTime<Utc>>>> {
     let backend = db.get_database_backend();
-    let day = db::local_day(backend, t("received_at"));
+    let day = db::local_day(backend, stats::c("received_at"));
     let mut q = Query::select();
     q.expr_as(day.clone(), Alias::new("day"))
         .from(Alias::new(CASES))
-        .and_where(t("county_id").eq(county))
-        .cond_where(stats::received_in(ranges, t("received_at")))
+        .and_where(stats::c("county_id").eq(county))
+        .cond_where(stats::received_in(ranges, stats::c("received_at")))
         .add_group_by([day]);
     let columns = [
         "accept_by",
@@ -633,7 +605,7 @@ async fn valid_until(
         "higher_report_due_at",
     ];
     for name in columns {
-        let ahead = Expr::case(t(name).gte(now), t(name));
+        let ahead = Expr::case(stats::c(name).gte(now), stats::c(name));
         q.expr_as(Func::min(ahead), Alias::new(name));
     }
     let mut out = BTreeMap::new();

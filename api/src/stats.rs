@@ -1,5 +1,7 @@
-//! Statistics (domain §6): counts and rates, computed in one SQL statement over the viewer's
-//! scope — the same condition as every other read — for cases received in a period.
+//! Statistics (domain §6): counts and rates over the viewer's scope — the same condition as
+//! every other read — for cases received in a period: one statement over the cases, or, for
+//! the county-wide scopes, days folded in advance ([`crate::stat_days`]) and that statement
+//! over the rest.
 //!
 //! Formulas, as computed (now = the server's clock):
 //! - 件次 `cases`: cases received in the period. 人次 `persons`: the sum of `person_count`.
@@ -248,7 +250,8 @@ pub struct Group {
     pub figures: Figures,
 }
 
-fn c(name: &'static str) -> SimpleExpr {
+/// A column of `cases` (or of the counted cases, named the same).
+pub(crate) fn c(name: &'static str) -> SimpleExpr {
     Expr::col((Alias::new(CASES), Alias::new(name)))
 }
 
