@@ -36,7 +36,7 @@ use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, TransactionOptions,
+    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryResult, TransactionOptions,
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,13 @@ struct Cell {
     x: Vec<i64>,
 }
 
+/// A [`Cell`] being folded: its figures, the cases alone in their matter, the shared matters.
+struct Folding {
+    figures: Figures,
+    single: i64,
+    shared: Vec<i64>,
+}
+
 /// China Standard Time, the local time `db::local_day` uses.
 fn local() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("a valid offset")
@@ -121,21 +128,21 @@ fn spans(days: &BTreeSet<NaiveDate>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     out
 }
 
-/// A read-only transaction that sees one snapshot throughout.
-async fn snapshot(
-    db: &DatabaseConnection,
-    backend: DatabaseBackend,
-) -> Result<DatabaseTransaction> {
-    let options = match backend {
-        DatabaseBackend::Postgres => TransactionOptions {
-            isolation_level: Some(IsolationLevel::RepeatableRead),
-            access_mode: Some(AccessMode::ReadOnly),
-            ..Default::default()
-        },
+/// A transaction that sees one snapshot throughout: read-only for a request, writing for a
+/// fold (on SQLite a fold takes the write lock at once, as every writer here does).
+async fn snapshot(db: &DatabaseConnection, write: bool) -> Result<DatabaseTransaction> {
+    match (db.get_database_backend(), write) {
+        (DatabaseBackend::Postgres, _) => Ok(db
+            .begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: (!write).then_some(AccessMode::ReadOnly),
+                ..Default::default()
+            })
+            .await?),
+        (_, true) => db::begin_write(db).await,
         // A SQLite transaction reads one snapshot of its own accord.
-        _ => TransactionOptions::default(),
-    };
-    Ok(db.begin_with_options(options).await?)
+        (_, false) => Ok(db.begin().await?),
+    }
 }
 
 /// The local days on which the county's cases were received — only those listed as changed
@@ -222,6 +229,97 @@ impl Sum {
     }
 }
 
+/// The total and the groups being added up.
+struct Sums {
+    total: Sum,
+    groups: BTreeMap<Option<String>, Sum>,
+}
+
+impl Sums {
+    fn group(&mut self, key: Option<String>) -> &mut Sum {
+        self.groups.entry(key).or_insert_with(Sum::new)
+    }
+
+    /// Adds the cells of the folded rows (`day`, `kind`, `cells`) whose day is not stale.
+    fn add_folded(&mut self, rows: &[QueryResult], stale: &BTreeSet<NaiveDate>) -> Result<()> {
+        for row in rows {
+            let day = parse_day(&row.try_get::<String>("", "day")?)?;
+            if stale.contains(&day) {
+                continue;
+            }
+            let total = row.try_get::<String>("", "kind")? == kind_name(None);
+            let cells: Vec<Cell> = serde_json::from_str(&row.try_get::<String>("", "cells")?)
+                .map_err(|e| internal(format!("stat_days {day}: {e}")))?;
+            for cell in cells {
+                let sum = match total {
+                    true => &mut self.total,
+                    false => self.group(cell.k),
+                };
+                sum.add_counts(&cell.f)?;
+                sum.single += cell.m;
+                sum.shared.extend(cell.x);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the figures of `ranges` computed from the cases, as the viewer sees them.
+    async fn add_live(
+        &mut self,
+        tx: &DatabaseTransaction,
+        viewer: &Viewer,
+        ranges: &Ranges,
+        group_by: Option<GroupBy>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let keys = Keys {
+            by_day: false,
+            by: group_by,
+        };
+        for row in stats::tallies(tx, viewer, ranges, keys, now, false).await? {
+            self.total.add(&row.figures)?;
+            if group_by.is_some() {
+                self.group(row.key).add(&row.figures)?;
+            }
+        }
+        if group_by == Some(GroupBy::Unit) {
+            for (_, key, clocks) in stats::earlier_clocks(tx, viewer, ranges, false).await? {
+                let mut figures = Figures::empty(false);
+                clocks.add_to(&mut figures);
+                self.group(key).add(&figures)?;
+            }
+        }
+        let plain = Keys {
+            by_day: false,
+            by: None,
+        };
+        for (_, _, matter) in stats::matter_pairs(tx, viewer, ranges, plain, false).await? {
+            self.total.shared.insert(matter);
+        }
+        if group_by.is_some() {
+            for (_, key, matter) in stats::matter_pairs(tx, viewer, ranges, keys, false).await? {
+                self.group(key).shared.insert(matter);
+            }
+        }
+        Ok(())
+    }
+
+    fn done(self, unrated_counts_as_satisfied: bool) -> Result<(Figures, Vec<Group>)> {
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for (key, sum) in self.groups {
+            groups.push(Group {
+                key,
+                figures: sum.done(unrated_counts_as_satisfied)?,
+            });
+        }
+        stats::sort_groups(&mut groups);
+        Ok((self.total.done(unrated_counts_as_satisfied)?, groups))
+    }
+}
+
 /// The viewer's statistics from the folded days and, for the rest of the period, from the
 /// cases; `None` when they cannot come from folded days (another scope, a county not yet
 /// folded, a period shorter than a day, folding far behind).
@@ -240,6 +338,7 @@ pub async fn statistics(
     let Some((county, scope_unit)) = viewer.county_wide_scope() else {
         return Ok(None);
     };
+    // The whole local days within the period.
     let mut first = day_of(from);
     if day_start(first) < from {
         first = first + Days::new(1);
@@ -248,13 +347,14 @@ pub async fn statistics(
     if first >= last {
         return Ok(None);
     }
-    let backend = db.get_database_backend();
-    let tx = snapshot(db, backend).await?;
+    let tx = snapshot(db, false).await?;
     if !matches!(ready(&tx, county).await?, Some(Some(_))) {
         return Ok(None);
     }
     let (whole_from, whole_to) = (day_start(first), day_start(last));
-    let dirty = days_of_cases(&tx, county, true, Some((whole_from, whole_to))).await?;
+    // A day is taken from the cases when a case of it changed since its fold, or when a
+    // deadline of its cases fell since. A day with no row and no mark has no visible cases.
+    let mut stale = days_of_cases(&tx, county, true, Some((whole_from, whole_to))).await?;
     let kinds: Vec<&str> = match group_by {
         None => vec![kind_name(None)],
         by => vec![kind_name(None), kind_name(by)],
@@ -268,18 +368,12 @@ pub async fn statistics(
         .and_where(Expr::col(Alias::new("day")).lt(last.to_string()))
         .to_owned();
     let rows = tx.query_all(&q).await?;
-    // A day is taken from the cases when a case of it changed since its fold, or when a
-    // deadline of its cases fell since. A day with no row and no mark has no visible cases.
-    let mut stale = dirty;
-    let mut folded = vec![];
     for row in &rows {
-        let day = parse_day(&row.try_get::<String>("", "day")?)?;
         let folded_at: DateTime<Utc> = row.try_get("", "folded_at")?;
         let valid_until: Option<DateTime<Utc>> = row.try_get("", "valid_until")?;
         if folded_at > now || valid_until.is_some_and(|v| now >= v) {
-            stale.insert(day);
+            stale.insert(parse_day(&row.try_get::<String>("", "day")?)?);
         }
-        folded.push((day, row.try_get::<String>("", "kind")?, row));
     }
     let mut ranges = vec![];
     if from < whole_from {
@@ -292,73 +386,14 @@ pub async fn statistics(
     if ranges.len() > MAX_LIVE_RANGES {
         return Ok(None);
     }
-    let new_sum = Sum::new;
-    let mut total = new_sum();
-    let mut groups: BTreeMap<Option<String>, Sum> = BTreeMap::new();
-    for (day, kind, row) in folded {
-        if stale.contains(&day) {
-            continue;
-        }
-        let cells: Vec<Cell> = serde_json::from_str(&row.try_get::<String>("", "cells")?)
-            .map_err(|e| internal(format!("stat_days {day}: {e}")))?;
-        for cell in cells {
-            let sum = match kind == kind_name(None) {
-                true => &mut total,
-                false => groups.entry(cell.k).or_insert_with(new_sum),
-            };
-            sum.add_counts(&cell.f)?;
-            sum.single += cell.m;
-            sum.shared.extend(cell.x);
-        }
-    }
-    if !ranges.is_empty() {
-        let keys = Keys {
-            by_day: false,
-            by: group_by,
-        };
-        for row in stats::tallies(&tx, viewer, &ranges, keys, now, false).await? {
-            total.add(&row.figures)?;
-            if group_by.is_some() {
-                groups
-                    .entry(row.key)
-                    .or_insert_with(new_sum)
-                    .add(&row.figures)?;
-            }
-        }
-        if group_by == Some(GroupBy::Unit) {
-            for (_, key, clocks) in stats::earlier_clocks(&tx, viewer, &ranges, false).await? {
-                let mut figures = Figures::empty(false);
-                clocks.add_to(&mut figures);
-                groups.entry(key).or_insert_with(new_sum).add(&figures)?;
-            }
-        }
-        let plain = Keys {
-            by_day: false,
-            by: None,
-        };
-        for (_, _, matter) in stats::matter_pairs(&tx, viewer, &ranges, plain, false).await? {
-            total.shared.insert(matter);
-        }
-        if group_by.is_some() {
-            for (_, key, matter) in stats::matter_pairs(&tx, viewer, &ranges, keys, false).await? {
-                groups
-                    .entry(key)
-                    .or_insert_with(new_sum)
-                    .shared
-                    .insert(matter);
-            }
-        }
-    }
+    let mut sums = Sums {
+        total: Sum::new(),
+        groups: BTreeMap::new(),
+    };
+    sums.add_folded(&rows, &stale)?;
+    sums.add_live(&tx, viewer, &ranges, group_by, now).await?;
     tx.commit().await?;
-    let mut out = Vec::with_capacity(groups.len());
-    for (key, sum) in groups {
-        out.push(Group {
-            key,
-            figures: sum.done(unrated_counts_as_satisfied)?,
-        });
-    }
-    stats::sort_groups(&mut out);
-    Ok(Some((total.done(unrated_counts_as_satisfied)?, out)))
+    Ok(Some(sums.done(unrated_counts_as_satisfied)?))
 }
 
 /// The units whose statistics are folded, per county: each county's petition bureau and
@@ -456,17 +491,7 @@ async fn fold_days(
     days: &[NaiveDate],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let backend = db.get_database_backend();
-    let tx = match backend {
-        DatabaseBackend::Postgres => {
-            db.begin_with_options(TransactionOptions {
-                isolation_level: Some(IsolationLevel::RepeatableRead),
-                ..Default::default()
-            })
-            .await?
-        }
-        _ => db::begin_write(db).await?,
-    };
+    let tx = snapshot(db, true).await?;
     let set: BTreeSet<NaiveDate> = days.iter().copied().collect();
     let ranges = spans(&set);
     let valid = valid_until(&tx, county, &ranges, now).await?;
@@ -477,7 +502,7 @@ async fn fold_days(
         let mut rows: BTreeMap<(&str, String), Vec<Cell>> = BTreeMap::new();
         for by in KINDS {
             let keys = Keys { by_day: true, by };
-            let mut cells: BTreeMap<(String, Option<String>), Cell> = BTreeMap::new();
+            let mut cells: BTreeMap<(String, Option<String>), Folding> = BTreeMap::new();
             for Tally {
                 day,
                 key,
@@ -486,38 +511,37 @@ async fn fold_days(
             } in stats::tallies(&tx, viewer, &ranges, keys, now, true).await?
             {
                 let day = day.ok_or_else(|| internal("a folded row without its day"))?;
-                cells.insert(
-                    (day, key.clone()),
-                    Cell {
-                        k: key,
-                        f: figures.to_counts(),
-                        m: single_matters,
-                        x: vec![],
-                    },
-                );
+                let cell = Folding {
+                    figures,
+                    single: single_matters,
+                    shared: vec![],
+                };
+                cells.insert((day, key), cell);
             }
             if by == Some(GroupBy::Unit) {
                 for (day, key, clocks) in stats::earlier_clocks(&tx, viewer, &ranges, true).await? {
                     let day = day.ok_or_else(|| internal("a folded row without its day"))?;
-                    let cell = cells.entry((day, key.clone())).or_insert_with(|| Cell {
-                        k: key,
-                        f: Figures::empty(false).to_counts(),
-                        m: 0,
-                        x: vec![],
+                    let cell = cells.entry((day, key)).or_insert_with(|| Folding {
+                        figures: Figures::empty(false),
+                        single: 0,
+                        shared: vec![],
                     });
-                    let mut figures = Figures::from_counts(&cell.f, false)
-                        .ok_or_else(|| internal("a cell of another shape"))?;
-                    clocks.add_to(&mut figures);
-                    cell.f = figures.to_counts();
+                    clocks.add_to(&mut cell.figures);
                 }
             }
             for (day, key, matter) in stats::matter_pairs(&tx, viewer, &ranges, keys, true).await? {
                 let day = day.ok_or_else(|| internal("a folded row without its day"))?;
                 if let Some(cell) = cells.get_mut(&(day, key)) {
-                    cell.x.push(matter);
+                    cell.shared.push(matter);
                 }
             }
-            for ((day, _), cell) in cells {
+            for ((day, k), folding) in cells {
+                let cell = Cell {
+                    k,
+                    f: folding.figures.to_counts(),
+                    m: folding.single,
+                    x: folding.shared,
+                };
                 rows.entry((kind_name(by), day)).or_default().push(cell);
             }
         }
@@ -643,3 +667,4 @@ pub fn spawn_folder(state: Arc<AppState>) {
         }
     });
 }
+
