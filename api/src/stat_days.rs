@@ -668,3 +668,38 @@ pub fn spawn_folder(state: Arc<AppState>) {
     });
 }
 
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+    use xinfang_migration::{Migrator, MigratorTrait};
+
+    async fn insert_trigger(db: &DatabaseConnection) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'stat_cases_insert'",
+            ))
+            .await
+            .unwrap()
+            .expect("the insert trigger exists");
+        row.try_get::<String>("", "sql").unwrap()
+    }
+
+    /// The cheaper insert trigger (migration 27) replaces the first one, and going down puts
+    /// the first one back; up again gives the cheaper one.
+    #[tokio::test]
+    async fn the_cheaper_insert_trigger_goes_up_and_down() {
+        let mut opts = ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(opts).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let cheaper = insert_trigger(&db).await;
+        assert!(cheaper.contains("SELECT NEW.repeat_of_id"), "{cheaper}");
+        assert!(!cheaper.contains("repeat_of_id = NEW.id"), "{cheaper}");
+        Migrator::down(&db, Some(1)).await.unwrap();
+        let first = insert_trigger(&db).await;
+        assert!(first.contains("OR repeat_of_id = NEW.id"), "{first}");
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(insert_trigger(&db).await, cheaper);
+    }
+}

@@ -29,6 +29,7 @@ mod m20261202_000023_directory_notices;
 mod m20261202_000024_scanner_indexes;
 mod m20261202_000025_chain_pending;
 mod m20261203_000026_statistics_days;
+mod m20261204_000027_cheaper_stat_marks;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -111,6 +112,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000024_scanner_indexes::Migration),
             Box::new(m20261202_000025_chain_pending::Migration),
             Box::new(m20261203_000026_statistics_days::Migration),
+            Box::new(m20261204_000027_cheaper_stat_marks::Migration),
         ]
     }
 }

@@ -28,15 +28,21 @@ const SHARED: [&str; 7] = [
 /// The tables whose rows count towards their case's figures.
 const RELATED: [&str; 3] = ["evaluations", "reviews", "referrals"];
 
-fn postgres() -> Vec<String> {
-    let changed = SHARED
+/// `OLD.c IS DISTINCT FROM NEW.c OR …` over the shared columns, in the backend's spelling.
+pub(crate) fn shared_changed(distinct: &str) -> String {
+    SHARED
         .iter()
-        .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}"))
+        .map(|c| format!("OLD.{c} {distinct} NEW.{c}"))
         .collect::<Vec<_>>()
-        .join(" OR ");
-    let mut sql = vec![
-        format!(
-            "CREATE FUNCTION stat_mark_case() RETURNS trigger LANGUAGE plpgsql AS $$
+        .join(" OR ")
+}
+
+/// PostgreSQL: the function this migration's trigger on `cases` runs (replaced by
+/// `m20261204_000027_cheaper_stat_marks`, whose `down` puts this one back).
+pub(crate) fn postgres_case_function() -> String {
+    let changed = shared_changed("IS DISTINCT FROM");
+    format!(
+        "CREATE OR REPLACE FUNCTION stat_mark_case() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO stat_dirty (case_id) VALUES (NEW.id);
   IF TG_OP = 'INSERT' OR {changed} THEN
@@ -52,7 +58,12 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"
-        ),
+    )
+}
+
+fn postgres() -> Vec<String> {
+    let mut sql = vec![
+        postgres_case_function(),
         "CREATE TRIGGER stat_cases AFTER INSERT OR UPDATE ON cases \
          FOR EACH ROW EXECUTE FUNCTION stat_mark_case()"
             .into(),
@@ -76,20 +87,20 @@ END $$"
     sql
 }
 
-fn sqlite() -> Vec<String> {
-    let changed = SHARED
-        .iter()
-        .map(|c| format!("OLD.{c} IS NOT NEW.{c}"))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let mut sql = vec![
-        "CREATE TRIGGER stat_cases_insert AFTER INSERT ON cases BEGIN
+/// SQLite: this migration's insert trigger on `cases` (replaced by
+/// `m20261204_000027_cheaper_stat_marks`, whose `down` puts this one back).
+pub(crate) const SQLITE_CASE_INSERT: &str =
+    "CREATE TRIGGER stat_cases_insert AFTER INSERT ON cases BEGIN
   INSERT INTO stat_dirty (case_id)
     SELECT id FROM cases
     WHERE id = NEW.id OR matter_id = NEW.matter_id OR id = NEW.repeat_of_id
        OR repeat_of_id = NEW.id;
-END"
-        .to_string(),
+END";
+
+fn sqlite() -> Vec<String> {
+    let changed = shared_changed("IS NOT");
+    let mut sql = vec![
+        SQLITE_CASE_INSERT.to_string(),
         format!(
             "CREATE TRIGGER stat_cases_update AFTER UPDATE ON cases BEGIN
   INSERT INTO stat_dirty (case_id) VALUES (NEW.id);
