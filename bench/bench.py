@@ -794,7 +794,7 @@ def main():
                 while True:
                     row = psql(
                         args,
-                        "SELECT (SELECT count(*) FROM stat_counties WHERE ready_at IS NOT NULL)"
+                        "SELECT (SELECT count(*) FROM stat_scopes WHERE ready_at IS NOT NULL)"
                         " || ' ' || (SELECT count(*) FROM stat_dirty)",
                     )
                     ready, marks = (int(x) for x in row.split())

@@ -21,8 +21,10 @@
 //!   unites with the matters of the days it computes itself.
 //!
 //! Days are folded by a background task in every server process ([`spawn_folder`]): first
-//! every day of a county (`stat_counties.ready_at` is set when that pass is done; until then
-//! the county is answered from its cases), then the days with listed cases or lapsed validity.
+//! every day of a county, for each of its county-wide scopes (`stat_scopes.ready_at` is set
+//! per scope when that pass is done; until then the scope is answered from its cases, and a
+//! scope that appears later — a bureau set up after the first pass — makes the next round
+//! pass over the whole county again), then the days with listed cases or lapsed validity.
 //! A fold reads in one snapshot and removes only the marks it saw, so a change committed
 //! meanwhile stays listed for the next round.
 
@@ -177,16 +179,19 @@ async fn days_of_cases(
     Ok(out)
 }
 
-async fn ready(db: &impl ConnectionTrait, county: i64) -> Result<Option<Option<DateTime<Utc>>>> {
+/// Of the given county-wide scopes (unit ids), those whose first pass is done.
+async fn ready(db: &impl ConnectionTrait, units: &[i64]) -> Result<HashSet<i64>> {
     let q = Query::select()
-        .column(Alias::new("ready_at"))
-        .from(Alias::new("stat_counties"))
-        .and_where(Expr::col(Alias::new("county_id")).eq(county))
+        .column(Alias::new("unit_id"))
+        .from(Alias::new("stat_scopes"))
+        .and_where(Expr::col(Alias::new("unit_id")).is_in(units.iter().copied()))
+        .and_where(Expr::col(Alias::new("ready_at")).is_not_null())
         .to_owned();
-    Ok(match db.query_one(&q).await? {
-        Some(row) => Some(row.try_get::<Option<DateTime<Utc>>>("", "ready_at")?),
-        None => None,
-    })
+    let mut out = HashSet::new();
+    for row in db.query_all(&q).await? {
+        out.insert(row.try_get::<i64>("", "unit_id")?);
+    }
+    Ok(out)
 }
 
 /// Figures being added up, as the counts `stat_days` keeps (a county's history is tens of
@@ -348,7 +353,7 @@ pub async fn statistics(
         return Ok(None);
     }
     let tx = snapshot(db, false).await?;
-    if !matches!(ready(&tx, county).await?, Some(Some(_))) {
+    if ready(&tx, &[scope_unit]).await?.is_empty() {
         return Ok(None);
     }
     let (whole_from, whole_to) = (day_start(first), day_start(last));
@@ -422,38 +427,41 @@ async fn folded_units(db: &DatabaseConnection) -> Result<BTreeMap<i64, Vec<Viewe
 pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
     let mut folded = 0;
     for (county, scopes) in folded_units(db).await? {
-        let state = ready(db, county).await?;
-        if state.is_none() {
-            db.execute(
-                &Query::insert()
-                    .into_table(Alias::new("stat_counties"))
-                    .columns(["county_id", "started_at"].map(Alias::new))
-                    .values_panic([county.into(), now.into()])
-                    .on_conflict(
-                        OnConflict::column(Alias::new("county_id"))
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        }
-        let mut days = days_of_cases(db, county, true, None).await?;
-        if !matches!(state, Some(Some(_))) {
-            // The first pass folds every day the county's cases fall on. A case written after
-            // this read is listed by the triggers, and with them complete the pass leaves no
-            // case unaccounted for: then the county is ready.
-            days.extend(days_of_cases(db, county, false, None).await?);
-        }
         let unit_ids: Vec<i64> = scopes
             .iter()
             .filter_map(|v| v.unit.as_ref().map(|u| u.id))
             .collect();
+        let whole = ready(db, &unit_ids).await?.len() < unit_ids.len();
+        if whole {
+            for unit in &unit_ids {
+                db.execute(
+                    &Query::insert()
+                        .into_table(Alias::new("stat_scopes"))
+                        .columns(["unit_id", "county_id", "started_at"].map(Alias::new))
+                        .values_panic([(*unit).into(), county.into(), now.into()])
+                        .on_conflict(
+                            OnConflict::column(Alias::new("unit_id"))
+                                .do_nothing()
+                                .to_owned(),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            }
+        }
+        let mut days = days_of_cases(db, county, true, None).await?;
+        if whole {
+            // The first pass (or the first since a scope appeared) folds every day the
+            // county's cases fall on, for every scope of the county together. A case written
+            // after this read is listed by the triggers, and with them complete the pass
+            // leaves no case unaccounted for: then the scopes are ready.
+            days.extend(days_of_cases(db, county, false, None).await?);
+        }
         let lapsed = Query::select()
             .distinct()
             .column(Alias::new("day"))
             .from(Alias::new("stat_days"))
-            .and_where(Expr::col(Alias::new("scope_unit_id")).is_in(unit_ids))
+            .and_where(Expr::col(Alias::new("scope_unit_id")).is_in(unit_ids.iter().copied()))
             .and_where(
                 Expr::col(Alias::new("valid_until"))
                     .lte(now)
@@ -468,12 +476,13 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
             fold_days(db, county, &scopes, chunk, now).await?;
             folded += chunk.len();
         }
-        if !matches!(state, Some(Some(_))) {
+        if whole {
             db.execute(
                 &Query::update()
-                    .table(Alias::new("stat_counties"))
+                    .table(Alias::new("stat_scopes"))
                     .value(Alias::new("ready_at"), now)
-                    .and_where(Expr::col(Alias::new("county_id")).eq(county))
+                    .and_where(Expr::col(Alias::new("unit_id")).is_in(unit_ids))
+                    .and_where(Expr::col(Alias::new("ready_at")).is_null())
                     .to_owned(),
             )
             .await?;

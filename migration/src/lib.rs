@@ -30,6 +30,7 @@ mod m20261202_000024_scanner_indexes;
 mod m20261202_000025_chain_pending;
 mod m20261203_000026_statistics_days;
 mod m20261204_000027_cheaper_stat_marks;
+mod m20261204_000028_statistics_scopes;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -113,6 +114,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000025_chain_pending::Migration),
             Box::new(m20261203_000026_statistics_days::Migration),
             Box::new(m20261204_000027_cheaper_stat_marks::Migration),
+            Box::new(m20261204_000028_statistics_scopes::Migration),
         ]
     }
 }

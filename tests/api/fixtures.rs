@@ -462,6 +462,18 @@ pub async fn accusation_against_t1(
     (citizen, submitted)
 }
 
+/// Creates an account through the API as `admin` and signs it in; its access token.
+pub async fn add_user(
+    app: &TestApp,
+    admin: &str,
+    username: &str,
+    unit: &str,
+    role: &str,
+) -> String {
+    ok(app, admin, "createUser", json!({"username": username, "displayName": username, "orgUnitId": unit, "role": role, "password": PASSWORD}), "user { id }").await;
+    sign_in(app, username, PASSWORD).await
+}
+
 /// Signs an account in by name and password; returns its access token.
 pub async fn sign_in(app: &TestApp, username: &str, password: &str) -> String {
     let body = app

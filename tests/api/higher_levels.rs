@@ -55,18 +55,7 @@ async fn two_counties(app: &TestApp) -> Deployment {
         ),
         ("lx_clerk", linxi_bureau, linxi),
     ] {
-        ok(app, &admin, "createUser", json!({"username": username, "displayName": username, "orgUnitId": bureau, "role": "STAFF", "password": PASSWORD}), "user { id }").await;
-        let login = app
-            .gql(
-                None,
-                "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                json!({"i": {"username": username, "password": PASSWORD}}),
-            )
-            .await;
-        let token = login["data"]["login"]["accessToken"]
-            .as_str()
-            .expect("login")
-            .to_string();
+        let token = fixtures::add_user(app, &admin, username, &bureau, "STAFF").await;
         out.push((token, county));
     }
     Deployment {
@@ -74,22 +63,6 @@ async fn two_counties(app: &TestApp) -> Deployment {
         city,
         clerks: out.try_into().unwrap(),
     }
-}
-
-/// Creates an account through the API as `admin` and signs it in; its access token.
-async fn add_user(app: &TestApp, admin: &str, username: &str, unit: &str, role: &str) -> String {
-    ok(app, admin, "createUser", json!({"username": username, "displayName": username, "orgUnitId": unit, "role": role, "password": PASSWORD}), "user { id }").await;
-    let login = app
-        .gql(
-            None,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            json!({"i": {"username": username, "password": PASSWORD}}),
-        )
-        .await;
-    login["data"]["login"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{login}"))
-        .to_string()
 }
 
 /// Case numbers are unique per county and year and carry the county's division code, so two
@@ -613,10 +586,10 @@ async fn in_a_city_deployment_the_city_decides_the_re_review_itself() {
     )
     .await;
     let township = made["orgUnit"]["id"].as_str().unwrap().to_string();
-    let t_staff = add_user(&app, &d.admin, "gxz_staff", &township, "STAFF").await;
-    let t_leader = add_user(&app, &d.admin, "gxz_leader", &township, "LEADER").await;
-    let county_leader = add_user(&app, &d.admin, "qh_leader", qinghe, "LEADER").await;
-    let city_staff = add_user(&app, &d.admin, "city_staff", &d.city, "STAFF").await;
+    let t_staff = fixtures::add_user(&app, &d.admin, "gxz_staff", &township, "STAFF").await;
+    let t_leader = fixtures::add_user(&app, &d.admin, "gxz_leader", &township, "LEADER").await;
+    let county_leader = fixtures::add_user(&app, &d.admin, "qh_leader", qinghe, "LEADER").await;
+    let city_staff = fixtures::add_user(&app, &d.admin, "city_staff", &d.city, "STAFF").await;
 
     let (id, _) = fixtures::register(
         &app,
@@ -1170,7 +1143,7 @@ async fn in_a_city_deployment_the_city_receives_matters_and_sends_them_down() {
     let app = spawn_app().await;
     let d = two_counties(&app).await;
     let [(qh_clerk, qinghe), (lx_clerk, linxi)] = &d.clerks;
-    let city_staff = add_user(&app, &d.admin, "city_desk", &d.city, "STAFF").await;
+    let city_staff = fixtures::add_user(&app, &d.admin, "city_desk", &d.city, "STAFF").await;
     let bureau_of = async |county: &str| -> String {
         let units = app
             .gql(Some(&d.admin), "query($id: ID!) { node(id: $id) { ... on OrgUnit { children { id petitionBureau } } } }", json!({"id": county}))

@@ -856,3 +856,79 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
         );
     }
 }
+
+/// A petition bureau set up after its county's days were first folded: its statistics count
+/// every case of the county — the days folded before it existed included — as the county
+/// unit's do, before the next fold and after it (the fold passes over the whole county again
+/// for the new scope).
+#[tokio::test]
+async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
+    let app = spawn_app().await;
+    assert!(app.state.clock.set(day(0)));
+    let s = &app.state;
+    let (qinghe, _, admin) = xinfang_api::identity::bootstrap(
+        &s.db,
+        &s.auth,
+        &s.clock,
+        xinfang_api::identity::Bootstrap {
+            city_name: Some("邢台市"),
+            county_name: "清河县",
+            county_code: Some("130534"),
+            bureau_name: "清河县信访局",
+            admin_username: "city_admin",
+            admin_password: crate::support::PASSWORD,
+        },
+    )
+    .await
+    .expect("bootstrap");
+    let admin = app.token_for(admin.id).await;
+    let unit = async |input: Value| -> String {
+        let made = ok(&app, &admin, "createOrgUnit", input, "orgUnit { id }").await;
+        made["orgUnit"]["id"].as_str().unwrap().to_string()
+    };
+    let city = gid("OrgUnit", qinghe.parent_id.unwrap());
+    // 临西县 starts with a township and its county unit, and no bureau.
+    let linxi = unit(
+        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
+    )
+    .await;
+    let town = unit(json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi})).await;
+    let town_staff = fixtures::add_user(&app, &admin, "df_staff", &town, "STAFF").await;
+    let county_staff = fixtures::add_user(&app, &admin, "lx_staff", &linxi, "STAFF").await;
+    // Three cases on two days of March, registered by the township.
+    for received in [
+        "2026-03-01T09:00:00+08:00",
+        "2026-03-01T15:00:00+08:00",
+        "2026-03-02T09:00:00+08:00",
+    ] {
+        fixtures::register(&app, &town_staff, json!({"receivedAt": received})).await;
+    }
+    let fold = || async {
+        xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+            .await
+            .expect("the days fold")
+    };
+    assert!(fold().await >= 2, "both days are folded");
+    assert_eq!(
+        total(&app, &county_staff).await["cases"],
+        3,
+        "the county unit, folded"
+    );
+
+    let bureau = unit(json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
+    let bureau_staff = fixtures::add_user(&app, &admin, "lx_bureau", &bureau, "STAFF").await;
+    for pass in ["before the next fold", "after it"] {
+        if pass == "after it" {
+            assert!(
+                fold().await >= 2,
+                "the county is folded whole again for the bureau"
+            );
+        }
+        for (who, token) in [
+            ("the bureau", &bureau_staff),
+            ("the county unit", &county_staff),
+        ] {
+            assert_eq!(total(&app, token).await["cases"], 3, "{who}, {pass}");
+        }
+    }
+}
