@@ -125,6 +125,17 @@ END",
     sql
 }
 
+/// The table recording each county's first fold (dropped by
+/// `m20261204_000028_statistics_scopes`, whose `down` makes it again).
+pub(crate) fn stat_counties() -> TableCreateStatement {
+    Table::create()
+        .table("stat_counties")
+        .col(big_integer("county_id").primary_key())
+        .col(timestamp_with_time_zone("started_at"))
+        .col(timestamp_with_time_zone_null("ready_at"))
+        .to_owned()
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -160,16 +171,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table("stat_counties")
-                    .col(big_integer("county_id").primary_key())
-                    .col(timestamp_with_time_zone("started_at"))
-                    .col(timestamp_with_time_zone_null("ready_at"))
-                    .to_owned(),
-            )
-            .await?;
+        manager.create_table(stat_counties()).await?;
         let statements = match manager.get_database_backend() {
             DatabaseBackend::Postgres => postgres(),
             _ => sqlite(),

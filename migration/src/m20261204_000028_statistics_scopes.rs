@@ -32,14 +32,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_table(
-                Table::create()
-                    .table("stat_counties")
-                    .col(big_integer("county_id").primary_key())
-                    .col(timestamp_with_time_zone("started_at"))
-                    .col(timestamp_with_time_zone_null("ready_at"))
-                    .to_owned(),
-            )
+            .create_table(crate::m20261203_000026_statistics_days::stat_counties())
             .await?;
         manager
             .drop_table(Table::drop().table("stat_scopes").to_owned())
