@@ -8,10 +8,10 @@
 //!
 //! A folded day is exact while three things hold:
 //! - No case of the day changed since the fold. Database triggers list every case whose
-//!   figures may have changed in `stat_dirty` (migration `m20261203_000026`): the case itself
-//!   on any write, its evaluation, reviews and referrals, and — when its matter, repeat link or
-//!   visibility changes — the cases sharing its matter or repeating it. A day with a listed
-//!   case is computed from the cases.
+//!   figures may have changed in `stat_dirty` (migrations `m20261203_000026` and
+//!   `m20261204_000027`): the case itself on any write, its evaluation, reviews and referrals,
+//!   and — when its matter, repeat link or visibility changes — the cases sharing its matter
+//!   or repeating it. A day with a listed case is computed from the cases.
 //! - No deadline of the day's cases fell between the fold and now: the overdue measures read
 //!   the clock. Each day keeps `valid_until`, the earliest deadline at or after the fold, and
 //!   is used only for `folded_at <= now < valid_until`.
@@ -349,7 +349,9 @@ pub async fn statistics(
     if day_start(first) < from {
         first = first + Days::new(1);
     }
-    let last = day_of(to);
+    // Today and later are always counted from the cases: the fold leaves them out, and a row
+    // for today left by an older server is not trusted.
+    let last = std::cmp::min(day_of(to), day_of(now));
     if first >= last {
         return Ok(None);
     }
@@ -402,13 +404,17 @@ pub async fn statistics(
     Ok(Some(sums.done(unrated_counts_as_satisfied)?))
 }
 
-/// The units whose statistics are folded, per county: each county's petition bureau and
-/// county unit.
-async fn folded_units(db: &DatabaseConnection) -> Result<BTreeMap<i64, Vec<Viewer>>> {
-    let units = org_unit::Entity::find()
-        .filter(org_unit::Column::CountyId.is_not_null())
-        .all(db)
-        .await?;
+/// The units whose statistics are folded, per county (or of one county): each county's
+/// petition bureau and county unit.
+async fn folded_units(
+    db: &impl ConnectionTrait,
+    county: Option<i64>,
+) -> Result<BTreeMap<i64, Vec<Viewer>>> {
+    let mut units = org_unit::Entity::find().filter(org_unit::Column::CountyId.is_not_null());
+    if let Some(county) = county {
+        units = units.filter(org_unit::Column::CountyId.eq(county));
+    }
+    let units = units.all(db).await?;
     let mut out: BTreeMap<i64, Vec<Viewer>> = BTreeMap::new();
     for unit in units {
         let wide = unit.petition_bureau || unit.kind == OrgUnitKind::County;
@@ -427,7 +433,7 @@ async fn folded_units(db: &DatabaseConnection) -> Result<BTreeMap<i64, Vec<Viewe
 /// Folds every day that needs it, in every county; returns how many days were folded.
 pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
     let mut folded = 0;
-    for (county, scopes) in folded_units(db).await? {
+    for (county, scopes) in folded_units(db, None).await? {
         let unit_ids: Vec<i64> = scopes
             .iter()
             .filter_map(|v| v.unit.as_ref().map(|u| u.id))
@@ -479,7 +485,7 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
         days.retain(|day| *day < day_of(now));
         let days: Vec<NaiveDate> = days.into_iter().collect();
         for chunk in days.chunks(FOLD_CHUNK) {
-            fold_days(db, county, &scopes, chunk, now).await?;
+            fold_days(db, county, chunk, now).await?;
             folded += chunk.len();
         }
         if whole {
@@ -502,15 +508,21 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
 async fn fold_days(
     db: &DatabaseConnection,
     county: i64,
-    scopes: &[Viewer],
     days: &[NaiveDate],
     now: DateTime<Utc>,
 ) -> Result<()> {
     let tx = snapshot(db, true).await?;
+    // The scopes as this snapshot sees them, not as the round began: a scope set up since
+    // (and folded whole by another process) must be refolded with the others here, since
+    // this transaction takes off the marks it sees.
+    let scopes = folded_units(&tx, Some(county))
+        .await?
+        .remove(&county)
+        .unwrap_or_default();
     let set: BTreeSet<NaiveDate> = days.iter().copied().collect();
     let ranges = spans(&set);
     let valid = valid_until(&tx, county, &ranges, now).await?;
-    for viewer in scopes {
+    for viewer in &scopes {
         let Some(unit) = viewer.unit.as_ref() else {
             continue;
         };
