@@ -365,12 +365,6 @@ impl Viewer {
         }
     }
 
-    /// The condition, over the `cases` alias, that limits any query to the cases this viewer
-    /// may see. Rules (domain §5): the county unit and the petition bureau see their county's
-    /// cases; a unit with a relation row (lead, assisting, territory, registered, pending
-    /// referral) sees that case; an accusation is hidden from its accused unit and everything
-    /// inside it, whatever the rule, except from the petition bureau. Administrators see no case
-    /// content by their role; petitioners see the cases they submitted or are named on.
     /// The county and unit of a viewer who sees a whole county: staff and leaders of a
     /// petition bureau or a county unit (every case of their county but those sent up and,
     /// for the county unit, accusations against it — [`Viewer::case_scope`]). Their
@@ -384,6 +378,12 @@ impl Viewer {
         (unit.petition_bureau || unit.is_county_unit()).then_some((county, unit.id))
     }
 
+    /// The condition, over the `cases` alias, that limits any query to the cases this viewer
+    /// may see. Rules (domain §5): the county unit and the petition bureau see their county's
+    /// cases; a unit with a relation row (lead, assisting, territory, registered, pending
+    /// referral) sees that case; an accusation is hidden from its accused unit and everything
+    /// inside it, whatever the rule, except from the petition bureau. Administrators see no case
+    /// content by their role; petitioners see the cases they submitted or are named on.
     pub fn case_scope(&self) -> Condition {
         self.case_scope_on(CASES)
     }

@@ -24,6 +24,15 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&china()).date_naive()
 }
 
+/// The first instant of a local date (its midnight), as a UTC instant.
+pub fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN)
+        .and_local_timezone(china())
+        .single()
+        .expect("a fixed offset is unambiguous")
+        .to_utc()
+}
+
 /// The last millisecond of a local date, as a UTC instant.
 pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
     let last = NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("a valid time");

@@ -30,12 +30,13 @@
 //! meanwhile stays listed for the next round.
 
 use crate::access::{CASES, Viewer};
+use crate::calendar::{local_date, start_of_day};
 use crate::db;
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{Result, internal};
 use crate::state::AppState;
 use crate::stats::{self, Figures, Group, GroupBy, Keys, Ranges, Tally};
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
@@ -97,23 +98,6 @@ struct Folding {
     shared: Vec<i64>,
 }
 
-/// China Standard Time, the local time `db::local_day` uses.
-fn local() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
-}
-
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    local()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("a fixed offset has one midnight")
-        .with_timezone(&Utc)
-}
-
-fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&local()).date_naive()
-}
-
 fn parse_day(text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| internal(format!("day {text}: {e}")))
 }
@@ -122,7 +106,7 @@ fn parse_day(text: &str) -> Result<NaiveDate> {
 fn spans(days: &BTreeSet<NaiveDate>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = vec![];
     for day in days {
-        let (start, end) = (day_start(*day), day_start(*day + Days::new(1)));
+        let (start, end) = (start_of_day(*day), start_of_day(*day + Days::new(1)));
         match out.last_mut() {
             Some(last) if last.1 == start => last.1 = end,
             _ => out.push((start, end)),
@@ -345,13 +329,13 @@ pub async fn statistics(
         return Ok(None);
     };
     // The whole local days within the period.
-    let mut first = day_of(from);
-    if day_start(first) < from {
+    let mut first = local_date(from);
+    if start_of_day(first) < from {
         first = first + Days::new(1);
     }
     // Today and later are always counted from the cases: the fold leaves them out, and a row
     // for today left by an older server is not trusted.
-    let last = std::cmp::min(day_of(to), day_of(now));
+    let last = std::cmp::min(local_date(to), local_date(now));
     if first >= last {
         return Ok(None);
     }
@@ -359,7 +343,7 @@ pub async fn statistics(
     if ready(&tx, &[scope_unit]).await?.is_empty() {
         return Ok(None);
     }
-    let (whole_from, whole_to) = (day_start(first), day_start(last));
+    let (whole_from, whole_to) = (start_of_day(first), start_of_day(last));
     // A day is taken from the cases when a case of it changed since its fold, or when a
     // deadline of its cases fell since. A day with no row and no mark has no visible cases.
     let mut stale = days_of_cases(&tx, county, true, Some((whole_from, whole_to))).await?;
@@ -482,7 +466,7 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
         // the ones still arriving and changing, and refolding it each round, for every scope
         // and grouping, cost more than counting one day's cases per request (with today
         // refolded, a registration cost about 1.5× the database CPU: bench/README.md).
-        days.retain(|day| *day < day_of(now));
+        days.retain(|day| *day < local_date(now));
         let days: Vec<NaiveDate> = days.into_iter().collect();
         for chunk in days.chunks(FOLD_CHUNK) {
             fold_days(db, county, chunk, now).await?;
