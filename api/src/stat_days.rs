@@ -32,7 +32,7 @@
 use crate::access::{CASES, Viewer};
 use crate::calendar::{local_date, start_of_day};
 use crate::db;
-use crate::domain::{OrgUnitKind, Role};
+use crate::domain::Role;
 use crate::error::{Result, internal};
 use crate::state::AppState;
 use crate::stats::{self, Figures, Group, GroupBy, Keys, Ranges, Tally};
@@ -401,14 +401,15 @@ async fn folded_units(
     let units = units.all(db).await?;
     let mut out: BTreeMap<i64, Vec<Viewer>> = BTreeMap::new();
     for unit in units {
-        let wide = unit.petition_bureau || unit.kind == OrgUnitKind::County;
-        if let (true, Some(county)) = (wide, unit.county_id) {
-            out.entry(county).or_default().push(Viewer {
-                user_id: 0,
-                session_id: String::new(),
-                role: Role::Staff,
-                unit: Some(crate::auth::unit_scope(&unit)?),
-            });
+        // A member of the unit, as the access rules see it: folded when it sees a whole county.
+        let viewer = Viewer {
+            user_id: 0,
+            session_id: String::new(),
+            role: Role::Staff,
+            unit: Some(crate::auth::unit_scope(&unit)?),
+        };
+        if let Some((county, _)) = viewer.county_wide_scope() {
+            out.entry(county).or_default().push(viewer);
         }
     }
     Ok(out)
