@@ -104,6 +104,9 @@ impl Pair {
             "-l",
             &format!("{root}/primary.log"),
             "-w",
+            // pg_ctl waits 60 s by default; a loaded two-core machine has needed more.
+            "-t",
+            "300",
             "-o",
             &options(primary_port),
             "start",
@@ -133,6 +136,9 @@ impl Pair {
             "-l",
             &format!("{root}/standby.log"),
             "-w",
+            // pg_ctl waits 60 s by default; a loaded two-core machine has needed more.
+            "-t",
+            "300",
             "-o",
             &options(standby_port),
             "start",
