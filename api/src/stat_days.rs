@@ -425,21 +425,19 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
             .collect();
         let whole = ready(db, &unit_ids).await?.len() < unit_ids.len();
         if whole {
-            for unit in &unit_ids {
-                db.execute(
-                    &Query::insert()
-                        .into_table(Alias::new("stat_scopes"))
-                        .columns(["unit_id", "county_id", "started_at"].map(Alias::new))
-                        .values_panic([(*unit).into(), county.into(), now.into()])
-                        .on_conflict(
-                            OnConflict::column(Alias::new("unit_id"))
-                                .do_nothing()
-                                .to_owned(),
-                        )
+            let mut scopes = Query::insert();
+            scopes
+                .into_table(Alias::new("stat_scopes"))
+                .columns(["unit_id", "county_id", "started_at"].map(Alias::new))
+                .on_conflict(
+                    OnConflict::column(Alias::new("unit_id"))
+                        .do_nothing()
                         .to_owned(),
-                )
-                .await?;
+                );
+            for unit in &unit_ids {
+                scopes.values_panic([(*unit).into(), county.into(), now.into()]);
             }
+            db.execute(&scopes).await?;
         }
         let mut days = days_of_cases(db, county, true, None).await?;
         if whole {

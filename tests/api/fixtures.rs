@@ -462,6 +462,46 @@ pub async fn accusation_against_t1(
     (citizen, submitted)
 }
 
+/// A city deployment's start: 邢台市 at the root with 清河县 (130534) and its bureau
+/// bootstrapped under it, and the city administrator signed in.
+pub struct City {
+    pub admin: String,
+    pub city: String,
+    pub qinghe: String,
+    pub qinghe_bureau: String,
+}
+
+pub async fn city(app: &TestApp) -> City {
+    let s = &app.state;
+    let (qinghe, bureau, admin) = identity::bootstrap(
+        &s.db,
+        &s.auth,
+        &s.clock,
+        identity::Bootstrap {
+            city_name: Some("邢台市"),
+            county_name: "清河县",
+            county_code: Some("130534"),
+            bureau_name: "清河县信访局",
+            admin_username: "city_admin",
+            admin_password: PASSWORD,
+        },
+    )
+    .await
+    .expect("bootstrap");
+    City {
+        admin: app.token_for(admin.id).await,
+        city: crate::support::gid("OrgUnit", qinghe.parent_id.expect("a city above")),
+        qinghe: crate::support::gid("OrgUnit", qinghe.id),
+        qinghe_bureau: crate::support::gid("OrgUnit", bureau.id),
+    }
+}
+
+/// Creates a unit through the API as `admin`; its id.
+pub async fn add_unit(app: &TestApp, admin: &str, input: Value) -> String {
+    let made = ok(app, admin, "createOrgUnit", input, "orgUnit { id }").await;
+    made["orgUnit"]["id"].as_str().unwrap().to_string()
+}
+
 /// Creates an account through the API as `admin` and signs it in; its access token.
 pub async fn add_user(
     app: &TestApp,

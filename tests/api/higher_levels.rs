@@ -3,9 +3,8 @@
 //! changes something, and decisions above the county.
 
 use crate::fixtures::{self, ok};
-use crate::support::{PASSWORD, TestApp, code, field, spawn_app};
+use crate::support::{TestApp, code, field, spawn_app};
 use serde_json::{Value, json};
-use xinfang_api::identity;
 
 /// A city deployment: 邢台市 at the root with 清河县 (130534) bootstrapped under it; the city's
 /// administrator adds 临西县 (130535) and its bureau through the API, and one bureau clerk per
@@ -18,41 +17,22 @@ struct Deployment {
 }
 
 async fn two_counties(app: &TestApp) -> Deployment {
-    let s = &app.state;
-    let (qinghe, _bureau, admin) = identity::bootstrap(
-        &s.db,
-        &s.auth,
-        &s.clock,
-        identity::Bootstrap {
-            city_name: Some("邢台市"),
-            county_name: "清河县",
-            county_code: Some("130534"),
-            bureau_name: "清河县信访局",
-            admin_username: "city_admin",
-            admin_password: PASSWORD,
-        },
-    )
-    .await
-    .expect("bootstrap");
-    let admin = app.token_for(admin.id).await;
-    let unit = async |input: Value| -> String {
-        let made = ok(app, &admin, "createOrgUnit", input, "orgUnit { id }").await;
-        made["orgUnit"]["id"].as_str().unwrap().to_string()
-    };
-    let city = crate::support::gid("OrgUnit", qinghe.parent_id.unwrap());
-    let linxi = unit(
+    let fixtures::City {
+        admin,
+        city,
+        qinghe,
+        qinghe_bureau,
+    } = fixtures::city(app).await;
+    let linxi = fixtures::add_unit(
+        app,
+        &admin,
         json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
     )
     .await;
-    let linxi_bureau = unit(json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
-    let qinghe_bureau = crate::support::gid("OrgUnit", _bureau.id);
+    let linxi_bureau = fixtures::add_unit(app, &admin, json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
     let mut out = vec![];
     for (username, bureau, county) in [
-        (
-            "qh_clerk",
-            qinghe_bureau,
-            crate::support::gid("OrgUnit", qinghe.id),
-        ),
+        ("qh_clerk", qinghe_bureau, qinghe),
         ("lx_clerk", linxi_bureau, linxi),
     ] {
         let token = fixtures::add_user(app, &admin, username, &bureau, "STAFF").await;

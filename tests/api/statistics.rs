@@ -865,28 +865,8 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
 async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
-    let s = &app.state;
-    let (qinghe, _, admin) = xinfang_api::identity::bootstrap(
-        &s.db,
-        &s.auth,
-        &s.clock,
-        xinfang_api::identity::Bootstrap {
-            city_name: Some("邢台市"),
-            county_name: "清河县",
-            county_code: Some("130534"),
-            bureau_name: "清河县信访局",
-            admin_username: "city_admin",
-            admin_password: crate::support::PASSWORD,
-        },
-    )
-    .await
-    .expect("bootstrap");
-    let admin = app.token_for(admin.id).await;
-    let unit = async |input: Value| -> String {
-        let made = ok(&app, &admin, "createOrgUnit", input, "orgUnit { id }").await;
-        made["orgUnit"]["id"].as_str().unwrap().to_string()
-    };
-    let city = gid("OrgUnit", qinghe.parent_id.unwrap());
+    let fixtures::City { admin, city, .. } = fixtures::city(&app).await;
+    let unit = async |input: Value| fixtures::add_unit(&app, &admin, input).await;
     // 临西县 starts with a township and its county unit, and no bureau.
     let linxi = unit(
         json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
