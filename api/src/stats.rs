@@ -252,7 +252,7 @@ pub struct Group {
 
 /// A column of `cases` (or of the counted cases, named the same).
 pub(crate) fn c(name: &'static str) -> SimpleExpr {
-    Expr::col((Alias::new(CASES), Alias::new(name)))
+    crate::access::col_of(CASES, name)
 }
 
 /// `COALESCE(CAST(expr AS BIGINT), 0)`: both databases then hand back an i64, and an empty
@@ -663,6 +663,20 @@ pub(crate) async fn tallies(
     Ok(out)
 }
 
+/// One column of the viewer's visible cases received in the ranges.
+fn received(
+    viewer: &Viewer,
+    ranges: &Ranges,
+    column: &'static str,
+) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((Alias::new(CASES), Alias::new(column)))
+        .from(Alias::new(CASES))
+        .cond_where(viewer.case_scope())
+        .cond_where(received_in(ranges, c("received_at")))
+        .to_owned()
+}
+
 /// The counted cases, named `cases`, with their evaluation (`ev`) and, when `full`, the
 /// sets [`changed_on_review`] and [`came_back`] joined.
 fn joined(
@@ -686,9 +700,16 @@ fn joined(
         Expr::col((Alias::new("ev"), Alias::new("case_id")))
             .equals((Alias::new(CASES), Alias::new("id"))),
     );
+    // Each set is cut down to the counted cases' keys before it is joined: left whole, a
+    // request counting today's hundred cases built the county's every changed case and every
+    // matter that came back first (half a second at a million cases).
+    let mut changed = changed_on_review();
+    changed.and_where(Expr::col(Alias::new("case_id")).in_subquery(received(viewer, ranges, "id")));
+    let mut back = came_back(viewer);
+    back.and_where(c("matter_id").in_subquery(received(viewer, ranges, "matter_id")));
     for (set, alias, key, case_column) in [
-        (changed_on_review(), CHANGED, "case_id", "id"),
-        (came_back(viewer), CAME_BACK, "matter_id", "matter_id"),
+        (changed, CHANGED, "case_id", "id"),
+        (back, CAME_BACK, "matter_id", "matter_id"),
     ] {
         q.join_subquery(
             JoinType::LeftJoin,
