@@ -914,3 +914,43 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
         }
     }
 }
+
+/// Today is counted from the cases whatever `stat_days` holds for it: a row for today left by
+/// an older build (one that folded today) is not trusted, so the figures stay exact.
+#[tokio::test]
+async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    assert!(app.state.clock.set(day(0)));
+    let c = fixtures::county(&app).await;
+    // Two cases on 1 March, one today (2 March).
+    for received in [
+        "2026-03-01T09:00:00+08:00",
+        "2026-03-01T15:00:00+08:00",
+        "2026-03-02T09:00:00+08:00",
+    ] {
+        fixtures::register(
+            &app,
+            c.token("bureau_staff"),
+            json!({"receivedAt": received}),
+        )
+        .await;
+    }
+    let folded = xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+        .await
+        .expect("the days fold");
+    assert_eq!(folded, 1, "1 March is folded, today is not");
+    // What an older build would have left: today folded as 1 March was (two cases), and
+    // today's marks taken off by that fold.
+    for sql in [
+        "INSERT INTO stat_days (scope_unit_id, kind, day, folded_at, valid_until, cells) \
+         SELECT scope_unit_id, kind, '2026-03-02', folded_at, valid_until, cells \
+         FROM stat_days WHERE day = '2026-03-01'",
+        "DELETE FROM stat_dirty",
+    ] {
+        app.db().execute_unprepared(sql).await.expect(sql);
+    }
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(total(&app, c.token(who)).await["cases"], 3, "{who}");
+    }
+}
