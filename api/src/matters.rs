@@ -235,50 +235,113 @@ pub fn similar(a: &str, b: &str) -> bool {
     shared * 2 >= smaller
 }
 
-/// The most cases of one matter shown.
-const MATTER_CASES_MAX: usize = 500;
+/// The most cases of one matter shown (per side of the line between accusations and other
+/// petitions).
+const MATTER_CASES_MAX: i64 = 500;
+
+/// A case of a matter as [`visible_cases`] reads it.
+#[derive(Clone, Debug)]
+pub struct MatterCase {
+    pub case: case::Model,
+    /// Among the oldest [`MATTER_CASES_MAX`] of its side, the ones a matter lists. A row past
+    /// them is read only because it is its side's latest case or first concluding one.
+    pub shown: bool,
+    /// How many cases of the matter on the same side the viewer may see.
+    pub side_count: i64,
+}
 
 /// The cases of some matters the viewer may see, each matter's in the order they were
-/// received (the first [`MATTER_CASES_MAX`] of each, counted in the statement, so a matter
-/// with thousands of cases is not read whole).
+/// received. Per side of the line between accusations and other petitions (a matter shown
+/// from a case keeps to that case's side), at most the oldest [`MATTER_CASES_MAX`] are
+/// listed, so a matter with thousands of cases is not read whole; beside them come the side's
+/// latest case and its first concluding one, wherever they fall, and the side's count, so
+/// the matter's state and counts do not depend on the bound.
 pub async fn visible_cases(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     matter_ids: &[i64],
-) -> Result<HashMap<i64, Vec<case::Model>>> {
+) -> Result<HashMap<i64, Vec<MatterCase>>> {
     use sea_orm::FromQueryResult;
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
     let col = |name: &'static str| Expr::col((Alias::new("cases"), Alias::new(name)));
-    let mut window = WindowStatement::partition_by((Alias::new("cases"), Alias::new("matter_id")));
-    window
-        .order_by((Alias::new("cases"), Alias::new("received_at")), Order::Asc)
-        .order_by((Alias::new("cases"), Alias::new("id")), Order::Asc);
-    let ranked = Query::select()
+    // The SQL form of [`concludes`]; the rows it picks are checked by `concludes` again.
+    let concludes_sql = format!(
+        "CASE WHEN cases.status = '{finalized}' OR (cases.status = '{closed}' \
+         AND cases.replied_at IS NOT NULL AND cases.closed_at >= cases.review_request_by) \
+         THEN 1 ELSE 0 END",
+        finalized = CaseStatus::Finalized.as_str(),
+        closed = CaseStatus::Closed.as_str(),
+    );
+    let side_sql = format!(
+        "CASE WHEN cases.category = '{}' THEN 1 ELSE 0 END",
+        Category::Accusation.as_str()
+    );
+    let seen = Query::select()
         .column((Alias::new("cases"), Asterisk))
-        .expr_window_as(
-            Expr::cust("ROW_NUMBER()"),
-            window,
-            Alias::new("matter_rank"),
-        )
+        .expr_as(Expr::cust(side_sql), Alias::new("matter_side"))
+        .expr_as(Expr::cust(concludes_sql), Alias::new("matter_concludes"))
         .from(Alias::new("cases"))
         .and_where(col("matter_id").is_in(db::bucketed_ids(matter_ids.iter().copied())))
         .cond_where(viewer.case_scope())
         .to_owned();
+    let side = "PARTITION BY cases.matter_id, cases.matter_side";
+    let ranked = Query::select()
+        .column((Alias::new("cases"), Asterisk))
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER ({side} ORDER BY cases.received_at, cases.id)"
+            )),
+            Alias::new("oldest_rank"),
+        )
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER ({side} ORDER BY cases.received_at DESC, cases.id DESC)"
+            )),
+            Alias::new("newest_rank"),
+        )
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER ({side}, cases.matter_concludes \
+                 ORDER BY cases.received_at, cases.id)"
+            )),
+            Alias::new("concludes_rank"),
+        )
+        .expr_as(
+            Expr::cust(format!("COUNT(*) OVER ({side})")),
+            Alias::new("side_count"),
+        )
+        .from_subquery(seen, Alias::new("cases"))
+        .to_owned();
     let query = Query::select()
         .column(Asterisk)
         .from_subquery(ranked, Alias::new("cases"))
-        .and_where(col("matter_rank").lte(MATTER_CASES_MAX as i64))
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(col("oldest_rank").lte(MATTER_CASES_MAX))
+                .add(col("newest_rank").eq(1))
+                .add(
+                    col("matter_concludes")
+                        .eq(1)
+                        .and(col("concludes_rank").eq(1)),
+                ),
+        )
         .order_by((Alias::new("cases"), Alias::new("received_at")), Order::Asc)
         .order_by((Alias::new("cases"), Alias::new("id")), Order::Asc)
         .to_owned();
-    let mut out: HashMap<i64, Vec<case::Model>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<MatterCase>> = HashMap::new();
     for row in db
         .query_all_raw(db.get_database_backend().build(&query))
         .await?
     {
         let case = case::Model::from_query_result(&row, "")?;
+        let shown = row.try_get::<i64>("", "oldest_rank")? <= MATTER_CASES_MAX;
+        let side_count = row.try_get::<i64>("", "side_count")?;
         if let Some(matter) = case.matter_id {
-            out.entry(matter).or_default().push(case);
+            out.entry(matter).or_default().push(MatterCase {
+                case,
+                shown,
+                side_count,
+            });
         }
     }
     Ok(out)

@@ -597,3 +597,77 @@ async fn two_links_at_once_leave_every_case_in_the_matter_of_the_case_it_repeats
         }
     }
 }
+
+/// A matter lists at most its 500 oldest cases, but its count, state and concluding case come
+/// from every case the viewer sees: a matter of 521 cases whose 510th closed after its reply
+/// once the review window had lapsed (a 506th closed before it did; a 516th was finalized)
+/// counts 521 and is concluded by that case, seen from its first case and from its
+/// latest.
+#[tokio::test]
+async fn a_matter_past_its_listing_bound_still_counts_and_concludes_from_every_case() {
+    use sea_orm::{EntityTrait, IntoActiveModel, Set};
+    use xinfang_api::domain::CaseStatus;
+    use xinfang_entity::case;
+    let app = spawn_app().await;
+    let c = fixtures::county(&app).await;
+    let staff = c.token("bureau_staff");
+    let (first_id, first_number) = fixtures::register(&app, staff, json!({})).await;
+    let first = case::Entity::find()
+        .one(app.db())
+        .await
+        .expect("read")
+        .expect("the first case");
+    // 520 more cases of the same matter, received one minute apart after the first, put
+    // straight into the table (registering and linking each through the API would take
+    // minutes).
+    let mut rows = vec![];
+    for i in 1..=520_i64 {
+        let mut row = first.clone().into_active_model();
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.number = Set(format!("{}-{i}", first.number));
+        row.received_at = Set(first.received_at + chrono::TimeDelta::minutes(i));
+        let at = first.received_at + chrono::TimeDelta::days(i);
+        match i {
+            // Closed after its reply before its review window lapsed: not concluding.
+            505 => {
+                row.status = Set(CaseStatus::Closed);
+                row.replied_at = Set(Some(at));
+                row.review_request_by = Set(Some(at + chrono::TimeDelta::days(30)));
+                row.closed_at = Set(Some(at + chrono::TimeDelta::days(2)));
+            }
+            // Closed after its reply once the window lapsed with no request: concluding.
+            509 => {
+                row.status = Set(CaseStatus::Closed);
+                row.replied_at = Set(Some(at));
+                row.review_request_by = Set(Some(at + chrono::TimeDelta::days(30)));
+                row.closed_at = Set(Some(at + chrono::TimeDelta::days(31)));
+            }
+            // Finalized after re-review, later: concluding too, but not the first.
+            515 => row.status = Set(CaseStatus::Finalized),
+            _ => {}
+        }
+        rows.push(row);
+    }
+    for chunk in rows.chunks(100) {
+        case::Entity::insert_many(chunk.to_vec())
+            .exec(app.db())
+            .await
+            .expect("the copies");
+    }
+    let concluding = format!("{}-509", first.number);
+    let latest = case::Entity::find()
+        .all(app.db())
+        .await
+        .expect("read")
+        .into_iter()
+        .max_by_key(|m| m.received_at)
+        .expect("the latest");
+    for id in [first_id.clone(), crate::support::gid("Case", latest.id)] {
+        let m = &case(&app, staff, &id).await["matter"];
+        assert_eq!(m["caseCount"], 521, "{id}");
+        assert_eq!(m["cases"].as_array().map(Vec::len), Some(500), "{id}");
+        assert_eq!(m["firstCase"]["number"], first_number.as_str(), "{id}");
+        assert_eq!(m["concludedBy"]["number"], concluding.as_str(), "{id}");
+        assert_eq!(m["state"], "CONCLUDED", "{id}");
+    }
+}

@@ -336,9 +336,10 @@ by_viewer_loader!(
     crate::receptions::cases_of
 );
 by_viewer_loader!(
-    /// The cases of each matter that the request's viewer sees, in the order received.
+    /// The cases of each matter that the request's viewer sees, in the order received (as
+    /// far as `matters::visible_cases` reads them).
     MatterCasesLoader,
-    Vec<CaseRecord>,
+    Vec<crate::matters::MatterCase>,
     crate::matters::visible_cases
 );
 by_viewer_loader!(

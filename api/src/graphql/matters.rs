@@ -9,9 +9,9 @@ use super::cases::loader_error;
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, lookup_id, viewer};
 use crate::cases::link_readable;
-use crate::domain::{MatterState, RepeatLinkState};
+use crate::domain::{Category, MatterState, RepeatLinkState};
 use crate::error::AppError;
-use crate::matters::{self, RepeatLinkRecord};
+use crate::matters::{self, MatterCase, RepeatLinkRecord};
 use crate::records::CaseRecord;
 use async_graphql::{Context, ID, Object};
 
@@ -20,8 +20,9 @@ use super::Case;
 /// 信访事项 — the petitions (cases) on the same facts and requests.
 pub struct Matter {
     id: i64,
-    /// The cases of it the viewer may see, in the order they were received.
-    cases: Vec<CaseRecord>,
+    /// The cases of it the viewer may see that were read, in the order they were received:
+    /// those listed and, past the bound, the latest and the first concluding one.
+    cases: Vec<MatterCase>,
 }
 
 impl Matter {
@@ -32,7 +33,7 @@ impl Matter {
         let cases = visible_cases(ctx, id)
             .await?
             .into_iter()
-            .filter(|c| link_readable(case, c))
+            .filter(|c| link_readable(case, &c.case))
             .collect();
         Ok(Matter { id, cases })
     }
@@ -42,6 +43,14 @@ impl Matter {
         let cases = visible_cases(ctx, id).await?;
         Ok((!cases.is_empty()).then_some(Matter { id, cases }))
     }
+
+    fn read(&self) -> Vec<CaseRecord> {
+        self.cases.iter().map(|c| c.case.clone()).collect()
+    }
+
+    fn shown(&self) -> impl Iterator<Item = &CaseRecord> {
+        self.cases.iter().filter(|c| c.shown).map(|c| &c.case)
+    }
 }
 
 fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
@@ -49,7 +58,7 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a super::Loaders {
 }
 
 /// The cases of a matter the viewer sees, through the request's loader.
-async fn visible_cases(ctx: &Context<'_>, matter_id: i64) -> GqlResult<Vec<CaseRecord>> {
+async fn visible_cases(ctx: &Context<'_>, matter_id: i64) -> GqlResult<Vec<MatterCase>> {
     loaded(&loaders(ctx).matter_cases, matter_id).await
 }
 
@@ -58,38 +67,44 @@ impl Matter {
     pub async fn id(&self) -> ID {
         global_id("Matter", self.id)
     }
-    /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases shown make it.
+    /// 事项状态 — open, concluded (终结) or resolved (化解), as the cases the viewer sees make
+    /// it.
     async fn state(&self, ctx: &Context<'_>) -> GqlResult<MatterState> {
         let loaders = loaders(ctx);
         let resolved = loaded(&loaders.campaign_resolved, self.id).await?;
         let evaluation = match self.cases.last() {
             Some(latest) => loaders
                 .evaluations
-                .load_one(latest.id)
+                .load_one(latest.case.id)
                 .await
                 .map_err(loader_error)?
                 .flatten(),
             None => None,
         };
-        Ok(matters::state(&self.cases, resolved, evaluation.as_ref()))
+        Ok(matters::state(&self.read(), resolved, evaluation.as_ref()))
     }
-    /// 件 — the cases of this matter the viewer may see, oldest first.
+    /// 件 — the cases of this matter the viewer may see, oldest first (at most the oldest 500
+    /// on each side of the line between accusations and other petitions).
     async fn cases(&self) -> Vec<Case> {
-        self.cases.iter().cloned().map(Case).collect()
+        self.shown().cloned().map(Case).collect()
     }
     /// 件次 — how many of its cases the viewer may see.
     async fn case_count(&self) -> i32 {
-        self.cases.len() as i32
+        let mut sides = std::collections::HashMap::new();
+        for c in &self.cases {
+            sides.insert(c.case.category == Category::Accusation, c.side_count);
+        }
+        sides.values().sum::<i64>() as i32
     }
     /// 初信初访 — the earliest case of the matter the viewer may see (what lies before it, out
     /// of sight, is not hinted at).
     async fn first_case(&self) -> Option<Case> {
-        self.cases.first().cloned().map(Case)
+        self.cases.first().map(|c| Case(c.case.clone()))
     }
     /// 终结依据 — the case whose end concluded the matter (finalized after re-review, or closed
-    /// after its written reply), among those shown.
+    /// after its written reply), among those the viewer sees.
     async fn concluded_by(&self) -> Option<Case> {
-        matters::concluding_case(&self.cases).cloned().map(Case)
+        matters::concluding_case(&self.read()).cloned().map(Case)
     }
 }
 
