@@ -347,6 +347,20 @@ pub async fn visible_cases(
     Ok(out)
 }
 
+/// How many cases the viewer sees of a matter read by [`visible_cases`] (both sides, or the
+/// one side a matter seen from a case keeps to).
+pub fn case_count(cases: &[MatterCase]) -> i64 {
+    [true, false]
+        .into_iter()
+        .filter_map(|accusations| {
+            cases
+                .iter()
+                .find(|c| (c.case.category == Category::Accusation) == accusations)
+                .map(|c| c.side_count)
+        })
+        .sum()
+}
+
 /// Which of some matters a backlog campaign resolved (化解).
 pub async fn resolved_in_campaign(
     db: &impl ConnectionTrait,

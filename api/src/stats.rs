@@ -283,6 +283,23 @@ pub(crate) fn received_in(ranges: &Ranges, column: SimpleExpr) -> Condition {
     })
 }
 
+/// The viewer's visible cases received in the ranges: one column of them, or every column
+/// when `column` is `None`.
+fn received(
+    viewer: &Viewer,
+    ranges: &Ranges,
+    column: Option<&'static str>,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut q = crate::cases::visible_ids(viewer);
+    q.clear_selects();
+    match column {
+        Some(name) => q.column((Alias::new(CASES), Alias::new(name))),
+        None => q.column((Alias::new(CASES), sea_orm::sea_query::Asterisk)),
+    };
+    q.cond_where(received_in(ranges, c("received_at")));
+    q
+}
+
 /// The viewer's visible cases received in the ranges, with every column of `cases` and,
 /// when `with_repeat`, [`VISIBLE_REPEAT`]. Named `cases` in the query around it, so the
 /// measures read its columns as they would the table's.
@@ -292,11 +309,7 @@ fn counted_cases(
     ranges: &Ranges,
     with_repeat: bool,
 ) -> sea_orm::sea_query::SelectStatement {
-    let mut q = Query::select();
-    q.column((Alias::new(CASES), sea_orm::sea_query::Asterisk))
-        .from(Alias::new(CASES))
-        .cond_where(viewer.case_scope())
-        .cond_where(received_in(ranges, c("received_at")));
+    let mut q = received(viewer, ranges, None);
     if with_repeat {
         // The guard first: only a repeat probes the case it repeats.
         q.expr_as(
@@ -663,20 +676,6 @@ pub(crate) async fn tallies(
     Ok(out)
 }
 
-/// One column of the viewer's visible cases received in the ranges.
-fn received(
-    viewer: &Viewer,
-    ranges: &Ranges,
-    column: &'static str,
-) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column((Alias::new(CASES), Alias::new(column)))
-        .from(Alias::new(CASES))
-        .cond_where(viewer.case_scope())
-        .cond_where(received_in(ranges, c("received_at")))
-        .to_owned()
-}
-
 /// The counted cases, named `cases`, with their evaluation (`ev`) and, when `full`, the
 /// sets [`changed_on_review`] and [`came_back`] joined.
 fn joined(
@@ -704,9 +703,13 @@ fn joined(
     // request counting today's hundred cases built the county's every changed case and every
     // matter that came back first (half a second at a million cases).
     let mut changed = changed_on_review();
-    changed.and_where(Expr::col(Alias::new("case_id")).in_subquery(received(viewer, ranges, "id")));
+    changed.and_where(Expr::col(Alias::new("case_id")).in_subquery(received(
+        viewer,
+        ranges,
+        Some("id"),
+    )));
     let mut back = came_back(viewer);
-    back.and_where(c("matter_id").in_subquery(received(viewer, ranges, "matter_id")));
+    back.and_where(c("matter_id").in_subquery(received(viewer, ranges, Some("matter_id"))));
     for (set, alias, key, case_column) in [
         (changed, CHANGED, "case_id", "id"),
         (back, CAME_BACK, "matter_id", "matter_id"),

@@ -9,7 +9,7 @@ use super::cases::loader_error;
 use super::identity::{OrgUnit, load_unit};
 use super::{GqlResult, Instant, global_id, lookup_id, viewer};
 use crate::cases::link_readable;
-use crate::domain::{Category, MatterState, RepeatLinkState};
+use crate::domain::{MatterState, RepeatLinkState};
 use crate::error::AppError;
 use crate::matters::{self, MatterCase, RepeatLinkRecord};
 use crate::records::CaseRecord;
@@ -90,11 +90,7 @@ impl Matter {
     }
     /// 件次 — how many of its cases the viewer may see.
     async fn case_count(&self) -> i32 {
-        let mut sides = std::collections::HashMap::new();
-        for c in &self.cases {
-            sides.insert(c.case.category == Category::Accusation, c.side_count);
-        }
-        sides.values().sum::<i64>() as i32
+        matters::case_count(&self.cases) as i32
     }
     /// 初信初访 — the earliest case of the matter the viewer may see (what lies before it, out
     /// of sight, is not hinted at).
