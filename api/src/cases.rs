@@ -9,6 +9,7 @@ use crate::calendar::{WorkCalendar, local_date};
 use crate::clock::Clock;
 use crate::db;
 use crate::deadlines;
+use crate::directory::Directory;
 use crate::domain::FromDb;
 use crate::domain::{
     CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, PetitionerKind, Role, UnitRelation,
@@ -287,11 +288,12 @@ pub(crate) async fn check_subject(db: &impl ConnectionTrait, code: &str) -> Resu
         .await?
     {
         Some(s) if s.active => Ok(()),
-        _ => Err(bad_input(
-            "subject",
-            "unknown subject; see the `subjects` query",
-        )),
+        _ => Err(unknown_subject()),
     }
+}
+
+fn unknown_subject() -> crate::error::AppError {
+    bad_input("subject", "unknown subject; see the `subjects` query")
 }
 
 /// A unit of the given county that may be named in a case field.
@@ -342,6 +344,7 @@ pub async fn register(
     db_conn: &DatabaseConnection,
     clock: &Clock,
     bus: &Bus,
+    directory: &Directory,
     registrar: Registrar<'_>,
     mut input: NewCase,
     idempotency_key: Option<String>,
@@ -440,6 +443,7 @@ pub async fn register(
     let attempt = register_in_tx(
         db_conn,
         bus,
+        directory,
         viewer,
         &input,
         &petitioners,
@@ -562,6 +566,7 @@ async fn replay(
 async fn register_in_tx(
     db_conn: &DatabaseConnection,
     bus: &Bus,
+    directory: &Directory,
     viewer: &Viewer,
     input: &NewCase,
     petitioners: &[PetitionerEntry],
@@ -573,10 +578,31 @@ async fn register_in_tx(
     request_hash: &str,
     sequence: Option<i64>,
 ) -> Result<case::Model> {
-    // A retry of the same idempotency key that raced this one fails here, on the key's
-    // unique index at the latest, and `register` answers it with the winner's case.
-    let tx = db::begin_write(db_conn).await?;
-    check_subject(&tx, &input.subject).await?;
+    // What the registration reads but does not write — the subject, the units it names, the
+    // county's calendar and settings — from the process's notified copy where it holds them
+    // (PostgreSQL), read before the transaction either way.
+    let subject_active = directory
+        .reference("subject", input.subject.clone(), || async {
+            Ok(subject::Entity::find_by_id(input.subject.clone())
+                .one(db_conn)
+                .await?
+                .map(|s| s.active))
+        })
+        .await?;
+    if subject_active != Some(true) {
+        return Err(unknown_subject());
+    }
+    let calendar = directory
+        .reference("calendar", county_id.to_string(), || {
+            work_calendar(db_conn, county_id)
+        })
+        .await?;
+    let limit_hours = directory
+        .reference("county_settings", county_id.to_string(), || {
+            crate::hearings::settings(db_conn, county_id)
+        })
+        .await?
+        .registration_limit_hours;
     // Every unit the registration names, the registering unit and the county, in one read.
     let lead_id = input.lead_unit_id.unwrap_or(registering_unit);
     let named = [
@@ -586,8 +612,12 @@ async fn register_in_tx(
         Some(registering_unit),
         Some(county_id),
     ];
-    let units =
-        crate::identity::units_by_id(&tx, &named.into_iter().flatten().collect::<Vec<_>>()).await?;
+    let units = crate::identity::units_through(
+        directory,
+        db_conn,
+        &named.into_iter().flatten().collect::<Vec<_>>(),
+    )
+    .await?;
     let in_county = |field: &str, id: i64| named_unit_in_county(field, units.get(&id), county_id);
     let township = match input.township_id {
         Some(id) => {
@@ -608,6 +638,9 @@ async fn register_in_tx(
     else {
         return Err(internal("the registering unit or its county is gone"));
     };
+    // A retry of the same idempotency key that raced this one fails here, on the key's
+    // unique index at the latest, and `register` answers it with the winner's case.
+    let tx = db::begin_write(db_conn).await?;
     // A citizen's online accusation lands at the bureau — unless it accuses the bureau
     // itself, when the discipline body takes it.
     let lead = match &accused {
@@ -627,12 +660,8 @@ async fn register_in_tx(
         may_lead_accusation(accused, &lead, "leadUnitId")?;
     }
     let received_at = input.received_at.unwrap_or(now);
-    let calendar = work_calendar(&tx, county_id).await?;
     // 迟报: the time from receipt to registration, and whether an urgent matter or a group
     // visit took longer than the county allows.
-    let limit_hours = crate::hearings::settings(&tx, county_id)
-        .await?
-        .registration_limit_hours;
     let delay_minutes = (now - received_at)
         .num_minutes()
         .clamp(0, i64::from(i32::MAX)) as i32;
@@ -689,41 +718,58 @@ async fn register_in_tx(
     .insert(&tx)
     .await?;
 
-    for (i, p) in petitioners.iter().enumerate() {
-        // A citizen account follows the case when it submitted it, or when both its ID
-        // number and its mobile number are the ones recorded here — never on an accusation
-        // it did not submit itself (see identity::register_petitioner).
-        let submitted_by_this_person =
-            viewer.is_petitioner() && p.id_number == petitioners[0].id_number && i == 0;
-        let linked_user = match (&p.id_number, &p.phone) {
-            _ if submitted_by_this_person => Some(viewer.user_id),
-            _ if input.category == Category::Accusation => None,
-            (Some(idn), Some(phone)) => user::Entity::find()
-                .filter(user::Column::IdNumber.eq(idn.clone()))
-                .filter(user::Column::Phone.eq(phone.clone()))
-                .filter(user::Column::Role.eq(Role::Petitioner.as_str()))
-                .order_by_asc(user::Column::Id)
-                .one(&tx)
-                .await?
-                .map(|u| u.id),
-            _ => None,
-        };
-        case_petitioner::ActiveModel {
-            case_id: Set(created.id),
-            position: Set(i as i32),
-            name: Set(p.name.clone()),
-            id_number: Set(p.id_number.clone()),
-            phone: Set(p.phone.clone()),
-            address: Set(p.address.clone()),
-            representative: Set(p.representative),
-            kind: Set(p.kind),
-            credit_code: Set(p.credit_code.clone()),
-            contact_person: Set(p.contact_person.clone()),
-            user_id: Set(linked_user),
-            ..Default::default()
+    // The petitioners in one statement, each with the account that follows the case: the
+    // citizen's own when it submitted it, or one whose ID number and mobile number are both
+    // the ones recorded here (a subquery of the same statement) — never on an accusation it
+    // did not submit itself (see identity::register_petitioner).
+    if !petitioners.is_empty() {
+        let mut rows = Query::insert();
+        rows.into_table(case_petitioner::Entity).columns([
+            case_petitioner::Column::CaseId,
+            case_petitioner::Column::Position,
+            case_petitioner::Column::Name,
+            case_petitioner::Column::IdNumber,
+            case_petitioner::Column::Phone,
+            case_petitioner::Column::Address,
+            case_petitioner::Column::Representative,
+            case_petitioner::Column::Kind,
+            case_petitioner::Column::CreditCode,
+            case_petitioner::Column::ContactPerson,
+            case_petitioner::Column::UserId,
+        ]);
+        for (i, p) in petitioners.iter().enumerate() {
+            let submitted_by_this_person =
+                viewer.is_petitioner() && p.id_number == petitioners[0].id_number && i == 0;
+            let linked_user: Expr = match (&p.id_number, &p.phone) {
+                _ if submitted_by_this_person => viewer.user_id.into(),
+                _ if input.category == Category::Accusation => None::<i64>.into(),
+                (Some(idn), Some(phone)) => Query::select()
+                    .column(user::Column::Id)
+                    .from(user::Entity)
+                    .and_where(user::Column::IdNumber.eq(idn.clone()))
+                    .and_where(user::Column::Phone.eq(phone.clone()))
+                    .and_where(user::Column::Role.eq(Role::Petitioner.as_str()))
+                    .order_by(user::Column::Id, Order::Asc)
+                    .limit(1)
+                    .to_owned()
+                    .into(),
+                _ => None::<i64>.into(),
+            };
+            rows.values_panic([
+                created.id.into(),
+                (i as i32).into(),
+                p.name.clone().into(),
+                p.id_number.clone().into(),
+                p.phone.clone().into(),
+                p.address.clone().into(),
+                p.representative.into(),
+                sea_orm::ActiveEnum::to_value(&p.kind).into(),
+                p.credit_code.clone().into(),
+                p.contact_person.clone().into(),
+                linked_user,
+            ]);
         }
-        .insert(&tx)
-        .await?;
+        tx.execute(&rows).await?;
     }
 
     // The lead's row and those that follow from the case's fields, in one statement (the

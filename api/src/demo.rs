@@ -309,7 +309,16 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             hotline_ticket: None,
         };
         registered.push(
-            cases::register(db, clock, &state.bus, Registrar::Staff(who), input, None).await?,
+            cases::register(
+                db,
+                clock,
+                &state.bus,
+                &state.directory,
+                Registrar::Staff(who),
+                input,
+                None,
+            )
+            .await?,
         );
     }
     // An accusation against the township: invisible to 东关镇 itself.
@@ -335,6 +344,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
         db,
         clock,
         &state.bus,
+        &state.directory,
         Registrar::Staff(&bureau_staff),
         accusation,
         None,
@@ -414,6 +424,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(String, String)>> {
             db,
             clock,
             &state.bus,
+            &state.directory,
             Registrar::Staff(&bureau_staff),
             input,
             None,

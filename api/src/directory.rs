@@ -26,9 +26,11 @@ use crate::events::Bus;
 use crate::identity::UnitRecord;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The notification channel the triggers and the heartbeat use.
@@ -59,10 +61,15 @@ struct Kept<T> {
     at: Instant,
 }
 
+/// Beyond this many pieces of reference data the copy of them starts again from empty.
+const MAX_REFERENCE: usize = 4_096;
+
 #[derive(Default)]
 struct Copy {
     sessions: HashMap<String, Kept<SessionFacts>>,
     units: HashMap<i64, Kept<UnitRecord>>,
+    /// Reference data by kind and key ([`Directory::reference`]).
+    reference: HashMap<(&'static str, String), Kept<Arc<dyn Any + Send + Sync>>>,
 }
 
 pub struct Directory {
@@ -138,6 +145,7 @@ impl Directory {
         if let Ok(mut copy) = self.copy.lock() {
             copy.sessions.clear();
             copy.units.clear();
+            copy.reference.clear();
         }
     }
 
@@ -213,6 +221,53 @@ impl Directory {
                 },
             );
         }
+    }
+
+    /// Reference data that changes rarely and is read by every registration — the subject
+    /// list, a county's calendar, a county's settings — from the copy when it holds it, or
+    /// from `read`, whose answer is kept (when the copy is in use and nothing was forgotten
+    /// meanwhile). `kind` names what is read and must be used with one type of answer only.
+    /// Only for reads outside a transaction that changes the same data: the copy does not
+    /// hold a transaction's own uncommitted writes. The tables' triggers (migration 029)
+    /// make every process forget on any change.
+    pub async fn reference<T, F, Fut>(
+        &self,
+        kind: &'static str,
+        key: String,
+        read: F,
+    ) -> crate::error::Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = crate::error::Result<T>>,
+    {
+        if self.in_use()
+            && let Ok(copy) = self.copy.lock()
+            && let Some(kept) = copy.reference.get(&(kind, key.clone()))
+            && kept.at.elapsed() < MAX_AGE
+            && let Some(value) = kept.value.downcast_ref::<T>()
+        {
+            return Ok(value.clone());
+        }
+        let ticket = self.ticket();
+        let value = read().await?;
+        if let Some(ticket) = ticket
+            && let Ok(mut copy) = self.copy.lock()
+            && self.in_use()
+            && self.generation.load(Ordering::Acquire) == ticket
+        {
+            if copy.reference.len() >= MAX_REFERENCE {
+                copy.reference.clear();
+            }
+            copy.reference.insert(
+                (kind, key),
+                Kept {
+                    value: Arc::new(value.clone()),
+                    at: Instant::now(),
+                },
+            );
+        }
+        Ok(value)
     }
 
     /// The process's one listening connection (PostgreSQL; nothing otherwise): it hears

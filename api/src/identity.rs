@@ -50,6 +50,22 @@ pub async fn units_by_id(
     Ok(rows.into_iter().map(|u| (u.id, u)).collect())
 }
 
+/// Units by id: from the process's copy where it holds them, the rest in one statement.
+pub async fn units_through(
+    directory: &crate::directory::Directory,
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, UnitRecord>> {
+    let (mut found, missing) = directory.units(ids);
+    if !missing.is_empty() {
+        let ticket = directory.ticket();
+        let read = units_by_id(db, &missing).await?;
+        directory.keep_units(ticket, read.values());
+        found.extend(read);
+    }
+    Ok(found)
+}
+
 /// Puts an administrative action on the administrative record, in the caller's transaction.
 pub(crate) async fn record(
     tx: &impl ConnectionTrait,

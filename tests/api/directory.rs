@@ -333,3 +333,157 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     let answer = warm(&app, &other, &token).await;
     assert_eq!(answer["data"]["viewer"]["username"], "bureau_staff");
 }
+
+const REGISTER: &str = "mutation($i: RegisterCaseInput!) {
+  registerCase(input: $i) { case { deadlines { acceptBy } registeredLate } } }";
+
+/// Registers on the process at `url`: the case's `acceptBy` and `registeredLate`, or the
+/// whole answer when it was refused.
+async fn register_on(app: &TestApp, url: &str, token: &str, input: Value) -> Result<Value, Value> {
+    let body: Value = app
+        .client
+        .post(format!("{url}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": REGISTER, "variables": {"i": input}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    match body["data"]["registerCase"]["case"].is_object() {
+        true => Ok(body["data"]["registerCase"]["case"].clone()),
+        false => Err(body),
+    }
+}
+
+/// Registers on the process at `url` until `holds` is true of the outcome, for at most
+/// [`NOTICE`]; the last outcome.
+async fn registers_soon(
+    app: &TestApp,
+    url: &str,
+    token: &str,
+    input: &Value,
+    holds: impl Fn(&Result<Value, Value>) -> bool,
+) -> Result<Value, Value> {
+    let until = std::time::Instant::now() + NOTICE;
+    loop {
+        let outcome = register_on(app, url, token, input.clone()).await;
+        if holds(&outcome) || std::time::Instant::now() > until {
+            return outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn late(outcome: &Result<Value, Value>) -> Option<bool> {
+    outcome.as_ref().ok()?["registeredLate"].as_bool()
+}
+
+/// What a registration reads and does not write — the subject list, the county's calendar
+/// and its settings — a process may answer from its copy (PostgreSQL). A change to any of
+/// them, by another process or another program, holds on that process's registrations as
+/// soon as the notification arrives; the process that makes a change uses it at once.
+#[tokio::test]
+async fn a_registration_follows_every_change_to_subjects_calendar_and_settings() {
+    use chrono::{Days, FixedOffset, TimeDelta, Utc};
+    let app = spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
+    let postgres = app.db_url.starts_with("postgres");
+    let county = fixtures::county(&app).await;
+    let other = second_process(&app).await;
+    assert_eq!(in_use(&app, &other.1).await, postgres);
+    let token = county.token("bureau_staff");
+    // An urgent matter received 30 hours ago: late under the default limit of 24 hours.
+    let received = Utc::now() - TimeDelta::hours(30);
+    let input = fixtures::case_input(json!({"urgent": true, "receivedAt": received.to_rfc3339()}));
+    register_on(&app, &other.1, token, input.clone())
+        .await
+        .unwrap();
+    let before = register_on(&app, &other.1, token, input.clone())
+        .await
+        .unwrap();
+    assert_eq!(before["registeredLate"], true, "{before}");
+    let accept_before =
+        crate::support::parse_instant(before["deadlines"]["acceptBy"].as_str().unwrap());
+
+    // 1. The operator retires the subject: registrations naming it are refused, and accepted
+    // again once it is back.
+    app.sql("UPDATE subjects SET active = false WHERE code = 'HOUSING_DEMOLITION'")
+        .await;
+    let refused = registers_soon(&app, &other.1, token, &input, |o| o.is_err()).await;
+    let body = refused.expect_err("a retired subject is refused");
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(crate::support::field(&body), Some("subject"), "{body}");
+    app.sql("UPDATE subjects SET active = true WHERE code = 'HOUSING_DEMOLITION'")
+        .await;
+    let back = registers_soon(&app, &other.1, token, &input, |o| o.is_ok()).await;
+    assert!(back.is_ok(), "{back:?}");
+
+    // 2. The county allows 48 hours: 30 hours is no longer late.
+    app.sql(&format!(
+        "INSERT INTO county_settings (county_id, hearing_notice_days, registration_limit_hours, updated_at) \
+         VALUES ({}, 10, 48, CURRENT_TIMESTAMP)",
+        county.county
+    ))
+    .await;
+    let outcome = registers_soon(&app, &other.1, token, &input, |o| late(o) == Some(false)).await;
+    assert_eq!(late(&outcome), Some(false), "{outcome:?}");
+
+    // 3. The next forty local days become holidays: none of the fifteen working days for the
+    // decision on acceptance falls in them, so the deadline moves past the last.
+    let beijing = FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = Utc::now().with_timezone(&beijing).date_naive();
+    let days: Vec<String> = (0..40)
+        .map(|n| {
+            format!(
+                "({}, '{}', false, '测试假期')",
+                county.county,
+                today + Days::new(n)
+            )
+        })
+        .collect();
+    app.sql(&format!(
+        "INSERT INTO calendar_days (county_id, day, working, note) VALUES {}",
+        days.join(", ")
+    ))
+    .await;
+    let after_holidays = (today + Days::new(40))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(beijing)
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(accept_before < after_holidays, "{accept_before}");
+    let moved = |o: &Result<Value, Value>| {
+        o.as_ref().is_ok_and(|c| {
+            crate::support::parse_instant(c["deadlines"]["acceptBy"].as_str().unwrap())
+                > after_holidays
+        })
+    };
+    let outcome = registers_soon(&app, &other.1, token, &input, moved).await;
+    assert!(moved(&outcome), "{outcome:?}");
+
+    // 4. The process that changes the settings through the API registers by them at once.
+    register_on(&app, &app.url, token, input.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        late(&register_on(&app, &app.url, token, input.clone()).await),
+        Some(false)
+    );
+    let set = app
+        .gql(
+            Some(county.token("county_admin")),
+            "mutation { setCountySettings(input: {registrationLimitHours: 12}) { registrationLimitHours } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["data"]["setCountySettings"]["registrationLimitHours"], 12,
+        "{set}"
+    );
+    assert_eq!(
+        late(&register_on(&app, &app.url, token, input.clone()).await),
+        Some(true)
+    );
+}

@@ -287,14 +287,15 @@ impl HearingsMutation {
         input: SetCountySettingsInput,
     ) -> GqlResult<CountySettings> {
         let s = state(ctx);
-        Ok(hearings::set_settings(
+        let set = hearings::set_settings(
             &s.db,
             &s.clock,
             viewer(ctx)?,
             input.hearing_notice_days,
             input.registration_limit_hours,
         )
-        .await?
-        .into())
+        .await?;
+        s.directory.forget_all();
+        Ok(set.into())
     }
 }

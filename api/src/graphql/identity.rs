@@ -584,6 +584,7 @@ impl IdentityMutation {
         let saved =
             domain::set_subject(&s.db, &s.clock, me, &input.code, &input.name, input.active)
                 .await?;
+        s.directory.forget_all();
         Ok(SubjectPayload {
             subject: Subject {
                 code: saved.code,

@@ -101,15 +101,9 @@ impl Loader<i64> for UnitLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> LoadResult<Self::Value> {
-        let (mut found, missing) = self.directory.units(keys);
-        if !missing.is_empty() {
-            let ticket = self.directory.ticket();
-            let read = crate::identity::units_by_id(&self.db, &missing)
-                .await
-                .map_err(Arc::new)?;
-            self.directory.keep_units(ticket, read.values());
-            found.extend(read);
-        }
+        let found = crate::identity::units_through(&self.directory, &self.db, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(every_key(
             keys,
             found.into_iter().map(|(k, v)| (k, Some(v))).collect(),

@@ -1903,6 +1903,7 @@ impl WorkflowMutation {
             })
             .collect::<Result<Vec<_>>>()?;
         let set = county_calendar::set_days(&state(ctx).db, &state(ctx).clock, me, days).await?;
+        state(ctx).directory.forget_all();
         Ok(CalendarPayload {
             days: set.into_iter().map(CalendarDay::from).collect(),
         })
