@@ -562,6 +562,59 @@ async fn replay(
     Ok(case::Entity::find_by_id(row.case_id).one(db).await?)
 }
 
+/// What a registration reads and does not write.
+struct Reference {
+    calendar: WorkCalendar,
+    limit_hours: i32,
+    units: std::collections::HashMap<i64, org_unit::Model>,
+}
+
+/// Checks the subject is on the list and reads the county's calendar and settings and the
+/// named units: from the process's copy where it holds them, otherwise through `conn`.
+async fn read_reference(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    subject_code: &str,
+    county_id: i64,
+    unit_ids: &[i64],
+) -> Result<Reference> {
+    // The whole list of active subjects is one entry: a code the caller made up is looked up
+    // in it, never kept on its own.
+    let active = directory
+        .reference("subjects", String::new(), || async {
+            let rows = subject::Entity::find()
+                .filter(subject::Column::Active.eq(true))
+                .all(conn)
+                .await?;
+            Ok(std::sync::Arc::new(
+                rows.into_iter()
+                    .map(|s| s.code)
+                    .collect::<std::collections::HashSet<String>>(),
+            ))
+        })
+        .await?;
+    if !active.contains(subject_code) {
+        return Err(unknown_subject());
+    }
+    let calendar = directory
+        .reference("calendar", county_id.to_string(), || {
+            work_calendar(conn, county_id)
+        })
+        .await?;
+    let limit_hours = directory
+        .reference("county_settings", county_id.to_string(), || {
+            crate::hearings::settings(conn, county_id)
+        })
+        .await?
+        .registration_limit_hours;
+    let units = crate::identity::units_through(directory, conn, unit_ids).await?;
+    Ok(Reference {
+        calendar,
+        limit_hours,
+        units,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn register_in_tx(
     db_conn: &DatabaseConnection,
@@ -578,46 +631,34 @@ async fn register_in_tx(
     request_hash: &str,
     sequence: Option<i64>,
 ) -> Result<case::Model> {
-    // What the registration reads but does not write — the subject, the units it names, the
-    // county's calendar and settings — from the process's notified copy where it holds them
-    // (PostgreSQL), read before the transaction either way.
-    let subject_active = directory
-        .reference("subject", input.subject.clone(), || async {
-            Ok(subject::Entity::find_by_id(input.subject.clone())
-                .one(db_conn)
-                .await?
-                .map(|s| s.active))
-        })
-        .await?;
-    if subject_active != Some(true) {
-        return Err(unknown_subject());
-    }
-    let calendar = directory
-        .reference("calendar", county_id.to_string(), || {
-            work_calendar(db_conn, county_id)
-        })
-        .await?;
-    let limit_hours = directory
-        .reference("county_settings", county_id.to_string(), || {
-            crate::hearings::settings(db_conn, county_id)
-        })
-        .await?
-        .registration_limit_hours;
-    // Every unit the registration names, the registering unit and the county, in one read.
+    // What the registration reads but does not write — the subject list, the units it names,
+    // the county's calendar and settings — comes from the process's notified copy where it
+    // holds them (PostgreSQL), before the transaction. Where it keeps no copy (SQLite, or a
+    // copy set aside) they are read inside the write transaction, so that nothing can change
+    // between the check and the write.
     let lead_id = input.lead_unit_id.unwrap_or(registering_unit);
-    let named = [
+    let named: Vec<i64> = [
         input.township_id,
         Some(lead_id),
         input.accused_unit_id,
         Some(registering_unit),
         Some(county_id),
-    ];
-    let units = crate::identity::units_through(
-        directory,
-        db_conn,
-        &named.into_iter().flatten().collect::<Vec<_>>(),
-    )
-    .await?;
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let early = match directory.in_use() {
+        true => None,
+        false => Some(db::begin_write(db_conn).await?),
+    };
+    let Reference {
+        calendar,
+        limit_hours,
+        units,
+    } = match &early {
+        Some(tx) => read_reference(directory, tx, &input.subject, county_id, &named).await?,
+        None => read_reference(directory, db_conn, &input.subject, county_id, &named).await?,
+    };
     let in_county = |field: &str, id: i64| named_unit_in_county(field, units.get(&id), county_id);
     let township = match input.township_id {
         Some(id) => {
@@ -640,7 +681,10 @@ async fn register_in_tx(
     };
     // A retry of the same idempotency key that raced this one fails here, on the key's
     // unique index at the latest, and `register` answers it with the winner's case.
-    let tx = db::begin_write(db_conn).await?;
+    let tx = match early {
+        Some(tx) => tx,
+        None => db::begin_write(db_conn).await?,
+    };
     // A citizen's online accusation lands at the bureau — unless it accuses the bureau
     // itself, when the discipline body takes it.
     let lead = match &accused {

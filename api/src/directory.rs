@@ -1,8 +1,10 @@
 //! This process's copy of who is signed in and of the units, so that a request does not ask
-//! the database who its viewer is, nor what its cases' units are called.
+//! the database who its viewer is, nor what its cases' units are called — and of the reference
+//! data every registration reads (subjects, a county's calendar and settings).
 //!
 //! Only on PostgreSQL, and only while it can be kept exact. Triggers on `sessions`, `users`
-//! and `org_units` (migration 023) send `NOTIFY xinfang_directory` inside every transaction that
+//! and `org_units` (migration 023), and on `subjects`, `calendar_days` and `county_settings`
+//! (migration 029), send `NOTIFY xinfang_directory` inside every transaction that
 //! revokes or ends a session, or changes an account's role, unit or standing, or any unit;
 //! PostgreSQL delivers it when, and only if, that transaction commits, to every process. A
 //! process that hears one forgets everything it kept. The copy is used only while its

@@ -20,7 +20,13 @@
 //!   once wherever they are) and the ids of the matters that hold other cases, which a request
 //!   unites with the matters of the days it computes itself.
 //!
-//! Days are folded by a background task in every server process ([`spawn_folder`]): first
+//! Days are folded by a background task in every server process ([`spawn_folder`]), one
+//! process at a time per county: a process claims a county in `stat_fold_leases` for
+//! [`LEASE`], renews the claim before each batch of days, and skips a county another process's
+//! running claim holds (it takes the county over once the claim has lapsed). The claim saves
+//! work and failed rounds; exactness does not rest on it — folds that overlap anyway (a
+//! claim lapsed mid-pass) each read one snapshot, and the second writer of a day is refused.
+//! Within its claim a process folds first
 //! every day of a county, for each of its county-wide scopes (`stat_scopes.ready_at` is set
 //! per scope when that pass is done; until then the scope is answered from its cases, and a
 //! scope that appears later — a bureau set up after the first pass — makes the next round
@@ -31,12 +37,13 @@
 
 use crate::access::{CASES, Viewer};
 use crate::calendar::{local_date, start_of_day};
+use crate::clock::Clock;
 use crate::db;
 use crate::domain::Role;
 use crate::error::{Result, internal};
 use crate::state::AppState;
 use crate::stats::{self, Figures, Group, GroupBy, Keys, Ranges, Tally};
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
@@ -80,6 +87,11 @@ const MAX_LIVE_RANGES: usize = 64;
 
 /// Days folded in one transaction.
 const FOLD_CHUNK: usize = 31;
+
+/// How long a claim to fold a county lasts unless renewed: a process that stopped or stalled
+/// this long gives the county up to another. A claim is renewed before each batch of days,
+/// which takes seconds even at a million cases.
+pub const LEASE: TimeDelta = TimeDelta::minutes(2);
 
 /// One group of one folded day: its key, its counts ([`Figures::to_counts`]), how many of its
 /// cases are alone in their matter, and the matters holding other cases.
@@ -415,10 +427,40 @@ async fn folded_units(
     Ok(out)
 }
 
-/// Folds every day that needs it, in every county; returns how many days were folded.
-pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> {
+/// Claims the county's folding for `holder` until [`LEASE`] from `now`, or renews its
+/// claim; false while another holder's claim runs.
+async fn claim(
+    db: &impl ConnectionTrait,
+    county: i64,
+    holder: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let leases = Alias::new("stat_fold_leases");
+    let held = |column: &str| Expr::col((leases.clone(), Alias::new(column)));
+    let q = Query::insert()
+        .into_table(leases.clone())
+        .columns(["county_id", "holder", "until"].map(Alias::new))
+        .values_panic([county.into(), holder.into(), (now + LEASE).into()])
+        .on_conflict(
+            OnConflict::column(Alias::new("county_id"))
+                .update_columns(["holder", "until"].map(Alias::new))
+                .action_and_where(held("until").lte(now).or(held("holder").eq(holder)))
+                .to_owned(),
+        )
+        .returning_col(Alias::new("county_id"))
+        .to_owned();
+    Ok(db.query_one(&q).await?.is_some())
+}
+
+/// Folds every day that needs it in every county no other process is folding, as `holder`
+/// (one name per process); returns how many days were folded.
+pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Result<usize> {
+    let now = clock.now();
     let mut folded = 0;
     for (county, scopes) in folded_units(db, None).await? {
+        if !claim(db, county, holder, clock.now()).await? {
+            continue;
+        }
         let unit_ids: Vec<i64> = scopes
             .iter()
             .filter_map(|v| v.unit.as_ref().map(|u| u.id))
@@ -467,11 +509,17 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
         // refolded, a registration cost about 1.5× the database CPU: bench/README.md).
         days.retain(|day| *day < local_date(now));
         let days: Vec<NaiveDate> = days.into_iter().collect();
+        let mut held = true;
         for chunk in days.chunks(FOLD_CHUNK) {
-            fold_days(db, county, chunk, now).await?;
+            // Another process took the county over (this one stalled past its claim): it
+            // folds the rest, and only a process that folded every day marks the scopes ready.
+            if !fold_days(db, county, chunk, now, (holder, clock)).await? {
+                held = false;
+                break;
+            }
             folded += chunk.len();
         }
-        if whole {
+        if whole && held {
             db.execute(
                 &Query::update()
                     .table(Alias::new("stat_scopes"))
@@ -487,14 +535,22 @@ pub async fn fold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize> 
 }
 
 /// Folds the given days of one county for each of its county-wide scopes, and takes the
-/// marks it read off the list, in one transaction.
+/// marks it read off the list, in one transaction — which first renews the holder's claim on
+/// the county, and does nothing (false) when another process holds it. The renewal keeps the
+/// claim's row locked to the commit, so a process that takes the county over meanwhile
+/// waits, and one that took it over before makes this transaction give way (PostgreSQL:
+/// the row changed since the snapshot, or no longer this holder's).
 async fn fold_days(
     db: &DatabaseConnection,
     county: i64,
     days: &[NaiveDate],
     now: DateTime<Utc>,
-) -> Result<()> {
+    (holder, clock): (&str, &Clock),
+) -> Result<bool> {
     let tx = snapshot(db, true).await?;
+    if !claim(&tx, county, holder, clock.now()).await? {
+        return Ok(false);
+    }
     // The scopes as this snapshot sees them, not as the round began: a scope set up since
     // (and folded whole by another process) must be refolded with the others here, since
     // this transaction takes off the marks it sees.
@@ -612,7 +668,7 @@ async fn fold_days(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Per local day, the earliest deadline of the county's cases at or after `now` (any of
@@ -664,15 +720,28 @@ pub fn spawn_folder(state: Arc<AppState>) {
     if every == 0 {
         return;
     }
+    // This process's name on its claims.
+    let holder = crate::auth::random_token()[..16].to_string();
     tokio::spawn(async move {
         let mut stopping = state.stopping.subscribe();
         loop {
-            if let Err(e) = fold(&state.db, state.clock.now()).await {
+            if let Err(e) = fold(&state.db, &state.clock, &holder).await {
                 tracing::warn!(error = %e.message_for_operator(), "folding statistics days failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(every)) => {}
-                _ = stopping.changed() => return,
+                _ = stopping.changed() => {
+                    // Leave the counties to the other processes at once rather than when the
+                    // claims lapse (best effort: a process that dies leaves them to lapse).
+                    let release = Query::delete()
+                        .from_table(Alias::new("stat_fold_leases"))
+                        .and_where(Expr::col(Alias::new("holder")).eq(holder.as_str()))
+                        .to_owned();
+                    if let Err(e) = state.db.execute(&release).await {
+                        tracing::warn!(error = %e, "releasing the statistics fold claims failed");
+                    }
+                    return;
+                }
             }
         }
     });

@@ -49,16 +49,7 @@ async fn second_process(app: &TestApp) -> Process {
 }
 
 async fn post(app: &TestApp, url: &str, token: &str, query: &str) -> Value {
-    app.client
-        .post(format!("{url}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.gql_at(url, Some(token), query, json!({})).await
 }
 
 async fn metric(app: &TestApp, url: &str, name: &str) -> f64 {
@@ -340,17 +331,9 @@ const REGISTER: &str = "mutation($i: RegisterCaseInput!) {
 /// Registers on the process at `url`: the case's `acceptBy` and `registeredLate`, or the
 /// whole answer when it was refused.
 async fn register_on(app: &TestApp, url: &str, token: &str, input: Value) -> Result<Value, Value> {
-    let body: Value = app
-        .client
-        .post(format!("{url}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({"query": REGISTER, "variables": {"i": input}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .gql_at(url, Some(token), REGISTER, json!({"i": input}))
+        .await;
     match body["data"]["registerCase"]["case"].is_object() {
         true => Ok(body["data"]["registerCase"]["case"].clone()),
         false => Err(body),

@@ -320,7 +320,7 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     // county's and the bureau's statistics then read.
     for pass in ["from the cases", "from folded days"] {
         if pass == "from folded days" {
-            let folded = xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+            let folded = xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
                 .await
                 .expect("the days fold");
             assert!(folded >= 2, "March and February are folded: {folded} days");
@@ -477,17 +477,14 @@ async fn hand_computed(app: &TestApp, f: &Fixture) {
         .unwrap();
     let (server, addr) = xinfang_api::cli::start_server(other, "127.0.0.1:0").unwrap();
     tokio::spawn(server);
-    let body: Value = app
-        .client
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(f.county.token("county_staff"))
-        .json(&json!({"query": STATS, "variables": {"g": null}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .gql_at(
+            &format!("http://{addr}"),
+            Some(f.county.token("county_staff")),
+            STATS,
+            json!({"g": null}),
+        )
+        .await;
     assert_eq!(
         rounded(&body["data"]["statistics"]["total"]["satisfactionRate"]),
         json!(r(4.0 / 6.0))
@@ -792,7 +789,7 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     let (second, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
     let (from, to) = ("2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
     let fold = || async {
-        xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
             .await
             .expect("the days fold")
     };
@@ -884,7 +881,7 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
         fixtures::register(&app, &town_staff, json!({"receivedAt": received})).await;
     }
     let fold = || async {
-        xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
             .await
             .expect("the days fold")
     };
@@ -936,7 +933,7 @@ async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
         )
         .await;
     }
-    let folded = xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+    let folded = xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
         .await
         .expect("the days fold");
     assert_eq!(folded, 1, "1 March is folded, today is not");
@@ -952,5 +949,65 @@ async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
     }
     for who in ["bureau_staff", "county_staff"] {
         assert_eq!(total(&app, c.token(who)).await["cases"], 3, "{who}");
+    }
+}
+
+/// Processes sharing a database fold a county one at a time: a process leaves a county alone
+/// while another's claim on it runs (the holder renews it each time it folds), and takes the
+/// county over once that claim has lapsed. Whoever folds, the figures are the cases'.
+#[tokio::test]
+async fn one_process_at_a_time_folds_a_county() {
+    let app = spawn_app().await;
+    assert!(app.state.clock.set(day(0)));
+    let c = fixtures::county(&app).await;
+    let fold = |holder: &'static str| {
+        let app = &app;
+        async move {
+            xinfang_api::stat_days::fold(app.db(), &app.state.clock, holder)
+                .await
+                .expect("the fold runs")
+        }
+    };
+    let register = |received: &'static str| {
+        fixtures::register(
+            &app,
+            c.token("bureau_staff"),
+            json!({"receivedAt": received}),
+        )
+    };
+    register("2026-03-01T09:00:00+08:00").await;
+    assert_eq!(
+        fold("process-a").await,
+        1,
+        "the first process folds 1 March"
+    );
+    // Another case of 1 March: the day is to be folded again.
+    register("2026-03-01T10:00:00+08:00").await;
+    assert_eq!(
+        fold("process-b").await,
+        0,
+        "the second process leaves the county to the first"
+    );
+    assert_eq!(fold("process-a").await, 1, "the first renews its claim");
+    register("2026-03-01T11:00:00+08:00").await;
+    // The first process stops folding; once its claim has lapsed, the second takes over.
+    assert!(
+        app.state
+            .clock
+            .advance(xinfang_api::stat_days::LEASE + chrono::TimeDelta::seconds(1))
+    );
+    assert_eq!(
+        fold("process-b").await,
+        1,
+        "the second takes the county over"
+    );
+    register("2026-03-01T12:00:00+08:00").await;
+    assert_eq!(
+        fold("process-a").await,
+        0,
+        "the first, back, finds the county taken"
+    );
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(total(&app, c.token(who)).await["cases"], 4, "{who}");
     }
 }

@@ -636,7 +636,7 @@ async fn on_a_seeded_county_after_random_actions_the_figures_equal_a_direct_coun
     // more actions and a later clock have made some folded days stale and left others exact.
     let mut nonzero = compare_all(&app, "before folding").await;
     // (Test servers fold only when told to, so every comparison before this one read the cases.)
-    xinfang_api::stat_days::fold(app.db(), app.state.clock.now())
+    xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
         .await
         .expect("the days fold");
     let days = app
@@ -647,6 +647,24 @@ async fn on_a_seeded_county_after_random_actions_the_figures_equal_a_direct_coun
     live(&app, &mut rng, 12).await;
     app.advance_days(20);
     nonzero.extend(compare_all(&app, "folded days, some stale").await);
+    // Server processes sharing a database each fold. After more actions (whose clock has
+    // let the first process's claim lapse), two processes fold at once, each on a pool of its
+    // own: one takes the county and folds the changed days, the other leaves it alone, and
+    // the figures stay exact.
+    live(&app, &mut rng, 8).await;
+    let second = sea_orm::Database::connect(&app.db_url)
+        .await
+        .expect("a second pool on the same database");
+    let (a, b) = tokio::join!(
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a"),
+        xinfang_api::stat_days::fold(&second, &app.state.clock, "process-b"),
+    );
+    let (a, b) = (a.expect("process a folds"), b.expect("process b folds"));
+    assert!(
+        (a > 0) != (b > 0),
+        "exactly one process folds the county: {a} and {b} days"
+    );
+    nonzero.extend(compare_all(&app, "folded by two at once").await);
     // The county gave every measure something to count, so each comparison above could fail.
     let zero: Vec<&str> = COUNTS
         .iter()

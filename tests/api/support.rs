@@ -229,9 +229,21 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_at(&self.url, token, query, variables).await
+    }
+
+    /// POSTs a GraphQL request to another server (`url`: its base address) with this test's
+    /// client, and returns the whole JSON body.
+    pub async fn gql_at(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let mut req = self
             .client
-            .post(format!("{}/graphql", self.url))
+            .post(format!("{url}/graphql"))
             .json(&json!({"query": query, "variables": variables}));
         if let Some(t) = token {
             req = req.bearer_auth(t);
