@@ -32,7 +32,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The notification channel the triggers and the heartbeat use.
@@ -61,6 +61,19 @@ pub struct SessionFacts {
 struct Kept<T> {
     value: T,
     at: Instant,
+}
+
+impl<T> Kept<T> {
+    fn new(value: T) -> Self {
+        Kept {
+            value,
+            at: Instant::now(),
+        }
+    }
+
+    fn fresh(&self) -> bool {
+        self.at.elapsed() < MAX_AGE
+    }
 }
 
 /// Beyond this many pieces of reference data the copy of them starts again from empty.
@@ -132,7 +145,8 @@ impl Directory {
     }
 
     /// Taken before reading the database, handed back to [`Self::keep_session`] or
-    /// [`Self::keep_units`]: `None` when the copy is not in use.
+    /// [`Self::keep_units`] (and within [`Self::reference`]): `None` when the copy is not in
+    /// use.
     pub fn ticket(&self) -> Option<u64> {
         self.in_use()
             .then(|| self.generation.load(Ordering::Acquire))
@@ -151,50 +165,50 @@ impl Directory {
         }
     }
 
-    pub fn session(&self, session_id: &str) -> Option<SessionFacts> {
+    /// The copy to read from: `None` while it is not in use.
+    fn readable(&self) -> Option<MutexGuard<'_, Copy>> {
         if !self.in_use() {
             return None;
         }
+        self.copy.lock().ok()
+    }
+
+    /// The copy to keep what was read under `ticket` in: `None` without a ticket, or when
+    /// something was forgotten since it was taken (checked under the lock: `forget_all` bumps
+    /// the generation before it clears).
+    fn keepable(&self, ticket: Option<u64>) -> Option<MutexGuard<'_, Copy>> {
+        let ticket = ticket?;
         let copy = self.copy.lock().ok()?;
+        (self.in_use() && self.generation.load(Ordering::Acquire) == ticket).then_some(copy)
+    }
+
+    pub fn session(&self, session_id: &str) -> Option<SessionFacts> {
+        let copy = self.readable()?;
         let kept = copy.sessions.get(session_id)?;
-        (kept.at.elapsed() < MAX_AGE).then(|| kept.value.clone())
+        kept.fresh().then(|| kept.value.clone())
     }
 
     pub fn keep_session(&self, ticket: Option<u64>, session_id: &str, facts: SessionFacts) {
-        let Some(ticket) = ticket else { return };
-        let Ok(mut copy) = self.copy.lock() else {
+        let Some(mut copy) = self.keepable(ticket) else {
             return;
         };
-        // Checked under the lock: `forget_all` bumps the generation before it clears.
-        if !self.in_use() || self.generation.load(Ordering::Acquire) != ticket {
-            return;
-        }
         if copy.sessions.len() >= MAX_SESSIONS {
             copy.sessions.clear();
         }
-        copy.sessions.insert(
-            session_id.to_string(),
-            Kept {
-                value: facts,
-                at: Instant::now(),
-            },
-        );
+        copy.sessions
+            .insert(session_id.to_string(), Kept::new(facts));
     }
 
     /// The units of `ids` this process holds, and the ids it must read.
     pub fn units(&self, ids: &[i64]) -> (HashMap<i64, UnitRecord>, Vec<i64>) {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
-        let copy = if self.in_use() {
-            self.copy.lock().ok()
-        } else {
-            None
-        };
+        let copy = self.readable();
         for id in ids {
             match copy
                 .as_ref()
                 .and_then(|c| c.units.get(id))
-                .filter(|k| k.at.elapsed() < MAX_AGE)
+                .filter(|k| k.fresh())
             {
                 Some(kept) => {
                     found.insert(*id, kept.value.clone());
@@ -206,22 +220,11 @@ impl Directory {
     }
 
     pub fn keep_units<'a>(&self, ticket: Option<u64>, units: impl Iterator<Item = &'a UnitRecord>) {
-        let Some(ticket) = ticket else { return };
-        let Ok(mut copy) = self.copy.lock() else {
+        let Some(mut copy) = self.keepable(ticket) else {
             return;
         };
-        if !self.in_use() || self.generation.load(Ordering::Acquire) != ticket {
-            return;
-        }
-        let now = Instant::now();
         for unit in units {
-            copy.units.insert(
-                unit.id,
-                Kept {
-                    value: unit.clone(),
-                    at: now,
-                },
-            );
+            copy.units.insert(unit.id, Kept::new(unit.clone()));
         }
     }
 
@@ -243,31 +246,21 @@ impl Directory {
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::error::Result<T>>,
     {
-        if self.in_use()
-            && let Ok(copy) = self.copy.lock()
+        if let Some(copy) = self.readable()
             && let Some(kept) = copy.reference.get(&(kind, key.clone()))
-            && kept.at.elapsed() < MAX_AGE
+            && kept.fresh()
             && let Some(value) = kept.value.downcast_ref::<T>()
         {
             return Ok(value.clone());
         }
         let ticket = self.ticket();
         let value = read().await?;
-        if let Some(ticket) = ticket
-            && let Ok(mut copy) = self.copy.lock()
-            && self.in_use()
-            && self.generation.load(Ordering::Acquire) == ticket
-        {
+        if let Some(mut copy) = self.keepable(ticket) {
             if copy.reference.len() >= MAX_REFERENCE {
                 copy.reference.clear();
             }
-            copy.reference.insert(
-                (kind, key),
-                Kept {
-                    value: Arc::new(value.clone()),
-                    at: Instant::now(),
-                },
-            );
+            let kept: Arc<dyn Any + Send + Sync> = Arc::new(value.clone());
+            copy.reference.insert((kind, key), Kept::new(kept));
         }
         Ok(value)
     }

@@ -22,10 +22,10 @@
 //!
 //! Days are folded by a background task in every server process ([`spawn_folder`]), one
 //! process at a time per county: a process claims a county in `stat_fold_leases` for
-//! [`LEASE`], renews the claim before each batch of days, and skips a county another process's
-//! running claim holds (it takes the county over once the claim has lapsed). The claim saves
-//! work and failed rounds; exactness does not rest on it — folds that overlap anyway (a
-//! claim lapsed mid-pass) each read one snapshot, and the second writer of a day is refused.
+//! [`LEASE`], renews the claim inside each batch's transaction, and skips a county another
+//! process's running claim holds (it takes the county over once the claim has lapsed). The
+//! claim saves work and failed rounds; exactness does not rest on it — a fold reads one
+//! snapshot and takes off only the marks it saw.
 //! Within its claim a process folds first
 //! every day of a county, for each of its county-wide scopes (`stat_scopes.ready_at` is set
 //! per scope when that pass is done; until then the scope is answered from its cases, and a
@@ -89,7 +89,7 @@ const MAX_LIVE_RANGES: usize = 64;
 const FOLD_CHUNK: usize = 31;
 
 /// How long a claim to fold a county lasts unless renewed: a process that stopped or stalled
-/// this long gives the county up to another. A claim is renewed before each batch of days,
+/// this long gives the county up to another. A claim is renewed with each batch of days,
 /// which takes seconds even at a million cases.
 pub const LEASE: TimeDelta = TimeDelta::minutes(2);
 
@@ -458,6 +458,8 @@ pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Resul
     let now = clock.now();
     let mut folded = 0;
     for (county, scopes) in folded_units(db, None).await? {
+        // Claimed here too, so that a county another process holds is passed over before
+        // its days are even read.
         if !claim(db, county, holder, clock.now()).await? {
             continue;
         }
@@ -513,7 +515,7 @@ pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Resul
         for chunk in days.chunks(FOLD_CHUNK) {
             // Another process took the county over (this one stalled past its claim): it
             // folds the rest, and only a process that folded every day marks the scopes ready.
-            if !fold_days(db, county, chunk, now, (holder, clock)).await? {
+            if !fold_days(db, county, chunk, now, holder, clock).await? {
                 held = false;
                 break;
             }
@@ -545,7 +547,8 @@ async fn fold_days(
     county: i64,
     days: &[NaiveDate],
     now: DateTime<Utc>,
-    (holder, clock): (&str, &Clock),
+    holder: &str,
+    clock: &Clock,
 ) -> Result<bool> {
     let tx = snapshot(db, true).await?;
     if !claim(&tx, county, holder, clock.now()).await? {
