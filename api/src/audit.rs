@@ -13,10 +13,12 @@
 //! outside it too (the log, a file), which [`verify_checkpoints`] holds the chains against.
 
 use crate::auth::sha256_hex;
-use crate::error::Result;
+use crate::error::{Result, internal};
 use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::sea_query::{Alias, Asterisk, CommonTableExpression, Expr, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QueryTrait, Set,
 };
 use xinfang_entity::{admin_event, audit_checkpoint, case_event, chain_pending, county_chain};
 
@@ -122,7 +124,7 @@ async fn write_entry(
         &detail,
         entry.public,
     );
-    let written = case_event::ActiveModel {
+    let row = case_event::ActiveModel {
         case_id: Set(entry.case_id),
         seq: Set(seq),
         at: Set(entry.at),
@@ -134,16 +136,56 @@ async fn write_entry(
         prev_hash: Set(prev),
         hash: Set(hash),
         ..Default::default()
+    };
+    if tx.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        let written = row.insert(tx).await?;
+        chain_pending::ActiveModel {
+            event_id: Set(written.id),
+            county_id: Set(entry.county_id),
+        }
+        .insert(tx)
+        .await?;
+        return Ok(written);
     }
-    .insert(tx)
-    .await?;
-    chain_pending::ActiveModel {
-        event_id: Set(written.id),
-        county_id: Set(entry.county_id),
-    }
-    .insert(tx)
-    .await?;
-    Ok(written)
+    // On PostgreSQL the entry and its mark go in by one statement.
+    let (written, mark) = (Alias::new("written"), Alias::new("mark"));
+    let mut insert = case_event::Entity::insert(row).into_query();
+    insert.returning_all();
+    let mut marks = Query::insert();
+    marks
+        .into_table(chain_pending::Entity)
+        .columns([
+            chain_pending::Column::EventId,
+            chain_pending::Column::CountyId,
+        ])
+        .select_from(
+            Query::select()
+                .column(case_event::Column::Id)
+                .expr(Expr::val(entry.county_id))
+                .from(written.clone())
+                .to_owned(),
+        )
+        .map_err(|e| internal(e.to_string()))?;
+    let query = WithClause::new()
+        .cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(written.clone())
+                .to_owned(),
+        )
+        .cte(
+            CommonTableExpression::new()
+                .query(marks)
+                .table_name(mark)
+                .to_owned(),
+        )
+        .to_owned()
+        .query(Query::select().column(Asterisk).from(written).to_owned());
+    let found = tx
+        .query_one(&query)
+        .await?
+        .ok_or_else(|| internal("a timeline entry returned no row"))?;
+    Ok(case_event::Model::from_query_result(&found, "")?)
 }
 
 /// Takes the county's timeline lock for the rest of the transaction (PostgreSQL; SQLite has one

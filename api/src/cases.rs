@@ -26,7 +26,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use xinfang_entity::{
@@ -424,7 +425,7 @@ pub async fn register(
     {
         return Ok(case);
     }
-    let sequence = match db_conn.get_database_backend() {
+    let taken = match db_conn.get_database_backend() {
         // On PostgreSQL the number is taken by a statement of its own, so the counter's row
         // is locked only for that statement rather than until the registration commits:
         // concurrent registrations in a county would otherwise queue behind each other's
@@ -434,7 +435,7 @@ pub async fn register(
         // take turns above, and a retry that comes after its first attempt committed is
         // answered without a number).
         DatabaseBackend::Postgres => {
-            Some(take_sequence(db_conn, county_id, local_date(now).year()).await?)
+            Some(take_number(db_conn, county_id, local_date(now).year()).await?)
         }
         // SQLite has one writer at a time anyway: the number is taken inside, and rolls back
         // with a registration that fails.
@@ -453,7 +454,7 @@ pub async fn register(
         now,
         idempotency_key.as_deref(),
         &request_hash,
-        sequence,
+        taken,
     )
     .await;
     match attempt {
@@ -629,7 +630,7 @@ async fn register_in_tx(
     now: DateTime<Utc>,
     idempotency_key: Option<&str>,
     request_hash: &str,
-    sequence: Option<i64>,
+    taken: Option<Taken>,
 ) -> Result<case::Model> {
     // What the registration reads but does not write — the subject list, the units it names,
     // the county's calendar and settings — comes from the process's notified copy where it
@@ -714,12 +715,12 @@ async fn register_in_tx(
     let accept_by = calendar.due_after_days(received_at, ACCEPTANCE_DAYS);
 
     let year = local_date(now).year();
-    let sequence = match sequence {
-        Some(n) => n,
+    let sequence = match taken {
+        Some(taken) => taken.sequence,
         None => next_sequence(&tx, county_id, year).await?,
     };
     let number = case_number(county, year, sequence);
-    let created = case::ActiveModel {
+    let mut row = case::ActiveModel {
         county_id: Set(county_id),
         number: Set(number),
         version: Set(1),
@@ -744,7 +745,6 @@ async fn register_in_tx(
         // may repeat, and staff confirm (matters::link).
         repeat_of_id: Set(None),
         not_acceptable: Set(false),
-        matter_id: Set(Some(matters::start(&tx, county_id, now).await?)),
         acceptance_cited_case_id: Set(None),
         awaiting_delivery: Set(false),
         higher_report_due_at: Set(None),
@@ -755,78 +755,135 @@ async fn register_in_tx(
         accept_by: Set(Some(accept_by)),
         handle_by: Set(None),
         due_at: Set(Some(accept_by)),
+        // Nothing decided, replied, reviewed or closed yet.
+        acceptance_decision: Set(None),
+        acceptance_reason: Set(None),
+        legal_route: Set(None),
+        accept_decided_at: Set(None),
+        replied_at: Set(None),
+        review_request_by: Set(None),
+        decide_by: Set(None),
+        reviewing_unit_id: Set(None),
+        extension_days: Set(0),
+        leader_user_id: Set(None),
+        assignment_id: Set(None),
+        report_approved: Set(false),
+        closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        // The id and the matter: below.
         ..Default::default()
-    }
-    .insert(&tx)
-    .await?;
-
-    // The petitioners in one statement, each with the account that follows the case: the
-    // citizen's own when it submitted it, or one whose ID number and mobile number are both
-    // the ones recorded here (a subquery of the same statement) — never on an accusation it
-    // did not submit itself (see identity::register_petitioner).
-    if !petitioners.is_empty() {
-        let mut rows = Query::insert();
-        rows.into_table(case_petitioner::Entity).columns([
-            case_petitioner::Column::CaseId,
-            case_petitioner::Column::Position,
-            case_petitioner::Column::Name,
-            case_petitioner::Column::IdNumber,
-            case_petitioner::Column::Phone,
-            case_petitioner::Column::Address,
-            case_petitioner::Column::Representative,
-            case_petitioner::Column::Kind,
-            case_petitioner::Column::CreditCode,
-            case_petitioner::Column::ContactPerson,
-            case_petitioner::Column::UserId,
-        ]);
-        for (i, p) in petitioners.iter().enumerate() {
-            let submitted_by_this_person =
-                viewer.is_petitioner() && p.id_number == petitioners[0].id_number && i == 0;
-            let linked_user: Expr = match (&p.id_number, &p.phone) {
-                _ if submitted_by_this_person => viewer.user_id.into(),
-                _ if input.category == Category::Accusation => None::<i64>.into(),
-                (Some(idn), Some(phone)) => Query::select()
-                    .column(user::Column::Id)
-                    .from(user::Entity)
-                    .and_where(user::Column::IdNumber.eq(idn.clone()))
-                    .and_where(user::Column::Phone.eq(phone.clone()))
-                    .and_where(user::Column::Role.eq(Role::Petitioner.as_str()))
-                    .order_by(user::Column::Id, Order::Asc)
-                    .limit(1)
-                    .to_owned()
-                    .into(),
-                _ => None::<i64>.into(),
-            };
-            rows.values_panic([
-                created.id.into(),
-                (i as i32).into(),
-                p.name.clone().into(),
-                p.id_number.clone().into(),
-                p.phone.clone().into(),
-                p.address.clone().into(),
-                p.representative.into(),
-                sea_orm::ActiveEnum::to_value(&p.kind).into(),
-                p.credit_code.clone().into(),
-                p.contact_person.clone().into(),
-                linked_user,
+    };
+    // The rows that come with the case, once its id is known.
+    let with_case = |case: &case::Model| {
+        let mut inserts = vec![];
+        // The petitioners in one statement, each with the account that follows the case: the
+        // citizen's own when it submitted it, or one whose ID number and mobile number are both
+        // the ones recorded here (a subquery of the same statement) — never on an accusation it
+        // did not submit itself (see identity::register_petitioner).
+        if !petitioners.is_empty() {
+            let mut rows = Query::insert();
+            rows.into_table(case_petitioner::Entity).columns([
+                case_petitioner::Column::CaseId,
+                case_petitioner::Column::Position,
+                case_petitioner::Column::Name,
+                case_petitioner::Column::IdNumber,
+                case_petitioner::Column::Phone,
+                case_petitioner::Column::Address,
+                case_petitioner::Column::Representative,
+                case_petitioner::Column::Kind,
+                case_petitioner::Column::CreditCode,
+                case_petitioner::Column::ContactPerson,
+                case_petitioner::Column::UserId,
             ]);
+            for (i, p) in petitioners.iter().enumerate() {
+                let submitted_by_this_person =
+                    viewer.is_petitioner() && p.id_number == petitioners[0].id_number && i == 0;
+                let linked_user: Expr = match (&p.id_number, &p.phone) {
+                    _ if submitted_by_this_person => viewer.user_id.into(),
+                    _ if input.category == Category::Accusation => None::<i64>.into(),
+                    (Some(idn), Some(phone)) => Query::select()
+                        .column(user::Column::Id)
+                        .from(user::Entity)
+                        .and_where(user::Column::IdNumber.eq(idn.clone()))
+                        .and_where(user::Column::Phone.eq(phone.clone()))
+                        .and_where(user::Column::Role.eq(Role::Petitioner.as_str()))
+                        .order_by(user::Column::Id, Order::Asc)
+                        .limit(1)
+                        .to_owned()
+                        .into(),
+                    _ => None::<i64>.into(),
+                };
+                rows.values_panic([
+                    case.id.into(),
+                    (i as i32).into(),
+                    p.name.clone().into(),
+                    p.id_number.clone().into(),
+                    p.phone.clone().into(),
+                    p.address.clone().into(),
+                    p.representative.into(),
+                    sea_orm::ActiveEnum::to_value(&p.kind).into(),
+                    p.credit_code.clone().into(),
+                    p.contact_person.clone().into(),
+                    linked_user,
+                ]);
+            }
+            inserts.push(rows);
         }
-        tx.execute(&rows).await?;
-    }
 
-    // The lead's row and those that follow from the case's fields, in one statement (the
-    // lead passed `may_lead_accusation`, so the accusation does not hide the case from it).
-    let rows = std::iter::once((lead.id, UnitRelation::Lead))
-        .chain(derived_relations(
-            &created,
-            registering,
-            township.as_ref(),
-            accused.as_ref(),
-        ))
-        .map(|(unit_id, relation)| relation_row(&created, unit_id, relation));
-    case_unit::Entity::insert_many(rows).exec(&tx).await?;
+        // The lead's row and those that follow from the case's fields, in one statement (the
+        // lead passed `may_lead_accusation`, so the accusation does not hide the case from it).
+        let rows = std::iter::once((lead.id, UnitRelation::Lead))
+            .chain(derived_relations(
+                case,
+                registering,
+                township.as_ref(),
+                accused.as_ref(),
+            ))
+            .map(|(unit_id, relation)| relation_row(case, unit_id, relation));
+        inserts.push(case_unit::Entity::insert_many(rows).into_query());
+        if let Some(key) = idempotency_key {
+            inserts.push(
+                idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+                    user_id: Set(viewer.user_id),
+                    key: Set(key.to_string()),
+                    operation: Set(if viewer.is_petitioner() {
+                        "submitPetition".into()
+                    } else {
+                        "registerCase".into()
+                    }),
+                    request_hash: Set(request_hash.to_string()),
+                    case_id: Set(case.id),
+                    created_at: Set(now),
+                    record_id: Set(None),
+                })
+                .into_query(),
+            );
+        }
+        inserts
+    };
+    let created = match taken {
+        // On PostgreSQL the ids were taken with the number: the matter, the case, its
+        // petitioners, its relation rows and the idempotency key go in by one statement.
+        Some(taken) => {
+            row.id = Set(taken.case_id);
+            row.matter_id = Set(Some(taken.matter_id));
+            let planned = row.clone().try_into_model()?;
+            let mut beside = vec![matters::start_row(county_id, now, Some(taken.matter_id))];
+            beside.extend(with_case(&planned));
+            let found =
+                db::insert_together(&tx, case::Entity::insert(row).into_query(), beside).await?;
+            case::Model::from_query_result(&found, "")?
+        }
+        None => {
+            row.matter_id = Set(Some(matters::start(&tx, county_id, now).await?));
+            let created = row.insert(&tx).await?;
+            for insert in with_case(&created) {
+                tx.execute(&insert).await?;
+            }
+            created
+        }
+    };
     let identity = matters::Identity {
         id_numbers: petitioners
             .iter()
@@ -919,23 +976,6 @@ async fn register_in_tx(
     bus.stage(&tx, &event).await?;
     crate::outbox::enqueue(&tx, &event).await?;
 
-    if let Some(key) = idempotency_key {
-        idempotency_key::ActiveModel {
-            user_id: Set(viewer.user_id),
-            key: Set(key.to_string()),
-            operation: Set(if viewer.is_petitioner() {
-                "submitPetition".into()
-            } else {
-                "registerCase".into()
-            }),
-            request_hash: Set(request_hash.to_string()),
-            case_id: Set(created.id),
-            created_at: Set(now),
-            record_id: Set(None),
-        }
-        .insert(&tx)
-        .await?;
-    }
     tx.commit().await?;
     bus.committed(event);
     Ok(created)
@@ -1059,13 +1099,14 @@ pub async fn add_relation(
     Ok(())
 }
 
-/// Takes the next sequence of a county's case numbers for a year on PostgreSQL, by one
+/// Takes the next sequence of a county's case numbers for a year on PostgreSQL, with the ids
+/// of the new case and its matter (a registration that fails leaves a gap in each), by one
 /// statement that is its own transaction, so the counter's row is locked for no longer. Its
 /// commit does not wait for the disk (`synchronous_commit` off for that transaction only): if
 /// the server crashed before the WAL reached it, the registration that would use the number
 /// has not committed either (its own commit flushes the WAL up to and past this one), so no
 /// committed case can ever share a number.
-async fn take_sequence(db: &DatabaseConnection, county_id: i64, year: i32) -> Result<i64> {
+async fn take_number(db: &DatabaseConnection, county_id: i64, year: i32) -> Result<Taken> {
     let row = db
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -1074,12 +1115,28 @@ async fn take_sequence(db: &DatabaseConnection, county_id: i64, year: i32) -> Re
              VALUES ($1, $2, 1) ON CONFLICT (county_id, year) \
              DO UPDATE SET last_value = case_number_counters.last_value + 1 \
              RETURNING last_value) \
-             SELECT taken.last_value, quiet.setting FROM taken, quiet",
+             SELECT taken.last_value, quiet.setting, \
+             nextval(pg_get_serial_sequence('cases', 'id')) AS case_id, \
+             nextval(pg_get_serial_sequence('matters', 'id')) AS matter_id \
+             FROM taken, quiet",
             [county_id.into(), year.into()],
         ))
         .await?
         .ok_or_else(|| internal("the case counter returned no row"))?;
-    Ok(row.try_get("", "last_value")?)
+    Ok(Taken {
+        sequence: row.try_get("", "last_value")?,
+        case_id: row.try_get("", "case_id")?,
+        matter_id: row.try_get("", "matter_id")?,
+    })
+}
+
+/// What a registration takes on PostgreSQL before its transaction: the number's sequence and
+/// the ids of the case and its matter, so that the case's rows go in by one statement.
+#[derive(Clone, Copy)]
+struct Taken {
+    sequence: i64,
+    case_id: i64,
+    matter_id: i64,
 }
 
 /// The next sequence of a county's case numbers for a year, in the caller's transaction: the

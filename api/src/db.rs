@@ -6,7 +6,10 @@
 
 use crate::config::Settings;
 use crate::error::Result;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LikeExpr, SimpleExpr,
+    WithClause,
+};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
@@ -156,6 +159,38 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
         ..Default::default()
     };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// Runs `main`, an insert that returns its row, and the inserts `beside` it. On PostgreSQL they
+/// are one statement — each of `beside` a data-modifying `WITH` of `main` — so a write of
+/// several tables costs one round trip; elsewhere they run one after another, `main` first.
+/// In one statement no part sees another's rows, so none may read what another writes; the
+/// foreign keys and the triggers are checked at the statement's end and see all of them.
+pub async fn insert_together(
+    tx: &impl sea_orm::ConnectionTrait,
+    mut main: InsertStatement,
+    beside: Vec<InsertStatement>,
+) -> Result<sea_orm::QueryResult> {
+    main.returning_all();
+    let found = if tx.get_database_backend() == DatabaseBackend::Postgres && !beside.is_empty() {
+        let mut with = WithClause::new();
+        for (i, insert) in beside.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(insert)
+                    .table_name(Alias::new(format!("beside_{i}")))
+                    .to_owned(),
+            );
+        }
+        tx.query_one(&main.with(with)).await?
+    } else {
+        let found = tx.query_one(&main).await?;
+        for insert in beside {
+            tx.execute(&insert).await?;
+        }
+        found
+    };
+    found.ok_or_else(|| crate::error::internal("an insert returned no row"))
 }
 
 /// Locks one row of `table` (by id) until the transaction ends, so writers that take the

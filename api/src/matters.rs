@@ -18,9 +18,10 @@ use crate::domain::{CaseStatus, Category, Satisfaction};
 use crate::error::{AppError, Result, bad_input};
 use crate::workflow::{self, Caller, save, text, unchanged};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -74,14 +75,23 @@ pub async fn lock_county_of(tx: &impl ConnectionTrait, case_id: i64) -> Result<(
 
 /// Starts a matter for a new case.
 pub async fn start(tx: &impl ConnectionTrait, county_id: i64, now: DateTime<Utc>) -> Result<i64> {
-    let m = matter::ActiveModel {
+    let mut insert = start_row(county_id, now, None);
+    insert.returning_col(matter::Column::Id);
+    let row = tx
+        .query_one(&insert)
+        .await?
+        .ok_or_else(|| crate::error::internal("a new matter returned no row"))?;
+    Ok(row.try_get("", "id")?)
+}
+
+/// The insert that starts a matter, with its id when the caller took one already.
+pub fn start_row(county_id: i64, now: DateTime<Utc>, id: Option<i64>) -> InsertStatement {
+    matter::Entity::insert(matter::ActiveModel {
+        id: id.map_or(NotSet, Set),
         county_id: Set(county_id),
         created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    Ok(m.id)
+    })
+    .into_query()
 }
 
 /// Who a petition names, for finding the same person's earlier petitions.
