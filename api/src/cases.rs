@@ -1316,6 +1316,8 @@ pub struct CaseFilter {
     pub search: Option<String>,
     /// Which pending deadline `overdue` and `warning` refer to (any, when absent).
     pub deadline: Option<DeadlineKind>,
+    /// 事项: the cases of one matter.
+    pub matter_id: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1400,6 +1402,9 @@ fn filter_condition(
     now: DateTime<Utc>,
 ) -> Result<Condition> {
     let mut cond = Condition::all();
+    if let Some(matter) = filter.matter_id {
+        cond = cond.add(c("matter_id").eq(matter));
+    }
     let strings = |v: &[&'static str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     if !filter.status.is_empty() {
         cond = cond.add(c("status").is_in(strings(
@@ -1693,10 +1698,11 @@ pub async fn list_visible(
     // those are walked in the order of the unit's own `case_sight` rows (index on unit,
     // received time, case), so the database reads about as many rows as it returns instead
     // of walking the county's newest cases until enough of them are the unit's. The scope
-    // above still applies in full; the join only chooses the order of the walk.
+    // above still applies in full; the join only chooses the order of the walk. The cases
+    // of one matter are few and found by their own index: no walk.
     let sight = viewer
         .sight_unit()
-        .filter(|_| order.field == SortField::ReceivedAt);
+        .filter(|_| order.field == SortField::ReceivedAt && filter.matter_id.is_none());
     let (key, id) = match sight {
         Some(unit_id) => {
             let s = Alias::new("s");

@@ -954,10 +954,18 @@ impl Subscriptions {
 fn export_filter(query: &str) -> Result<CaseFilter, crate::error::AppError> {
     use crate::error::bad_input;
     const LISTS: [&str; 4] = ["status", "category", "channel", "subject"];
-    const FLAGS: [&str; 4] = ["overdue", "warning", "repeat", "group"];
-    const TEXTS: [&str; 6] = [
+    const FLAGS: [&str; 6] = [
+        "overdue",
+        "warning",
+        "repeat",
+        "group",
+        "registeredLate",
+        "urgent",
+    ];
+    const TEXTS: [&str; 7] = [
         "townshipId",
         "leadUnitId",
+        "matterId",
         "receivedFrom",
         "receivedTo",
         "search",

@@ -670,4 +670,111 @@ async fn a_matter_past_its_listing_bound_still_counts_and_concludes_from_every_c
         assert_eq!(m["concludedBy"]["number"], concluding.as_str(), "{id}");
         assert_eq!(m["state"], "CONCLUDED", "{id}");
     }
+    // Every one of the 521, page by page, oldest first: the first, then the copies in the
+    // order they were received.
+    let matter = case(&app, staff, &first_id).await["matter"]["id"].clone();
+    let mut expected = vec![first_number.clone()];
+    expected.extend((1..=520).map(|i| format!("{}-{i}", first.number)));
+    let listed = matter_cases(&app, staff, &matter, 100).await;
+    assert_eq!(listed.0, 521, "totalCount");
+    assert_eq!(listed.1, expected);
+}
+
+/// `cases(filter: {matterId})` read to the end, `first` at a time, oldest first: the
+/// connection's `totalCount` and the numbers of every page in order.
+async fn matter_cases(
+    app: &crate::support::TestApp,
+    token: &str,
+    matter: &Value,
+    first: i64,
+) -> (i64, Vec<String>) {
+    let mut listed: Vec<String> = vec![];
+    let mut after = Value::Null;
+    loop {
+        let body = app
+            .gql(
+                Some(token),
+                "query($m: ID!, $first: Int!, $after: String) {
+                   cases(first: $first, after: $after, filter: {matterId: $m},
+                         orderBy: {field: RECEIVED_AT, direction: ASC}) {
+                     totalCount nodes { number } pageInfo { hasNextPage endCursor } } }",
+                json!({"m": matter, "first": first, "after": after}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let page = &body["data"]["cases"];
+        listed.extend(numbers(&page["nodes"]).into_iter().map(str::to_string));
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (page["totalCount"].as_i64().unwrap_or(-1), listed);
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn a_matter_is_listed_page_by_page_as_far_as_each_viewer_sees_it() {
+    use crate::support::gid;
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // As in `a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline`: the earlier
+    // petition is the bureau's, for 县住建局, out of 东关镇's sight; the later one is
+    // registered at 东关镇's counter for 县住建局. 县住建局 leads both and links them into
+    // one matter.
+    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
+    let (earlier, earlier_number) =
+        fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
+    let (later, later_number) = fixtures::register(&app, county.token("t1_staff"), dept).await;
+    let a_staff = county.token("a_staff");
+    assert!(link_repeat(&app, a_staff, &later, &earlier).await["errors"].is_null());
+    let matter = case(&app, a_staff, &later).await["matter"]["id"].clone();
+    // A petition of another matter that every one of them but 县人社局 sees: never listed.
+    fixtures::register(
+        &app,
+        county.token("t1_staff"),
+        json!({"leadUnitId": gid("OrgUnit", county.dept_a)}),
+    )
+    .await;
+    // Who sees what of the matter: the lead unit and the bureau both cases, 东关镇 only the one
+    // it registered, 县人社局 (no relation to either) none — an empty page, not an error.
+    let both = vec![earlier_number.clone(), later_number.clone()];
+    let sees: [(&str, Vec<String>); 4] = [
+        ("a_staff", both.clone()),
+        ("bureau_staff", both),
+        ("t1_staff", vec![later_number.clone()]),
+        ("b_staff", vec![]),
+    ];
+    for (who, expected) in sees {
+        let (total, listed) = matter_cases(&app, county.token(who), &matter, 1).await;
+        assert_eq!(listed, expected, "{who}");
+        assert_eq!(total, expected.len() as i64, "{who}: totalCount");
+    }
+    // The export takes the same filter: 东关镇's sheet of the matter has its one case (none of
+    // the three was registered late).
+    let csv = app
+        .client
+        .get(format!("{}/export/cases.csv", app.url))
+        .query(&[
+            ("matterId", matter.as_str().unwrap_or_default()),
+            ("registeredLate", "false"),
+        ])
+        .bearer_auth(county.token("t1_staff"))
+        .send()
+        .await
+        .expect("the export answers")
+        .text()
+        .await
+        .expect("a sheet");
+    assert!(csv.contains(&later_number), "{csv}");
+    assert!(!csv.contains(&earlier_number), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "a header and one case: {csv}");
+    // An id that is not a matter's is refused, and says which field.
+    let refused = app
+        .gql(
+            Some(a_staff),
+            "query($m: ID!) { cases(filter: {matterId: $m}) { totalCount } }",
+            json!({"m": later}),
+        )
+        .await;
+    assert_eq!(code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert!(refused.to_string().contains("filter.matterId"), "{refused}");
 }

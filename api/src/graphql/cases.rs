@@ -798,6 +798,10 @@ pub struct CaseFilterInput {
     /// Which pending deadline `overdue` and `warning` refer to; SUPERVISION means unanswered
     /// supervision orders (past due, or due within 3 days).
     pub deadline: Option<DeadlineKind>,
+    /// 信访事项 — the cases of one matter: every one of them you may see, page by page
+    /// (`Matter.cases` lists at most the oldest 500 of each kind). A matter none of whose
+    /// cases you see gives an empty list.
+    pub matter_id: Option<ID>,
 }
 
 impl CaseFilterInput {
@@ -827,6 +831,11 @@ impl CaseFilterInput {
             received_to: self.received_to.map(|t| t.0),
             search: self.search,
             deadline: self.deadline,
+            matter_id: self
+                .matter_id
+                .as_ref()
+                .map(|i| input_id("Matter", "filter.matterId", i))
+                .transpose()?,
         })
     }
 }

@@ -84,7 +84,8 @@ impl Matter {
         Ok(matters::state(&self.read(), resolved, evaluation.as_ref()))
     }
     /// 件 — the cases of this matter the viewer may see, oldest first (at most the oldest 500
-    /// on each side of the line between accusations and other petitions).
+    /// on each side of the line between accusations and other petitions; every one of them,
+    /// page by page: `cases(filter: {matterId})`).
     async fn cases(&self) -> Vec<Case> {
         self.shown().cloned().map(Case).collect()
     }
