@@ -22,7 +22,7 @@
 //!
 //! Days are folded by a background task in every server process ([`spawn_folder`]), one
 //! process at a time per county: a process claims a county in `stat_fold_leases` for
-//! [`LEASE`], renews the claim inside each batch's transaction, and skips a county another
+//! [`LEASE`] (by the database's clock on PostgreSQL), renews the claim inside each batch's transaction, and skips a county another
 //! process's running claim holds (it takes the county over once the claim has lapsed). The
 //! claim saves work and failed rounds; exactness does not rest on it — a fold reads one
 //! snapshot and takes off only the marks it saw.
@@ -427,20 +427,35 @@ async fn folded_units(
     Ok(out)
 }
 
-/// Claims the county's folding for `holder` until [`LEASE`] from `now`, or renews its
-/// claim; false while another holder's claim runs.
+/// Claims the county's folding for `holder` until [`LEASE`] from now, or renews its claim;
+/// false while another holder's claim runs. On PostgreSQL "now" is the database's clock, so
+/// processes on hosts whose clocks disagree still agree on when a claim lapses; a SQLite file
+/// is shared only by processes of one host, which read one clock (the server's, `clock`).
 async fn claim(
     db: &impl ConnectionTrait,
     county: i64,
     holder: &str,
-    now: DateTime<Utc>,
+    clock: &Clock,
 ) -> Result<bool> {
+    let (now, until): (Expr, Expr) = match db.get_database_backend() {
+        DatabaseBackend::Postgres => (
+            Expr::cust("clock_timestamp()"),
+            Expr::cust(format!(
+                "clock_timestamp() + make_interval(secs => {})",
+                LEASE.num_seconds()
+            )),
+        ),
+        _ => {
+            let now = clock.now();
+            (Expr::val(now), Expr::val(now + LEASE))
+        }
+    };
     let leases = Alias::new("stat_fold_leases");
     let held = |column: &str| Expr::col((leases.clone(), Alias::new(column)));
     let q = Query::insert()
         .into_table(leases.clone())
         .columns(["county_id", "holder", "until"].map(Alias::new))
-        .values_panic([county.into(), holder.into(), (now + LEASE).into()])
+        .values_panic([county.into(), holder.into(), until])
         .on_conflict(
             OnConflict::column(Alias::new("county_id"))
                 .update_columns(["holder", "until"].map(Alias::new))
@@ -460,7 +475,7 @@ pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Resul
     for (county, scopes) in folded_units(db, None).await? {
         // Claimed here too, so that a county another process holds is passed over before
         // its days are even read.
-        if !claim(db, county, holder, clock.now()).await? {
+        if !claim(db, county, holder, clock).await? {
             continue;
         }
         let unit_ids: Vec<i64> = scopes
@@ -551,7 +566,7 @@ async fn fold_days(
     clock: &Clock,
 ) -> Result<bool> {
     let tx = snapshot(db, true).await?;
-    if !claim(&tx, county, holder, clock.now()).await? {
+    if !claim(&tx, county, holder, clock).await? {
         return Ok(false);
     }
     // The scopes as this snapshot sees them, not as the round began: a scope set up since

@@ -990,16 +990,36 @@ async fn one_process_at_a_time_folds_a_county() {
     );
     assert_eq!(fold("process-a").await, 1, "the first renews its claim");
     register("2026-03-01T11:00:00+08:00").await;
-    // The first process stops folding; once its claim has lapsed, the second takes over.
+    // The first process stops folding, and the second's clock runs past the claim. On
+    // PostgreSQL a claim lapses by the database's clock, which has not moved: the county
+    // stays the first's until the claim really ends (here written into the past). A SQLite
+    // file has one host, whose clock (the server's) times the claim.
     assert!(
         app.state
             .clock
             .advance(xinfang_api::stat_days::LEASE + chrono::TimeDelta::seconds(1))
     );
+    if app.db_url.starts_with("postgres") {
+        assert_eq!(
+            fold("process-b").await,
+            0,
+            "a process's own clock does not end another's claim"
+        );
+        let lapse = sea_orm::sea_query::Query::update()
+            .table(sea_orm::sea_query::Alias::new("stat_fold_leases"))
+            .value(
+                sea_orm::sea_query::Alias::new("until"),
+                chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            )
+            .to_owned();
+        sea_orm::ConnectionTrait::execute(app.db(), &lapse)
+            .await
+            .expect("the claim ends");
+    }
     assert_eq!(
         fold("process-b").await,
         1,
-        "the second takes the county over"
+        "once the claim has lapsed, the second takes the county over"
     );
     register("2026-03-01T12:00:00+08:00").await;
     assert_eq!(
