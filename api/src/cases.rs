@@ -469,8 +469,8 @@ pub async fn register(
         Err(e) if idempotency_key.is_some() => {
             // An attempt of the same key may have won a race with this one (from another
             // process, or on a file another process writes to): this one then fails on the
-            // key's unique index, or earlier on what the winner took (its dispute report,
-            // say). Answer as a retry would when the winner's case is there.
+            // key's unique index, written with the case before anything else the winner took.
+            // Answer as a retry would when the winner's case is there.
             let key = idempotency_key.as_deref().unwrap_or_default();
             match replay(db_conn, viewer.user_id, key, &request_hash).await? {
                 Some(case) => Ok(case),

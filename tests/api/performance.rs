@@ -760,12 +760,11 @@ async fn each_mutation_of_an_operation_answers_with_what_it_wrote() {
 
 /// A registration as a mobile client sends it (an idempotency key, one petitioner with an ID
 /// number and a phone), once the process holds the units, the subject list, the calendar and
-/// the county's settings: on PostgreSQL 13 statements — the key looked up, the number taken
-/// (its own transaction), the matter, the case, its petitioners (the account that follows
-/// the case found inside the same insert), its relation rows, the earlier cases of the same
-/// person, the timeline entry and its place in the chain's queue, the live-update
-/// notification, the webhook endpoints, the key kept, and the case read back as the viewer
-/// sees it. SQLite keeps no copy and notifies no one: the viewer is read (one statement),
+/// the county's settings: on PostgreSQL 8 statements — the key looked up, the number taken
+/// with the ids of the case and its matter (its own transaction), the matter, case,
+/// petitioners, relation rows and key in one insert, the earlier cases of the same person,
+/// the timeline entry with its place in the chain's queue, the live-update notification, the
+/// webhook endpoints, and the case read back as the viewer sees it. SQLite keeps no copy and notifies no one: the viewer is read (one statement),
 /// the four reads come back and the notification goes, 17 in all.
 #[tokio::test]
 async fn a_registration_runs_a_fixed_short_list_of_statements() {
