@@ -470,6 +470,18 @@ async fn claim(
 /// Folds every day that needs it in every county no other process is folding, as `holder`
 /// (one name per process); returns how many days were folded.
 pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Result<usize> {
+    fold_pausing(db, clock, holder, async || {}).await
+}
+
+/// [`fold`], awaiting `between` after each batch of days it folds: the place where a test takes
+/// the county away from `holder` mid-pass, as a process that stalled past its claim finds it.
+#[doc(hidden)]
+pub async fn fold_pausing(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    holder: &str,
+    mut between: impl AsyncFnMut(),
+) -> Result<usize> {
     let now = clock.now();
     let mut folded = 0;
     for (county, scopes) in folded_units(db, None).await? {
@@ -535,6 +547,7 @@ pub async fn fold(db: &DatabaseConnection, clock: &Clock, holder: &str) -> Resul
                 break;
             }
             folded += chunk.len();
+            between().await;
         }
         if whole && held {
             db.execute(

@@ -1031,3 +1031,103 @@ async fn one_process_at_a_time_folds_a_county() {
         assert_eq!(total(&app, c.token(who)).await["cases"], 4, "{who}");
     }
 }
+
+/// Cases received from 1 January to the end of March (local), as `token` sees them.
+async fn cases_this_quarter(app: &TestApp, token: &str) -> Value {
+    let body = app
+        .gql(
+            Some(token),
+            "{ statistics(from: \"2025-12-31T16:00:00Z\", to: \"2026-03-31T16:00:00Z\") { total { cases } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["statistics"]["total"]["cases"].clone()
+}
+
+/// A process that loses its claim on a county part-way through a whole pass (it stalled, and
+/// another took the county over) leaves the scope it was folding not ready: the days it did
+/// not reach are not in `stat_days`, so the scope is counted from its cases until a pass
+/// completes — the other process's, which folds the county whole again.
+#[tokio::test]
+async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_its_cases() {
+    let app = spawn_app().await;
+    assert!(app.state.clock.set(day(0)));
+    let fixtures::City { admin, city, .. } = fixtures::city(&app).await;
+    let unit = async |input: Value| fixtures::add_unit(&app, &admin, input).await;
+    let linxi = unit(
+        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
+    )
+    .await;
+    let town = unit(json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi})).await;
+    let town_staff = fixtures::add_user(&app, &admin, "df_staff", &town, "STAFF").await;
+    let county_staff = fixtures::add_user(&app, &admin, "lx_staff", &linxi, "STAFF").await;
+    // One case on each of the 40 days before today (2 March): more days than one batch
+    // folds, so a whole pass takes two batches.
+    const DAYS: i64 = 40;
+    for n in 1..=DAYS {
+        let received = (day(0) - chrono::TimeDelta::days(n)).to_rfc3339();
+        fixtures::register(&app, &town_staff, json!({"receivedAt": received})).await;
+    }
+    assert_eq!(
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
+            .await
+            .expect("the days fold"),
+        DAYS as usize,
+        "the county unit's first pass folds every day"
+    );
+
+    // The bureau is set up: its scope is new, and the next pass folds the county whole.
+    let bureau = unit(json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
+    let bureau_staff = fixtures::add_user(&app, &admin, "lx_bureau", &bureau, "STAFF").await;
+    let ready = "SELECT COUNT(*) FROM stat_scopes s JOIN org_units u ON u.id = s.unit_id \
+                 WHERE u.name = '临西县信访局' AND s.ready_at IS NOT NULL";
+    // After its first batch, process A stalls and process B takes the county over.
+    let mut pauses = 0;
+    let folded =
+        xinfang_api::stat_days::fold_pausing(app.db(), &app.state.clock, "process-a", async || {
+            pauses += 1;
+            app.sql("UPDATE stat_fold_leases SET holder = 'process-b'")
+                .await;
+        })
+        .await
+        .expect("the pass gives way without failing");
+    assert_eq!(
+        pauses, 1,
+        "process A stops after the batch in which it lost the county"
+    );
+    assert!(
+        folded > 0 && folded < DAYS as usize,
+        "process A folded one batch, not the whole county: {folded}"
+    );
+    for (who, token) in [
+        ("the bureau", &bureau_staff),
+        ("the county unit", &county_staff),
+    ] {
+        assert_eq!(
+            cases_this_quarter(&app, token).await,
+            DAYS,
+            "{who}, after the broken pass"
+        );
+    }
+    assert_eq!(
+        app.number(ready).await,
+        0,
+        "the bureau's scope is not ready"
+    );
+
+    // Process B, holding the county, folds it whole and the bureau's scope becomes ready.
+    assert_eq!(
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-b")
+            .await
+            .expect("the days fold"),
+        DAYS as usize,
+        "process B passes over the whole county again"
+    );
+    assert_eq!(app.number(ready).await, 1, "the bureau's scope is ready");
+    assert_eq!(
+        cases_this_quarter(&app, &bureau_staff).await,
+        DAYS,
+        "the bureau, folded"
+    );
+}
