@@ -741,7 +741,12 @@ pub async fn refresh(
 
 /// Ends the session a refresh token belongs to. Unknown tokens are ignored (logging out
 /// twice is not an error).
-pub async fn logout(db: &DatabaseConnection, clock: &Clock, token: &str) -> Result<()> {
+pub async fn logout(
+    db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
+    clock: &Clock,
+    token: &str,
+) -> Result<()> {
     let hash = sha256_hex(token.as_bytes());
     if let Some(stored) = refresh_token::Entity::find_by_id(hash).one(db).await? {
         revoke_sessions(
@@ -751,6 +756,7 @@ pub async fn logout(db: &DatabaseConnection, clock: &Clock, token: &str) -> Resu
             "logged out",
         )
         .await?;
+        directory.forget_all();
     }
     Ok(())
 }
@@ -957,6 +963,7 @@ pub fn unit_scope(unit: &org_unit::Model) -> Result<UnitScope> {
 /// Changes the viewer's own password and ends their other sessions.
 pub async fn change_password(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     config: &AuthConfig,
     clock: &Clock,
     viewer: &Viewer,
@@ -1001,6 +1008,7 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(())
 }
 

@@ -33,6 +33,7 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate> {
 /// all or nothing.
 pub async fn set_days(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &crate::clock::Clock,
     viewer: &Viewer,
     days: Vec<CalendarDay>,
@@ -81,6 +82,7 @@ pub async fn set_days(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(days)
 }
 

@@ -60,6 +60,7 @@ pub async fn settings(db: &impl ConnectionTrait, county_id: i64) -> Result<Count
 /// The county's administrator changes its settings; what is not given stays.
 pub async fn set_settings(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &Clock,
     viewer: &Viewer,
     hearing_notice_days: Option<i32>,
@@ -127,6 +128,7 @@ pub async fn set_settings(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(after)
 }
 

@@ -308,6 +308,7 @@ pub async fn create_org_unit(
 
 pub async fn update_org_unit(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -344,6 +345,7 @@ pub async fn update_org_unit(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(updated)
 }
 
@@ -450,6 +452,7 @@ pub struct UserChanges {
 
 pub async fn update_user(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -513,11 +516,13 @@ pub async fn update_user(
         .await?;
     }
     tx.commit().await?;
+    directory.forget_all();
     Ok(updated)
 }
 
 pub async fn deactivate_user(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -550,11 +555,13 @@ pub async fn deactivate_user(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(updated)
 }
 
 pub async fn reset_password(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     config: &AuthConfig,
     clock: &Clock,
     viewer: &Viewer,
@@ -583,6 +590,7 @@ pub async fn reset_password(
     .await?;
     revoke_sessions(&tx, session::Column::UserId.eq(id), now, "password reset").await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(updated)
 }
 
@@ -788,6 +796,7 @@ pub async fn bootstrap(
 /// shared by every county of the deployment.
 pub async fn set_subject(
     db: &DatabaseConnection,
+    directory: &crate::directory::Directory,
     clock: &Clock,
     viewer: &Viewer,
     code: &str,
@@ -841,6 +850,7 @@ pub async fn set_subject(
     )
     .await?;
     tx.commit().await?;
+    directory.forget_all();
     Ok(saved)
 }
 

@@ -289,13 +289,13 @@ impl HearingsMutation {
         let s = state(ctx);
         let set = hearings::set_settings(
             &s.db,
+            &s.directory,
             &s.clock,
             viewer(ctx)?,
             input.hearing_notice_days,
             input.registration_limit_hours,
         )
         .await?;
-        s.directory.forget_all();
         Ok(set.into())
     }
 }

@@ -481,8 +481,7 @@ impl IdentityMutation {
     /// 退出 — ends the session the refresh token belongs to.
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> GqlResult<OkPayload> {
         let s = state(ctx);
-        auth::logout(&s.db, &s.clock, &input.refresh_token).await?;
-        s.directory.forget_all();
+        auth::logout(&s.db, &s.directory, &s.clock, &input.refresh_token).await?;
         Ok(OkPayload { ok: true })
     }
 
@@ -496,6 +495,7 @@ impl IdentityMutation {
         let s = state(ctx);
         auth::change_password(
             &s.db,
+            &s.directory,
             &s.auth,
             &s.clock,
             me,
@@ -503,7 +503,6 @@ impl IdentityMutation {
             &input.new_password,
         )
         .await?;
-        s.directory.forget_all();
         Ok(OkPayload { ok: true })
     }
 
@@ -581,10 +580,16 @@ impl IdentityMutation {
     ) -> GqlResult<SubjectPayload> {
         let me = viewer(ctx)?;
         let s = state(ctx);
-        let saved =
-            domain::set_subject(&s.db, &s.clock, me, &input.code, &input.name, input.active)
-                .await?;
-        s.directory.forget_all();
+        let saved = domain::set_subject(
+            &s.db,
+            &s.directory,
+            &s.clock,
+            me,
+            &input.code,
+            &input.name,
+            input.active,
+        )
+        .await?;
         Ok(SubjectPayload {
             subject: Subject {
                 code: saved.code,
@@ -603,6 +608,7 @@ impl IdentityMutation {
         let id = input_id("OrgUnit", "id", &input.id)?;
         let unit = domain::update_org_unit(
             &state(ctx).db,
+            &state(ctx).directory,
             &state(ctx).clock,
             me,
             id,
@@ -610,7 +616,6 @@ impl IdentityMutation {
             input.active,
         )
         .await?;
-        state(ctx).directory.forget_all();
         Ok(OrgUnitPayload {
             org_unit: OrgUnit(unit),
         })
@@ -657,8 +662,7 @@ impl IdentityMutation {
                 .map(|u| input_id("OrgUnit", "orgUnitId", u))
                 .transpose()?,
         };
-        let user = domain::update_user(&s.db, &s.clock, me, id, changes).await?;
-        s.directory.forget_all();
+        let user = domain::update_user(&s.db, &s.directory, &s.clock, me, id, changes).await?;
         Ok(UserPayload {
             user: User(user, false),
         })
@@ -673,8 +677,7 @@ impl IdentityMutation {
         let me = viewer(ctx)?;
         let s = state(ctx);
         let id = input_id("User", "id", &input.id)?;
-        let user = domain::deactivate_user(&s.db, &s.clock, me, id).await?;
-        s.directory.forget_all();
+        let user = domain::deactivate_user(&s.db, &s.directory, &s.clock, me, id).await?;
         Ok(UserPayload {
             user: User(user, false),
         })
@@ -689,9 +692,16 @@ impl IdentityMutation {
         let me = viewer(ctx)?;
         let s = state(ctx);
         let id = input_id("User", "id", &input.id)?;
-        let user =
-            domain::reset_password(&s.db, &s.auth, &s.clock, me, id, &input.new_password).await?;
-        s.directory.forget_all();
+        let user = domain::reset_password(
+            &s.db,
+            &s.directory,
+            &s.auth,
+            &s.clock,
+            me,
+            id,
+            &input.new_password,
+        )
+        .await?;
         Ok(UserPayload {
             user: User(user, false),
         })

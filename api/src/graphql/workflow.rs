@@ -1902,8 +1902,14 @@ impl WorkflowMutation {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let set = county_calendar::set_days(&state(ctx).db, &state(ctx).clock, me, days).await?;
-        state(ctx).directory.forget_all();
+        let set = county_calendar::set_days(
+            &state(ctx).db,
+            &state(ctx).directory,
+            &state(ctx).clock,
+            me,
+            days,
+        )
+        .await?;
         Ok(CalendarPayload {
             days: set.into_iter().map(CalendarDay::from).collect(),
         })
