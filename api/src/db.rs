@@ -161,34 +161,37 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
     Ok(db.begin_with_options(options).await?)
 }
 
-/// Runs `main`, an insert that returns its row, and the inserts `beside` it. On PostgreSQL they
-/// are one statement — each of `beside` a data-modifying `WITH` of `main` — so a write of
-/// several tables costs one round trip; elsewhere they run one after another, `main` first.
-/// In one statement no part sees another's rows, so none may read what another writes; the
-/// foreign keys and the triggers are checked at the statement's end and see all of them.
+/// Runs `main`, an insert that returns its row, and the inserts `beside` it as one statement
+/// — each of `beside` a data-modifying `WITH` of `main` — so a write of several tables costs
+/// one round trip. In one statement no part sees another's rows, so none may read what another
+/// writes (the caller takes the ids they share beforehand); the foreign keys and the triggers
+/// are checked at the statement's end and see all of them. PostgreSQL only: on SQLite, where
+/// statements cost no round trip, callers insert one after another.
 pub async fn insert_together(
     tx: &impl sea_orm::ConnectionTrait,
     mut main: InsertStatement,
     beside: Vec<InsertStatement>,
 ) -> Result<sea_orm::QueryResult> {
+    if tx.get_database_backend() != DatabaseBackend::Postgres {
+        return Err(crate::error::internal(
+            "inserts go together only on PostgreSQL",
+        ));
+    }
     main.returning_all();
-    let found = if tx.get_database_backend() == DatabaseBackend::Postgres && !beside.is_empty() {
-        let mut with = WithClause::new();
-        for (i, insert) in beside.into_iter().enumerate() {
-            with.cte(
-                CommonTableExpression::new()
-                    .query(insert)
-                    .table_name(Alias::new(format!("beside_{i}")))
-                    .to_owned(),
-            );
-        }
-        tx.query_one(&main.with(with)).await?
+    let alone = beside.is_empty();
+    let mut with = WithClause::new();
+    for (i, insert) in beside.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(Alias::new(format!("beside_{i}")))
+                .to_owned(),
+        );
+    }
+    let found = if alone {
+        tx.query_one(&main).await?
     } else {
-        let found = tx.query_one(&main).await?;
-        for insert in beside {
-            tx.execute(&insert).await?;
-        }
-        found
+        tx.query_one(&main.with(with)).await?
     };
     found.ok_or_else(|| crate::error::internal("an insert returned no row"))
 }
