@@ -854,6 +854,52 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     }
 }
 
+/// 临西县, a county with a township (东风镇) and no petition bureau yet, signed-in staff of the
+/// township and of the county unit, and the way to set its bureau up later (which signs in a
+/// staff member of it).
+struct Linxi<'a> {
+    town_staff: String,
+    county_staff: String,
+    add_bureau: Box<dyn Fn() -> futures_util::future::LocalBoxFuture<'a, String> + 'a>,
+}
+
+async fn linxi(app: &TestApp) -> Linxi<'_> {
+    let fixtures::City { admin, city, .. } = fixtures::city(app).await;
+    let linxi = fixtures::add_unit(
+        app,
+        &admin,
+        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
+    )
+    .await;
+    let town = fixtures::add_unit(
+        app,
+        &admin,
+        json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi}),
+    )
+    .await;
+    let town_staff = fixtures::add_user(app, &admin, "df_staff", &town, "STAFF").await;
+    let county_staff = fixtures::add_user(app, &admin, "lx_staff", &linxi, "STAFF").await;
+    let add_bureau = Box::new(move || {
+        let (admin, linxi) = (admin.clone(), linxi.clone());
+        async move {
+            let bureau = fixtures::add_unit(
+                app,
+                &admin,
+                json!({"name": "临西县信访局",
+                "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true}),
+            )
+            .await;
+            fixtures::add_user(app, &admin, "lx_bureau", &bureau, "STAFF").await
+        }
+        .boxed_local()
+    });
+    Linxi {
+        town_staff,
+        county_staff,
+        add_bureau,
+    }
+}
+
 /// A petition bureau set up after its county's days were first folded: its statistics count
 /// every case of the county — the days folded before it existed included — as the county
 /// unit's do, before the next fold and after it (the fold passes over the whole county again
@@ -862,16 +908,11 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
 async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
-    let fixtures::City { admin, city, .. } = fixtures::city(&app).await;
-    let unit = async |input: Value| fixtures::add_unit(&app, &admin, input).await;
-    // 临西县 starts with a township and its county unit, and no bureau.
-    let linxi = unit(
-        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
-    )
-    .await;
-    let town = unit(json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi})).await;
-    let town_staff = fixtures::add_user(&app, &admin, "df_staff", &town, "STAFF").await;
-    let county_staff = fixtures::add_user(&app, &admin, "lx_staff", &linxi, "STAFF").await;
+    let Linxi {
+        town_staff,
+        county_staff,
+        add_bureau,
+    } = linxi(&app).await;
     // Three cases, registered by the township: two on 1 March, one today (2 March).
     for received in [
         "2026-03-01T09:00:00+08:00",
@@ -893,8 +934,7 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
         "the county unit, folded"
     );
 
-    let bureau = unit(json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
-    let bureau_staff = fixtures::add_user(&app, &admin, "lx_bureau", &bureau, "STAFF").await;
+    let bureau_staff = add_bureau().await;
     for pass in ["before the next fold", "after it"] {
         if pass == "after it" {
             assert_eq!(
@@ -1053,15 +1093,11 @@ async fn cases_this_quarter(app: &TestApp, token: &str) -> Value {
 async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_its_cases() {
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
-    let fixtures::City { admin, city, .. } = fixtures::city(&app).await;
-    let unit = async |input: Value| fixtures::add_unit(&app, &admin, input).await;
-    let linxi = unit(
-        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
-    )
-    .await;
-    let town = unit(json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi})).await;
-    let town_staff = fixtures::add_user(&app, &admin, "df_staff", &town, "STAFF").await;
-    let county_staff = fixtures::add_user(&app, &admin, "lx_staff", &linxi, "STAFF").await;
+    let Linxi {
+        town_staff,
+        county_staff,
+        add_bureau,
+    } = linxi(&app).await;
     // One case on each of the 40 days before today (2 March): more days than one batch
     // folds, so a whole pass takes two batches.
     const DAYS: i64 = 40;
@@ -1078,8 +1114,7 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
     );
 
     // The bureau is set up: its scope is new, and the next pass folds the county whole.
-    let bureau = unit(json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true})).await;
-    let bureau_staff = fixtures::add_user(&app, &admin, "lx_bureau", &bureau, "STAFF").await;
+    let bureau_staff = add_bureau().await;
     let ready = "SELECT COUNT(*) FROM stat_scopes s JOIN org_units u ON u.id = s.unit_id \
                  WHERE u.name = '临西县信访局' AND s.ready_at IS NOT NULL";
     // After its first batch, process A stalls and process B takes the county over.
