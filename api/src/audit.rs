@@ -15,12 +15,10 @@
 use crate::auth::sha256_hex;
 use crate::error::{Result, internal};
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::sea_query::{
-    Alias, Asterisk, CommonTableExpression, Expr, InsertStatement, Query, WithClause,
-};
+use sea_orm::sea_query::{Alias, Asterisk, CommonTableExpression, Expr, Query, WithClause};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QueryTrait, Set, TryIntoModel,
+    QueryOrder, QueryTrait, Set,
 };
 use xinfang_entity::{admin_event, audit_checkpoint, case_event, chain_pending, county_chain};
 
@@ -104,31 +102,13 @@ pub async fn open_timeline(
     write_entry(tx, None, entry).await
 }
 
-/// The first entry of a new case whose id the caller took ahead, as the two inserts that go in
-/// with the case's own rows by one statement ([`crate::db::insert_together`], PostgreSQL):
-/// the entry and its mark for the county's chain; with the entry as it will be written.
-pub fn first_entry_inserts(
-    id: i64,
+/// Writes an entry after `after` (the timeline's last entry's seq and hash; none for the first)
+/// and marks it for its county's chain.
+async fn write_entry(
+    tx: &impl ConnectionTrait,
+    after: Option<(i32, String)>,
     entry: NewEntry<'_>,
-) -> Result<(case_event::Model, [InsertStatement; 2])> {
-    let county_id = entry.county_id;
-    let mut row = entry_row(None, entry);
-    row.id = Set(id);
-    let written = row.clone().try_into_model()?;
-    let mark = chain_pending::Entity::insert(chain_pending::ActiveModel {
-        event_id: Set(id),
-        county_id: Set(county_id),
-    })
-    .into_query();
-    Ok((
-        written,
-        [case_event::Entity::insert(row).into_query(), mark],
-    ))
-}
-
-/// An entry's row after `after` (the timeline's last entry's seq and hash; none for the
-/// first), chained to it by its hash; the id is left to the database or the caller.
-fn entry_row(after: Option<(i32, String)>, entry: NewEntry<'_>) -> case_event::ActiveModel {
+) -> Result<case_event::Model> {
     let (seq, prev) = match after {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),
@@ -144,7 +124,7 @@ fn entry_row(after: Option<(i32, String)>, entry: NewEntry<'_>) -> case_event::A
         &detail,
         entry.public,
     );
-    case_event::ActiveModel {
+    let row = case_event::ActiveModel {
         case_id: Set(entry.case_id),
         seq: Set(seq),
         at: Set(entry.at),
@@ -156,23 +136,12 @@ fn entry_row(after: Option<(i32, String)>, entry: NewEntry<'_>) -> case_event::A
         prev_hash: Set(prev),
         hash: Set(hash),
         ..Default::default()
-    }
-}
-
-/// Writes an entry after `after` (the timeline's last entry's seq and hash; none for the first)
-/// and marks it for its county's chain.
-async fn write_entry(
-    tx: &impl ConnectionTrait,
-    after: Option<(i32, String)>,
-    entry: NewEntry<'_>,
-) -> Result<case_event::Model> {
-    let county_id = entry.county_id;
-    let row = entry_row(after, entry);
+    };
     if tx.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
         let written = row.insert(tx).await?;
         chain_pending::ActiveModel {
             event_id: Set(written.id),
-            county_id: Set(county_id),
+            county_id: Set(entry.county_id),
         }
         .insert(tx)
         .await?;
@@ -192,7 +161,7 @@ async fn write_entry(
         .select_from(
             Query::select()
                 .column(case_event::Column::Id)
-                .expr(Expr::val(county_id))
+                .expr(Expr::val(entry.county_id))
                 .from(written.clone())
                 .to_owned(),
         )

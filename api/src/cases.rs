@@ -862,49 +862,15 @@ async fn register_in_tx(
         }
         inserts
     };
-    // The timeline's first entry, REGISTER.
-    let actor = Actor {
-        user_id: Some(viewer.user_id),
-        unit_id: viewer.unit.as_ref().map(|u| u.id),
-    };
-    let register_entry = |case: &case::Model, intake: Option<serde_json::Value>| audit::NewEntry {
-        county_id: case.county_id,
-        case_id: case.id,
-        at: now,
-        actor,
-        action: "REGISTER",
-        detail: serde_json::json!({
-            "number": case.number,
-            "channel": case.channel,
-            "category": case.category,
-            "subject": case.subject,
-            "leadUnitId": case.lead_unit_id,
-            "townshipId": case.township_id,
-            "personCount": case.person_count,
-            "acceptBy": accept_by,
-            "fromHigherBody": intake,
-            "urgent": case.urgent,
-        }),
-        public: true,
-    };
-    let mut first_entry = None;
     let created = match taken {
         // On PostgreSQL the ids were taken with the number: the matter, the case, its
-        // petitioners, its relation rows, the idempotency key and the first timeline entry
-        // with its chain mark go in by one statement. (A case from a higher body writes its
-        // entry later, since it names what the intake records: its taken id is left unused.)
+        // petitioners, its relation rows and the idempotency key go in by one statement.
         Some(taken) => {
             row.id = Set(taken.case_id);
             row.matter_id = Set(Some(taken.matter_id));
             let planned = row.clone().try_into_model()?;
             let mut beside = vec![matters::start_row(county_id, now, Some(taken.matter_id))];
             beside.extend(with_case(&planned));
-            if input.from_higher.is_none() {
-                let (entry, inserts) =
-                    audit::first_entry_inserts(taken.event_id, register_entry(&planned, None))?;
-                beside.extend(inserts);
-                first_entry = Some(entry);
-            }
             let found =
                 db::insert_together(&tx, case::Entity::insert(row).into_query(), beside).await?;
             case::Model::from_query_result(&found, "")?
@@ -977,10 +943,35 @@ async fn register_in_tx(
         None => None,
     };
 
-    let entry = match first_entry {
-        Some(entry) => entry,
-        None => audit::open_timeline(&tx, register_entry(&created, intake)).await?,
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        unit_id: viewer.unit.as_ref().map(|u| u.id),
     };
+    let detail = serde_json::json!({
+        "number": created.number,
+        "channel": created.channel,
+        "category": created.category,
+        "subject": created.subject,
+        "leadUnitId": created.lead_unit_id,
+        "townshipId": created.township_id,
+        "personCount": created.person_count,
+        "acceptBy": accept_by,
+        "fromHigherBody": intake,
+        "urgent": created.urgent,
+    });
+    let entry = audit::open_timeline(
+        &tx,
+        audit::NewEntry {
+            county_id: created.county_id,
+            case_id: created.id,
+            at: now,
+            actor,
+            action: "REGISTER",
+            detail,
+            public: true,
+        },
+    )
+    .await?;
     let event = Event::of_entry(created.id, entry.id, "REGISTER", true, now);
     bus.stage(&tx, &event).await?;
     crate::outbox::enqueue(&tx, &event).await?;
@@ -1109,8 +1100,7 @@ pub async fn add_relation(
 }
 
 /// Takes the next sequence of a county's case numbers for a year on PostgreSQL, with the ids
-/// of the new case, its matter and its first timeline entry (a registration that fails leaves
-/// a gap in each), by one
+/// of the new case and its matter (a registration that fails leaves a gap in each), by one
 /// statement that is its own transaction, so the counter's row is locked for no longer. Its
 /// commit does not wait for the disk (`synchronous_commit` off for that transaction only): if
 /// the server crashed before the WAL reached it, the registration that would use the number
@@ -1127,8 +1117,7 @@ async fn take_number(db: &DatabaseConnection, county_id: i64, year: i32) -> Resu
              RETURNING last_value) \
              SELECT taken.last_value, quiet.setting, \
              nextval(pg_get_serial_sequence('cases', 'id')) AS case_id, \
-             nextval(pg_get_serial_sequence('matters', 'id')) AS matter_id, \
-             nextval(pg_get_serial_sequence('case_events', 'id')) AS event_id \
+             nextval(pg_get_serial_sequence('matters', 'id')) AS matter_id \
              FROM taken, quiet",
             [county_id.into(), year.into()],
         ))
@@ -1138,19 +1127,16 @@ async fn take_number(db: &DatabaseConnection, county_id: i64, year: i32) -> Resu
         sequence: row.try_get("", "last_value")?,
         case_id: row.try_get("", "case_id")?,
         matter_id: row.try_get("", "matter_id")?,
-        event_id: row.try_get("", "event_id")?,
     })
 }
 
 /// What a registration takes on PostgreSQL before its transaction: the number's sequence and
-/// the ids of the case, its matter and its first timeline entry, so that the case's rows go in
-/// by one statement.
+/// the ids of the case and its matter, so that the case's rows go in by one statement.
 #[derive(Clone, Copy)]
 struct Taken {
     sequence: i64,
     case_id: i64,
     matter_id: i64,
-    event_id: i64,
 }
 
 /// The next sequence of a county's case numbers for a year, in the caller's transaction: the
