@@ -743,7 +743,7 @@ pub async fn refresh(
 /// twice is not an error).
 pub async fn logout(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     token: &str,
 ) -> Result<()> {
@@ -963,7 +963,7 @@ pub fn unit_scope(unit: &org_unit::Model) -> Result<UnitScope> {
 /// Changes the viewer's own password and ends their other sessions.
 pub async fn change_password(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     config: &AuthConfig,
     clock: &Clock,
     viewer: &Viewer,

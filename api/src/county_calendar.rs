@@ -4,6 +4,7 @@
 //! [`Viewer::reading_county`]). This module knows nothing of HTTP or GraphQL.
 
 use crate::access::Viewer;
+use crate::directory::Directory;
 use crate::error::{Result, bad_input};
 use chrono::NaiveDate;
 use sea_orm::sea_query::OnConflict;
@@ -33,7 +34,7 @@ pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate> {
 /// all or nothing.
 pub async fn set_days(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &crate::clock::Clock,
     viewer: &Viewer,
     days: Vec<CalendarDay>,

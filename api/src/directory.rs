@@ -14,9 +14,9 @@
 //! change committed before it has been heard: a listener that fell behind, or a connection
 //! that died without a word, stops the copy within [`SILENCE`], and a listener silent that long
 //! is replaced. While it is not in use, every request asks the database, as on SQLite (where
-//! statements run in the process and cost little). A mutation of this process
-//! that changes accounts or units also forgets at once, without waiting for its own
-//! notification.
+//! statements run in the process and cost little). The domain functions that change sessions,
+//! accounts, units or the reference data take the copy and forget it right after their commit,
+//! without waiting for their own notification.
 //!
 //! A lookup that misses reads the database and keeps what it read only if nothing was forgotten
 //! while it read ([`Directory::ticket`]): a revocation that committed during the read cannot be

@@ -13,6 +13,7 @@
 use crate::access::Viewer;
 use crate::calendar::local_date;
 use crate::clock::Clock;
+use crate::directory::Directory;
 use crate::domain::{Action, DeadlineKind, FromDb, HearingParticipantKind, HearingStatus};
 use crate::error::{AppError, Result, bad_input, conflict};
 use crate::workflow::{Caller, invalid, open, save, text, unchanged, with_record};
@@ -60,7 +61,7 @@ pub async fn settings(db: &impl ConnectionTrait, county_id: i64) -> Result<Count
 /// The county's administrator changes its settings; what is not given stays.
 pub async fn set_settings(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     viewer: &Viewer,
     hearing_notice_days: Option<i32>,

@@ -6,6 +6,7 @@ use crate::auth::{
     self, AuthConfig, check_password_rules, hash_password, revoke_sessions, username_key,
 };
 use crate::clock::Clock;
+use crate::directory::Directory;
 use crate::domain::{OrgUnitKind, Role};
 use crate::error::{AppError, Result, bad_input, conflict, forbidden};
 use crate::validate;
@@ -52,7 +53,7 @@ pub async fn units_by_id(
 
 /// Units by id: from the process's copy where it holds them, the rest in one statement.
 pub async fn units_through(
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, UnitRecord>> {
@@ -308,7 +309,7 @@ pub async fn create_org_unit(
 
 pub async fn update_org_unit(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -452,7 +453,7 @@ pub struct UserChanges {
 
 pub async fn update_user(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -522,7 +523,7 @@ pub async fn update_user(
 
 pub async fn deactivate_user(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     viewer: &Viewer,
     id: i64,
@@ -561,7 +562,7 @@ pub async fn deactivate_user(
 
 pub async fn reset_password(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     config: &AuthConfig,
     clock: &Clock,
     viewer: &Viewer,
@@ -796,7 +797,7 @@ pub async fn bootstrap(
 /// shared by every county of the deployment.
 pub async fn set_subject(
     db: &DatabaseConnection,
-    directory: &crate::directory::Directory,
+    directory: &Directory,
     clock: &Clock,
     viewer: &Viewer,
     code: &str,

@@ -764,8 +764,9 @@ async fn each_mutation_of_an_operation_answers_with_what_it_wrote() {
 /// with the ids of the case and its matter (its own transaction), the matter, case,
 /// petitioners, relation rows and key in one insert, the earlier cases of the same person,
 /// the timeline entry with its place in the chain's queue, the live-update notification, the
-/// webhook endpoints, and the case read back as the viewer sees it. SQLite keeps no copy and notifies no one: the viewer is read (one statement),
-/// the four reads come back and the notification goes, 17 in all.
+/// webhook endpoints, and the case read back as the viewer sees it. SQLite keeps no copy and
+/// notifies no one: the viewer is read (one statement), the four reads come back and the
+/// notification goes, 17 in all.
 #[tokio::test]
 async fn a_registration_runs_a_fixed_short_list_of_statements() {
     let app = spawn_app_with(&[

@@ -854,49 +854,48 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     }
 }
 
-/// 临西县, a county with a township (东风镇) and no petition bureau yet, signed-in staff of the
-/// township and of the county unit, and the way to set its bureau up later (which signs in a
-/// staff member of it).
-struct Linxi<'a> {
+/// 临西县, a county with a township (东风镇) and no petition bureau yet, with signed-in staff of
+/// the township and of the county unit.
+struct Linxi {
+    admin: String,
+    county: String,
     town_staff: String,
     county_staff: String,
-    add_bureau: Box<dyn Fn() -> futures_util::future::LocalBoxFuture<'a, String> + 'a>,
 }
 
-async fn linxi(app: &TestApp) -> Linxi<'_> {
-    let fixtures::City { admin, city, .. } = fixtures::city(app).await;
-    let linxi = fixtures::add_unit(
-        app,
-        &admin,
-        json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
-    )
-    .await;
-    let town = fixtures::add_unit(
-        app,
-        &admin,
-        json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": linxi}),
-    )
-    .await;
-    let town_staff = fixtures::add_user(app, &admin, "df_staff", &town, "STAFF").await;
-    let county_staff = fixtures::add_user(app, &admin, "lx_staff", &linxi, "STAFF").await;
-    let add_bureau = Box::new(move || {
-        let (admin, linxi) = (admin.clone(), linxi.clone());
-        async move {
-            let bureau = fixtures::add_unit(
-                app,
-                &admin,
-                json!({"name": "临西县信访局",
-                "kind": "DEPARTMENT", "parentId": linxi, "petitionBureau": true}),
-            )
-            .await;
-            fixtures::add_user(app, &admin, "lx_bureau", &bureau, "STAFF").await
+impl Linxi {
+    async fn new(app: &TestApp) -> Self {
+        let fixtures::City { admin, city, .. } = fixtures::city(app).await;
+        let county = fixtures::add_unit(
+            app,
+            &admin,
+            json!({"name": "临西县", "kind": "COUNTY", "parentId": city, "divisionCode": "130535"}),
+        )
+        .await;
+        let town = fixtures::add_unit(
+            app,
+            &admin,
+            json!({"name": "东风镇", "kind": "TOWNSHIP", "parentId": county}),
+        )
+        .await;
+        Linxi {
+            town_staff: fixtures::add_user(app, &admin, "df_staff", &town, "STAFF").await,
+            county_staff: fixtures::add_user(app, &admin, "lx_staff", &county, "STAFF").await,
+            admin,
+            county,
         }
-        .boxed_local()
-    });
-    Linxi {
-        town_staff,
-        county_staff,
-        add_bureau,
+    }
+
+    /// Sets the county's petition bureau up; the token of a staff member of it.
+    async fn add_bureau(&self, app: &TestApp) -> String {
+        let bureau = fixtures::add_unit(
+            app,
+            &self.admin,
+            json!({"name": "临西县信访局", "kind": "DEPARTMENT", "parentId": self.county,
+                "petitionBureau": true}),
+        )
+        .await;
+        fixtures::add_user(app, &self.admin, "lx_bureau", &bureau, "STAFF").await
     }
 }
 
@@ -908,18 +907,14 @@ async fn linxi(app: &TestApp) -> Linxi<'_> {
 async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
-    let Linxi {
-        town_staff,
-        county_staff,
-        add_bureau,
-    } = linxi(&app).await;
+    let linxi = Linxi::new(&app).await;
     // Three cases, registered by the township: two on 1 March, one today (2 March).
     for received in [
         "2026-03-01T09:00:00+08:00",
         "2026-03-01T15:00:00+08:00",
         "2026-03-02T09:00:00+08:00",
     ] {
-        fixtures::register(&app, &town_staff, json!({"receivedAt": received})).await;
+        fixtures::register(&app, &linxi.town_staff, json!({"receivedAt": received})).await;
     }
     let fold = || async {
         xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
@@ -929,12 +924,12 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     // 1 March is folded; today is not (it is counted from the cases until it has ended).
     assert_eq!(fold().await, 1, "one day is folded");
     assert_eq!(
-        total(&app, &county_staff).await["cases"],
+        total(&app, &linxi.county_staff).await["cases"],
         3,
         "the county unit, folded"
     );
 
-    let bureau_staff = add_bureau().await;
+    let bureau_staff = linxi.add_bureau(&app).await;
     for pass in ["before the next fold", "after it"] {
         if pass == "after it" {
             assert_eq!(
@@ -945,7 +940,7 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
         }
         for (who, token) in [
             ("the bureau", &bureau_staff),
-            ("the county unit", &county_staff),
+            ("the county unit", &linxi.county_staff),
         ] {
             assert_eq!(total(&app, token).await["cases"], 3, "{who}, {pass}");
         }
@@ -1093,17 +1088,13 @@ async fn cases_this_quarter(app: &TestApp, token: &str) -> Value {
 async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_its_cases() {
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
-    let Linxi {
-        town_staff,
-        county_staff,
-        add_bureau,
-    } = linxi(&app).await;
+    let linxi = Linxi::new(&app).await;
     // One case on each of the 40 days before today (2 March): more days than one batch
     // folds, so a whole pass takes two batches.
     const DAYS: i64 = 40;
     for n in 1..=DAYS {
         let received = (day(0) - chrono::TimeDelta::days(n)).to_rfc3339();
-        fixtures::register(&app, &town_staff, json!({"receivedAt": received})).await;
+        fixtures::register(&app, &linxi.town_staff, json!({"receivedAt": received})).await;
     }
     assert_eq!(
         xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
@@ -1114,7 +1105,7 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
     );
 
     // The bureau is set up: its scope is new, and the next pass folds the county whole.
-    let bureau_staff = add_bureau().await;
+    let bureau_staff = linxi.add_bureau(&app).await;
     let ready = "SELECT COUNT(*) FROM stat_scopes s JOIN org_units u ON u.id = s.unit_id \
                  WHERE u.name = '临西县信访局' AND s.ready_at IS NOT NULL";
     // After its first batch, process A stalls and process B takes the county over.
@@ -1137,7 +1128,7 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
     );
     for (who, token) in [
         ("the bureau", &bureau_staff),
-        ("the county unit", &county_staff),
+        ("the county unit", &linxi.county_staff),
     ] {
         assert_eq!(
             cases_this_quarter(&app, token).await,
