@@ -1089,6 +1089,11 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
     let app = spawn_app().await;
     assert!(app.state.clock.set(day(0)));
     let linxi = Linxi::new(&app).await;
+    let fold = async |holder: &str| {
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, holder)
+            .await
+            .expect("the days fold")
+    };
     // One case on each of the 40 days before today (2 March): more days than one batch
     // folds, so a whole pass takes two batches.
     const DAYS: i64 = 40;
@@ -1097,9 +1102,7 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
         fixtures::register(&app, &linxi.town_staff, json!({"receivedAt": received})).await;
     }
     assert_eq!(
-        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-            .await
-            .expect("the days fold"),
+        fold("process-a").await,
         DAYS as usize,
         "the county unit's first pass folds every day"
     );
@@ -1144,9 +1147,7 @@ async fn a_pass_that_loses_its_claim_part_way_leaves_the_new_scope_counted_from_
 
     // Process B, holding the county, folds it whole and the bureau's scope becomes ready.
     assert_eq!(
-        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-b")
-            .await
-            .expect("the days fold"),
+        fold("process-b").await,
         DAYS as usize,
         "process B passes over the whole county again"
     );
