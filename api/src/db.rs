@@ -62,6 +62,13 @@ enum Plans {
     Generic,
 }
 
+/// A pooled connection idle at least this long is pinged before it is handed out; one in use
+/// a moment ago is not. The driver's default pings on every checkout: a round trip to
+/// PostgreSQL before each statement outside a transaction, the database's CPU spent on
+/// nothing (bench/README.md). A connection that dies while in steady use fails the one
+/// statement that finds it dead, and the pool replaces it.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// What every pool of the server shares: its size and timeouts, and per backend the
 /// statement timeout and no JIT (PostgreSQL), or WAL, foreign keys and a busy timeout
 /// (SQLite). Connections open as they are needed.
@@ -71,6 +78,7 @@ fn pool_options(settings: &DbSettings, plans: Plans) -> ConnectOptions {
         .min_connections(0)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR)
         .sqlx_logging(false);
     if settings.url.starts_with("postgres") {
         opts.statement_timeout(settings.statement_timeout)

@@ -119,6 +119,64 @@ async fn a_database_that_cannot_answer_is_service_unavailable_not_signed_out() {
 }
 
 #[tokio::test]
+async fn connections_the_database_drops_fail_one_request_each_and_are_replaced() {
+    // The pool checks a connection before handing it out only when it has been idle for a
+    // second: one in steady use that the database has dropped (a restart, a failover) is found
+    // dead by the statement that uses it. That request is SERVICE_UNAVAILABLE, never INTERNAL
+    // nor "signed out", and the next one gets a new connection.
+    let app = spawn_app_with(&["--db-pool-size", "2"]).await;
+    if !app.db_url.starts_with("postgres") {
+        return;
+    }
+    let county = fixtures::county(&app).await;
+    fixtures::register(&app, county.token("bureau_staff"), json!({})).await;
+    let token = county.token("bureau_staff").to_string();
+    const LIST: &str = "{ viewer { username } cases { nodes { number } } }";
+    let listed = |body: &Value| {
+        body["data"]["viewer"]["username"] == "bureau_staff"
+            && body["data"]["cases"]["nodes"].as_array().map(Vec::len) == Some(1)
+    };
+    // Busy connections in both pools, none idle for long.
+    for _ in 0..4 {
+        let body = app.gql(Some(&token), LIST, json!({})).await;
+        assert!(listed(&body), "{body}");
+    }
+    use sea_orm::ConnectionTrait;
+    let dropped: i64 = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert!(dropped >= 2, "the server held {dropped} other connections");
+    let mut failed = 0;
+    for _ in 0..12 {
+        let body = app.gql(Some(&token), LIST, json!({})).await;
+        if !listed(&body) {
+            assert_eq!(code(&body), Some("SERVICE_UNAVAILABLE"), "{body}");
+            failed += 1;
+        }
+    }
+    assert!(
+        failed <= dropped,
+        "{failed} requests failed for {dropped} dropped connections"
+    );
+    for _ in 0..3 {
+        let body = app.gql(Some(&token), LIST, json!({})).await;
+        assert!(
+            listed(&body),
+            "still failing after the pool replaced them: {body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_export_takes_the_case_filter_and_answers_errors_like_graphql() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
