@@ -1763,7 +1763,7 @@ pub async fn list_visible(
         // The page and its cases' entries in one statement: a row per entry, the case's
         // columns first.
         Some(wanted) => {
-            let statement = backend.build(&wanted.with_page(backend, query, page_order(order)));
+            let statement = backend.build(&wanted.with_page(query, page_order(order)));
             let entries_at = <case::Column as sea_orm::Iterable>::iter().count();
             for row in db.query_all_raw(statement).await? {
                 let id: i64 = row.try_get_by_index(0)?;

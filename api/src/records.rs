@@ -50,6 +50,8 @@ pub struct Audience {
     pub public_only: bool,
     /// The whole condition on `case_events e`.
     condition: Condition,
+    /// The database the condition is written for (it reads JSON its way).
+    backend: sea_orm::DatabaseBackend,
 }
 
 /// Timeline actions about a case's files: on an accusation only the lead unit, the bureau
@@ -100,6 +102,7 @@ impl Audience {
         Audience {
             public_only,
             condition,
+            backend,
         }
     }
 }
@@ -165,7 +168,10 @@ impl LatestWanted {
     /// `t`: the entries of the cases `cases` (a condition on `e.case_id`) admits that the
     /// audience reads, numbered from the latest (or first) down, with each case's count.
     fn ranked(&self, cases: Expr) -> SelectStatement {
-        let direction = if self.from_start { "ASC" } else { "DESC" };
+        let direction = match self.seq_order() {
+            Order::Asc => "ASC",
+            _ => "DESC",
+        };
         let mut q = Query::select();
         for c in case_event::Model::COLUMNS {
             q.expr(col("e", c));
@@ -186,6 +192,15 @@ impl LatestWanted {
         q
     }
 
+    /// The order in which a case's entries are taken: from the first, or from the latest.
+    fn seq_order(&self) -> Order {
+        if self.from_start {
+            Order::Asc
+        } else {
+            Order::Desc
+        }
+    }
+
     /// `t` for one case of `page` (PostgreSQL): its `last` latest (or first) entries that the
     /// audience reads, with their names and the case's count of such entries, in the columns
     /// of [`Self::select_entries`].
@@ -197,14 +212,7 @@ impl LatestWanted {
         join_names(&mut q, "e");
         q.and_where(col("e", "case_id").equals((Alias::new("page"), Alias::new("id"))))
             .cond_where(self.audience.condition.clone())
-            .order_by_expr(
-                col("e", "seq"),
-                if self.from_start {
-                    Order::Asc
-                } else {
-                    Order::Desc
-                },
-            )
+            .order_by_expr(col("e", "seq"), self.seq_order())
             .limit(u64::from(self.last));
         q
     }
@@ -223,15 +231,11 @@ impl LatestWanted {
     /// On PostgreSQL each case's entries are a `LATERAL` walk of its own index, newest (or
     /// oldest) first, that stops after `last` and names only those; elsewhere the entries of
     /// the page's cases are ranked together and cut at `last`.
-    pub fn with_page(
-        &self,
-        backend: sea_orm::DatabaseBackend,
-        page: SelectStatement,
-        order: Vec<(Expr, Order)>,
-    ) -> WithQuery {
+    pub fn with_page(&self, page: SelectStatement, order: Vec<(Expr, Order)>) -> WithQuery {
+        let lateral = self.audience.backend == sea_orm::DatabaseBackend::Postgres;
         let mut q = Query::select();
         q.expr(Expr::cust("page.*"));
-        if backend == sea_orm::DatabaseBackend::Postgres {
+        if lateral {
             q.expr(Expr::cust("t.*"))
                 .from(Alias::new("page"))
                 .join_lateral(
@@ -258,7 +262,7 @@ impl LatestWanted {
         q.order_by_expr(col("t", "seq"), Order::Asc);
         let mut cte = CommonTableExpression::new();
         cte.query(page).table_name(Alias::new("page"));
-        if backend == sea_orm::DatabaseBackend::Postgres {
+        if lateral {
             // Planned on its own, as the page alone would be. Folded into the walk, a generic
             // plan (the limit a parameter) scanned and sorted the whole county for its
             // twenty-one rows: 266 ms a list instead of under one (bench/README.md).
@@ -1041,7 +1045,7 @@ mod tests {
         let wanted = wanted(backend, viewer, public_only);
         let (timeline, count) = timeline_statements(7, &wanted.audience, 0, 21);
         vec![
-            backend.build(&wanted.with_page(backend, page, order)),
+            backend.build(&wanted.with_page(page, order)),
             backend.build(&wanted.for_cases(&[7, 8, 9])),
             backend.build(&timeline),
             backend.build(&count),
