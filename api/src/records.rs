@@ -31,11 +31,30 @@ pub struct NamedEntry {
     pub actor: Option<Actor>,
 }
 
-/// A case's latest entries (oldest of them first) and how many entries it has in all.
+/// A case's latest entries (oldest of them first) and, when it was asked for, how many
+/// entries it has in all.
 #[derive(Clone, Debug, Default)]
 pub struct LatestEntries {
     pub entries: Vec<NamedEntry>,
-    pub total: i64,
+    pub total: Option<i64>,
+}
+
+/// What a reader of a case's latest entries shows beyond the entries' own columns: the names
+/// they are shown with (their unit's, who acted), and the case's count of entries. A list
+/// that shows neither (`timeline(last: 5) { nodes { action at } }`) reads neither: no join
+/// to the names, no count over the case's entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shown {
+    pub names: bool,
+    pub total: bool,
+}
+
+impl Shown {
+    /// Names and count both, as a timeline that shows everything reads them.
+    pub const ALL: Shown = Shown {
+        names: true,
+        total: true,
+    };
 }
 
 /// Who reads a timeline: every entry or the public ones only, and — for the entries that link
@@ -108,18 +127,27 @@ impl Audience {
 }
 
 /// Selects an entry's own columns (on `table`), then its unit's name, its author's name and
-/// role.
-fn select_named(q: &mut SelectStatement, table: &'static str) {
+/// role — or, without `names`, three NULLs in their place (the rows keep one layout).
+fn select_named(q: &mut SelectStatement, table: &'static str, names: bool) {
     for c in case_event::Model::COLUMNS {
         q.expr(col(table, c));
     }
-    q.expr(col("o", "name"))
-        .expr(col("u", "display_name"))
-        .expr(col("u", "role"));
+    if names {
+        q.expr(col("o", "name"))
+            .expr(col("u", "display_name"))
+            .expr(col("u", "role"));
+    } else {
+        for _ in 0..3 {
+            q.expr(Expr::cust("CAST(NULL AS TEXT)"));
+        }
+    }
 }
 
-/// Joins the names an entry (on `table`) is shown with.
-fn join_names(q: &mut SelectStatement, table: &'static str) {
+/// Joins the names an entry (on `table`) is shown with, when they are `names`.
+fn join_names(q: &mut SelectStatement, table: &'static str, names: bool) {
+    if !names {
+        return;
+    }
     q.join_as(
         JoinType::LeftJoin,
         Alias::new("org_units"),
@@ -156,12 +184,13 @@ fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
 }
 
 /// Which of a case's entries a list wants with each row: the latest `last` (or, `from_start`,
-/// the first `last`) that `audience` may read.
+/// the first `last`) that `audience` may read, with what of them is `shown`.
 #[derive(Clone, Debug)]
 pub struct LatestWanted {
     pub audience: Audience,
     pub last: u32,
     pub from_start: bool,
+    pub shown: Shown,
 }
 
 impl LatestWanted {
@@ -183,13 +212,22 @@ impl LatestWanted {
             Alias::new("rn"),
         )
         .expr_as(
-            Expr::cust("COUNT(*) OVER (PARTITION BY e.case_id)"),
+            self.total("COUNT(*) OVER (PARTITION BY e.case_id)"),
             Alias::new("total"),
         )
         .from_as(Alias::new("case_events"), Alias::new("e"))
         .and_where(cases)
         .cond_where(self.audience.condition.clone());
         q
+    }
+
+    /// `count` where the total is shown, a NULL count otherwise.
+    fn total(&self, count: &'static str) -> Expr {
+        Expr::cust(if self.shown.total {
+            count
+        } else {
+            "CAST(NULL AS BIGINT)"
+        })
     }
 
     /// The order in which a case's entries are taken: from the first, or from the latest.
@@ -206,10 +244,10 @@ impl LatestWanted {
     /// of [`Self::select_entries`].
     fn walked(&self) -> SelectStatement {
         let mut q = Query::select();
-        select_named(&mut q, "e");
-        q.expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("total"))
+        select_named(&mut q, "e", self.shown.names);
+        q.expr_as(self.total("COUNT(*) OVER ()"), Alias::new("total"))
             .from_as(Alias::new("case_events"), Alias::new("e"));
-        join_names(&mut q, "e");
+        join_names(&mut q, "e", self.shown.names);
         q.and_where(col("e", "case_id").equals((Alias::new("page"), Alias::new("id"))))
             .cond_where(self.audience.condition.clone())
             .order_by_expr(col("e", "seq"), self.seq_order())
@@ -219,8 +257,8 @@ impl LatestWanted {
 
     /// The entry columns, its names and the count, over `t` (see [`Self::ranked`]) joined to
     /// the names.
-    fn select_entries(q: &mut SelectStatement) {
-        select_named(q, "t");
+    fn select_entries(&self, q: &mut SelectStatement) {
+        select_named(q, "t", self.shown.names);
         q.expr(col("t", "total"));
     }
 
@@ -245,7 +283,7 @@ impl LatestWanted {
                     Expr::cust("TRUE"),
                 );
         } else {
-            Self::select_entries(&mut q);
+            self.select_entries(&mut q);
             q.from(Alias::new("page")).join_subquery(
                 JoinType::LeftJoin,
                 self.ranked(Expr::cust("e.case_id IN (SELECT id FROM page)")),
@@ -254,7 +292,7 @@ impl LatestWanted {
                     .add(col("t", "case_id").equals((Alias::new("page"), Alias::new("id"))))
                     .add(Expr::cust(format!("t.rn <= {}", self.last))),
             );
-            join_names(&mut q, "t");
+            join_names(&mut q, "t", self.shown.names);
         }
         for (key, dir) in order {
             q.order_by_expr(key, dir);
@@ -293,12 +331,12 @@ impl LatestWanted {
     fn for_cases(&self, case_ids: &[i64]) -> SelectStatement {
         let bound = bucketed_ids(case_ids.iter().copied());
         let mut q = Query::select();
-        Self::select_entries(&mut q);
+        self.select_entries(&mut q);
         q.from_subquery(
             self.ranked(col("e", "case_id").is_in(bound)),
             Alias::new("t"),
         );
-        join_names(&mut q, "t");
+        join_names(&mut q, "t", self.shown.names);
         q.and_where(Expr::cust(format!("t.rn <= {}", self.last)))
             .order_by_expr(col("t", "case_id"), Order::Asc)
             .order_by_expr(col("t", "seq"), Order::Asc);
@@ -356,9 +394,9 @@ fn timeline_statements(
     size: u64,
 ) -> (SelectStatement, SelectStatement) {
     let mut page = Query::select();
-    select_named(&mut page, "e");
+    select_named(&mut page, "e", true);
     page.from_as(Alias::new("case_events"), Alias::new("e"));
-    join_names(&mut page, "e");
+    join_names(&mut page, "e", true);
     page.and_where(col("e", "case_id").eq(case_id))
         .and_where(col("e", "seq").gt(after_seq))
         .cond_where(audience.condition.clone())
@@ -1028,6 +1066,7 @@ mod tests {
             audience: Audience::on(backend, viewer, public_only),
             last: 5,
             from_start: false,
+            shown: Shown::ALL,
         }
     }
 

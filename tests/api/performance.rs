@@ -652,9 +652,11 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
     // 李四, the petitioner of every case above, reads the public entries only.
     let li_si = fixtures::citizen(&app, "li_si", "李四", "440524188001010014", "13912345678").await;
     let mut checked = 0;
+    // The third shows neither names nor a count, so neither is read.
     for (timeline, viewer) in [
         "timeline(last: 3) { totalCount nodes { action at actorName public } }",
         "timeline(first: 2) { totalCount nodes { action at actorName public } }",
+        "timeline(last: 3) { nodes { action at public } }",
     ]
     .into_iter()
     .flat_map(|t| ["bureau_staff", "t1_staff", "a_staff", "li_si"].map(|v| (t, v)))
@@ -722,8 +724,74 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
         }
     }
     // The bureau and 李四 see all 7 cases, 东关镇 its 4, 住建局 the one it was referred: per
-    // order, for each of the two timelines.
-    assert_eq!(checked, 2 * 5 * (7 + 4 + 1 + 7), "cases compared");
+    // order, for each of the three timelines.
+    assert_eq!(checked, 3 * 5 * (7 + 4 + 1 + 7), "cases compared");
+}
+
+/// A list whose timelines show neither names nor a count reads neither. The same case's
+/// timeline elsewhere in the request that shows them (here through the case's own matter,
+/// which lists the case again, read after the list) still has them: what a timeline shows
+/// is part of what it was read as.
+#[tokio::test]
+async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_them() {
+    use crate::support::gid;
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(
+        &app,
+        bureau,
+        json!({"title": "一件", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    fixtures::accept(&app, bureau, &id).await;
+    let full = "timeline(last: 5) { totalCount pageInfo { hasPreviousPage } nodes { action unitName actorName } }";
+    let alone = app
+        .gql(
+            Some(bureau),
+            &format!("query($id: ID!) {{ case(id: $id) {{ {full} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
+    let expected = alone["data"]["case"]["timeline"].clone();
+    // Registered and accepted by the bureau's staff: every entry names the bureau and its
+    // member (staff read staff names), and the count is all of them.
+    let nodes = expected["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{alone}"));
+    assert!(nodes.len() >= 2, "{alone}");
+    for node in nodes {
+        assert_eq!(node["unitName"], json!("清河县信访局"), "{alone}");
+        assert_eq!(node["actorName"], json!("bureau_staff"), "{alone}");
+    }
+    assert_eq!(expected["totalCount"], json!(nodes.len()), "{alone}");
+    assert_eq!(expected["pageInfo"]["hasPreviousPage"], json!(false));
+    let body = app
+        .gql(
+            Some(bureau),
+            &format!(
+                "{{ cases(first: 5) {{ nodes {{ id timeline(last: 5) {{ nodes {{ action }} }} matter {{ cases {{ id {full} }} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    let listed = body["data"]["cases"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(listed.len(), 1, "{body}");
+    let actions = |t: &Value| {
+        t["nodes"]
+            .as_array()
+            .map(|n| n.iter().map(|e| e["action"].clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        actions(&listed[0]["timeline"]),
+        actions(&expected),
+        "{body}"
+    );
+    let again = &listed[0]["matter"]["cases"][0];
+    assert_eq!(again["id"], json!(id), "{body}");
+    assert_eq!(again["timeline"], expected, "{body}");
 }
 
 #[tokio::test]

@@ -199,10 +199,42 @@ pub struct TimelineEntry {
 
 /// A page of timeline entries.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TimelineConnection {
     pub nodes: Vec<TimelineEntry>,
-    pub page_info: PageInfo,
-    pub total_count: u64,
+    /// The page's place and the case's count of entries: `None` when the selection asks for
+    /// neither, and neither was read.
+    #[graphql(skip)]
+    pub counted: Option<(PageInfo, u64)>,
+}
+
+#[async_graphql::ComplexObject]
+impl TimelineConnection {
+    async fn page_info(&self) -> Result<&PageInfo> {
+        Ok(&self.counted()?.0)
+    }
+    async fn total_count(&self) -> Result<u64> {
+        Ok(self.counted()?.1)
+    }
+}
+
+impl TimelineConnection {
+    fn counted(&self) -> Result<&(PageInfo, u64)> {
+        self.counted.as_ref().ok_or_else(|| {
+            crate::error::internal("a timeline's count was asked for but not read".to_string())
+        })
+    }
+}
+
+/// What a timeline's selection (at its `timeline` field) shows beyond its entries' own
+/// columns. The list that reads a timeline with its page and the timeline field itself both
+/// ask this, so the entries the list reads are the ones the field then finds.
+fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
+    let nodes = timeline.field("nodes");
+    records::Shown {
+        names: nodes.field("unitName").exists() || nodes.field("actorName").exists(),
+        total: timeline.field("totalCount").exists() || timeline.field("pageInfo").exists(),
+    }
 }
 
 #[async_graphql::ComplexObject]
@@ -600,8 +632,7 @@ impl Case {
         };
         Ok(TimelineConnection {
             nodes,
-            page_info,
-            total_count: total,
+            counted: Some((page_info, total)),
         })
     }
 }
@@ -655,29 +686,32 @@ async fn latest_entries(
     from_start: bool,
 ) -> GqlResult<TimelineConnection> {
     let loaders = ctx.data_unchecked::<Loaders>();
+    let shown = shown_in(&ctx.look_ahead());
     let key = LatestKey {
         case_id,
         public_only: !sight.staff_records,
         last: n,
         from_start,
+        shown,
     };
     let LatestEntries { entries, total } = loaded(&loaders.latest_events, key).await?;
     let nodes: Vec<TimelineEntry> = entries
         .into_iter()
         .map(|e| TimelineEntry::seen_by(sight, e))
         .collect();
-    let more = (nodes.len() as i64) < total;
-    let page_info = PageInfo {
-        has_next_page: from_start && more,
-        has_previous_page: !from_start && more,
-        start_cursor: nodes.first().map(|n| n.seq.to_string()),
-        end_cursor: nodes.last().map(|n| n.seq.to_string()),
-    };
-    Ok(TimelineConnection {
-        nodes,
-        page_info,
-        total_count: total.max(0) as u64,
-    })
+    // A case none of whose entries the viewer reads comes back with no count: none.
+    let counted = shown.total.then(|| {
+        let total = total.unwrap_or(0).max(0);
+        let more = (nodes.len() as i64) < total;
+        let page_info = PageInfo {
+            has_next_page: from_start && more,
+            has_previous_page: !from_start && more,
+            start_cursor: nodes.first().map(|n| n.seq.to_string()),
+            end_cursor: nodes.last().map(|n| n.seq.to_string()),
+        };
+        (page_info, total as u64)
+    });
+    Ok(TimelineConnection { nodes, counted })
 }
 
 impl From<PetitionerView> for Petitioner {
@@ -1215,7 +1249,7 @@ fn list_nodes<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> {
 
 /// Each timeline selected on `case` (aliases included) that a batch can serve, as
 /// (entries, from the start): `last: n`, or a first page.
-fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool)> {
+fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool, records::Shown)> {
     let mut timelines = vec![];
     let timeline = case.field("timeline");
     if !timeline.exists() {
@@ -1232,9 +1266,10 @@ fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool)> {
             Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
             _ => None,
         };
+        let shown = shown_in(&async_graphql::Lookahead::from(field));
         match (number(arg("last")), arg("after")) {
-            (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false)),
-            (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true)),
+            (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false, shown)),
+            (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true, shown)),
             (None, Some(_)) => {}
         }
     }
@@ -1315,13 +1350,14 @@ pub async fn prefetch_for(
             })
         }));
     }
-    for (n, from_start) in timelines {
+    for (n, from_start, shown) in timelines {
         loads.push(Box::pin(async move {
             let keys = ids_().map(|case_id| LatestKey {
                 case_id,
                 public_only: !staff_records,
                 last: n,
                 from_start,
+                shown,
             });
             loaders.latest_events.load_many(keys).await?;
             Ok(Named::default())
@@ -1462,10 +1498,11 @@ pub async fn case_connection(
     // A list showing one timeline per case reads it with the page, in the same statement.
     let public_only = !me.sees_staff_records();
     let latest = match timelines_wanted(&list_nodes(ctx)).as_slice() {
-        [(last, from_start)] => Some(records::LatestWanted {
+        [(last, from_start, shown)] => Some(records::LatestWanted {
             audience: records::Audience::of(db, me, public_only),
             last: *last,
             from_start: *from_start,
+            shown: *shown,
         }),
         _ => None,
     };
@@ -1493,6 +1530,7 @@ pub async fn case_connection(
                     public_only,
                     last: wanted.last,
                     from_start: wanted.from_start,
+                    shown: wanted.shown,
                 };
                 (key, page.latest.remove(&c.id).unwrap_or_default())
             })

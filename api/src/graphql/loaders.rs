@@ -372,6 +372,9 @@ pub struct LatestKey {
     pub public_only: bool,
     pub last: u32,
     pub from_start: bool,
+    /// What the reader shows beyond the entries: part of the key, so a reader that shows the
+    /// names or the count never finds entries read without them.
+    pub shown: records::Shown,
 }
 
 pub struct LatestEventsLoader {
@@ -388,21 +391,22 @@ impl Loader<LatestKey> for LatestEventsLoader {
         keys: &[LatestKey],
     ) -> Result<HashMap<LatestKey, Self::Value>, Self::Error> {
         let mut out = HashMap::new();
-        let mut shapes: HashMap<(bool, u32, bool), Vec<i64>> = HashMap::new();
+        let mut shapes: HashMap<(bool, u32, bool, records::Shown), Vec<i64>> = HashMap::new();
         for k in keys {
             shapes
-                .entry((k.public_only, k.last, k.from_start))
+                .entry((k.public_only, k.last, k.from_start, k.shown))
                 .or_default()
                 .push(k.case_id);
         }
         let Some(viewer) = &self.viewer else {
             return Ok(out);
         };
-        for ((public_only, last, from_start), ids) in shapes {
+        for ((public_only, last, from_start, shown), ids) in shapes {
             let wanted = records::LatestWanted {
                 audience: records::Audience::of(&self.db, viewer, public_only),
                 last,
                 from_start,
+                shown,
             };
             let mut grouped = records::latest_entries(&self.db, &ids, &wanted)
                 .await
@@ -415,6 +419,7 @@ impl Loader<LatestKey> for LatestEventsLoader {
                         public_only,
                         last,
                         from_start,
+                        shown,
                     },
                     value,
                 );
