@@ -583,12 +583,10 @@ async fn read_reference(
     // in it, never kept on its own.
     let active = directory
         .reference("subjects", String::new(), || async {
-            let rows = subject::Entity::find()
-                .filter(subject::Column::Active.eq(true))
-                .all(conn)
-                .await?;
             Ok(std::sync::Arc::new(
-                rows.into_iter()
+                crate::identity::active_subjects(conn)
+                    .await?
+                    .into_iter()
                     .map(|s| s.code)
                     .collect::<std::collections::HashSet<String>>(),
             ))
