@@ -55,6 +55,19 @@ impl Shown {
         names: true,
         total: true,
     };
+    /// The entries alone.
+    pub const NONE: Shown = Shown {
+        names: false,
+        total: false,
+    };
+
+    /// What either shows.
+    pub fn and(self, other: Shown) -> Shown {
+        Shown {
+            names: self.names || other.names,
+            total: self.total || other.total,
+        }
+    }
 }
 
 /// Who reads a timeline: every entry or the public ones only, and — for the entries that link

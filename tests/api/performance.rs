@@ -794,6 +794,53 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
     assert_eq!(again["timeline"], expected, "{body}");
 }
 
+/// Two timelines of one case over the same entries, one showing the names and count and one
+/// not, are one read: the request costs what the fuller of them costs alone, and both show
+/// the same entries.
+#[tokio::test]
+async fn timelines_of_one_window_showing_different_things_share_one_read() {
+    let app = spawn_app_with(&[
+        "--deadline-scan-seconds",
+        "3600",
+        "--directory-silence-ms",
+        "60000",
+    ])
+    .await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(&app, bureau, json!({})).await;
+    fixtures::accept(&app, bureau, &id).await;
+    copy_in_use(&app).await;
+    let full = "timeline(last: 5) { totalCount nodes { action actorName } }";
+    let cost = |selection: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let query = format!("query($id: ID!) {{ case(id: $id) {{ {selection} }} }}");
+            fewest(app, || app.gql(Some(bureau), &query, json!({"id": id}))).await
+        }
+    };
+    let (alone, _) = cost(format!("a: {full}")).await;
+    let (both, body) = cost(format!(
+        "a: {full} b: timeline(last: 5) {{ nodes {{ action }} }}"
+    ))
+    .await;
+    assert_eq!(both, alone, "{body}");
+    let case = &body["data"]["case"];
+    let actions = |t: &Value| {
+        t["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["action"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(actions(&case["a"]).len() >= 2, "{body}");
+    assert_eq!(actions(&case["a"]), actions(&case["b"]), "{body}");
+    assert_eq!(case["a"]["totalCount"], json!(actions(&case["a"]).len()));
+    assert_eq!(case["a"]["nodes"][0]["actorName"], json!("bureau_staff"));
+}
+
 #[tokio::test]
 async fn each_mutation_of_an_operation_answers_with_what_it_wrote() {
     // Mutations of one operation run in turn on one request's loaders: the second one's

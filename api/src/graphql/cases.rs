@@ -699,7 +699,7 @@ async fn latest_entries(
         .into_iter()
         .map(|e| TimelineEntry::seen_by(sight, e))
         .collect();
-    // A case none of whose entries the viewer reads comes back with no count: none.
+    // A case none of whose entries the viewer reads comes back without a count: it has none.
     let counted = shown.total.then(|| {
         let total = total.unwrap_or(0).max(0);
         let more = (nodes.len() as i64) < total;

@@ -391,38 +391,36 @@ impl Loader<LatestKey> for LatestEventsLoader {
         keys: &[LatestKey],
     ) -> Result<HashMap<LatestKey, Self::Value>, Self::Error> {
         let mut out = HashMap::new();
-        let mut shapes: HashMap<(bool, u32, bool, records::Shown), Vec<i64>> = HashMap::new();
+        // One statement per audience and window: readers of the same entries that show
+        // different things share a read of everything any of them shows.
+        let mut shapes: HashMap<(bool, u32, bool), (records::Shown, Vec<LatestKey>)> =
+            HashMap::new();
         for k in keys {
-            shapes
-                .entry((k.public_only, k.last, k.from_start, k.shown))
-                .or_default()
-                .push(k.case_id);
+            let (shown, of) = shapes
+                .entry((k.public_only, k.last, k.from_start))
+                .or_insert((records::Shown::NONE, vec![]));
+            *shown = shown.and(k.shown);
+            of.push(*k);
         }
         let Some(viewer) = &self.viewer else {
             return Ok(out);
         };
-        for ((public_only, last, from_start, shown), ids) in shapes {
+        for ((public_only, last, from_start), (shown, of)) in shapes {
             let wanted = records::LatestWanted {
                 audience: records::Audience::of(&self.db, viewer, public_only),
                 last,
                 from_start,
                 shown,
             };
-            let mut grouped = records::latest_entries(&self.db, &ids, &wanted)
+            let mut ids: Vec<i64> = of.iter().map(|k| k.case_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let grouped = records::latest_entries(&self.db, &ids, &wanted)
                 .await
                 .map_err(Arc::new)?;
-            for case_id in ids {
-                let value = grouped.remove(&case_id).unwrap_or_default();
-                out.insert(
-                    LatestKey {
-                        case_id,
-                        public_only,
-                        last,
-                        from_start,
-                        shown,
-                    },
-                    value,
-                );
+            for key in of {
+                let value = grouped.get(&key.case_id).cloned().unwrap_or_default();
+                out.insert(key, value);
             }
         }
         Ok(out)
