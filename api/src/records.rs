@@ -140,39 +140,33 @@ impl Audience {
 }
 
 /// Selects an entry's own columns (on `table`), then its unit's name, its author's name and
-/// role — or, without `names`, three NULLs in their place (the rows keep one layout).
+/// role, joined in — or, without `names`, three NULLs in their place (the rows keep one
+/// layout) and no join. `table` must be in the statement before these joins are.
 fn select_named(q: &mut SelectStatement, table: &'static str, names: bool) {
     for c in case_event::Model::COLUMNS {
         q.expr(col(table, c));
     }
-    if names {
-        q.expr(col("o", "name"))
-            .expr(col("u", "display_name"))
-            .expr(col("u", "role"));
-    } else {
+    if !names {
         for _ in 0..3 {
             q.expr(Expr::cust("CAST(NULL AS TEXT)"));
         }
-    }
-}
-
-/// Joins the names an entry (on `table`) is shown with, when they are `names`.
-fn join_names(q: &mut SelectStatement, table: &'static str, names: bool) {
-    if !names {
         return;
     }
-    q.join_as(
-        JoinType::LeftJoin,
-        Alias::new("org_units"),
-        Alias::new("o"),
-        col("o", "id").equals((Alias::new(table), Alias::new("actor_unit_id"))),
-    )
-    .join_as(
-        JoinType::LeftJoin,
-        Alias::new("users"),
-        Alias::new("u"),
-        col("u", "id").equals((Alias::new(table), Alias::new("actor_user_id"))),
-    );
+    q.expr(col("o", "name"))
+        .expr(col("u", "display_name"))
+        .expr(col("u", "role"))
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("org_units"),
+            Alias::new("o"),
+            col("o", "id").equals((Alias::new(table), Alias::new("actor_unit_id"))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("users"),
+            Alias::new("u"),
+            col("u", "id").equals((Alias::new(table), Alias::new("actor_user_id"))),
+        );
 }
 
 fn named(row: &sea_orm::QueryResult, first: usize) -> Result<NamedEntry> {
@@ -253,23 +247,22 @@ impl LatestWanted {
     }
 
     /// `t` for one case of `page` (PostgreSQL): its `last` latest (or first) entries that the
-    /// audience reads, with their names and the case's count of such entries, in the columns
-    /// of [`Self::select_entries`].
+    /// audience reads, with their names and the case's count of such entries where shown, in
+    /// the columns of [`Self::select_entries`].
     fn walked(&self) -> SelectStatement {
         let mut q = Query::select();
+        q.from_as(Alias::new("case_events"), Alias::new("e"));
         select_named(&mut q, "e", self.shown.names);
         q.expr_as(self.total("COUNT(*) OVER ()"), Alias::new("total"))
-            .from_as(Alias::new("case_events"), Alias::new("e"));
-        join_names(&mut q, "e", self.shown.names);
-        q.and_where(col("e", "case_id").equals((Alias::new("page"), Alias::new("id"))))
+            .and_where(col("e", "case_id").equals((Alias::new("page"), Alias::new("id"))))
             .cond_where(self.audience.condition.clone())
             .order_by_expr(col("e", "seq"), self.seq_order())
             .limit(u64::from(self.last));
         q
     }
 
-    /// The entry columns, its names and the count, over `t` (see [`Self::ranked`]) joined to
-    /// the names.
+    /// The entry columns, its names and the count over `t` (see [`Self::ranked`]), which the
+    /// statement must already read from.
     fn select_entries(&self, q: &mut SelectStatement) {
         select_named(q, "t", self.shown.names);
         q.expr(col("t", "total"));
@@ -296,7 +289,6 @@ impl LatestWanted {
                     Expr::cust("TRUE"),
                 );
         } else {
-            self.select_entries(&mut q);
             q.from(Alias::new("page")).join_subquery(
                 JoinType::LeftJoin,
                 self.ranked(Expr::cust("e.case_id IN (SELECT id FROM page)")),
@@ -305,7 +297,7 @@ impl LatestWanted {
                     .add(col("t", "case_id").equals((Alias::new("page"), Alias::new("id"))))
                     .add(Expr::cust(format!("t.rn <= {}", self.last))),
             );
-            join_names(&mut q, "t", self.shown.names);
+            self.select_entries(&mut q);
         }
         for (key, dir) in order {
             q.order_by_expr(key, dir);
@@ -344,12 +336,11 @@ impl LatestWanted {
     fn for_cases(&self, case_ids: &[i64]) -> SelectStatement {
         let bound = bucketed_ids(case_ids.iter().copied());
         let mut q = Query::select();
-        self.select_entries(&mut q);
         q.from_subquery(
             self.ranked(col("e", "case_id").is_in(bound)),
             Alias::new("t"),
         );
-        join_names(&mut q, "t", self.shown.names);
+        self.select_entries(&mut q);
         q.and_where(Expr::cust(format!("t.rn <= {}", self.last)))
             .order_by_expr(col("t", "case_id"), Order::Asc)
             .order_by_expr(col("t", "seq"), Order::Asc);
@@ -407,9 +398,8 @@ fn timeline_statements(
     size: u64,
 ) -> (SelectStatement, SelectStatement) {
     let mut page = Query::select();
-    select_named(&mut page, "e", true);
     page.from_as(Alias::new("case_events"), Alias::new("e"));
-    join_names(&mut page, "e", true);
+    select_named(&mut page, "e", true);
     page.and_where(col("e", "case_id").eq(case_id))
         .and_where(col("e", "seq").gt(after_seq))
         .cond_where(audience.condition.clone())

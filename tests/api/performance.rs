@@ -9,6 +9,35 @@ const LIST: &str =
     "query($n: Int) { cases(first: $n) { nodes { number title leadUnit { name } township { name }
     timeline(last: 5) { totalCount nodes { action at } } } } }";
 
+/// A server to count statements on, with `extra` flags: nothing but the requests talks to
+/// the database while we count. The deadline scanner runs once at start and then not for an
+/// hour; the webhook sender is off (every commit wakes it to look at the outbox through the
+/// same counted pool); and on PostgreSQL, where viewers and unit names come from the
+/// process's notified copy, a long silence bound keeps a starved test machine from setting
+/// the copy aside mid-count.
+async fn counting_app(extra: &[&str]) -> TestApp {
+    let mut args = vec![
+        "--deadline-scan-seconds",
+        "3600",
+        "--directory-silence-ms",
+        "60000",
+        "--webhook-workers",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    spawn_app_with(&args).await
+}
+
+/// The actions of a timeline's entries, in its order.
+fn actions(timeline: &Value) -> Vec<Value> {
+    timeline["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no timeline in {timeline}"))
+        .iter()
+        .map(|entry| entry["action"].clone())
+        .collect()
+}
+
 async fn statements(app: &TestApp) -> u64 {
     let text = app.metrics().await;
     let line = text
@@ -66,21 +95,9 @@ async fn cost(app: &TestApp, token: &str, n: i64) -> (u64, usize) {
 
 #[tokio::test]
 async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
-    // The deadline scanner runs once at start and then not for an hour: nothing else talks to
-    // the database while we count.
-    // (A hundred cases with five entries each is over the default cost limit; this test counts
-    // statements, not limits.)
-    // On PostgreSQL viewers and unit names come from the process's notified copy; a long
-    // silence bound keeps a starved test machine from setting it aside mid-count.
-    let app = spawn_app_with(&[
-        "--deadline-scan-seconds",
-        "3600",
-        "--max-complexity",
-        "100000",
-        "--directory-silence-ms",
-        "60000",
-    ])
-    .await;
+    // A hundred cases with five entries each is over the default cost limit; this test counts
+    // statements, not limits.
+    let app = counting_app(&["--max-complexity", "100000"]).await;
     let county = fixtures::county(&app).await;
     let token = county.token("bureau_staff");
     for i in 0..100 {
@@ -311,17 +328,7 @@ async fn rich_case(app: &TestApp, county: &fixtures::County, i: usize) {
 async fn every_field_of_a_case_list_costs_the_same_few_statements_for_2_5_50_and_100_cases() {
     // Every field of 100 cases is far beyond the default complexity limit; this test counts
     // statements, not limits.
-    // On PostgreSQL viewers and unit names come from the process's notified copy; a long
-    // silence bound keeps a starved test machine from setting it aside mid-count.
-    let app = spawn_app_with(&[
-        "--deadline-scan-seconds",
-        "3600",
-        "--max-complexity",
-        "1000000",
-        "--directory-silence-ms",
-        "60000",
-    ])
-    .await;
+    let app = counting_app(&["--max-complexity", "1000000"]).await;
     let county = fixtures::county(&app).await;
     let token = county.token("bureau_staff");
     // 95 plain cases of one person on one subject (so each repeats the one before), then the
@@ -779,11 +786,6 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
         .as_array()
         .unwrap_or_else(|| panic!("{body}"));
     assert_eq!(listed.len(), 1, "{body}");
-    let actions = |t: &Value| {
-        t["nodes"]
-            .as_array()
-            .map(|n| n.iter().map(|e| e["action"].clone()).collect::<Vec<_>>())
-    };
     assert_eq!(
         actions(&listed[0]["timeline"]),
         actions(&expected),
@@ -799,13 +801,7 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
 /// the same entries.
 #[tokio::test]
 async fn timelines_of_one_window_showing_different_things_share_one_read() {
-    let app = spawn_app_with(&[
-        "--deadline-scan-seconds",
-        "3600",
-        "--directory-silence-ms",
-        "60000",
-    ])
-    .await;
+    let app = counting_app(&[]).await;
     let county = fixtures::county(&app).await;
     let bureau = county.token("bureau_staff");
     let (id, _) = fixtures::register(&app, bureau, json!({})).await;
@@ -827,14 +823,6 @@ async fn timelines_of_one_window_showing_different_things_share_one_read() {
     .await;
     assert_eq!(both, alone, "{body}");
     let case = &body["data"]["case"];
-    let actions = |t: &Value| {
-        t["nodes"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|n| n["action"].clone())
-            .collect::<Vec<_>>()
-    };
     assert!(actions(&case["a"]).len() >= 2, "{body}");
     assert_eq!(actions(&case["a"]), actions(&case["b"]), "{body}");
     assert_eq!(case["a"]["totalCount"], json!(actions(&case["a"]).len()));
@@ -884,18 +872,9 @@ async fn each_mutation_of_an_operation_answers_with_what_it_wrote() {
 /// notification goes, 17 in all.
 #[tokio::test]
 async fn a_registration_runs_a_fixed_short_list_of_statements() {
-    // Every commit wakes the webhook sender, which looks at the outbox through the same
-    // counted pool while the request reads its case back; on a loaded machine that look fell
-    // inside each of the three windows. The sender is not part of a registration: it is off.
-    let app = spawn_app_with(&[
-        "--deadline-scan-seconds",
-        "3600",
-        "--directory-silence-ms",
-        "60000",
-        "--webhook-workers",
-        "0",
-    ])
-    .await;
+    // The webhook sender, which every commit wakes, is off (see `counting_app`): on a loaded
+    // machine its look at the outbox fell inside each of the three windows.
+    let app = counting_app(&[]).await;
     let c = fixtures::county(&app).await;
     let token = c.token("t1_staff");
     copy_in_use(&app).await;

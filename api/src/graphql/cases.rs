@@ -2,7 +2,7 @@
 
 use super::Loaders;
 use super::identity::{OrgUnit, load_unit};
-use super::loaders::LatestKey;
+use super::loaders::{LatestAsk, LatestKey};
 use super::{
     GqlResult, Instant, PageInfo, global_id, input_id, lookup_id, page_size, state, viewer,
 };
@@ -690,9 +690,11 @@ async fn latest_entries(
     let key = LatestKey {
         case_id,
         public_only: !sight.staff_records,
-        last: n,
-        from_start,
-        shown,
+        ask: LatestAsk {
+            last: n,
+            from_start,
+            shown,
+        },
     };
     let LatestEntries { entries, total } = loaded(&loaders.latest_events, key).await?;
     let nodes: Vec<TimelineEntry> = entries
@@ -1247,9 +1249,9 @@ fn list_nodes<'a>(ctx: &'a Context<'_>) -> async_graphql::Lookahead<'a> {
     }
 }
 
-/// Each timeline selected on `case` (aliases included) that a batch can serve, as
-/// (entries, from the start): `last: n`, or a first page.
-fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool, records::Shown)> {
+/// Each timeline selected on `case` (aliases included) that a batch can serve: `last: n`, or
+/// a first page.
+fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<LatestAsk> {
     let mut timelines = vec![];
     let timeline = case.field("timeline");
     if !timeline.exists() {
@@ -1266,12 +1268,16 @@ fn timelines_wanted(case: &async_graphql::Lookahead<'_>) -> Vec<(u32, bool, reco
             Some(async_graphql::Value::Number(n)) => n.as_i64().map(|n| n as i32),
             _ => None,
         };
-        let shown = shown_in(&async_graphql::Lookahead::from(field));
-        match (number(arg("last")), arg("after")) {
-            (Some(n), _) => timelines.push((page_size(Some(n)) as u32, false, shown)),
-            (None, None) => timelines.push((page_size(number(arg("first"))) as u32, true, shown)),
-            (None, Some(_)) => {}
-        }
+        let (last, from_start) = match (number(arg("last")), arg("after")) {
+            (Some(n), _) => (page_size(Some(n)), false),
+            (None, None) => (page_size(number(arg("first"))), true),
+            (None, Some(_)) => continue,
+        };
+        timelines.push(LatestAsk {
+            last: last as u32,
+            from_start,
+            shown: shown_in(&async_graphql::Lookahead::from(field)),
+        });
     }
     timelines
 }
@@ -1350,14 +1356,12 @@ pub async fn prefetch_for(
             })
         }));
     }
-    for (n, from_start, shown) in timelines {
+    for ask in timelines {
         loads.push(Box::pin(async move {
             let keys = ids_().map(|case_id| LatestKey {
                 case_id,
                 public_only: !staff_records,
-                last: n,
-                from_start,
-                shown,
+                ask,
             });
             loaders.latest_events.load_many(keys).await?;
             Ok(Named::default())
@@ -1497,15 +1501,11 @@ pub async fn case_connection(
     let db = s.list_db(&filter);
     // A list showing one timeline per case reads it with the page, in the same statement.
     let public_only = !me.sees_staff_records();
-    let latest = match timelines_wanted(&list_nodes(ctx)).as_slice() {
-        [(last, from_start, shown)] => Some(records::LatestWanted {
-            audience: records::Audience::of(db, me, public_only),
-            last: *last,
-            from_start: *from_start,
-            shown: *shown,
-        }),
+    let ask = match timelines_wanted(&list_nodes(ctx)).as_slice() {
+        [ask] => Some(*ask),
         _ => None,
     };
+    let latest = ask.map(|ask| ask.wanted(records::Audience::of(db, me, public_only)));
     let mut page = domain::list_visible(
         db,
         me,
@@ -1519,7 +1519,7 @@ pub async fn case_connection(
         latest.as_ref(),
     )
     .await?;
-    if let Some(wanted) = &latest {
+    if let Some(ask) = ask {
         let loaders = ctx.data_unchecked::<Loaders>();
         let read: Vec<_> = page
             .rows
@@ -1528,9 +1528,7 @@ pub async fn case_connection(
                 let key = LatestKey {
                     case_id: c.id,
                     public_only,
-                    last: wanted.last,
-                    from_start: wanted.from_start,
-                    shown: wanted.shown,
+                    ask,
                 };
                 (key, page.latest.remove(&c.id).unwrap_or_default())
             })

@@ -364,17 +364,36 @@ impl Loader<i64> for RelationsLoader {
     }
 }
 
-/// The latest `n` timeline entries of cases — or, `from_start`, the first `n` — (oldest of
-/// them first) and each case's total, for one audience (all entries, or public ones only).
+/// One timeline that a batch can serve: a case's latest `last` entries — or, `from_start`,
+/// its first `last` — and what of them it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LatestAsk {
+    pub last: u32,
+    pub from_start: bool,
+    /// Part of the key, so a timeline that shows the names or the count never finds entries
+    /// read without them.
+    pub shown: records::Shown,
+}
+
+impl LatestAsk {
+    /// What to read for this timeline, for `audience`.
+    pub fn wanted(self, audience: records::Audience) -> records::LatestWanted {
+        records::LatestWanted {
+            audience,
+            last: self.last,
+            from_start: self.from_start,
+            shown: self.shown,
+        }
+    }
+}
+
+/// A case's timeline as `ask` wants it (oldest entries first), for one audience (all
+/// entries, or public ones only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LatestKey {
     pub case_id: i64,
     pub public_only: bool,
-    pub last: u32,
-    pub from_start: bool,
-    /// What the reader shows beyond the entries: part of the key, so a reader that shows the
-    /// names or the count never finds entries read without them.
-    pub shown: records::Shown,
+    pub ask: LatestAsk,
 }
 
 pub struct LatestEventsLoader {
@@ -397,21 +416,21 @@ impl Loader<LatestKey> for LatestEventsLoader {
             HashMap::new();
         for k in keys {
             let (shown, of) = shapes
-                .entry((k.public_only, k.last, k.from_start))
+                .entry((k.public_only, k.ask.last, k.ask.from_start))
                 .or_insert((records::Shown::NONE, vec![]));
-            *shown = shown.and(k.shown);
+            *shown = shown.and(k.ask.shown);
             of.push(*k);
         }
         let Some(viewer) = &self.viewer else {
             return Ok(out);
         };
         for ((public_only, last, from_start), (shown, of)) in shapes {
-            let wanted = records::LatestWanted {
-                audience: records::Audience::of(&self.db, viewer, public_only),
+            let ask = LatestAsk {
                 last,
                 from_start,
                 shown,
             };
+            let wanted = ask.wanted(records::Audience::of(&self.db, viewer, public_only));
             let mut ids: Vec<i64> = of.iter().map(|k| k.case_id).collect();
             ids.sort_unstable();
             ids.dedup();
