@@ -796,6 +796,69 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
     assert_eq!(again["timeline"], expected, "{body}");
 }
 
+/// A timeline that shows only its page's cursors is read without the case's count (only the
+/// neighbours need it): its cursors are still the entries' own, and a timeline of the same
+/// case that asks for the neighbours later in the request still gets them counted.
+#[tokio::test]
+async fn a_timeline_showing_only_cursors_answers_them_and_stands_in_for_none() {
+    use crate::support::gid;
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(
+        &app,
+        bureau,
+        json!({"title": "一件", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    fixtures::accept(&app, bureau, &id).await;
+    // The neighbours without the count: they alone need the case's entries counted.
+    let full = "timeline(last: 1) { pageInfo { hasPreviousPage hasNextPage startCursor endCursor } nodes { seq } }";
+    let alone = app
+        .gql(
+            Some(bureau),
+            &format!("query($id: ID!) {{ case(id: $id) {{ {full} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
+    let expected = alone["data"]["case"]["timeline"].clone();
+    // Registered and accepted: the bureau's staff read every entry, numbered 1, 2, …; the
+    // last alone has entries before it and none after, and both cursors are its number.
+    let last = expected["nodes"][0]["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{alone}"));
+    assert!(last >= 2, "{alone}");
+    let page = &expected["pageInfo"];
+    assert_eq!(page["hasPreviousPage"], json!(true), "{alone}");
+    assert_eq!(page["hasNextPage"], json!(false), "{alone}");
+    assert_eq!(page["startCursor"], json!(last.to_string()), "{alone}");
+    assert_eq!(page["endCursor"], json!(last.to_string()), "{alone}");
+    let body = app
+        .gql(
+            Some(bureau),
+            &format!(
+                "{{ cases(first: 5) {{ nodes {{ id timeline(last: 1) {{ pageInfo {{ startCursor endCursor }} nodes {{ seq }} }} matter {{ cases {{ id {full} }} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(body.get("errors"), None, "{body}");
+    let listed = body["data"]["cases"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(listed.len(), 1, "{body}");
+    let slim = &listed[0]["timeline"];
+    assert_eq!(slim["nodes"], expected["nodes"], "{body}");
+    assert_eq!(
+        slim["pageInfo"],
+        json!({"startCursor": page["startCursor"], "endCursor": page["endCursor"]}),
+        "{body}"
+    );
+    let again = &listed[0]["matter"]["cases"][0];
+    assert_eq!(again["id"], json!(id), "{body}");
+    assert_eq!(again["timeline"], expected, "{body}");
+}
+
 /// Two timelines of one case over the same entries, one showing the names and count and one
 /// not, are one read: the request costs what the fuller of them costs alone, and both show
 /// the same entries.

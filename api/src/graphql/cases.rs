@@ -202,25 +202,17 @@ pub struct TimelineEntry {
 #[graphql(complex)]
 pub struct TimelineConnection {
     pub nodes: Vec<TimelineEntry>,
-    /// The page's place and the case's count of entries: `None` when the selection asks for
-    /// neither, and neither was read.
+    pub page_info: PageInfo,
+    /// The case's count of entries the viewer reads: `None` when the selection asks neither
+    /// for it nor for the page's neighbours, and it was not read.
     #[graphql(skip)]
-    pub counted: Option<(PageInfo, u64)>,
+    pub counted: Option<u64>,
 }
 
 #[async_graphql::ComplexObject]
 impl TimelineConnection {
-    async fn page_info(&self) -> Result<&PageInfo> {
-        Ok(&self.counted()?.0)
-    }
     async fn total_count(&self) -> Result<u64> {
-        Ok(self.counted()?.1)
-    }
-}
-
-impl TimelineConnection {
-    fn counted(&self) -> Result<&(PageInfo, u64)> {
-        self.counted.as_ref().ok_or_else(|| {
+        self.counted.ok_or_else(|| {
             crate::error::internal("a timeline's count was asked for but not read".to_string())
         })
     }
@@ -233,7 +225,12 @@ fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
     let nodes = timeline.field("nodes");
     records::Shown {
         names: nodes.field("unitName").exists() || nodes.field("actorName").exists(),
-        total: timeline.field("totalCount").exists() || timeline.field("pageInfo").exists(),
+        total: {
+            let page = timeline.field("pageInfo");
+            timeline.field("totalCount").exists()
+                || page.field("hasNextPage").exists()
+                || page.field("hasPreviousPage").exists()
+        },
     }
 }
 
@@ -625,14 +622,15 @@ impl Case {
             .map(|e| TimelineEntry::seen_by(&sight, e))
             .collect();
         let page_info = PageInfo {
-            has_next_page: more,
-            has_previous_page: after_seq > 0,
+            has_next_page: Some(more),
+            has_previous_page: Some(after_seq > 0),
             start_cursor: nodes.first().map(|n| n.seq.to_string()),
             end_cursor: nodes.last().map(|n| n.seq.to_string()),
         };
         Ok(TimelineConnection {
             nodes,
-            counted: Some((page_info, total)),
+            page_info,
+            counted: Some(total),
         })
     }
 }
@@ -702,18 +700,19 @@ async fn latest_entries(
         .map(|e| TimelineEntry::seen_by(sight, e))
         .collect();
     // A case none of whose entries the viewer reads comes back without a count: it has none.
-    let counted = shown.total.then(|| {
-        let total = total.unwrap_or(0).max(0);
-        let more = (nodes.len() as i64) < total;
-        let page_info = PageInfo {
-            has_next_page: from_start && more,
-            has_previous_page: !from_start && more,
-            start_cursor: nodes.first().map(|n| n.seq.to_string()),
-            end_cursor: nodes.last().map(|n| n.seq.to_string()),
-        };
-        (page_info, total as u64)
-    });
-    Ok(TimelineConnection { nodes, counted })
+    let counted = shown.total.then(|| total.unwrap_or(0).max(0));
+    let more = counted.map(|total| (nodes.len() as i64) < total);
+    let page_info = PageInfo {
+        has_next_page: more.map(|more| from_start && more),
+        has_previous_page: more.map(|more| !from_start && more),
+        start_cursor: nodes.first().map(|n| n.seq.to_string()),
+        end_cursor: nodes.last().map(|n| n.seq.to_string()),
+    };
+    Ok(TimelineConnection {
+        nodes,
+        page_info,
+        counted: counted.map(|total| total as u64),
+    })
 }
 
 impl From<PetitionerView> for Petitioner {
@@ -909,7 +908,7 @@ impl CaseConnection {
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {
-            has_previous_page: self.has_previous,
+            has_previous_page: Some(self.has_previous),
             ..self.page_info.clone()
         }
     }
@@ -1545,8 +1544,8 @@ pub async fn case_connection(
         })
         .collect();
     let page_info = PageInfo {
-        has_next_page: more,
-        has_previous_page: false,
+        has_next_page: Some(more),
+        has_previous_page: Some(false),
         start_cursor: edges.first().map(|e| e.cursor.clone()),
         end_cursor: edges.last().map(|e| e.cursor.clone()),
     };

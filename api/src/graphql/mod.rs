@@ -456,22 +456,47 @@ pub fn offset_of(after: Option<&str>) -> Result<u64> {
 
 pub fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
     PageInfo {
-        has_next_page: offset + (len as u64) < total,
-        has_previous_page: offset > 0,
+        has_next_page: Some(offset + (len as u64) < total),
+        has_previous_page: Some(offset > 0),
         start_cursor: (len > 0).then(|| offset_cursor(offset)),
         end_cursor: (len > 0).then(|| offset_cursor(offset + len as u64 - 1)),
     }
 }
 
-/// Relay page information.
-#[derive(async_graphql::SimpleObject, Clone, Debug, Default)]
+/// A page's place in its list. Whether items follow or precede the page is `None` when the
+/// page was read without what tells it: a timeline whose selection asks only for its cursors
+/// is read without its count, and asking for either then is an internal error, never a guess.
+#[derive(Clone, Debug, Default)]
 pub struct PageInfo {
-    /// Whether more items follow the last one of this page.
-    pub has_next_page: bool,
-    /// Whether items precede the first one of this page.
-    pub has_previous_page: bool,
+    pub has_next_page: Option<bool>,
+    pub has_previous_page: Option<bool>,
     pub start_cursor: Option<String>,
     pub end_cursor: Option<String>,
+}
+
+/// Relay page information.
+#[async_graphql::Object]
+impl PageInfo {
+    /// Whether more items follow the last one of this page.
+    async fn has_next_page(&self) -> Result<bool> {
+        read(self.has_next_page)
+    }
+    /// Whether items precede the first one of this page.
+    async fn has_previous_page(&self) -> Result<bool> {
+        read(self.has_previous_page)
+    }
+    async fn start_cursor(&self) -> Option<&str> {
+        self.start_cursor.as_deref()
+    }
+    async fn end_cursor(&self) -> Option<&str> {
+        self.end_cursor.as_deref()
+    }
+}
+
+fn read(known: Option<bool>) -> Result<bool> {
+    known.ok_or_else(|| {
+        crate::error::internal("a page's neighbours were asked for but not read".to_string())
+    })
 }
 
 pub use loaders::Loaders;
