@@ -10,14 +10,7 @@ use crate::support::{PASSWORD, TestApp, code, free_port, gid, spawn_app_with, xi
 use serde_json::{Value, json};
 use std::time::Duration;
 
-struct Process(std::process::Child, String);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+struct Process(crate::support::Running, String);
 
 /// A second `xinfang serve` on the test server's database.
 async fn second_process(app: &TestApp) -> Process {
@@ -45,7 +38,7 @@ async fn second_process(app: &TestApp) -> Process {
         crate::support::answers_ok(&format!("{url}/readyz")).await,
         "the second process did not start"
     );
-    Process(child, url)
+    Process(crate::support::Running(child), url)
 }
 
 async fn post(app: &TestApp, url: &str, token: &str, query: &str) -> Value {

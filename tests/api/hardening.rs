@@ -372,54 +372,59 @@ async fn a_burst_of_sign_ins_from_many_addresses_keeps_memory_bounded() {
     // still costs a full argon2 check) from 200 loopback addresses, 100 at a time.
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::free_port();
-    let mut child = crate::support::serve_sqlite("0.0.0.0", port, &dir.path().join("burst.db"))
+    let child = crate::support::serve_sqlite("0.0.0.0", port, &dir.path().join("burst.db"))
         .env("XINFANG_LOG", "error")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let pid = child.id();
+    let _server = crate::support::Running(child);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let up = crate::support::answers_ok(&format!("http://127.0.0.1:{port}/readyz")).await;
-    let result = async {
-        assert!(up, "the server did not start");
-        let (_, idle) = memory_mib(pid);
-        let answers = futures_util::future::join_all((0..200u32).map(|i| {
-            let url = url.clone();
-            async move {
-                let from = std::net::Ipv4Addr::new(127, 0, (i / 200) as u8 + 1, (i % 200) as u8 + 2);
-                let client = reqwest::Client::builder()
-                    .local_address(std::net::IpAddr::V4(from))
-                    .build()
-                    .unwrap();
-                let body: serde_json::Value = client
-                    .post(&url)
-                    .json(&json!({"query": LOGIN, "variables": {"i": {"username": format!("nobody_{i}"), "password": "wrong password"}}}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                code(&body).map(str::to_string)
-            }
-        }))
-        .await;
-        // Each is refused as wrong, or turned away while too many wait; none fails otherwise.
-        assert!(
-            answers.iter().all(|c| matches!(c.as_deref(), Some("UNAUTHENTICATED" | "SERVICE_UNAVAILABLE"))),
-            "{answers:?}"
-        );
-        assert!(answers.iter().any(|c| c.as_deref() == Some("UNAUTHENTICATED")));
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let (peak, after) = memory_mib(pid);
-        assert!(peak < 150, "peak resident memory {peak} MiB (idle {idle} MiB)");
-        assert!(after < 150, "resident memory after the burst {after} MiB");
-    }
+    assert!(up, "the server did not start");
+    let (_, idle) = memory_mib(pid);
+    let answers = futures_util::future::join_all((0..200u32).map(|i| {
+        let url = url.clone();
+        async move {
+            let from = std::net::Ipv4Addr::new(127, 0, (i / 200) as u8 + 1, (i % 200) as u8 + 2);
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::V4(from))
+                .build()
+                .unwrap();
+            let body: serde_json::Value = client
+                .post(&url)
+                .json(&json!({"query": LOGIN, "variables": {"i": {"username": format!("nobody_{i}"), "password": "wrong password"}}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            code(&body).map(str::to_string)
+        }
+    }))
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    result
+    // Each is refused as wrong, or turned away while too many wait; none fails otherwise.
+    assert!(
+        answers.iter().all(|c| matches!(
+            c.as_deref(),
+            Some("UNAUTHENTICATED" | "SERVICE_UNAVAILABLE")
+        )),
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|c| c.as_deref() == Some("UNAUTHENTICATED"))
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (peak, after) = memory_mib(pid);
+    assert!(
+        peak < 150,
+        "peak resident memory {peak} MiB (idle {idle} MiB)"
+    );
+    assert!(after < 150, "resident memory after the burst {after} MiB");
 }
 
 #[tokio::test]

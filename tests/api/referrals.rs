@@ -653,7 +653,7 @@ async fn events_cross_server_processes_through_postgresql() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        processes.push(KillOnDrop(child));
+        processes.push(crate::support::Running(child));
         urls.push(format!("http://127.0.0.1:{port}"));
     }
     for url in &urls {
@@ -686,15 +686,6 @@ async fn events_cross_server_processes_through_postgresql() {
         .await
         .expect("the event crossed processes");
     assert_eq!(item["inbox"]["kind"], "REFERRAL");
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]

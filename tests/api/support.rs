@@ -25,6 +25,17 @@ enum TestDb {
     Given,
 }
 
+/// A process a test started (a second server, say), stopped when the test ends however it
+/// ends: a failed assertion unwinds past any `kill` written after it.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self {
