@@ -10,7 +10,11 @@ use crate::support::{PASSWORD, TestApp, code, free_port, gid, spawn_app_with, xi
 use serde_json::{Value, json};
 use std::time::Duration;
 
-struct Process(crate::support::Running, String);
+/// A second server: stopped when dropped, reached at its URL.
+struct Process {
+    _running: crate::support::Running,
+    url: String,
+}
 
 /// A second `xinfang serve` on the test server's database.
 async fn second_process(app: &TestApp) -> Process {
@@ -38,7 +42,10 @@ async fn second_process(app: &TestApp) -> Process {
         crate::support::answers_ok(&format!("{url}/readyz")).await,
         "the second process did not start"
     );
-    Process(crate::support::Running(child), url)
+    Process {
+        _running: crate::support::Running(child),
+        url,
+    }
 }
 
 async fn post(app: &TestApp, url: &str, token: &str, query: &str) -> Value {
@@ -97,11 +104,11 @@ async fn sign_in(app: &TestApp, username: &str) -> (String, String) {
 /// Asks the second process who `token` is, twice, and returns the second answer and what the
 /// second asking cost in SQL statements there.
 async fn ask_twice(app: &TestApp, other: &Process, token: &str) -> (Value, f64) {
-    let first = post(app, &other.1, token, WHO).await;
+    let first = post(app, &other.url, token, WHO).await;
     assert!(first["errors"].is_null(), "{first}");
-    let before = metric(app, &other.1, "xinfang_db_statements_total").await;
-    let second = post(app, &other.1, token, WHO).await;
-    let after = metric(app, &other.1, "xinfang_db_statements_total").await;
+    let before = metric(app, &other.url, "xinfang_db_statements_total").await;
+    let second = post(app, &other.url, token, WHO).await;
+    let after = metric(app, &other.url, "xinfang_db_statements_total").await;
     (second, after - before)
 }
 
@@ -163,8 +170,8 @@ where
 
 /// Whether the second process refuses `token` within [`NOTICE`] — and from then on.
 async fn refused_soon(app: &TestApp, other: &Process, token: &str) -> bool {
-    refused(&within_notice(|| post(app, &other.1, token, WHO), refused).await)
-        && refused(&post(app, &other.1, token, WHO).await)
+    refused(&within_notice(|| post(app, &other.url, token, WHO), refused).await)
+        && refused(&post(app, &other.url, token, WHO).await)
 }
 
 #[tokio::test]
@@ -175,7 +182,7 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     let other = second_process(&app).await;
     let admin = county.token("county_admin");
     // PostgreSQL: the second process keeps a copy once it hears the database; SQLite: never.
-    assert_eq!(in_use(&app, &other.1).await, postgres);
+    assert_eq!(in_use(&app, &other.url).await, postgres);
 
     // A signed-in account asked twice. The answer needs the account's own row (1 statement);
     // where the copy is in use, who the viewer is and its unit come from memory, otherwise
@@ -215,7 +222,7 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     ))
     .await;
     let now = within_notice(
-        || post(&app, &other.1, &token, WHO),
+        || post(&app, &other.url, &token, WHO),
         |now| now["data"]["viewer"]["role"] == "LEADER",
     )
     .await;
@@ -267,7 +274,7 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
         .await;
     assert!(renamed["errors"].is_null(), "{renamed}");
     let now = within_notice(
-        || post(&app, &other.1, &token, WHO),
+        || post(&app, &other.url, &token, WHO),
         |now| now["data"]["viewer"]["orgUnit"]["name"] == "东关街道",
     )
     .await;
@@ -305,7 +312,7 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
     // It notices the lost connection (or, at worst, the heartbeat's silence) and waits a
     // second before it listens again.
     let until = std::time::Instant::now() + Duration::from_secs(5);
-    while metric(&app, &other.1, "xinfang_directory_in_use").await != 0.0 {
+    while metric(&app, &other.url, "xinfang_directory_in_use").await != 0.0 {
         assert!(
             std::time::Instant::now() < until,
             "the copy stayed in use after its listener died"
@@ -313,9 +320,9 @@ async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process()
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     app.sql(&format!("{sql}{}", county.user("t2_staff"))).await;
-    assert!(refused(&post(&app, &other.1, &token, WHO).await));
+    assert!(refused(&post(&app, &other.url, &token, WHO).await));
     // It listens again by itself, and keeps a copy again.
-    assert!(in_use(&app, &other.1).await, "the listener came back");
+    assert!(in_use(&app, &other.url).await, "the listener came back");
     let (token, _) = sign_in(&app, "bureau_staff").await;
     let answer = warm(&app, &other, &token).await;
     assert_eq!(answer["data"]["viewer"]["username"], "bureau_staff");
@@ -363,15 +370,15 @@ async fn a_registration_follows_every_change_to_subjects_calendar_and_settings()
     let postgres = app.db_url.starts_with("postgres");
     let county = fixtures::county(&app).await;
     let other = second_process(&app).await;
-    assert_eq!(in_use(&app, &other.1).await, postgres);
+    assert_eq!(in_use(&app, &other.url).await, postgres);
     let token = county.token("bureau_staff");
     // An urgent matter received 30 hours ago: late under the default limit of 24 hours.
     let received = Utc::now() - TimeDelta::hours(30);
     let input = fixtures::case_input(json!({"urgent": true, "receivedAt": received.to_rfc3339()}));
-    register_on(&app, &other.1, token, input.clone())
+    register_on(&app, &other.url, token, input.clone())
         .await
         .unwrap();
-    let before = register_on(&app, &other.1, token, input.clone())
+    let before = register_on(&app, &other.url, token, input.clone())
         .await
         .unwrap();
     assert_eq!(before["registeredLate"], true, "{before}");
@@ -382,13 +389,13 @@ async fn a_registration_follows_every_change_to_subjects_calendar_and_settings()
     // again once it is back.
     app.sql("UPDATE subjects SET active = false WHERE code = 'HOUSING_DEMOLITION'")
         .await;
-    let refused = registers_soon(&app, &other.1, token, &input, |o| o.is_err()).await;
+    let refused = registers_soon(&app, &other.url, token, &input, |o| o.is_err()).await;
     let body = refused.expect_err("a retired subject is refused");
     assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
     assert_eq!(crate::support::field(&body), Some("subject"), "{body}");
     app.sql("UPDATE subjects SET active = true WHERE code = 'HOUSING_DEMOLITION'")
         .await;
-    let back = registers_soon(&app, &other.1, token, &input, |o| o.is_ok()).await;
+    let back = registers_soon(&app, &other.url, token, &input, |o| o.is_ok()).await;
     assert!(back.is_ok(), "{back:?}");
 
     // 2. The county allows 48 hours: 30 hours is no longer late.
@@ -398,7 +405,7 @@ async fn a_registration_follows_every_change_to_subjects_calendar_and_settings()
         county.county
     ))
     .await;
-    let outcome = registers_soon(&app, &other.1, token, &input, |o| late(o) == Some(false)).await;
+    let outcome = registers_soon(&app, &other.url, token, &input, |o| late(o) == Some(false)).await;
     assert_eq!(late(&outcome), Some(false), "{outcome:?}");
 
     // 3. The next forty local days become holidays: none of the fifteen working days for the
@@ -432,7 +439,7 @@ async fn a_registration_follows_every_change_to_subjects_calendar_and_settings()
                 > after_holidays
         })
     };
-    let outcome = registers_soon(&app, &other.1, token, &input, moved).await;
+    let outcome = registers_soon(&app, &other.url, token, &input, moved).await;
     assert!(moved(&outcome), "{outcome:?}");
 
     // 4. The process that changes the settings through the API registers by them at once.

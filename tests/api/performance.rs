@@ -735,31 +735,42 @@ async fn a_lists_timelines_read_with_the_page_are_each_cases_own() {
     assert_eq!(checked, 3 * 5 * (7 + 4 + 1 + 7), "cases compared");
 }
 
+/// A case the bureau registered under the first township and accepted, and the answer to
+/// `case { <timeline> }` for it, read alone by the bureau's staff.
+async fn timeline_of_an_accepted_case(
+    app: &TestApp,
+    timeline: &str,
+) -> (fixtures::County, String, Value) {
+    use crate::support::gid;
+    let county = fixtures::county(app).await;
+    let bureau = county.token("bureau_staff");
+    let (id, _) = fixtures::register(
+        app,
+        bureau,
+        json!({"title": "一件", "townshipId": gid("OrgUnit", county.t1)}),
+    )
+    .await;
+    fixtures::accept(app, bureau, &id).await;
+    let alone = app
+        .gql(
+            Some(bureau),
+            &format!("query($id: ID!) {{ case(id: $id) {{ {timeline} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
+    (county, id, alone)
+}
+
 /// A list whose timelines show neither names nor a count reads neither. The same case's
 /// timeline elsewhere in the request that shows them (here through the case's own matter,
 /// which lists the case again, read after the list) still has them: what a timeline shows
 /// is part of what it was read as.
 #[tokio::test]
 async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_them() {
-    use crate::support::gid;
     let app = spawn_app().await;
-    let county = fixtures::county(&app).await;
-    let bureau = county.token("bureau_staff");
-    let (id, _) = fixtures::register(
-        &app,
-        bureau,
-        json!({"title": "一件", "townshipId": gid("OrgUnit", county.t1)}),
-    )
-    .await;
-    fixtures::accept(&app, bureau, &id).await;
     let full = "timeline(last: 5) { totalCount pageInfo { hasPreviousPage } nodes { action unitName actorName } }";
-    let alone = app
-        .gql(
-            Some(bureau),
-            &format!("query($id: ID!) {{ case(id: $id) {{ {full} }} }}"),
-            json!({"id": id}),
-        )
-        .await;
+    let (county, id, alone) = timeline_of_an_accepted_case(&app, full).await;
+    let bureau = county.token("bureau_staff");
     let expected = alone["data"]["case"]["timeline"].clone();
     // Registered and accepted by the bureau's staff: every entry names the bureau and its
     // member (staff read staff names), and the count is all of them.
@@ -801,26 +812,11 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
 /// case that asks for the neighbours later in the request still gets them counted.
 #[tokio::test]
 async fn a_timeline_showing_only_cursors_answers_them_and_stands_in_for_none() {
-    use crate::support::gid;
     let app = spawn_app().await;
-    let county = fixtures::county(&app).await;
-    let bureau = county.token("bureau_staff");
-    let (id, _) = fixtures::register(
-        &app,
-        bureau,
-        json!({"title": "一件", "townshipId": gid("OrgUnit", county.t1)}),
-    )
-    .await;
-    fixtures::accept(&app, bureau, &id).await;
     // The neighbours without the count: they alone need the case's entries counted.
     let full = "timeline(last: 1) { pageInfo { hasPreviousPage hasNextPage startCursor endCursor } nodes { seq } }";
-    let alone = app
-        .gql(
-            Some(bureau),
-            &format!("query($id: ID!) {{ case(id: $id) {{ {full} }} }}"),
-            json!({"id": id}),
-        )
-        .await;
+    let (county, id, alone) = timeline_of_an_accepted_case(&app, full).await;
+    let bureau = county.token("bureau_staff");
     let expected = alone["data"]["case"]["timeline"].clone();
     // Registered and accepted: the bureau's staff read every entry, numbered 1, 2, …; the
     // last alone has entries before it and none after, and both cursors are its number.
