@@ -761,6 +761,37 @@ async fn timeline_of_an_accepted_case(
     (county, id, alone)
 }
 
+/// Lists the cases with `slim` on each row and, through each row's matter, the cases again
+/// with `full`, read after the list fed its timelines: the one case listed must come back
+/// through its matter as `expected` (its `full` timeline read alone). The listed row and
+/// the whole answer.
+async fn listed_beside_its_matter(
+    app: &TestApp,
+    token: &str,
+    slim: &str,
+    full: &str,
+    id: &str,
+    expected: &Value,
+) -> (Value, Value) {
+    let body = app
+        .gql(
+            Some(token),
+            &format!(
+                "{{ cases(first: 5) {{ nodes {{ id {slim} matter {{ cases {{ id {full} }} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    let listed = body["data"]["cases"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(listed.len(), 1, "{body}");
+    let again = &listed[0]["matter"]["cases"][0];
+    assert_eq!(again["id"], json!(id), "{body}");
+    assert_eq!(&again["timeline"], expected, "{body}");
+    (listed[0].clone(), body)
+}
+
 /// A list whose timelines show neither names nor a count reads neither. The same case's
 /// timeline elsewhere in the request that shows them (here through the case's own matter,
 /// which lists the case again, read after the list) still has them: what a timeline shows
@@ -784,27 +815,16 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
     }
     assert_eq!(expected["totalCount"], json!(nodes.len()), "{alone}");
     assert_eq!(expected["pageInfo"]["hasPreviousPage"], json!(false));
-    let body = app
-        .gql(
-            Some(bureau),
-            &format!(
-                "{{ cases(first: 5) {{ nodes {{ id timeline(last: 5) {{ nodes {{ action }} }} matter {{ cases {{ id {full} }} }} }} }} }}"
-            ),
-            json!({}),
-        )
-        .await;
-    let listed = body["data"]["cases"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"));
-    assert_eq!(listed.len(), 1, "{body}");
-    assert_eq!(
-        actions(&listed[0]["timeline"]),
-        actions(&expected),
-        "{body}"
-    );
-    let again = &listed[0]["matter"]["cases"][0];
-    assert_eq!(again["id"], json!(id), "{body}");
-    assert_eq!(again["timeline"], expected, "{body}");
+    let (listed, body) = listed_beside_its_matter(
+        &app,
+        bureau,
+        "timeline(last: 5) { nodes { action } }",
+        full,
+        &id,
+        &expected,
+    )
+    .await;
+    assert_eq!(actions(&listed["timeline"]), actions(&expected), "{body}");
 }
 
 /// A timeline that shows only its page's cursors is read without the case's count (only the
@@ -829,30 +849,23 @@ async fn a_timeline_showing_only_cursors_answers_them_and_stands_in_for_none() {
     assert_eq!(page["hasNextPage"], json!(false), "{alone}");
     assert_eq!(page["startCursor"], json!(last.to_string()), "{alone}");
     assert_eq!(page["endCursor"], json!(last.to_string()), "{alone}");
-    let body = app
-        .gql(
-            Some(bureau),
-            &format!(
-                "{{ cases(first: 5) {{ nodes {{ id timeline(last: 1) {{ pageInfo {{ startCursor endCursor }} nodes {{ seq }} }} matter {{ cases {{ id {full} }} }} }} }} }}"
-            ),
-            json!({}),
-        )
-        .await;
+    let (listed, body) = listed_beside_its_matter(
+        &app,
+        bureau,
+        "timeline(last: 1) { pageInfo { startCursor endCursor } nodes { seq } }",
+        full,
+        &id,
+        &expected,
+    )
+    .await;
     assert_eq!(body.get("errors"), None, "{body}");
-    let listed = body["data"]["cases"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"));
-    assert_eq!(listed.len(), 1, "{body}");
-    let slim = &listed[0]["timeline"];
+    let slim = &listed["timeline"];
     assert_eq!(slim["nodes"], expected["nodes"], "{body}");
     assert_eq!(
         slim["pageInfo"],
         json!({"startCursor": page["startCursor"], "endCursor": page["endCursor"]}),
         "{body}"
     );
-    let again = &listed[0]["matter"]["cases"][0];
-    assert_eq!(again["id"], json!(id), "{body}");
-    assert_eq!(again["timeline"], expected, "{body}");
 }
 
 /// Two timelines of one case over the same entries, one showing the names and count and one

@@ -219,18 +219,18 @@ impl TimelineConnection {
 }
 
 /// What a timeline's selection (at its `timeline` field) shows beyond its entries' own
-/// columns. The list that reads a timeline with its page and the timeline field itself both
-/// ask this, so the entries the list reads are the ones the field then finds.
+/// columns: the names, and the count that `totalCount` and the page's neighbours need (the
+/// cursors alone do not). The list that reads a timeline with its page and the timeline
+/// field itself both ask this, so the entries the list reads are the ones the field then
+/// finds.
 fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
     let nodes = timeline.field("nodes");
+    let page = timeline.field("pageInfo");
     records::Shown {
         names: nodes.field("unitName").exists() || nodes.field("actorName").exists(),
-        total: {
-            let page = timeline.field("pageInfo");
-            timeline.field("totalCount").exists()
-                || page.field("hasNextPage").exists()
-                || page.field("hasPreviousPage").exists()
-        },
+        total: timeline.field("totalCount").exists()
+            || page.field("hasNextPage").exists()
+            || page.field("hasPreviousPage").exists(),
     }
 }
 

@@ -466,7 +466,8 @@ pub fn offset_page_info(offset: u64, len: usize, total: u64) -> PageInfo {
 /// A page's place in its list. Whether items follow or precede the page is `None` when the
 /// page was read without what tells it: a timeline whose selection asks only for its cursors
 /// is read without its count, and asking for either then is an internal error, never a guess.
-#[derive(Clone, Debug, Default)]
+/// (No `Default`: a page's builder says what it knows.)
+#[derive(Clone, Debug)]
 pub struct PageInfo {
     pub has_next_page: Option<bool>,
     pub has_previous_page: Option<bool>,
@@ -479,11 +480,11 @@ pub struct PageInfo {
 impl PageInfo {
     /// Whether more items follow the last one of this page.
     async fn has_next_page(&self) -> Result<bool> {
-        read(self.has_next_page)
+        neighbours_known(self.has_next_page)
     }
     /// Whether items precede the first one of this page.
     async fn has_previous_page(&self) -> Result<bool> {
-        read(self.has_previous_page)
+        neighbours_known(self.has_previous_page)
     }
     async fn start_cursor(&self) -> Option<&str> {
         self.start_cursor.as_deref()
@@ -493,7 +494,7 @@ impl PageInfo {
     }
 }
 
-fn read(known: Option<bool>) -> Result<bool> {
+fn neighbours_known(known: Option<bool>) -> Result<bool> {
     known.ok_or_else(|| {
         crate::error::internal("a page's neighbours were asked for but not read".to_string())
     })
