@@ -381,8 +381,14 @@ async fn filters_orderings_and_pages() {
             ),
             None => "first: 2, orderBy: {field: RECEIVED_AT, direction: ASC}".to_string(),
         };
-        let body = app.gql(Some(token), &format!("{{ cases({args}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ channel }} }} }}"), json!({})).await;
+        let body = app.gql(Some(token), &format!("{{ cases({args}) {{ pageInfo {{ hasNextPage hasPreviousPage endCursor }} nodes {{ channel }} }} }}"), json!({})).await;
         let page = &body["data"]["cases"];
+        // Items precede a page exactly when it was asked for after a cursor.
+        assert_eq!(
+            page["pageInfo"]["hasPreviousPage"],
+            json!(after.is_some()),
+            "{body}"
+        );
         seen.extend(
             page["nodes"]
                 .as_array()

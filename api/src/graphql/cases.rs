@@ -895,7 +895,6 @@ pub struct CaseConnection {
     edges: Vec<CaseEdge>,
     page_info: PageInfo,
     filter: CaseFilter,
-    has_previous: bool,
 }
 
 #[Object]
@@ -906,11 +905,8 @@ impl CaseConnection {
     async fn nodes(&self) -> Vec<&Case> {
         self.edges.iter().map(|e| &e.node).collect()
     }
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_previous_page: Some(self.has_previous),
-            ..self.page_info.clone()
-        }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
     }
     /// How many visible cases match the filter (counted only when asked for).
     #[graphql(complexity = "super::cost::TOTAL_COUNT")]
@@ -1545,7 +1541,7 @@ pub async fn case_connection(
         .collect();
     let page_info = PageInfo {
         has_next_page: Some(more),
-        has_previous_page: Some(false),
+        has_previous_page: Some(after.is_some()),
         start_cursor: edges.first().map(|e| e.cursor.clone()),
         end_cursor: edges.last().map(|e| e.cursor.clone()),
     };
@@ -1553,6 +1549,5 @@ pub async fn case_connection(
         edges,
         page_info,
         filter,
-        has_previous: after.is_some(),
     })
 }
