@@ -365,10 +365,24 @@ impl Viewer {
         }
     }
 
+    /// The county and unit whose statistics may be added up from days folded per unit
+    /// (`stat_days`) for this viewer: a whole county's ([`Viewer::county_wide_scope`]), or a
+    /// township's or department's, whose staff and leaders see by the unit's relation rows
+    /// ([`Viewer::sight_unit`]). What those scopes see follows from the cases and their
+    /// relation rows alone, whose every change lists the cases it may move. Not the
+    /// discipline body (it also sees the county's accusations awaiting an accused unit,
+    /// which would make its fold as costly as a county's), nor a unit above the counties.
+    pub fn folded_scope(&self) -> Option<(i64, i64)> {
+        if let Some(scope) = self.county_wide_scope() {
+            return Some(scope);
+        }
+        let county = self.unit.as_ref()?.county_id?;
+        Some((county, self.sight_unit()?))
+    }
+
     /// The county and unit of a viewer who sees a whole county: staff and leaders of a
     /// petition bureau or a county unit (every case of their county but those sent up and,
-    /// for the county unit, accusations against it — [`Viewer::case_scope`]). Their
-    /// statistics may be added up from days folded per unit (`stat_days`).
+    /// for the county unit, accusations against it — [`Viewer::case_scope`]).
     pub fn county_wide_scope(&self) -> Option<(i64, i64)> {
         if !matches!(self.role, Role::Staff | Role::Leader) {
             return None;

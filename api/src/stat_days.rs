@@ -1,17 +1,21 @@
 //! Statistics folded per day (issue 18, target 4).
 //!
 //! Computing a county's statistics from its cases reads every case received in the period: at
-//! a million cases, seconds per request. For the two scopes that see a whole county — the
-//! petition bureau and the county unit — the server keeps, per local day of receipt and per
-//! grouping, the figures of that day's cases (`stat_days`), and answers a request by adding up
-//! the days that are still exact and computing the rest from the cases, all in one snapshot.
+//! a million cases, seconds per request. For the scopes of a county's units — the petition
+//! bureau and the county unit, which see the whole county, and each township and department,
+//! which see by their relation rows ([`Viewer::folded_scope`]) — the server keeps, per local
+//! day of receipt and per grouping, the figures of that day's cases as the scope sees them
+//! (`stat_days`), and answers a request by adding up the days that are still exact and
+//! computing the rest from the cases, all in one snapshot.
 //!
 //! A folded day is exact while three things hold:
 //! - No case of the day changed since the fold. Database triggers list every case whose
 //!   figures may have changed in `stat_dirty` (migrations `m20261203_000026` and
 //!   `m20261204_000027`): the case itself on any write, its evaluation, reviews and referrals,
 //!   and — when its matter, repeat link or visibility changes — the cases sharing its matter
-//!   or repeating it. A day with a listed case is computed from the cases.
+//!   or repeating it; and when a unit gains or loses sight of a case (`case_sight`, migration
+//!   `m20261205_000031`), the case, the cases sharing its matter and those repeating it. A
+//!   day with a listed case is computed from the cases, for every scope of its county.
 //! - No deadline of the day's cases fell between the fold and now: the overdue measures read
 //!   the clock. Each day keeps `valid_until`, the earliest deadline at or after the fold, and
 //!   is used only for `folded_at <= now < valid_until`.
@@ -27,9 +31,9 @@
 //! claim saves work and failed rounds; exactness does not rest on it — a fold reads one
 //! snapshot and takes off only the marks it saw.
 //! Within its claim a process folds first
-//! every day of a county, for each of its county-wide scopes (`stat_scopes.ready_at` is set
+//! every day of a county, for each of its folded scopes (`stat_scopes.ready_at` is set
 //! per scope when that pass is done; until then the scope is answered from its cases, and a
-//! scope that appears later — a bureau set up after the first pass — makes the next round
+//! scope that appears later — a bureau or township set up after the first pass — makes the next round
 //! pass over the whole county again), then the days with listed cases or lapsed validity.
 //! Today is not folded: requests count it from the cases until it has ended.
 //! A fold reads in one snapshot and removes only the marks it saw, so a change committed
@@ -176,7 +180,7 @@ async fn days_of_cases(
     Ok(out)
 }
 
-/// Of the given county-wide scopes (unit ids), those whose first pass is done.
+/// Of the given folded scopes (unit ids), those whose first pass is done.
 async fn ready(db: &impl ConnectionTrait, units: &[i64]) -> Result<HashSet<i64>> {
     let q = Query::select()
         .column(Alias::new("unit_id"))
@@ -337,7 +341,7 @@ pub async fn statistics(
         now,
         unrated_counts_as_satisfied,
     } = asked;
-    let Some((county, scope_unit)) = viewer.county_wide_scope() else {
+    let Some((county, scope_unit)) = folded_scope(db.get_database_backend(), viewer) else {
         return Ok(None);
     };
     // The whole local days within the period.
@@ -400,8 +404,22 @@ pub async fn statistics(
     Ok(Some(sums.done(unrated_counts_as_satisfied)?))
 }
 
+/// The county and unit whose statistics are folded for `viewer` on this database: on
+/// PostgreSQL [`Viewer::folded_scope`] (the county-wide scopes, townships and departments), on
+/// SQLite only the county-wide ones. A fold holds SQLite's one write lock for its whole
+/// transaction, and a county's sixty-odd unit scopes made that tens of seconds in the demo,
+/// where every registration and sign-in waits for it; SQLite serves a county, not a
+/// province, and its townships count their cases in milliseconds.
+fn folded_scope(backend: DatabaseBackend, viewer: &Viewer) -> Option<(i64, i64)> {
+    match backend {
+        DatabaseBackend::Postgres => viewer.folded_scope(),
+        _ => viewer.county_wide_scope(),
+    }
+}
+
 /// The units whose statistics are folded, per county (or of one county): each county's
-/// petition bureau and county unit.
+/// petition bureau and county unit and, on PostgreSQL, its townships and departments
+/// ([`folded_scope`]).
 async fn folded_units(
     db: &impl ConnectionTrait,
     county: Option<i64>,
@@ -413,14 +431,15 @@ async fn folded_units(
     let units = units.all(db).await?;
     let mut out: BTreeMap<i64, Vec<Viewer>> = BTreeMap::new();
     for unit in units {
-        // A member of the unit, as the access rules see it: folded when it sees a whole county.
+        // A member of the unit, as the access rules see it: folded when it sees a whole county
+        // or by the unit's relation rows.
         let viewer = Viewer {
             user_id: 0,
             session_id: String::new(),
             role: Role::Staff,
             unit: Some(crate::auth::unit_scope(&unit)?),
         };
-        if let Some((county, _)) = viewer.county_wide_scope() {
+        if let Some((county, _)) = folded_scope(db.get_database_backend(), &viewer) {
             out.entry(county).or_default().push(viewer);
         }
     }
@@ -564,7 +583,7 @@ pub async fn fold_pausing(
     Ok(folded)
 }
 
-/// Folds the given days of one county for each of its county-wide scopes, and takes the
+/// Folds the given days of one county for each of its folded scopes, and takes the
 /// marks it read off the list, in one transaction — which first renews the holder's claim on
 /// the county, and does nothing (false) when another process holds it. The renewal keeps the
 /// claim's row locked to the commit, so a process that takes the county over meanwhile

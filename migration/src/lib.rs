@@ -33,6 +33,7 @@ mod m20261204_000027_cheaper_stat_marks;
 mod m20261204_000028_statistics_scopes;
 mod m20261204_000029_reference_notices;
 mod m20261204_000030_statistics_fold_leases;
+mod m20261205_000031_statistics_sight_marks;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -119,6 +120,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000028_statistics_scopes::Migration),
             Box::new(m20261204_000029_reference_notices::Migration),
             Box::new(m20261204_000030_statistics_fold_leases::Migration),
+            Box::new(m20261205_000031_statistics_sight_marks::Migration),
         ]
     }
 }

@@ -854,6 +854,69 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     }
 }
 
+/// A township's statistics are folded too on PostgreSQL (its own `stat_days` rows), and stay exact when it
+/// loses sight of a case on one day that a case on another day repeats. 东关镇 leads two
+/// petitions a week apart and confirms the second as a repeat of the first. Then the bureau
+/// transfers the first to 县住建局, out of 东关镇's sight: seen from 东关镇 the second is now a
+/// first petition (the case it repeats is not one it sees) — at once, though only the first
+/// case was written, and again after the days are folded anew.
+#[tokio::test]
+async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
+    let app = spawn_app().await;
+    let mut c = fixtures::county(&app).await;
+    assert!(app.state.clock.set(day(0)));
+    c.renew(&app).await;
+    let t1 = c.t1;
+    let input = || json!({"leadUnitId": gid("OrgUnit", t1), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]});
+    let (first, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
+    assert!(app.state.clock.set(day(7)));
+    c.renew(&app).await;
+    let (second, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
+    let linked = fixtures::link_repeat(&app, c.token("t1_staff"), &second, &first).await;
+    assert!(linked["errors"].is_null(), "{linked}");
+    // Both days are past, so both are folded.
+    assert!(app.state.clock.set(day(9)));
+    c.renew(&app).await;
+    let (from, to) = ("2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
+    let fold = || async {
+        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
+            .await
+            .expect("the days fold")
+    };
+    // [cases, matters, repeats, first petitions] in total, and per lead unit [cases, matters,
+    // repeats]: every case is 东关镇's own.
+    let both = (json!([2, 1, 1, 1]), json!([[2, 1, 1]]));
+    let second_alone = (json!([1, 1, 0, 1]), json!([[1, 1, 0]]));
+    let seen = || matter_counts(&app, c.token("t1_staff"), from, to);
+    assert_eq!(seen().await, both, "from the cases");
+    assert!(fold().await > 0, "the days are folded");
+    let rows = app
+        .number(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM stat_days WHERE scope_unit_id = {t1}"
+        ))
+        .await;
+    // (On SQLite only the county-wide scopes are folded.)
+    let on_postgres = app.db_url.starts_with("postgres");
+    assert_eq!(
+        rows > 0,
+        on_postgres,
+        "the township's scope has folded days: {rows}"
+    );
+    assert_eq!(seen().await, both, "folded");
+    let v = version(&app, c.token("bureau_staff"), &first).await;
+    ok(
+        &app,
+        c.token("bureau_staff"),
+        "transferCase",
+        json!({"caseId": first, "expectedVersion": v, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "TRANSFER", "reason": "属住建部门职责"}),
+        "referral { id }",
+    )
+    .await;
+    assert_eq!(seen().await, second_alone, "transferred, before folding");
+    fold().await;
+    assert_eq!(seen().await, second_alone, "transferred, folded");
+}
+
 /// 临西县, a county with a township (东风镇) and no petition bureau yet, with signed-in staff of
 /// the township and of the county unit.
 struct Linxi {

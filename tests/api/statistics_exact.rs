@@ -643,6 +643,20 @@ async fn on_a_seeded_county_after_random_actions_the_figures_equal_a_direct_coun
         .number("SELECT CAST(COUNT(DISTINCT day) AS BIGINT) FROM stat_days")
         .await;
     assert!(days > 100, "the county's days are folded: {days}");
+    // Every user compared below but the county-wide ones sees by relation rows; on
+    // PostgreSQL their scopes are folded as well, so the next comparison reads folded days
+    // for all four (on SQLite only the county-wide scopes are folded).
+    for username in ["township_staff", "department_staff"] {
+        let folded = app
+            .number(&format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM stat_scopes s JOIN users u \
+                 ON u.org_unit_id = s.unit_id \
+                 WHERE u.username = '{username}' AND s.ready_at IS NOT NULL"
+            ))
+            .await;
+        let expected = i64::from(app.db_url.starts_with("postgres"));
+        assert_eq!(folded, expected, "{username}'s scope is folded");
+    }
     nonzero.extend(compare_all(&app, "every day folded").await);
     live(&app, &mut rng, 12).await;
     app.advance_days(20);
