@@ -4,7 +4,7 @@
 //! leadership, and reclassification (domain §4) takes a case out of the accused unit's sight
 //! at once, live subscriptions included.
 
-use crate::fixtures::{self, County, mutate, ok, version};
+use crate::fixtures::{self, County, mutate, ok, transfer, version};
 use crate::support::{TestApp, Ws, WsEvent, code, field, gid, spawn_app};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -87,18 +87,6 @@ async fn sees(app: &TestApp, token: &str, id: &str, number: &str) -> bool {
         }
     }
     answers[0]
-}
-
-async fn transfer(app: &TestApp, token: &str, id: &str, to: i64, reason: &str) -> Value {
-    let v = version(app, token, id).await;
-    mutate(
-        app,
-        token,
-        "transferCase",
-        json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", to), "mode": "TRANSFER", "reason": reason}),
-        "referral { id }",
-    )
-    .await
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! A county to test in: its units and an account of each kind the rules distinguish.
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{PASSWORD, TestApp, gid};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use xinfang_api::domain::{OrgUnitKind, Role};
@@ -226,6 +226,19 @@ pub async fn ok(app: &TestApp, token: &str, name: &str, input: Value, selection:
     let body = mutate(app, token, name, input, selection).await;
     assert!(body["errors"].is_null(), "{name} failed: {body}");
     body["data"][name].clone()
+}
+
+/// Transfers (转送) the case to `to` at its current version; the whole answer, refusals too.
+pub async fn transfer(app: &TestApp, token: &str, id: &str, to: i64, reason: &str) -> Value {
+    let v = version(app, token, id).await;
+    mutate(
+        app,
+        token,
+        "transferCase",
+        json!({"caseId": id, "expectedVersion": v, "toUnitId": gid("OrgUnit", to), "mode": "TRANSFER", "reason": reason}),
+        "referral { id }",
+    )
+    .await
 }
 
 /// The case's current version, as `expectedVersion` wants it.

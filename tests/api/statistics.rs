@@ -320,9 +320,7 @@ async fn the_three_rates_and_counts_match_the_hand_computed_figures() {
     // county's and the bureau's statistics then read.
     for pass in ["from the cases", "from folded days"] {
         if pass == "from folded days" {
-            let folded = xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-                .await
-                .expect("the days fold");
+            let folded = fold(&app).await;
             assert!(folded >= 2, "March and February are folded: {folded} days");
         }
         let checked = AssertUnwindSafe(hand_computed(&app, &f))
@@ -652,9 +650,7 @@ async fn hand_computed(app: &TestApp, f: &Fixture) {
 #[tokio::test]
 async fn acceptance_timeliness_stays_with_the_unit_that_held_the_clock() {
     let app = spawn_app().await;
-    let mut county = fixtures::county(&app).await;
-    assert!(app.state.clock.set(day(0)));
-    county.renew(&app).await;
+    let mut county = county_on_day_zero(&app).await;
     let (a, b, t1, t2) = (county.dept_a, county.dept_b, county.t1, county.t2);
     let mut ids = HashMap::new();
     for (name, lead) in [("X", t1), ("Y", a), ("Z", b)] {
@@ -735,6 +731,26 @@ const MATTERS: &str = "query($from: DateTime!, $to: DateTime!, $g: StatisticsGro
 
 /// (cases, matters, repeats, first petitions) in total, and (cases, matters, repeats) for the
 /// one unit that leads every case here.
+/// The fixture county, signed in afresh with the clock on [`day`] 0.
+async fn county_on_day_zero(app: &TestApp) -> County {
+    let mut county = fixtures::county(app).await;
+    assert!(app.state.clock.set(day(0)));
+    county.renew(app).await;
+    county
+}
+
+/// Folds every day that needs it, as one process.
+async fn fold(app: &TestApp) -> usize {
+    xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
+        .await
+        .expect("the days fold")
+}
+
+/// A petition by 王五 (always the same person) led by `unit`.
+fn wang_wu_at(unit: i64) -> Value {
+    json!({"leadUnitId": gid("OrgUnit", unit), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]})
+}
+
 async fn matter_counts(app: &TestApp, token: &str, from: &str, to: &str) -> (Value, Value) {
     let vars = |g: Value| json!({"from": from, "to": to, "g": g});
     let plain = app.gql(Some(token), MATTERS, vars(Value::Null)).await;
@@ -771,11 +787,9 @@ async fn matter_counts(app: &TestApp, token: &str, from: &str, to: &str) -> (Val
 #[tokio::test]
 async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     let app = spawn_app().await;
-    let mut c = fixtures::county(&app).await;
-    assert!(app.state.clock.set(day(0)));
-    c.renew(&app).await;
+    let mut c = county_on_day_zero(&app).await;
     let t1 = c.t1;
-    let input = || json!({"leadUnitId": gid("OrgUnit", t1), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]});
+    let input = || wang_wu_at(t1);
     let (first, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
     // An unrelated case the day after, to show the counts are not simply of everything.
     fixtures::register(
@@ -788,11 +802,6 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     c.renew(&app).await;
     let (second, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
     let (from, to) = ("2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
-    let fold = || async {
-        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-            .await
-            .expect("the days fold")
-    };
     let unit = |cases: i64, matters: i64, repeats: i64| json!([[cases, matters, repeats]]);
     let separate = (json!([3, 3, 0, 3]), unit(3, 3, 0));
     let joined = (json!([3, 2, 1, 2]), unit(3, 2, 1));
@@ -803,7 +812,7 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
             "{viewer}, from the cases"
         );
     }
-    assert!(fold().await > 0, "the days are folded");
+    assert!(fold(&app).await > 0, "the days are folded");
     for viewer in ["bureau_staff", "county_staff"] {
         assert_eq!(
             matter_counts(&app, c.token(viewer), from, to).await,
@@ -820,7 +829,7 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
             "{viewer}, linked, before folding"
         );
     }
-    fold().await;
+    fold(&app).await;
     for viewer in ["bureau_staff", "county_staff"] {
         assert_eq!(
             matter_counts(&app, c.token(viewer), from, to).await,
@@ -844,7 +853,7 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
             "{viewer}, undone, before folding"
         );
     }
-    fold().await;
+    fold(&app).await;
     for viewer in ["bureau_staff", "county_staff"] {
         assert_eq!(
             matter_counts(&app, c.token(viewer), from, to).await,
@@ -863,11 +872,9 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
 #[tokio::test]
 async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
     let app = spawn_app().await;
-    let mut c = fixtures::county(&app).await;
-    assert!(app.state.clock.set(day(0)));
-    c.renew(&app).await;
+    let mut c = county_on_day_zero(&app).await;
     let t1 = c.t1;
-    let input = || json!({"leadUnitId": gid("OrgUnit", t1), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]});
+    let input = || wang_wu_at(t1);
     let (first, _) = fixtures::register(&app, c.token("bureau_staff"), input()).await;
     assert!(app.state.clock.set(day(7)));
     c.renew(&app).await;
@@ -878,18 +885,13 @@ async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
     assert!(app.state.clock.set(day(9)));
     c.renew(&app).await;
     let (from, to) = ("2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00");
-    let fold = || async {
-        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-            .await
-            .expect("the days fold")
-    };
     // [cases, matters, repeats, first petitions] in total, and per lead unit [cases, matters,
     // repeats]: every case is 东关镇's own.
     let both = (json!([2, 1, 1, 1]), json!([[2, 1, 1]]));
     let second_alone = (json!([1, 1, 0, 1]), json!([[1, 1, 0]]));
     let seen = || matter_counts(&app, c.token("t1_staff"), from, to);
     assert_eq!(seen().await, both, "from the cases");
-    assert!(fold().await > 0, "the days are folded");
+    assert!(fold(&app).await > 0, "the days are folded");
     let rows = app
         .number(&format!(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM stat_days WHERE scope_unit_id = {t1}"
@@ -903,17 +905,17 @@ async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
         "the township's scope has folded days: {rows}"
     );
     assert_eq!(seen().await, both, "folded");
-    let v = version(&app, c.token("bureau_staff"), &first).await;
-    ok(
+    let sent = fixtures::transfer(
         &app,
         c.token("bureau_staff"),
-        "transferCase",
-        json!({"caseId": first, "expectedVersion": v, "toUnitId": gid("OrgUnit", c.dept_a), "mode": "TRANSFER", "reason": "属住建部门职责"}),
-        "referral { id }",
+        &first,
+        c.dept_a,
+        "属住建部门职责",
     )
     .await;
+    assert!(sent["errors"].is_null(), "{sent}");
     assert_eq!(seen().await, second_alone, "transferred, before folding");
-    fold().await;
+    fold(&app).await;
     assert_eq!(seen().await, second_alone, "transferred, folded");
 }
 
@@ -979,13 +981,8 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     ] {
         fixtures::register(&app, &linxi.town_staff, json!({"receivedAt": received})).await;
     }
-    let fold = || async {
-        xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-            .await
-            .expect("the days fold")
-    };
     // 1 March is folded; today is not (it is counted from the cases until it has ended).
-    assert_eq!(fold().await, 1, "one day is folded");
+    assert_eq!(fold(&app).await, 1, "one day is folded");
     assert_eq!(
         total(&app, &linxi.county_staff).await["cases"],
         3,
@@ -996,7 +993,7 @@ async fn a_bureau_set_up_after_its_county_was_folded_counts_every_case() {
     for pass in ["before the next fold", "after it"] {
         if pass == "after it" {
             assert_eq!(
-                fold().await,
+                fold(&app).await,
                 1,
                 "the county is folded whole again for the bureau"
             );
@@ -1031,9 +1028,7 @@ async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
         )
         .await;
     }
-    let folded = xinfang_api::stat_days::fold(app.db(), &app.state.clock, "process-a")
-        .await
-        .expect("the days fold");
+    let folded = fold(&app).await;
     assert_eq!(folded, 1, "1 March is folded, today is not");
     // What an older build would have left: today folded as 1 March was (two cases), and
     // today's marks taken off by that fold.
