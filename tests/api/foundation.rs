@@ -2,6 +2,7 @@
 
 use crate::fixtures::{self, case_input};
 use crate::support::{SECRET, code, free_port, spawn_app, spawn_app_with, xinfang};
+use futures_util::FutureExt;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -615,7 +616,8 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
     let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let up = crate::support::answers_ok(&format!("{url}/graphiql")).await;
-    let result = async {
+    // A failed assertion below is caught, so that the demo is stopped before it is raised.
+    let result = std::panic::AssertUnwindSafe(async {
         assert!(up, "the demo did not start");
         let body: Value = client.post(format!("{url}/graphql")).json(&json!({"query": "{ __typename }"})).send().await.unwrap().json().await.unwrap();
         assert_eq!(body["data"]["__typename"], "QueryRoot");
@@ -675,10 +677,14 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
             assert!(answer["errors"].is_null(), "{username}: {answer}");
             assert!(answer["data"].to_string().contains(':') && answer["data"].to_string().len() > 40, "{username}: {answer}");
         }
-    }
+    })
+    .catch_unwind()
     .await;
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
         printed.contains("/graphiql") && printed.contains("bureau_staff"),
@@ -690,7 +696,6 @@ async fn demo_serves_a_county_with_graphiql_and_working_logins() {
             "the demo prints a query for {username}: {printed}"
         );
     }
-    result
 }
 
 fn sha256(text: &str) -> String {

@@ -5,7 +5,7 @@
 //! nothing of the accusation.
 
 use crate::fixtures::{self, County, mutate, ok, version};
-use crate::support::{TestApp, code, field, free_port, gid, spawn_app_with, xinfang};
+use crate::support::{Running, TestApp, code, field, free_port, gid, spawn_app_with, xinfang};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -107,17 +107,8 @@ fn verified(secret: &str, a: &Arrival) -> bool {
         .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
-struct Sender(std::process::Child);
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// An `xinfang serve` process on the test server's database, sending webhooks.
-fn sender(app: &TestApp, extra: &[&str]) -> Sender {
+fn sender(app: &TestApp, extra: &[&str]) -> Running {
     let mut args = vec![
         "serve".to_string(),
         "--bind".into(),
@@ -143,7 +134,7 @@ fn sender(app: &TestApp, extra: &[&str]) -> Sender {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start xinfang");
-    Sender(child)
+    Running(child)
 }
 
 /// The test server itself writes the outbox but sends nothing: the processes do.
