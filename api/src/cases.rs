@@ -1550,6 +1550,28 @@ fn filter_condition(
     Ok(cond)
 }
 
+/// Joins the unit's own `case_sight` rows, named `alias`, to the `cases` of `query`, so that
+/// the database can walk them by their index (unit, received time, case) and read about as
+/// many cases as the unit sees, not every case of its county. The join neither adds nor drops
+/// a case the query's scope lets through: triggers keep exactly one sight row per unit and
+/// case with relation rows, carrying the case's received time, which nothing changes after
+/// registration.
+pub(crate) fn join_sight(
+    query: &mut sea_orm::sea_query::SelectStatement,
+    alias: &'static str,
+    unit_id: i64,
+) {
+    let s = |name: &'static str| Expr::col((Alias::new(alias), Alias::new(name)));
+    query.join_as(
+        JoinType::InnerJoin,
+        Alias::new("case_sight"),
+        Alias::new(alias),
+        Condition::all()
+            .add(s("case_id").equals((Alias::new(CASES), Alias::new("id"))))
+            .add(s("unit_id").eq(unit_id)),
+    );
+}
+
 /// `SELECT id FROM cases WHERE <scope>`: the ids of the cases the viewer may see, for use
 /// inside another case query (the inner `cases` shadows the outer one).
 pub fn visible_ids(viewer: &Viewer) -> sea_orm::sea_query::SelectStatement {
@@ -1704,17 +1726,7 @@ pub async fn list_visible(
     let (key, id) = match sight {
         Some(unit_id) => {
             let s = Alias::new("s");
-            query.join_as(
-                JoinType::InnerJoin,
-                Alias::new("case_sight"),
-                s.clone(),
-                Condition::all()
-                    .add(
-                        Expr::col((s.clone(), Alias::new("case_id")))
-                            .equals((Alias::new(CASES), Alias::new("id"))),
-                    )
-                    .add(Expr::col((s.clone(), Alias::new("unit_id"))).eq(unit_id)),
-            );
+            join_sight(&mut query, "s", unit_id);
             (
                 Expr::col((s.clone(), Alias::new("received_at"))),
                 Expr::col((s, Alias::new("case_id"))),

@@ -296,7 +296,8 @@ pub struct Settings {
         global = true
     )]
     pub deadline_scan_seconds: u64,
-    /// How often to fold changed days of the county-wide statistics, in seconds; 0 folds
+    /// How often to fold changed days of the folded statistics scopes (the county-wide ones
+    /// and, on PostgreSQL, townships and departments), in seconds; 0 folds
     /// none, and statistics are then computed from the cases (see `stat_days`).
     #[arg(
         long,

@@ -304,30 +304,18 @@ fn received(
 }
 
 /// For a viewer who sees by its unit's relation rows (a township's or department's staff and
-/// leaders, [`Viewer::sight_unit`]), joins the unit's own `case_sight` rows — within the
-/// ranges, when given — so that the database walks them by their index (unit, received time,
-/// case) and reads about as many cases as the unit sees. Left to the scope's `EXISTS` over
-/// the relation rows, it probes every case the county received in the period: at a million
-/// cases, seconds per request. The scope still applies in full. The join neither adds nor
-/// drops a case: triggers keep exactly one sight row per unit and case with relation rows,
-/// and a sight row carries its case's received time, which nothing changes after
-/// registration.
+/// leaders, [`Viewer::sight_unit`]), walks the unit's own `case_sight` rows
+/// ([`crate::cases::join_sight`]) — within the ranges, when given. Left to the scope's
+/// `EXISTS` over the relation rows, the statement probes every case the county received in
+/// the period: at a million cases, seconds per request. The scope still applies in full.
 fn walk_sight(viewer: &Viewer, q: &mut SelectStatement, ranges: Option<&Ranges>) {
     let Some(unit) = viewer.sight_unit() else {
         return;
     };
-    let sight =
-        |name: &'static str| -> SimpleExpr { Expr::col((Alias::new(SIGHT), Alias::new(name))) };
-    q.join_as(
-        JoinType::InnerJoin,
-        Alias::new("case_sight"),
-        Alias::new(SIGHT),
-        Condition::all()
-            .add(sight("case_id").equals((Alias::new(CASES), Alias::new("id"))))
-            .add(sight("unit_id").eq(unit)),
-    );
+    crate::cases::join_sight(q, SIGHT, unit);
     if let Some(ranges) = ranges {
-        q.cond_where(received_in(ranges, sight("received_at")));
+        let received = Expr::col((Alias::new(SIGHT), Alias::new("received_at")));
+        q.cond_where(received_in(ranges, received));
     }
 }
 

@@ -122,7 +122,7 @@ async fn warm(app: &TestApp, other: &Process, token: &str) -> Value {
     loop {
         let (answer, cost) = ask_twice(app, other, token).await;
         assert!(answer["data"]["viewer"]["username"].is_string(), "{answer}");
-        if !app.db_url.starts_with("postgres") {
+        if !app.on_postgres() {
             assert_eq!(
                 cost, 3.0,
                 "SQLite asks for the viewer, the account and the unit"
@@ -177,7 +177,7 @@ async fn refused_soon(app: &TestApp, other: &Process, token: &str) -> bool {
 #[tokio::test]
 async fn every_change_to_a_viewer_holds_on_the_next_request_of_another_process() {
     let app = spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
-    let postgres = app.db_url.starts_with("postgres");
+    let postgres = app.on_postgres();
     let county = fixtures::county(&app).await;
     let other = second_process(&app).await;
     let admin = county.token("county_admin");
@@ -367,7 +367,7 @@ fn late(outcome: &Result<Value, Value>) -> Option<bool> {
 async fn a_registration_follows_every_change_to_subjects_calendar_and_settings() {
     use chrono::{Days, FixedOffset, TimeDelta, Utc};
     let app = spawn_app_with(&["--deadline-scan-seconds", "3600"]).await;
-    let postgres = app.db_url.starts_with("postgres");
+    let postgres = app.on_postgres();
     let county = fixtures::county(&app).await;
     let other = second_process(&app).await;
     assert_eq!(in_use(&app, &other.url).await, postgres);

@@ -125,7 +125,7 @@ async fn connections_the_database_drops_fail_one_request_each_and_are_replaced()
     // dead by the statement that uses it. That request is SERVICE_UNAVAILABLE, never INTERNAL
     // nor "signed out", and the next one gets a new connection.
     let app = spawn_app_with(&["--db-pool-size", "2"]).await;
-    if !app.db_url.starts_with("postgres") {
+    if !app.on_postgres() {
         return;
     }
     let county = fixtures::county(&app).await;

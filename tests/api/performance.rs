@@ -50,7 +50,7 @@ async fn statements(app: &TestApp) -> u64 {
 /// On PostgreSQL, waits for the server to use its copy of viewers and units (it starts once its
 /// listener has heard its own heartbeat), so that what follows counts from one state.
 async fn copy_in_use(app: &TestApp) {
-    if !app.db_url.starts_with("postgres") {
+    if !app.on_postgres() {
         return;
     }
     let mut waited = 0;
@@ -120,7 +120,7 @@ async fn the_list_query_runs_the_same_few_statements_for_5_cases_as_for_100() {
     // SQLite also resolving the viewer (session ⋈ account ⟕ unit: 1) and the units the rows
     // name (1); a PostgreSQL server keeps both in memory, forgotten on every notified change
     // (tests/api/directory.rs).
-    let postgres = app.db_url.starts_with("postgres");
+    let postgres = app.on_postgres();
     let expected = if postgres { 1 } else { 3 };
     assert_eq!(hundred, expected, "the list costs {hundred} statements");
 
@@ -419,7 +419,7 @@ async fn the_servers_postgresql_connections_do_not_compile_statements() {
     // keeps one generic plan per statement; the main pool, which statistics use, plans for
     // the parameters. (SQLite has nothing of the kind.)
     let app = spawn_app_with(&[]).await;
-    if !app.db_url.starts_with("postgres") {
+    if !app.on_postgres() {
         return;
     }
     let show = |db: &sea_orm::DatabaseConnection, setting: &str| {
@@ -976,10 +976,6 @@ async fn a_registration_runs_a_fixed_short_list_of_statements() {
     // the number with the case's and matter's ids; the matter, case, petitioners, relation
     // rows and key together; the repeat check; the timeline entry with its chain mark; the
     // live-update notice; the webhook endpoints; the case read back through the scope.
-    let expected = if app.db_url.starts_with("postgres") {
-        8
-    } else {
-        17
-    };
+    let expected = if app.on_postgres() { 8 } else { 17 };
     assert_eq!(statements, expected, "{body}");
 }

@@ -624,7 +624,7 @@ async fn deadline_warnings_go_out_once_per_case_deadline_and_level() {
 #[tokio::test]
 async fn events_cross_server_processes_through_postgresql() {
     let app = spawn_app().await;
-    if !app.db_url.starts_with("postgres") {
+    if !app.on_postgres() {
         // One SQLite process has no one to talk to; the in-process bus is covered above.
         return;
     }

@@ -729,8 +729,6 @@ const MATTERS: &str = "query($from: DateTime!, $to: DateTime!, $g: StatisticsGro
     total { cases matters repeats firstPetitions }
     groups { key figures { cases matters repeats } } } }";
 
-/// (cases, matters, repeats, first petitions) in total, and (cases, matters, repeats) for the
-/// one unit that leads every case here.
 /// The fixture county, signed in afresh with the clock on [`day`] 0.
 async fn county_on_day_zero(app: &TestApp) -> County {
     let mut county = fixtures::county(app).await;
@@ -751,6 +749,8 @@ fn wang_wu_at(unit: i64) -> Value {
     json!({"leadUnitId": gid("OrgUnit", unit), "petitioners": [{"name": "王五", "idNumber": id_number("33010619900101077"), "phone": "13900001111"}]})
 }
 
+/// (cases, matters, repeats, first petitions) in total, and (cases, matters, repeats) for the
+/// one unit that leads every case here.
 async fn matter_counts(app: &TestApp, token: &str, from: &str, to: &str) -> (Value, Value) {
     let vars = |g: Value| json!({"from": from, "to": to, "g": g});
     let plain = app.gql(Some(token), MATTERS, vars(Value::Null)).await;
@@ -863,12 +863,12 @@ async fn folded_days_follow_a_repeat_link_made_and_undone_on_another_day() {
     }
 }
 
-/// A township's statistics are folded too on PostgreSQL (its own `stat_days` rows), and stay exact when it
-/// loses sight of a case on one day that a case on another day repeats. 东关镇 leads two
-/// petitions a week apart and confirms the second as a repeat of the first. Then the bureau
-/// transfers the first to 县住建局, out of 东关镇's sight: seen from 东关镇 the second is now a
-/// first petition (the case it repeats is not one it sees) — at once, though only the first
-/// case was written, and again after the days are folded anew.
+/// A township's statistics are folded too on PostgreSQL (its own `stat_days` rows), and stay
+/// exact when it loses sight of a case on one day that a case on another day repeats. 东关镇
+/// leads two petitions a week apart and confirms the second as a repeat of the first. Then
+/// the bureau transfers the first to 县住建局, out of 东关镇's sight: seen from 东关镇 the
+/// second is now a first petition (the case it repeats is not one it sees) — at once, though
+/// only the first case was written, and again after the days are folded anew.
 #[tokio::test]
 async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
     let app = spawn_app().await;
@@ -898,10 +898,9 @@ async fn a_townships_folded_days_follow_the_cases_it_loses_sight_of() {
         ))
         .await;
     // (On SQLite only the county-wide scopes are folded.)
-    let on_postgres = app.db_url.starts_with("postgres");
     assert_eq!(
         rows > 0,
-        on_postgres,
+        app.on_postgres(),
         "the township's scope has folded days: {rows}"
     );
     assert_eq!(seen().await, both, "folded");
@@ -1092,7 +1091,7 @@ async fn one_process_at_a_time_folds_a_county() {
             .clock
             .advance(xinfang_api::stat_days::LEASE + chrono::TimeDelta::seconds(1))
     );
-    if app.db_url.starts_with("postgres") {
+    if app.on_postgres() {
         assert_eq!(
             fold("process-b").await,
             0,

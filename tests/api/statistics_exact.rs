@@ -654,7 +654,7 @@ async fn on_a_seeded_county_after_random_actions_the_figures_equal_a_direct_coun
                  WHERE u.username = '{username}' AND s.ready_at IS NOT NULL"
             ))
             .await;
-        let expected = i64::from(app.db_url.starts_with("postgres"));
+        let expected = i64::from(app.on_postgres());
         assert_eq!(folded, expected, "{username}'s scope is folded");
     }
     nonzero.extend(compare_all(&app, "every day folded").await);

@@ -226,6 +226,11 @@ async fn spawn_on(url: String, db: TestDb, extra: &[&str]) -> TestApp {
 }
 
 impl TestApp {
+    /// Whether the suite runs on PostgreSQL (`TEST_DATABASE_URL`) rather than SQLite.
+    pub fn on_postgres(&self) -> bool {
+        self.db_url.starts_with("postgres")
+    }
+
     /// The text of `/metrics` (Prometheus exposition format).
     pub async fn metrics(&self) -> String {
         self.client
