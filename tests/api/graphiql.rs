@@ -28,16 +28,11 @@ fn browser() -> Option<String> {
     None
 }
 
+/// The browser process and its profile. Fields drop in order: the process is stopped before
+/// its profile directory is removed.
 struct Browser {
-    child: std::process::Child,
+    _process: crate::support::Running,
     _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A DevTools connection to one page.
@@ -135,7 +130,7 @@ async fn open_browser(path: &str) -> (Browser, Page) {
         }
     });
     let browser = Browser {
-        child,
+        _process: crate::support::Running(child),
         _profile: profile,
     };
     let endpoint = rx

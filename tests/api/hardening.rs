@@ -162,6 +162,10 @@ fn a_newline_in_a_username_forges_no_log_line() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Its log is taken before anything can fail, so that the guard stops the server however
+    // the test ends.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut server = crate::support::Running(child);
     let forged = "2030-01-01T00:00:00.000000Z  INFO forged: admin signed in";
     let body = json!({"query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
         "variables": {"i": {"username": format!("eve\n{forged}"), "password": "wrong password"}}});
@@ -182,10 +186,13 @@ fn a_newline_in_a_username_forges_no_log_line() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = child.kill();
-    let output = child.wait_with_output().unwrap();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     assert!(sent, "the server did not answer");
-    let lines: Vec<String> = output.stderr.lines().map_while(Result::ok).collect();
+    let lines: Vec<String> = std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     assert!(
         lines.iter().any(|l| l.contains("eve\\n2030")),
         "the attempt is logged, escaped: {lines:?}"
@@ -543,16 +550,18 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
         .unwrap();
     assert!(status.success());
     let port = crate::support::free_port();
-    let mut child = bin()
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            &db,
-        ])
-        .spawn()
-        .unwrap();
+    let mut server = crate::support::Running(
+        bin()
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &db,
+            ])
+            .spawn()
+            .unwrap(),
+    );
     let url = format!("http://127.0.0.1:{port}");
     let mut token = None;
     for _ in 0..300 {
@@ -593,21 +602,18 @@ async fn sigterm_closes_open_sockets_properly_and_the_process_exits() {
     let started = std::time::Instant::now();
     // SIGTERM, as a service manager sends it.
     std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     let close = crate::support::close_code(&mut socket, 10).await;
     assert_eq!(close, Some(1001), "going away");
     let mut exited = false;
     for _ in 0..300 {
-        if child.try_wait().unwrap().is_some() {
+        if server.0.try_wait().unwrap().is_some() {
             exited = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    if !exited {
-        let _ = child.kill();
     }
     assert!(
         exited,
