@@ -84,15 +84,14 @@ pub async fn build_state(settings: Settings, clock: Arc<Clock>) -> Result<Arc<Ap
 pub fn schema_for(state: &Arc<AppState>) -> http::Schemas {
     let s = &state.settings;
     let introspection = !s.production() || s.introspection;
+    let limits = || SchemaLimits {
+        max_depth: s.max_depth,
+        max_complexity: s.max_complexity,
+        introspection,
+    };
     http::Schemas {
-        data: graphql::build_schema(
-            state.clone(),
-            SchemaLimits {
-                max_depth: s.max_depth,
-                max_complexity: s.max_complexity,
-                introspection,
-            },
-        ),
+        full: graphql::build_schema(state.clone(), limits()),
+        fast: graphql::build_fast_schema(state.clone(), limits()),
         introspection: introspection.then(|| graphql::build_introspection_schema(state.clone())),
     }
 }

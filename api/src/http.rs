@@ -347,15 +347,15 @@ async fn execute(
     // The standard introspection query is deeper and larger than any data query should be;
     // where introspection is on, an operation that reads nothing but the schema runs without
     // the data limits.
-    let schema = match &schemas.introspection {
+    let run = match &schemas.introspection {
         Some(open)
             if gql
                 .parsed_query()
                 .is_ok_and(crate::graphql::introspection_only) =>
         {
-            open
+            Run::Open(open)
         }
-        _ => &schemas.data,
+        _ => Run::Checked(Box::new(cost_check(&mut gql))),
     };
     let client_addr = req
         .peer_addr()
@@ -372,7 +372,19 @@ async fn execute(
             client_addr,
         })
         .data(loaders);
-    let mut response = schema.execute(gql).await;
+    let mut response = match run {
+        Run::Open(open) => open.execute(gql).await,
+        Run::Checked(check) => {
+            let checked = schemas.full.execute(*check).await;
+            if checked.errors.is_empty() {
+                let mut response = schemas.fast.execute(gql).await;
+                response.extensions.extend(checked.extensions);
+                response
+            } else {
+                checked
+            }
+        }
+    };
     crate::graphql::code_limit_errors(&mut response.errors);
     // A request error (parse, validation) may quote the request; quote a short excerpt at most.
     for e in response.errors.iter_mut().filter(|e| e.path.is_empty()) {
@@ -409,6 +421,25 @@ async fn execute(
     HttpResponse::Ok()
         .content_type(format!("{media}; charset=utf-8"))
         .json(&response)
+}
+
+/// How an HTTP operation runs: one that reads nothing but the schema on the open schema, as
+/// it is; any other checked on the full schema (this request) and then run on the fast one.
+enum Run<'a> {
+    Open(&'a AppSchema),
+    Checked(Box<async_graphql::Request>),
+}
+
+/// The same operation as `gql`, to be checked on the full schema and not run.
+fn cost_check(gql: &mut async_graphql::Request) -> async_graphql::Request {
+    let mut check = async_graphql::Request::new(gql.query.clone())
+        .variables(gql.variables.clone())
+        .data(crate::graphql::cost::CostOnly);
+    check.operation_name = gql.operation_name.clone();
+    if let Ok(document) = gql.parsed_query() {
+        check.set_parsed_query(document.clone());
+    }
+    check
 }
 
 /// Reads a request body within the size cap and the time allowed: a client that sends its
@@ -687,7 +718,7 @@ async fn graphql_ws(
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     let state = state.get_ref().clone();
-    let schema = schemas.data.clone();
+    let schema = schemas.full.clone();
     actix_web::rt::spawn(run_socket(
         state,
         schema,
@@ -1434,8 +1465,17 @@ fn cors(origins: &[String]) -> Cors {
 /// The schemas a server runs: one for data, with the depth and complexity limits, and — where
 /// introspection is enabled — the same schema without them, for introspection alone.
 #[derive(Clone)]
+/// The schemas requests run on.
+///
+/// async-graphql sends every field and every list item through its extension path as soon as
+/// a schema has any extension at all, and a list answer has hundreds of them. So an HTTP
+/// request is first checked on `full` (every validation rule, the limits, its cost, nothing
+/// run: [`crate::graphql::cost::CostOnly`]) and then run on `fast`, which has no extension and
+/// skips the rules already checked; its answer carries the cost `full` reported. Sockets run
+/// on `full`.
 pub struct Schemas {
-    pub data: AppSchema,
+    pub full: AppSchema,
+    pub fast: AppSchema,
     pub introspection: Option<AppSchema>,
 }
 

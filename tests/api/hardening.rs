@@ -676,6 +676,65 @@ async fn costly_fields_cost_what_they_do_and_every_answer_says_what_it_cost() {
     assert_eq!(cost, &json!({"requested": 362, "limit": 2000}), "{body}");
 }
 
+/// An HTTP request is checked on the full schema and run on one that skips the rules already
+/// checked: a document any rule refuses must still run nothing.
+#[tokio::test]
+async fn a_document_any_validation_rule_refuses_runs_nothing() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let token = county.token("bureau_staff");
+    let input = json!({"input": fixtures::case_input(json!({}))});
+    let cases = "SELECT COUNT(*) FROM cases";
+    let before = app.number(cases).await;
+    let refused = [
+        // NoUnusedVariables
+        (
+            "mutation($input: RegisterCaseInput!, $unused: String) { registerCase(input: $input) { case { id } } }",
+            "unused",
+        ),
+        // KnownArgumentNames
+        (
+            "mutation($input: RegisterCaseInput!) { registerCase(input: $input, urgent: true) { case { id } } }",
+            "urgent",
+        ),
+        // OverlappingFieldsCanBeMerged: one response key, two different inputs
+        (
+            "mutation($input: RegisterCaseInput!, $other: RegisterCaseInput!) { r: registerCase(input: $input) { case { id } } r: registerCase(input: $other) { case { id } } }",
+            "r",
+        ),
+        // ScalarLeafs
+        (
+            "mutation($input: RegisterCaseInput!) { registerCase(input: $input) }",
+            "registerCase",
+        ),
+    ];
+    for (query, named) in refused {
+        let mut variables = input.clone();
+        variables["other"] = input["input"].clone();
+        let body = app.gql(Some(token), query, variables).await;
+        assert!(body["data"].is_null(), "{query}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(named), "{query}: {body}");
+        assert!(body["extensions"]["cost"].is_null(), "{query}: {body}");
+    }
+    assert_eq!(
+        app.number(cases).await,
+        before,
+        "no document above may register a case"
+    );
+    // The same registration, well formed, runs and reports its cost.
+    let body = app.gql(Some(token), fixtures::REGISTER, input).await;
+    assert!(
+        body["data"]["registerCase"]["case"]["id"].is_string(),
+        "{body}"
+    );
+    assert!(
+        body["extensions"]["cost"]["requested"].as_u64().is_some(),
+        "{body}"
+    );
+    assert_eq!(app.number(cases).await, before + 1);
+}
+
 #[tokio::test]
 async fn subscriptions_are_capped_and_share_their_reading_of_an_event() {
     use crate::support::{Ws, WsEvent};

@@ -669,32 +669,3 @@ impl LoaderSet {
         }
     }
 }
-
-/// Empties the request's loaders before each root mutation field. Mutations of one operation
-/// run one after another, and each one's payload must read what the database holds after it:
-/// a case a transfer took out of sight, a hearing just scheduled — not what an earlier
-/// mutation's payload loaded.
-pub struct FreshForEachMutation;
-
-impl async_graphql::extensions::ExtensionFactory for FreshForEachMutation {
-    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        Arc::new(FreshForEachMutation)
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for FreshForEachMutation {
-    async fn resolve(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        info: async_graphql::extensions::ResolveInfo<'_>,
-        next: async_graphql::extensions::NextResolve<'_>,
-    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
-        let root_mutation = info.path_node.parent.is_none()
-            && ctx.schema_env.registry.mutation_type.as_deref() == Some(info.parent_type);
-        if root_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
-            loaders.forget();
-        }
-        next.run(ctx, info).await
-    }
-}

@@ -52,8 +52,11 @@ pub struct QueryRoot(
     NodeQuery,
 );
 
+// Every mutation field, merged; served through `MutationRoot` (a comment, not a doc: the
+// schema would show it as the type's description).
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(
+#[graphql(name = "MutationRoot")]
+pub struct MutationFields(
     identity::IdentityMutation,
     cases::CaseMutation,
     workflow::WorkflowMutation,
@@ -67,6 +70,47 @@ pub struct MutationRoot(
     hotline::HotlineMutation,
     webhooks::WebhooksMutation,
 );
+
+/// The mutation root. Mutations of one operation run one after another, and each one's
+/// payload must read what the database holds after it (a case a transfer took out of sight,
+/// a hearing just scheduled), not what an earlier mutation's payload loaded: so the request's
+/// loaders are emptied before each root field runs. This is done here rather than in a schema
+/// extension because any extension at all sends every field of every query through
+/// async-graphql's extension path (see [`Schemas`](crate::http::Schemas)).
+#[derive(Default)]
+pub struct MutationRoot(MutationFields);
+
+impl async_graphql::OutputType for MutationRoot {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        MutationFields::type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        MutationFields::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::ContextSelectionSet<'_>,
+        _field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+    ) -> async_graphql::ServerResult<async_graphql::Value> {
+        async_graphql::resolver_utils::resolve_container_serial(ctx, self).await
+    }
+}
+
+impl async_graphql::ContainerType for MutationRoot {
+    async fn resolve_field(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        if let Some(loaders) = ctx.data_opt::<loaders::Loaders>() {
+            loaders.forget();
+        }
+        self.0.resolve_field(ctx).await
+    }
+}
+
+impl async_graphql::ObjectType for MutationRoot {}
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -91,22 +135,41 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     )
 }
 
+/// The schema that checks a request in full: every validation rule, the depth and complexity
+/// limits, and `extensions.cost` in its answer. Sockets run their operations on it; HTTP
+/// requests are checked on it ([`cost::CostOnly`]) and then run on [`build_fast_schema`].
 pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
-    let mut b = builder()
-        .data(state)
+    with_limits(builder().data(state), &limits)
+        .extension(cost::ReportCost {
+            limit: limits.max_complexity,
+        })
+        .finish()
+}
+
+/// The schema that runs HTTP requests [`build_schema`] has already checked: no extension, so
+/// that fields resolve without async-graphql's per-field extension path, and only the
+/// validation its executor relies on (the limits are checked again; they cost nothing).
+pub fn build_fast_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
+    with_limits(builder().data(state), &limits)
+        .validation_mode(async_graphql::ValidationMode::Fast)
+        .finish()
+}
+
+fn with_limits(
+    b: SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
+    limits: &SchemaLimits,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let b = b
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(10)
-        .extension(cost::ReportCost {
-            limit: limits.max_complexity,
-        })
-        .extension(loaders::FreshForEachMutation)
         .disable_suggestions();
-    if !limits.introspection {
-        b = b.disable_introspection();
+    if limits.introspection {
+        b
+    } else {
+        b.disable_introspection()
     }
-    b.finish()
 }
 
 /// The same schema without the depth and complexity limits, for operations that read
