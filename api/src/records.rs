@@ -39,14 +39,16 @@ pub struct LatestEntries {
     pub total: Option<i64>,
 }
 
-/// What a reader of a case's latest entries shows beyond the entries' own columns: the names
-/// they are shown with (their unit's, who acted), and the case's count of entries. A list
-/// that shows neither (`timeline(last: 5) { nodes { action at } }`) reads neither: no join
-/// to the names, no count over the case's entries.
+/// What a reader of a case's latest entries shows beyond the entries' short columns: the
+/// names they are shown with (their unit's, who acted), the case's count of entries, and the
+/// entries' bodies (`detail` and the hash links). A list that shows none of them
+/// (`timeline(last: 5) { nodes { action at } }`) reads none: no join to the names, no count
+/// over the case's entries, and empty text in place of the bodies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shown {
     pub names: bool,
     pub total: bool,
+    pub body: bool,
 }
 
 impl Shown {
@@ -54,11 +56,13 @@ impl Shown {
     pub const ALL: Shown = Shown {
         names: true,
         total: true,
+        body: true,
     };
     /// The entries alone.
     pub const NONE: Shown = Shown {
         names: false,
         total: false,
+        body: false,
     };
 
     /// What either shows.
@@ -66,6 +70,7 @@ impl Shown {
         Shown {
             names: self.names || other.names,
             total: self.total || other.total,
+            body: self.body || other.body,
         }
     }
 }
@@ -139,14 +144,22 @@ impl Audience {
     }
 }
 
-/// Selects an entry's own columns (on `table`), then its unit's name, its author's name and
-/// role, joined in — or, without `names`, three NULLs in their place (the rows keep one
-/// layout) and no join. `table` must be in the statement before these joins are.
-fn select_named(q: &mut SelectStatement, table: &'static str, names: bool) {
+/// The entry columns read only where a reader shows them: the detail and the hash links.
+const BODY_COLUMNS: [&str; 3] = ["detail", "prev_hash", "hash"];
+
+/// Selects an entry's own columns (on `table`; without `shown.body`, empty text in place of
+/// [`BODY_COLUMNS`]), then its unit's name, its author's name and role, joined in — or,
+/// without `shown.names`, three NULLs in their place (the rows keep one layout) and no join.
+/// `table` must be in the statement before these joins are.
+fn select_named(q: &mut SelectStatement, table: &'static str, shown: Shown) {
     for c in case_event::Model::COLUMNS {
-        q.expr(col(table, c));
+        if !shown.body && BODY_COLUMNS.contains(&c) {
+            q.expr(Expr::cust("CAST('' AS TEXT)"));
+        } else {
+            q.expr(col(table, c));
+        }
     }
-    if !names {
+    if !shown.names {
         for _ in 0..3 {
             q.expr(Expr::cust("CAST(NULL AS TEXT)"));
         }
@@ -252,7 +265,7 @@ impl LatestWanted {
     fn walked(&self) -> SelectStatement {
         let mut q = Query::select();
         q.from_as(Alias::new("case_events"), Alias::new("e"));
-        select_named(&mut q, "e", self.shown.names);
+        select_named(&mut q, "e", self.shown);
         q.expr_as(self.total("COUNT(*) OVER ()"), Alias::new("total"))
             .and_where(col("e", "case_id").equals((Alias::new("page"), Alias::new("id"))))
             .cond_where(self.audience.condition.clone())
@@ -264,7 +277,7 @@ impl LatestWanted {
     /// The entry columns, its names and the count over `t` (see [`Self::ranked`]), which the
     /// statement must already read from.
     fn select_entries(&self, q: &mut SelectStatement) {
-        select_named(q, "t", self.shown.names);
+        select_named(q, "t", self.shown);
         q.expr(col("t", "total"));
     }
 
@@ -399,7 +412,7 @@ fn timeline_statements(
 ) -> (SelectStatement, SelectStatement) {
     let mut page = Query::select();
     page.from_as(Alias::new("case_events"), Alias::new("e"));
-    select_named(&mut page, "e", true);
+    select_named(&mut page, "e", Shown::ALL);
     page.and_where(col("e", "case_id").eq(case_id))
         .and_where(col("e", "seq").gt(after_seq))
         .cond_where(audience.condition.clone())

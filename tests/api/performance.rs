@@ -827,6 +827,53 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
     assert_eq!(actions(&listed["timeline"]), actions(&expected), "{body}");
 }
 
+/// A list whose timelines show neither detail nor hash reads empty text in their place; the
+/// same case's timeline elsewhere in the request that shows them still has them.
+#[tokio::test]
+async fn a_timeline_read_without_bodies_does_not_stand_in_for_one_with_them() {
+    let app = spawn_app().await;
+    let full = "timeline(last: 5) { nodes { action detail hash } }";
+    let (county, id, alone) = timeline_of_an_accepted_case(&app, full).await;
+    let bureau = county.token("bureau_staff");
+    let expected = alone["data"]["case"]["timeline"].clone();
+    // Registered and accepted: every entry has a JSON object for its detail (registration
+    // records the case number), and staff read each entry's SHA-256 link, 64 hex digits.
+    let nodes = expected["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{alone}"));
+    assert!(nodes.len() >= 2, "{alone}");
+    for node in nodes {
+        let detail = node["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with('{'), "{alone}");
+        let hash = node["hash"].as_str().unwrap_or_default();
+        assert!(
+            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{alone}"
+        );
+    }
+    let register = nodes
+        .iter()
+        .find(|n| n["action"] == json!("REGISTER"))
+        .unwrap_or_else(|| panic!("{alone}"));
+    assert!(
+        register["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("XF-"),
+        "{alone}"
+    );
+    let (listed, body) = listed_beside_its_matter(
+        &app,
+        bureau,
+        "timeline(last: 5) { nodes { action } }",
+        full,
+        &id,
+        &expected,
+    )
+    .await;
+    assert_eq!(actions(&listed["timeline"]), actions(&expected), "{body}");
+}
+
 /// A timeline that shows only its page's cursors is read without the case's count (only the
 /// neighbours need it): its cursors are still the entries' own, and a timeline of the same
 /// case that asks for the neighbours later in the request still gets them counted.

@@ -219,8 +219,8 @@ impl TimelineConnection {
 }
 
 /// What a timeline's selection (at its `timeline` field) shows beyond its entries' own
-/// columns: the names, and the count that `totalCount` and the page's neighbours need (the
-/// cursors alone do not). The list that reads a timeline with its page and the timeline
+/// columns: the names, the count that `totalCount` and the page's neighbours need (the
+/// cursors alone do not), and the entries' bodies (`detail`, `hash`). The list that reads a timeline with its page and the timeline
 /// field itself both ask this, so the entries the list reads are the ones the field then
 /// finds.
 fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
@@ -231,6 +231,7 @@ fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
         total: timeline.field("totalCount").exists()
             || page.field("hasNextPage").exists()
             || page.field("hasPreviousPage").exists(),
+        body: nodes.field("detail").exists() || nodes.field("hash").exists(),
     }
 }
 
