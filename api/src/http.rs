@@ -1461,10 +1461,6 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Configures the application's routes for one worker.
-/// The schemas a server runs: one for data, with the depth and complexity limits, and — where
-/// introspection is enabled — the same schema without them, for introspection alone.
-#[derive(Clone)]
 /// The schemas requests run on.
 ///
 /// async-graphql sends every field and every list item through its extension path as soon as
@@ -1472,13 +1468,16 @@ fn cors(origins: &[String]) -> Cors {
 /// request is first checked on `full` (every validation rule, the limits, its cost, nothing
 /// run: [`crate::graphql::cost::CostOnly`]) and then run on `fast`, which has no extension and
 /// skips the rules already checked; its answer carries the cost `full` reported. Sockets run
-/// on `full`.
+/// on `full`. Where introspection is enabled, `introspection` is the schema without the depth
+/// and complexity limits, for operations that read nothing but the schema.
+#[derive(Clone)]
 pub struct Schemas {
     pub full: AppSchema,
     pub fast: AppSchema,
     pub introspection: Option<AppSchema>,
 }
 
+/// Configures the application's routes for one worker.
 pub fn configure(
     state: Arc<AppState>,
     schemas: Schemas,

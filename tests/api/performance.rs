@@ -792,32 +792,18 @@ async fn listed_beside_its_matter(
     (listed[0].clone(), body)
 }
 
-/// A list whose timelines show neither names nor a count reads neither. The same case's
-/// timeline elsewhere in the request that shows them (here through the case's own matter,
-/// which lists the case again, read after the list) still has them: what a timeline shows
-/// is part of what it was read as.
-#[tokio::test]
-async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_them() {
+/// Reads an accepted case's `full` timeline alone and hands it to `check` (what it must show,
+/// from the rules), then lists the case with timelines that show only their actions and
+/// reads `full` again through the case's matter, after the list fed its timelines: it must
+/// come back as it was read alone, and the list must show the same actions.
+async fn full_again_after_a_list_of_actions(full: &str, check: impl FnOnce(&Value, &Value)) {
     let app = spawn_app().await;
-    let full = "timeline(last: 5) { totalCount pageInfo { hasPreviousPage } nodes { action unitName actorName } }";
     let (county, id, alone) = timeline_of_an_accepted_case(&app, full).await;
-    let bureau = county.token("bureau_staff");
     let expected = alone["data"]["case"]["timeline"].clone();
-    // Registered and accepted by the bureau's staff: every entry names the bureau and its
-    // member (staff read staff names), and the count is all of them.
-    let nodes = expected["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{alone}"));
-    assert!(nodes.len() >= 2, "{alone}");
-    for node in nodes {
-        assert_eq!(node["unitName"], json!("清河县信访局"), "{alone}");
-        assert_eq!(node["actorName"], json!("bureau_staff"), "{alone}");
-    }
-    assert_eq!(expected["totalCount"], json!(nodes.len()), "{alone}");
-    assert_eq!(expected["pageInfo"]["hasPreviousPage"], json!(false));
+    check(&expected, &alone);
     let (listed, body) = listed_beside_its_matter(
         &app,
-        bureau,
+        county.token("bureau_staff"),
         "timeline(last: 5) { nodes { action } }",
         full,
         &id,
@@ -827,51 +813,64 @@ async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_t
     assert_eq!(actions(&listed["timeline"]), actions(&expected), "{body}");
 }
 
+/// A list whose timelines show neither names nor a count reads neither. The same case's
+/// timeline elsewhere in the request that shows them (here through the case's own matter,
+/// which lists the case again, read after the list) still has them: what a timeline shows
+/// is part of what it was read as.
+#[tokio::test]
+async fn a_timeline_read_without_names_or_count_does_not_stand_in_for_one_with_them() {
+    let full = "timeline(last: 5) { totalCount pageInfo { hasPreviousPage } nodes { action unitName actorName } }";
+    full_again_after_a_list_of_actions(full, |expected, alone| {
+        // Registered and accepted by the bureau's staff: every entry names the bureau and its
+        // member (staff read staff names), and the count is all of them.
+        let nodes = expected["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{alone}"));
+        assert!(nodes.len() >= 2, "{alone}");
+        for node in nodes {
+            assert_eq!(node["unitName"], json!("清河县信访局"), "{alone}");
+            assert_eq!(node["actorName"], json!("bureau_staff"), "{alone}");
+        }
+        assert_eq!(expected["totalCount"], json!(nodes.len()), "{alone}");
+        assert_eq!(expected["pageInfo"]["hasPreviousPage"], json!(false));
+    })
+    .await;
+}
+
 /// A list whose timelines show neither detail nor hash reads empty text in their place; the
 /// same case's timeline elsewhere in the request that shows them still has them.
 #[tokio::test]
 async fn a_timeline_read_without_bodies_does_not_stand_in_for_one_with_them() {
-    let app = spawn_app().await;
     let full = "timeline(last: 5) { nodes { action detail hash } }";
-    let (county, id, alone) = timeline_of_an_accepted_case(&app, full).await;
-    let bureau = county.token("bureau_staff");
-    let expected = alone["data"]["case"]["timeline"].clone();
-    // Registered and accepted: every entry has a JSON object for its detail (registration
-    // records the case number), and staff read each entry's SHA-256 link, 64 hex digits.
-    let nodes = expected["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{alone}"));
-    assert!(nodes.len() >= 2, "{alone}");
-    for node in nodes {
-        let detail = node["detail"].as_str().unwrap_or_default();
-        assert!(detail.starts_with('{'), "{alone}");
-        let hash = node["hash"].as_str().unwrap_or_default();
+    full_again_after_a_list_of_actions(full, |expected, alone| {
+        // Registered and accepted: every entry has a JSON object for its detail (registration
+        // records the case number), and staff read each entry's SHA-256 link, 64 hex digits.
+        let nodes = expected["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{alone}"));
+        assert!(nodes.len() >= 2, "{alone}");
+        for node in nodes {
+            let detail = node["detail"].as_str().unwrap_or_default();
+            assert!(detail.starts_with('{'), "{alone}");
+            let hash = node["hash"].as_str().unwrap_or_default();
+            assert!(
+                hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{alone}"
+            );
+        }
+        let register = nodes
+            .iter()
+            .find(|n| n["action"] == json!("REGISTER"))
+            .unwrap_or_else(|| panic!("{alone}"));
         assert!(
-            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            register["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("XF-"),
             "{alone}"
         );
-    }
-    let register = nodes
-        .iter()
-        .find(|n| n["action"] == json!("REGISTER"))
-        .unwrap_or_else(|| panic!("{alone}"));
-    assert!(
-        register["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("XF-"),
-        "{alone}"
-    );
-    let (listed, body) = listed_beside_its_matter(
-        &app,
-        bureau,
-        "timeline(last: 5) { nodes { action } }",
-        full,
-        &id,
-        &expected,
-    )
+    })
     .await;
-    assert_eq!(actions(&listed["timeline"]), actions(&expected), "{body}");
 }
 
 /// A timeline that shows only its page's cursors is read without the case's count (only the

@@ -218,11 +218,11 @@ impl TimelineConnection {
     }
 }
 
-/// What a timeline's selection (at its `timeline` field) shows beyond its entries' own
+/// What a timeline's selection (at its `timeline` field) shows beyond its entries' short
 /// columns: the names, the count that `totalCount` and the page's neighbours need (the
-/// cursors alone do not), and the entries' bodies (`detail`, `hash`). The list that reads a timeline with its page and the timeline
-/// field itself both ask this, so the entries the list reads are the ones the field then
-/// finds.
+/// cursors alone do not), and the entries' bodies (`detail`, `hash`). The list that reads a
+/// timeline with its page and the timeline field itself both ask this, so the entries the
+/// list reads are the ones the field then finds.
 fn shown_in(timeline: &async_graphql::Lookahead<'_>) -> records::Shown {
     let nodes = timeline.field("nodes");
     let page = timeline.field("pageInfo");

@@ -127,7 +127,17 @@ pub struct SchemaLimits {
     pub introspection: bool,
 }
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+/// What every schema of the server shares: the state, the bounds on a document's shape, and
+/// no suggestions of field names in errors.
+fn builder(state: Arc<AppState>) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    roots()
+        .data(state)
+        .limit_recursive_depth(64)
+        .limit_directives(10)
+        .disable_suggestions()
+}
+
+fn roots() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -139,7 +149,7 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// limits, and `extensions.cost` in its answer. Sockets run their operations on it; HTTP
 /// requests are checked on it ([`cost::CostOnly`]) and then run on [`build_fast_schema`].
 pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
-    with_limits(builder().data(state), &limits)
+    limited(state, &limits)
         .extension(cost::ReportCost {
             limit: limits.max_complexity,
         })
@@ -150,21 +160,19 @@ pub fn build_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
 /// that fields resolve without async-graphql's per-field extension path, and only the
 /// validation its executor relies on (the limits are checked again; they cost nothing).
 pub fn build_fast_schema(state: Arc<AppState>, limits: SchemaLimits) -> AppSchema {
-    with_limits(builder().data(state), &limits)
+    limited(state, &limits)
         .validation_mode(async_graphql::ValidationMode::Fast)
         .finish()
 }
 
-fn with_limits(
-    b: SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
+/// [`builder`] with the depth and complexity limits, and introspection as configured.
+fn limited(
+    state: Arc<AppState>,
     limits: &SchemaLimits,
 ) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    let b = b
+    let b = builder(state)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(10)
-        .disable_suggestions();
+        .limit_complexity(limits.max_complexity);
     if limits.introspection {
         b
     } else {
@@ -175,12 +183,7 @@ fn with_limits(
 /// The same schema without the depth and complexity limits, for operations that read
 /// nothing but the schema itself ([`introspection_only`]) where introspection is enabled.
 pub fn build_introspection_schema(state: Arc<AppState>) -> AppSchema {
-    builder()
-        .data(state)
-        .limit_recursive_depth(64)
-        .limit_directives(10)
-        .disable_suggestions()
-        .finish()
+    builder(state).finish()
 }
 
 /// The fields that check a password or a refresh token: each costs real work (argon2) or
@@ -295,7 +298,7 @@ pub fn sdl() -> String {
         .sorted_fields()
         .sorted_arguments()
         .sorted_enum_items();
-    builder().finish().sdl_with_options(options)
+    roots().finish().sdl_with_options(options)
 }
 
 impl From<AppError> for async_graphql::Error {
