@@ -34,6 +34,7 @@ mod m20261204_000028_statistics_scopes;
 mod m20261204_000029_reference_notices;
 mod m20261204_000030_statistics_fold_leases;
 mod m20261205_000031_statistics_sight_marks;
+mod m20261205_000032_stat_day_lapses;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -121,6 +122,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000029_reference_notices::Migration),
             Box::new(m20261204_000030_statistics_fold_leases::Migration),
             Box::new(m20261205_000031_statistics_sight_marks::Migration),
+            Box::new(m20261205_000032_stat_day_lapses::Migration),
         ]
     }
 }
