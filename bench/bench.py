@@ -453,7 +453,8 @@ def cpu_ms_per_request(ticks, rps, duration):
 # costs the database a fraction of a millisecond, where what an idle backend pays to wake up
 # and the database's own background work are a visible share. Compared only with the SQL run
 # flat out (several times the API's rate), the API's database CPU per request carries those
-# costs and the SQL's hardly any (bench/README.md, "database CPU at equal load").
+# costs and the SQL's hardly any. That was so at c=8; at c=1 pacing made no such difference
+# for lists (bench/README.md, "Database CPU at equal load" and the results of 2026-12-05).
 PACED_OPS = ("list", "list-apq", "case")
 
 

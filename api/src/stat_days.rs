@@ -152,10 +152,10 @@ async fn snapshot(db: &DatabaseConnection, write: bool) -> Result<DatabaseTransa
 /// when `changed_only`, and only within `[from, to)` when given.
 ///
 /// The changed days are read from the marks, each looked up by its case's id: between folds
-/// the list is short, and this way its length alone bounds the work whatever the planner
-/// believes of it (a list the planner still thought long, statistics taken before a fold
-/// emptied it, had every folding round and statistics request hash all of the county's
-/// cases: bench/README.md).
+/// the list is short, and this way its length alone bounds the work, whatever the planner
+/// believes of it. Joined to the cases instead, with planner statistics taken while the list
+/// was long, every folding round and statistics request hashed all of the county's cases
+/// (bench/README.md).
 async fn days_of_cases(
     db: &impl ConnectionTrait,
     county: i64,
