@@ -29,8 +29,8 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseExecutor,
+    EntityTrait, FromQueryResult, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -139,9 +139,9 @@ pub fn check_password_rules(field: &str, password: &str) -> Result<()> {
 
 /// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the executor.
 /// Password checks running at once: one per core, since each is all CPU and 19 MiB — and at
-/// most [`HASHING_MAX`]: on PostgreSQL each check in progress holds a pooled connection for
-/// its lock and needs a second for its reads, so the pool (16 by default) must hold twice as
-/// many as may run.
+/// most [`HASHING_MAX`]: on PostgreSQL each check in progress holds a pooled connection (its
+/// lock's transaction, where it also reads and counts), so the default pool of 16 keeps at
+/// least half its connections for everything else.
 static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
     tokio::sync::Semaphore::new(
         std::thread::available_parallelism()
@@ -311,18 +311,29 @@ pub fn username_key(username: &str) -> String {
 pub const ADDRESS_FAILURES: i32 = 20;
 const ADDRESS_WINDOW_MINUTES: i64 = 15;
 
-/// Everything one credential check holds: its bucket's gate, a turn at argon2, and on
-/// PostgreSQL the advisory lock's transaction.
-struct Throttle {
+/// Everything one credential check holds: its bucket's gate, a turn at argon2, and where it
+/// reads and counts.
+struct Throttle<'a> {
     _gate: tokio::sync::OwnedMutexGuard<()>,
     turn: tokio::sync::SemaphorePermit<'static>,
-    held: Option<sea_orm::DatabaseTransaction>,
+    /// On PostgreSQL the transaction that holds the bucket's advisory lock, on SQLite the
+    /// pool. The check's reads and counts run here, so a check holds one pooled connection at
+    /// a time: a sign-in that held the lock on one connection and asked the pool for another
+    /// could wait for itself once the pool was used up (with a pool of 2, two sign-ins at once
+    /// answered SERVICE_UNAVAILABLE).
+    conn: DatabaseExecutor<'a>,
+    db: &'a DatabaseConnection,
 }
 
-impl Throttle {
-    /// Releases the advisory lock (the gate and the turn go when the throttle is dropped).
-    fn release(&mut self) {
-        self.held = None;
+impl Throttle<'_> {
+    /// Keeps what the check counted and releases the advisory lock; the gate and the turn
+    /// go when the throttle is dropped. A throttle dropped unsettled counts nothing.
+    async fn settle(&mut self) -> Result<()> {
+        let held = std::mem::replace(&mut self.conn, DatabaseExecutor::Connection(self.db));
+        if let DatabaseExecutor::OwnedTransaction(tx) = held {
+            tx.commit().await?;
+        }
+        Ok(())
     }
 }
 
@@ -330,13 +341,13 @@ impl Throttle {
 /// turn at argon2, then on PostgreSQL a transaction-scoped advisory lock. The order matters:
 /// the lock's transaction holds a pooled connection, and only checks that have their turn
 /// (one per core) may hold one, so a burst of sign-ins cannot take every connection.
-async fn hold_throttle(db: &DatabaseConnection, bucket: &str) -> Result<Throttle> {
+async fn hold_throttle<'a>(db: &'a DatabaseConnection, bucket: &str) -> Result<Throttle<'a>> {
     // This process's gate per bucket: the checks of one account (or one password change)
     // run one at a time and each sees the count the one before it left. Across processes
     // the advisory lock below does the same.
     let guard = crate::gates::turn(bucket).await;
     let turn = hashing_turn().await?;
-    let tx = match db.get_database_backend() {
+    let conn = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
             let tx = sea_orm::TransactionTrait::begin(db).await?;
             tx.execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -345,19 +356,20 @@ async fn hold_throttle(db: &DatabaseConnection, bucket: &str) -> Result<Throttle
                 [bucket.into()],
             ))
             .await?;
-            Some(tx)
+            DatabaseExecutor::OwnedTransaction(tx)
         }
-        _ => None,
+        _ => DatabaseExecutor::Connection(db),
     };
     Ok(Throttle {
         _gate: guard,
         turn,
-        held: tx,
+        conn,
+        db,
     })
 }
 
 /// `RATE_LIMITED` while a bucket's failures call for a pause.
-async fn check_backoff(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>) -> Result<()> {
+async fn check_backoff(db: &impl ConnectionTrait, bucket: &str, now: DateTime<Utc>) -> Result<()> {
     if let Some(throttle) = rate_limit::Entity::find_by_id(bucket.to_string())
         .one(db)
         .await?
@@ -498,19 +510,19 @@ pub async fn login(
 
 /// The password check of a sign-in under its account's throttle: the account, and the turn
 /// at argon2 still held (for a re-hash), or why not.
-async fn check_login(
-    db: &DatabaseConnection,
+async fn check_login<'a>(
+    db: &'a DatabaseConnection,
     config: &AuthConfig,
     password: &str,
     key: &str,
     bucket: &str,
     now: DateTime<Utc>,
-) -> Result<(user::Model, Throttle)> {
+) -> Result<(user::Model, Throttle<'a>)> {
     let mut throttle = hold_throttle(db, bucket).await?;
-    check_backoff(db, bucket, now).await?;
+    check_backoff(&throttle.conn, bucket, now).await?;
     let account = user::Entity::find()
         .filter(user::Column::UsernameKey.eq(key))
-        .one(db)
+        .one(&throttle.conn)
         .await?;
     let (hash, account) = match account {
         Some(u) => (u.password_hash.clone(), Some(u)),
@@ -520,16 +532,17 @@ async fn check_login(
     let account = match account {
         Some(u) if verified && u.active => u,
         _ => {
-            record_failure(db, bucket, now).await?;
+            record_failure(&throttle.conn, bucket, now).await?;
+            throttle.settle().await?;
             drop(throttle);
             tracing::warn!(username = %key, "sign-in failed");
             return Err(wrong_credentials());
         }
     };
     rate_limit::Entity::delete_by_id(bucket.to_string())
-        .exec(db)
+        .exec(&throttle.conn)
         .await?;
-    throttle.release();
+    throttle.settle().await?;
     Ok((account, throttle))
 }
 
@@ -537,7 +550,7 @@ fn wrong_credentials() -> AppError {
     AppError::Unauthenticated("wrong username or password")
 }
 
-async fn record_failure(db: &DatabaseConnection, bucket: &str, now: DateTime<Utc>) -> Result<()> {
+async fn record_failure(db: &impl ConnectionTrait, bucket: &str, now: DateTime<Utc>) -> Result<()> {
     let row = rate_limit::ActiveModel {
         bucket: Set(bucket.to_string()),
         window_start: Set(now),
@@ -975,21 +988,24 @@ pub async fn change_password(
     // passwords at will.
     let bucket = format!("password:{}", viewer.user_id);
     let mut throttle = hold_throttle(db, &bucket).await?;
-    check_backoff(db, &bucket, clock.now()).await?;
+    check_backoff(&throttle.conn, &bucket, clock.now()).await?;
     let account = user::Entity::find_by_id(viewer.user_id)
-        .one(db)
+        .one(&throttle.conn)
         .await?
         .ok_or(AppError::Unauthenticated("sign in first"))?;
     if !verify_in_turn(&account.password_hash, current, &throttle.turn).await? {
-        record_failure(db, &bucket, clock.now()).await?;
+        record_failure(&throttle.conn, &bucket, clock.now()).await?;
+        throttle.settle().await?;
         drop(throttle);
         return Err(bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
-    rate_limit::Entity::delete_by_id(bucket).exec(db).await?;
-    throttle.release();
+    rate_limit::Entity::delete_by_id(bucket)
+        .exec(&throttle.conn)
+        .await?;
+    throttle.settle().await?;
     let hash = hash_in_turn(config, new, &throttle.turn).await?;
     drop(throttle);
     let now = clock.now();

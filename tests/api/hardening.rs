@@ -1222,6 +1222,68 @@ async fn a_burst_of_sign_ins_leaves_connections_for_everyone_else() {
 }
 
 #[tokio::test]
+async fn sign_ins_side_by_side_need_one_connection_each() {
+    // Two connections in the pool, and sign-ins and password changes running side by side (one
+    // per turn at argon2): each holds one connection at a time, so none waits for a second that
+    // the other holds. Right passwords get a session, wrong ones are told so and counted.
+    let app = crate::support::spawn_app_with(&["--db-pool-size", "2"]).await;
+    let county = fixtures::county(&app).await;
+    let attempts = [
+        ("bureau_staff", crate::support::PASSWORD, true),
+        ("t1_staff", crate::support::PASSWORD, true),
+        ("a_staff", "not the password", false),
+        ("c_staff", crate::support::PASSWORD, true),
+        ("t2_staff", "not the password", false),
+        ("b_staff", crate::support::PASSWORD, true),
+    ];
+    let sign_ins = attempts.map(|(username, password, _)| {
+        let app = &app;
+        async move {
+            app.gql(
+                None,
+                LOGIN,
+                json!({"i": {"username": username, "password": password}}),
+            )
+            .await
+        }
+    });
+    let changes = ["county_staff", "t1_leader"].map(|username| {
+        let app = &app;
+        let token = county.token(username).to_string();
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { ok } }",
+                json!({"i": {"currentPassword": crate::support::PASSWORD, "newPassword": "a new password of 2026"}}),
+            )
+            .await
+        }
+    });
+    let (sign_ins, changes) = futures_util::future::join(
+        futures_util::future::join_all(sign_ins),
+        futures_util::future::join_all(changes),
+    )
+    .await;
+    for ((username, _, right), body) in attempts.iter().zip(&sign_ins) {
+        if *right {
+            assert!(
+                body["data"]["login"]["accessToken"].is_string(),
+                "{username}: {body}"
+            );
+        } else {
+            assert_eq!(code(body), Some("UNAUTHENTICATED"), "{username}: {body}");
+        }
+    }
+    for body in &changes {
+        assert_eq!(body["data"]["changePassword"]["ok"], true, "{body}");
+    }
+    let counted = app
+        .number("SELECT COUNT(*) FROM rate_limits WHERE bucket LIKE 'login:%' AND hits = 1")
+        .await;
+    assert_eq!(counted, 2, "each wrong password is counted once");
+}
+
+#[tokio::test]
 async fn a_socket_reads_every_operation_afresh_and_passes_the_same_edge_checks() {
     use crate::support::{Ws, WsEvent};
     let app = spawn_app().await;
