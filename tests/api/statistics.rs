@@ -1044,6 +1044,47 @@ async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
     }
 }
 
+/// A folded day holds only until a deadline of its cases falls; from then it is counted from
+/// its cases, though none of them changed. Two petitions of 1 March are led by 东关镇, which
+/// accepts one at once; the other waits. Folded the next day, the timely acceptance rate is 1
+/// (one accepted on time, none overdue yet). 25 days on, with nothing written since, the one
+/// still waiting is past its 15 days and the rate is 1/2: at once, and after the next fold.
+#[tokio::test]
+async fn a_folded_day_lapses_when_a_deadline_of_its_cases_falls() {
+    let app = spawn_app().await;
+    let mut c = county_on_day_zero(&app).await;
+    let mut ids = vec![];
+    for received in ["2026-03-01T09:00:00+08:00", "2026-03-01T15:00:00+08:00"] {
+        let input = json!({"receivedAt": received, "leadUnitId": gid("OrgUnit", c.t1)});
+        ids.push(
+            fixtures::register(&app, c.token("bureau_staff"), input)
+                .await
+                .0,
+        );
+    }
+    decide(&app, c.token("t1_staff"), &ids[0], "ACCEPT").await;
+    assert_eq!(fold(&app).await, 1, "1 March is folded");
+    let rate = async |c: &County, who: &str| {
+        total(&app, c.token(who)).await["timelyAcceptanceRate"].clone()
+    };
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(rate(&c, who).await, json!(1.0), "{who}, folded");
+    }
+    app.advance_days(25);
+    c.renew(&app).await;
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            rate(&c, who).await,
+            json!(0.5),
+            "{who}, a deadline fell since the fold"
+        );
+    }
+    assert_eq!(fold(&app).await, 1, "the lapsed day is folded again");
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(rate(&c, who).await, json!(0.5), "{who}, folded again");
+    }
+}
+
 /// Processes sharing a database fold a county one at a time: a process leaves a county alone
 /// while another's claim on it runs (the holder renews it each time it folds), and takes the
 /// county over once that claim has lapsed. Whoever folds, the figures are the cases'.
