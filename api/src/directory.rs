@@ -266,17 +266,23 @@ impl Directory {
     }
 
     /// The process's one listening connection (PostgreSQL; nothing otherwise): it hears
-    /// [`CHANNEL`] for this copy and the events channel for the [`Bus`], so a process holds a
-    /// single connection of its pool for both. The heartbeat goes out on a connection of its
-    /// own, so a busy pool cannot hold it up. Neither is counted as the requests' statements.
+    /// [`CHANNEL`] for this copy and the events channel for the [`Bus`]. It is a connection of
+    /// its own (a pool of one, beside the requests' pool): taken from the requests' pool, it
+    /// left that pool one short for as long as the process ran, and a pool of one with nothing
+    /// at all. The heartbeat goes out on another connection of its own, so a busy pool cannot
+    /// hold it up. Neither is counted as the requests' statements.
     pub fn spawn_listener(self: &std::sync::Arc<Self>, db: &DatabaseConnection, bus: Bus) {
         if !self.postgres {
             return;
         }
-        let pool = db.get_postgres_connection_pool().clone();
+        let requests = db.get_postgres_connection_pool();
+        let options = requests.connect_options();
+        let listening = sea_orm::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(requests.options().get_acquire_timeout())
+            .connect_lazy_with((*options).clone());
         let me = self.clone();
         let beat = self.clone();
-        let options = pool.connect_options();
         tokio::spawn(async move {
             use sea_orm::sqlx::Connection;
             loop {
@@ -304,7 +310,7 @@ impl Directory {
         });
         tokio::spawn(async move {
             loop {
-                me.listen(&pool, &bus).await;
+                me.listen(&listening, &bus).await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });

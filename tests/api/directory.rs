@@ -80,6 +80,29 @@ async fn in_use(app: &TestApp, url: &str) -> bool {
     false
 }
 
+/// The listener's connection is the process's own: with a pool of one connection a process
+/// still serves requests while it listens (and, on PostgreSQL, uses its copy). The listener
+/// used to hold a connection of the requests' pool for good, so with a pool of one every
+/// request waited for a connection in vain.
+#[tokio::test]
+async fn a_pool_of_one_connection_serves_requests_beside_the_listener() {
+    let app = spawn_app_with(&["--db-pool-size", "1"]).await;
+    let county = fixtures::county(&app).await;
+    if app.on_postgres() {
+        assert!(in_use(&app, &app.url).await, "the process listens");
+    }
+    let token = county.token("bureau_staff");
+    let (case, _) = fixtures::register(&app, token, json!({})).await;
+    let body = app
+        .gql(
+            Some(token),
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({"id": case}),
+        )
+        .await;
+    assert_eq!(body["data"]["case"]["id"], json!(case), "{body}");
+}
+
 const WHO: &str = "{ viewer { username role orgUnit { name } } }";
 
 /// Signs `username` in on the test server: (access token, refresh token).

@@ -600,6 +600,21 @@ fn production_refuses_to_start_without_its_secrets_or_with_the_test_clock() {
     }
 }
 
+#[test]
+fn a_pool_of_no_connections_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
+    let out = xinfang()
+        .args(["serve", "--bind", "127.0.0.1:0", "--db-pool-size", "0"])
+        .args(["--database-url", &url])
+        .env("XINFANG_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("at least one connection"), "{stderr}");
+}
+
 #[tokio::test]
 async fn demo_serves_a_county_with_graphiql_and_working_logins() {
     let dir = tempfile::tempdir().unwrap();
