@@ -316,8 +316,9 @@ const ADDRESS_WINDOW_MINUTES: i64 = 15;
 struct Throttle<'a> {
     _gate: tokio::sync::OwnedMutexGuard<()>,
     turn: tokio::sync::SemaphorePermit<'static>,
-    /// On PostgreSQL the transaction that holds the bucket's advisory lock, on SQLite the
-    /// pool. The check's reads and counts run here, so a check holds one pooled connection at
+    /// On PostgreSQL the transaction that holds the bucket's advisory lock (READ COMMITTED,
+    /// PostgreSQL's default, so its reads after the lock see what the check before it
+    /// committed), on SQLite the pool. The check's reads and counts run here, so a check holds one pooled connection at
     /// a time: a sign-in that held the lock on one connection and asked the pool for another
     /// could wait for itself once the pool was used up (with a pool of 2, two sign-ins at once
     /// answered SERVICE_UNAVAILABLE).
@@ -327,7 +328,9 @@ struct Throttle<'a> {
 
 impl Throttle<'_> {
     /// Keeps what the check counted and releases the advisory lock; the gate and the turn
-    /// go when the throttle is dropped. A throttle dropped unsettled counts nothing.
+    /// go when the throttle is dropped. On PostgreSQL a throttle dropped unsettled (an error
+    /// on the way) counts nothing, its transaction rolled back; on SQLite each count is
+    /// written as it is made.
     async fn settle(&mut self) -> Result<()> {
         let held = std::mem::replace(&mut self.conn, DatabaseExecutor::Connection(self.db));
         if let DatabaseExecutor::OwnedTransaction(tx) = held {

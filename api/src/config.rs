@@ -158,6 +158,7 @@ pub struct Settings {
         long,
         env = "XINFANG_DB_POOL_SIZE",
         default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..),
         global = true
     )]
     pub db_pool_size: u32,
@@ -528,9 +529,6 @@ impl Settings {
         }
         if self.cors_origins.iter().any(|o| o.trim() == "*") {
             return Err("CORS origins must be listed; `*` is not allowed".into());
-        }
-        if self.db_pool_size == 0 {
-            return Err("the database pool needs at least one connection (--db-pool-size)".into());
         }
         if !(1..=3600).contains(&self.access_token_ttl) {
             return Err("the access-token lifetime must be 1 to 3600 seconds".into());

@@ -267,20 +267,21 @@ impl Directory {
 
     /// The process's one listening connection (PostgreSQL; nothing otherwise): it hears
     /// [`CHANNEL`] for this copy and the events channel for the [`Bus`]. It is a connection of
-    /// its own (a pool of one, beside the requests' pool): taken from the requests' pool, it
-    /// left that pool one short for as long as the process ran, and a pool of one with nothing
-    /// at all. The heartbeat goes out on another connection of its own, so a busy pool cannot
-    /// hold it up. Neither is counted as the requests' statements.
+    /// its own, from a pool of one made for each attempt to listen: taken from the requests'
+    /// pool, it left that pool one short for as long as the process ran, and a pool of one
+    /// with nothing at all; and a listener given up on (silent too long) hands its connection
+    /// back only once `UNLISTEN` has gone through, which on a dead connection may take as long
+    /// as TCP takes to give up, so the next attempt does not wait for it. The heartbeat goes
+    /// out on another connection of its own, so a busy pool cannot hold it up. Neither is
+    /// counted as the requests' statements.
     pub fn spawn_listener(self: &std::sync::Arc<Self>, db: &DatabaseConnection, bus: Bus) {
         if !self.postgres {
             return;
         }
         let requests = db.get_postgres_connection_pool();
         let options = requests.connect_options();
-        let listening = sea_orm::sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(requests.options().get_acquire_timeout())
-            .connect_lazy_with((*options).clone());
+        let listen_with = (*options).clone();
+        let acquire_timeout = requests.options().get_acquire_timeout();
         let me = self.clone();
         let beat = self.clone();
         tokio::spawn(async move {
@@ -310,6 +311,10 @@ impl Directory {
         });
         tokio::spawn(async move {
             loop {
+                let listening = sea_orm::sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(acquire_timeout)
+                    .connect_lazy_with(listen_with.clone());
                 me.listen(&listening, &bus).await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -346,7 +351,8 @@ impl Directory {
         self.listening.store(true, Ordering::Release);
         let own = format!("{HEARTBEAT_MARK}{}:", self.nonce);
         loop {
-            // Dropping the read on a timeout is safe: the connection is dropped with it.
+            // Dropping the read on a timeout is safe: the listener is dropped with it, and its
+            // connection goes back to this attempt's pool, which nothing else uses.
             let next = tokio::time::timeout(self.silence, listener.try_recv()).await;
             match next {
                 Ok(Ok(Some(n))) if n.channel() == CHANNEL => {

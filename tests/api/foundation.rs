@@ -601,18 +601,27 @@ fn production_refuses_to_start_without_its_secrets_or_with_the_test_clock() {
 }
 
 #[test]
-fn a_pool_of_no_connections_is_refused_at_start() {
+fn a_pool_of_no_connections_is_refused_by_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
-    let out = xinfang()
-        .args(["serve", "--bind", "127.0.0.1:0", "--db-pool-size", "0"])
-        .args(["--database-url", &url])
-        .env("XINFANG_JWT_SECRET", SECRET)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("at least one connection"), "{stderr}");
+    for command in [
+        &["serve", "--bind", "127.0.0.1:0"][..],
+        &["migrate", "status"],
+    ] {
+        let out = xinfang()
+            .args(command)
+            .args(["--db-pool-size", "0", "--database-url", &url])
+            .env("XINFANG_JWT_SECRET", SECRET)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // clap's usage error, before anything opens the database.
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("--db-pool-size") && stderr.contains("not in 1.."),
+            "{command:?}: {stderr}"
+        );
+    }
 }
 
 #[tokio::test]

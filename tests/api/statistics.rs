@@ -1049,6 +1049,10 @@ async fn a_row_for_today_left_in_the_folded_days_is_not_trusted() {
 /// accepts one at once; the other waits. Folded the next day, the timely acceptance rate is 1
 /// (one accepted on time, none overdue yet). 25 days on, with nothing written since, the one
 /// still waiting is past its 15 days and the rate is 1/2: at once, and after the next fold.
+///
+/// To show the folded row is what answers while it holds, the waiting case's deadline is then
+/// moved behind the triggers' back (its mark removed): the folded figures still say 1 until
+/// the day lapses. And a fold takes off the marks it folded: a second fold finds nothing.
 #[tokio::test]
 async fn a_folded_day_lapses_when_a_deadline_of_its_cases_falls() {
     let app = spawn_app().await;
@@ -1064,11 +1068,26 @@ async fn a_folded_day_lapses_when_a_deadline_of_its_cases_falls() {
     }
     decide(&app, c.token("t1_staff"), &ids[0], "ACCEPT").await;
     assert_eq!(fold(&app).await, 1, "1 March is folded");
+    assert_eq!(fold(&app).await, 0, "the fold took off its marks");
     let rate = async |c: &County, who: &str| {
         total(&app, c.token(who)).await["timelyAcceptanceRate"].clone()
     };
     for who in ["bureau_staff", "county_staff"] {
         assert_eq!(rate(&c, who).await, json!(1.0), "{who}, folded");
+    }
+    // The waiting case (the later id) made overdue in the cases alone, unmarked.
+    for sql in [
+        "UPDATE cases SET accept_by = received_at WHERE id = (SELECT MAX(id) FROM cases)",
+        "DELETE FROM stat_dirty",
+    ] {
+        app.sql(sql).await;
+    }
+    for who in ["bureau_staff", "county_staff"] {
+        assert_eq!(
+            rate(&c, who).await,
+            json!(1.0),
+            "{who}, the folded row answers"
+        );
     }
     app.advance_days(25);
     c.renew(&app).await;
