@@ -83,7 +83,8 @@ async fn in_use(app: &TestApp, url: &str) -> bool {
 /// The listener's connection is the process's own: with a pool of one connection a process
 /// still serves requests while it listens (and, on PostgreSQL, uses its copy). The listener
 /// used to hold a connection of the requests' pool for good, so with a pool of one every
-/// request waited for a connection in vain.
+/// request waited for a connection in vain. A sign-in, right or wrong, needs only the one
+/// connection too: it used to hold its lock on one and read on a second.
 #[tokio::test]
 async fn a_pool_of_one_connection_serves_requests_beside_the_listener() {
     let app = spawn_app_with(&["--db-pool-size", "1"]).await;
@@ -91,6 +92,16 @@ async fn a_pool_of_one_connection_serves_requests_beside_the_listener() {
     if app.on_postgres() {
         assert!(in_use(&app, &app.url).await, "the process listens");
     }
+    let signed_in = sign_in(&app, "t1_staff").await;
+    assert!(!signed_in.0.is_empty());
+    let wrong = app
+        .gql(
+            None,
+            "mutation { login(input: {username: \"t2_staff\", password: \"not the password\"}) { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&wrong), Some("UNAUTHENTICATED"), "{wrong}");
     let token = county.token("bureau_staff");
     let (case, _) = fixtures::register(&app, token, json!({})).await;
     let body = app
