@@ -109,10 +109,23 @@ fn verified(secret: &str, a: &Arrival) -> bool {
 
 /// An `xinfang serve` process on the test server's database, sending webhooks.
 fn sender(app: &TestApp, extra: &[&str]) -> Running {
+    sender_on(app, free_port(), extra)
+}
+
+/// A [`sender`] that has started: it answers `/readyz`.
+async fn ready_sender(app: &TestApp, extra: &[&str]) -> Running {
+    let port = free_port();
+    let running = sender_on(app, port, extra);
+    let up = crate::support::answers_ok(&format!("http://127.0.0.1:{port}/readyz")).await;
+    assert!(up, "the sender did not start");
+    running
+}
+
+fn sender_on(app: &TestApp, port: u16, extra: &[&str]) -> Running {
     let mut args = vec![
         "serve".to_string(),
         "--bind".into(),
-        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{port}"),
         "--database-url".into(),
         app.db_url.clone(),
         "--webhook-allow-private".into(),
@@ -578,16 +591,18 @@ async fn two_senders_share_the_work_failures_retry_then_die_and_a_replay_revives
     assert!(arrivals.iter().all(|a| verified(&secret, a)));
 
     // The receiver is down: messages are retried, then go to the dead letters after the
-    // configured age (1 s here), with the reason.
+    // configured age (1 s here), with the reason. The sender is up before the messages are
+    // written, so that their second the sender spends trying them, not starting.
     receiver.refuse.store(true, Ordering::Relaxed);
     let failing_from = receiver.count();
-    let (late, _) = fixtures::register(&app, bureau, json!({})).await;
-    let v = version(&app, bureau, &late).await;
-    ok(&app, bureau, "transferCase",
-        json!({"caseId": late, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.dept_b), "mode": "TRANSFER", "reason": "职能"}),
-        "referral { id }").await;
+    let late: String;
     {
-        let _one = sender(&app, &["--webhook-dead-after", "1"]);
+        let _one = ready_sender(&app, &["--webhook-dead-after", "1"]).await;
+        late = fixtures::register(&app, bureau, json!({})).await.0;
+        let v = version(&app, bureau, &late).await;
+        ok(&app, bureau, "transferCase",
+            json!({"caseId": late, "expectedVersion": v, "toUnitId": gid("OrgUnit", county.dept_b), "mode": "TRANSFER", "reason": "职能"}),
+            "referral { id }").await;
         let dead = || async {
             app.gql(
                 Some(admin),
