@@ -318,15 +318,30 @@ struct Throttle<'a> {
     turn: tokio::sync::SemaphorePermit<'static>,
     /// On PostgreSQL the transaction that holds the bucket's advisory lock (READ COMMITTED,
     /// PostgreSQL's default, so its reads after the lock see what the check before it
-    /// committed), on SQLite the pool. The check's reads and counts run here, so a check holds one pooled connection at
-    /// a time: a sign-in that held the lock on one connection and asked the pool for another
-    /// could wait for itself once the pool was used up (with a pool of 2, two sign-ins at once
-    /// answered SERVICE_UNAVAILABLE).
+    /// committed), on SQLite the pool. The check's reads and counts run here, so a check
+    /// holds one pooled connection at a time: a sign-in that held the lock on one connection
+    /// and asked the pool for another could wait for itself once the pool was used up (with a
+    /// pool of 2, two sign-ins at once answered SERVICE_UNAVAILABLE).
     conn: DatabaseExecutor<'a>,
     db: &'a DatabaseConnection,
 }
 
 impl Throttle<'_> {
+    /// Counts a failed check of `bucket` and settles; the throttle goes with it.
+    async fn failed(mut self, bucket: &str, now: DateTime<Utc>) -> Result<()> {
+        record_failure(&self.conn, bucket, now).await?;
+        self.settle().await
+    }
+
+    /// Clears the failures of `bucket` after a check that passed, and settles; the gate and
+    /// the turn are still held (a re-hash may follow).
+    async fn passed(&mut self, bucket: &str) -> Result<()> {
+        rate_limit::Entity::delete_by_id(bucket.to_string())
+            .exec(&self.conn)
+            .await?;
+        self.settle().await
+    }
+
     /// Keeps what the check counted and releases the advisory lock; the gate and the turn
     /// go when the throttle is dropped. On PostgreSQL a throttle dropped unsettled (an error
     /// on the way) counts nothing, its transaction rolled back; on SQLite each count is
@@ -535,17 +550,12 @@ async fn check_login<'a>(
     let account = match account {
         Some(u) if verified && u.active => u,
         _ => {
-            record_failure(&throttle.conn, bucket, now).await?;
-            throttle.settle().await?;
-            drop(throttle);
+            throttle.failed(bucket, now).await?;
             tracing::warn!(username = %key, "sign-in failed");
             return Err(wrong_credentials());
         }
     };
-    rate_limit::Entity::delete_by_id(bucket.to_string())
-        .exec(&throttle.conn)
-        .await?;
-    throttle.settle().await?;
+    throttle.passed(bucket).await?;
     Ok((account, throttle))
 }
 
@@ -997,18 +1007,13 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthenticated("sign in first"))?;
     if !verify_in_turn(&account.password_hash, current, &throttle.turn).await? {
-        record_failure(&throttle.conn, &bucket, clock.now()).await?;
-        throttle.settle().await?;
-        drop(throttle);
+        throttle.failed(&bucket, clock.now()).await?;
         return Err(bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
-    rate_limit::Entity::delete_by_id(bucket)
-        .exec(&throttle.conn)
-        .await?;
-    throttle.settle().await?;
+    throttle.passed(&bucket).await?;
     let hash = hash_in_turn(config, new, &throttle.turn).await?;
     drop(throttle);
     let now = clock.now();

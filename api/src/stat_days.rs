@@ -562,14 +562,14 @@ pub async fn fold_pausing(
             // leaves no case unaccounted for: then the scopes are ready.
             days.extend(days_of_cases(db, county, false, None).await?);
         }
-        let lapsed = Query::select()
+        let lapsed_days = Query::select()
             .distinct()
             .column(Alias::new("day"))
             .from(Alias::new("stat_days"))
             .and_where(Expr::col(Alias::new("scope_unit_id")).is_in(unit_ids.iter().copied()))
             .and_where(lapsed(now))
             .to_owned();
-        for row in db.query_all(&lapsed).await? {
+        for row in db.query_all(&lapsed_days).await? {
             days.insert(parse_day(&row.try_get::<String>("", "day")?)?);
         }
         // Today is counted from the cases by every request until it has ended: its cases are
