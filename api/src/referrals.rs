@@ -228,6 +228,9 @@ async fn open_referral(
     if let Some(refused) = state_refusal(action, &current, &case) {
         return Err(refused);
     }
+    if caller.viewer.kept_from_sent_up(&case) {
+        return Err(sent_up_refusal(action, &case));
+    }
     if let Some(v) = expected_version
         && v != case.version
     {
@@ -265,6 +268,41 @@ fn state_refusal(
     None
 }
 
+/// A referral of a matter the county sent up is out of its parties' hands, as the case is
+/// (`workflow::open`): the higher body decides what becomes of it.
+fn sent_up_refusal(action: ReferralAction, case: &case::Model) -> AppError {
+    AppError::InvalidTransition {
+        status: case.status.as_str().to_string(),
+        action: action.name().into(),
+        why: Some("the matter was sent up to a higher body; it is in that body's hands".into()),
+    }
+}
+
+/// Why an approved objection cannot send the case back now: a hearing holds the clock, or the
+/// receiver has already decided acceptance (the case left REGISTERED: a reply, a review or a
+/// closing would otherwise be undone by a return to the start). Overruling is never refused
+/// here: the receiver keeps the case either way.
+fn return_refusal(case: &case::Model) -> Option<AppError> {
+    if case.clock_paused_at.is_some() {
+        return Some(invalid(
+            case,
+            Action::Transfer,
+            Some("a hearing holds this case's clock; end it before returning the case"),
+        ));
+    }
+    if case.status != CaseStatus::Registered {
+        return Some(invalid(
+            case,
+            Action::Transfer,
+            Some(
+                "the receiver has already decided acceptance, so the case stays with it; \
+                 overrule the objection, or transfer the case",
+            ),
+        ));
+    }
+    None
+}
+
 /// Why an objection cannot be raised now: a hearing holds the clock, the 5 working days have
 /// passed, or the receiver has already decided acceptance.
 fn objection_refusal(
@@ -296,8 +334,8 @@ fn objection_refusal(
 
 /// What the viewer may do with a referral now (`Referral.viewerCan`): the checks the three
 /// actions make before they write, on the referral and its case as they stand. (Approving an
-/// objection can still be refused while a hearing holds the clock, or for where it would send
-/// an accusation; overruling cannot.)
+/// objection can still be refused while a hearing holds the clock, once the receiver has
+/// decided acceptance, or for where it would send an accusation; overruling cannot.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReferralCapabilities {
     pub acknowledge: bool,
@@ -317,6 +355,7 @@ pub fn capabilities_given(
     let can = |action: ReferralAction| {
         viewer.may_on_referral(referral, case, action == ReferralAction::Resolve)
             && state_refusal(action, referral, case).is_none()
+            && !viewer.kept_from_sent_up(case)
     };
     ReferralCapabilities {
         acknowledge: can(ReferralAction::Acknowledge),
@@ -419,12 +458,8 @@ pub async fn resolve_objection(
         expected_version,
     )
     .await?;
-    if approve && open.case.clock_paused_at.is_some() {
-        return Err(invalid(
-            &open.case,
-            Action::Transfer,
-            Some("a hearing holds this case's clock; end it before returning the case"),
-        ));
+    if approve && let Some(refused) = return_refusal(&open.case) {
+        return Err(refused);
     }
     if approve && let Some(accused_id) = open.case.accused_unit_id {
         let accused = find_unit(&open.tx, accused_id).await?;

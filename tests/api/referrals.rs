@@ -270,6 +270,164 @@ async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objec
     assert_eq!(code(&refused), Some("DEADLINE_PASSED"));
 }
 
+/// The receiver stays in charge while its objection waits (domain §5: one unit in charge at any
+/// moment). Once it has decided acceptance, approving the objection would send a decided case
+/// back to the start, so only overruling is left; and once the county has sent the matter up,
+/// the referral is out of every party's hands, as the case is.
+#[tokio::test]
+async fn a_waiting_objection_neither_undoes_the_receivers_decision_nor_outlives_a_sending_up() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let lead_a = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
+    let can_resolve = |referral: String| {
+        let app = &app;
+        let token = county.token("a_leader");
+        async move {
+            let body = app
+                .gql(
+                    Some(token),
+                    "query($id: ID!) { node(id: $id) { ... on Referral { status viewerCan { resolveObjection } } } }",
+                    json!({"id": referral}),
+                )
+                .await;
+            body["data"]["node"].clone()
+        }
+    };
+    let standing = |id: String| {
+        let app = &app;
+        let token = county.token("bureau_staff");
+        async move {
+            let body = app
+                .gql(
+                    Some(token),
+                    "query($id: ID!) { case(id: $id) { status leadUnit { name } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            body["data"]["case"].clone()
+        }
+    };
+
+    // A hands the case to B, B objects and then accepts it all the same.
+    let (id, _) = fixtures::register(&app, county.token("bureau_staff"), lead_a.clone()).await;
+    let referral = transfer(
+        &app,
+        county.token("a_staff"),
+        &id,
+        county.dept_b,
+        "TRANSFER",
+    )
+    .await;
+    let b = county.token("b_staff");
+    ok(
+        &app,
+        b,
+        "objectReferral",
+        json!({"referralId": referral, "reason": "应由住建局办理"}),
+        "__typename",
+    )
+    .await;
+    let v = version(&app, b, &id).await;
+    ok(
+        &app,
+        b,
+        "decideAcceptance",
+        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
+        "__typename",
+    )
+    .await;
+    // The sender may still rule, but only to overrule: approving is refused and changes nothing.
+    assert_eq!(
+        can_resolve(referral.clone()).await,
+        json!({"status": "OBJECTED", "viewerCan": {"resolveObjection": true}})
+    );
+    let approved = mutate(
+        &app,
+        county.token("a_leader"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": true}),
+        "referral { status }",
+    )
+    .await;
+    assert_eq!(code(&approved), Some("INVALID_TRANSITION"), "{approved}");
+    assert_eq!(
+        standing(id.clone()).await,
+        json!({"status": "IN_PROGRESS", "leadUnit": {"name": "县人社局"}})
+    );
+    assert_eq!(can_resolve(referral.clone()).await["status"], "OBJECTED");
+    let overruled = ok(
+        &app,
+        county.token("a_leader"),
+        "resolveObjection",
+        json!({"referralId": referral, "approve": false}),
+        "referral { status }",
+    )
+    .await;
+    assert_eq!(overruled["referral"]["status"], "KEPT");
+    assert_eq!(
+        standing(id.clone()).await,
+        json!({"status": "IN_PROGRESS", "leadUnit": {"name": "县人社局"}})
+    );
+
+    // Another case, objected to and then sent up by the bureau while the objection waits.
+    let (other, other_number) =
+        fixtures::register(&app, county.token("bureau_staff"), lead_a).await;
+    let waiting = transfer(
+        &app,
+        county.token("a_staff"),
+        &other,
+        county.dept_b,
+        "TRANSFER",
+    )
+    .await;
+    ok(
+        &app,
+        b,
+        "objectReferral",
+        json!({"referralId": waiting, "reason": "应由住建局办理"}),
+        "__typename",
+    )
+    .await;
+    let bureau = county.token("bureau_staff");
+    let v = version(&app, bureau, &other).await;
+    ok(
+        &app,
+        bureau,
+        "sendUpward",
+        json!({"caseId": other, "expectedVersion": v,
+        "higherBody": {"name": "邢台市信访局", "level": "CITY"}, "reason": "属市级职权事项"}),
+        "sent { id }",
+    )
+    .await;
+    assert_eq!(
+        can_resolve(waiting.clone()).await,
+        json!({"status": "OBJECTED", "viewerCan": {"resolveObjection": false}})
+    );
+    for approve in [true, false] {
+        let refused = mutate(
+            &app,
+            county.token("a_leader"),
+            "resolveObjection",
+            json!({"referralId": waiting, "approve": approve}),
+            "referral { status }",
+        )
+        .await;
+        assert_eq!(
+            code(&refused),
+            Some("INVALID_TRANSITION"),
+            "approve {approve}: {refused}"
+        );
+    }
+    // Out of the county's sight now; as stored, still where the objection found it.
+    let as_stored = format!(
+        "SELECT count(*) FROM cases WHERE number = '{other_number}' AND status = 'REGISTERED' \
+         AND lead_unit_id = {} AND sent_up_at IS NOT NULL",
+        county.dept_b
+    );
+    assert_eq!(app.number(&as_stored).await, 1);
+    assert_eq!(can_resolve(waiting).await["status"], "OBJECTED");
+}
+
 const CASE_EVENTS: &str =
     "subscription($id: ID!) { caseEvents(caseId: $id) { seq action unitName actorName public } }";
 pub const INBOX: &str =
