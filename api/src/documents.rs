@@ -15,7 +15,8 @@ use crate::workflow::{Caller, Open, open_for_record, save, text, unchanged};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -119,7 +120,9 @@ pub struct Issue<'a> {
 pub fn new_row(issue: Issue<'_>, draft: Draft) -> document::ActiveModel {
     let body = draft.paragraphs.join("\n");
     let (addressee_id, addressee) = issue.addressee;
+    let salt = hex::encode(crate::auth::random_bytes(16));
     let sha256 = content_sha256(&Content {
+        salt: &salt,
         kind: draft.kind,
         number: &issue.number,
         case_number: &issue.case.number,
@@ -148,6 +151,7 @@ pub fn new_row(issue: Issue<'_>, draft: Draft) -> document::ActiveModel {
         supersedes_id: Set(issue.correction.map(|(d, _)| d.id)),
         correction_reason: Set(issue.correction.map(|(_, r)| r.to_string())),
         sha256: Set(sha256),
+        salt: Set(Some(salt)),
         ..Default::default()
     }
 }
@@ -164,8 +168,11 @@ async fn write(
     Ok((row, reference))
 }
 
-/// What a document's SHA-256 covers: everything it says, and where it stands in the record.
+/// What a document's SHA-256 covers: everything it says, where it stands in the record, and
+/// the document's own random salt. Without the salt, a viewer shown every part of the content
+/// but the addressee (保密 on an accusation) could try names until the digest matched.
 struct Content<'a> {
+    salt: &'a str,
     kind: DocumentKind,
     number: &'a str,
     case_number: &'a str,
@@ -184,7 +191,7 @@ fn content_sha256(c: &Content<'_>) -> String {
         "kind": c.kind.as_str(), "number": c.number, "case": c.case_number,
         "unitId": c.unit_id, "issuedAt": c.issued_at, "addressee": c.addressee, "body": c.body,
         "reviewClause": c.review_clause, "supersedes": c.supersedes,
-        "correctionReason": c.correction_reason,
+        "correctionReason": c.correction_reason, "salt": c.salt,
     });
     hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }
@@ -466,6 +473,9 @@ pub fn review_decision(
 #[derive(Clone)]
 pub struct DocumentView {
     pub row: document::Model,
+    /// The text as this viewer reads it: the issued text, but for the number of an earlier
+    /// case it cites (不再受理) where the viewer may not see that case.
+    pub body: String,
     pub addressee: Option<String>,
     /// The delivery's tracking number or address, where the viewer may read the petitioner's
     /// contact details in full; otherwise none.
@@ -476,6 +486,9 @@ pub struct DocumentView {
     pub issuer: String,
     pub superseded_by: Option<i64>,
 }
+
+/// Stands in a document's text for the number of a case the reader may not see.
+pub const WITHHELD_CASE_NUMBER: &str = "〔另案，编号不予显示〕";
 
 /// The written documents of cases the viewer sees, oldest first, in a fixed number of
 /// statements for all of them (a list of cases asking for their documents).
@@ -580,6 +593,31 @@ async fn views_by_case(
         })
         .map(|case| case.id)
         .collect();
+    // A 不再受理 notice names the earlier case whose conclusion stands. Only the decider had
+    // to see that case; any other reader who may not is shown the notice without its number.
+    let cited_ids: Vec<i64> = cases
+        .iter()
+        .filter_map(|c| c.acceptance_cited_case_id)
+        .collect();
+    let (cited_numbers, cited_seen) = if cited_ids.is_empty() {
+        (HashMap::new(), std::collections::HashSet::new())
+    } else {
+        let numbers: HashMap<i64, String> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .column(case::Column::Number)
+            .filter(case::Column::Id.is_in(crate::db::bucketed_ids(cited_ids.iter().copied())))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let seen = match sight {
+            Sight::Viewer(v) => crate::cases::visible_among(db, v, cited_ids).await?,
+            Sight::QueryCode => Default::default(),
+        };
+        (numbers, seen)
+    };
     let codes: HashMap<i64, String> = if coded.is_empty() {
         HashMap::new()
     } else {
@@ -637,8 +675,17 @@ async fn views_by_case(
                 .iter()
                 .find(|(old, _)| *old == row.id)
                 .map(|(_, new)| *new);
+            let withheld = case
+                .acceptance_cited_case_id
+                .filter(|cited| !cited_seen.contains(cited))
+                .and_then(|cited| cited_numbers.get(&cited));
+            let body = match withheld {
+                Some(number) => row.body.replace(number.as_str(), WITHHELD_CASE_NUMBER),
+                None => row.body.clone(),
+            };
             DocumentView {
                 row,
+                body,
                 addressee,
                 tracking,
                 query_code,
@@ -654,7 +701,7 @@ async fn views_by_case(
 /// The document laid out and rendered to PDF.
 pub fn pdf(view: &DocumentView) -> Result<Vec<u8>> {
     let date = chinese_date(local_date(view.row.issued_at));
-    let mut paragraphs: Vec<String> = view.row.body.lines().map(str::to_owned).collect();
+    let mut paragraphs: Vec<String> = view.body.lines().map(str::to_owned).collect();
     if let Some(c) = &view.row.review_clause {
         paragraphs.push(c.clone());
     }

@@ -610,11 +610,13 @@ pub async fn decide_acceptance(
         _ => documents::non_acceptance(case, reason, cited.as_ref().map(|c| c.number.as_str())),
     };
     let (_, document) = documents::issue(&open, draft).await?;
+    // The cited case stays on the case row (`acceptance.citedCase`, shown where it is in sight)
+    // and out of the entry: the entry's hash, shown to staff, would otherwise let a reader who
+    // may not see the cited case find its id by trying ids until the hash matched.
     let detail = json!({
         "decision": input.decision.as_str(),
         "reason": input.reason,
         "legalRoute": input.legal_route.map(|r| r.as_str()),
-        "citedCaseId": cited.as_ref().map(|c| c.id),
         "handleBy": handle_by,
         "onTime": on_time,
         "document": document,

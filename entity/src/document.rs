@@ -30,6 +30,10 @@ pub struct Model {
     pub correction_reason: Option<String>,
     /// SHA-256 of the issued content, as also written on the timeline.
     pub sha256: String,
+    /// 128 random bits (hex) hashed with the content and never shown, so that the digest
+    /// cannot confirm a guess at what a viewer is not shown (an accuser's name); null on
+    /// documents issued before it was kept.
+    pub salt: Option<String>,
     pub delivery_method: Option<DeliveryMethod>,
     pub delivered_at: Option<DateTimeUtc>,
     /// A postal tracking number, an e-mail address or phone the link went to.

@@ -35,6 +35,7 @@ mod m20261204_000029_reference_notices;
 mod m20261204_000030_statistics_fold_leases;
 mod m20261205_000031_statistics_sight_marks;
 mod m20261205_000032_stat_day_lapses;
+mod m20261205_000033_document_salt;
 
 pub use m20261201_000006_county_chain::{GENESIS, county_link_hash};
 
@@ -123,6 +124,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000030_statistics_fold_leases::Migration),
             Box::new(m20261205_000031_statistics_sight_marks::Migration),
             Box::new(m20261205_000032_stat_day_lapses::Migration),
+            Box::new(m20261205_000033_document_salt::Migration),
         ]
     }
 }

@@ -3,12 +3,34 @@
 //! text; delivery per document; corrections that supersede; the query code's public view.
 
 use crate::fixtures::{self, County, mutate, ok, version};
-use crate::support::{TestApp, code, field, gid, spawn_app};
+use crate::support::{TestApp, code, field, gid, parse_instant, spawn_app};
 use serde_json::{Value, json};
 
 const DOCUMENTS: &str = "query($id: ID!) { case(id: $id) { documents { id kind title number issuer
     issuedAt addressee body reviewClause sha256 supersedes supersededBy correctionReason pdfPath queryCode
     delivery { method deliveredAt trackingNumber } } } }";
+
+/// The digest a viewer would compute to test a guess at a document's addressee, from what the
+/// document shows it (`DOCUMENTS`): the content as the server hashed it before each document
+/// carried a salt of its own.
+fn digest_of_guess(doc: &Value, case_number: &Value, unit_id: i64, addressee: &str) -> Value {
+    use sha2::Digest;
+    let body: Vec<&str> = doc["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let content = json!({
+        "kind": doc["kind"], "number": doc["number"], "case": case_number, "unitId": unit_id,
+        "issuedAt": parse_instant(doc["issuedAt"].as_str().unwrap()), "addressee": addressee,
+        "body": body.join("\n"), "reviewClause": doc["reviewClause"],
+        "supersedes": Value::Null, "correctionReason": doc["correctionReason"],
+    });
+    json!(hex::encode(sha2::Sha256::digest(
+        content.to_string().as_bytes()
+    )))
+}
 
 async fn documents(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
     let body = app.gql(Some(token), DOCUMENTS, json!({"id": case})).await;
@@ -58,7 +80,7 @@ fn pin(app: &TestApp, rfc3339: &str) {
 }
 
 /// GETs a PDF path with a bearer token (or a query code); the status and the bytes.
-async fn get_pdf(
+pub async fn get_pdf(
     app: &TestApp,
     path: &str,
     token: Option<&str>,
@@ -78,7 +100,7 @@ async fn get_pdf(
 
 /// The text of a PDF as a reader extracts it, with the layout's spaces and breaks removed
 /// (a line may wrap anywhere in Chinese text).
-fn pdf_text(bytes: &[u8]) -> String {
+pub fn pdf_text(bytes: &[u8]) -> String {
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
     pdf_extract::extract_text_from_mem(bytes)
         .expect("the PDF's text reads back")
@@ -866,6 +888,35 @@ async fn an_accusations_documents_follow_its_scope() {
     assert_eq!(assisting[0]["delivery"]["method"], "EMAIL");
     assert_eq!(assisting[0]["delivery"]["trackingNumber"], Value::Null);
     assert_eq!(assisting[0]["queryCode"], Value::Null);
+    // Nor can it learn the name from the digest: shown every other part of the content, it
+    // hashes it with each name it suspects, as the content was hashed before documents
+    // carried a salt of their own, and none matches — the right name included.
+    let number = app
+        .gql(
+            Some(bureau),
+            "query($id: ID!) { case(id: $id) { number } }",
+            json!({"id": id}),
+        )
+        .await["data"]["case"]["number"]
+        .clone();
+    let units = [
+        county.county,
+        county.bureau,
+        county.t1,
+        county.t2,
+        county.dept_a,
+        county.dept_b,
+        county.discipline,
+    ];
+    for guess in ["张三", "李四", "保密"] {
+        for unit in units {
+            assert_ne!(
+                digest_of_guess(&assisting[0], &number, unit, guess),
+                assisting[0]["sha256"],
+                "the digest confirms the guess {guess}"
+            );
+        }
+    }
     // The accuser holds the code; what it opens names no one.
     let code_text = query_code_in(&documents(&app, &citizen, &id).await[0]);
     let public = app.gql(None, PUBLIC, json!({"c": code_text})).await;

@@ -430,6 +430,91 @@ async fn declined_and_closed_cases_are_proposed_and_not_acceptable_is_a_decision
     );
 }
 
+/// 不再受理 cites the earlier case whose conclusion stands; only the decider had to see it. A
+/// reader of the new case who may not see the earlier one reads the notice, on the graph and in
+/// its PDF, without that number, and no timeline entry carries the earlier case's id (the
+/// entry's hash, shown to staff, would let a reader try ids until it matched).
+#[tokio::test]
+async fn a_not_acceptable_notice_names_the_cited_case_only_to_those_who_see_it() {
+    use crate::documents::{get_pdf, pdf_text};
+    use crate::support::gid;
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    // The earlier petition, registered by the bureau for 县住建局 and since finalized: 东关镇
+    // does not see it. The later one, registered at 东关镇's counter for 县住建局.
+    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
+    let (earlier, earlier_no) =
+        fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
+    let earlier_id =
+        xinfang_api::graphql::lookup_id("Case", &async_graphql::ID(earlier.clone())).unwrap();
+    app.sql(&format!(
+        "UPDATE cases SET status = 'FINALIZED' WHERE id = {earlier_id}"
+    ))
+    .await;
+    let (later, _) = fixtures::register(&app, county.token("t1_staff"), dept).await;
+    let later_id =
+        xinfang_api::graphql::lookup_id("Case", &async_graphql::ID(later.clone())).unwrap();
+    let a_staff = county.token("a_staff");
+    assert!(link_repeat(&app, a_staff, &later, &earlier).await["errors"].is_null());
+    let v = version(&app, a_staff, &later).await;
+    ok(
+        &app,
+        a_staff,
+        "decideAcceptance",
+        json!({"caseId": later, "expectedVersion": v, "decision": "DECLINE_CONCLUDED",
+               "reason": "该事项已经复核终结，不再受理", "citedCaseId": earlier}),
+        "case { status }",
+    )
+    .await;
+    let notice = |token: String| {
+        let app = &app;
+        let later = later.clone();
+        async move {
+            let body = app
+                .gql(
+                    Some(&token),
+                    "query($id: ID!) { case(id: $id) { documents { kind body pdfPath } } }",
+                    json!({"id": later}),
+                )
+                .await;
+            let doc = body["data"]["case"]["documents"]
+                .as_array()
+                .and_then(|d| d.iter().find(|d| d["kind"] == "NON_ACCEPTANCE_NOTICE"))
+                .unwrap_or_else(|| panic!("{body}"))
+                .clone();
+            let text: String = doc["body"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            let (status, pdf) =
+                get_pdf(app, doc["pdfPath"].as_str().unwrap(), Some(&token), None).await;
+            assert_eq!(status, 200);
+            (text, pdf_text(&pdf))
+        }
+    };
+    let earlier_no = earlier_no.as_str();
+    // The lead unit, which sees both, reads the notice as issued.
+    let (text, pdf) = notice(county.token("a_staff").to_string()).await;
+    assert!(
+        text.contains(earlier_no) && pdf.contains(earlier_no),
+        "{text} / {pdf}"
+    );
+    // 东关镇 reads it without the number, in both.
+    let (text, pdf) = notice(county.token("t1_staff").to_string()).await;
+    assert!(
+        !text.contains(earlier_no) && text.contains("〔另案，编号不予显示〕"),
+        "{text}"
+    );
+    assert!(!pdf.contains(earlier_no) && pdf.contains("另案"), "{pdf}");
+    let stored = format!(
+        "SELECT count(*) FROM case_events WHERE case_id = {later_id} \
+         AND (detail LIKE '%citedCaseId%' OR detail LIKE '%{earlier_no}%')"
+    );
+    assert_eq!(app.number(&stored).await, 0);
+}
+
 #[tokio::test]
 async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
     use crate::support::{Ws, gid};

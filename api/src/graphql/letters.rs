@@ -41,9 +41,10 @@ impl Document {
     async fn addressee(&self) -> Option<&str> {
         self.0.addressee.as_deref()
     }
-    /// The text, one paragraph per entry.
+    /// The text, one paragraph per entry. The number of an earlier case a 不再受理 notice cites
+    /// reads 〔另案，编号不予显示〕 to a viewer who may not see that case.
     async fn body(&self) -> Vec<&str> {
-        self.0.row.body.lines().collect()
+        self.0.body.lines().collect()
     }
     /// Where and within what time the petitioner may ask for review, when they may.
     async fn review_clause(&self) -> Option<&str> {
