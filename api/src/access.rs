@@ -624,6 +624,15 @@ impl Viewer {
         !self.is_petitioner()
     }
 
+    /// Whether the viewer may pick cases by this deadline. Supervision orders and the reports
+    /// owed to a higher body are staff records: filtering by them would tell a petitioner
+    /// which of their cases carry one.
+    pub fn may_filter_by_deadline(&self, kind: crate::domain::DeadlineKind) -> bool {
+        use crate::domain::DeadlineKind;
+        !matches!(kind, DeadlineKind::Supervision | DeadlineKind::HigherReport)
+            || self.sees_staff_records()
+    }
+
     /// Personal data of a case the viewer can already see (domain §5, masking).
     fn personal_data(&self, case: &case::Model) -> PersonalData {
         let lead_or_bureau = self.is_unit(case.lead_unit_id) || self.is_bureau_of(case);

@@ -14,7 +14,7 @@ use crate::domain::FromDb;
 use crate::domain::{
     CaseStatus, Category, Channel, DeadlineKind, OrgUnitKind, PetitionerKind, Role, UnitRelation,
 };
-use crate::error::{Result, bad_input, conflict, internal};
+use crate::error::{Result, bad_input, conflict, forbidden, internal};
 use crate::events::{Bus, Event};
 use crate::identity::find_unit;
 use crate::matters;
@@ -1399,6 +1399,14 @@ fn filter_condition(
     filter: &CaseFilter,
     now: DateTime<Utc>,
 ) -> Result<Condition> {
+    if let Some(kind) = filter.deadline
+        && !viewer.may_filter_by_deadline(kind)
+    {
+        return Err(forbidden(format!(
+            "deadline {}: supervision orders and reports to higher bodies are staff records",
+            kind.as_str()
+        )));
+    }
     let mut cond = Condition::all();
     if let Some(matter) = filter.matter_id {
         cond = cond.add(c("matter_id").eq(matter));

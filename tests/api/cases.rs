@@ -136,6 +136,76 @@ async fn only_staff_register_and_only_citizens_submit() {
     );
 }
 
+/// Supervision orders and the reports owed to a higher body are staff records: a petitioner
+/// who could pick their cases by them would learn which carry one. Staff pick by them; the
+/// petitioner is refused, and may still pick by the deadlines they are shown.
+#[tokio::test]
+async fn a_petitioner_cannot_pick_cases_by_staff_records() {
+    let app = spawn_app().await;
+    let county = fixtures::county(&app).await;
+    let citizen = fixtures::citizen(
+        &app,
+        "wangwu",
+        "王五",
+        &crate::support::id_number("44052419900101002"),
+        "13900139000",
+    )
+    .await;
+    let submitted = app
+        .gql(
+            Some(&citizen),
+            "mutation($i: SubmitPetitionInput!) { submitPetition(input: $i) { case { id } } }",
+            json!({"i": {"category": "APPEAL", "subject": "EDUCATION", "title": "学位分配", "content": "学位分配不公。"}}),
+        )
+        .await;
+    let id = submitted["data"]["submitPetition"]["case"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{submitted}"))
+        .to_string();
+    let bureau = county.token("bureau_staff");
+    fixtures::accept(&app, bureau, &id).await;
+    let supervised = app
+        .gql(
+            Some(bureau),
+            "mutation($i: IssueSupervisionInput!) { issueSupervision(input: $i) { __typename } }",
+            json!({"i": {"caseId": id, "text": "请加快办理", "dueAt": "2099-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert!(supervised["errors"].is_null(), "{supervised}");
+    let count = |token: &str, deadline: &str| {
+        let q = format!("{{ cases(filter: {{deadline: {deadline}}}) {{ totalCount }} }}");
+        let token = token.to_string();
+        let app = &app;
+        async move { app.gql(Some(&token), &q, json!({})).await }
+    };
+    // (viewer, deadline, the count it gets, or the error code)
+    let expected: [(&str, &str, Result<i64, &str>); 5] = [
+        ("bureau_staff", "SUPERVISION", Ok(1)),
+        ("bureau_staff", "HIGHER_REPORT", Ok(0)),
+        ("citizen", "SUPERVISION", Err("FORBIDDEN")),
+        ("citizen", "HIGHER_REPORT", Err("FORBIDDEN")),
+        ("citizen", "HANDLING", Ok(1)),
+    ];
+    for (viewer, deadline, want) in expected {
+        let token = if viewer == "citizen" {
+            citizen.as_str()
+        } else {
+            county.token(viewer)
+        };
+        let body = count(token, deadline).await;
+        match want {
+            Ok(n) => assert_eq!(
+                body["data"]["cases"]["totalCount"], n,
+                "{viewer} {deadline}: {body}"
+            ),
+            Err(c) => {
+                assert_eq!(code(&body), Some(c), "{viewer} {deadline}: {body}");
+                assert!(!body.to_string().contains("totalCount\":"), "{body}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn unicode_is_stored_and_returned_exactly() {
     let app = spawn_app().await;

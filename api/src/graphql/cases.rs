@@ -832,7 +832,8 @@ pub struct CaseFilterInput {
     /// where the viewer sees them in full). Matched literally.
     pub search: Option<String>,
     /// Which pending deadline `overdue` and `warning` refer to; SUPERVISION means unanswered
-    /// supervision orders (past due, or due within 3 days).
+    /// supervision orders (past due, or due within 3 days). SUPERVISION and HIGHER_REPORT are
+    /// staff records: a petitioner asking by them is refused (FORBIDDEN).
     pub deadline: Option<DeadlineKind>,
     /// 信访事项 — the cases of one matter: every one of them you may see, page by page
     /// (`Matter.cases` lists at most the oldest 500 of each kind). A matter none of whose
