@@ -155,7 +155,10 @@ pub fn capabilities_given(
         decide_acceptance: can(Action::DecideAcceptance),
         add_progress_note: can(Action::AddProgressNote),
         request_extension: can(Action::RequestExtension)
-            && case.extension_days < MAX_EXTENSION_DAYS,
+            && case.extension_days < MAX_EXTENSION_DAYS
+            && case.handle_by.is_none_or(|by| now <= by),
+        // Whether a request waits, and whose it is, is read with the extensions
+        // ([`awaits_decision_by`]).
         decide_extension: can(Action::DecideExtension),
         reply: can(Action::Reply),
         add_assisting_unit: can(Action::AddAssistingUnit),
@@ -207,6 +210,15 @@ pub fn allows(
     !viewer.kept_from_sent_up(case)
         && viewer.may(case, relations, action)
         && state_allows(case, case.status, action)
+}
+
+/// Whether an extension request of the case waits for this viewer's decision: one is pending,
+/// and the viewer did not ask for it (a leader does not approve their own request). Together
+/// with `Capabilities::decide_extension`, what `decideExtension` checks before it writes.
+pub fn awaits_decision_by(viewer: &Viewer, extensions: &[extension::Model]) -> bool {
+    extensions
+        .iter()
+        .any(|e| e.status == ApprovalStatus::Pending && e.requested_by_user_id != viewer.user_id)
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a

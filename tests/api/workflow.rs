@@ -66,6 +66,90 @@ fn pin(app: &TestApp, rfc3339: &str) {
     assert!(app.state.clock.set(at));
 }
 
+/// What `viewerCan` offers `who` on the case: (requestExtension, decideExtension).
+async fn extension_buttons(app: &TestApp, county: &County, who: &str, id: &str) -> (bool, bool) {
+    let body = app
+        .gql(
+            Some(county.token(who)),
+            "query($id: ID!) { case(id: $id) { viewerCan { requestExtension decideExtension } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let can = &body["data"]["case"]["viewerCan"];
+    match (
+        can["requestExtension"].as_bool(),
+        can["decideExtension"].as_bool(),
+    ) {
+        (Some(request), Some(decide)) => (request, decide),
+        _ => panic!("{body}"),
+    }
+}
+
+async fn request_extension(app: &TestApp, county: &County, who: &str, id: &str) -> Value {
+    mutate(
+        app,
+        county.token(who),
+        "requestExtension",
+        json!({"caseId": id, "days": 10, "reason": "需现场勘验"}),
+        "extension { id }",
+    )
+    .await
+}
+
+/// `viewerCan.requestExtension` and `viewerCan.decideExtension` say yes exactly when the
+/// mutation would go on to write: a decision needs a request waiting that the leader did not
+/// make; a request needs the handling deadline not yet passed.
+#[tokio::test]
+async fn extension_buttons_show_exactly_when_the_mutations_would_act() {
+    let app = spawn_app().await;
+    let mut county = fixtures::county(&app).await;
+    let id = dept_case(&app, &county).await;
+    accept(&app, county.token("a_staff"), &id).await;
+    // Nothing waits: the leader has nothing to decide.
+    assert_eq!(
+        extension_buttons(&app, &county, "a_leader", &id).await,
+        (true, false)
+    );
+    // The staff member asks; the leader may decide, the staff member may not.
+    let asked = request_extension(&app, &county, "a_staff", &id).await;
+    let by_staff = asked["data"]["requestExtension"]["extension"]["id"].clone();
+    assert!(by_staff.is_string(), "{asked}");
+    assert!(extension_buttons(&app, &county, "a_leader", &id).await.1);
+    assert!(!extension_buttons(&app, &county, "a_staff", &id).await.1);
+    ok(
+        &app,
+        county.token("a_leader"),
+        "decideExtension",
+        json!({"extensionId": by_staff, "approve": false}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(
+        extension_buttons(&app, &county, "a_leader", &id).await,
+        (true, false)
+    );
+    // The leader's own request is not theirs to approve: no button, and the mutation agrees.
+    let asked = request_extension(&app, &county, "a_leader", &id).await;
+    let own = asked["data"]["requestExtension"]["extension"]["id"].clone();
+    assert!(own.is_string(), "{asked}");
+    assert!(!extension_buttons(&app, &county, "a_leader", &id).await.1);
+    let refused = mutate(
+        &app,
+        county.token("a_leader"),
+        "decideExtension",
+        json!({"extensionId": own, "approve": true}),
+        "__typename",
+    )
+    .await;
+    assert_eq!(code(&refused), Some("FORBIDDEN"), "{refused}");
+    // Past the handling deadline no extension may be asked: no button, and the mutation agrees.
+    app.advance_days(90);
+    county.renew(&app).await;
+    assert!(!extension_buttons(&app, &county, "a_staff", &id).await.0);
+    let late = request_extension(&app, &county, "a_staff", &id).await;
+    assert_eq!(code(&late), Some("DEADLINE_PASSED"), "{late}");
+}
+
 #[tokio::test]
 async fn the_life_of_a_typical_case_end_to_end() {
     let app = spawn_app().await;

@@ -72,9 +72,10 @@ pub struct ViewerCan {
     pub decide_acceptance: bool,
     /// 办理情况 (addProgressNote)
     pub add_progress_note: bool,
-    /// 申请延期 (requestExtension)
+    /// 申请延期 (requestExtension; before the handling deadline, within the 30 days)
     pub request_extension: bool,
-    /// 审批延期 (decideExtension; LEADER of the lead unit, not the requester)
+    /// 审批延期 (decideExtension; a request waits, and the viewer is a LEADER of the lead
+    /// unit who did not make it)
     pub decide_extension: bool,
     /// 出具处理意见书 (issueReply; LEADER of the lead unit)
     pub reply: bool,
@@ -571,6 +572,15 @@ impl Case {
             evaluated.flatten().as_ref(),
             state(ctx).clock.now(),
         )?;
+        if can.decide_extension {
+            let extensions = loaders
+                .extensions
+                .load_one(self.0.id)
+                .await
+                .map_err(loader_error)?
+                .unwrap_or_default();
+            can.decide_extension = crate::workflow::awaits_decision_by(me, &extensions);
+        }
         // A link to a case out of the viewer's sight is no link to it: it offers neither
         // button rather than give the link away.
         if self.0.repeat_of_id.is_some() && self.visible_repeat_of(ctx).await?.is_none() {
