@@ -735,6 +735,17 @@ pub struct DocumentDelivery {
     pub tracking: Option<String>,
 }
 
+/// The correction that superseded a document, if any.
+async fn corrected_by(
+    db: &impl ConnectionTrait,
+    document_id: i64,
+) -> Result<Option<document::Model>> {
+    Ok(document::Entity::find()
+        .filter(document::Column::SupersedesId.eq(document_id))
+        .one(db)
+        .await?)
+}
+
 /// Records how and when a document reached the petitioner. The reply or review decision the
 /// case is waiting on goes through [`crate::reviews::record_delivery`], which also starts
 /// the petitioner's window; any other notice is marked delivered on its own.
@@ -745,11 +756,7 @@ pub async fn deliver(
 ) -> Result<(document::Model, case::Model)> {
     check_tracking(delivery.method, delivery.tracking.as_deref())?;
     let found = visible_row(caller, document_id).await?;
-    if let Some(newer) = document::Entity::find()
-        .filter(document::Column::SupersedesId.eq(found.id))
-        .one(caller.db)
-        .await?
-    {
+    if let Some(newer) = corrected_by(caller.db, found.id).await? {
         return Err(conflict(format!(
             "{} was corrected by {}; deliver the correction",
             found.number, newer.number
@@ -796,6 +803,14 @@ pub async fn deliver(
         .ok_or(AppError::NotFound("document"))?;
     if row.delivered_at.is_some() {
         return Err(conflict(format!("{} was already delivered", row.number)));
+    }
+    // Asked again under the case's lock: a correction (which takes the same lock) may have
+    // committed since the first look.
+    if let Some(newer) = corrected_by(&open.tx, row.id).await? {
+        return Err(conflict(format!(
+            "{} was corrected by {}; deliver the correction",
+            row.number, newer.number
+        )));
     }
     let at = delivery.delivered_at.unwrap_or(open.now);
     if at > open.now {
