@@ -1292,6 +1292,20 @@ impl CaseFilter {
         }
         Ok(())
     }
+
+    /// What this viewer may not pick cases by (checked by the export before it starts
+    /// streaming, and by every list as it builds its query).
+    pub fn check_viewer(&self, viewer: &Viewer) -> Result<()> {
+        if let Some(kind) = self.deadline
+            && !viewer.may_filter_by_deadline(kind)
+        {
+            return Err(forbidden(format!(
+                "deadline {}: supervision orders and reports to higher bodies are staff records",
+                kind.as_str()
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -1399,14 +1413,7 @@ fn filter_condition(
     filter: &CaseFilter,
     now: DateTime<Utc>,
 ) -> Result<Condition> {
-    if let Some(kind) = filter.deadline
-        && !viewer.may_filter_by_deadline(kind)
-    {
-        return Err(forbidden(format!(
-            "deadline {}: supervision orders and reports to higher bodies are staff records",
-            kind.as_str()
-        )));
-    }
+    filter.check_viewer(viewer)?;
     let mut cond = Condition::all();
     if let Some(matter) = filter.matter_id {
         cond = cond.add(c("matter_id").eq(matter));

@@ -1302,7 +1302,10 @@ async fn export_cases(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Http
             "send a valid access token as Authorization: Bearer …",
         );
     };
-    let filter = match export_filter(req.query_string()) {
+    let filter = match export_filter(req.query_string()).and_then(|f| {
+        f.check_viewer(&viewer)?;
+        Ok(f)
+    }) {
         Ok(f) => f,
         Err(e) => return app_error_body(&e),
     };

@@ -158,7 +158,7 @@ pub fn capabilities_given(
             && case.extension_days < MAX_EXTENSION_DAYS
             && case.handle_by.is_none_or(|by| now <= by),
         // Whether a request waits, and whose it is, is read with the extensions
-        // ([`awaits_decision_by`]).
+        // ([`with_extensions`]).
         decide_extension: can(Action::DecideExtension),
         reply: can(Action::Reply),
         add_assisting_unit: can(Action::AddAssistingUnit),
@@ -212,13 +212,17 @@ pub fn allows(
         && state_allows(case, case.status, action)
 }
 
-/// Whether an extension request of the case waits for this viewer's decision: one is pending,
-/// and the viewer did not ask for it (a leader does not approve their own request). Together
-/// with `Capabilities::decide_extension`, what `decideExtension` checks before it writes.
-pub fn awaits_decision_by(viewer: &Viewer, extensions: &[extension::Model]) -> bool {
-    extensions
+/// The extension buttons given the case's extension requests, as `requestExtension` and
+/// `decideExtension` check them: one request waits at a time, so none may be asked while one
+/// does; and a decision needs one waiting that the viewer did not ask for (a leader does not
+/// approve their own request).
+pub fn with_extensions(viewer: &Viewer, extensions: &[extension::Model], can: &mut Capabilities) {
+    let mut pending = extensions
         .iter()
-        .any(|e| e.status == ApprovalStatus::Pending && e.requested_by_user_id != viewer.user_id)
+        .filter(|e| e.status == ApprovalStatus::Pending);
+    let waiting = pending.clone().next().is_some();
+    can.request_extension &= !waiting;
+    can.decide_extension &= pending.any(|e| e.requested_by_user_id != viewer.user_id);
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a

@@ -204,6 +204,33 @@ async fn a_petitioner_cannot_pick_cases_by_staff_records() {
             }
         }
     }
+    // The export refuses before it starts: a status and a body, not a CSV cut off midway.
+    for (token, deadline, want) in [
+        (citizen.as_str(), "SUPERVISION", 403),
+        (citizen.as_str(), "HIGHER_REPORT", 403),
+        (county.token("bureau_staff"), "SUPERVISION", 200),
+    ] {
+        let res = app
+            .client
+            .get(format!("{}/export/cases.csv?deadline={deadline}", app.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, want, "{deadline}: {text}");
+        if want == 403 {
+            let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"));
+            assert_eq!(code(&body), Some("FORBIDDEN"), "{text}");
+        } else {
+            assert_eq!(
+                text.lines().count(),
+                2,
+                "a header and the supervised case: {text}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

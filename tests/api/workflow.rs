@@ -114,8 +114,17 @@ async fn extension_buttons_show_exactly_when_the_mutations_would_act() {
     let asked = request_extension(&app, &county, "a_staff", &id).await;
     let by_staff = asked["data"]["requestExtension"]["extension"]["id"].clone();
     assert!(by_staff.is_string(), "{asked}");
-    assert!(extension_buttons(&app, &county, "a_leader", &id).await.1);
-    assert!(!extension_buttons(&app, &county, "a_staff", &id).await.1);
+    // One request waits at a time: no one is offered a second.
+    assert_eq!(
+        extension_buttons(&app, &county, "a_leader", &id).await,
+        (false, true)
+    );
+    assert_eq!(
+        extension_buttons(&app, &county, "a_staff", &id).await,
+        (false, false)
+    );
+    let second = request_extension(&app, &county, "a_leader", &id).await;
+    assert_eq!(code(&second), Some("CONFLICT"), "{second}");
     ok(
         &app,
         county.token("a_leader"),

@@ -572,14 +572,14 @@ impl Case {
             evaluated.flatten().as_ref(),
             state(ctx).clock.now(),
         )?;
-        if can.decide_extension {
+        if can.decide_extension || can.request_extension {
             let extensions = loaders
                 .extensions
                 .load_one(self.0.id)
                 .await
                 .map_err(loader_error)?
                 .unwrap_or_default();
-            can.decide_extension = crate::workflow::awaits_decision_by(me, &extensions);
+            crate::workflow::with_extensions(me, &extensions, &mut can);
         }
         // A link to a case out of the viewer's sight is no link to it: it offers neither
         // button rather than give the link away.
