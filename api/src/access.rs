@@ -1033,6 +1033,13 @@ impl CaseSight {
         self.staff_records.then_some(value)
     }
 
+    /// A timeline entry's hash link, for staff, unless the entry was written before links
+    /// to other cases left the details: its hash covers the other case's id, which the
+    /// detail no longer shows, and trying ids until the hash matched would find it.
+    pub fn timeline_hash(&self, detail: &str, hash: String) -> Option<String> {
+        self.staff_only(hash).filter(|_| !carries_link(detail))
+    }
+
     /// Whether a timeline entry shows at all.
     pub fn shows_entry(&self, public: bool) -> bool {
         public || self.staff_records
@@ -1048,14 +1055,25 @@ impl CaseSight {
         // How a higher body handed the case down (its reference number, the report owed) and
         // the record ids of a referral upward are between the units.
         let trims_higher = !self.staff_records && matches!(action, "REGISTER" | "SENT_UPWARD");
-        const LINKS: [&str; 2] = ["repeatOfId", "citedCaseId"];
-        if !trims_reason && !trims_higher && !LINKS.iter().any(|k| detail.contains(k)) {
+        let links = carries_link(detail);
+        // A document's digest (`document.sha256`) of one issued before documents carried a
+        // salt would confirm a guess at what this viewer is not shown: the accuser's name,
+        // where the viewer may not know who petitioned, or the number of the case an old
+        // 不再受理 entry cites. `Document.sha256` says it where it is safe to.
+        let trims_digest = detail.contains("\"document\"")
+            && (self.personal_data == PersonalData::Confidential || links);
+        if !trims_reason && !trims_higher && !links && !trims_digest {
             return detail.to_string();
         }
         match serde_json::from_str::<serde_json::Value>(detail) {
             Ok(serde_json::Value::Object(mut fields)) => {
-                for key in LINKS {
+                for key in TIMELINE_LINKS {
                     fields.remove(key);
+                }
+                if trims_digest
+                    && let Some(serde_json::Value::Object(document)) = fields.get_mut("document")
+                {
+                    document.remove("sha256");
                 }
                 if trims_reason {
                     fields.remove("reason");
@@ -1069,6 +1087,14 @@ impl CaseSight {
             _ => "{}".to_string(),
         }
     }
+}
+
+/// The keys of a timeline detail that name another case: never shown (entries written before
+/// that rule still carry them).
+const TIMELINE_LINKS: [&str; 2] = ["repeatOfId", "citedCaseId"];
+
+fn carries_link(detail: &str) -> bool {
+    TIMELINE_LINKS.iter().any(|k| detail.contains(k))
 }
 
 /// Hides an accusation from the accused unit and every unit inside it
@@ -1442,6 +1468,23 @@ mod tests {
         );
         assert!(citizen_sight.shows_entry(true));
         assert!(!citizen_sight.shows_entry(false));
+        // An entry that still names another case (written before that rule) keeps its hash
+        // from everyone: the hash covers the id the detail no longer shows.
+        assert_eq!(staff_sight.timeline_hash(register, "h".into()), None);
+        assert_eq!(
+            staff_sight.timeline_hash(transfer, "h".into()),
+            Some("h".to_string())
+        );
+        assert_eq!(citizen_sight.timeline_hash(transfer, "h".into()), None);
+        // Nor does its document's digest show (it covers the cited case's number).
+        let old_decline = r#"{"citedCaseId":7,"decision":"DECLINE_CONCLUDED","document":{"number":"信不〔2026〕1号","sha256":"ab"}}"#;
+        assert_eq!(
+            staff_sight.timeline_detail("DECLINE_CONCLUDED", old_decline),
+            r#"{"decision":"DECLINE_CONCLUDED","document":{"number":"信不〔2026〕1号"}}"#
+        );
+        let decided =
+            r#"{"decision":"ACCEPT","document":{"number":"信受〔2026〕1号","sha256":"ab"}}"#;
+        assert_eq!(staff_sight.timeline_detail("ACCEPT", decided), decided);
     }
 
     #[test]

@@ -476,6 +476,10 @@ pub struct DocumentView {
     /// The text as this viewer reads it: the issued text, but for the number of an earlier
     /// case it cites (不再受理) where the viewer may not see that case.
     pub body: String,
+    /// The content's SHA-256; none on a document issued before documents carried a salt when
+    /// this viewer is shown less than its content (the addressee or a cited number withheld),
+    /// since that digest would confirm a guess at what is withheld.
+    pub sha256: Option<String>,
     pub addressee: Option<String>,
     /// The delivery's tracking number or address, where the viewer may read the petitioner's
     /// contact details in full; otherwise none.
@@ -683,9 +687,12 @@ async fn views_by_case(
                 Some(number) => row.body.replace(number.as_str(), WITHHELD_CASE_NUMBER),
                 None => row.body.clone(),
             };
+            let withholds = addressee != row.addressee || body != row.body;
+            let sha256 = (row.salt.is_some() || !withholds).then(|| row.sha256.clone());
             DocumentView {
                 row,
                 body,
+                sha256,
                 addressee,
                 tracking,
                 query_code,

@@ -13,7 +13,13 @@ const DOCUMENTS: &str = "query($id: ID!) { case(id: $id) { documents { id kind t
 /// The digest a viewer would compute to test a guess at a document's addressee, from what the
 /// document shows it (`DOCUMENTS`): the content as the server hashed it before each document
 /// carried a salt of its own.
-fn digest_of_guess(doc: &Value, case_number: &Value, unit_id: i64, addressee: &str) -> Value {
+fn digest_of_guess(
+    doc: &Value,
+    case_number: &Value,
+    unit_id: i64,
+    addressee: &str,
+    salt: Option<&str>,
+) -> Value {
     use sha2::Digest;
     let body: Vec<&str> = doc["body"]
         .as_array()
@@ -21,12 +27,15 @@ fn digest_of_guess(doc: &Value, case_number: &Value, unit_id: i64, addressee: &s
         .iter()
         .map(|p| p.as_str().unwrap())
         .collect();
-    let content = json!({
+    let mut content = json!({
         "kind": doc["kind"], "number": doc["number"], "case": case_number, "unitId": unit_id,
         "issuedAt": parse_instant(doc["issuedAt"].as_str().unwrap()), "addressee": addressee,
         "body": body.join("\n"), "reviewClause": doc["reviewClause"],
         "supersedes": Value::Null, "correctionReason": doc["correctionReason"],
     });
+    if let Some(salt) = salt {
+        content["salt"] = json!(salt);
+    }
     json!(hex::encode(sha2::Sha256::digest(
         content.to_string().as_bytes()
     )))
@@ -911,12 +920,90 @@ async fn an_accusations_documents_follow_its_scope() {
     for guess in ["张三", "李四", "保密"] {
         for unit in units {
             assert_ne!(
-                digest_of_guess(&assisting[0], &number, unit, guess),
+                digest_of_guess(&assisting[0], &number, unit, guess, None),
                 assisting[0]["sha256"],
                 "the digest confirms the guess {guess}"
             );
         }
     }
+    // The same content with the salt the server keeps does give the digest (so the guesses
+    // above were made over the content as it is hashed), for the issuer alone.
+    let doc_id = xinfang_api::graphql::lookup_id(
+        "Document",
+        &async_graphql::ID(notice["id"].as_str().unwrap().into()),
+    )
+    .unwrap();
+    let salt = {
+        use sea_orm::ConnectionTrait;
+        let db = app.db();
+        let sql = format!("SELECT salt FROM documents WHERE id = {doc_id}");
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap()
+    };
+    let issuers: Vec<i64> = units
+        .into_iter()
+        .filter(|&u| {
+            digest_of_guess(&assisting[0], &number, u, "张三", Some(&salt))
+                == assisting[0]["sha256"]
+        })
+        .collect();
+    assert_eq!(issuers.len(), 1, "{issuers:?}");
+    // A document issued before documents carried a salt (made so here: its digest over the
+    // content alone, as then): its digest is withheld from whoever is not shown the
+    // addressee, and shown to the bureau, which is.
+    let unsalted = digest_of_guess(&assisting[0], &number, issuers[0], "张三", None);
+    app.sql(&format!(
+        "UPDATE documents SET salt = NULL, sha256 = {unsalted} WHERE id = {doc_id}",
+        unsalted = unsalted.to_string().replace('"', "'")
+    ))
+    .await;
+    assert_eq!(
+        documents(&app, county.token("a_staff"), &id).await[0]["sha256"],
+        Value::Null
+    );
+    assert_eq!(documents(&app, bureau, &id).await[0]["sha256"], unsalted);
+    // Nor does a decision's timeline entry carry the digest to whoever may not know who
+    // accused; the bureau reads it there.
+    let digests = |token: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let body = app
+                .gql(
+                    Some(&token),
+                    "query($id: ID!) { case(id: $id) { timeline { nodes { detail } } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            body["data"]["case"]["timeline"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .filter_map(|n| serde_json::from_str::<Value>(n["detail"].as_str().unwrap()).ok())
+                .filter(|d| d["document"].is_object())
+                .map(|d| d["document"]["sha256"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let seen_by_assisting = digests(county.token("a_staff").to_string()).await;
+    assert!(!seen_by_assisting.is_empty());
+    assert!(
+        seen_by_assisting.iter().all(Value::is_null),
+        "{seen_by_assisting:?}"
+    );
+    assert!(
+        digests(bureau.to_string())
+            .await
+            .iter()
+            .all(Value::is_string)
+    );
     // The accuser holds the code; what it opens names no one.
     let code_text = query_code_in(&documents(&app, &citizen, &id).await[0]);
     let public = app.gql(None, PUBLIC, json!({"c": code_text})).await;

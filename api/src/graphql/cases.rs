@@ -258,8 +258,8 @@ impl TimelineEntry {
             at: Instant(entry.at),
             unit_name,
             actor_name: sight.actor_name(actor.as_ref()),
+            hash: sight.timeline_hash(&entry.detail, entry.hash),
             detail: sight.timeline_detail(&entry.action, &entry.detail),
-            hash: sight.staff_only(entry.hash),
             action: entry.action,
             public: entry.public,
         }

@@ -50,9 +50,12 @@ impl Document {
     async fn review_clause(&self) -> Option<&str> {
         self.0.row.review_clause.as_deref()
     }
-    /// SHA-256 of the issued content, as written on the case's timeline.
-    async fn sha256(&self) -> &str {
-        &self.0.row.sha256
+    /// SHA-256 of the issued content, as written on the case's timeline. Null on a document
+    /// issued before documents carried a salt of their own, where the viewer is shown less than
+    /// its content (the addressee or a cited case's number withheld): that digest would
+    /// confirm a guess at what is withheld.
+    async fn sha256(&self) -> Option<&str> {
+        self.0.sha256.as_deref()
     }
     /// The document this one corrects, and why.
     async fn supersedes(&self) -> Option<ID> {
