@@ -785,6 +785,7 @@ pub async fn deliver(
                 method: delivery.method,
                 delivered_at: delivery.delivered_at,
                 tracking: delivery.tracking,
+                document_id: Some(found.id),
             },
         )
         .await?;
@@ -842,11 +843,13 @@ pub async fn deliver(
 }
 
 /// Marks the document that `record_delivery` delivered (the reply's or the review
-/// decision's), inside its transaction.
+/// decision's: the newest of theirs not yet delivered, a correction before what it corrects),
+/// inside its transaction. With `named`, the document the caller asked to deliver, refused
+/// (`CONFLICT`) when that is no longer the one: a correction committed since it was read.
 pub(crate) async fn mark_delivered(
     tx: &impl ConnectionTrait,
-    reply_id: Option<i64>,
-    review_id: Option<i64>,
+    named: Option<i64>,
+    (reply_id, review_id): (Option<i64>, Option<i64>),
     method: DeliveryMethod,
     at: DateTime<Utc>,
     tracking: Option<String>,
@@ -861,6 +864,14 @@ pub(crate) async fn mark_delivered(
     let Some(row) = find.order_by_desc(document::Column::Id).one(tx).await? else {
         return Ok(None);
     };
+    if let Some(named) = named
+        && named != row.id
+    {
+        return Err(conflict(format!(
+            "the document was corrected by {}; deliver the correction",
+            row.number
+        )));
+    }
     let number = row.number.clone();
     let mut active: document::ActiveModel = row.into();
     active.delivery_method = Set(Some(method));

@@ -80,6 +80,9 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
     /// A postal tracking number, or where an e-mail or SMS link went.
     pub tracking: Option<String>,
+    /// The document the caller named (`deliverDocument`): refused if, under the case's lock,
+    /// it is no longer the one waiting (a correction replaced it since it was read).
+    pub document_id: Option<i64>,
 }
 
 /// Records that the written decision waiting for delivery reached the petitioner: the reply
@@ -151,8 +154,8 @@ pub async fn record_delivery(
     };
     let number = crate::documents::mark_delivered(
         &open.tx,
-        reply_id,
-        review_id,
+        delivery.document_id,
+        (reply_id, review_id),
         delivery.method,
         at,
         delivery.tracking.clone(),

@@ -890,8 +890,8 @@ pub async fn issue_reply(
     if let Some(method) = input.delivered_by {
         documents::mark_delivered(
             &open.tx,
-            Some(created.id),
             None,
+            (Some(created.id), None),
             method,
             open.now,
             None,

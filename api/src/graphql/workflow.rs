@@ -1550,6 +1550,7 @@ impl WorkflowMutation {
             method: input.method,
             delivered_at: input.delivered_at.map(|i| i.0),
             tracking: input.tracking_number.clone(),
+            document_id: None,
         };
         replay_or(
             ctx,
