@@ -430,6 +430,19 @@ async fn declined_and_closed_cases_are_proposed_and_not_acceptable_is_a_decision
     );
 }
 
+/// Two petitions for 县住建局: the earlier registered by the bureau, county-wide, out of
+/// 东关镇's sight; the later at 东关镇's counter, so 东关镇 sees it as its registering unit.
+/// ((earlier id, its number), (later id, its number))
+async fn earlier_out_of_t1s_sight(
+    app: &crate::support::TestApp,
+    county: &fixtures::County,
+) -> ((String, String), (String, String)) {
+    let dept = json!({"leadUnitId": crate::support::gid("OrgUnit", county.dept_a)});
+    let earlier = fixtures::register(app, county.token("bureau_staff"), dept.clone()).await;
+    let later = fixtures::register(app, county.token("t1_staff"), dept).await;
+    (earlier, later)
+}
+
 /// 不再受理 cites the earlier case whose conclusion stands; only the decider had to see it. A
 /// reader of the new case who may not see the earlier one reads the notice, on the graph and in
 /// its PDF, without that number, and no timeline entry carries the earlier case's id (the
@@ -437,21 +450,17 @@ async fn declined_and_closed_cases_are_proposed_and_not_acceptable_is_a_decision
 #[tokio::test]
 async fn a_not_acceptable_notice_names_the_cited_case_only_to_those_who_see_it() {
     use crate::documents::{get_pdf, pdf_text};
-    use crate::support::gid;
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
     // The earlier petition, registered by the bureau for 县住建局 and since finalized: 东关镇
     // does not see it. The later one, registered at 东关镇's counter for 县住建局.
-    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
-    let (earlier, earlier_no) =
-        fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
+    let ((earlier, earlier_no), (later, _)) = earlier_out_of_t1s_sight(&app, &county).await;
     let earlier_id =
         xinfang_api::graphql::lookup_id("Case", &async_graphql::ID(earlier.clone())).unwrap();
     app.sql(&format!(
         "UPDATE cases SET status = 'FINALIZED' WHERE id = {earlier_id}"
     ))
     .await;
-    let (later, _) = fixtures::register(&app, county.token("t1_staff"), dept).await;
     let later_id =
         xinfang_api::graphql::lookup_id("Case", &async_graphql::ID(later.clone())).unwrap();
     let a_staff = county.token("a_staff");
@@ -517,15 +526,13 @@ async fn a_not_acceptable_notice_names_the_cited_case_only_to_those_who_see_it()
 
 #[tokio::test]
 async fn a_link_to_a_case_out_of_sight_leaves_no_trace_on_the_timeline() {
-    use crate::support::{Ws, gid};
+    use crate::support::Ws;
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
     // The earlier petition: registered by the bureau for 县住建局, county-wide — 东关镇 does
     // not see it. The later one: registered at 东关镇's counter for 县住建局, so 东关镇 sees it
     // as its registering unit.
-    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
-    let (earlier, _) = fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
-    let (later, _) = fixtures::register(&app, county.token("t1_staff"), dept).await;
+    let ((earlier, _), (later, _)) = earlier_out_of_t1s_sight(&app, &county).await;
     let t1 = county.token("t1_staff");
     let hidden = app
         .gql(
@@ -805,10 +812,8 @@ async fn a_matter_is_listed_page_by_page_as_far_as_each_viewer_sees_it() {
     // petition is the bureau's, for 县住建局, out of 东关镇's sight; the later one is
     // registered at 东关镇's counter for 县住建局. 县住建局 leads both and links them into
     // one matter.
-    let dept = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
-    let (earlier, earlier_number) =
-        fixtures::register(&app, county.token("bureau_staff"), dept.clone()).await;
-    let (later, later_number) = fixtures::register(&app, county.token("t1_staff"), dept).await;
+    let ((earlier, earlier_number), (later, later_number)) =
+        earlier_out_of_t1s_sight(&app, &county).await;
     let a_staff = county.token("a_staff");
     assert!(link_repeat(&app, a_staff, &later, &earlier).await["errors"].is_null());
     let matter = case(&app, a_staff, &later).await["matter"]["id"].clone();

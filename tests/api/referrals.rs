@@ -183,22 +183,21 @@ async fn bureau_to_department_objection_approved_back_then_assigned_with_a_repor
     assert_eq!(sent["data"]["referralsSent"]["totalCount"], 2);
 }
 
+/// A case the bureau registered for department A (A's only relation is leading it), which A
+/// then transferred to department B: (the case, its number, the referral).
+async fn handed_from_a_to_b(app: &TestApp, county: &County) -> (String, String, String) {
+    let lead_a = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
+    let (id, number) = fixtures::register(app, county.token("bureau_staff"), lead_a).await;
+    let referral = transfer(app, county.token("a_staff"), &id, county.dept_b, "TRANSFER").await;
+    (id, number, referral)
+}
+
 #[tokio::test]
 async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objections_are_refused()
 {
     let app = spawn_app().await;
     let mut county = fixtures::county(&app).await;
-    // Registered by the bureau for department A: A's only relation is leading it.
-    let lead_a = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
-    let (id, _) = fixtures::register(&app, county.token("bureau_staff"), lead_a.clone()).await;
-    let referral = transfer(
-        &app,
-        county.token("a_staff"),
-        &id,
-        county.dept_b,
-        "TRANSFER",
-    )
-    .await;
+    let (id, _, referral) = handed_from_a_to_b(&app, &county).await;
     // The sender lost sight of the case but still sees what it sent, and may rule on objections.
     let sent = app
         .gql(
@@ -270,6 +269,14 @@ async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objec
     assert_eq!(code(&refused), Some("DEADLINE_PASSED"));
 }
 
+const REFERRAL_CAN: &str = "query($id: ID!) { node(id: $id) { ... on Referral { status viewerCan { resolveObjection } } } }";
+const CASE_STANDING: &str = "query($id: ID!) { case(id: $id) { status leadUnit { name } } }";
+
+/// The `data` of a query about one object, as `token` reads it.
+async fn read(app: &TestApp, token: &str, query: &str, id: &str) -> Value {
+    app.gql(Some(token), query, json!({"id": id})).await["data"].clone()
+}
+
 /// The receiver stays in charge while its objection waits (domain §5: one unit in charge at any
 /// moment). Once it has decided acceptance, approving the objection would send a decided case
 /// back to the start, so only overruling is left; and once the county has sent the matter up,
@@ -278,46 +285,17 @@ async fn an_overruled_objection_leaves_the_case_with_the_receiver_and_late_objec
 async fn a_waiting_objection_neither_undoes_the_receivers_decision_nor_outlives_a_sending_up() {
     let app = spawn_app().await;
     let county = fixtures::county(&app).await;
-    let lead_a = json!({"leadUnitId": gid("OrgUnit", county.dept_a)});
     let can_resolve = |referral: String| {
-        let app = &app;
-        let token = county.token("a_leader");
-        async move {
-            let body = app
-                .gql(
-                    Some(token),
-                    "query($id: ID!) { node(id: $id) { ... on Referral { status viewerCan { resolveObjection } } } }",
-                    json!({"id": referral}),
-                )
-                .await;
-            body["data"]["node"].clone()
-        }
+        let (app, token) = (&app, county.token("a_leader"));
+        async move { read(app, token, REFERRAL_CAN, &referral).await["node"].clone() }
     };
     let standing = |id: String| {
-        let app = &app;
-        let token = county.token("bureau_staff");
-        async move {
-            let body = app
-                .gql(
-                    Some(token),
-                    "query($id: ID!) { case(id: $id) { status leadUnit { name } } }",
-                    json!({"id": id}),
-                )
-                .await;
-            body["data"]["case"].clone()
-        }
+        let (app, token) = (&app, county.token("bureau_staff"));
+        async move { read(app, token, CASE_STANDING, &id).await["case"].clone() }
     };
 
     // A hands the case to B, B objects and then accepts it all the same.
-    let (id, _) = fixtures::register(&app, county.token("bureau_staff"), lead_a.clone()).await;
-    let referral = transfer(
-        &app,
-        county.token("a_staff"),
-        &id,
-        county.dept_b,
-        "TRANSFER",
-    )
-    .await;
+    let (id, _, referral) = handed_from_a_to_b(&app, &county).await;
     let b = county.token("b_staff");
     ok(
         &app,
@@ -370,16 +348,7 @@ async fn a_waiting_objection_neither_undoes_the_receivers_decision_nor_outlives_
     );
 
     // Another case, objected to and then sent up by the bureau while the objection waits.
-    let (other, other_number) =
-        fixtures::register(&app, county.token("bureau_staff"), lead_a).await;
-    let waiting = transfer(
-        &app,
-        county.token("a_staff"),
-        &other,
-        county.dept_b,
-        "TRANSFER",
-    )
-    .await;
+    let (other, other_number, waiting) = handed_from_a_to_b(&app, &county).await;
     ok(
         &app,
         b,
