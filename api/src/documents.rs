@@ -753,6 +753,17 @@ async fn corrected_by(
         .await?)
 }
 
+/// `CONFLICT` when a correction superseded `doc`: the correction is what is delivered.
+async fn refuse_corrected(db: &impl ConnectionTrait, doc: &document::Model) -> Result<()> {
+    match corrected_by(db, doc.id).await? {
+        Some(newer) => Err(conflict(format!(
+            "{} was corrected by {}; deliver the correction",
+            doc.number, newer.number
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Records how and when a document reached the petitioner. The reply or review decision the
 /// case is waiting on goes through [`crate::reviews::record_delivery`], which also starts
 /// the petitioner's window; any other notice is marked delivered on its own.
@@ -763,12 +774,7 @@ pub async fn deliver(
 ) -> Result<(document::Model, case::Model)> {
     check_tracking(delivery.method, delivery.tracking.as_deref())?;
     let found = visible_row(caller, document_id).await?;
-    if let Some(newer) = corrected_by(caller.db, found.id).await? {
-        return Err(conflict(format!(
-            "{} was corrected by {}; deliver the correction",
-            found.number, newer.number
-        )));
-    }
+    refuse_corrected(caller.db, &found).await?;
     if found.delivered_at.is_some() {
         return Err(conflict(format!(
             "{} was already delivered; a delivery is recorded once",
@@ -814,12 +820,7 @@ pub async fn deliver(
     }
     // Asked again under the case's lock: a correction (which takes the same lock) may have
     // committed since the first look.
-    if let Some(newer) = corrected_by(&open.tx, row.id).await? {
-        return Err(conflict(format!(
-            "{} was corrected by {}; deliver the correction",
-            row.number, newer.number
-        )));
-    }
+    refuse_corrected(&open.tx, &row).await?;
     let at = delivery.delivered_at.unwrap_or(open.now);
     if at > open.now {
         return Err(bad_input("deliveredAt", "delivery cannot be in the future"));
@@ -1105,11 +1106,7 @@ pub async fn correct(
             "only the unit that issued a document corrects it"
         }));
     }
-    let already = document::Entity::find()
-        .filter(document::Column::SupersedesId.eq(old.id))
-        .one(&open.tx)
-        .await?;
-    if let Some(newer) = already {
+    if let Some(newer) = corrected_by(&open.tx, old.id).await? {
         return Err(conflict(format!(
             "{} was already corrected by {}; correct that one",
             old.number, newer.number

@@ -274,7 +274,7 @@ fn sent_up_refusal(action: ReferralAction, case: &case::Model) -> AppError {
     AppError::InvalidTransition {
         status: case.status.as_str().to_string(),
         action: action.name().into(),
-        why: Some("the matter was sent up to a higher body; it is in that body's hands".into()),
+        why: Some(crate::workflow::SENT_UP.into()),
     }
 }
 

@@ -217,12 +217,13 @@ pub fn allows(
 /// does; and a decision needs one waiting that the viewer did not ask for (a leader does not
 /// approve their own request).
 pub fn with_extensions(viewer: &Viewer, extensions: &[extension::Model], can: &mut Capabilities) {
-    let mut pending = extensions
-        .iter()
-        .filter(|e| e.status == ApprovalStatus::Pending);
-    let waiting = pending.clone().next().is_some();
-    can.request_extension &= !waiting;
-    can.decide_extension &= pending.any(|e| e.requested_by_user_id != viewer.user_id);
+    let pending = || {
+        extensions
+            .iter()
+            .filter(|e| e.status == ApprovalStatus::Pending)
+    };
+    can.request_extension &= pending().next().is_none();
+    can.decide_extension &= pending().any(|e| e.requested_by_user_id != viewer.user_id);
 }
 
 /// The petitioner rated the reply that stands now as satisfied. An evaluation of a reply a
@@ -316,14 +317,14 @@ pub(crate) async fn open(
         return Err(invalid(&case, action, None));
     }
     if caller.viewer.kept_from_sent_up(&case) {
-        return Err(invalid(
-            &case,
-            action,
-            Some("the matter was sent up to a higher body; it is in that body's hands"),
-        ));
+        return Err(invalid(&case, action, Some(SENT_UP)));
     }
     finish_open(caller, tx, case).await
 }
+
+/// Why nothing is done to a matter the county sent up (the case, its records, its referrals).
+pub(crate) const SENT_UP: &str =
+    "the matter was sent up to a higher body; it is in that body's hands";
 
 /// Opens a case the caller can see for a record that belongs to no workflow action (a
 /// document's delivery or correction): locked, in its transaction. The caller checks who may.
@@ -337,9 +338,7 @@ pub(crate) async fn open_for_record(caller: &Caller<'_>, case_id: i64) -> Result
         .await?
         .ok_or(AppError::NotFound("case"))?;
     if caller.viewer.kept_from_sent_up(&case) {
-        return Err(conflict(
-            "the matter was sent up to a higher body; it is in that body's hands",
-        ));
+        return Err(conflict(SENT_UP));
     }
     finish_open(caller, tx, case).await
 }

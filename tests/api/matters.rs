@@ -445,8 +445,9 @@ async fn earlier_out_of_t1s_sight(
 
 /// 不再受理 cites the earlier case whose conclusion stands; only the decider had to see it. A
 /// reader of the new case who may not see the earlier one reads the notice, on the graph and in
-/// its PDF, without that number, and no timeline entry carries the earlier case's id (the
-/// entry's hash, shown to staff, would let a reader try ids until it matched).
+/// its PDF, without that number, and no timeline entry of the new case stores the earlier
+/// case's id or number (the entry's hash, shown to staff, would let a reader try ids until it
+/// matched).
 #[tokio::test]
 async fn a_not_acceptable_notice_names_the_cited_case_only_to_those_who_see_it() {
     use crate::documents::{get_pdf, pdf_text};

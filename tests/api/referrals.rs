@@ -142,15 +142,7 @@ async fn bureau_to_department_objection_approved_back_then_assigned_with_a_repor
         Some("INVALID_TRANSITION"),
         "an acknowledged referral is no longer open to objection"
     );
-    let v = version(&app, b, &id).await;
-    ok(
-        &app,
-        b,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "__typename",
-    )
-    .await;
+    fixtures::accept(&app, b, &id).await;
     let report = ok(
         &app,
         b,
@@ -305,15 +297,7 @@ async fn a_waiting_objection_neither_undoes_the_receivers_decision_nor_outlives_
         "__typename",
     )
     .await;
-    let v = version(&app, b, &id).await;
-    ok(
-        &app,
-        b,
-        "decideAcceptance",
-        json!({"caseId": id, "expectedVersion": v, "decision": "ACCEPT"}),
-        "__typename",
-    )
-    .await;
+    fixtures::accept(&app, b, &id).await;
     // The sender may still rule, but only to overrule: approving is refused and changes nothing.
     assert_eq!(
         can_resolve(referral.clone()).await,

@@ -98,7 +98,7 @@ async fn request_extension(app: &TestApp, county: &County, who: &str, id: &str) 
 
 /// `viewerCan.requestExtension` and `viewerCan.decideExtension` say yes exactly when the
 /// mutation would go on to write: a decision needs a request waiting that the leader did not
-/// make; a request needs the handling deadline not yet passed.
+/// make; a request needs no other request waiting and the handling deadline not yet passed.
 #[tokio::test]
 async fn extension_buttons_show_exactly_when_the_mutations_would_act() {
     let app = spawn_app().await;
